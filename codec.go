@@ -1,0 +1,41 @@
+package rechist
+
+import (
+	"bytes"
+	"encoding/json"
+	"reflect"
+	"strconv"
+	"sync"
+
+	"github.com/seed178a96f3/rechist/repo"
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// encodeValue returns v as compact JSON text. HTML characters are kept as
+// they are (no \u003c escapes), as the Rust crate's serde_json writes them.
+func encodeValue(op, name string, v any) (string, error) {
+	buf := bufPool.Get().(*bytes.Buffer)
+	defer bufPool.Put(buf)
+	buf.Reset()
+	enc := json.NewEncoder(buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", repo.Invalidf(op, "value of record %s cannot be encoded as JSON: %v", quote(name), err)
+	}
+	return string(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})), nil
+}
+
+// quote quotes a record name for an error message, shortened if long.
+func quote(name string) string {
+	const most = 64
+	if len(name) > most {
+		return strconv.Quote(name[:most]) + "…"
+	}
+	return strconv.Quote(name)
+}
+
+// typeName names T for log messages.
+func typeName[T any]() string {
+	return reflect.TypeFor[T]().String()
+}

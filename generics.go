@@ -1,0 +1,195 @@
+package rechist
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/seed178a96f3/rechist/repo"
+)
+
+// Record is one stored value of a record.
+type Record[T any] struct {
+	// Name is the record's name, such as "accuracy::vienna".
+	Name string
+	// Value is the stored value, decoded from its JSON.
+	Value T
+	// StoredAt is when the value was stored, with millisecond precision, in
+	// UTC.
+	StoredAt time.Time
+}
+
+// QueryParams narrows a query. The zero value selects everything.
+type QueryParams struct {
+	// LimitPerRecord keeps only the newest LimitPerRecord rows of each
+	// record; 0 means no limit.
+	LimitPerRecord int
+	// Start and End bound StoredAt, both inclusive; a zero time leaves that
+	// side unbounded.
+	Start, End time.Time
+}
+
+// Repo stores and queries values of type T, encoded as JSON. Values of
+// different types may share one [DB]; a Repo is only a typed view of it.
+// A Repo is safe for concurrent use by any number of goroutines.
+type Repo[T any] struct {
+	db *DB
+}
+
+// NewRepo returns a typed view of db for values of type T.
+func NewRepo[T any](db *DB) *Repo[T] { return &Repo[T]{db: db} }
+
+// Store stores v under record name, stamped with the current time, and
+// returns once it is committed.
+//
+// Store waits only for its own commit: the writer goroutine commits all the
+// stores that are waiting together in one transaction. If ctx ends while the
+// value is still queued, Store returns ctx's error and the value is not
+// written. Once the writer has taken the value into a transaction, Store
+// waits for that commit and reports its outcome even if ctx ends meanwhile.
+// So nil always means stored, and ctx's error always means not stored.
+func (r *Repo[T]) Store(ctx context.Context, name string, v T) error {
+	return r.StoreAt(ctx, name, v, time.Now())
+}
+
+// StoreAt is [Repo.Store] with an explicit time, rounded down to the
+// millisecond. at must lie between the Unix epoch and the last int64
+// millisecond.
+func (r *Repo[T]) StoreAt(ctx context.Context, name string, v T, at time.Time) error {
+	row, err := encodeRecord("store", name, v, at)
+	if err != nil {
+		return err
+	}
+	return r.db.engine.Insert(ctx, []repo.Row{row})
+}
+
+// StoreMany stores recs atomically, in one transaction: either all of them
+// are committed or, on error, none. A record with a zero StoredAt is stamped
+// with the current time. It is the fast path for producers that hold many
+// values at once; ctx behaves as in [Repo.Store].
+func (r *Repo[T]) StoreMany(ctx context.Context, recs []Record[T]) error {
+	rows := make([]repo.Row, len(recs))
+	now := time.Now()
+	for i, rec := range recs {
+		at := rec.StoredAt
+		if at.IsZero() {
+			at = now
+		}
+		row, err := encodeRecord("store", rec.Name, rec.Value, at)
+		if err != nil {
+			if len(recs) > 1 {
+				return fmt.Errorf("%w (record %d of %d)", err, i, len(recs))
+			}
+			return err
+		}
+		rows[i] = row
+	}
+	return r.db.engine.Insert(ctx, rows)
+}
+
+// Query returns the values of the records whose names match pattern within
+// p, ordered by record name (bytewise ascending), then newest first; among
+// equal times the later store comes first.
+//
+// In pattern, '*' matches any run of characters (the empty run included)
+// and every other character stands for itself; the match covers the whole
+// name and is case-sensitive. A pattern without '*' names one record.
+//
+// Rows whose JSON does not decode into T are skipped, logged at warn level
+// and counted in [Stats].SkippedRows. Queries read the last committed state
+// on their own connections and never wait for the writer.
+func (r *Repo[T]) Query(ctx context.Context, pattern string, p QueryParams) ([]Record[T], error) {
+	rng, err := p.toRange()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := r.db.engine.Query(ctx, pattern, rng)
+	if err != nil {
+		return nil, err
+	}
+	return decodeRows[T](r.db.engine, rows), nil
+}
+
+// QueryLatest returns the newest n values of every record matching pattern;
+// it is Query(ctx, pattern, QueryParams{LimitPerRecord: n}) with n >= 1.
+func (r *Repo[T]) QueryLatest(ctx context.Context, pattern string, n int) ([]Record[T], error) {
+	if n < 1 {
+		return nil, repo.Invalidf("query", "n must be at least 1, got %d", n)
+	}
+	return r.Query(ctx, pattern, QueryParams{LimitPerRecord: n})
+}
+
+// QueryLatest is [Repo.QueryLatest] for a DB: the newest n values of every
+// record matching pattern, decoded as T.
+func QueryLatest[T any](ctx context.Context, db *DB, pattern string, n int) ([]Record[T], error) {
+	return NewRepo[T](db).QueryLatest(ctx, pattern, n)
+}
+
+// Query is [Repo.Query] for a DB.
+func Query[T any](ctx context.Context, db *DB, pattern string, p QueryParams) ([]Record[T], error) {
+	return NewRepo[T](db).Query(ctx, pattern, p)
+}
+
+// encodeRecord validates and encodes one value for the engine.
+func encodeRecord(op, name string, v any, at time.Time) (repo.Row, error) {
+	ms, err := toMillis(op, "time", at)
+	if err != nil {
+		return repo.Row{}, err
+	}
+	js, err := encodeValue(op, name, v)
+	if err != nil {
+		return repo.Row{}, err
+	}
+	return repo.Row{Name: name, ValueJSON: js, StoredAt: ms}, nil
+}
+
+// toRange checks p and converts it to the engine's millisecond range.
+func (p QueryParams) toRange() (repo.Range, error) {
+	const op = "query"
+	rng := repo.Range{StartMs: math.MinInt64, EndMs: math.MaxInt64}
+	if p.LimitPerRecord < 0 {
+		return rng, repo.Invalidf(op, "limit per record must not be negative, got %d", p.LimitPerRecord)
+	}
+	rng.LimitPerRecord = int64(p.LimitPerRecord)
+	var err error
+	if !p.Start.IsZero() {
+		if rng.StartMs, err = toMillis(op, "start", p.Start); err != nil {
+			return rng, err
+		}
+	}
+	if !p.End.IsZero() {
+		if rng.EndMs, err = toMillis(op, "end", p.End); err != nil {
+			return rng, err
+		}
+	}
+	if !p.Start.IsZero() && !p.End.IsZero() && p.Start.After(p.End) {
+		return rng, repo.Invalidf(op, "start %s is after end %s",
+			p.Start.Format(time.RFC3339Nano), p.End.Format(time.RFC3339Nano))
+	}
+	return rng, nil
+}
+
+// decodeRows decodes rows into records, skipping (and logging and counting)
+// those whose JSON does not decode into T.
+func decodeRows[T any](e *repo.Engine, rows []repo.Row) []Record[T] {
+	out := make([]Record[T], 0, len(rows))
+	var skipped int64
+	for _, row := range rows {
+		var v T
+		if err := json.Unmarshal([]byte(row.ValueJSON), &v); err != nil {
+			skipped++
+			e.Logger().Warn("rechist: skipping a row that does not decode",
+				slog.String("record", row.Name), slog.Int64("id", row.ID),
+				slog.String("type", typeName[T]()), slog.Any("err", err))
+			continue
+		}
+		out = append(out, Record[T]{Name: row.Name, Value: v, StoredAt: fromMillis(row.StoredAt)})
+	}
+	if skipped > 0 {
+		e.CountSkipped(skipped)
+	}
+	return out
+}

@@ -1,0 +1,57 @@
+-- Parameters shared by the queries below (CAST gives sqlc their Go types):
+--   lo, hi            the literal prefix of the pattern as a half-open range
+--                     [lo, hi) in bytewise (BINARY) order; served by
+--                     idx_record_time.
+--   pattern           the GLOB form of the pattern, the exact filter.
+--   start_ms, end_ms  inclusive bounds on stored_at.
+--   limit_per_record  rows per record; -1 means no limit.
+
+-- name: QueryLatestWalk :many
+-- Latest rows per record, skip-scan style: the recursive CTE hops from one
+-- distinct record_name to the next through idx_record_time (one index seek a
+-- name), and each name's rows are a bounded index range with a LIMIT. Its
+-- cost grows with the number of names and the rows returned, not with how
+-- much history each record holds.
+WITH RECURSIVE names(name) AS (
+    SELECT (SELECT MIN(r.record_name) FROM record_history AS r
+            WHERE r.record_name >= CAST(@lo AS TEXT)
+              AND r.record_name < CAST(@hi AS TEXT))
+    UNION ALL
+    SELECT (SELECT MIN(r.record_name) FROM record_history AS r
+            WHERE r.record_name > names.name
+              AND r.record_name < CAST(@hi AS TEXT))
+    FROM names
+    WHERE names.name IS NOT NULL
+)
+SELECT h.id, h.record_name, h.value_json, h.stored_at
+FROM names
+JOIN record_history AS h ON h.id IN (
+    SELECT x.id FROM record_history AS x
+    WHERE x.record_name = names.name
+      AND x.stored_at >= CAST(@start_ms AS INTEGER)
+      AND x.stored_at <= CAST(@end_ms AS INTEGER)
+    ORDER BY x.stored_at DESC, x.id DESC
+    LIMIT CAST(@limit_per_record AS INTEGER))
+WHERE names.name GLOB CAST(@pattern AS TEXT)
+ORDER BY h.record_name, h.stored_at DESC, h.id DESC;
+
+-- name: QueryWindow :many
+-- The Rust crate's formulation: ROW_NUMBER() over every matching row. Its
+-- cost grows with the history of each record, so the library answers with
+-- QueryLatestWalk; this one is kept as the reference the tests compare
+-- QueryLatestWalk against, row for row.
+WITH ranked AS (
+    SELECT id, record_name, value_json, stored_at,
+           ROW_NUMBER() OVER (
+               PARTITION BY record_name ORDER BY stored_at DESC, id DESC
+           ) AS rn
+    FROM record_history
+    WHERE (record_name GLOB CAST(@pattern AS TEXT))
+      AND stored_at >= CAST(@start_ms AS INTEGER)
+      AND stored_at <= CAST(@end_ms AS INTEGER)
+)
+SELECT id, record_name, value_json, stored_at
+FROM ranked
+WHERE CAST(@limit_per_record AS INTEGER) < 0
+   OR rn <= CAST(@limit_per_record AS INTEGER)
+ORDER BY record_name, stored_at DESC, id DESC;

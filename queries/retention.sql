@@ -1,0 +1,12 @@
+-- name: DeleteOlderThanChunk :execrows
+-- Deletes at most chunk_size of the oldest rows stored before cutoff_ms.
+-- idx_record_stored_at makes each chunk an index range, so a cleanup of any
+-- size is a series of short write transactions that let stores through in
+-- between.
+DELETE FROM record_history
+WHERE id IN (
+    SELECT id FROM record_history
+    WHERE stored_at < CAST(@cutoff_ms AS INTEGER)
+    ORDER BY stored_at
+    LIMIT CAST(@chunk_size AS INTEGER)
+);

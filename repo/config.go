@@ -1,0 +1,121 @@
+package repo
+
+import (
+	"fmt"
+	"log/slog"
+	"runtime"
+	"time"
+)
+
+// Synchronous is SQLite's synchronous setting for the writer connection.
+// The zero value means the default, [SyncFull].
+type Synchronous int
+
+const (
+	// SyncFull syncs the WAL on every commit: a committed write survives a
+	// power loss. The default, as durable as the Rust crate.
+	SyncFull Synchronous = iota + 1
+	// SyncNormal syncs the WAL only at checkpoints: a commit survives a crash
+	// of the process but the last commits may be lost on power loss. Faster.
+	SyncNormal
+)
+
+// String returns the PRAGMA value, "FULL" or "NORMAL".
+func (s Synchronous) String() string {
+	switch s {
+	case SyncFull:
+		return "FULL"
+	case SyncNormal:
+		return "NORMAL"
+	}
+	return fmt.Sprintf("Synchronous(%d)", int(s))
+}
+
+// Defaults used for the zero fields of a Config.
+const (
+	DefaultBusyTimeout     = 5 * time.Second
+	DefaultQueueSize       = 1024
+	DefaultMaxBatchRows    = 4096
+	DefaultCleanupInterval = time.Hour
+	DefaultCleanupChunk    = 1000
+	DefaultCacheSizeKiB    = 64 << 10 // 64 MiB of page cache for the writer
+)
+
+// Config tunes an Engine. The zero value is valid; zero fields take the
+// defaults above.
+type Config struct {
+	// Synchronous is the writer's durability mode; zero means SyncFull.
+	Synchronous Synchronous
+	// BusyTimeout is how long a statement waits for a lock held by another
+	// process before failing with SQLITE_BUSY.
+	BusyTimeout time.Duration
+	// QueueSize bounds the number of write requests waiting for the writer.
+	// A caller that finds the queue full waits (or gives up with its ctx).
+	QueueSize int
+	// MaxBatchRows bounds how many rows the writer gathers into one
+	// transaction. A single request larger than this is still committed
+	// whole, in a transaction of its own.
+	MaxBatchRows int
+	// CacheSizeKiB is the writer connection's page cache (PRAGMA cache_size).
+	CacheSizeKiB int
+	// ReadConns is the size of the read-only connection pool; zero means
+	// max(4, GOMAXPROCS).
+	ReadConns int
+	// Retention, when positive, deletes rows older than now-Retention once
+	// at Open (in the background) and then every CleanupInterval.
+	Retention time.Duration
+	// CleanupInterval is the period of the retention cleanup.
+	CleanupInterval time.Duration
+	// CleanupChunk is the most rows one cleanup transaction deletes.
+	CleanupChunk int
+	// Logger receives warnings (undecodable rows, failed cleanups) and
+	// lifecycle events at debug level. Nil discards everything.
+	Logger *slog.Logger
+	// Now is the clock used for retention; nil means time.Now.
+	Now func() time.Time
+}
+
+// normalized returns c with defaults filled in, or an error naming the
+// first field that is out of range.
+func (c Config) normalized() (Config, error) {
+	const op = "open"
+	switch c.Synchronous {
+	case 0:
+		c.Synchronous = SyncFull
+	case SyncFull, SyncNormal:
+	default:
+		return c, Invalidf(op, "synchronous mode %d is neither SyncFull nor SyncNormal", int(c.Synchronous))
+	}
+	positive := []struct {
+		name string
+		v    int64
+		def  int64
+		set  func(int64)
+	}{
+		{"busy timeout", int64(c.BusyTimeout), int64(DefaultBusyTimeout), func(v int64) { c.BusyTimeout = time.Duration(v) }},
+		{"queue size", int64(c.QueueSize), DefaultQueueSize, func(v int64) { c.QueueSize = int(v) }},
+		{"max batch rows", int64(c.MaxBatchRows), DefaultMaxBatchRows, func(v int64) { c.MaxBatchRows = int(v) }},
+		{"cache size", int64(c.CacheSizeKiB), DefaultCacheSizeKiB, func(v int64) { c.CacheSizeKiB = int(v) }},
+		{"read connections", int64(c.ReadConns), int64(max(4, runtime.GOMAXPROCS(0))), func(v int64) { c.ReadConns = int(v) }},
+		{"cleanup interval", int64(c.CleanupInterval), int64(DefaultCleanupInterval), func(v int64) { c.CleanupInterval = time.Duration(v) }},
+		{"cleanup chunk", int64(c.CleanupChunk), DefaultCleanupChunk, func(v int64) { c.CleanupChunk = int(v) }},
+	}
+	for _, p := range positive {
+		switch {
+		case p.v < 0:
+			return c, Invalidf(op, "%s must not be negative, got %d", p.name, p.v)
+		case p.v == 0:
+			p.set(p.def)
+		}
+	}
+	if c.Retention < 0 {
+		return c, Invalidf(op, "retention must not be negative, got %v", c.Retention)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c, nil
+}

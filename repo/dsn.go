@@ -1,0 +1,86 @@
+package repo
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+)
+
+// MemoryPath opens a private in-memory database instead of a file.
+const MemoryPath = ":memory:"
+
+// location is where the database lives and how to reach it through the
+// modernc driver.
+type location struct {
+	// uri is a SQLite URI filename without query parameters.
+	uri string
+	// memory is true for a private in-memory database (no WAL).
+	memory bool
+}
+
+var memorySeq atomic.Int64
+
+// locate resolves path into a location, creating the parent directory of a
+// file database.
+func locate(path string) (location, error) {
+	if path == "" {
+		return location{}, Invalidf("open", "database path is empty")
+	}
+	if path == MemoryPath {
+		// The memdb VFS shares one database among every connection of this
+		// process that names it, which a plain :memory: does not; the
+		// sequence number keeps each Open's database its own.
+		name := fmt.Sprintf("/rechist-memory-%d-%d", os.Getpid(), memorySeq.Add(1))
+		return location{uri: "file:" + name + "?vfs=memdb", memory: true}, nil
+	}
+	if strings.ContainsRune(path, 0) {
+		return location{}, Invalidf("open", "database path contains a NUL byte")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return location{}, opError("open", fmt.Errorf("create directory for database: %w", err))
+		}
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return location{}, opError("open", err)
+	}
+	// A URI filename: percent-encode what SQLite would otherwise read as the
+	// start of the query or fragment.
+	u := url.URL{Scheme: "file", Path: filepath.ToSlash(abs)}
+	return location{uri: u.String()}, nil
+}
+
+// dsn returns the driver's data source name: the URI plus SQLite pragmas
+// that every new connection runs before its first use.
+func (l location) dsn(params url.Values) string {
+	sep := "?"
+	if strings.Contains(l.uri, "?") {
+		sep = "&"
+	}
+	return l.uri + sep + params.Encode()
+}
+
+// writerParams are the pragmas of the single writer connection.
+func writerParams(cfg Config, memory bool) url.Values {
+	v := url.Values{}
+	v.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
+	v.Set("_txlock", "immediate")
+	if !memory {
+		v.Set("_journal_mode", "WAL")
+	}
+	v.Set("_synchronous", cfg.Synchronous.String())
+	v.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cfg.CacheSizeKiB))
+	return v
+}
+
+// readerParams are the pragmas of the read-only pool's connections.
+func readerParams(cfg Config) url.Values {
+	v := url.Values{}
+	v.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
+	v.Set("_query_only", "1")
+	return v
+}

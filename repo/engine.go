@@ -1,0 +1,189 @@
+package repo
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/migrations"
+)
+
+// Engine is an open record-history database: one writer goroutine that owns
+// every write, a read-only connection pool, and the retention loop.
+// All its methods are safe for concurrent use.
+type Engine struct {
+	cfg  Config
+	path string
+	loc  location
+
+	writeDB *sql.DB     // one connection, used only by the writer goroutine
+	writeQ  *db.Queries // statements prepared on writeDB
+	readDB  *sql.DB     // read-only pool
+	readQ   *db.Queries // statements prepared on readDB
+
+	// mu guards the closing of queue: senders hold it for reading while they
+	// send, Close takes it for writing before it closes the channel.
+	mu     sync.RWMutex
+	queue  chan *request
+	closed atomic.Bool
+
+	writerDone chan struct{}
+	bgCancel   context.CancelFunc
+	bgWG       sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
+
+	stats counters
+}
+
+// Open opens (or creates) the database at path, applies the pending
+// migrations, and starts the writer. path may be MemoryPath for a private
+// in-memory database. ctx bounds the opening and the migrations only.
+func Open(ctx context.Context, path string, cfg Config) (*Engine, error) {
+	cfg, err := cfg.normalized()
+	if err != nil {
+		return nil, err
+	}
+	loc, err := locate(path)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{cfg: cfg, path: path, loc: loc}
+	if err := e.openPools(ctx); err != nil {
+		e.closePools()
+		return nil, err
+	}
+	e.queue = make(chan *request, cfg.QueueSize)
+	e.writerDone = make(chan struct{})
+	go e.runWriter()
+
+	bg, cancel := context.WithCancel(context.Background())
+	e.bgCancel = cancel
+	if cfg.Retention > 0 {
+		e.bgWG.Add(1)
+		go e.runRetention(bg)
+	}
+	cfg.Logger.Debug("rechist: opened", slog.String(logKeyPath, path),
+		slog.String(logKeySynchronous, cfg.Synchronous.String()))
+	return e, nil
+}
+
+// openPools opens the writer connection, migrates, checks the journal
+// mode, then opens the read pool and prepares the statements of both.
+func (e *Engine) openPools(ctx context.Context) error {
+	const op = "open"
+	var err error
+	e.writeDB, err = sql.Open("sqlite", e.loc.dsn(writerParams(e.cfg, e.loc.memory)))
+	if err != nil {
+		return opError(op, err)
+	}
+	// One connection that is never closed while the engine lives: the
+	// writer's prepared statements and page cache stay warm, and an
+	// in-memory database lives as long as this connection.
+	e.writeDB.SetMaxOpenConns(1)
+	e.writeDB.SetMaxIdleConns(1)
+	e.writeDB.SetConnMaxLifetime(0)
+	e.writeDB.SetConnMaxIdleTime(0)
+	if err := e.writeDB.PingContext(ctx); err != nil {
+		return opError(op, fmt.Errorf("open %s: %w", e.path, err))
+	}
+	if err := migrate(ctx, e.writeDB); err != nil {
+		return opError(op, err)
+	}
+	if !e.loc.memory {
+		var mode string
+		if err := e.writeDB.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
+			return opError(op, err)
+		}
+		if mode != "wal" {
+			return opError(op, fmt.Errorf("journal mode is %q, want wal", mode))
+		}
+	}
+	if e.writeQ, err = db.Prepare(ctx, e.writeDB); err != nil {
+		return opError(op, err)
+	}
+
+	e.readDB, err = sql.Open("sqlite", e.loc.dsn(readerParams(e.cfg)))
+	if err != nil {
+		return opError(op, err)
+	}
+	e.readDB.SetMaxOpenConns(e.cfg.ReadConns)
+	e.readDB.SetMaxIdleConns(e.cfg.ReadConns)
+	if e.readQ, err = db.Prepare(ctx, e.readDB); err != nil {
+		return opError(op, err)
+	}
+	return nil
+}
+
+// migrate applies the embedded goose migrations that the file lacks.
+func migrate(ctx context.Context, conn *sql.DB) error {
+	p, err := goose.NewProvider(goose.DialectSQLite3, conn, migrations.FS)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	return nil
+}
+
+// Close stops accepting writes (later calls get ErrClosed), commits every
+// write already accepted, stops the background goroutines, checkpoints the
+// WAL into the database file and closes it. It is idempotent: later calls
+// return the first call's result.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		e.closed.Store(true)
+		e.bgCancel()
+		e.bgWG.Wait()
+
+		e.mu.Lock()
+		close(e.queue)
+		e.mu.Unlock()
+		<-e.writerDone
+
+		var errs []error
+		if !e.loc.memory {
+			if _, err := e.writeDB.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+			}
+		}
+		errs = append(errs, e.closePools())
+		if err := errors.Join(errs...); err != nil {
+			e.closeErr = opError("close", err)
+		}
+		e.cfg.Logger.Debug("rechist: closed", slog.String(logKeyPath, e.path))
+	})
+	return e.closeErr
+}
+
+// closePools closes whatever openPools managed to open.
+func (e *Engine) closePools() error {
+	var errs []error
+	for _, q := range []*db.Queries{e.writeQ, e.readQ} {
+		if q != nil {
+			errs = append(errs, q.Close())
+		}
+	}
+	for _, d := range []*sql.DB{e.readDB, e.writeDB} {
+		if d != nil {
+			errs = append(errs, d.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Path returns the path the engine was opened with.
+func (e *Engine) Path() string { return e.path }
+
+// Logger returns the configured logger (never nil).
+func (e *Engine) Logger() *slog.Logger { return e.cfg.Logger }
