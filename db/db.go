@@ -24,16 +24,16 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
-	if q.deleteOlderThanChunkStmt, err = db.PrepareContext(ctx, deleteOlderThanChunk); err != nil {
+	if q.deleteOlderThanChunkStmt, err = db.PrepareContext(ctx, DeleteOlderThanChunk); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOlderThanChunk: %w", err)
 	}
-	if q.insertRecordStmt, err = db.PrepareContext(ctx, insertRecord); err != nil {
+	if q.insertRecordStmt, err = db.PrepareContext(ctx, InsertRecord); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertRecord: %w", err)
 	}
-	if q.queryLatestWalkStmt, err = db.PrepareContext(ctx, queryLatestWalk); err != nil {
+	if q.queryLatestWalkStmt, err = db.PrepareContext(ctx, QueryLatestWalk); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryLatestWalk: %w", err)
 	}
-	if q.queryWindowStmt, err = db.PrepareContext(ctx, queryWindow); err != nil {
+	if q.queryWindowStmt, err = db.PrepareContext(ctx, QueryWindow); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryWindow: %w", err)
 	}
 	return &q, nil

@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const insertRecord = `-- name: InsertRecord :exec
+const InsertRecord = `-- name: InsertRecord :exec
 INSERT INTO record_history (record_name, value_json, stored_at)
 VALUES (?1, ?2, ?3)
 `
@@ -23,6 +23,6 @@ type InsertRecordParams struct {
 // One row; the writer runs it for every row of a group-commit batch, inside
 // one transaction, through a statement prepared once per connection.
 func (q *Queries) InsertRecord(ctx context.Context, arg InsertRecordParams) error {
-	_, err := q.exec(ctx, q.insertRecordStmt, insertRecord, arg.RecordName, arg.ValueJson, arg.StoredAt)
+	_, err := q.exec(ctx, q.insertRecordStmt, InsertRecord, arg.RecordName, arg.ValueJson, arg.StoredAt)
 	return err
 }

@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const queryLatestWalk = `-- name: QueryLatestWalk :many
+const QueryLatestWalk = `-- name: QueryLatestWalk :many
 
 WITH RECURSIVE names(name) AS (
     SELECT (SELECT MIN(r.record_name) FROM record_history AS r
@@ -59,7 +59,7 @@ type QueryLatestWalkParams struct {
 // cost grows with the number of names and the rows returned, not with how
 // much history each record holds.
 func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams) ([]RecordHistory, error) {
-	rows, err := q.query(ctx, q.queryLatestWalkStmt, queryLatestWalk,
+	rows, err := q.query(ctx, q.queryLatestWalkStmt, QueryLatestWalk,
 		arg.StartMs,
 		arg.EndMs,
 		arg.LimitPerRecord,
@@ -93,7 +93,7 @@ func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams
 	return items, nil
 }
 
-const queryWindow = `-- name: QueryWindow :many
+const QueryWindow = `-- name: QueryWindow :many
 WITH ranked AS (
     SELECT id, record_name, value_json, stored_at,
            ROW_NUMBER() OVER (
@@ -130,7 +130,7 @@ type QueryWindowRow struct {
 // QueryLatestWalk; this one is kept as the reference the tests compare
 // QueryLatestWalk against, row for row.
 func (q *Queries) QueryWindow(ctx context.Context, arg QueryWindowParams) ([]QueryWindowRow, error) {
-	rows, err := q.query(ctx, q.queryWindowStmt, queryWindow,
+	rows, err := q.query(ctx, q.queryWindowStmt, QueryWindow,
 		arg.LimitPerRecord,
 		arg.Pattern,
 		arg.StartMs,

@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const deleteOlderThanChunk = `-- name: DeleteOlderThanChunk :execrows
+const DeleteOlderThanChunk = `-- name: DeleteOlderThanChunk :execrows
 DELETE FROM record_history
 WHERE id IN (
     SELECT id FROM record_history
@@ -29,7 +29,7 @@ type DeleteOlderThanChunkParams struct {
 // size is a series of short write transactions that let stores through in
 // between.
 func (q *Queries) DeleteOlderThanChunk(ctx context.Context, arg DeleteOlderThanChunkParams) (int64, error) {
-	result, err := q.exec(ctx, q.deleteOlderThanChunkStmt, deleteOlderThanChunk, arg.CutoffMs, arg.ChunkSize)
+	result, err := q.exec(ctx, q.deleteOlderThanChunkStmt, DeleteOlderThanChunk, arg.CutoffMs, arg.ChunkSize)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,182 @@
+package repo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/seed178a96f3/rechist/db"
+)
+
+// referenceMatch is the pattern language written independently of the SQL:
+// '*' is any run of characters, everything else literal, anchored.
+func referenceMatch(pattern, name string) bool {
+	parts := strings.Split(pattern, "*")
+	for i, p := range parts {
+		parts[i] = regexp.QuoteMeta(p)
+	}
+	return regexp.MustCompile(`^(?s:` + strings.Join(parts, ".*") + `)$`).MatchString(name)
+}
+
+func TestCompilePattern(t *testing.T) {
+	for _, tc := range []struct {
+		in, glob, lo, hi string
+	}{
+		{"accuracy::*", "accuracy::*", "accuracy::", "accuracy:;"},
+		{"a?b[c]", "a[?]b[[]c]", "a?b[c]", "a?b[c]\x00"},
+		{"*", "*", "", "\xff"},
+		{"x*y*", "x*y*", "x", "y"},
+		{"%_\\", "%_\\", "%_\\", "%_\\\x00"},
+		{"é*", "é*", "é", "\xc3\xaa"},
+	} {
+		p, err := compilePattern("query", tc.in)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		if p.glob != tc.glob || p.lo != tc.lo || p.hi != tc.hi {
+			t.Errorf("%q: got glob %q [%q, %q), want glob %q [%q, %q)", tc.in, p.glob, p.lo, p.hi, tc.glob, tc.lo, tc.hi)
+		}
+	}
+	for _, bad := range []string{"", "a\x00b", "\xff*"} {
+		if _, err := compilePattern("query", bad); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%q: got %v, want ErrInvalidArgument", bad, err)
+		}
+	}
+}
+
+// The fast walk (what Query runs) must return exactly what the Rust crate's
+// window-function query returns, and both exactly what the reference
+// matcher selects, on random names full of characters that are special to
+// LIKE, GLOB or regexps, with ties in time.
+func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
+	e := openTest(t, Config{})
+	rng := rand.New(rand.NewPCG(1, 2))
+	alphabet := []string{"a", "b", "A", "%", "_", "?", "[", "]", "\\", "*", ".", ":", "é", "^", "$"}
+	randString := func(n int) string {
+		var b strings.Builder
+		for range n {
+			b.WriteString(alphabet[rng.IntN(len(alphabet))])
+		}
+		return b.String()
+	}
+	var names []string
+	for range 60 {
+		names = append(names, randString(1+rng.IntN(4)))
+	}
+	var rows []Row
+	for i := range 600 {
+		rows = append(rows, Row{
+			Name:      names[rng.IntN(len(names))],
+			ValueJSON: fmt.Sprint(i),
+			StoredAt:  int64(rng.IntN(40)), // many ties
+		})
+	}
+	mustInsert(t, e, rows...)
+
+	ctx := context.Background()
+	for i := range 400 {
+		var pat string
+		switch i % 4 {
+		case 0:
+			pat = names[rng.IntN(len(names))] // an exact name
+		case 1:
+			n := names[rng.IntN(len(names))]
+			pat = n[:rng.IntN(len(n)+1)] + "*" // a prefix
+		default:
+			pat = randString(rng.IntN(3)) + "*" + randString(rng.IntN(2))
+			if rng.IntN(2) == 0 {
+				pat = "*" + pat
+			}
+		}
+		if !utf8Valid(pat) {
+			continue
+		}
+		r := Range{StartMs: math.MinInt64, EndMs: math.MaxInt64, LimitPerRecord: int64(rng.IntN(4))}
+		if rng.IntN(2) == 0 {
+			r.StartMs, r.EndMs = int64(rng.IntN(20)), int64(20+rng.IntN(20))
+		}
+		got, err := e.Query(ctx, pat, r)
+		if err != nil {
+			t.Fatalf("Query(%q): %v", pat, err)
+		}
+		p, _ := compilePattern("query", pat)
+		limit := r.LimitPerRecord
+		if limit == 0 {
+			limit = -1
+		}
+		window, err := e.readQ.QueryWindow(ctx, db.QueryWindowParams{Pattern: p.glob, StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
+		if err != nil {
+			t.Fatalf("QueryWindow(%q): %v", pat, err)
+		}
+		want := referenceQuery(rows, pat, r)
+		if ids(got) != ids(want) {
+			t.Fatalf("pattern %q %+v:\n walk      %s\n reference %s", pat, r, ids(got), ids(want))
+		}
+		var wids []string
+		for _, w := range window {
+			wids = append(wids, fmt.Sprint(w.ID))
+		}
+		if strings.Join(wids, " ") != ids(want) {
+			t.Fatalf("pattern %q %+v:\n window    %s\n reference %s", pat, r, strings.Join(wids, " "), ids(want))
+		}
+	}
+}
+
+func utf8Valid(s string) bool { return nameProblem("pattern", s) == "" }
+
+// referenceQuery computes a query's answer in Go from the inserted rows
+// (ids are 1.. in insert order).
+func referenceQuery(rows []Row, pat string, r Range) []Row {
+	var sel []Row
+	for i, row := range rows {
+		row.ID = int64(i + 1)
+		if referenceMatch(pat, row.Name) && row.StoredAt >= r.StartMs && row.StoredAt <= r.EndMs {
+			sel = append(sel, row)
+		}
+	}
+	slices.SortFunc(sel, func(a, b Row) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if a.StoredAt != b.StoredAt {
+			return -cmpInt(a.StoredAt, b.StoredAt)
+		}
+		return -cmpInt(a.ID, b.ID)
+	})
+	if r.LimitPerRecord == 0 {
+		return sel
+	}
+	var out []Row
+	seen := map[string]int64{}
+	for _, row := range sel {
+		if seen[row.Name] < r.LimitPerRecord {
+			seen[row.Name]++
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func ids(rows []Row) string {
+	s := make([]string, len(rows))
+	for i, r := range rows {
+		s[i] = fmt.Sprint(r.ID)
+	}
+	return strings.Join(s, " ")
+}

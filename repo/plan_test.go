@@ -1,0 +1,67 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/seed178a96f3/rechist/db"
+)
+
+// explain returns SQLite's EXPLAIN QUERY PLAN for query, one step a line.
+func explain(t *testing.T, e *Engine, query string, args ...any) string {
+	t.Helper()
+	rows, err := e.readDB.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatalf("explain: %v", err)
+	}
+	defer rows.Close()
+	var b strings.Builder
+	for rows.Next() {
+		var id, parent, notused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &notused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintln(&b, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// The latest-N walk must reach every row through idx_record_time: seeks on
+// a literal prefix, never a scan of the table or of a whole index.
+func TestQueryPlanUsesRecordTimeIndex(t *testing.T) {
+	e := openTest(t, Config{})
+	for i := range 50 {
+		mustInsert(t, e, Row{Name: fmt.Sprintf("accuracy::city%02d", i%10), ValueJSON: "1", StoredAt: int64(i)})
+	}
+	p, err := compilePattern("query", "accuracy::*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan := explain(t, e, db.QueryLatestWalk, 0, 100, 5, p.glob, p.lo, p.hi)
+	t.Logf("plan:\n%s", plan)
+	for _, want := range []string{
+		"SEARCH r USING COVERING INDEX idx_record_time (record_name>? AND record_name<?)",
+		"SEARCH x USING COVERING INDEX idx_record_time (record_name=? AND stored_at>? AND stored_at<?)",
+		"SEARCH h USING INTEGER PRIMARY KEY (rowid=?)",
+	} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+	if strings.Contains(plan, "SCAN r") || strings.Contains(plan, "SCAN x") || strings.Contains(plan, "SCAN h") {
+		t.Errorf("plan scans record_history")
+	}
+
+	// Retention deletes through the stored_at index.
+	plan = explain(t, e, db.DeleteOlderThanChunk, 10, 1000)
+	t.Logf("cleanup plan:\n%s", plan)
+	if !strings.Contains(plan, "idx_record_stored_at (stored_at<?)") {
+		t.Errorf("cleanup does not use idx_record_stored_at")
+	}
+}
