@@ -221,7 +221,7 @@ func (e *Engine) Insert(ctx context.Context, rows []Row) error {
 	for i := range rows {
 		if problem := rows[i].problem(); problem != "" {
 			if len(rows) > 1 {
-				return Invalidf(op, "row %d: %s", i, problem)
+				return Invalidf(op, "record %d of %d: %s", i, len(rows), problem)
 			}
 			return Invalidf(op, "%s", problem)
 		}

@@ -1,0 +1,60 @@
+// Package rechist keeps the long-term history of named records
+// ("accuracy::vienna", "sensors.temp.outdoor") in an embedded SQLite file.
+//
+// It is the Go counterpart of the Rust crate aimdb-persistence-sqlite and
+// shares its on-disk schema: either program reads what the other wrote.
+//
+//	db, err := rechist.Open(ctx, "./data/history.db", rechist.WithRetention(7*24*time.Hour))
+//	defer db.Close()
+//	acc := rechist.NewRepo[Accuracy](db)
+//	err = acc.Store(ctx, "accuracy::vienna", Accuracy{Value: 0.93, City: "Vienna"})
+//	latest, err := rechist.QueryLatest[Accuracy](ctx, db, "accuracy::*", 5)
+//
+// # Storing
+//
+// Values are stored as compact JSON rows (record_name, value_json, stored_at
+// in Unix milliseconds). [Repo.Store] stamps the current time,
+// [Repo.StoreAt] an explicit one, [Repo.StoreMany] stores many values in one
+// transaction. One writer goroutine owns every write: stores wait in a
+// bounded queue, the writer commits whatever is waiting in one transaction
+// (group commit) and answers each caller. A store returns once its own value
+// is committed; nil means it is in the file.
+//
+// # Querying
+//
+// [Repo.Query] and [Repo.QueryLatest] select records by pattern: '*' matches
+// any run of characters, the empty run included; every other character
+// ('?', '%', '_', '[', '\' and '.' among them) stands for itself; the whole
+// name must match, case-sensitively. A pattern without '*' names one record.
+// [QueryParams] bounds the time (both ends inclusive; a zero time is
+// unbounded) and the rows per record (0 is unlimited). Results come ordered
+// by record name (bytewise), then newest first; among equal times, the later
+// store first. Latest-N queries seek each matching record in the index, so
+// their cost does not grow with the depth of history.
+//
+// Rows whose JSON does not decode into the Repo's type are skipped, logged
+// at warn level and counted in [Stats].SkippedRows: one database can hold
+// records of many types.
+//
+// # Retention
+//
+// [DB.Cleanup] deletes rows stored before a cutoff and reports how many.
+// [WithRetention] does it in the background at Open and then every
+// [WithCleanupInterval]. Cleanups delete in short chunks so stores are not
+// held up.
+//
+// # Concurrency
+//
+// A [DB] and its [Repo]s are safe for concurrent use by any number of
+// goroutines. Writes are serialized through the writer goroutine; reads run
+// on a pool of read-only connections and never wait for the writer (WAL
+// mode). Another process may open the same file; SQLite's locks and the busy
+// timeout arbitrate.
+//
+// # Errors
+//
+// Bad input returns an error wrapping [ErrInvalidArgument] that says what
+// was wrong, and writes nothing. Calls after [DB.Close] return [ErrClosed].
+// A store whose ctx ends while it is still queued returns ctx's error and is
+// not written.
+package rechist
