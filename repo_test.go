@@ -143,17 +143,17 @@ func TestPatternCharactersAreLiteral(t *testing.T) {
 		storeAt(t, r, n, n, ms(int64(i)))
 	}
 	for _, tc := range []struct{ pattern, want string }{
-		{"a_c", "a_c"},             // _ is no single-character wildcard
-		{"a%c", "a%c"},             // % is no wildcard
-		{"a?c", "a?c"},             // ? is no single-character wildcard
-		{"a\\c", "a\\c"},           // \ is no escape
-		{"a\\\\c", "a\\\\c"},       // nor is a doubled one
-		{"a[b]c", "a[b]c"},         // [ is no character class
-		{"a.c", "a.c"},             // . is no regexp
+		{"a_c", "a_c"},       // _ is no single-character wildcard
+		{"a%c", "a%c"},       // % is no wildcard
+		{"a?c", "a?c"},       // ? is no single-character wildcard
+		{"a\\c", "a\\c"},     // \ is no escape
+		{"a\\\\c", "a\\\\c"}, // nor is a doubled one
+		{"a[b]c", "a[b]c"},   // [ is no character class
+		{"a.c", "a.c"},       // . is no regexp
 		{"a*c", "a%c a.c a?c aXc a[b]c a\\\\c a\\c a_c abc"},
 		{"a*", "a%c a.c a?c aXc a[b]c a\\\\c a\\c a_c ab abc accuracy: accuracy:: accuracy::vienna"},
 		{"accuracy::*", "accuracy:: accuracy::vienna"}, // * matches the empty run
-		{"ACCURACY::*", ""},                         // case-sensitive
+		{"ACCURACY::*", ""}, // case-sensitive
 		{"Accuracy::*", "Accuracy::vienna"},
 		{"accuracy::VIENNA", ""},
 		{"x*y", "x*y xzy"}, // * in a pattern is always the wildcard
