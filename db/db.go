@@ -24,6 +24,12 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.countRecordsStmt, err = db.PrepareContext(ctx, CountRecords); err != nil {
+		return nil, fmt.Errorf("error preparing query CountRecords: %w", err)
+	}
+	if q.countRowsStmt, err = db.PrepareContext(ctx, CountRows); err != nil {
+		return nil, fmt.Errorf("error preparing query CountRows: %w", err)
+	}
 	if q.deleteOlderThanChunkStmt, err = db.PrepareContext(ctx, DeleteOlderThanChunk); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOlderThanChunk: %w", err)
 	}
@@ -36,11 +42,24 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.queryWindowStmt, err = db.PrepareContext(ctx, QueryWindow); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryWindow: %w", err)
 	}
+	if q.topRecordsStmt, err = db.PrepareContext(ctx, TopRecords); err != nil {
+		return nil, fmt.Errorf("error preparing query TopRecords: %w", err)
+	}
 	return &q, nil
 }
 
 func (q *Queries) Close() error {
 	var err error
+	if q.countRecordsStmt != nil {
+		if cerr := q.countRecordsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countRecordsStmt: %w", cerr)
+		}
+	}
+	if q.countRowsStmt != nil {
+		if cerr := q.countRowsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing countRowsStmt: %w", cerr)
+		}
+	}
 	if q.deleteOlderThanChunkStmt != nil {
 		if cerr := q.deleteOlderThanChunkStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing deleteOlderThanChunkStmt: %w", cerr)
@@ -59,6 +78,11 @@ func (q *Queries) Close() error {
 	if q.queryWindowStmt != nil {
 		if cerr := q.queryWindowStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing queryWindowStmt: %w", cerr)
+		}
+	}
+	if q.topRecordsStmt != nil {
+		if cerr := q.topRecordsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing topRecordsStmt: %w", cerr)
 		}
 	}
 	return err
@@ -100,19 +124,25 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                       DBTX
 	tx                       *sql.Tx
+	countRecordsStmt         *sql.Stmt
+	countRowsStmt            *sql.Stmt
 	deleteOlderThanChunkStmt *sql.Stmt
 	insertRecordStmt         *sql.Stmt
 	queryLatestWalkStmt      *sql.Stmt
 	queryWindowStmt          *sql.Stmt
+	topRecordsStmt           *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                       tx,
 		tx:                       tx,
+		countRecordsStmt:         q.countRecordsStmt,
+		countRowsStmt:            q.countRowsStmt,
 		deleteOlderThanChunkStmt: q.deleteOlderThanChunkStmt,
 		insertRecordStmt:         q.insertRecordStmt,
 		queryLatestWalkStmt:      q.queryLatestWalkStmt,
 		queryWindowStmt:          q.queryWindowStmt,
+		topRecordsStmt:           q.topRecordsStmt,
 	}
 }

@@ -1,0 +1,46 @@
+package rechist
+
+import (
+	"context"
+	"time"
+)
+
+// Summary describes what a database holds; see [DB.Summary].
+type Summary struct {
+	// Rows is the number of stored rows; Records the number of distinct
+	// record names.
+	Rows, Records int64
+	// Oldest and Newest are the times of the oldest and newest rows (zero
+	// when there are none).
+	Oldest, Newest time.Time
+	// FileBytes and WALBytes are the sizes of the database file and of its
+	// write-ahead log.
+	FileBytes, WALBytes int64
+	// Top lists the records with the most rows, most first.
+	Top []RecordSummary
+}
+
+// RecordSummary is one record's share of the history.
+type RecordSummary struct {
+	Name   string
+	Rows   int64
+	Newest time.Time
+}
+
+// Summary counts the rows and records, reads the time span and file sizes,
+// and lists the top records by row count (none when top is 0). It reads the
+// whole index, so it takes time in proportion to the history's size.
+func (db *DB) Summary(ctx context.Context, top int) (Summary, error) {
+	s, err := db.engine.Summary(ctx, top)
+	if err != nil {
+		return Summary{}, err
+	}
+	out := Summary{Rows: s.Rows, Records: s.Records, FileBytes: s.FileBytes, WALBytes: s.WALBytes}
+	if s.Rows > 0 {
+		out.Oldest, out.Newest = fromMillis(s.OldestMs), fromMillis(s.NewestMs)
+	}
+	for _, r := range s.Top {
+		out.Top = append(out.Top, RecordSummary{Name: r.Name, Rows: r.Rows, Newest: fromMillis(r.NewestMs)})
+	}
+	return out, nil
+}
