@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+)
+
+// duration is a flag value: a Go duration (90m, 36h) or whole days (7d),
+// or both (1d12h).
+type duration time.Duration
+
+func (d *duration) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("duration", &s); err != nil {
+		return err
+	}
+	v, err := parseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = duration(v)
+	return nil
+}
+
+func parseDuration(s string) (time.Duration, error) {
+	bad := fmt.Errorf("bad duration %q: want a Go duration such as 90m or 36h, or days such as 7d", s)
+	var total time.Duration
+	rest := s
+	if days, after, ok := strings.Cut(s, "d"); ok {
+		n, err := strconv.ParseUint(days, 10, 32)
+		if err != nil {
+			return 0, bad
+		}
+		total, rest = time.Duration(n)*24*time.Hour, after
+	}
+	if rest != "" {
+		v, err := time.ParseDuration(rest)
+		if err != nil {
+			return 0, bad
+		}
+		total += v
+	}
+	if total <= 0 {
+		return 0, fmt.Errorf("bad duration %q: must be positive", s)
+	}
+	return total, nil
+}
+
+// timeArg is a flag value for a point in time: RFC 3339
+// (2026-11-25T08:00:00Z), a local date and time (2026-11-25T08:00:00 or
+// "2026-11-25 08:00"), a local date (2026-11-25), or Unix milliseconds.
+type timeArg time.Time
+
+func (t *timeArg) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("time", &s); err != nil {
+		return err
+	}
+	v, err := parseTime(s)
+	if err != nil {
+		return err
+	}
+	*t = timeArg(v)
+	return nil
+}
+
+var localLayouts = []string{
+	"2006-01-02T15:04:05.999999999",
+	"2006-01-02 15:04:05.999999999",
+	"2006-01-02T15:04",
+	"2006-01-02 15:04",
+	"2006-01-02",
+}
+
+func parseTime(s string) (time.Time, error) {
+	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return time.UnixMilli(ms), nil
+	}
+	if v, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return v, nil
+	}
+	for _, layout := range localLayouts {
+		if v, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return v, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("bad time %q: want RFC 3339 (2026-11-25T08:00:00Z), a local date and time (2026-11-25 08:00), a date (2026-11-25) or Unix milliseconds", s)
+}
+
+func (t *timeArg) Time() time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return time.Time(*t)
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"text/tabwriter"
+	"time"
+
+	"github.com/seed178a96f3/rechist"
+)
+
+type demoCmd struct {
+	Days     int           `default:"7" help:"Days of history to write."`
+	Cities   int           `default:"12" help:"Number of cities (at most 12)."`
+	Interval time.Duration `default:"1m" help:"Time between simulated measurements."`
+}
+
+func (c *demoCmd) Help() string {
+	return `Writes accuracy::CITY and temperature::CITY for each city, one value per
+simulated minute, ending now. Run again later to top the history up to now.
+
+Example:
+  rechist demo
+  rechist latest 'temperature::*'`
+}
+
+// Accuracy is the demo's accuracy value, as in the Rust crate's README.
+type Accuracy struct {
+	Value float64 `json:"value"`
+	City  string  `json:"city"`
+}
+
+// Temperature is the demo's temperature value.
+type Temperature struct {
+	Celsius float64 `json:"celsius"`
+}
+
+var demoCities = []struct {
+	name string
+	mean float64 // mean temperature in °C
+}{
+	{"vienna", 4}, {"graz", 3}, {"linz", 2.5}, {"salzburg", 1.5}, {"innsbruck", 0.5}, {"klagenfurt", 1},
+	{"bregenz", 3.5}, {"eisenstadt", 4.5}, {"st-poelten", 3}, {"villach", 1.5}, {"wels", 2.5}, {"dornbirn", 3},
+}
+
+const demoChunk = 10_000
+
+func (c *demoCmd) Run(e *env) error {
+	switch {
+	case c.Days < 1:
+		return usagef("--days must be at least 1, got %d", c.Days)
+	case c.Cities < 1 || c.Cities > len(demoCities):
+		return usagef("--cities must be between 1 and %d, got %d", len(demoCities), c.Cities)
+	case c.Interval < time.Millisecond:
+		return usagef("--interval must be at least 1ms, got %v", c.Interval)
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	acc := rechist.NewRepo[Accuracy](db)
+	temp := rechist.NewRepo[Temperature](db)
+
+	now := time.Now().Truncate(c.Interval)
+	from := now.Add(-time.Duration(c.Days) * 24 * time.Hour).Add(c.Interval)
+	// Top up instead of writing the same history twice.
+	if newest, err := rechist.QueryLatest[json.RawMessage](e.ctx, db, "temperature::*", 1); err != nil {
+		return err
+	} else {
+		for _, r := range newest {
+			if next := r.StoredAt.Add(c.Interval); next.After(from) {
+				from = next
+			}
+		}
+	}
+	steps := int64(0)
+	if !from.After(now) {
+		steps = int64(now.Sub(from)/c.Interval) + 1
+	}
+	total := steps * int64(c.Cities) * 2
+	fmt.Fprintf(e.stdout, "writing %d rows: %d cities × 2 records × %d steps of %v, to %s\n",
+		total, c.Cities, steps, c.Interval, e.dbPath)
+
+	bar := newProgress(e, total, "demo", false)
+	start := time.Now()
+	rng := rand.New(rand.NewPCG(uint64(from.UnixMilli()), 42))
+	accBuf := make([]rechist.Record[Accuracy], 0, demoChunk)
+	tempBuf := make([]rechist.Record[Temperature], 0, demoChunk)
+	flush := func() error {
+		if err := acc.StoreMany(e.ctx, accBuf); err != nil {
+			return err
+		}
+		if err := temp.StoreMany(e.ctx, tempBuf); err != nil {
+			return err
+		}
+		_ = bar.Add(len(accBuf) + len(tempBuf))
+		accBuf, tempBuf = accBuf[:0], tempBuf[:0]
+		return nil
+	}
+	accuracy := make([]float64, c.Cities)
+	for i := range accuracy {
+		accuracy[i] = 0.9
+	}
+	for s := int64(0); s < steps; s++ {
+		at := from.Add(time.Duration(s) * c.Interval)
+		day := float64(at.Unix()%86400) / 86400
+		for i, city := range demoCities[:c.Cities] {
+			// A daily cycle peaking mid-afternoon, plus noise.
+			celsius := city.mean + 5*math.Sin(2*math.Pi*(day-0.375)) + rng.NormFloat64()*0.3
+			accuracy[i] = min(0.999, max(0.5, accuracy[i]+rng.NormFloat64()*0.005+(0.92-accuracy[i])*0.01))
+			accBuf = append(accBuf, rechist.Record[Accuracy]{Name: "accuracy::" + city.name,
+				Value: Accuracy{Value: round(accuracy[i], 3), City: city.name}, StoredAt: at})
+			tempBuf = append(tempBuf, rechist.Record[Temperature]{Name: "temperature::" + city.name,
+				Value: Temperature{Celsius: round(celsius, 1)}, StoredAt: at})
+		}
+		if len(accBuf) >= demoChunk/2 {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return err
+	}
+	_ = bar.Finish()
+	elapsed := time.Since(start)
+	fmt.Fprintf(e.stdout, "stored %d rows in %v (%.0f rows/s)\n\n", total, elapsed.Round(time.Millisecond),
+		float64(total)/max(elapsed.Seconds(), 1e-9))
+
+	if err := printLatestPerCity(e, acc, temp); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, "\nnext: rechist latest 'accuracy::*' -n 3   or   rechist stats")
+	return db.Close()
+}
+
+// printLatestPerCity shows the newest temperature and accuracy per city.
+func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[Temperature]) error {
+	accs, err := acc.QueryLatest(e.ctx, "accuracy::*", 1)
+	if err != nil {
+		return err
+	}
+	temps, err := temp.QueryLatest(e.ctx, "temperature::*", 1)
+	if err != nil {
+		return err
+	}
+	byCity := map[string]float64{}
+	for _, a := range accs {
+		byCity[a.Value.City] = a.Value.Value
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "CITY\tTEMPERATURE\tACCURACY\tAT")
+	for _, t := range temps {
+		city := t.Name[len("temperature::"):]
+		fmt.Fprintf(tw, "%s\t%.1f °C\t%.3f\t%s\n", city, t.Value.Celsius, byCity[city], t.StoredAt.Local().Format("2006-01-02 15:04"))
+	}
+	return tw.Flush()
+}
+
+func round(v float64, digits int) float64 {
+	p := math.Pow(10, float64(digits))
+	return math.Round(v*p) / p
+}

@@ -1,0 +1,117 @@
+// Command rechist looks into and fills a rechist history file from the
+// shell: ingest JSON Lines, query the latest values or a time range, run
+// retention, manage the schema, and fill a demo database.
+//
+//	go run ./cmd/rechist demo
+//	go run ./cmd/rechist latest 'accuracy::*' -n 3
+//
+// Every command takes --db PATH (default ./data/history.db). Exit status: 0
+// on success, 2 for bad usage (unknown flags, bad durations, times or
+// patterns), 1 for failures at run time.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/alecthomas/kong"
+	"golang.org/x/term"
+
+	"github.com/seed178a96f3/rechist"
+)
+
+// cli is the command line's grammar.
+type cli struct {
+	DB string `name:"db" default:"./data/history.db" placeholder:"PATH" help:"Database file, created with its directory if missing (default: ${default})."`
+
+	Demo    demoCmd    `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
+	Ingest  ingestCmd  `cmd:"" help:"Store JSON Lines records from a file or standard input."`
+	Latest  latestCmd  `cmd:"" help:"Show the newest values of the records matching a pattern."`
+	Query   queryCmd   `cmd:"" help:"Show the values of matching records within a time range."`
+	Cleanup cleanupCmd `cmd:"" help:"Delete rows older than a duration."`
+	Migrate migrateCmd `cmd:"" help:"Manage the schema migrations."`
+	Stats   statsCmd   `cmd:"" help:"Summarize what the database holds."`
+}
+
+// env is what every command runs with.
+type env struct {
+	ctx            context.Context
+	dbPath         string
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	// interactive is true when stderr is a terminal: progress bars show.
+	interactive bool
+}
+
+// open opens the database the command names.
+func (e *env) open() (*rechist.DB, error) {
+	return rechist.Open(e.ctx, e.dbPath)
+}
+
+// usageError marks an error in what the user typed: exit status 2.
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitRequest is how kong's --help asks to exit, caught in run.
+type exitRequest int
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
+	stop()
+	os.Exit(code)
+}
+
+// run parses args, runs the command and returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, interactive bool) (code int) {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("rechist"),
+		kong.Description("Keep and query the long-term history of named records in a SQLite file."),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(exitRequest(code)) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintf(stderr, "rechist: %v\n", err)
+		return 1
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			ex, ok := r.(exitRequest)
+			if !ok {
+				panic(r)
+			}
+			code = int(ex)
+		}
+	}()
+	kctx, err := parser.Parse(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "rechist: %v (see rechist --help)\n", err)
+		return 2
+	}
+	e := &env{ctx: ctx, dbPath: c.DB, stdin: stdin, stdout: stdout, stderr: stderr, interactive: interactive}
+	if err := kctx.Run(e); err != nil {
+		msg := err.Error()
+		if !strings.HasPrefix(msg, "rechist: ") {
+			msg = "rechist: " + msg
+		}
+		fmt.Fprintln(stderr, msg)
+		var u usageError
+		if errors.As(err, &u) || errors.Is(err, rechist.ErrInvalidArgument) {
+			return 2
+		}
+		return 1
+	}
+	return 0
+}

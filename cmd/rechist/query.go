@@ -1,0 +1,75 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/seed178a96f3/rechist"
+)
+
+type latestCmd struct {
+	Pattern string `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
+	N       int    `short:"n" default:"1" help:"Values per record, newest first."`
+	outputFlags `embed:""`
+}
+
+func (c *latestCmd) Help() string {
+	return `Example:
+  rechist latest 'accuracy::*' -n 3
+  rechist latest sensors.temp.outdoor --json`
+}
+
+func (c *latestCmd) Run(e *env) error {
+	if c.N < 1 {
+		return usagef("-n must be at least 1, got %d", c.N)
+	}
+	return queryAndPrint(e, c.Pattern, rechist.QueryParams{LimitPerRecord: c.N}, c.outputFlags)
+}
+
+type queryCmd struct {
+	Pattern        string   `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
+	Since          duration `xor:"start" placeholder:"DURATION" help:"Only rows from this long ago until now (90m, 36h, 7d)."`
+	Start          *timeArg `xor:"start" placeholder:"TIME" help:"Only rows at or after TIME (RFC 3339, local '2026-11-25 08:00', a date, or Unix ms)."`
+	End            *timeArg `placeholder:"TIME" help:"Only rows at or before TIME."`
+	LimitPerRecord int      `name:"limit-per-record" placeholder:"N" help:"At most N rows per record, newest first (0: all)."`
+	outputFlags `embed:""`
+}
+
+func (c *queryCmd) Help() string {
+	return `Both bounds are inclusive. Example:
+  rechist query 'temperature::*' --since 2h --limit-per-record 10
+  rechist query accuracy::vienna --start 2026-11-24 --end '2026-11-24 12:00' --csv`
+}
+
+func (c *queryCmd) Run(e *env) error {
+	if c.LimitPerRecord < 0 {
+		return usagef("--limit-per-record must not be negative, got %d", c.LimitPerRecord)
+	}
+	p := rechist.QueryParams{LimitPerRecord: c.LimitPerRecord, Start: c.Start.Time(), End: c.End.Time()}
+	if c.Since > 0 {
+		p.Start = time.Now().Add(-time.Duration(c.Since))
+	}
+	return queryAndPrint(e, c.Pattern, p, c.outputFlags)
+}
+
+// queryAndPrint runs one query and prints its rows, as raw JSON values so
+// that records of any type show.
+func queryAndPrint(e *env, pattern string, p rechist.QueryParams, out outputFlags) error {
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	recs, err := rechist.Query[json.RawMessage](e.ctx, db, pattern, p)
+	if err != nil {
+		return err
+	}
+	if err := out.printRecords(e.stdout, recs); err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		fmt.Fprintf(e.stderr, "no rows match %q\n", pattern)
+	}
+	return db.Close()
+}
