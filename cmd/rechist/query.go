@@ -9,8 +9,8 @@ import (
 )
 
 type latestCmd struct {
-	Pattern string `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
-	N       int    `short:"n" default:"1" help:"Values per record, newest first."`
+	Pattern     string `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
+	N           int    `short:"n" default:"1" help:"Values per record, newest first."`
 	outputFlags `embed:""`
 }
 
@@ -33,7 +33,7 @@ type queryCmd struct {
 	Start          *timeArg `xor:"start" placeholder:"TIME" help:"Only rows at or after TIME (RFC 3339, local '2026-11-25 08:00', a date, or Unix ms)."`
 	End            *timeArg `placeholder:"TIME" help:"Only rows at or before TIME."`
 	LimitPerRecord int      `name:"limit-per-record" placeholder:"N" help:"At most N rows per record, newest first (0: all)."`
-	outputFlags `embed:""`
+	outputFlags    `embed:""`
 }
 
 func (c *queryCmd) Help() string {
