@@ -42,6 +42,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.queryWindowStmt, err = db.PrepareContext(ctx, QueryWindow); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryWindow: %w", err)
 	}
+	if q.scanSinceStmt, err = db.PrepareContext(ctx, ScanSince); err != nil {
+		return nil, fmt.Errorf("error preparing query ScanSince: %w", err)
+	}
+	if q.seedQueryLikeStmt, err = db.PrepareContext(ctx, SeedQueryLike); err != nil {
+		return nil, fmt.Errorf("error preparing query SeedQueryLike: %w", err)
+	}
 	if q.topRecordsStmt, err = db.PrepareContext(ctx, TopRecords); err != nil {
 		return nil, fmt.Errorf("error preparing query TopRecords: %w", err)
 	}
@@ -78,6 +84,16 @@ func (q *Queries) Close() error {
 	if q.queryWindowStmt != nil {
 		if cerr := q.queryWindowStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing queryWindowStmt: %w", cerr)
+		}
+	}
+	if q.scanSinceStmt != nil {
+		if cerr := q.scanSinceStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing scanSinceStmt: %w", cerr)
+		}
+	}
+	if q.seedQueryLikeStmt != nil {
+		if cerr := q.seedQueryLikeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing seedQueryLikeStmt: %w", cerr)
 		}
 	}
 	if q.topRecordsStmt != nil {
@@ -130,6 +146,8 @@ type Queries struct {
 	insertRecordStmt         *sql.Stmt
 	queryLatestWalkStmt      *sql.Stmt
 	queryWindowStmt          *sql.Stmt
+	scanSinceStmt            *sql.Stmt
+	seedQueryLikeStmt        *sql.Stmt
 	topRecordsStmt           *sql.Stmt
 }
 
@@ -143,6 +161,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		insertRecordStmt:         q.insertRecordStmt,
 		queryLatestWalkStmt:      q.queryLatestWalkStmt,
 		queryWindowStmt:          q.queryWindowStmt,
+		scanSinceStmt:            q.scanSinceStmt,
+		seedQueryLikeStmt:        q.seedQueryLikeStmt,
 		topRecordsStmt:           q.topRecordsStmt,
 	}
 }

@@ -1,6 +1,7 @@
 package repo
 
 import (
+	"database/sql"
 	"fmt"
 	"net/url"
 	"os"
@@ -83,4 +84,24 @@ func readerParams(cfg Config) url.Values {
 	v.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
 	v.Set("_query_only", "1")
 	return v
+}
+
+// OpenSQL opens a plain database/sql handle on the file at path with the
+// pragmas the engine's writer uses (WAL, cfg's synchronous mode, busy
+// timeout, immediate transactions, page cache). It is for tools and
+// benchmarks that compare the engine with plain SQL on equal terms; it does
+// not migrate (Open does).
+func OpenSQL(path string, cfg Config) (*sql.DB, error) {
+	cfg, err := cfg.normalized()
+	if err != nil {
+		return nil, err
+	}
+	if path == MemoryPath {
+		return nil, Invalidf("open", "OpenSQL needs a file")
+	}
+	loc, err := locate(path)
+	if err != nil {
+		return nil, err
+	}
+	return sql.Open("sqlite", loc.dsn(writerParams(cfg, false)))
 }

@@ -37,6 +37,7 @@ type cli struct {
 	Cleanup cleanupCmd `cmd:"" help:"Delete rows older than a duration."`
 	Migrate migrateCmd `cmd:"" help:"Manage the schema migrations."`
 	Stats   statsCmd   `cmd:"" help:"Summarize what the database holds."`
+	Bench   benchCmd   `cmd:"" help:"Measure rechist against in-run baselines (builds its own files)."`
 }
 
 // env is what every command runs with.

@@ -1,0 +1,83 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/seed178a96f3/rechist/internal/bench"
+)
+
+type benchCmd struct {
+	Quick    bool          `help:"The quick profile: 200k base rows, 1.5s per store scenario, no 10M-row run (about a minute on 2 cores)."`
+	Records  int           `placeholder:"N" help:"Distinct record names (default 1000)."`
+	Rows     int           `placeholder:"N" help:"Rows in the file the scenarios start from (full 1M, quick 200k)."`
+	BigRows  int           `name:"big-rows" placeholder:"N" help:"Rows of the second query run (full 10M; 0 skips it)."`
+	Writers  []int         `placeholder:"N,..." help:"Goroutine counts of the store scenarios (default 1,16,64,256)."`
+	For      time.Duration `placeholder:"DURATION" help:"How long each store scenario runs (full 5s, quick 1.5s)."`
+	Bulk     int           `placeholder:"N" help:"Rows of the StoreMany scenario (default 100000)."`
+	Runs     int           `placeholder:"N" help:"Timed runs per query (median reported)."`
+	Dir      string        `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
+	Progress bool          `default:"true" negatable:"" help:"Print each step on stderr."`
+}
+
+func (c *benchCmd) Help() string {
+	return `Builds its own files in a temporary directory (--db is not used) and prints
+one table: each scenario, rechist's figure, its baseline measured in the same
+run, and the ratio.
+
+Example:
+  rechist bench --quick
+  rechist bench --rows 1000000 --big-rows 0 --writers 64 --for 10s`
+}
+
+func (c *benchCmd) Run(e *env) error {
+	cfg := bench.Full()
+	if c.Quick {
+		cfg = bench.Quick()
+	}
+	set := func(dst *int, v int, name string) error {
+		switch {
+		case v < 0:
+			return usagef("--%s must not be negative, got %d", name, v)
+		case v > 0:
+			*dst = v
+		}
+		return nil
+	}
+	for _, f := range []struct {
+		dst  *int
+		v    int
+		name string
+	}{{&cfg.Records, c.Records, "records"}, {&cfg.BaseRows, c.Rows, "rows"}, {&cfg.BulkRows, c.Bulk, "bulk"}, {&cfg.QueryRuns, c.Runs, "runs"}} {
+		if err := set(f.dst, f.v, f.name); err != nil {
+			return err
+		}
+	}
+	if c.BigRows < 0 {
+		return usagef("--big-rows must not be negative, got %d", c.BigRows)
+	}
+	if c.BigRows > 0 || (c.Rows > 0 && c.BigRows == 0) {
+		cfg.BigRows = c.BigRows
+	}
+	if len(c.Writers) > 0 {
+		for _, w := range c.Writers {
+			if w < 1 {
+				return usagef("--writers must be positive, got %d", w)
+			}
+		}
+		cfg.Writers = c.Writers
+	}
+	if c.For < 0 {
+		return usagef("--for must not be negative, got %v", c.For)
+	} else if c.For > 0 {
+		cfg.StoreFor = c.For
+	}
+	cfg.Dir = c.Dir
+	if c.Progress {
+		cfg.Progress = e.stderr
+	}
+	if err := bench.Run(e.ctx, cfg, e.stdout); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}

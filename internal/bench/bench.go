@@ -1,0 +1,97 @@
+// Package bench measures rechist against in-run baselines on the same
+// driver, schema and file system, for `rechist bench`.
+//
+// Baselines:
+//   - limit: one transaction, one prepared INSERT per row, no Go-side
+//     queueing, the same pragmas rechist uses: what SQLite can do through
+//     this driver.
+//   - seed design: one writer goroutine, one autocommit INSERT per store,
+//     callers wait for a reply (the Rust crate's design), at the same
+//     synchronous setting.
+//   - seed query: the Rust crate's window-function SELECT with LIKE.
+//   - scan: a plain indexed scan of the rows a time range selects.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+)
+
+// Config chooses the sizes of a run.
+type Config struct {
+	// Dir is where the database files are built; removed afterwards.
+	Dir string
+	// Records is the number of distinct record names (round-robin).
+	Records int
+	// BaseRows is the history the store, query and cleanup scenarios start
+	// from; BigRows, if larger, adds a second query run at that size.
+	BaseRows, BigRows int
+	// Writers lists the goroutine counts of the store scenarios.
+	Writers []int
+	// StoreFor is how long each store scenario runs.
+	StoreFor time.Duration
+	// BulkRows is the size of the bulk (StoreMany) scenario.
+	BulkRows int
+	// QueryRuns is how many times each query is timed (median reported).
+	QueryRuns int
+	// Progress receives one line per step; nil is silent.
+	Progress io.Writer
+}
+
+// Quick is a profile that finishes in about a minute on 2 cores.
+func Quick() Config {
+	return Config{Records: 1000, BaseRows: 200_000, Writers: []int{1, 16, 64, 256},
+		StoreFor: 1500 * time.Millisecond, BulkRows: 100_000, QueryRuns: 20}
+}
+
+// Full is the profile the README's table comes from.
+func Full() Config {
+	return Config{Records: 1000, BaseRows: 1_000_000, BigRows: 10_000_000, Writers: []int{1, 16, 64, 256},
+		StoreFor: 5 * time.Second, BulkRows: 100_000, QueryRuns: 50}
+}
+
+// Run measures every scenario and prints the table to out.
+func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	if cfg.Dir == "" {
+		dir, err := os.MkdirTemp("", "rechist-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.Dir = dir
+	}
+	setNames(cfg.Records)
+	t := &table{}
+	r := &runner{cfg: cfg, t: t}
+	fmt.Fprintf(out, "rechist bench: %d records, %d base rows, %d CPUs (GOMAXPROCS %d), %s/%s, %s\n",
+		cfg.Records, cfg.BaseRows, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	fmt.Fprintf(out, "files in %s\n\n", cfg.Dir)
+	start := time.Now()
+	steps := []func(context.Context) error{r.storeScenarios, r.bulkScenario, r.queryScenarios, r.cleanupScenario}
+	for _, step := range steps {
+		if err := step(ctx); err != nil {
+			return err
+		}
+	}
+	t.print(out)
+	fmt.Fprintf(out, "\npeak memory (VmHWM): %s; total time %v\n", peakRSS(), time.Since(start).Round(time.Second))
+	return nil
+}
+
+type runner struct {
+	cfg Config
+	t   *table
+}
+
+func (r *runner) progress(format string, args ...any) {
+	if r.cfg.Progress != nil {
+		fmt.Fprintf(r.cfg.Progress, format+"\n", args...)
+	}
+}
+
+func (r *runner) path(name string) string { return filepath.Join(r.cfg.Dir, name) }

@@ -1,0 +1,72 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/repo"
+)
+
+// cleanupScenario deletes the oldest 10% of the base rows while 16
+// goroutines store, and compares the writers' p99 during the cleanup with
+// their p99 just before it.
+func (r *runner) cleanupScenario(ctx context.Context) error {
+	path := r.path("cleanup.db")
+	if err := copyFile(r.path("base.db"), path); err != nil {
+		return err
+	}
+	h, err := rechist.Open(ctx, path, rechist.WithSynchronous(repo.SyncNormal))
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	rp := rechist.NewRepo[value](h)
+	r.progress("cleanup: oldest 10%% while 16 goroutines store")
+
+	var mu sync.Mutex
+	phase := 0 // 0 before, 1 during cleanup, 2 after
+	lat := [3]latencies{}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for seq := int64(g); ; seq += 16 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				t0 := time.Now()
+				if err := rp.Store(ctx, names[seq%int64(len(names))], value{Seq: seq}); err != nil {
+					return
+				}
+				d := time.Since(t0)
+				mu.Lock()
+				lat[phase] = append(lat[phase], d)
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(r.cfg.StoreFor)
+	mu.Lock()
+	phase = 1
+	mu.Unlock()
+	t0 := time.Now()
+	n, err := h.Cleanup(ctx, time.UnixMilli(baseStart+int64(r.cfg.BaseRows)/10))
+	took := time.Since(t0)
+	mu.Lock()
+	phase = 2
+	mu.Unlock()
+	close(stop)
+	wg.Wait()
+	if err != nil {
+		return err
+	}
+	r.t.add(fmt.Sprintf("writers' p99 during Cleanup of %d rows (16 writers)", n), ms(lat[1].percentile(99)), ms(lat[0].percentile(99)),
+		ratio(float64(lat[1].percentile(99)), float64(lat[0].percentile(99))),
+		fmt.Sprintf("vs p99 before it; cleanup took %v (%.0f rows/s), max %s", took.Round(time.Millisecond), float64(n)/took.Seconds(), ms(lat[1].percentile(100))))
+	return h.Close()
+}

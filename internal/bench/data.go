@@ -1,0 +1,108 @@
+package bench
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/repo"
+)
+
+// value is what the scenarios store: a small struct, ~25 bytes of JSON.
+type value struct {
+	V   float64 `json:"v"`
+	Seq int64   `json:"seq"`
+}
+
+// names are the record names, set by Run from Config.Records.
+var names []string
+
+func setNames(n int) {
+	names = make([]string, n)
+	for i := range names {
+		names[i] = fmt.Sprintf("bench::rec%04d", i)
+	}
+}
+
+func valueJSON(seq int64) string { return fmt.Sprintf(`{"v":0.5,"seq":%d}`, seq) }
+
+// baseStart is the time of the first base row: rows are 1 ms apart, well
+// before anything the store scenarios write.
+var baseStart = time.Now().Add(-60 * 24 * time.Hour).UnixMilli()
+
+// build creates a database at path holding rows rows, the records written
+// round-robin, through the fastest plain path.
+func (r *runner) build(ctx context.Context, path string, rows int) error {
+	r.progress("building %s with %d rows", path, rows)
+	d, err := rechist.Open(ctx, path) // creates the schema
+	if err != nil {
+		return err
+	}
+	if err := d.Close(); err != nil {
+		return err
+	}
+	conn, err := repo.OpenSQL(path, repo.Config{Synchronous: repo.SyncNormal})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	conn.SetMaxOpenConns(1)
+	const chunk = 200_000
+	for done := 0; done < rows; {
+		n := min(chunk, rows-done)
+		if err := insertPlain(ctx, conn, done, n, func(i int) int64 { return baseStart + int64(i) }); err != nil {
+			return err
+		}
+		done += n
+	}
+	_, err = conn.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)")
+	return err
+}
+
+// insertPlain inserts rows from..from+n-1 in one transaction with one
+// prepared statement (the generated INSERT): the limit baseline's loop.
+func insertPlain(ctx context.Context, conn *sql.DB, from, n int, at func(int) int64) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, db.InsertRecord)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i := from; i < from+n; i++ {
+		if _, err := stmt.ExecContext(ctx, names[i%len(names)], valueJSON(int64(i)), at(i)); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// copyFile copies a database file (checkpointed, so no WAL) to dst.
+func copyFile(src, dst string) error {
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		os.Remove(dst + suffix)
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
