@@ -24,21 +24,27 @@ WITH RECURSIVE names(name) AS (
 )
 SELECT h.id, h.record_name, h.value_json, h.stored_at
 FROM names
-JOIN record_history AS h ON h.id IN (
-    SELECT x.id FROM record_history AS x
-    WHERE x.record_name = names.name
-      AND x.stored_at >= CAST(?1 AS INTEGER)
-      AND x.stored_at <= CAST(?2 AS INTEGER)
-    ORDER BY x.stored_at DESC, x.id DESC
-    LIMIT CAST(?3 AS INTEGER))
+JOIN record_history AS h
+  ON h.record_name = names.name
+ AND h.stored_at <= CAST(?1 AS INTEGER)
+ AND h.stored_at >= CASE
+        WHEN CAST(?2 AS INTEGER) <= 0 THEN CAST(?3 AS INTEGER)
+        ELSE COALESCE(
+            (SELECT x.stored_at FROM record_history AS x
+             WHERE x.record_name = names.name
+               AND x.stored_at >= CAST(?3 AS INTEGER)
+               AND x.stored_at <= CAST(?1 AS INTEGER)
+             ORDER BY x.stored_at DESC
+             LIMIT 1 OFFSET CAST(?2 AS INTEGER) - 1),
+            CAST(?3 AS INTEGER))
+     END
 WHERE names.name GLOB CAST(?4 AS TEXT)
-ORDER BY h.record_name, h.stored_at DESC, h.id DESC
 `
 
 type QueryLatestWalkParams struct {
-	StartMs        int64
 	EndMs          int64
 	LimitPerRecord int64
+	StartMs        int64
 	Pattern        string
 	Lo             string
 	Hi             string
@@ -51,18 +57,25 @@ type QueryLatestWalkParams struct {
 //	                  idx_record_time.
 //	pattern           the GLOB form of the pattern, the exact filter.
 //	start_ms, end_ms  inclusive bounds on stored_at.
-//	limit_per_record  rows per record; -1 means no limit.
+//	limit_per_record  rows per record; 0 or less means no limit.
 //
 // Latest rows per record, skip-scan style: the recursive CTE hops from one
 // distinct record_name to the next through idx_record_time (one index seek a
-// name), and each name's rows are a bounded index range with a LIMIT. Its
-// cost grows with the number of names and the rows returned, not with how
-// much history each record holds.
+// name); for each name a second seek finds the stored_at of its
+// limit_per_record-th newest row (the cutoff), and the name's rows from the
+// cutoff on are one index range. The cost grows with the number of names and
+// the rows returned, not with how much history each record holds.
+//
+// Rows tied with the cutoff are all returned, and no order is imposed: the
+// engine sorts by (record_name, stored_at DESC, id DESC) and trims each
+// record to limit_per_record, so ties go to the later insert. Doing that in
+// SQL would need a sorter per name (idx_record_time orders ties by id
+// ascending), which costs more than the whole walk.
 func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams) ([]RecordHistory, error) {
 	rows, err := q.query(ctx, q.queryLatestWalkStmt, QueryLatestWalk,
-		arg.StartMs,
 		arg.EndMs,
 		arg.LimitPerRecord,
+		arg.StartMs,
 		arg.Pattern,
 		arg.Lo,
 		arg.Hi,

@@ -4,14 +4,21 @@
 --                     idx_record_time.
 --   pattern           the GLOB form of the pattern, the exact filter.
 --   start_ms, end_ms  inclusive bounds on stored_at.
---   limit_per_record  rows per record; -1 means no limit.
+--   limit_per_record  rows per record; 0 or less means no limit.
 
 -- name: QueryLatestWalk :many
 -- Latest rows per record, skip-scan style: the recursive CTE hops from one
 -- distinct record_name to the next through idx_record_time (one index seek a
--- name), and each name's rows are a bounded index range with a LIMIT. Its
--- cost grows with the number of names and the rows returned, not with how
--- much history each record holds.
+-- name); for each name a second seek finds the stored_at of its
+-- limit_per_record-th newest row (the cutoff), and the name's rows from the
+-- cutoff on are one index range. The cost grows with the number of names and
+-- the rows returned, not with how much history each record holds.
+--
+-- Rows tied with the cutoff are all returned, and no order is imposed: the
+-- engine sorts by (record_name, stored_at DESC, id DESC) and trims each
+-- record to limit_per_record, so ties go to the later insert. Doing that in
+-- SQL would need a sorter per name (idx_record_time orders ties by id
+-- ascending), which costs more than the whole walk.
 WITH RECURSIVE names(name) AS (
     SELECT (SELECT MIN(r.record_name) FROM record_history AS r
             WHERE r.record_name >= CAST(@lo AS TEXT)
@@ -25,15 +32,21 @@ WITH RECURSIVE names(name) AS (
 )
 SELECT h.id, h.record_name, h.value_json, h.stored_at
 FROM names
-JOIN record_history AS h ON h.id IN (
-    SELECT x.id FROM record_history AS x
-    WHERE x.record_name = names.name
-      AND x.stored_at >= CAST(@start_ms AS INTEGER)
-      AND x.stored_at <= CAST(@end_ms AS INTEGER)
-    ORDER BY x.stored_at DESC, x.id DESC
-    LIMIT CAST(@limit_per_record AS INTEGER))
-WHERE names.name GLOB CAST(@pattern AS TEXT)
-ORDER BY h.record_name, h.stored_at DESC, h.id DESC;
+JOIN record_history AS h
+  ON h.record_name = names.name
+ AND h.stored_at <= CAST(@end_ms AS INTEGER)
+ AND h.stored_at >= CASE
+        WHEN CAST(@limit_per_record AS INTEGER) <= 0 THEN CAST(@start_ms AS INTEGER)
+        ELSE COALESCE(
+            (SELECT x.stored_at FROM record_history AS x
+             WHERE x.record_name = names.name
+               AND x.stored_at >= CAST(@start_ms AS INTEGER)
+               AND x.stored_at <= CAST(@end_ms AS INTEGER)
+             ORDER BY x.stored_at DESC
+             LIMIT 1 OFFSET CAST(@limit_per_record AS INTEGER) - 1),
+            CAST(@start_ms AS INTEGER))
+     END
+WHERE names.name GLOB CAST(@pattern AS TEXT);
 
 -- name: QueryWindow :many
 -- The Rust crate's formulation: ROW_NUMBER() over every matching row. Its

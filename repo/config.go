@@ -38,7 +38,8 @@ const (
 	DefaultMaxBatchRows    = 4096
 	DefaultCleanupInterval = time.Hour
 	DefaultCleanupChunk    = 1000
-	DefaultCacheSizeKiB    = 64 << 10 // 64 MiB of page cache for the writer
+	DefaultCacheSizeKiB    = 64 << 10 // 64 MiB of page cache per connection
+	DefaultWALRestartPages = 16384    // 64 MiB of WAL with 4 KiB pages
 )
 
 // Config tunes an Engine. The zero value is valid; zero fields take the
@@ -56,8 +57,12 @@ type Config struct {
 	// transaction. A single request larger than this is still committed
 	// whole, in a transaction of its own.
 	MaxBatchRows int
-	// CacheSizeKiB is the writer connection's page cache (PRAGMA cache_size).
+	// CacheSizeKiB is the page cache of the writer connection and of each
+	// read connection (PRAGMA cache_size).
 	CacheSizeKiB int
+	// WALRestartPages is how long the WAL may grow (in pages) before the
+	// writer helps the background checkpointer rewind it.
+	WALRestartPages int
 	// ReadConns is the size of the read-only connection pool; zero means
 	// max(4, GOMAXPROCS).
 	ReadConns int
@@ -96,6 +101,7 @@ func (c Config) normalized() (Config, error) {
 		{"queue size", int64(c.QueueSize), DefaultQueueSize, func(v int64) { c.QueueSize = int(v) }},
 		{"max batch rows", int64(c.MaxBatchRows), DefaultMaxBatchRows, func(v int64) { c.MaxBatchRows = int(v) }},
 		{"cache size", int64(c.CacheSizeKiB), DefaultCacheSizeKiB, func(v int64) { c.CacheSizeKiB = int(v) }},
+		{"WAL restart pages", int64(c.WALRestartPages), DefaultWALRestartPages, func(v int64) { c.WALRestartPages = int(v) }},
 		{"read connections", int64(c.ReadConns), int64(max(4, runtime.GOMAXPROCS(0))), func(v int64) { c.ReadConns = int(v) }},
 		{"cleanup interval", int64(c.CleanupInterval), int64(DefaultCleanupInterval), func(v int64) { c.CleanupInterval = time.Duration(v) }},
 		{"cleanup chunk", int64(c.CleanupChunk), DefaultCleanupChunk, func(v int64) { c.CleanupChunk = int(v) }},

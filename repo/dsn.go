@@ -65,8 +65,10 @@ func (l location) dsn(params url.Values) string {
 	return l.uri + sep + params.Encode()
 }
 
-// writerParams are the pragmas of the single writer connection.
-func writerParams(cfg Config, memory bool) url.Values {
+// writerParams are the pragmas of the single writer connection, and of
+// the checkpointer's. With ownCheckpoints the connection never checkpoints
+// on commit (the engine's checkpointer does).
+func writerParams(cfg Config, memory, ownCheckpoints bool) url.Values {
 	v := url.Values{}
 	v.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
 	v.Set("_txlock", "immediate")
@@ -75,6 +77,9 @@ func writerParams(cfg Config, memory bool) url.Values {
 	}
 	v.Set("_synchronous", cfg.Synchronous.String())
 	v.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cfg.CacheSizeKiB))
+	if ownCheckpoints && !memory {
+		v.Add("_pragma", "wal_autocheckpoint(0)")
+	}
 	return v
 }
 
@@ -83,14 +88,16 @@ func readerParams(cfg Config) url.Values {
 	v := url.Values{}
 	v.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
 	v.Set("_query_only", "1")
+	v.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cfg.CacheSizeKiB))
 	return v
 }
 
 // OpenSQL opens a plain database/sql handle on the file at path with the
 // pragmas the engine's writer uses (WAL, cfg's synchronous mode, busy
-// timeout, immediate transactions, page cache). It is for tools and
-// benchmarks that compare the engine with plain SQL on equal terms; it does
-// not migrate (Open does).
+// timeout, immediate transactions, page cache), except that SQLite's own
+// automatic checkpoint stays on. It is for tools and benchmarks that
+// compare the engine with plain SQL on equal terms; it does not migrate
+// (Open does).
 func OpenSQL(path string, cfg Config) (*sql.DB, error) {
 	cfg, err := cfg.normalized()
 	if err != nil {
@@ -103,5 +110,5 @@ func OpenSQL(path string, cfg Config) (*sql.DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	return sql.Open("sqlite", loc.dsn(writerParams(cfg, false)))
+	return sql.Open("sqlite", loc.dsn(writerParams(cfg, false, false)))
 }

@@ -28,6 +28,9 @@ type Engine struct {
 	writeQ  *db.Queries // statements prepared on writeDB
 	readDB  *sql.DB     // read-only pool
 	readQ   *db.Queries // statements prepared on readDB
+	ckpt    *checkpointer
+	ckptDB  *sql.DB // the checkpointer's connection (files only)
+	ckptEnd chan struct{}
 
 	// mu guards the closing of queue: senders hold it for reading while they
 	// send, Close takes it for writing before it closes the channel.
@@ -65,6 +68,10 @@ func Open(ctx context.Context, path string, cfg Config) (*Engine, error) {
 	e.queue = make(chan *request, cfg.QueueSize)
 	e.writerDone = make(chan struct{})
 	go e.runWriter()
+	if e.ckpt != nil {
+		e.ckptEnd = make(chan struct{})
+		go e.ckpt.run(e.ckptEnd)
+	}
 
 	bg, cancel := context.WithCancel(context.Background())
 	e.bgCancel = cancel
@@ -82,7 +89,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Engine, error) {
 func (e *Engine) openPools(ctx context.Context) error {
 	const op = "open"
 	var err error
-	e.writeDB, err = sql.Open("sqlite", e.loc.dsn(writerParams(e.cfg, e.loc.memory)))
+	e.writeDB, err = sql.Open("sqlite", e.loc.dsn(writerParams(e.cfg, e.loc.memory, true)))
 	if err != nil {
 		return opError(op, err)
 	}
@@ -110,6 +117,20 @@ func (e *Engine) openPools(ctx context.Context) error {
 	}
 	if e.writeQ, err = db.Prepare(ctx, e.writeDB); err != nil {
 		return opError(op, err)
+	}
+	if !e.loc.memory {
+		e.ckptDB, err = sql.Open("sqlite", e.loc.dsn(writerParams(e.cfg, false, true)))
+		if err != nil {
+			return opError(op, err)
+		}
+		e.ckptDB.SetMaxOpenConns(1)
+		e.ckptDB.SetMaxIdleConns(1)
+		e.ckptDB.SetConnMaxLifetime(0)
+		e.ckptDB.SetConnMaxIdleTime(0)
+		if err := e.ckptDB.PingContext(ctx); err != nil {
+			return opError(op, err)
+		}
+		e.ckpt = newCheckpointer(e.ckptDB, int64(e.cfg.WALRestartPages), e.cfg.Logger)
 	}
 
 	e.readDB, err = sql.Open("sqlite", e.loc.dsn(readerParams(e.cfg)))
@@ -150,6 +171,10 @@ func (e *Engine) Close() error {
 		close(e.queue)
 		e.mu.Unlock()
 		<-e.writerDone
+		if e.ckpt != nil {
+			close(e.ckptEnd)
+			<-e.ckpt.done
+		}
 
 		var errs []error
 		if !e.loc.memory {
@@ -174,7 +199,7 @@ func (e *Engine) closePools() error {
 			errs = append(errs, q.Close())
 		}
 	}
-	for _, d := range []*sql.DB{e.readDB, e.writeDB} {
+	for _, d := range []*sql.DB{e.readDB, e.ckptDB, e.writeDB} {
 		if d != nil {
 			errs = append(errs, d.Close())
 		}

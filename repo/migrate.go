@@ -93,7 +93,7 @@ func withProvider(ctx context.Context, op, path string, fn func(*goose.Provider)
 	if err != nil {
 		return err
 	}
-	conn, err := sql.Open("sqlite", loc.dsn(writerParams(cfg, false)))
+	conn, err := sql.Open("sqlite", loc.dsn(writerParams(cfg, false, false)))
 	if err != nil {
 		return opError(op, err)
 	}

@@ -1,8 +1,11 @@
 package repo
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/seed178a96f3/rechist/db"
 )
@@ -39,13 +42,9 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
-	limit := r.LimitPerRecord
-	if limit == 0 {
-		limit = -1 // SQLite: no limit
-	}
 	got, err := e.readQ.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
 		Lo: p.lo, Hi: p.hi, Pattern: p.glob,
-		StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
+		StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
 	})
 	if err != nil {
 		if e.closed.Load() {
@@ -57,5 +56,35 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 	for i, g := range got {
 		rows[i] = Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
 	}
-	return rows, nil
+	return orderAndTrim(rows, r.LimitPerRecord), nil
+}
+
+// orderAndTrim puts rows in result order (record name bytewise, newest
+// first, the later insert first among equal times) and keeps at most limit
+// rows per record (all when limit is 0). QueryLatestWalk returns every row
+// tied with a record's cutoff, so the trim is what makes ties go to the
+// later insert. Its rows arrive nearly in order, which the sort is quick on.
+func orderAndTrim(rows []Row, limit int64) []Row {
+	slices.SortFunc(rows, func(a, b Row) int {
+		if c := strings.Compare(a.Name, b.Name); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.StoredAt, a.StoredAt); c != 0 {
+			return c
+		}
+		return cmp.Compare(b.ID, a.ID)
+	})
+	if limit <= 0 {
+		return rows
+	}
+	kept, n, prev := rows[:0], int64(0), ""
+	for i, row := range rows {
+		if i == 0 || row.Name != prev {
+			n, prev = 0, row.Name
+		}
+		if n++; n <= limit {
+			kept = append(kept, row)
+		}
+	}
+	return kept
 }

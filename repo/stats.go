@@ -24,6 +24,9 @@ type Stats struct {
 	Cleanups int64
 	// RowsDeleted is the number of rows deleted by cleanups.
 	RowsDeleted int64
+	// WALRewinds is how many times the writer helped the background
+	// checkpointer so the WAL could start over from its beginning.
+	WALRewinds int64
 	// QueueDepth is the number of requests waiting for the writer now, out
 	// of QueueCapacity.
 	QueueDepth, QueueCapacity int
@@ -36,7 +39,12 @@ type counters struct {
 
 // Stats returns the current counters.
 func (e *Engine) Stats() Stats {
+	var rewinds int64
+	if e.ckpt != nil {
+		rewinds = e.ckpt.rewinds.Load()
+	}
 	return Stats{
+		WALRewinds:    rewinds,
 		Requests:      e.stats.requests.Load(),
 		RowsWritten:   e.stats.rowsWritten.Load(),
 		Batches:       e.stats.batches.Load(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"sync/atomic"
 
 	"github.com/seed178a96f3/rechist/db"
@@ -110,6 +111,9 @@ func (e *Engine) runWriter() {
 	ctx := context.Background()
 	var batch []*request
 	for first := range e.queue {
+		if e.ckpt != nil {
+			e.ckpt.assist(ctx, e.writeDB)
+		}
 		batch = batch[:0]
 		rows := 0
 		take := func(r *request) {
@@ -133,8 +137,15 @@ func (e *Engine) runWriter() {
 		}
 		if len(batch) > 0 {
 			e.commit(ctx, batch)
+			if e.ckpt != nil {
+				e.ckpt.committed()
+			}
 		}
 		clear(batch) // drop references to answered requests
+		// The callers just answered were made runnable on this P; let them
+		// run (and, most of them, store again) before the next gather, so
+		// the next batch is not just whoever was quick.
+		runtime.Gosched()
 	}
 }
 

@@ -2,22 +2,26 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"runtime/pprof"
 	"time"
 
 	"github.com/seed178a96f3/rechist/internal/bench"
 )
 
 type benchCmd struct {
-	Quick    bool          `help:"The quick profile: 200k base rows, 1.5s per store scenario, no 10M-row run (about a minute on 2 cores)."`
-	Records  int           `placeholder:"N" help:"Distinct record names (default 1000)."`
-	Rows     int           `placeholder:"N" help:"Rows in the file the scenarios start from (full 1M, quick 200k)."`
-	BigRows  int           `name:"big-rows" placeholder:"N" help:"Rows of the second query run (full 10M; 0 skips it)."`
-	Writers  []int         `placeholder:"N,..." help:"Goroutine counts of the store scenarios (default 1,16,64,256)."`
-	For      time.Duration `placeholder:"DURATION" help:"How long each store scenario runs (full 5s, quick 1.5s)."`
-	Bulk     int           `placeholder:"N" help:"Rows of the StoreMany scenario (default 100000)."`
-	Runs     int           `placeholder:"N" help:"Timed runs per query (median reported)."`
-	Dir      string        `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
-	Progress bool          `default:"true" negatable:"" help:"Print each step on stderr."`
+	Quick      bool          `help:"The quick profile: 200k base rows, 1.5s per store scenario, no 10M-row run (about a minute on 2 cores)."`
+	Records    int           `placeholder:"N" help:"Distinct record names (default 1000)."`
+	Rows       int           `placeholder:"N" help:"Rows in the file the scenarios start from (full 1M, quick 200k)."`
+	BigRows    int           `name:"big-rows" placeholder:"N" help:"Rows of the second query run (full 10M; 0 skips it)."`
+	Writers    []int         `placeholder:"N,..." help:"Goroutine counts of the store scenarios (default 1,16,64,256)."`
+	For        time.Duration `placeholder:"DURATION" help:"How long each store scenario runs (full 5s, quick 1.5s)."`
+	Bulk       int           `placeholder:"N" help:"Rows of the StoreMany scenario (default 100000)."`
+	Runs       int           `placeholder:"N" help:"Timed runs per query (median reported)."`
+	Dir        string        `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
+	Progress   bool          `default:"true" negatable:"" help:"Print each step on stderr."`
+	Only       []string      `placeholder:"STEP,..." enum:"store,bulk,query,cleanup" help:"Run only these steps (store, bulk, query, cleanup)."`
+	CPUProfile string        `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the whole run to FILE."`
 }
 
 func (c *benchCmd) Help() string {
@@ -73,6 +77,18 @@ func (c *benchCmd) Run(e *env) error {
 		cfg.StoreFor = c.For
 	}
 	cfg.Dir = c.Dir
+	cfg.Only = c.Only
+	if c.CPUProfile != "" {
+		f, err := os.Create(c.CPUProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if c.Progress {
 		cfg.Progress = e.stderr
 	}

@@ -105,4 +105,3 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
-

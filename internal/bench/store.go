@@ -35,9 +35,6 @@ func (s storeResult) detail() string {
 // file that already holds BaseRows rows.
 func (r *runner) storeScenarios(ctx context.Context) error {
 	base := r.path("base.db")
-	if err := r.build(ctx, base, r.cfg.BaseRows); err != nil {
-		return err
-	}
 	for _, sync := range []repo.Synchronous{repo.SyncNormal, repo.SyncFull} {
 		work := r.path("store-" + sync.String() + ".db")
 		if err := copyFile(base, work); err != nil {

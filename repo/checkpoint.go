@@ -1,0 +1,146 @@
+package repo
+
+import (
+	"context"
+	"database/sql"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// checkpointer keeps the WAL short without stalling the writer.
+//
+// SQLite's automatic checkpoint runs inside the commit that crosses the
+// threshold, so every thousandth page or so one caller waits for the whole
+// copy and two fsyncs; the profile put more than half of the writer's time
+// there. Instead the writer connection has wal_autocheckpoint=0, and this
+// goroutine, on a connection of its own, copies the WAL into the database
+// (PRAGMA wal_checkpoint(PASSIVE)) while the writer goes on appending.
+//
+// A passive checkpoint alone never lets the WAL start over: SQLite rewinds
+// the WAL only when a write transaction begins with every frame already
+// copied, and a busy writer always adds frames while a pass runs. So once
+// the WAL is longer than restartFrames and the last pass left little behind
+// it, the writer is asked to run one more pass itself between two batches
+// (copying the few frames left and syncing); its next transaction then
+// rewinds the WAL. That stall is short and rare.
+type checkpointer struct {
+	db            *sql.DB
+	mu            sync.Mutex // held by whoever checkpoints
+	poke          chan struct{}
+	done          chan struct{}
+	needAssist    atomic.Bool
+	rewinds       atomic.Int64 // writer passes that let the WAL start over
+	restartFrames int64
+	logger        *slog.Logger
+}
+
+const (
+	// passInterval is the least time between two background passes.
+	passInterval = 25 * time.Millisecond
+	// closeEnough is how many frames a pass may copy for the writer's own
+	// pass after it to be short.
+	closeEnough = 512
+	// maxConverging bounds the back-to-back passes before the writer helps.
+	maxConverging = 4
+)
+
+func newCheckpointer(db *sql.DB, restartFrames int64, logger *slog.Logger) *checkpointer {
+	return &checkpointer{
+		db:            db,
+		poke:          make(chan struct{}, 1),
+		done:          make(chan struct{}),
+		restartFrames: restartFrames,
+		logger:        logger,
+	}
+}
+
+// committed tells the checkpointer that the WAL grew; it never blocks.
+func (c *checkpointer) committed() {
+	select {
+	case c.poke <- struct{}{}:
+	default:
+	}
+}
+
+// run copies the WAL after commits until stop is closed. Passes are at
+// least passInterval apart, so that a page the writer changes again and
+// again is copied once per pass rather than once per commit. Once the WAL
+// is longer than restartFrames, passes run back to back until one copies
+// little, and then the writer is asked to finish.
+func (c *checkpointer) run(stop <-chan struct{}) {
+	defer close(c.done)
+	ctx := context.Background()
+	var prevCopied int64
+	converging := 0
+	pace := time.NewTimer(0)
+	defer pace.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-c.poke:
+		}
+		if c.needAssist.Load() {
+			continue // the writer's turn: its pass rewinds the WAL
+		}
+		if converging == 0 {
+			select {
+			case <-stop:
+				return
+			case <-pace.C:
+			}
+		}
+		c.mu.Lock()
+		log, copied, err := walCheckpoint(ctx, c.db)
+		c.mu.Unlock()
+		pace.Reset(passInterval)
+		if err != nil {
+			c.logger.Warn("rechist: background checkpoint failed", slog.Any(logKeyError, err))
+			continue
+		}
+		// copied counts from the start of the WAL; what this pass copied is
+		// what the writer appended during the previous one.
+		delta := copied - prevCopied
+		prevCopied = copied
+		switch {
+		case log < c.restartFrames:
+			converging = 0
+		case delta <= closeEnough || converging >= maxConverging:
+			c.needAssist.Store(true)
+			converging, prevCopied = 0, 0
+		default:
+			converging++
+			c.committed() // no need to wait for the next commit
+		}
+	}
+}
+
+// assist is called by the writer between batches: when the WAL is due to
+// start over and no background pass is running, it checkpoints the last
+// frames on the writer's own connection, so the next write transaction
+// rewinds the WAL.
+func (c *checkpointer) assist(ctx context.Context, writer *sql.DB) {
+	if !c.needAssist.Load() || !c.mu.TryLock() {
+		return
+	}
+	defer c.mu.Unlock()
+	c.needAssist.Store(false)
+	t0 := time.Now()
+	log, _, err := walCheckpoint(ctx, writer)
+	if err != nil {
+		c.logger.Warn("rechist: checkpoint failed", slog.Any(logKeyError, err))
+		return
+	}
+	c.rewinds.Add(1)
+	c.logger.Debug("rechist: WAL rewound", slog.Int64("frames", log), slog.Duration("stall", time.Since(t0)))
+}
+
+// walCheckpoint runs a passive checkpoint and returns the frames in the WAL
+// and how many of them are now copied into the database.
+func walCheckpoint(ctx context.Context, db *sql.DB) (log, copied int64, err error) {
+	var busy int64
+	err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
+	return log, copied, err
+}

@@ -1,0 +1,59 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// writeStream stores rows from several goroutines, as a busy producer
+// would, and returns the engine's stats and the WAL file's size.
+func writeStream(t *testing.T, cfg Config) (Stats, int64) {
+	t.Helper()
+	e, err := Open(t.Context(), filepath.Join(t.TempDir(), "h.db"), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	const goroutines, each = 8, 1000
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := range each {
+				row := Row{Name: fmt.Sprintf("r%03d", (g*each+i)%300), ValueJSON: `{"v":1}`, StoredAt: int64(i)}
+				if err := e.Insert(context.Background(), []Row{row}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	fi, err := os.Stat(e.path + "-wal")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.Stats(), fi.Size()
+}
+
+// Under a steady stream of writes the WAL must keep starting over: the
+// background checkpointer copies it, the writer finishes the job, and the
+// WAL file stays a fraction of what the same stream leaves when the WAL is
+// never allowed to start over.
+func TestWALStartsOverUnderContinuousWrites(t *testing.T) {
+	never, grown := writeStream(t, Config{Synchronous: SyncNormal, WALRestartPages: 1 << 30})
+	st, size := writeStream(t, Config{Synchronous: SyncNormal, WALRestartPages: 32})
+	t.Logf("no rewinds: WAL %d KiB; rewinding: %d rewinds, WAL %d KiB", grown>>10, st.WALRewinds, size>>10)
+	if never.WALRewinds != 0 {
+		t.Fatalf("%d rewinds with the threshold out of reach", never.WALRewinds)
+	}
+	if st.WALRewinds == 0 {
+		t.Fatal("the WAL never started over")
+	}
+	if size > grown/2 {
+		t.Fatalf("WAL is %d bytes, %d without rewinds: it does not start over", size, grown)
+	}
+}
