@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/seed178a96f3/rechist/repo"
@@ -173,23 +175,45 @@ func (p QueryParams) toRange() (repo.Range, error) {
 }
 
 // decodeRows decodes rows into records, skipping (and logging and counting)
-// those whose JSON does not decode into T.
+// those whose JSON does not decode into T. Large results are decoded on
+// several goroutines: decoding costs more than reading a row.
 func decodeRows[T any](e *repo.Engine, rows []repo.Row) []Record[T] {
-	out := make([]Record[T], 0, len(rows))
-	var skipped int64
-	for _, row := range rows {
-		var v T
-		if err := json.Unmarshal([]byte(row.ValueJSON), &v); err != nil {
-			skipped++
-			e.Logger().Warn("rechist: skipping a row that does not decode",
-				slog.String("record", row.Name), slog.Int64("id", row.ID),
-				slog.String("type", typeName[T]()), slog.Any("err", err))
-			continue
+	out := make([]Record[T], len(rows))
+	ok := make([]bool, len(rows))
+	decode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			row := &rows[i]
+			if err := json.Unmarshal([]byte(row.ValueJSON), &out[i].Value); err != nil {
+				e.Logger().Warn("rechist: skipping a row that does not decode",
+					slog.String("record", row.Name), slog.Int64("id", row.ID),
+					slog.String("type", typeName[T]()), slog.Any("err", err))
+				continue
+			}
+			out[i].Name, out[i].StoredAt, ok[i] = row.Name, fromMillis(row.StoredAt), true
 		}
-		out = append(out, Record[T]{Name: row.Name, Value: v, StoredAt: fromMillis(row.StoredAt)})
 	}
-	if skipped > 0 {
-		e.CountSkipped(skipped)
+	workers := min(runtime.GOMAXPROCS(0), len(rows)/parallelDecodeRows)
+	if workers < 2 {
+		decode(0, len(rows))
+	} else {
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Go(func() { decode(w*len(rows)/workers, (w+1)*len(rows)/workers) })
+		}
+		wg.Wait()
 	}
-	return out
+	kept := out[:0]
+	for i := range out {
+		if ok[i] {
+			kept = append(kept, out[i])
+		}
+	}
+	if skipped := len(out) - len(kept); skipped > 0 {
+		e.CountSkipped(int64(skipped))
+		clear(out[len(kept):]) // release what the skipped rows held
+	}
+	return kept
 }
+
+// parallelDecodeRows is the least number of rows worth a decoding goroutine.
+const parallelDecodeRows = 2048

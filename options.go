@@ -109,7 +109,7 @@ func WithMaxBatchRows(n int) Option {
 }
 
 // WithCleanupChunk bounds how many rows one cleanup transaction deletes, so
-// stores are not held up by a large cleanup. Default 1000.
+// stores are not held up by a large cleanup. Default 256.
 func WithCleanupChunk(n int) Option {
 	return positiveInt("WithCleanupChunk", n, func(c *repo.Config) { c.CleanupChunk = n })
 }

@@ -381,3 +381,46 @@ func TestMemoryDatabase(t *testing.T) {
 		t.Fatalf("memory database b sees a's rows: %v, %v", got, err)
 	}
 }
+
+// Large results are decoded on several goroutines; order and skipping must
+// be the same as for small ones.
+func TestLargeResultKeepsOrderAndSkipsBadRows(t *testing.T) {
+	db, path := openDB(t)
+	r := rechist.NewRepo[int](db)
+	const n = 9000
+	recs := make([]rechist.Record[int], n)
+	for i := range recs {
+		recs[i] = rechist.Record[int]{Name: "big", Value: i, StoredAt: ms(int64(i))}
+	}
+	if err := r.StoreMany(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`UPDATE record_history SET value_json = '"bad"' WHERE id % 1000 = 0`); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Query(t.Context(), "big", rechist.QueryParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != n-9 {
+		t.Fatalf("%d rows, want %d", len(got), n-9)
+	}
+	for i := 1; i < len(got); i++ {
+		if got[i].Value >= got[i-1].Value || !got[i].StoredAt.Before(got[i-1].StoredAt) {
+			t.Fatalf("row %d out of order: %d after %d", i, got[i].Value, got[i-1].Value)
+		}
+	}
+	for _, rec := range got {
+		if (rec.Value+1)%1000 == 0 {
+			t.Fatalf("the undecodable row %d was returned", rec.Value)
+		}
+	}
+	if st := db.Stats(); st.SkippedRows != 9 {
+		t.Errorf("SkippedRows = %d, want 9", st.SkippedRows)
+	}
+}

@@ -37,7 +37,7 @@ const (
 	DefaultQueueSize       = 1024
 	DefaultMaxBatchRows    = 4096
 	DefaultCleanupInterval = time.Hour
-	DefaultCleanupChunk    = 1000
+	DefaultCleanupChunk    = 256
 	DefaultCacheSizeKiB    = 64 << 10 // 64 MiB of page cache per connection
 	DefaultWALRestartPages = 16384    // 64 MiB of WAL with 4 KiB pages
 )

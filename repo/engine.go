@@ -24,10 +24,10 @@ type Engine struct {
 	path string
 	loc  location
 
-	writeDB *sql.DB     // one connection, used only by the writer goroutine
-	writeQ  *db.Queries // statements prepared on writeDB
-	readDB  *sql.DB     // read-only pool
-	readQ   *db.Queries // statements prepared on readDB
+	writeDB *sql.DB      // one connection, used only by the writer goroutine
+	writeSt *writerStmts // statements prepared on writeDB
+	readDB  *sql.DB      // read-only pool
+	readQ   *db.Queries  // statements prepared on readDB
 	ckpt    *checkpointer
 	ckptDB  *sql.DB // the checkpointer's connection (files only)
 	ckptEnd chan struct{}
@@ -115,7 +115,7 @@ func (e *Engine) openPools(ctx context.Context) error {
 			return opError(op, fmt.Errorf("journal mode is %q, want wal", mode))
 		}
 	}
-	if e.writeQ, err = db.Prepare(ctx, e.writeDB); err != nil {
+	if e.writeSt, err = prepareWriterStmts(ctx, e.writeDB); err != nil {
 		return opError(op, err)
 	}
 	if !e.loc.memory {
@@ -194,10 +194,11 @@ func (e *Engine) Close() error {
 // closePools closes whatever openPools managed to open.
 func (e *Engine) closePools() error {
 	var errs []error
-	for _, q := range []*db.Queries{e.writeQ, e.readQ} {
-		if q != nil {
-			errs = append(errs, q.Close())
-		}
+	if e.writeSt != nil {
+		errs = append(errs, e.writeSt.close())
+	}
+	if e.readQ != nil {
+		errs = append(errs, e.readQ.Close())
 	}
 	for _, d := range []*sql.DB{e.readDB, e.ckptDB, e.writeDB} {
 		if d != nil {

@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"runtime"
@@ -209,7 +210,8 @@ func (e *Engine) inTx(ctx context.Context, fn func(q *db.Queries) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(e.writeQ.WithTx(tx)); err != nil {
+	q := db.New(&txStmts{tx: tx, stmts: e.writeSt, bound: map[string]*sql.Stmt{}})
+	if err := fn(q); err != nil {
 		_ = tx.Rollback()
 		return err
 	}
