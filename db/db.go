@@ -39,6 +39,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.queryLatestWalkStmt, err = db.PrepareContext(ctx, QueryLatestWalk); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryLatestWalk: %w", err)
 	}
+	if q.queryTimeRangeStmt, err = db.PrepareContext(ctx, QueryTimeRange); err != nil {
+		return nil, fmt.Errorf("error preparing query QueryTimeRange: %w", err)
+	}
 	if q.queryWindowStmt, err = db.PrepareContext(ctx, QueryWindow); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryWindow: %w", err)
 	}
@@ -79,6 +82,11 @@ func (q *Queries) Close() error {
 	if q.queryLatestWalkStmt != nil {
 		if cerr := q.queryLatestWalkStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing queryLatestWalkStmt: %w", cerr)
+		}
+	}
+	if q.queryTimeRangeStmt != nil {
+		if cerr := q.queryTimeRangeStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing queryTimeRangeStmt: %w", cerr)
 		}
 	}
 	if q.queryWindowStmt != nil {
@@ -145,6 +153,7 @@ type Queries struct {
 	deleteOlderThanChunkStmt *sql.Stmt
 	insertRecordStmt         *sql.Stmt
 	queryLatestWalkStmt      *sql.Stmt
+	queryTimeRangeStmt       *sql.Stmt
 	queryWindowStmt          *sql.Stmt
 	scanSinceStmt            *sql.Stmt
 	seedQueryLikeStmt        *sql.Stmt
@@ -160,6 +169,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteOlderThanChunkStmt: q.deleteOlderThanChunkStmt,
 		insertRecordStmt:         q.insertRecordStmt,
 		queryLatestWalkStmt:      q.queryLatestWalkStmt,
+		queryTimeRangeStmt:       q.queryTimeRangeStmt,
 		queryWindowStmt:          q.queryWindowStmt,
 		scanSinceStmt:            q.scanSinceStmt,
 		seedQueryLikeStmt:        q.seedQueryLikeStmt,

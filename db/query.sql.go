@@ -106,6 +106,52 @@ func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams
 	return items, nil
 }
 
+const QueryTimeRange = `-- name: QueryTimeRange :many
+SELECT id, record_name, value_json, stored_at
+FROM record_history
+WHERE stored_at >= CAST(?1 AS INTEGER)
+  AND stored_at <= CAST(?2 AS INTEGER)
+ORDER BY stored_at, id
+`
+
+type QueryTimeRangeParams struct {
+	StartMs int64
+	EndMs   int64
+}
+
+// Every record's rows within a time range, through idx_record_stored_at: how
+// a pattern of only '*' without a per-record limit is answered, since then
+// the walk would visit every name only to read the same rows in a worse
+// order. Rows come in index order (stored_at, then id); the engine groups
+// them by record, newest first.
+func (q *Queries) QueryTimeRange(ctx context.Context, arg QueryTimeRangeParams) ([]RecordHistory, error) {
+	rows, err := q.query(ctx, q.queryTimeRangeStmt, QueryTimeRange, arg.StartMs, arg.EndMs)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecordHistory
+	for rows.Next() {
+		var i RecordHistory
+		if err := rows.Scan(
+			&i.ID,
+			&i.RecordName,
+			&i.ValueJson,
+			&i.StoredAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const QueryWindow = `-- name: QueryWindow :many
 WITH ranked AS (
     SELECT id, record_name, value_json, stored_at,

@@ -68,3 +68,15 @@ FROM ranked
 WHERE CAST(@limit_per_record AS INTEGER) < 0
    OR rn <= CAST(@limit_per_record AS INTEGER)
 ORDER BY record_name, stored_at DESC, id DESC;
+
+-- name: QueryTimeRange :many
+-- Every record's rows within a time range, through idx_record_stored_at: how
+-- a pattern of only '*' without a per-record limit is answered, since then
+-- the walk would visit every name only to read the same rows in a worse
+-- order. Rows come in index order (stored_at, then id); the engine groups
+-- them by record, newest first.
+SELECT id, record_name, value_json, stored_at
+FROM record_history
+WHERE stored_at >= CAST(@start_ms AS INTEGER)
+  AND stored_at <= CAST(@end_ms AS INTEGER)
+ORDER BY stored_at, id;

@@ -16,6 +16,8 @@ type pattern struct {
 	// [lo, hi) in bytewise order: lo is the literal prefix before the first
 	// '*'. The range is what lets SQLite seek idx_record_time.
 	lo, hi string
+	// matchesAll is true for a pattern of only '*': every name matches.
+	matchesAll bool
 }
 
 // globEscaper writes the GLOB form of a pattern: '*' stays the wildcard.
@@ -26,7 +28,7 @@ func compilePattern(op, p string) (pattern, error) {
 	if problem := nameProblem("pattern", p); problem != "" {
 		return pattern{}, Invalidf(op, "%s", problem)
 	}
-	c := pattern{glob: globEscaper.Replace(p)}
+	c := pattern{glob: globEscaper.Replace(p), matchesAll: strings.Trim(p, "*") == ""}
 	prefix, _, wild := strings.Cut(p, "*")
 	c.lo = prefix
 	if wild {

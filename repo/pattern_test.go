@@ -82,7 +82,9 @@ func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
 	ctx := context.Background()
 	for i := range 400 {
 		var pat string
-		switch i % 4 {
+		switch i % 5 {
+		case 4:
+			pat = strings.Repeat("*", 1+rng.IntN(2)) // every name: the time-index path
 		case 0:
 			pat = names[rng.IntN(len(names))] // an exact name
 		case 1:

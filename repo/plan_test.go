@@ -61,6 +61,14 @@ func TestQueryPlanUsesRecordTimeIndex(t *testing.T) {
 		t.Errorf("plan sorts in SQL; the engine orders the rows")
 	}
 
+	// A pattern of only '*' without a limit reads the time range through
+	// the stored_at index, already in the order the engine groups by.
+	plan = explain(t, e, db.QueryTimeRange, 10, 40)
+	t.Logf("time range plan:\n%s", plan)
+	if !strings.Contains(plan, "idx_record_stored_at (stored_at>? AND stored_at<?)") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("time range does not read idx_record_stored_at in order")
+	}
+
 	// Retention deletes through the stored_at index.
 	plan = explain(t, e, db.DeleteOlderThanChunk, 10, 1000)
 	t.Logf("cleanup plan:\n%s", plan)

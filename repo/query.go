@@ -42,10 +42,16 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 	if e.closed.Load() {
 		return nil, ErrClosed
 	}
-	got, err := e.readQ.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
-		Lo: p.lo, Hi: p.hi, Pattern: p.glob,
-		StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
-	})
+	var got []db.RecordHistory
+	byTime := p.matchesAll && r.LimitPerRecord == 0
+	if byTime {
+		got, err = e.readQ.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
+	} else {
+		got, err = e.readQ.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
+			Lo: p.lo, Hi: p.hi, Pattern: p.glob,
+			StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
+		})
+	}
 	if err != nil {
 		if e.closed.Load() {
 			return nil, ErrClosed
@@ -56,7 +62,33 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 	for i, g := range got {
 		rows[i] = Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
 	}
+	if byTime {
+		return groupByName(rows), nil
+	}
 	return orderAndTrim(rows, r.LimitPerRecord), nil
+}
+
+// groupByName orders rows that QueryTimeRange returned ordered by
+// (stored_at, id): newest first within each record is that order reversed,
+// so only the record names need sorting, not the rows.
+func groupByName(rows []Row) []Row {
+	slices.Reverse(rows)
+	groups := map[string][]Row{}
+	var names []string
+	for _, row := range rows {
+		g, ok := groups[row.Name]
+		if !ok {
+			names = append(names, row.Name)
+		}
+		groups[row.Name] = append(g, row)
+	}
+	slices.Sort(names)
+	out := rows[:0:0]
+	out = slices.Grow(out, len(rows))
+	for _, n := range names {
+		out = append(out, groups[n]...)
+	}
+	return out
 }
 
 // orderAndTrim puts rows in result order (record name bytewise, newest
