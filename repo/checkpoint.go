@@ -38,7 +38,7 @@ type checkpointer struct {
 
 const (
 	// passInterval is the least time between two background passes.
-	passInterval = 25 * time.Millisecond
+	passInterval = 100 * time.Millisecond
 	// closeEnough is how many frames a pass may copy for the writer's own
 	// pass after it to be short.
 	closeEnough = 512
