@@ -30,6 +30,7 @@ type checkpointer struct {
 	mu            sync.Mutex // held by whoever checkpoints
 	poke          chan struct{}
 	done          chan struct{}
+	passInterval  time.Duration // the least time between two background passes
 	needAssist    atomic.Bool
 	rewinds       atomic.Int64 // writer passes that let the WAL start over
 	restartFrames int64
@@ -37,8 +38,6 @@ type checkpointer struct {
 }
 
 const (
-	// passInterval is the least time between two background passes.
-	passInterval = 100 * time.Millisecond
 	// closeEnough is how many frames a pass may copy for the writer's own
 	// pass after it to be short.
 	closeEnough = 512
@@ -46,9 +45,10 @@ const (
 	maxConverging = 4
 )
 
-func newCheckpointer(db *sql.DB, restartFrames int64, logger *slog.Logger) *checkpointer {
+func newCheckpointer(db *sql.DB, restartFrames int64, passInterval time.Duration, logger *slog.Logger) *checkpointer {
 	return &checkpointer{
 		db:            db,
+		passInterval:  passInterval,
 		poke:          make(chan struct{}, 1),
 		done:          make(chan struct{}),
 		restartFrames: restartFrames,
@@ -95,7 +95,7 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 		c.mu.Lock()
 		log, copied, err := walCheckpoint(ctx, c.db)
 		c.mu.Unlock()
-		pace.Reset(passInterval)
+		pace.Reset(c.passInterval)
 		if err != nil {
 			c.logger.Warn("rechist: background checkpoint failed", slog.Any(logKeyError, err))
 			continue

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // writeStream stores rows from several goroutines, as a busy producer
@@ -44,8 +45,8 @@ func writeStream(t *testing.T, cfg Config) (Stats, int64) {
 // WAL file stays a fraction of what the same stream leaves when the WAL is
 // never allowed to start over.
 func TestWALStartsOverUnderContinuousWrites(t *testing.T) {
-	never, grown := writeStream(t, Config{Synchronous: SyncNormal, WALRestartPages: 1 << 30})
-	st, size := writeStream(t, Config{Synchronous: SyncNormal, WALRestartPages: 32})
+	never, grown := writeStream(t, Config{Synchronous: SyncNormal, WALRestartPages: 1 << 30, CheckpointInterval: time.Millisecond})
+	st, size := writeStream(t, Config{Synchronous: SyncNormal, WALRestartPages: 32, CheckpointInterval: time.Millisecond})
 	t.Logf("no rewinds: WAL %d KiB; rewinding: %d rewinds, WAL %d KiB", grown>>10, st.WALRewinds, size>>10)
 	if never.WALRewinds != 0 {
 		t.Fatalf("%d rewinds with the threshold out of reach", never.WALRewinds)

@@ -40,6 +40,7 @@ const (
 	DefaultCleanupChunk    = 256
 	DefaultCacheSizeKiB    = 64 << 10 // 64 MiB of page cache per connection
 	DefaultWALRestartPages = 16384    // 64 MiB of WAL with 4 KiB pages
+	DefaultCheckpointEvery = 100 * time.Millisecond
 )
 
 // Config tunes an Engine. The zero value is valid; zero fields take the
@@ -63,6 +64,10 @@ type Config struct {
 	// WALRestartPages is how long the WAL may grow (in pages) before the
 	// writer helps the background checkpointer rewind it.
 	WALRestartPages int
+	// CheckpointInterval is the least time between two background
+	// checkpoint passes: longer passes copy a page changed by many commits
+	// once.
+	CheckpointInterval time.Duration
 	// ReadConns is the size of the read-only connection pool; zero means
 	// max(4, GOMAXPROCS).
 	ReadConns int
@@ -102,6 +107,7 @@ func (c Config) normalized() (Config, error) {
 		{"max batch rows", int64(c.MaxBatchRows), DefaultMaxBatchRows, func(v int64) { c.MaxBatchRows = int(v) }},
 		{"cache size", int64(c.CacheSizeKiB), DefaultCacheSizeKiB, func(v int64) { c.CacheSizeKiB = int(v) }},
 		{"WAL restart pages", int64(c.WALRestartPages), DefaultWALRestartPages, func(v int64) { c.WALRestartPages = int(v) }},
+		{"checkpoint interval", int64(c.CheckpointInterval), int64(DefaultCheckpointEvery), func(v int64) { c.CheckpointInterval = time.Duration(v) }},
 		{"read connections", int64(c.ReadConns), int64(max(4, runtime.GOMAXPROCS(0))), func(v int64) { c.ReadConns = int(v) }},
 		{"cleanup interval", int64(c.CleanupInterval), int64(DefaultCleanupInterval), func(v int64) { c.CleanupInterval = time.Duration(v) }},
 		{"cleanup chunk", int64(c.CleanupChunk), DefaultCleanupChunk, func(v int64) { c.CleanupChunk = int(v) }},

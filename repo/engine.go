@@ -130,7 +130,7 @@ func (e *Engine) openPools(ctx context.Context) error {
 		if err := e.ckptDB.PingContext(ctx); err != nil {
 			return opError(op, err)
 		}
-		e.ckpt = newCheckpointer(e.ckptDB, int64(e.cfg.WALRestartPages), e.cfg.Logger)
+		e.ckpt = newCheckpointer(e.ckptDB, int64(e.cfg.WALRestartPages), e.cfg.CheckpointInterval, e.cfg.Logger)
 	}
 
 	e.readDB, err = sql.Open("sqlite", e.loc.dsn(readerParams(e.cfg)))
