@@ -15,6 +15,10 @@ func newProgress(e *env, total int64, what string, bytes bool) *progressbar.Prog
 	if e.interactive {
 		w = e.stderr
 	}
+	unit := "rows"
+	if bytes {
+		unit = "B"
+	}
 	return progressbar.NewOptions64(total,
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetVisibility(e.interactive),
@@ -22,6 +26,7 @@ func newProgress(e *env, total int64, what string, bytes bool) *progressbar.Prog
 		progressbar.OptionShowBytes(bytes),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowIts(),
+		progressbar.OptionSetItsString(unit),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionClearOnFinish(),
 	)
