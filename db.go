@@ -14,7 +14,7 @@ const MemoryPath = repo.MemoryPath
 // DB is an open history database. Use [NewRepo] for typed access.
 // A DB is safe for concurrent use by any number of goroutines.
 type DB struct {
-	engine *repo.Engine
+	engine repo.Store
 }
 
 // Stats is a snapshot of a DB's counters; see [DB.Stats].
@@ -38,7 +38,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 			return nil, err
 		}
 	}
-	e, err := repo.Open(ctx, path, cfg)
+	e, err := repo.OpenStore(ctx, path, cfg)
 	if err != nil {
 		return nil, err
 	}

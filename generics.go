@@ -177,7 +177,7 @@ func (p QueryParams) toRange() (repo.Range, error) {
 // decodeRows decodes rows into records, skipping (and logging and counting)
 // those whose JSON does not decode into T. Large results are decoded on
 // several goroutines: decoding costs more than reading a row.
-func decodeRows[T any](e *repo.Engine, rows []repo.Row) []Record[T] {
+func decodeRows[T any](e repo.Store, rows []repo.Row) []Record[T] {
 	out := make([]Record[T], len(rows))
 	ok := make([]bool, len(rows))
 	decode := func(lo, hi int) {
