@@ -7,8 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	"sync/atomic"
-
+	
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
@@ -32,20 +31,12 @@ type Engine struct {
 	ckptDB  *sql.DB // the checkpointer's connection (files only)
 	ckptEnd chan struct{}
 
-	// mu guards the closing of queue: senders hold it for reading while they
-	// send, Close takes it for writing before it closes the channel.
-	mu     sync.RWMutex
-	queue  chan *request
-	closed atomic.Bool
-
-	writerDone chan struct{}
-	bgCancel   context.CancelFunc
-	bgWG       sync.WaitGroup
+	w        *Writer
+	bgCancel context.CancelFunc
+	bgWG     sync.WaitGroup
 
 	closeOnce sync.Once
 	closeErr  error
-
-	stats counters
 }
 
 // Open opens (or creates) the database at path, applies the pending
@@ -65,9 +56,12 @@ func Open(ctx context.Context, path string, cfg Config) (*Engine, error) {
 		e.closePools()
 		return nil, err
 	}
-	e.queue = make(chan *request, cfg.QueueSize)
-	e.writerDone = make(chan struct{})
-	go e.runWriter()
+	hooks := WriterHooks{}
+	if e.ckpt != nil {
+		hooks.BeforeBatch = func(ctx context.Context) { e.ckpt.assist(ctx, e.writeDB) }
+		hooks.AfterCommit = e.ckpt.committed
+	}
+	e.w = NewWriter(cfg, e.commitBatch, hooks)
 	if e.ckpt != nil {
 		e.ckptEnd = make(chan struct{})
 		go e.ckpt.run(e.ckptEnd)
@@ -163,14 +157,10 @@ func migrate(ctx context.Context, conn *sql.DB) error {
 // return the first call's result.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
-		e.closed.Store(true)
+		e.w.closed.Store(true) // reads and new writes see ErrClosed now
 		e.bgCancel()
 		e.bgWG.Wait()
-
-		e.mu.Lock()
-		close(e.queue)
-		e.mu.Unlock()
-		<-e.writerDone
+		e.w.Close()
 		if e.ckpt != nil {
 			close(e.ckptEnd)
 			<-e.ckpt.done

@@ -39,7 +39,7 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 	case r.StartMs > r.EndMs:
 		return nil, Invalidf(op, "start %d ms is after end %d ms", r.StartMs, r.EndMs)
 	}
-	if e.closed.Load() {
+	if e.w.Closed() {
 		return nil, ErrClosed
 	}
 	var got []db.RecordHistory
@@ -53,7 +53,7 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 		})
 	}
 	if err != nil {
-		if e.closed.Load() {
+		if e.w.Closed() {
 			return nil, ErrClosed
 		}
 		return nil, opError(op, err)

@@ -43,21 +43,30 @@ func (e *Engine) Stats() Stats {
 	if e.ckpt != nil {
 		rewinds = e.ckpt.rewinds.Load()
 	}
-	return Stats{
-		WALRewinds:    rewinds,
-		Requests:      e.stats.requests.Load(),
-		RowsWritten:   e.stats.rowsWritten.Load(),
-		Batches:       e.stats.batches.Load(),
-		WriteErrors:   e.stats.writeErrors.Load(),
-		Abandoned:     e.stats.abandoned.Load(),
-		SkippedRows:   e.stats.skippedRows.Load(),
-		Cleanups:      e.stats.cleanups.Load(),
-		RowsDeleted:   e.stats.rowsDeleted.Load(),
-		QueueDepth:    len(e.queue),
-		QueueCapacity: cap(e.queue),
-	}
+	st := e.w.Stats()
+	st.WALRewinds = rewinds
+	return st
 }
 
 // CountSkipped adds n to Stats.SkippedRows; the typed layer calls it for
 // rows it could not decode.
-func (e *Engine) CountSkipped(n int64) { e.stats.skippedRows.Add(n) }
+func (e *Engine) CountSkipped(n int64) { e.w.CountSkipped(n) }
+
+// Stats returns the writer's counters (WALRewinds is the engine's).
+func (w *Writer) Stats() Stats {
+	return Stats{
+		Requests:      w.stats.requests.Load(),
+		RowsWritten:   w.stats.rowsWritten.Load(),
+		Batches:       w.stats.batches.Load(),
+		WriteErrors:   w.stats.writeErrors.Load(),
+		Abandoned:     w.stats.abandoned.Load(),
+		SkippedRows:   w.stats.skippedRows.Load(),
+		Cleanups:      w.stats.cleanups.Load(),
+		RowsDeleted:   w.stats.rowsDeleted.Load(),
+		QueueDepth:    len(w.queue),
+		QueueCapacity: cap(w.queue),
+	}
+}
+
+// CountSkipped adds n to Stats.SkippedRows.
+func (w *Writer) CountSkipped(n int64) { w.stats.skippedRows.Add(n) }

@@ -31,7 +31,7 @@ func (e *Engine) Summary(ctx context.Context, top int) (Summary, error) {
 	if top < 0 {
 		return Summary{}, Invalidf(op, "top must not be negative, got %d", top)
 	}
-	if e.closed.Load() {
+	if e.w.Closed() {
 		return Summary{}, ErrClosed
 	}
 	var s Summary

@@ -47,9 +47,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func insertRequest(name string) *request {
+func insertRequest(name string) *Request {
 	r := newRequest()
-	r.rows = []Row{{Name: name, ValueJSON: `"` + name + `"`, StoredAt: 1}}
+	r.Rows = []Row{{Name: name, ValueJSON: `"` + name + `"`, StoredAt: 1}}
 	return r
 }
 
@@ -76,14 +76,14 @@ func TestContextEndingWhileQueuedAbandonsTheWrite(t *testing.T) {
 	taken := insertRequest("taken")
 	takenCtx, cancelTaken := context.WithCancel(context.Background())
 	takenDone := make(chan error, 1)
-	go func() { _, err := e.submit(takenCtx, taken); takenDone <- err }()
+	go func() { _, err := e.w.submit(takenCtx, taken); takenDone <- err }()
 	waitFor(t, "the writer to take the first request", func() bool { return taken.state.Load() == stateTaken })
 
 	queued := insertRequest("queued")
 	queuedCtx, cancelQueued := context.WithCancel(context.Background())
 	queuedDone := make(chan error, 1)
-	go func() { _, err := e.submit(queuedCtx, queued); queuedDone <- err }()
-	waitFor(t, "the second request to be queued", func() bool { return len(e.queue) == 1 })
+	go func() { _, err := e.w.submit(queuedCtx, queued); queuedDone <- err }()
+	waitFor(t, "the second request to be queued", func() bool { return len(e.w.queue) == 1 })
 
 	cancelQueued()
 	if err := <-queuedDone; !errors.Is(err, context.Canceled) {
@@ -110,20 +110,20 @@ func TestFailingRequestDoesNotPoisonTheBatch(t *testing.T) {
 		WHEN NEW.record_name = 'poison' BEGIN SELECT RAISE(ABORT, 'poisoned row'); END`)
 
 	first := insertRequest("first")
-	go e.submit(context.Background(), first)
+	go e.w.submit(context.Background(), first)
 	waitFor(t, "the writer to block", func() bool { return first.state.Load() == stateTaken })
 
-	reqs := []*request{insertRequest("good1"), insertRequest("poison"), insertRequest("good2")}
+	reqs := []*Request{insertRequest("good1"), insertRequest("poison"), insertRequest("good2")}
 	done := make([]chan error, len(reqs))
 	for i, r := range reqs {
 		done[i] = make(chan error, 1)
-		go func() { _, err := e.submit(context.Background(), r); done[i] <- err }()
-		waitFor(t, "the request to be queued", func() bool { return len(e.queue) == i+1 })
+		go func() { _, err := e.w.submit(context.Background(), r); done[i] <- err }()
+		waitFor(t, "the request to be queued", func() bool { return len(e.w.queue) == i+1 })
 	}
 	release() // the three now go into one batch, which fails and is retried one by one
 	for i, r := range reqs {
 		err := <-done[i]
-		if name := r.rows[0].Name; name == "poison" {
+		if name := r.Rows[0].Name; name == "poison" {
 			if err == nil || !strings.Contains(err.Error(), "poisoned row") {
 				t.Errorf("poison: got %v, want the trigger's error", err)
 			}
@@ -145,14 +145,14 @@ func TestQueuedRequestsShareOneCommit(t *testing.T) {
 	e := openTest(t, Config{BusyTimeout: time.Minute})
 	release := lockWriter(t, e)
 	first := insertRequest("first")
-	go e.submit(context.Background(), first)
+	go e.w.submit(context.Background(), first)
 	waitFor(t, "the writer to block", func() bool { return first.state.Load() == stateTaken })
 	const n = 50
 	done := make(chan error, n)
 	for range n {
-		go func() { _, err := e.submit(context.Background(), insertRequest("r")); done <- err }()
+		go func() { _, err := e.w.submit(context.Background(), insertRequest("r")); done <- err }()
 	}
-	waitFor(t, "all requests to be queued", func() bool { return len(e.queue) == n })
+	waitFor(t, "all requests to be queued", func() bool { return len(e.w.queue) == n })
 	release()
 	for range n {
 		if err := <-done; err != nil {
