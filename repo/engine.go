@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
-	
+
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 

@@ -66,7 +66,7 @@ type Writer struct {
 
 	// mu guards the closing of queue: senders hold it for reading while
 	// they send, Close takes it for writing before it closes the channel.
-	mu     sync.RWMutex
+	mu        sync.RWMutex
 	queue     chan *Request
 	closed    atomic.Bool
 	closeOnce sync.Once
@@ -292,4 +292,3 @@ func (w *Writer) answer(r *Request, n int64, err error) {
 	}
 	r.done <- result{n: n, err: err}
 }
-
