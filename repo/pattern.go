@@ -2,40 +2,48 @@ package repo
 
 import "strings"
 
-// pattern is a record-name pattern compiled for the queries in queries/.
+// Pattern is a record-name pattern compiled for the engines' queries.
 //
 // The language: '*' matches any run of characters, the empty run included;
 // every other character, '?', '[', '%', '_' and '\' among them, stands for
 // itself; the match covers the whole name and is case-sensitive. A pattern
 // without '*' names one record.
-type pattern struct {
-	// glob is the exact test in SQLite's GLOB syntax, where '?' and '[' are
+type Pattern struct {
+	// Glob is the exact test in SQLite's GLOB syntax, where '?' and '[' are
 	// special and so are written as the one-character classes "[?]", "[[]".
-	glob string
-	// lo and hi bound the names that can match as the half-open range
-	// [lo, hi) in bytewise order: lo is the literal prefix before the first
-	// '*'. The range is what lets SQLite seek idx_record_time.
-	lo, hi string
-	// matchesAll is true for a pattern of only '*': every name matches.
-	matchesAll bool
+	Glob string
+	// Like is the exact test in LIKE syntax with '\' as the escape
+	// character (PostgreSQL's default): '%', '_' and '\' escaped, '*' as '%'.
+	Like string
+	// Lo and Hi bound the names that can match as the half-open range
+	// [Lo, Hi) in bytewise order: Lo is the literal prefix before the first
+	// '*'. The range is what lets the engine seek idx_record_time.
+	Lo, Hi string
+	// MatchesAll is true for a pattern of only '*': every name matches.
+	MatchesAll bool
 }
 
-// globEscaper writes the GLOB form of a pattern: '*' stays the wildcard.
-var globEscaper = strings.NewReplacer("[", "[[]", "?", "[?]")
+var (
+	// globEscaper writes the GLOB form of a pattern: '*' stays the wildcard.
+	globEscaper = strings.NewReplacer("[", "[[]", "?", "[?]")
+	// likeEscaper writes the LIKE form: '*' becomes '%'.
+	likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, "*", "%")
+)
 
-// compilePattern checks p and compiles it; the error wraps ErrInvalidArgument.
-func compilePattern(op, p string) (pattern, error) {
+// CompilePattern checks p and compiles it; the error wraps
+// ErrInvalidArgument and says what is wrong.
+func CompilePattern(op, p string) (Pattern, error) {
 	if problem := nameProblem("pattern", p); problem != "" {
-		return pattern{}, Invalidf(op, "%s", problem)
+		return Pattern{}, Invalidf(op, "%s", problem)
 	}
-	c := pattern{glob: globEscaper.Replace(p), matchesAll: strings.Trim(p, "*") == ""}
+	c := Pattern{Glob: globEscaper.Replace(p), Like: likeEscaper.Replace(p), MatchesAll: strings.Trim(p, "*") == ""}
 	prefix, _, wild := strings.Cut(p, "*")
-	c.lo = prefix
+	c.Lo = prefix
 	if wild {
-		c.hi = prefixEnd(prefix)
+		c.Hi = prefixEnd(prefix)
 	} else {
 		// Only p itself sorts in [p, p+"\x00"): names hold no NUL byte.
-		c.hi = p + "\x00"
+		c.Hi = p + "\x00"
 	}
 	return c, nil
 }

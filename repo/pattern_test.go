@@ -35,16 +35,16 @@ func TestCompilePattern(t *testing.T) {
 		{"%_\\", "%_\\", "%_\\", "%_\\\x00"},
 		{"é*", "é*", "é", "\xc3\xaa"},
 	} {
-		p, err := compilePattern("query", tc.in)
+		p, err := CompilePattern("query", tc.in)
 		if err != nil {
 			t.Fatalf("%q: %v", tc.in, err)
 		}
-		if p.glob != tc.glob || p.lo != tc.lo || p.hi != tc.hi {
-			t.Errorf("%q: got glob %q [%q, %q), want glob %q [%q, %q)", tc.in, p.glob, p.lo, p.hi, tc.glob, tc.lo, tc.hi)
+		if p.Glob != tc.glob || p.Lo != tc.lo || p.Hi != tc.hi {
+			t.Errorf("%q: got glob %q [%q, %q), want glob %q [%q, %q)", tc.in, p.Glob, p.Lo, p.Hi, tc.glob, tc.lo, tc.hi)
 		}
 	}
 	for _, bad := range []string{"", "a\x00b", "\xff*"} {
-		if _, err := compilePattern("query", bad); !errors.Is(err, ErrInvalidArgument) {
+		if _, err := CompilePattern("query", bad); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%q: got %v, want ErrInvalidArgument", bad, err)
 		}
 	}
@@ -107,12 +107,12 @@ func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Query(%q): %v", pat, err)
 		}
-		p, _ := compilePattern("query", pat)
+		p, _ := CompilePattern("query", pat)
 		limit := r.LimitPerRecord
 		if limit == 0 {
 			limit = -1
 		}
-		window, err := e.readQ.QueryWindow(ctx, db.QueryWindowParams{Pattern: p.glob, StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
+		window, err := e.readQ.QueryWindow(ctx, db.QueryWindowParams{Pattern: p.Glob, StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
 		if err != nil {
 			t.Fatalf("QueryWindow(%q): %v", pat, err)
 		}

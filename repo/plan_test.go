@@ -39,11 +39,11 @@ func TestQueryPlanUsesRecordTimeIndex(t *testing.T) {
 	for i := range 50 {
 		mustInsert(t, e, Row{Name: fmt.Sprintf("accuracy::city%02d", i%10), ValueJSON: "1", StoredAt: int64(i)})
 	}
-	p, err := compilePattern("query", "accuracy::*")
+	p, err := CompilePattern("query", "accuracy::*")
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := explain(t, e, db.QueryLatestWalk, 0, 100, 5, p.glob, p.lo, p.hi)
+	plan := explain(t, e, db.QueryLatestWalk, 0, 100, 5, p.Glob, p.Lo, p.Hi)
 	t.Logf("plan:\n%s", plan)
 	for _, want := range []string{
 		"SEARCH r USING COVERING INDEX idx_record_time (record_name>? AND record_name<?)",

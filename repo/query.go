@@ -29,7 +29,7 @@ var Unbounded = Range{StartMs: math.MinInt64, EndMs: math.MaxInt64}
 // never wait for the writer.
 func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) {
 	const op = "query"
-	p, err := compilePattern(op, pat)
+	p, err := CompilePattern(op, pat)
 	if err != nil {
 		return nil, err
 	}
@@ -43,12 +43,12 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 		return nil, ErrClosed
 	}
 	var got []db.RecordHistory
-	byTime := p.matchesAll && r.LimitPerRecord == 0
+	byTime := p.MatchesAll && r.LimitPerRecord == 0
 	if byTime {
 		got, err = e.readQ.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
 	} else {
 		got, err = e.readQ.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
-			Lo: p.lo, Hi: p.hi, Pattern: p.glob,
+			Lo: p.Lo, Hi: p.Hi, Pattern: p.Glob,
 			StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
 		})
 	}

@@ -10,17 +10,24 @@ import (
 // every CleanupInterval, until ctx ends.
 func (e *Engine) runRetention(ctx context.Context) {
 	defer e.bgWG.Done()
-	tick := time.NewTicker(e.cfg.CleanupInterval)
+	RunRetention(ctx, e.cfg, e.Cleanup)
+}
+
+// RunRetention calls cleanup with the cutoff cfg.Retention before now, at
+// once and then every cfg.CleanupInterval, until ctx ends; engines run it
+// on a goroutine of their own when cfg.Retention is set.
+func RunRetention(ctx context.Context, cfg Config, cleanup func(ctx context.Context, cutoffMs int64) (int64, error)) {
+	tick := time.NewTicker(cfg.CleanupInterval)
 	defer tick.Stop()
 	for {
-		cutoff := e.cfg.Now().Add(-e.cfg.Retention)
-		n, err := e.Cleanup(ctx, max(cutoff.UnixMilli(), 0))
+		cutoff := cfg.Now().Add(-cfg.Retention)
+		n, err := cleanup(ctx, max(cutoff.UnixMilli(), 0))
 		switch {
 		case err != nil && ctx.Err() == nil:
-			e.cfg.Logger.Warn("rechist: retention cleanup failed",
+			cfg.Logger.Warn("rechist: retention cleanup failed",
 				slog.Int64(logKeyDeleted, n), slog.Any(logKeyError, err))
 		case err == nil:
-			e.cfg.Logger.Debug("rechist: retention cleanup",
+			cfg.Logger.Debug("rechist: retention cleanup",
 				slog.Int64(logKeyDeleted, n), slog.Time(logKeyCutoff, cutoff))
 		}
 		select {
