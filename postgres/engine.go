@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/url"
@@ -18,8 +19,9 @@ import (
 )
 
 func init() {
-	repo.Register("postgres", Open)
-	repo.Register("postgresql", Open)
+	d := repo.Driver{Open: Open, Migrations: migrationsProvider}
+	repo.Register("postgres", d)
+	repo.Register("postgresql", d)
 }
 
 // Engine is an open PostgreSQL history database; it implements repo.Store.
@@ -71,11 +73,7 @@ func Open(ctx context.Context, dsn string, cfg repo.Config) (repo.Store, error) 
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	conn := stdlib.OpenDBFromPool(pool)
 	defer conn.Close()
-	locker, err := lock.NewPostgresSessionLocker()
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(goose.DialectPostgres, conn, migrations.FS, goose.WithSessionLocker(locker))
+	p, err := newProvider(conn)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -83,6 +81,33 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 		return fmt.Errorf("migrations: %w", err)
 	}
 	return nil
+}
+
+func newProvider(conn *sql.DB) (*goose.Provider, error) {
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return nil, err
+	}
+	return goose.NewProvider(goose.DialectPostgres, conn, migrations.FS, goose.WithSessionLocker(locker))
+}
+
+// migrationsProvider is the driver's Migrations: a provider on a
+// connection of its own, for rechist.MigrationStatus and friends.
+func migrationsProvider(ctx context.Context, dsn string) (*goose.Provider, func() error, error) {
+	conn, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := conn.PingContext(ctx); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	p, err := newProvider(conn)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return p, conn.Close, nil
 }
 
 // copyRows is the request size from which rows go through COPY rather than

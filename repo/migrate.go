@@ -80,8 +80,20 @@ func MigrateDown(ctx context.Context, path string) (Migration, error) {
 }
 
 // withProvider opens path for migrations only (no writer, no readers) and
-// runs fn with a goose provider over the embedded migrations.
+// runs fn with a goose provider over the embedded migrations of its engine.
 func withProvider(ctx context.Context, op, path string, fn func(*goose.Provider) error) error {
+	d, ok, err := driverFor(op, path)
+	if err != nil {
+		return err
+	}
+	if ok {
+		p, release, err := d.Migrations(ctx, path)
+		if err != nil {
+			return opError(op, err)
+		}
+		defer release()
+		return runProvider(op, p, fn)
+	}
 	cfg, err := Config{}.normalized()
 	if err != nil {
 		return err
@@ -103,6 +115,10 @@ func withProvider(ctx context.Context, op, path string, fn func(*goose.Provider)
 	if err != nil {
 		return opError(op, err)
 	}
+	return runProvider(op, p, fn)
+}
+
+func runProvider(op string, p *goose.Provider, fn func(*goose.Provider) error) error {
 	if err := fn(p); err != nil {
 		if errors.Is(err, ErrInvalidArgument) {
 			return err

@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+
+	"github.com/pressly/goose/v3"
 )
 
 // Store is what the typed layer (package rechist) needs from an engine.
@@ -32,41 +34,62 @@ type Store interface {
 
 var _ Store = (*Engine)(nil)
 
-// Opener opens a Store for a data source name such as a postgres:// URL.
-type Opener func(ctx context.Context, dsn string, cfg Config) (Store, error)
+// Driver is what an engine package registers for its URL scheme.
+type Driver struct {
+	// Open opens a Store for a data source name such as a postgres:// URL;
+	// cfg arrives normalized.
+	Open func(ctx context.Context, dsn string, cfg Config) (Store, error)
+	// Migrations returns a goose provider over the engine's migrations on
+	// dsn, and a func that releases what it opened.
+	Migrations func(ctx context.Context, dsn string) (*goose.Provider, func() error, error)
+}
 
 var (
-	openersMu sync.RWMutex
-	openers   = map[string]Opener{}
+	driversMu sync.RWMutex
+	drivers   = map[string]Driver{}
 )
 
-// Register makes an engine available to OpenStore for data source names
-// that start with scheme + "://". It is meant for an engine package's init
-// function; registering a scheme twice panics.
-func Register(scheme string, open Opener) {
-	openersMu.Lock()
-	defer openersMu.Unlock()
-	if _, dup := openers[scheme]; dup {
+// Register makes an engine available to OpenStore and the migration
+// functions for data source names that start with scheme + "://". It is
+// meant for an engine package's init function; registering a scheme twice
+// panics.
+func Register(scheme string, d Driver) {
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	if _, dup := drivers[scheme]; dup {
 		panic("rechist: engine registered twice for scheme " + scheme)
 	}
-	openers[scheme] = open
+	drivers[scheme] = d
+}
+
+// driverFor returns the driver registered for dsn's scheme; ok is false
+// for a SQLite path (no scheme). A scheme nobody registered is an error.
+func driverFor(op, dsn string) (d Driver, ok bool, err error) {
+	scheme, _, found := strings.Cut(dsn, "://")
+	if !found || strings.ContainsAny(scheme, `/\.`) {
+		return Driver{}, false, nil
+	}
+	driversMu.RLock()
+	d, ok = drivers[scheme]
+	driversMu.RUnlock()
+	if !ok {
+		return Driver{}, false, Invalidf(op, "no engine for %s:// (for PostgreSQL, import github.com/seed178a96f3/rechist/postgres)", scheme)
+	}
+	return d, true, nil
 }
 
 // OpenStore opens path with the engine registered for its scheme
 // (postgres://...), or as a SQLite file (or MemoryPath) when it has none.
 func OpenStore(ctx context.Context, path string, cfg Config) (Store, error) {
-	if scheme, _, ok := strings.Cut(path, "://"); ok && !strings.ContainsAny(scheme, `/\.`) {
-		openersMu.RLock()
-		open, found := openers[scheme]
-		openersMu.RUnlock()
-		if !found {
-			return nil, Invalidf("open", "no engine for %s:// (for PostgreSQL, import github.com/seed178a96f3/rechist/postgres)", scheme)
-		}
-		cfg, err := cfg.normalized()
-		if err != nil {
-			return nil, err
-		}
-		return open(ctx, path, cfg)
+	d, ok, err := driverFor("open", path)
+	if err != nil {
+		return nil, err
 	}
-	return Open(ctx, path, cfg)
+	if !ok {
+		return Open(ctx, path, cfg)
+	}
+	if cfg, err = cfg.normalized(); err != nil {
+		return nil, err
+	}
+	return d.Open(ctx, path, cfg)
 }
