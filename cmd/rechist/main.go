@@ -24,11 +24,12 @@ import (
 	"golang.org/x/term"
 
 	"github.com/seed178a96f3/rechist"
+	_ "github.com/seed178a96f3/rechist/postgres" // --db postgres://...
 )
 
 // cli is the command line's grammar.
 type cli struct {
-	DB string `name:"db" default:"./data/history.db" placeholder:"PATH" help:"Database file, created with its directory if missing (default: ${default})."`
+	DB string `name:"db" default:"./data/history.db" placeholder:"PATH" help:"Database file, created with its directory if missing, or a postgres:// URL (default: ${default})."`
 
 	Demo    demoCmd    `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
 	Ingest  ingestCmd  `cmd:"" help:"Store JSON Lines records from a file or standard input."`

@@ -305,3 +305,44 @@ func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 		t.Error("help created a database")
 	}
 }
+
+// With a server (RECHIST_TEST_POSTGRES_URL, as CI provides) the commands
+// work on a postgres:// URL as on a file.
+func TestPostgresURL(t *testing.T) {
+	base := os.Getenv("RECHIST_TEST_POSTGRES_URL")
+	if base == "" {
+		if os.Getenv("RECHIST_TEST_POSTGRES_REQUIRED") != "" {
+			t.Fatal("RECHIST_TEST_POSTGRES_URL is not set but RECHIST_TEST_POSTGRES_REQUIRED is")
+		}
+		t.Skip("no PostgreSQL server: set RECHIST_TEST_POSTGRES_URL (bash .ci/postgres.sh starts one)")
+	}
+	dir := t.TempDir()
+	schema := fmt.Sprintf("cli_%d", os.Getpid())
+	u := base + "&search_path=" + schema
+	admin := func(sql string) {
+		t.Helper()
+		cmd := exec.Command("psql", base, "-qc", sql)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("psql %q: %v\n%s", sql, err, out)
+		}
+	}
+	admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema)
+	t.Cleanup(func() { admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE") })
+
+	if out := ok(t, dir, "", "--db", u, "demo", "--days", "1", "--cities", "2"); !strings.Contains(out, "stored 5760 rows") {
+		t.Fatalf("demo on PostgreSQL:\n%s", out)
+	}
+	js := parseJSONLines(t, ok(t, dir, "", "--db", u, "latest", "temperature::*", "--json"))
+	if len(js) != 2 || js[0].Name != "temperature::graz" {
+		t.Fatalf("latest: %+v", js)
+	}
+	if out := ok(t, dir, "", "--db", u, "stats"); !strings.Contains(out, "rows        5760") || !strings.Contains(out, "table size") {
+		t.Fatalf("stats:\n%s", out)
+	}
+	if out := ok(t, dir, "", "--db", u, "migrate", "status"); !regexp.MustCompile(`(?m)^1\s+00001_record_history.sql\s+\d{4}-`).MatchString(out) {
+		t.Fatalf("migrate status:\n%s", out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
+		t.Error("a postgres:// URL created a local data directory")
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -35,8 +36,12 @@ func (c *statsCmd) Run(e *env) error {
 		return t.Local().Format(timeLayout)
 	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "database\t%s\n", e.dbPath)
-	fmt.Fprintf(tw, "file size\t%s (WAL %s)\n", bytesString(s.FileBytes), bytesString(s.WALBytes))
+	fmt.Fprintf(tw, "database\t%s\n", db.Path())
+	if strings.Contains(e.dbPath, "://") {
+		fmt.Fprintf(tw, "table size\t%s\n", bytesString(s.FileBytes))
+	} else {
+		fmt.Fprintf(tw, "file size\t%s (WAL %s)\n", bytesString(s.FileBytes), bytesString(s.WALBytes))
+	}
 	fmt.Fprintf(tw, "rows\t%d\n", s.Rows)
 	fmt.Fprintf(tw, "records\t%d\n", s.Records)
 	fmt.Fprintf(tw, "oldest\t%s\n", show(s.Oldest))
