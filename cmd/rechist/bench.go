@@ -10,6 +10,8 @@ import (
 )
 
 type benchCmd struct {
+	Engine     string        `default:"sqlite" enum:"sqlite,postgres" help:"The engine to measure: sqlite (files in a temporary directory) or postgres (on --url)."`
+	URL        string        `name:"url" placeholder:"URL" help:"The PostgreSQL server for --engine postgres (a database the bench may create a schema in)."`
 	Quick      bool          `help:"The quick profile: 200k base rows, 1.5s per store scenario, no 10M-row run (about a minute on 2 cores)."`
 	Records    int           `placeholder:"N" help:"Distinct record names (default 1000)."`
 	Rows       int           `placeholder:"N" help:"Rows in the file the scenarios start from (full 1M, quick 200k)."`
@@ -31,7 +33,8 @@ run, and the ratio.
 
 Example:
   rechist bench --quick
-  rechist bench --rows 1000000 --big-rows 0 --writers 64 --for 10s`
+  rechist bench --rows 1000000 --big-rows 0 --writers 64 --for 10s
+  rechist bench --engine postgres --url postgres://localhost/rechist --quick`
 }
 
 func (c *benchCmd) Run(e *env) error {
@@ -91,6 +94,15 @@ func (c *benchCmd) Run(e *env) error {
 	}
 	if c.Progress {
 		cfg.Progress = e.stderr
+	}
+	if c.Engine == "postgres" {
+		if c.URL == "" {
+			return usagef("--engine postgres needs --url postgres://...")
+		}
+		if err := bench.RunPostgres(e.ctx, cfg, c.URL, e.stdout); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		return nil
 	}
 	if err := bench.Run(e.ctx, cfg, e.stdout); err != nil {
 		return fmt.Errorf("bench: %w", err)

@@ -1,0 +1,279 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/seed178a96f3/rechist"
+	pgdb "github.com/seed178a96f3/rechist/postgres/db"
+)
+
+// RunPostgres measures the PostgreSQL engine on the server at serverURL,
+// in a schema of its own that it drops afterwards: Store from each number
+// of goroutines against the limit and the seed design, StoreMany against
+// the limit, and the queries against the seed query and a plain scan.
+func RunPostgres(ctx context.Context, cfg Config, serverURL string, out io.Writer) error {
+	setNames(cfg.Records)
+	schema := fmt.Sprintf("rechist_bench_%d", os.Getpid())
+	admin, err := pgx.Connect(ctx, serverURL)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema); err != nil {
+		return err
+	}
+	defer admin.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE") //nolint:errcheck
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		return err
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	dsn := u.String()
+
+	var version string
+	_ = admin.QueryRow(ctx, "SHOW server_version").Scan(&version)
+	fmt.Fprintf(out, "rechist bench --engine postgres: PostgreSQL %s, %d records, %d base rows, schema %s\n\n", version, cfg.Records, cfg.BaseRows, schema)
+	r := &runner{cfg: cfg, t: &table{}}
+	start := time.Now()
+	if err := r.pgBuild(ctx, dsn, cfg.BaseRows); err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	raw := pgdb.New(conn)
+	if err := r.pgStore(ctx, dsn, raw, conn); err != nil {
+		return err
+	}
+	if err := r.pgQueries(ctx, dsn, raw); err != nil {
+		return err
+	}
+	r.t.print(out)
+	fmt.Fprintf(out, "\npeak memory (VmHWM): %s; total time %v\n", peakRSS(), time.Since(start).Round(time.Second))
+	return nil
+}
+
+// pgBuild creates the schema through rechist and fills it with COPY.
+func (r *runner) pgBuild(ctx context.Context, dsn string, rows int) error {
+	r.progress("building %d rows on PostgreSQL", rows)
+	h, err := rechist.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	if err := h.Close(); err != nil {
+		return err
+	}
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	const chunk = 100_000
+	for done := 0; done < rows; done += chunk {
+		n := min(chunk, rows-done)
+		params := make([]pgdb.CopyRecordsParams, n)
+		for i := range params {
+			seq := done + i
+			params[i] = pgdb.CopyRecordsParams{RecordName: names[seq%len(names)], ValueJson: valueJSON(int64(seq)), StoredAt: baseStart + int64(seq)}
+		}
+		if _, err := pgdb.New(conn).CopyRecords(ctx, params); err != nil {
+			return err
+		}
+	}
+	_, err = conn.Exec(ctx, "ANALYZE record_history")
+	return err
+}
+
+func (r *runner) pgStore(ctx context.Context, dsn string, raw *pgdb.Queries, conn *pgx.Conn) error {
+	r.progress("store: limit")
+	limit, err := pgLimit(ctx, conn, raw, r.cfg.StoreFor)
+	if err != nil {
+		return err
+	}
+	r.t.add("limit (one tx, one INSERT a row)", rate(limit.rate()), "", "", "")
+	for _, g := range r.cfg.Writers {
+		r.progress("store: %d goroutines", g)
+		seed, err := pgSeed(ctx, raw, g, r.cfg.StoreFor)
+		if err != nil {
+			return err
+		}
+		h, err := rechist.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		rp := rechist.NewRepo[value](h)
+		before := h.Stats()
+		rh, err := runCallers(g, r.cfg.StoreFor, func(seq int64) error {
+			return rp.Store(ctx, names[seq%int64(len(names))], value{V: 0.5, Seq: seq})
+		})
+		after := h.Stats()
+		if b := after.Batches - before.Batches; b > 0 {
+			rh.batchAvg = float64(after.RowsWritten-before.RowsWritten) / float64(b)
+		}
+		if cerr := h.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
+		name := fmt.Sprintf("Store, %d goroutines", g)
+		r.t.add(name+" vs limit", rate(rh.rate()), rate(limit.rate()), ratio(rh.rate(), limit.rate()), rh.detail())
+		r.t.add(name+" vs seed design", rate(rh.rate()), rate(seed.rate()), ratio(rh.rate(), seed.rate()), "seed: "+seed.detail())
+	}
+
+	r.progress("bulk: %d rows", r.cfg.BulkRows)
+	n := r.cfg.BulkRows
+	t0 := time.Now()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	for i := range n {
+		if err := raw.WithTx(tx).InsertRecord(ctx, pgdb.InsertRecordParams{RecordName: names[i%len(names)], ValueJson: valueJSON(int64(i)), StoredAt: time.Now().UnixMilli()}); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return err
+	}
+	limitBulk := time.Since(t0)
+	h, err := rechist.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	recs := make([]rechist.Record[value], n)
+	for i := range recs {
+		recs[i] = rechist.Record[value]{Name: names[i%len(names)], Value: value{V: 0.5, Seq: int64(i)}}
+	}
+	t0 = time.Now()
+	if err := rechist.NewRepo[value](h).StoreMany(ctx, recs); err != nil {
+		return err
+	}
+	rhBulk := time.Since(t0)
+	lr, rr := float64(n)/limitBulk.Seconds(), float64(n)/rhBulk.Seconds()
+	r.t.add(fmt.Sprintf("StoreMany %d rows vs limit", n), rate(rr), rate(lr), ratio(rr, lr), "COPY inside the batch's transaction")
+	return h.Close()
+}
+
+// pgLimit inserts for d in one transaction, one INSERT a row.
+func pgLimit(ctx context.Context, conn *pgx.Conn, raw *pgdb.Queries, d time.Duration) (storeResult, error) {
+	start := time.Now()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return storeResult{}, err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck
+	q := raw.WithTx(tx)
+	var n int64
+	for ; n%256 != 0 || time.Since(start) < d; n++ {
+		if err := q.InsertRecord(ctx, pgdb.InsertRecordParams{RecordName: names[n%int64(len(names))], ValueJson: valueJSON(n), StoredAt: time.Now().UnixMilli()}); err != nil {
+			return storeResult{}, err
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return storeResult{}, err
+	}
+	return storeResult{rows: n, elapsed: time.Since(start)}, nil
+}
+
+// pgSeed is the seed design: one writer goroutine, one autocommit INSERT a
+// store, g callers waiting for replies.
+func pgSeed(ctx context.Context, raw *pgdb.Queries, g int, d time.Duration) (storeResult, error) {
+	type cmd struct {
+		p     pgdb.InsertRecordParams
+		reply chan error
+	}
+	cmds := make(chan cmd, 64)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for c := range cmds {
+			c.reply <- raw.InsertRecord(ctx, c.p)
+		}
+	}()
+	res, err := runCallers(g, d, func(seq int64) error {
+		reply := make(chan error, 1)
+		cmds <- cmd{pgdb.InsertRecordParams{RecordName: names[seq%int64(len(names))], ValueJson: valueJSON(seq), StoredAt: time.Now().UnixMilli()}, reply}
+		return <-reply
+	})
+	close(cmds)
+	<-done
+	return res, err
+}
+
+func (r *runner) pgQueries(ctx context.Context, dsn string, raw *pgdb.Queries) error {
+	h, err := rechist.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer h.Close()
+	rp := rechist.NewRepo[value](h)
+	seedRuns := max(3, r.cfg.QueryRuns/10)
+	r.progress("query: latest 5 of %d records", len(names))
+	latest, n, err := timeRuns(r.cfg.QueryRuns, func() (int, error) {
+		got, err := rp.QueryLatest(ctx, "bench::*", 5)
+		return len(got), err
+	})
+	if err != nil {
+		return err
+	}
+	seed, _, err := timeRuns(seedRuns, func() (int, error) {
+		got, err := raw.SeedQueryLike(ctx, pgdb.SeedQueryLikeParams{LikePattern: "bench::%", LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
+		return len(got), err
+	})
+	if err != nil {
+		return err
+	}
+	r.t.add("QueryLatest(bench::*, 5)", ms(latest.median()), ms(seed.median()), ratio(float64(seed.median()), float64(latest.median())),
+		fmt.Sprintf("speed-up over the seed query; %d rows", n))
+
+	exact := names[len(names)/2]
+	one, _, err := timeRuns(r.cfg.QueryRuns, func() (int, error) {
+		got, err := rp.QueryLatest(ctx, exact, 5)
+		return len(got), err
+	})
+	if err != nil {
+		return err
+	}
+	seedOne, _, err := timeRuns(seedRuns, func() (int, error) {
+		got, err := raw.SeedQueryLike(ctx, pgdb.SeedQueryLikeParams{LikePattern: exact, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
+		return len(got), err
+	})
+	if err != nil {
+		return err
+	}
+	r.t.add("QueryLatest(one record, 5)", ms(one.median()), ms(seedOne.median()), ratio(float64(seedOne.median()), float64(one.median())), "speed-up over the seed query")
+
+	start, end := baseStart+int64(r.cfg.BaseRows)*99/100, baseStart+int64(r.cfg.BaseRows)
+	rawRepo := rechist.NewRepo[json.RawMessage](h)
+	rng, n, err := timeRuns(max(5, r.cfg.QueryRuns/4), func() (int, error) {
+		got, err := rawRepo.Query(ctx, "*", rechist.QueryParams{Start: time.UnixMilli(start), End: time.UnixMilli(end)})
+		return len(got), err
+	})
+	if err != nil {
+		return err
+	}
+	scan, _, err := timeRuns(max(5, r.cfg.QueryRuns/4), func() (int, error) {
+		got, err := raw.ScanRange(ctx, pgdb.ScanRangeParams{StartMs: start, EndMs: end})
+		return len(got), err
+	})
+	if err != nil {
+		return err
+	}
+	r.t.add("Query(*, newest 1% of the base rows)", ms(rng.median()), ms(scan.median()), ratio(float64(rng.median()), float64(scan.median())),
+		fmt.Sprintf("time vs a plain indexed scan (lower is better); %d rows", n))
+	return h.Close()
+}
