@@ -28,6 +28,10 @@ type Stats = repo.Stats
 // The file is opened in WAL mode with synchronous=FULL (see
 // [WithSynchronous]), a 5s busy timeout and immediate write transactions.
 // A file created by the Rust crate aimdb-persistence-sqlite opens as is.
+//
+// path may instead be a postgres:// URL when the program imports
+// github.com/seed178a96f3/rechist/postgres: the same API and semantics on a
+// PostgreSQL server (options that only concern SQLite files are ignored).
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
 	var cfg repo.Config
 	for _, o := range opts {
