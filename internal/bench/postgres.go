@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/url"
@@ -220,60 +219,14 @@ func (r *runner) pgQueries(ctx context.Context, dsn string, raw *pgdb.Queries) e
 		return err
 	}
 	defer h.Close()
-	rp := rechist.NewRepo[value](h)
-	seedRuns := max(3, r.cfg.QueryRuns/10)
-	r.progress("query: latest 5 of %d records", len(names))
-	latest, n, err := timeRuns(r.cfg.QueryRuns, func() (int, error) {
-		got, err := rp.QueryLatest(ctx, "bench::*", 5)
-		return len(got), err
+	return r.readScenarios(ctx, "PostgreSQL", h, r.cfg.BaseRows, baselines{
+		seed: func(like string) (int, error) {
+			got, err := raw.SeedQueryLike(ctx, pgdb.SeedQueryLikeParams{LikePattern: like, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
+			return len(got), err
+		},
+		scan: func(start, end int64) (int, error) {
+			got, err := raw.ScanRange(ctx, pgdb.ScanRangeParams{StartMs: start, EndMs: end})
+			return len(got), err
+		},
 	})
-	if err != nil {
-		return err
-	}
-	seed, _, err := timeRuns(seedRuns, func() (int, error) {
-		got, err := raw.SeedQueryLike(ctx, pgdb.SeedQueryLikeParams{LikePattern: "bench::%", LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	r.t.add("QueryLatest(bench::*, 5)", ms(latest.median()), ms(seed.median()), ratio(float64(seed.median()), float64(latest.median())),
-		fmt.Sprintf("speed-up over the seed query; %d rows", n))
-
-	exact := names[len(names)/2]
-	one, _, err := timeRuns(r.cfg.QueryRuns, func() (int, error) {
-		got, err := rp.QueryLatest(ctx, exact, 5)
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	seedOne, _, err := timeRuns(seedRuns, func() (int, error) {
-		got, err := raw.SeedQueryLike(ctx, pgdb.SeedQueryLikeParams{LikePattern: exact, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	r.t.add("QueryLatest(one record, 5)", ms(one.median()), ms(seedOne.median()), ratio(float64(seedOne.median()), float64(one.median())), "speed-up over the seed query")
-
-	start, end := baseStart+int64(r.cfg.BaseRows)*99/100, baseStart+int64(r.cfg.BaseRows)
-	rawRepo := rechist.NewRepo[json.RawMessage](h)
-	rng, n, err := timeRuns(max(5, r.cfg.QueryRuns/4), func() (int, error) {
-		got, err := rawRepo.Query(ctx, "*", rechist.QueryParams{Start: time.UnixMilli(start), End: time.UnixMilli(end)})
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	scan, _, err := timeRuns(max(5, r.cfg.QueryRuns/4), func() (int, error) {
-		got, err := raw.ScanRange(ctx, pgdb.ScanRangeParams{StartMs: start, EndMs: end})
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	r.t.add("Query(*, newest 1% of the base rows)", ms(rng.median()), ms(scan.median()), ratio(float64(rng.median()), float64(scan.median())),
-		fmt.Sprintf("time vs a plain indexed scan (lower is better); %d rows", n))
-	return h.Close()
 }

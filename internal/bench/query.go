@@ -48,74 +48,73 @@ func (r *runner) queryAt(ctx context.Context, path string, rows int) error {
 	}
 	defer raw.Close()
 	q := db.New(raw)
-	rp := rechist.NewRepo[value](h)
 	size := fmt.Sprintf("%dM rows", rows/1_000_000)
 	if rows < 1_000_000 {
 		size = fmt.Sprintf("%dk rows", rows/1000)
 	}
-	seedRuns := max(3, r.cfg.QueryRuns/10)
-	slow := time.Duration(0)
+	return r.readScenarios(ctx, size, h, rows, baselines{
+		seed: func(like string) (int, error) {
+			got, err := q.SeedQueryLike(ctx, db.SeedQueryLikeParams{LikePattern: like, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
+			return len(got), err
+		},
+		scan: func(start, _ int64) (int, error) {
+			got, err := q.ScanSince(ctx, start) // the base file holds nothing newer
+			return len(got), err
+		},
+	})
+}
 
-	// Latest 5 of every record under a prefix.
-	r.progress("query: latest 5 of %d records, %s", len(names), size)
-	latest, n, err := timeRuns(r.cfg.QueryRuns, func() (int, error) {
-		got, err := rp.QueryLatest(ctx, "bench::*", 5)
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	seed, _, err := timeRuns(seedRuns, func() (int, error) {
-		got, err := q.SeedQueryLike(ctx, db.SeedQueryLikeParams{LikePattern: "bench::%", LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	r.t.add(fmt.Sprintf("QueryLatest(bench::*, 5), %s", size), ms(latest.median()), ms(seed.median()),
-		ratio(float64(seed.median()), float64(latest.median())), fmt.Sprintf("speed-up over the seed query; %d rows, p99 %s", n, ms(latest.percentile(99))))
-	slow = seed.median()
+// baselines are an engine's plain-SQL counterparts of the read scenarios.
+type baselines struct {
+	seed func(like string) (int, error)      // the seed query, latest 5 per record
+	scan func(start, end int64) (int, error) // a plain indexed scan of a time range
+}
 
-	// One exact record.
-	exact := names[len(names)/2]
-	one, n, err := timeRuns(r.cfg.QueryRuns, func() (int, error) {
-		got, err := rp.QueryLatest(ctx, exact, 5)
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	seedOne, _, err := timeRuns(seedRuns, func() (int, error) {
-		got, err := q.SeedQueryLike(ctx, db.SeedQueryLikeParams{LikePattern: exact, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	r.t.add(fmt.Sprintf("QueryLatest(one record, 5), %s", size), ms(one.median()), ms(seedOne.median()),
-		ratio(float64(seedOne.median()), float64(one.median())), fmt.Sprintf("speed-up over the seed query; %d rows", n))
-
-	// The newest 1% across all records.
-	start := baseStart + int64(rows)*99/100
-	// Raw JSON values on both sides: the scan decodes nothing either.
+// readScenarios times QueryLatest over every record and over one record
+// against the seed query, and a time range over the newest 1% of the base
+// rows against a plain scan, on h, which holds rows base rows.
+func (r *runner) readScenarios(ctx context.Context, label string, h *rechist.DB, rows int, b baselines) error {
+	rp := rechist.NewRepo[value](h)
+	// Raw JSON values for the range: the scan decodes nothing either.
 	rawRepo := rechist.NewRepo[json.RawMessage](h)
-	rng, n, err := timeRuns(max(5, r.cfg.QueryRuns/4), func() (int, error) {
-		got, err := rawRepo.Query(ctx, "*", rechist.QueryParams{Start: time.UnixMilli(start)})
-		return len(got), err
-	})
-	if err != nil {
-		return err
+	exact := names[len(names)/2]
+	start, end := baseStart+int64(rows)*99/100, baseStart+int64(rows)
+	seedRuns, rangeRuns := max(3, r.cfg.QueryRuns/10), max(5, r.cfg.QueryRuns/4)
+	for _, sc := range []struct {
+		name, detail    string
+		ours, base      func() (int, error)
+		oursRuns, bRuns int
+		speedUp         bool
+	}{
+		{"QueryLatest(bench::*, 5)", "speed-up over the seed query", func() (int, error) {
+			got, err := rp.QueryLatest(ctx, "bench::*", 5)
+			return len(got), err
+		}, func() (int, error) { return b.seed("bench::%") }, r.cfg.QueryRuns, seedRuns, true},
+		{"QueryLatest(one record, 5)", "speed-up over the seed query", func() (int, error) {
+			got, err := rp.QueryLatest(ctx, exact, 5)
+			return len(got), err
+		}, func() (int, error) { return b.seed(exact) }, r.cfg.QueryRuns, seedRuns, true},
+		{"Query(*, newest 1%)", "time vs a plain indexed scan (lower is better), values as json.RawMessage", func() (int, error) {
+			got, err := rawRepo.Query(ctx, "*", rechist.QueryParams{Start: time.UnixMilli(start), End: time.UnixMilli(end)})
+			return len(got), err
+		}, func() (int, error) { return b.scan(start, end) }, rangeRuns, rangeRuns, false},
+	} {
+		r.progress("query: %s, %s", sc.name, label)
+		ours, n, err := timeRuns(sc.oursRuns, sc.ours)
+		if err != nil {
+			return err
+		}
+		base, _, err := timeRuns(sc.bRuns, sc.base)
+		if err != nil {
+			return err
+		}
+		rt := ratio(float64(ours.median()), float64(base.median()))
+		if sc.speedUp {
+			rt = ratio(float64(base.median()), float64(ours.median()))
+		}
+		r.t.add(fmt.Sprintf("%s, %s", sc.name, label), ms(ours.median()), ms(base.median()), rt,
+			fmt.Sprintf("%s; %d rows, p99 %s", sc.detail, n, ms(ours.percentile(99))))
 	}
-	scan, _, err := timeRuns(max(5, r.cfg.QueryRuns/4), func() (int, error) {
-		got, err := q.ScanSince(ctx, start)
-		return len(got), err
-	})
-	if err != nil {
-		return err
-	}
-	r.t.add(fmt.Sprintf("Query(*, newest 1%%), %s", size), ms(rng.median()), ms(scan.median()),
-		ratio(float64(rng.median()), float64(scan.median())), fmt.Sprintf("time vs a plain indexed scan (lower is better); %d rows as json.RawMessage", n))
-	_ = slow
 	return h.Close()
 }
 
