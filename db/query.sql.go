@@ -22,7 +22,8 @@ WITH RECURSIVE names(name) AS (
     FROM names
     WHERE names.name IS NOT NULL
 )
-SELECT h.id, h.record_name, h.value_json, h.stored_at
+SELECT h.id, h.record_name, h.value_json,
+       CAST(h.stored_at AS INTEGER) AS stored_at -- a REAL from another program
 FROM names
 JOIN record_history AS h
   ON h.record_name = names.name
@@ -50,6 +51,13 @@ type QueryLatestWalkParams struct {
 	Hi             string
 }
 
+type QueryLatestWalkRow struct {
+	ID         int64
+	RecordName string
+	ValueJson  string
+	StoredAt   int64
+}
+
 // Parameters shared by the queries below (CAST gives sqlc their Go types):
 //
 //	lo, hi            the literal prefix of the pattern as a half-open range
@@ -71,7 +79,7 @@ type QueryLatestWalkParams struct {
 // record to limit_per_record, so ties go to the later insert. Doing that in
 // SQL would need a sorter per name (idx_record_time orders ties by id
 // ascending), which costs more than the whole walk.
-func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams) ([]RecordHistory, error) {
+func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams) ([]QueryLatestWalkRow, error) {
 	rows, err := q.query(ctx, q.queryLatestWalkStmt, QueryLatestWalk,
 		arg.EndMs,
 		arg.LimitPerRecord,
@@ -84,9 +92,9 @@ func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams
 		return nil, err
 	}
 	defer rows.Close()
-	var items []RecordHistory
+	var items []QueryLatestWalkRow
 	for rows.Next() {
-		var i RecordHistory
+		var i QueryLatestWalkRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.RecordName,
@@ -107,11 +115,12 @@ func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams
 }
 
 const QueryTimeRange = `-- name: QueryTimeRange :many
-SELECT id, record_name, value_json, stored_at
+SELECT id, record_name, value_json,
+       CAST(stored_at AS INTEGER) AS stored_at -- a REAL from another program
 FROM record_history
 WHERE stored_at >= CAST(?1 AS INTEGER)
   AND stored_at <= CAST(?2 AS INTEGER)
-ORDER BY stored_at, id
+ORDER BY record_history.stored_at, record_history.id
 `
 
 type QueryTimeRangeParams struct {
@@ -119,20 +128,27 @@ type QueryTimeRangeParams struct {
 	EndMs   int64
 }
 
+type QueryTimeRangeRow struct {
+	ID         int64
+	RecordName string
+	ValueJson  string
+	StoredAt   int64
+}
+
 // Every record's rows within a time range, through idx_record_stored_at: how
 // a pattern of only '*' without a per-record limit is answered, since then
 // the walk would visit every name only to read the same rows in a worse
 // order. Rows come in index order (stored_at, then id); the engine groups
 // them by record, newest first.
-func (q *Queries) QueryTimeRange(ctx context.Context, arg QueryTimeRangeParams) ([]RecordHistory, error) {
+func (q *Queries) QueryTimeRange(ctx context.Context, arg QueryTimeRangeParams) ([]QueryTimeRangeRow, error) {
 	rows, err := q.query(ctx, q.queryTimeRangeStmt, QueryTimeRange, arg.StartMs, arg.EndMs)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var items []RecordHistory
+	var items []QueryTimeRangeRow
 	for rows.Next() {
-		var i RecordHistory
+		var i QueryTimeRangeRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.RecordName,

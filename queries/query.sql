@@ -30,7 +30,8 @@ WITH RECURSIVE names(name) AS (
     FROM names
     WHERE names.name IS NOT NULL
 )
-SELECT h.id, h.record_name, h.value_json, h.stored_at
+SELECT h.id, h.record_name, h.value_json,
+       CAST(h.stored_at AS INTEGER) AS stored_at -- a REAL from another program
 FROM names
 JOIN record_history AS h
   ON h.record_name = names.name
@@ -75,8 +76,9 @@ ORDER BY record_name, stored_at DESC, id DESC;
 -- the walk would visit every name only to read the same rows in a worse
 -- order. Rows come in index order (stored_at, then id); the engine groups
 -- them by record, newest first.
-SELECT id, record_name, value_json, stored_at
+SELECT id, record_name, value_json,
+       CAST(stored_at AS INTEGER) AS stored_at -- a REAL from another program
 FROM record_history
 WHERE stored_at >= CAST(@start_ms AS INTEGER)
   AND stored_at <= CAST(@end_ms AS INTEGER)
-ORDER BY stored_at, id;
+ORDER BY record_history.stored_at, record_history.id; -- the column, not the CAST

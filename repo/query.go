@@ -42,25 +42,31 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 	if e.w.Closed() {
 		return nil, ErrClosed
 	}
-	var got []db.RecordHistory
+	var rows []Row
 	byTime := p.MatchesAll && r.LimitPerRecord == 0
 	if byTime {
+		var got []db.QueryTimeRangeRow
 		got, err = e.readQ.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
+		rows = make([]Row, len(got))
+		for i, g := range got {
+			rows[i] = Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
+		}
 	} else {
+		var got []db.QueryLatestWalkRow
 		got, err = e.readQ.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
 			Lo: p.Lo, Hi: p.Hi, Pattern: p.Glob,
 			StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
 		})
+		rows = make([]Row, len(got))
+		for i, g := range got {
+			rows[i] = Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
+		}
 	}
 	if err != nil {
 		if e.w.Closed() {
 			return nil, ErrClosed
 		}
 		return nil, opError(op, err)
-	}
-	rows := make([]Row, len(got))
-	for i, g := range got {
-		rows[i] = Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
 	}
 	if byTime {
 		return groupByName(rows), nil
