@@ -2,7 +2,9 @@
 // ("accuracy::vienna", "sensors.temp.outdoor") in an embedded SQLite file.
 //
 // It is the Go counterpart of the Rust crate aimdb-persistence-sqlite and
-// shares its on-disk schema: either program reads what the other wrote.
+// shares its on-disk schema: either program reads what the other wrote. The
+// same API runs on a PostgreSQL server when the program imports package
+// github.com/seed178a96f3/rechist/postgres and opens a postgres:// URL.
 //
 //	db, err := rechist.Open(ctx, "./data/history.db", rechist.WithRetention(7*24*time.Hour))
 //	defer db.Close()
