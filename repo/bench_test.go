@@ -7,14 +7,14 @@ import (
 	"testing"
 )
 
-// BenchmarkCommitBatch is one group commit of 64 rows spread over 1000
-// records in a file that already holds 100k rows: the writer's unit of work.
-func BenchmarkCommitBatch(b *testing.B) {
+// benchEngine opens a file holding 100k rows of 1000 records (100 each).
+func benchEngine(b *testing.B) *Engine {
+	b.Helper()
 	e, err := Open(context.Background(), filepath.Join(b.TempDir(), "h.db"), Config{Synchronous: SyncNormal})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer e.Close()
+	b.Cleanup(func() { e.Close() })
 	fill := make([]Row, 100_000)
 	for i := range fill {
 		fill[i] = Row{Name: fmt.Sprintf("r%04d", i%1000), ValueJSON: `{"v":1}`, StoredAt: int64(i)}
@@ -22,6 +22,13 @@ func BenchmarkCommitBatch(b *testing.B) {
 	if err := e.Insert(context.Background(), fill); err != nil {
 		b.Fatal(err)
 	}
+	return e
+}
+
+// BenchmarkCommitBatch is one group commit of 64 rows spread over 1000
+// records in a file that already holds 100k rows: the writer's unit of work.
+func BenchmarkCommitBatch(b *testing.B) {
+	e := benchEngine(b)
 	batch := make([]Row, 64)
 	b.ReportAllocs()
 	i := 0
@@ -57,18 +64,7 @@ func BenchmarkEnqueue(b *testing.B) {
 // BenchmarkLatestWalk is the engine's latest-5 query over 1000 records of
 // 100 rows each, without decoding.
 func BenchmarkLatestWalk(b *testing.B) {
-	e, err := Open(context.Background(), filepath.Join(b.TempDir(), "h.db"), Config{Synchronous: SyncNormal})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer e.Close()
-	fill := make([]Row, 100_000)
-	for i := range fill {
-		fill[i] = Row{Name: fmt.Sprintf("r%04d", i%1000), ValueJSON: `{"v":1}`, StoredAt: int64(i)}
-	}
-	if err := e.Insert(context.Background(), fill); err != nil {
-		b.Fatal(err)
-	}
+	e := benchEngine(b)
 	b.ReportAllocs()
 	for b.Loop() {
 		rows, err := e.Query(context.Background(), "r*", Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 5})

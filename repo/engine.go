@@ -83,18 +83,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Engine, error) {
 func (e *Engine) openPools(ctx context.Context) error {
 	const op = "open"
 	var err error
-	e.writeDB, err = sql.Open("sqlite", e.loc.dsn(writerParams(e.cfg, e.loc.memory, true)))
-	if err != nil {
-		return opError(op, err)
-	}
-	// One connection that is never closed while the engine lives: the
-	// writer's prepared statements and page cache stay warm, and an
-	// in-memory database lives as long as this connection.
-	e.writeDB.SetMaxOpenConns(1)
-	e.writeDB.SetMaxIdleConns(1)
-	e.writeDB.SetConnMaxLifetime(0)
-	e.writeDB.SetConnMaxIdleTime(0)
-	if err := e.writeDB.PingContext(ctx); err != nil {
+	if e.writeDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, e.loc.memory, true))); err != nil {
 		return opError(op, fmt.Errorf("open %s: %w", e.path, err))
 	}
 	if err := migrate(ctx, e.writeDB); err != nil {
@@ -113,15 +102,7 @@ func (e *Engine) openPools(ctx context.Context) error {
 		return opError(op, err)
 	}
 	if !e.loc.memory {
-		e.ckptDB, err = sql.Open("sqlite", e.loc.dsn(writerParams(e.cfg, false, true)))
-		if err != nil {
-			return opError(op, err)
-		}
-		e.ckptDB.SetMaxOpenConns(1)
-		e.ckptDB.SetMaxIdleConns(1)
-		e.ckptDB.SetConnMaxLifetime(0)
-		e.ckptDB.SetConnMaxIdleTime(0)
-		if err := e.ckptDB.PingContext(ctx); err != nil {
+		if e.ckptDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, false, true))); err != nil {
 			return opError(op, err)
 		}
 		e.ckpt = newCheckpointer(e.ckptDB, int64(e.cfg.WALRestartPages), e.cfg.CheckpointInterval, e.cfg.Logger)
@@ -137,6 +118,22 @@ func (e *Engine) openPools(ctx context.Context) error {
 		return opError(op, err)
 	}
 	return nil
+}
+
+// openOneConn opens a pool of one connection that is never closed while the
+// engine lives: its prepared statements and page cache stay warm, and an
+// in-memory database lives as long as the writer's. A handle is returned
+// even with an error, for closePools.
+func openOneConn(ctx context.Context, dsn string) (*sql.DB, error) {
+	d, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, err
+	}
+	d.SetMaxOpenConns(1)
+	d.SetMaxIdleConns(1)
+	d.SetConnMaxLifetime(0)
+	d.SetConnMaxIdleTime(0)
+	return d, d.PingContext(ctx)
 }
 
 // migrate applies the embedded goose migrations that the file lacks.
