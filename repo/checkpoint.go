@@ -121,14 +121,22 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 // start over and no background pass is running, it checkpoints the last
 // frames on the writer's own connection, so the next write transaction
 // rewinds the WAL.
-func (c *checkpointer) assist(ctx context.Context, writer *sql.DB) {
+//
+// SQLite rewinds only if no reader is still using the WAL, and with queries
+// running back to back there always is one. So the pass runs with the
+// engine's read gate held: it waits for the queries in flight and holds new
+// ones back for the pass's few milliseconds; queries that start after it
+// read the database file alone, which leaves the rewind free.
+func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *sync.RWMutex) {
 	if !c.needAssist.Load() || !c.mu.TryLock() {
 		return
 	}
 	defer c.mu.Unlock()
 	c.needAssist.Store(false)
 	t0 := time.Now()
+	readGate.Lock()
 	log, _, err := walCheckpoint(ctx, writer)
+	readGate.Unlock()
 	if err != nil {
 		c.logger.Warn("rechist: checkpoint failed", slog.Any(logKeyError, err))
 		return

@@ -27,9 +27,13 @@ type Engine struct {
 	writeSt *writerStmts // statements prepared on writeDB
 	readDB  *sql.DB      // read-only pool
 	readQ   *db.Queries  // statements prepared on readDB
-	ckpt    *checkpointer
-	ckptDB  *sql.DB // the checkpointer's connection (files only)
-	ckptEnd chan struct{}
+	// readGate is held for reading by every query on readDB, and for
+	// writing by the writer for the instant it lets the WAL start over
+	// (see checkpoint.go): SQLite cannot rewind a WAL that a reader uses.
+	readGate sync.RWMutex
+	ckpt     *checkpointer
+	ckptDB   *sql.DB // the checkpointer's connection (files only)
+	ckptEnd  chan struct{}
 
 	w        *Writer
 	bgCancel context.CancelFunc
@@ -58,7 +62,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Engine, error) {
 	}
 	hooks := WriterHooks{}
 	if e.ckpt != nil {
-		hooks.BeforeBatch = func(ctx context.Context) { e.ckpt.assist(ctx, e.writeDB) }
+		hooks.BeforeBatch = func(ctx context.Context) { e.ckpt.assist(ctx, e.writeDB, &e.readGate) }
 		hooks.AfterCommit = e.ckpt.committed
 	}
 	e.w = NewWriter(cfg, e.commitBatch, hooks)

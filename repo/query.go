@@ -44,6 +44,8 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 	}
 	var rows []Row
 	byTime := p.MatchesAll && r.LimitPerRecord == 0
+	e.readGate.RLock()
+	defer e.readGate.RUnlock()
 	if byTime {
 		var got []db.QueryTimeRangeRow
 		got, err = e.readQ.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})

@@ -35,6 +35,8 @@ func (e *Engine) Summary(ctx context.Context, top int) (Summary, error) {
 		return Summary{}, ErrClosed
 	}
 	var s Summary
+	e.readGate.RLock()
+	defer e.readGate.RUnlock()
 	counts, err := e.readQ.CountRows(ctx)
 	if err != nil {
 		return s, opError(op, err)
