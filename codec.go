@@ -23,7 +23,41 @@ func encodeValue(op, name string, v any) (string, error) {
 	if err := enc.Encode(v); err != nil {
 		return "", repo.Invalidf(op, "value of record %s cannot be encoded as JSON: %v", quote(name), err)
 	}
-	return string(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})), nil
+	js := bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
+	if d := jsonDepth(js); d > maxJSONDepth {
+		return "", repo.Invalidf(op, "value of record %s nests %d levels deep; encoding/json decodes at most %d", quote(name), d, maxJSONDepth)
+	}
+	return string(js), nil
+}
+
+// maxJSONDepth is the deepest nesting encoding/json decodes: a value nested
+// deeper could be stored but never read back.
+const maxJSONDepth = 10_000
+
+// jsonDepth returns the deepest nesting of objects and arrays in valid JSON.
+func jsonDepth(js []byte) int {
+	depth, deepest, inString, escaped := 0, 0, false, false
+	for _, c := range js {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '{' || c == '[':
+			depth++
+			deepest = max(deepest, depth)
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return deepest
 }
 
 // quote quotes a record name for an error message, shortened if long.

@@ -21,6 +21,10 @@ type Pattern struct {
 	Lo, Hi string
 	// MatchesAll is true for a pattern of only '*': every name matches.
 	MatchesAll bool
+	// NameFilter is the GLOB the walk applies to each name in [Lo, Hi):
+	// Glob, or "*" for a pattern without '*', whose range is exact. (SQLite
+	// refuses GLOB patterns longer than 50,000 bytes; names may be longer.)
+	NameFilter string
 }
 
 var (
@@ -30,13 +34,25 @@ var (
 	likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, "*", "%")
 )
 
+// maxGlobBytes is SQLite's SQLITE_MAX_LIKE_PATTERN_LENGTH.
+const maxGlobBytes = 50_000
+
 // CompilePattern checks p and compiles it; the error wraps
 // ErrInvalidArgument and says what is wrong.
 func CompilePattern(op, p string) (Pattern, error) {
 	if problem := nameProblem("pattern", p); problem != "" {
 		return Pattern{}, Invalidf(op, "%s", problem)
 	}
-	c := Pattern{Glob: globEscaper.Replace(p), Like: likeEscaper.Replace(p), MatchesAll: strings.Trim(p, "*") == ""}
+	for strings.Contains(p, "**") { // the same language, a shorter GLOB
+		p = strings.ReplaceAll(p, "**", "*")
+	}
+	c := Pattern{Glob: globEscaper.Replace(p), Like: likeEscaper.Replace(p), MatchesAll: p == "*"}
+	c.NameFilter = c.Glob
+	if !strings.Contains(p, "*") {
+		c.NameFilter = "*"
+	} else if len(c.Glob) > maxGlobBytes {
+		return Pattern{}, Invalidf(op, "pattern with '*' is %d bytes written as a GLOB; SQLite takes at most %d", len(c.Glob), maxGlobBytes)
+	}
 	prefix, _, wild := strings.Cut(p, "*")
 	c.Lo = prefix
 	if wild {

@@ -56,7 +56,7 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 	} else {
 		var got []db.QueryLatestWalkRow
 		got, err = e.readQ.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
-			Lo: p.Lo, Hi: p.Hi, Pattern: p.Glob,
+			Lo: p.Lo, Hi: p.Hi, Pattern: p.NameFilter,
 			StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
 		})
 		rows = make([]Row, len(got))
