@@ -49,8 +49,9 @@
 //
 // A [DB] and its [Repo]s are safe for concurrent use by any number of
 // goroutines. Writes are serialized through the writer goroutine; reads run
-// on a pool of read-only connections and never wait for the writer (WAL
-// mode). Another process may open the same file; SQLite's locks and the busy
+// on a pool of read-only connections and never wait for a write
+// transaction (WAL mode); they pause only for the few milliseconds in which
+// the writer lets a long WAL start over. Another process may open the same file; SQLite's locks and the busy
 // timeout arbitrate.
 //
 // # Errors

@@ -102,7 +102,7 @@ func (r *Repo[T]) StoreMany(ctx context.Context, recs []Record[T]) error {
 //
 // Rows whose JSON does not decode into T are skipped, logged at warn level
 // and counted in [Stats].SkippedRows. Queries read the last committed state
-// on their own connections and never wait for the writer.
+// on their own connections and never wait for a write transaction.
 func (r *Repo[T]) Query(ctx context.Context, pattern string, p QueryParams) ([]Record[T], error) {
 	rng, err := p.toRange()
 	if err != nil {

@@ -26,7 +26,8 @@ var Unbounded = Range{StartMs: math.MinInt64, EndMs: math.MaxInt64}
 // newest first, the later insert first among equal times.
 //
 // Reads run on the read-only pool and see the last committed state; they
-// never wait for the writer.
+// never wait for a write transaction, only for the moment the writer
+// rewinds a long WAL (see checkpoint.go).
 func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) {
 	const op = "query"
 	p, err := CompilePattern(op, pat)
