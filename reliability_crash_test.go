@@ -52,7 +52,7 @@ const (
 	crashWriters = 8
 	crashBatch   = 5
 	// Old rows of the cleanup mode are stamped in January 1970, before
-	// crashCutoff; the writers' rows are stamped now.
+	// crashCutoffMs; the writers' rows are stamped now.
 	crashCutoffMs = 1_000_000_000
 )
 
@@ -71,11 +71,11 @@ func TestHelperProcessCrash(t *testing.T) {
 		return // not started by a crash test
 	}
 	run, _ := strconv.Atoi(os.Getenv(crashEnvRun))
-	sync := rechist.SyncFull
+	syncMode := rechist.SyncFull
 	if os.Getenv(crashEnvSync) == "NORMAL" {
-		sync = rechist.SyncNormal
+		syncMode = rechist.SyncNormal
 	}
-	if err := crashChild(mode, os.Getenv(crashEnvPath), sync, run); err != nil {
+	if err := crashChild(mode, os.Getenv(crashEnvPath), syncMode, run); err != nil {
 		fmt.Fprintln(os.Stderr, "crash child:", err)
 		os.Exit(2)
 	}
