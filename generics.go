@@ -3,6 +3,7 @@ package rechist
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -183,7 +184,7 @@ func decodeRows[T any](e repo.Store, rows []repo.Row) []Record[T] {
 	decode := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := &rows[i]
-			if err := json.Unmarshal([]byte(row.ValueJSON), &out[i].Value); err != nil {
+			if err := decodeValue(row.ValueJSON, &out[i].Value); err != nil {
 				e.Logger().Warn("rechist: skipping a row that does not decode",
 					slog.String("record", row.Name), slog.Int64("id", row.ID),
 					slog.String("type", typeName[T]()), slog.Any("err", err))
@@ -213,6 +214,21 @@ func decodeRows[T any](e repo.Store, rows []repo.Row) []Record[T] {
 		clear(out[len(kept):]) // release what the skipped rows held
 	}
 	return kept
+}
+
+// decodeValue decodes one stored value into v. A json.RawMessage (what the
+// command line reads) only needs the validity check and the copy that
+// json.Unmarshal would make, without its reflection.
+func decodeValue[T any](js string, v *T) error {
+	if raw, ok := any(v).(*json.RawMessage); ok {
+		b := []byte(js)
+		if !json.Valid(b) {
+			return errors.New("invalid JSON")
+		}
+		*raw = b
+		return nil
+	}
+	return json.Unmarshal([]byte(js), v)
 }
 
 // parallelDecodeRows is the least number of rows worth a decoding goroutine.

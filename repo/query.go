@@ -82,20 +82,35 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 // so only the record names need sorting, not the rows.
 func groupByName(rows []Row) []Row {
 	slices.Reverse(rows)
-	groups := map[string][]Row{}
+	group := map[string]int{} // name → group number, in order of appearance
 	var names []string
+	var counts []int
 	for _, row := range rows {
-		g, ok := groups[row.Name]
+		g, ok := group[row.Name]
 		if !ok {
+			g = len(names)
+			group[row.Name] = g
 			names = append(names, row.Name)
+			counts = append(counts, 0)
 		}
-		groups[row.Name] = append(g, row)
+		counts[g]++
 	}
-	slices.Sort(names)
-	out := rows[:0:0]
-	out = slices.Grow(out, len(rows))
-	for _, n := range names {
-		out = append(out, groups[n]...)
+	order := make([]int, len(names))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return strings.Compare(names[a], names[b]) })
+	next := make([]int, len(names)) // where each group's next row goes
+	pos := 0
+	for _, g := range order {
+		next[g] = pos
+		pos += counts[g]
+	}
+	out := make([]Row, len(rows))
+	for _, row := range rows {
+		g := group[row.Name]
+		out[next[g]] = row
+		next[g]++
 	}
 	return out
 }
