@@ -7,18 +7,13 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
-	"github.com/seed178a96f3/rechist/repo"
 )
 
 // cleanupScenario deletes the oldest 10% of the base rows while 16
 // goroutines store, and compares the writers' p99 during the cleanup with
 // their p99 just before it.
 func (r *runner) cleanupScenario(ctx context.Context) error {
-	path := r.path("cleanup.db")
-	if err := copyFile(r.path("base.db"), path); err != nil {
-		return err
-	}
-	h, err := rechist.Open(ctx, path, rechist.WithSynchronous(repo.SyncNormal))
+	h, err := r.openBaseCopy(ctx, "cleanup.db")
 	if err != nil {
 		return err
 	}

@@ -105,3 +105,13 @@ func copyFile(src, dst string) error {
 	}
 	return out.Close()
 }
+
+// openBaseCopy copies the base file to name and opens the copy with
+// synchronous=NORMAL, for a scenario that changes the data.
+func (r *runner) openBaseCopy(ctx context.Context, name string) (*rechist.DB, error) {
+	path := r.path(name)
+	if err := copyFile(r.path("base.db"), path); err != nil {
+		return nil, err
+	}
+	return rechist.Open(ctx, path, rechist.WithSynchronous(repo.SyncNormal))
+}

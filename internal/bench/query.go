@@ -137,11 +137,7 @@ func timeRuns(n int, f func() (int, error)) (latencies, int, error) {
 // readDuringStorm compares QueryLatest's latency idle and while 256
 // goroutines store.
 func (r *runner) readDuringStorm(ctx context.Context) error {
-	path := r.path("storm.db")
-	if err := copyFile(r.path("base.db"), path); err != nil {
-		return err
-	}
-	h, err := rechist.Open(ctx, path, rechist.WithSynchronous(repo.SyncNormal))
+	h, err := r.openBaseCopy(ctx, "storm.db")
 	if err != nil {
 		return err
 	}
