@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
-	"github.com/seed178a96f3/rechist/rechisttest"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 // Accuracy is the value type of the Rust crate's README.
-type Accuracy = rechisttest.Accuracy
+type Accuracy = testutil.Accuracy
 
 // openDB opens a database on a new file in t.TempDir and closes it at the
 // end of the test.
@@ -30,14 +30,14 @@ func openDB(t *testing.T, opts ...rechist.Option) (*rechist.DB, string) {
 }
 
 // ms is a fixed time base so tests state times as small numbers.
-func ms(n int64) time.Time { return rechisttest.MS(n) }
+func ms(n int64) time.Time { return testutil.MS(n) }
 
 func storeAt[T any](t *testing.T, r *rechist.Repo[T], name string, v T, at time.Time) {
 	t.Helper()
-	rechisttest.StoreAt(t, r, name, v, at)
+	testutil.StoreAt(t, r, name, v, at)
 }
 
 // summary renders records as "name@ms=value" for compact comparisons.
-func summary[T any](recs []rechist.Record[T]) string { return rechisttest.Summary(recs) }
+func summary[T any](recs []rechist.Record[T]) string { return testutil.Summary(recs) }
 
-func names[T any](recs []rechist.Record[T]) string { return rechisttest.Names(recs) }
+func names[T any](recs []rechist.Record[T]) string { return testutil.Names(recs) }

@@ -1,63 +1,23 @@
 package rechisttest
 
 import (
-	"context"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 // Accuracy is the value type of the Rust crate's README.
-type Accuracy struct {
-	Value float64 `json:"value"`
-	City  string  `json:"city"`
-}
+type Accuracy = testutil.Accuracy
 
-// Base is the time MS counts from, so tests state times as small numbers.
-const Base = 1_700_000_000_000
-
-// MS is Base plus n milliseconds.
-func MS(n int64) time.Time { return time.UnixMilli(Base + n) }
-
-// StoreAt stores v and fails the test if that fails.
-func StoreAt[T any](t *testing.T, r *rechist.Repo[T], name string, v T, at time.Time) {
-	t.Helper()
-	if err := r.StoreAt(context.Background(), name, v, at); err != nil {
-		t.Fatalf("StoreAt(%q): %v", name, err)
-	}
-}
-
-// Summary renders records as "name@ms=value" (ms counted from Base) for
-// compact comparisons.
-func Summary[T any](recs []rechist.Record[T]) string {
-	s := make([]string, len(recs))
-	for i, r := range recs {
-		s[i] = fmt.Sprintf("%s@%d=%v", r.Name, r.StoredAt.UnixMilli()-Base, r.Value)
-	}
-	return strings.Join(s, " ")
-}
-
-// Names lists the records' names, space-separated.
-func Names[T any](recs []rechist.Record[T]) string {
-	s := make([]string, len(recs))
-	for i, r := range recs {
-		s[i] = r.Name
-	}
-	return strings.Join(s, " ")
-}
-
-// local short names for the suite's own tests
-var (
-	ms = MS
-)
+// short local names for the suite's own tests
+func ms(n int64) time.Time { return testutil.MS(n) }
 
 func storeAt[T any](t *testing.T, r *rechist.Repo[T], name string, v T, at time.Time) {
 	t.Helper()
-	StoreAt(t, r, name, v, at)
+	testutil.StoreAt(t, r, name, v, at)
 }
 
-func summary[T any](recs []rechist.Record[T]) string { return Summary(recs) }
-func names[T any](recs []rechist.Record[T]) string   { return Names(recs) }
+func summary[T any](recs []rechist.Record[T]) string { return testutil.Summary(recs) }
+func names[T any](recs []rechist.Record[T]) string   { return testutil.Names(recs) }
