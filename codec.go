@@ -7,27 +7,38 @@ import (
 	"strconv"
 	"sync"
 
-	"github.com/seed178a96f3/rechist/repo"
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// maxPooledBuffer is the largest encode buffer kept for reuse: one large
+// value must not pin its buffer for the life of the process.
+const maxPooledBuffer = 64 << 10
 
 // encodeValue returns v as compact JSON text. HTML characters are kept as
 // they are (no \u003c escapes), as the Rust crate's serde_json writes them.
 func encodeValue(op, name string, v any) (string, error) {
 	buf := bufPool.Get().(*bytes.Buffer)
-	defer bufPool.Put(buf)
+	defer putBuffer(buf)
 	buf.Reset()
 	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return "", repo.Invalidf(op, "value of record %s cannot be encoded as JSON: %v", quote(name), err)
+		return "", core.Invalidf(op, "value of record %s cannot be encoded as JSON: %v", quote(name), err)
 	}
 	js := bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
 	if d := jsonDepth(js); d > maxJSONDepth {
-		return "", repo.Invalidf(op, "value of record %s nests %d levels deep; encoding/json decodes at most %d", quote(name), d, maxJSONDepth)
+		return "", core.Invalidf(op, "value of record %s nests %d levels deep; encoding/json decodes at most %d", quote(name), d, maxJSONDepth)
 	}
 	return string(js), nil
+}
+
+// putBuffer returns buf to the pool unless it grew past maxPooledBuffer.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuffer {
+		bufPool.Put(buf)
+	}
 }
 
 // maxJSONDepth is the deepest nesting encoding/json decodes: a value nested

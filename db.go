@@ -2,8 +2,10 @@ package rechist
 
 import (
 	"context"
+	"net/url"
 	"time"
 
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/repo"
 )
 
@@ -14,11 +16,8 @@ const MemoryPath = repo.MemoryPath
 // DB is an open history database. Use [NewRepo] for typed access.
 // A DB is safe for concurrent use by any number of goroutines.
 type DB struct {
-	engine repo.Store
+	core *core.DB
 }
-
-// Stats is a snapshot of a DB's counters; see [DB.Stats].
-type Stats = repo.Stats
 
 // Open opens the SQLite database at path, creating the file and its parent
 // directory if needed, applies the pending migrations, and starts the writer
@@ -31,29 +30,41 @@ type Stats = repo.Stats
 //
 // path may instead be a postgres:// URL when the program imports
 // github.com/seed178a96f3/rechist/postgres: the same API and semantics on a
-// PostgreSQL server (options that only concern SQLite files are ignored).
+// PostgreSQL server. Options that only concern SQLite files are refused
+// there.
 func Open(ctx context.Context, path string, opts ...Option) (*DB, error) {
-	var cfg repo.Config
-	for _, o := range opts {
-		if o == nil {
-			return nil, invalidOption("Open", "option is nil")
-		}
-		if err := o.apply(&cfg); err != nil {
-			return nil, err
-		}
-	}
-	e, err := repo.OpenStore(ctx, path, cfg)
+	cfg, err := settingsFor(path, opts)
 	if err != nil {
-		return nil, err
+		return nil, public(err)
 	}
-	return &DB{engine: e}, nil
+	d, err := core.DriverFor("open", path, repo.Driver)
+	if err != nil {
+		return nil, public(err)
+	}
+	c, err := core.Open(ctx, d, path, shown(path), cfg)
+	if err != nil {
+		return nil, public(err)
+	}
+	return &DB{core: c}, nil
+}
+
+// shown is path as Path returns it: a URL without its password.
+func shown(path string) string {
+	if core.Scheme(path) == "" {
+		return path
+	}
+	u, err := url.Parse(path)
+	if err != nil {
+		return core.Scheme(path) + "://"
+	}
+	return u.Redacted()
 }
 
 // Close stops accepting writes (calls made after it return [ErrClosed]),
 // commits every write already accepted, stops the background goroutines,
 // checkpoints the WAL into the database file and closes it. It is
 // idempotent: later calls return the first call's result.
-func (db *DB) Close() error { return db.engine.Close() }
+func (db *DB) Close() error { return public(db.core.Close()) }
 
 // Cleanup deletes every row stored before cutoff and returns how many rows
 // it deleted. It works in short transactions (see [WithCleanupChunk]) so
@@ -62,14 +73,12 @@ func (db *DB) Close() error { return db.engine.Close() }
 func (db *DB) Cleanup(ctx context.Context, cutoff time.Time) (int64, error) {
 	ms, err := toMillis("cleanup", "cutoff", cutoff)
 	if err != nil {
-		return 0, err
+		return 0, public(err)
 	}
-	return db.engine.Cleanup(ctx, ms)
+	n, err := db.core.Cleanup(ctx, ms)
+	return n, public(err)
 }
 
-// Stats returns the DB's counters: rows written, batches, skipped rows,
-// queue depth and more.
-func (db *DB) Stats() Stats { return db.engine.Stats() }
-
-// Path returns the path the DB was opened with.
-func (db *DB) Path() string { return db.engine.Path() }
+// Path returns the path the DB was opened with (a URL without its
+// password).
+func (db *DB) Path() string { return db.core.Path() }

@@ -1,16 +1,64 @@
 package rechist
 
-import "github.com/seed178a96f3/rechist/repo"
+import (
+	"errors"
+
+	"github.com/seed178a96f3/rechist/internal/core"
+)
 
 var (
 	// ErrInvalidArgument is wrapped by every error about the caller's input,
 	// from every call: an empty or malformed record name or pattern, n < 1
 	// or a negative limit, Start after End, a time before the Unix epoch or
-	// past the int64-millisecond range, a value JSON cannot encode, a bad
-	// option passed to [Open]. Nothing is written when it is returned.
-	ErrInvalidArgument = repo.ErrInvalidArgument
+	// past the int64-millisecond range, a value JSON cannot encode, a bad,
+	// repeated or (on PostgreSQL) SQLite-only option passed to [Open], a
+	// URL scheme no imported engine handles. Nothing is written when it is
+	// returned.
+	ErrInvalidArgument = core.ErrInvalidArgument
 
-	// ErrClosed is returned by every call on a [DB] (and its [Repo]s) made
-	// after [DB.Close] has begun.
-	ErrClosed = repo.ErrClosed
+	// ErrClosed is wrapped by the error of every call on a [DB] (and its
+	// [Repo]s) made after [DB.Close] has begun. Nothing is written.
+	ErrClosed = core.ErrClosed
+
+	// ErrBusy is wrapped when the database stayed locked by another
+	// connection for longer than the engine waits: SQLite's SQLITE_BUSY or
+	// SQLITE_LOCKED after the busy timeout ([WithBusyTimeout]), PostgreSQL's
+	// lock timeout (SQLSTATE 55P03). [Repo.Store], [Repo.StoreAt],
+	// [Repo.StoreMany] and [DB.Cleanup] return it with nothing of that
+	// request written (Cleanup keeps the chunks it committed before);
+	// [Open] and the migration functions when they could not get the lock
+	// to migrate. Trying again later is safe.
+	ErrBusy = core.ErrBusy
+
+	// ErrDiskFull is wrapped when the database ran out of space: SQLite's
+	// SQLITE_FULL, PostgreSQL's SQLSTATE 53100. The stores and cleanups
+	// that return it wrote nothing; the file is intact. Free space, then
+	// try again.
+	ErrDiskFull = core.ErrDiskFull
 )
+
+// Error is the type of every error the library returns: the operation
+// ("open", "store", "query", "cleanup", "summary", "close", "migrate
+// up", ...) and its cause, which wraps one of the sentinel errors above
+// where one applies, a ctx error, or the engine's own error. Use
+// [errors.Is] with the sentinels and [errors.As] to reach the engine's
+// error; the message is "rechist: OP: CAUSE".
+type Error struct {
+	Op  string
+	Err error
+}
+
+func (e *Error) Error() string { return "rechist: " + e.Op + ": " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Err }
+
+// public turns the core's error type into the package's own at the API
+// boundary.
+func public(err error) error {
+	var ce *core.Error
+	if errors.As(err, &ce) && ce == err {
+		return &Error{Op: ce.Op, Err: ce.Err}
+	}
+	return err
+}

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/seed178a96f3/rechist/repo"
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 // Record is one stored value of a record.
@@ -64,9 +64,9 @@ func (r *Repo[T]) Store(ctx context.Context, name string, v T) error {
 func (r *Repo[T]) StoreAt(ctx context.Context, name string, v T, at time.Time) error {
 	row, err := encodeRecord("store", name, v, at)
 	if err != nil {
-		return err
+		return public(err)
 	}
-	return r.db.engine.Insert(ctx, []repo.Row{row})
+	return public(r.db.core.Insert(ctx, []core.Row{row}))
 }
 
 // StoreMany stores recs atomically, in one transaction: either all of them
@@ -74,7 +74,7 @@ func (r *Repo[T]) StoreAt(ctx context.Context, name string, v T, at time.Time) e
 // with the current time. It is the fast path for producers that hold many
 // values at once; ctx behaves as in [Repo.Store].
 func (r *Repo[T]) StoreMany(ctx context.Context, recs []Record[T]) error {
-	rows := make([]repo.Row, len(recs))
+	rows := make([]core.Row, len(recs))
 	now := time.Now()
 	for i, rec := range recs {
 		at := rec.StoredAt
@@ -83,14 +83,15 @@ func (r *Repo[T]) StoreMany(ctx context.Context, recs []Record[T]) error {
 		}
 		row, err := encodeRecord("store", rec.Name, rec.Value, at)
 		if err != nil {
-			if len(recs) > 1 {
-				return fmt.Errorf("%w (record %d of %d)", err, i, len(recs))
+			var ce *core.Error
+			if len(recs) > 1 && errors.As(err, &ce) {
+				err = &core.Error{Op: ce.Op, Err: fmt.Errorf("record %d of %d: %w", i, len(recs), ce.Err)}
 			}
-			return err
+			return public(err)
 		}
 		rows[i] = row
 	}
-	return r.db.engine.Insert(ctx, rows)
+	return public(r.db.core.Insert(ctx, rows))
 }
 
 // Query returns the values of the records whose names match pattern within
@@ -107,20 +108,20 @@ func (r *Repo[T]) StoreMany(ctx context.Context, recs []Record[T]) error {
 func (r *Repo[T]) Query(ctx context.Context, pattern string, p QueryParams) ([]Record[T], error) {
 	rng, err := p.toRange()
 	if err != nil {
-		return nil, err
+		return nil, public(err)
 	}
-	rows, err := r.db.engine.Query(ctx, pattern, rng)
+	rows, err := r.db.core.Query(ctx, pattern, rng)
 	if err != nil {
-		return nil, err
+		return nil, public(err)
 	}
-	return decodeRows[T](r.db.engine, rows), nil
+	return decodeRows[T](r.db.core, rows), nil
 }
 
 // QueryLatest returns the newest n values of every record matching pattern;
 // it is Query(ctx, pattern, QueryParams{LimitPerRecord: n}) with n >= 1.
 func (r *Repo[T]) QueryLatest(ctx context.Context, pattern string, n int) ([]Record[T], error) {
 	if n < 1 {
-		return nil, repo.Invalidf("query", "n must be at least 1, got %d", n)
+		return nil, public(core.Invalidf("query", "n must be at least 1, got %d", n))
 	}
 	return r.Query(ctx, pattern, QueryParams{LimitPerRecord: n})
 }
@@ -137,24 +138,24 @@ func Query[T any](ctx context.Context, db *DB, pattern string, p QueryParams) ([
 }
 
 // encodeRecord validates and encodes one value for the engine.
-func encodeRecord(op, name string, v any, at time.Time) (repo.Row, error) {
+func encodeRecord(op, name string, v any, at time.Time) (core.Row, error) {
 	ms, err := toMillis(op, "time", at)
 	if err != nil {
-		return repo.Row{}, err
+		return core.Row{}, err
 	}
 	js, err := encodeValue(op, name, v)
 	if err != nil {
-		return repo.Row{}, err
+		return core.Row{}, err
 	}
-	return repo.Row{Name: name, ValueJSON: js, StoredAt: ms}, nil
+	return core.Row{Name: name, ValueJSON: js, StoredAt: ms}, nil
 }
 
 // toRange checks p and converts it to the engine's millisecond range.
-func (p QueryParams) toRange() (repo.Range, error) {
+func (p QueryParams) toRange() (core.Range, error) {
 	const op = "query"
-	rng := repo.Range{StartMs: math.MinInt64, EndMs: math.MaxInt64}
+	rng := core.Range{StartMs: math.MinInt64, EndMs: math.MaxInt64}
 	if p.LimitPerRecord < 0 {
-		return rng, repo.Invalidf(op, "limit per record must not be negative, got %d", p.LimitPerRecord)
+		return rng, core.Invalidf(op, "limit per record must not be negative, got %d", p.LimitPerRecord)
 	}
 	rng.LimitPerRecord = int64(p.LimitPerRecord)
 	var err error
@@ -169,7 +170,7 @@ func (p QueryParams) toRange() (repo.Range, error) {
 		}
 	}
 	if !p.Start.IsZero() && !p.End.IsZero() && p.Start.After(p.End) {
-		return rng, repo.Invalidf(op, "start %s is after end %s",
+		return rng, core.Invalidf(op, "start %s is after end %s",
 			p.Start.Format(time.RFC3339Nano), p.End.Format(time.RFC3339Nano))
 	}
 	return rng, nil
@@ -178,7 +179,7 @@ func (p QueryParams) toRange() (repo.Range, error) {
 // decodeRows decodes rows into records, skipping (and logging and counting)
 // those whose JSON does not decode into T. Large results are decoded on
 // several goroutines: decoding costs more than reading a row.
-func decodeRows[T any](e repo.Store, rows []repo.Row) []Record[T] {
+func decodeRows[T any](e *core.DB, rows []core.Row) []Record[T] {
 	out := make([]Record[T], len(rows))
 	ok := make([]bool, len(rows))
 	decode := func(lo, hi int) {
@@ -186,8 +187,8 @@ func decodeRows[T any](e repo.Store, rows []repo.Row) []Record[T] {
 			row := &rows[i]
 			if err := decodeValue(row.ValueJSON, &out[i].Value); err != nil {
 				e.Logger().Warn("rechist: skipping a row that does not decode",
-					slog.String("record", row.Name), slog.Int64("id", row.ID),
-					slog.String("type", typeName[T]()), slog.Any("err", err))
+					slog.String(core.LogKeyRecord, row.Name), slog.Int64(core.LogKeyID, row.ID),
+					slog.String(core.LogKeyType, typeName[T]()), slog.Any(core.LogKeyError, err))
 				continue
 			}
 			out[i].Name, out[i].StoredAt, ok[i] = row.Name, fromMillis(row.StoredAt), true

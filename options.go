@@ -3,131 +3,201 @@ package rechist
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
-	"github.com/seed178a96f3/rechist/repo"
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// Synchronous is the writer's durability mode: [SyncFull] (the default) or
-// [SyncNormal].
-type Synchronous = repo.Synchronous
+// Synchronous is the SQLite writer's durability mode: [SyncFull] (the
+// default) or [SyncNormal].
+type Synchronous int
 
 const (
-	// SyncFull makes every acknowledged write survive a power loss.
-	SyncFull = repo.SyncFull
+	// SyncFull makes every acknowledged write survive a power loss: SQLite
+	// syncs the WAL on every commit. As durable as the Rust crate.
+	SyncFull Synchronous = iota + 1
 	// SyncNormal makes acknowledged writes survive a crash of the process;
 	// the last ones may be lost on power loss. Faster.
-	SyncNormal = repo.SyncNormal
+	SyncNormal
 )
 
-// Option configures [Open]. Every option checks its argument; a bad one makes
-// Open fail with an error wrapping [ErrInvalidArgument] that names it.
+// String returns the PRAGMA value, "FULL" or "NORMAL".
+func (s Synchronous) String() string { return core.Synchronous(s).String() }
+
+// Option configures [Open]. Every option checks its argument; a bad one, an
+// option given twice, or an option that only concerns SQLite files given
+// with a postgres:// URL makes Open fail with an error wrapping
+// [ErrInvalidArgument] that names it.
 type Option interface {
-	apply(*repo.Config) error
+	apply(*settings) error
 }
 
-type optionFunc func(*repo.Config) error
+// settings gathers what the options set.
+type settings struct {
+	cfg        core.Config
+	sqliteOnly []string // the SQLite-only options given
+}
 
-func (f optionFunc) apply(c *repo.Config) error { return f(c) }
+// option is every Option: its name, whether it concerns SQLite files only,
+// and what it sets.
+type option struct {
+	name       string
+	sqliteOnly bool
+	set        func(*core.Config) error
+}
+
+func (o option) apply(s *settings) error {
+	if slices.Contains(s.cfg.Given, o.name) {
+		return invalidOption(o.name, "given more than once")
+	}
+	if err := o.set(&s.cfg); err != nil {
+		return err
+	}
+	s.cfg.Given = append(s.cfg.Given, o.name)
+	if o.sqliteOnly {
+		s.sqliteOnly = append(s.sqliteOnly, o.name)
+	}
+	return nil
+}
+
+// settingsFor applies opts for path.
+func settingsFor(path string, opts []Option) (core.Config, error) {
+	var s settings
+	for _, o := range opts {
+		if o == nil {
+			return s.cfg, invalidOption("Open", "option is nil")
+		}
+		if err := o.apply(&s); err != nil {
+			return s.cfg, err
+		}
+	}
+	if scheme := core.Scheme(path); scheme != "" && len(s.sqliteOnly) > 0 {
+		return s.cfg, invalidOption(s.sqliteOnly[0], "applies to SQLite files only, and %s:// is not one", scheme)
+	}
+	return s.cfg, nil
+}
 
 func invalidOption(name, format string, args ...any) error {
-	return repo.Invalidf("open", "%s: %s", name, fmt.Sprintf(format, args...))
+	return core.Invalidf("open", "%s: %s", name, fmt.Sprintf(format, args...))
 }
 
-func positiveDuration(name string, d time.Duration, set func(*repo.Config)) Option {
-	return optionFunc(func(c *repo.Config) error {
+func positiveDuration(name string, d time.Duration, set func(*core.Config)) Option {
+	return option{name: name, set: func(c *core.Config) error {
 		if d <= 0 {
 			return invalidOption(name, "want a positive duration, got %v", d)
 		}
 		set(c)
 		return nil
-	})
+	}}
 }
 
-func positiveInt(name string, n int, set func(*repo.Config)) Option {
-	return optionFunc(func(c *repo.Config) error {
+func positiveInt(name string, n int, set func(*core.Config)) Option {
+	return option{name: name, set: func(c *core.Config) error {
 		if n <= 0 {
 			return invalidOption(name, "want a positive number, got %d", n)
 		}
 		set(c)
 		return nil
-	})
+	}}
+}
+
+func sqliteOnly(o Option) Option {
+	op := o.(option)
+	op.sqliteOnly = true
+	return op
 }
 
 // WithRetention keeps rows for d: rows stored more than d ago are deleted
 // once in the background right after Open, then every cleanup interval
 // (see [WithCleanupInterval]). Without it nothing is deleted automatically.
 func WithRetention(d time.Duration) Option {
-	return positiveDuration("WithRetention", d, func(c *repo.Config) { c.Retention = d })
+	return positiveDuration("WithRetention", d, func(c *core.Config) { c.Retention = d })
 }
 
 // WithCleanupInterval sets how often the retention cleanup runs; default 1h.
 func WithCleanupInterval(d time.Duration) Option {
-	return positiveDuration("WithCleanupInterval", d, func(c *repo.Config) { c.CleanupInterval = d })
+	return positiveDuration("WithCleanupInterval", d, func(c *core.Config) { c.CleanupInterval = d })
 }
 
-// WithSynchronous sets the durability mode; default [SyncFull].
+// WithSynchronous sets the SQLite writer's durability mode; default
+// [SyncFull]. SQLite only.
 func WithSynchronous(s Synchronous) Option {
-	return optionFunc(func(c *repo.Config) error {
+	return option{name: "WithSynchronous", sqliteOnly: true, set: func(c *core.Config) error {
 		if s != SyncFull && s != SyncNormal {
 			return invalidOption("WithSynchronous", "%v is neither SyncFull nor SyncNormal", s)
 		}
-		c.Synchronous = s
+		c.Synchronous = core.Synchronous(s)
 		return nil
-	})
+	}}
 }
 
 // WithLogger sends the library's logs to l: warnings (rows skipped because
 // they do not decode, failed cleanups and batches) and debug-level lifecycle
 // events. By default nothing is logged.
 func WithLogger(l *slog.Logger) Option {
-	return optionFunc(func(c *repo.Config) error {
+	return option{name: "WithLogger", set: func(c *core.Config) error {
 		if l == nil {
 			return invalidOption("WithLogger", "logger is nil")
 		}
 		c.Logger = l
 		return nil
-	})
+	}}
 }
 
-// WithBusyTimeout sets how long a statement waits for a lock held by another
-// process before it fails; default 5s.
+// WithBusyTimeout sets how long a SQLite statement waits for a lock held
+// by another process before it fails with [ErrBusy]; default 5s. SQLite
+// only.
 func WithBusyTimeout(d time.Duration) Option {
-	return positiveDuration("WithBusyTimeout", d, func(c *repo.Config) { c.BusyTimeout = d })
+	return sqliteOnly(positiveDuration("WithBusyTimeout", d, func(c *core.Config) { c.BusyTimeout = d }))
+}
+
+// WithBatchTimeout bounds every write transaction the writer goroutine runs
+// (a group of stores, a retry, one cleanup chunk), on every engine: a
+// transaction not committed by then is rolled back and its callers get an
+// error, so no store waits for ever on a lock or a server. Default 1
+// minute; a StoreMany of millions of rows on a slow disk may need more.
+func WithBatchTimeout(d time.Duration) Option {
+	return positiveDuration("WithBatchTimeout", d, func(c *core.Config) { c.BatchTimeout = d })
 }
 
 // WithQueueSize bounds the writes waiting for the writer goroutine; a store
 // that finds the queue full waits for room. Default 1024.
 func WithQueueSize(n int) Option {
-	return positiveInt("WithQueueSize", n, func(c *repo.Config) { c.QueueSize = n })
+	return positiveInt("WithQueueSize", n, func(c *core.Config) { c.QueueSize = n })
 }
 
 // WithMaxBatchRows bounds how many rows the writer commits in one
 // transaction when it gathers concurrent stores. Default 4096.
 func WithMaxBatchRows(n int) Option {
-	return positiveInt("WithMaxBatchRows", n, func(c *repo.Config) { c.MaxBatchRows = n })
+	return positiveInt("WithMaxBatchRows", n, func(c *core.Config) { c.MaxBatchRows = n })
 }
 
 // WithCleanupChunk bounds how many rows one cleanup transaction deletes, so
 // stores are not held up by a large cleanup. Default 256.
 func WithCleanupChunk(n int) Option {
-	return positiveInt("WithCleanupChunk", n, func(c *repo.Config) { c.CleanupChunk = n })
+	return positiveInt("WithCleanupChunk", n, func(c *core.Config) { c.CleanupChunk = n })
 }
 
 // WithReadConns sets the size of the read-only connection pool; default
-// max(4, GOMAXPROCS).
+// max(4, GOMAXPROCS). On PostgreSQL the pool holds one more connection for
+// the writer; a pool_max_conns in the URL sets the whole pool instead and
+// may not be combined with this option.
 func WithReadConns(n int) Option {
-	return positiveInt("WithReadConns", n, func(c *repo.Config) { c.ReadConns = n })
+	return positiveInt("WithReadConns", n, func(c *core.Config) { c.ReadConns = n })
 }
 
-// WithCacheSize sets the writer connection's page cache in bytes; default
-// 64 MiB. A larger cache keeps more of the index in memory as history grows.
+// WithCacheSize sets the page cache of each SQLite connection in bytes:
+// the writer's, the background checkpointer's and every reader's (see
+// [WithReadConns]), so the most it takes is bytes × (2 + read
+// connections). Default 64 MiB. A larger cache keeps more of the index in
+// memory as history grows. SQLite only.
 func WithCacheSize(bytes int64) Option {
-	return optionFunc(func(c *repo.Config) error {
+	return option{name: "WithCacheSize", sqliteOnly: true, set: func(c *core.Config) error {
 		if bytes < 1<<10 {
 			return invalidOption("WithCacheSize", "want at least 1 KiB, got %d bytes", bytes)
 		}
 		c.CacheSizeKiB = int(bytes >> 10)
 		return nil
-	})
+	}}
 }

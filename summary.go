@@ -14,7 +14,8 @@ type Summary struct {
 	// when there are none).
 	Oldest, Newest time.Time
 	// FileBytes and WALBytes are the sizes of the database file and of its
-	// write-ahead log.
+	// write-ahead log; on PostgreSQL, FileBytes is the table's size on disk
+	// with its indexes and WALBytes is zero.
 	FileBytes, WALBytes int64
 	// Top lists the records with the most rows, most first.
 	Top []RecordSummary
@@ -31,9 +32,9 @@ type RecordSummary struct {
 // and lists the top records by row count (none when top is 0). It reads the
 // whole index, so it takes time in proportion to the history's size.
 func (db *DB) Summary(ctx context.Context, top int) (Summary, error) {
-	s, err := db.engine.Summary(ctx, top)
+	s, err := db.core.Summary(ctx, top)
 	if err != nil {
-		return Summary{}, err
+		return Summary{}, public(err)
 	}
 	out := Summary{Rows: s.Rows, Records: s.Records, FileBytes: s.FileBytes, WALBytes: s.WALBytes}
 	if s.Rows > 0 {

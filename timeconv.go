@@ -4,7 +4,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/seed178a96f3/rechist/repo"
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 var (
@@ -17,9 +17,9 @@ var (
 func toMillis(op, what string, t time.Time) (int64, error) {
 	switch {
 	case t.Before(epoch):
-		return 0, repo.Invalidf(op, "%s %s is before the Unix epoch", what, t.Format(time.RFC3339Nano))
+		return 0, core.Invalidf(op, "%s %s is before the Unix epoch", what, t.Format(time.RFC3339Nano))
 	case t.After(latestPos):
-		return 0, repo.Invalidf(op, "%s %s is past the last storable millisecond", what, t.Format(time.RFC3339Nano))
+		return 0, core.Invalidf(op, "%s %s is past the last storable millisecond", what, t.Format(time.RFC3339Nano))
 	}
 	return t.UnixMilli(), nil
 }

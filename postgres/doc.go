@@ -17,5 +17,6 @@
 // and prefix ranges are bytewise as in SQLite, value_json as TEXT.
 //
 // Options that only make sense for a SQLite file (synchronous mode, page
-// cache, busy timeout) are accepted and ignored.
+// cache, busy timeout) are refused with an error naming them. Programs
+// use this package only through its registration; it exports nothing else.
 package postgres

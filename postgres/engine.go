@@ -3,69 +3,62 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
-	"log/slog"
-	"net/url"
-	"sync"
+	"slices"
+	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/postgres/db"
 	"github.com/seed178a96f3/rechist/postgres/migrations"
-	"github.com/seed178a96f3/rechist/repo"
 )
 
 func init() {
-	d := repo.Driver{Open: Open, Migrations: migrationsProvider}
-	repo.Register("postgres", d)
-	repo.Register("postgresql", d)
+	d := core.Driver{Name: "postgres", Open: open, Migrations: migrationsProvider}
+	core.Register("postgres", d)
+	core.Register("postgresql", d)
 }
 
-// Engine is an open PostgreSQL history database; it implements repo.Store.
-type Engine struct {
-	cfg  repo.Config
-	path string // the URL without its password
+// engine is an open PostgreSQL history database.
+type engine struct {
+	cfg  core.Config
 	pool *pgxpool.Pool
 	q    *db.Queries
-	w    *repo.Writer
-
-	bgCancel  context.CancelFunc
-	bgWG      sync.WaitGroup
-	closeOnce sync.Once
 }
 
-var _ repo.Store = (*Engine)(nil)
+var _ core.Engine = (*engine)(nil)
 
-// Open connects to the database at dsn (a postgres:// URL or a pgx
-// connection string), applies the pending migrations and starts the writer.
-// cfg must be normalized; rechist.Open does that.
-func Open(ctx context.Context, dsn string, cfg repo.Config) (repo.Store, error) {
-	const op = "open"
+// open connects to the database at dsn (a postgres:// URL or a pgx
+// connection string) and applies the pending migrations. The pool holds
+// ReadConns connections for queries and one for the writer, unless the URL
+// sets pool_max_conns, which then wins (and conflicts with WithReadConns).
+func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error) {
 	pcfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
-		return nil, repo.Invalidf(op, "bad PostgreSQL URL: %v", err)
+		return nil, core.Invalidf("open", "bad PostgreSQL URL: %v", err)
 	}
-	pcfg.MaxConns = int32(max(4, cfg.ReadConns+1))
+	if strings.Contains(dsn, "pool_max_conns") {
+		if slices.Contains(cfg.Given, "WithReadConns") {
+			return nil, core.Invalidf("open", "WithReadConns: the URL sets pool_max_conns too; give one of them")
+		}
+	} else {
+		pcfg.MaxConns = int32(max(4, cfg.ReadConns+1))
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
-		return nil, fmt.Errorf("rechist: open: %w", err)
+		return nil, err
 	}
-	e := &Engine{cfg: cfg, path: redact(dsn), pool: pool, q: db.New(pool)}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
-		return nil, fmt.Errorf("rechist: open %s: %w", e.path, err)
+		return nil, err
 	}
-	e.w = repo.NewWriter(cfg, e.commitBatch, repo.WriterHooks{})
-	bg, cancel := context.WithCancel(context.Background())
-	e.bgCancel = cancel
-	if cfg.Retention > 0 {
-		e.bgWG.Go(func() { repo.RunRetention(bg, cfg, e.Cleanup) })
-	}
-	cfg.Logger.Debug("rechist: opened", slog.String("path", e.path))
-	return e, nil
+	return &engine{cfg: cfg, pool: pool, q: db.New(pool)}, nil
 }
 
 // migrate applies the embedded migrations under goose's PostgreSQL session
@@ -93,7 +86,7 @@ func newProvider(conn *sql.DB) (*goose.Provider, error) {
 
 // migrationsProvider is the driver's Migrations: a provider on a
 // connection of its own, for rechist.MigrationStatus and friends.
-func migrationsProvider(ctx context.Context, dsn string) (*goose.Provider, func() error, error) {
+func migrationsProvider(ctx context.Context, dsn string, _ bool) (*goose.Provider, func() error, error) {
 	conn, err := sql.Open("pgx", dsn)
 	if err != nil {
 		return nil, nil, err
@@ -114,10 +107,10 @@ func migrationsProvider(ctx context.Context, dsn string) (*goose.Provider, func(
 // one INSERT of arrays.
 const copyRows = 1000
 
-// commitBatch is the engine's repo.CommitFunc: the batch in one
-// transaction, every small insert request's rows in a single INSERT, large
-// ones through COPY, cleanup chunks as DELETEs.
-func (e *Engine) commitBatch(ctx context.Context, batch []*repo.Request, ns []int64) error {
+// Commit runs the batch in one transaction: every small insert request's
+// rows in a single INSERT, large ones through COPY, cleanup chunks as
+// DELETEs. ctx (the batch deadline) bounds every wait, a lock included.
+func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	tx, err := e.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -125,10 +118,10 @@ func (e *Engine) commitBatch(ctx context.Context, batch []*repo.Request, ns []in
 	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
 	q := e.q.WithTx(tx)
 	var arr db.InsertRecordsParams
-	for i, r := range batch {
+	for _, r := range batch {
 		switch {
-		case r.Rows == nil:
-			if ns[i], err = q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{CutoffMs: r.CutoffMs, ChunkSize: r.Chunk}); err != nil {
+		case r.Kind == core.KindDeleteChunk:
+			if r.N, err = q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{CutoffMs: r.CutoffMs, ChunkSize: r.Chunk}); err != nil {
 				return err
 			}
 		case len(r.Rows) >= copyRows:
@@ -136,7 +129,7 @@ func (e *Engine) commitBatch(ctx context.Context, batch []*repo.Request, ns []in
 			for j, row := range r.Rows {
 				params[j] = db.CopyRecordsParams{RecordName: row.Name, ValueJson: row.ValueJSON, StoredAt: row.StoredAt}
 			}
-			if ns[i], err = q.CopyRecords(ctx, params); err != nil {
+			if r.N, err = q.CopyRecords(ctx, params); err != nil {
 				return err
 			}
 		default:
@@ -145,7 +138,7 @@ func (e *Engine) commitBatch(ctx context.Context, batch []*repo.Request, ns []in
 				arr.ValueJsons = append(arr.ValueJsons, row.ValueJSON)
 				arr.StoredAts = append(arr.StoredAts, row.StoredAt)
 			}
-			ns[i] = int64(len(r.Rows))
+			r.N = int64(len(r.Rows))
 		}
 	}
 	if len(arr.RecordNames) > 0 {
@@ -159,44 +152,35 @@ func (e *Engine) commitBatch(ctx context.Context, batch []*repo.Request, ns []in
 	return nil
 }
 
-// Insert writes rows atomically through the writer; see repo.Writer.Insert.
-func (e *Engine) Insert(ctx context.Context, rows []repo.Row) error { return e.w.Insert(ctx, rows) }
-
-// Cleanup deletes rows stored before cutoffMs in chunks; see
-// repo.Writer.Cleanup.
-func (e *Engine) Cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
-	return e.w.Cleanup(ctx, cutoffMs)
-}
-
-// Stats returns the writer's counters.
-func (e *Engine) Stats() repo.Stats { return e.w.Stats() }
-
-// CountSkipped adds n to Stats.SkippedRows.
-func (e *Engine) CountSkipped(n int64) { e.w.CountSkipped(n) }
-
-// Logger returns the configured logger.
-func (e *Engine) Logger() *slog.Logger { return e.cfg.Logger }
-
-// Path returns the URL the engine was opened with, without its password.
-func (e *Engine) Path() string { return e.path }
-
-// Close stops new writes (ErrClosed), commits every accepted write, stops
-// the retention loop and closes the pool. It is idempotent.
-func (e *Engine) Close() error {
-	e.closeOnce.Do(func() {
-		e.bgCancel()
-		e.bgWG.Wait()
-		e.w.Close()
-		e.pool.Close()
-		e.cfg.Logger.Debug("rechist: closed", slog.String("path", e.path))
-	})
+// Classify maps PostgreSQL's lock timeout (55P03) to ErrBusy and its
+// disk-full error (53100) to ErrDiskFull.
+func (e *engine) Classify(err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return nil
+	}
+	switch pe.Code {
+	case "55P03": // lock_not_available
+		return core.ErrBusy
+	case "53100": // disk_full
+		return core.ErrDiskFull
+	}
 	return nil
 }
 
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.Scheme == "" {
-		return "postgres"
+// Close closes the pool. pgxpool waits for every connection in use to come
+// back; ctx bounds that wait, and a pool still busy when it ends is
+// reported (its connections close as they come back).
+func (e *engine) Close(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		e.pool.Close()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("close: connections still in use: %w", ctx.Err())
 	}
-	return u.Redacted()
 }

@@ -2,34 +2,20 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/seed178a96f3/rechist/postgres/db"
-	"github.com/seed178a96f3/rechist/repo"
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 // Query returns the matching rows within r in result order: record name
 // (bytewise), newest first, the later insert first among equal times.
-func (e *Engine) Query(ctx context.Context, pattern string, r repo.Range) ([]repo.Row, error) {
-	const op = "query"
-	p, err := repo.CompilePattern(op, pattern)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case r.LimitPerRecord < 0:
-		return nil, repo.Invalidf(op, "limit per record must not be negative, got %d", r.LimitPerRecord)
-	case r.StartMs > r.EndMs:
-		return nil, repo.Invalidf(op, "start %d ms is after end %d ms", r.StartMs, r.EndMs)
-	}
-	if e.w.Closed() {
-		return nil, repo.ErrClosed
-	}
+func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]core.Row, error) {
 	var got []db.RecordHistory
+	var err error
 	if p.MatchesAll && r.LimitPerRecord == 0 {
 		got, err = e.q.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
 	} else {
@@ -44,14 +30,11 @@ func (e *Engine) Query(ctx context.Context, pattern string, r repo.Range) ([]rep
 		})
 	}
 	if err != nil {
-		if e.w.Closed() {
-			return nil, repo.ErrClosed
-		}
-		return nil, fmt.Errorf("rechist: %s: %w", op, err)
+		return nil, err
 	}
-	rows := make([]repo.Row, len(got))
+	rows := make([]core.Row, len(got))
 	for i, g := range got {
-		rows[i] = repo.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
+		rows[i] = core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
 	}
 	return rows, nil
 }
@@ -84,33 +67,26 @@ func textPrefixEnd(prefix string) (string, bool) {
 
 // Summary counts rows and records, the time span and the table's size on
 // disk (FileBytes; WALBytes is zero), and lists the top records by rows.
-func (e *Engine) Summary(ctx context.Context, top int) (repo.Summary, error) {
-	const op = "summary"
-	if top < 0 {
-		return repo.Summary{}, repo.Invalidf(op, "top must not be negative, got %d", top)
-	}
-	if e.w.Closed() {
-		return repo.Summary{}, repo.ErrClosed
-	}
-	var s repo.Summary
+func (e *engine) Summary(ctx context.Context, top int) (core.Summary, error) {
+	var s core.Summary
 	counts, err := e.q.CountRows(ctx)
 	if err != nil {
-		return s, fmt.Errorf("rechist: %s: %w", op, err)
+		return s, err
 	}
 	s.Rows, s.OldestMs, s.NewestMs = counts.RowCount, counts.OldestMs, counts.NewestMs
 	if s.Records, err = e.q.CountRecords(ctx); err != nil {
-		return s, fmt.Errorf("rechist: %s: %w", op, err)
+		return s, err
 	}
 	if s.FileBytes, err = e.q.TableBytes(ctx); err != nil {
-		return s, fmt.Errorf("rechist: %s: %w", op, err)
+		return s, err
 	}
 	if top > 0 {
 		rows, err := e.q.TopRecords(ctx, int64(top))
 		if err != nil {
-			return s, fmt.Errorf("rechist: %s: %w", op, err)
+			return s, err
 		}
 		for _, r := range rows {
-			s.Top = append(s.Top, repo.RecordSummary{Name: r.RecordName, Rows: r.RowCount, NewestMs: r.NewestMs})
+			s.Top = append(s.Top, core.RecordSummary{Name: r.RecordName, Rows: r.RowCount, NewestMs: r.NewestMs})
 		}
 	}
 	return s, nil

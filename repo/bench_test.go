@@ -1,20 +1,17 @@
 package repo
 
 import (
+	"github.com/seed178a96f3/rechist/internal/core"
+
 	"context"
 	"fmt"
-	"path/filepath"
 	"testing"
 )
 
 // benchEngine opens a file holding 100k rows of 1000 records (100 each).
-func benchEngine(b *testing.B) *Engine {
+func benchEngine(b *testing.B) *testDB {
 	b.Helper()
-	e, err := Open(context.Background(), filepath.Join(b.TempDir(), "h.db"), Config{Synchronous: SyncNormal})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { e.Close() })
+	e := openTest(b, core.Config{Synchronous: core.SyncNormal})
 	fill := make([]Row, 100_000)
 	for i := range fill {
 		fill[i] = Row{Name: fmt.Sprintf("r%04d", i%1000), ValueJSON: `{"v":1}`, StoredAt: int64(i)}
@@ -47,7 +44,7 @@ func BenchmarkCommitBatch(b *testing.B) {
 // database, where the commit itself costs little: the engine's overhead
 // per request.
 func BenchmarkEnqueue(b *testing.B) {
-	e, err := Open(context.Background(), MemoryPath, Config{})
+	e, err := core.Open(context.Background(), Driver, MemoryPath, MemoryPath, core.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -67,7 +64,7 @@ func BenchmarkLatestWalk(b *testing.B) {
 	e := benchEngine(b)
 	b.ReportAllocs()
 	for b.Loop() {
-		rows, err := e.Query(context.Background(), "r*", Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 5})
+		rows, err := e.Query(context.Background(), "r*", core.Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 5})
 		if err != nil || len(rows) != 5000 {
 			b.Fatalf("%d rows, %v", len(rows), err)
 		}

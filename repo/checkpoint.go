@@ -7,6 +7,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 // checkpointer keeps the WAL short without stalling the writer.
@@ -97,7 +99,7 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 		c.mu.Unlock()
 		pace.Reset(c.passInterval)
 		if err != nil {
-			c.logger.Warn("rechist: background checkpoint failed", slog.Any(logKeyError, err))
+			c.logger.Warn("rechist: background checkpoint failed", slog.Any(core.LogKeyError, err))
 			continue
 		}
 		// copied counts from the start of the WAL; what this pass copied is
@@ -138,11 +140,11 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 	log, _, err := walCheckpoint(ctx, writer)
 	readGate.Unlock()
 	if err != nil {
-		c.logger.Warn("rechist: checkpoint failed", slog.Any(logKeyError, err))
+		c.logger.Warn("rechist: checkpoint failed", slog.Any(core.LogKeyError, err))
 		return
 	}
 	c.rewinds.Add(1)
-	c.logger.Debug("rechist: WAL rewound", slog.Int64("frames", log), slog.Duration("stall", time.Since(t0)))
+	c.logger.Debug("rechist: WAL rewound", slog.Int64(core.LogKeyFrames, log), slog.Duration(core.LogKeyStall, time.Since(t0)))
 }
 
 // walCheckpoint runs a passive checkpoint and returns the frames in the WAL

@@ -1,10 +1,11 @@
 package repo
 
 import (
+	"github.com/seed178a96f3/rechist/internal/core"
+
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -13,13 +14,9 @@ import (
 // writeStream stores rows from several goroutines, as a busy producer
 // would, while readers query back to back, and returns the engine's stats
 // and the WAL file's size.
-func writeStream(t *testing.T, cfg Config) (Stats, int64) {
+func writeStream(t *testing.T, cfg core.Config) (core.Stats, int64) {
 	t.Helper()
-	e, err := Open(t.Context(), filepath.Join(t.TempDir(), "h.db"), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	e := openTest(t, cfg)
 	const goroutines, each = 8, 1000
 	stop := make(chan struct{})
 	var readers sync.WaitGroup
@@ -31,7 +28,7 @@ func writeStream(t *testing.T, cfg Config) (Stats, int64) {
 					return
 				default:
 				}
-				if _, err := e.Query(context.Background(), "r*", Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 1}); err != nil {
+				if _, err := e.Query(context.Background(), "r*", core.Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 1}); err != nil {
 					t.Error(err)
 					return
 				}
@@ -53,7 +50,7 @@ func writeStream(t *testing.T, cfg Config) (Stats, int64) {
 	wg.Wait()
 	close(stop)
 	readers.Wait()
-	fi, err := os.Stat(e.path + "-wal")
+	fi, err := os.Stat(e.e.path + "-wal")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,8 +63,8 @@ func writeStream(t *testing.T, cfg Config) (Stats, int64) {
 // fraction of what the same stream leaves when the WAL is never allowed to
 // start over.
 func TestWALStartsOverUnderContinuousWrites(t *testing.T) {
-	never, grown := writeStream(t, Config{Synchronous: SyncNormal, WALRestartPages: 1 << 30, CheckpointInterval: time.Millisecond})
-	st, size := writeStream(t, Config{Synchronous: SyncNormal, WALRestartPages: 32, CheckpointInterval: time.Millisecond})
+	never, grown := writeStream(t, core.Config{Synchronous: core.SyncNormal, WALRestartPages: 1 << 30, CheckpointInterval: time.Millisecond})
+	st, size := writeStream(t, core.Config{Synchronous: core.SyncNormal, WALRestartPages: 32, CheckpointInterval: time.Millisecond})
 	t.Logf("no rewinds: WAL %d KiB; rewinding: %d rewinds, WAL %d KiB", grown>>10, st.WALRewinds, size>>10)
 	if never.WALRewinds != 0 {
 		t.Fatalf("%d rewinds with the threshold out of reach", never.WALRewinds)

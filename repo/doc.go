@@ -1,37 +1,27 @@
-// Package repo is rechist's untyped engine: it opens the SQLite file,
-// applies the goose migrations, runs the writer goroutine that group-commits
-// every write, serves reads from a read-only connection pool, compiles
-// record-name patterns into index ranges, and runs retention.
+// Package repo is rechist's SQLite engine: it opens the file with the
+// pragmas rechist needs (WAL, synchronous, busy timeout, immediate write
+// transactions), applies the goose migrations in migrations/, commits the
+// writer's batches, answers queries from a read-only connection pool, and
+// keeps the WAL short with a background checkpointer. The SQL lives in
+// queries/ and reaches this package only through the sqlc-generated
+// package db.
 //
-// Values cross this package as JSON text ([Row]); package rechist is the
-// typed layer on top. The SQL itself lives in queries/ and reaches this
-// package only through the sqlc-generated package db.
-//
-// # Engines
-//
-// [Store] is the interface the typed layer uses. [Engine] is the SQLite
-// engine; package postgres registers a PostgreSQL one through [Register],
-// and [OpenStore] picks the engine by the path's URL scheme. Both share the
-// group-commit [Writer] and are held to the same behaviour by the
-// conformance suite in package rechisttest.
+// Everything that is not SQL (the writer goroutine, group commit, retries,
+// retention, patterns, validation, errors, Close order) lives once in
+// internal/core, which drives this engine through core.Engine; package
+// postgres is the same shape over PostgreSQL. Package rechist is the public
+// API. What this package exports (Driver, OpenSQL, MemoryPath) is for
+// rechist's own packages and tools and is not covered by any compatibility
+// promise.
 //
 // # Write path
 //
-// Callers enqueue a request on a bounded channel and wait on a reply
-// channel of their own. The writer takes the first waiting request, gathers
-// whatever else is queued (up to Config.MaxBatchRows rows), runs it all in
-// one transaction (BEGIN IMMEDIATE on SQLite), commits, and answers every
-// caller. If the batch fails, each request is retried in a transaction of
-// its own, so one request that cannot be written fails alone.
-//
-// The SQLite writer never checkpoints inside a commit: a background
-// checkpointer copies the WAL on a connection of its own and, when the WAL
-// has grown past Config.WALRestartPages, the writer finishes the copy
-// between two batches so the WAL can start over (see checkpoint.go).
-//
-// A request is queued until the writer takes it or its caller gives up
-// (ctx), whichever comes first; an abandoned request is never written, and a
-// taken one is always answered with the commit's outcome.
+// The writer runs each batch in one BEGIN IMMEDIATE transaction on a
+// connection of its own, with statements prepared once and bound to the
+// transaction once. It never checkpoints inside a commit: a background
+// checkpointer copies the WAL on another connection and, when the WAL has
+// grown past Config.WALRestartPages, the writer finishes the copy between
+// two batches behind a read gate so the WAL can start over (checkpoint.go).
 //
 // # Read path
 //

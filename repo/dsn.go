@@ -2,12 +2,16 @@ package repo
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 // MemoryPath opens a private in-memory database instead of a file.
@@ -24,11 +28,12 @@ type location struct {
 
 var memorySeq atomic.Int64
 
-// locate resolves path into a location, creating the parent directory of a
-// file database.
-func locate(path string) (location, error) {
+// locate resolves path into a location. With create, it creates the parent
+// directory of a file database; without, a file that does not exist is an
+// error that names it.
+func locate(path string, create bool) (location, error) {
 	if path == "" {
-		return location{}, Invalidf("open", "database path is empty")
+		return location{}, core.Invalidf("open", "database path is empty")
 	}
 	if path == MemoryPath {
 		// The memdb VFS shares one database among every connection of this
@@ -38,16 +43,20 @@ func locate(path string) (location, error) {
 		return location{uri: "file:" + name + "?vfs=memdb", memory: true}, nil
 	}
 	if strings.ContainsRune(path, 0) {
-		return location{}, Invalidf("open", "database path contains a NUL byte")
+		return location{}, core.Invalidf("open", "database path contains a NUL byte")
 	}
-	if dir := filepath.Dir(path); dir != "" {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return location{}, opError("open", fmt.Errorf("create directory for database: %w", err))
+	if create {
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return location{}, fmt.Errorf("create directory for database: %w", err)
+			}
 		}
+	} else if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return location{}, fmt.Errorf("no database at %s: %w", path, fs.ErrNotExist)
 	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
-		return location{}, opError("open", err)
+		return location{}, err
 	}
 	// A URI filename: percent-encode what SQLite would otherwise read as the
 	// start of the query or fragment.
@@ -68,7 +77,7 @@ func (l location) dsn(params url.Values) string {
 // writerParams are the pragmas of the single writer connection, and of
 // the checkpointer's. With ownCheckpoints the connection never checkpoints
 // on commit (the engine's checkpointer does).
-func writerParams(cfg Config, memory, ownCheckpoints bool) url.Values {
+func writerParams(cfg core.Config, memory, ownCheckpoints bool) url.Values {
 	v := url.Values{}
 	v.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
 	v.Set("_txlock", "immediate")
@@ -84,7 +93,7 @@ func writerParams(cfg Config, memory, ownCheckpoints bool) url.Values {
 }
 
 // readerParams are the pragmas of the read-only pool's connections.
-func readerParams(cfg Config) url.Values {
+func readerParams(cfg core.Config) url.Values {
 	v := url.Values{}
 	v.Set("_busy_timeout", fmt.Sprint(cfg.BusyTimeout.Milliseconds()))
 	v.Set("_query_only", "1")
@@ -95,18 +104,18 @@ func readerParams(cfg Config) url.Values {
 // OpenSQL opens a plain database/sql handle on the file at path with the
 // pragmas the engine's writer uses (WAL, cfg's synchronous mode, busy
 // timeout, immediate transactions, page cache), except that SQLite's own
-// automatic checkpoint stays on. It is for tools and benchmarks that
-// compare the engine with plain SQL on equal terms; it does not migrate
-// (Open does).
-func OpenSQL(path string, cfg Config) (*sql.DB, error) {
-	cfg, err := cfg.normalized()
+// automatic checkpoint stays on. It is for rechist's benchmarks, which
+// compare the engine with plain SQL on equal terms; it does not migrate.
+// It is not covered by any compatibility promise.
+func OpenSQL(path string, cfg core.Config) (*sql.DB, error) {
+	cfg, err := cfg.Normalized()
 	if err != nil {
 		return nil, err
 	}
 	if path == MemoryPath {
-		return nil, Invalidf("open", "OpenSQL needs a file")
+		return nil, core.Invalidf("open", "OpenSQL needs a file")
 	}
-	loc, err := locate(path)
+	loc, err := locate(path, true)
 	if err != nil {
 		return nil, err
 	}

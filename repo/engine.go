@@ -12,14 +12,19 @@ import (
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/migrations"
 )
 
-// Engine is an open record-history database: one writer goroutine that owns
-// every write, a read-only connection pool, and the retention loop.
-// All its methods are safe for concurrent use.
-type Engine struct {
-	cfg  Config
+// Driver is the SQLite engine, for paths without a URL scheme (and
+// MemoryPath). It is exported for package rechist only and is not covered
+// by any compatibility promise.
+var Driver = core.Driver{Name: "sqlite", Open: open, Migrations: migrationsProvider}
+
+// engine is an open SQLite file: one connection for the writer goroutine,
+// one for the background checkpointer, and a read-only pool.
+type engine struct {
+	cfg  core.Config
 	path string
 	loc  location
 
@@ -34,92 +39,70 @@ type Engine struct {
 	ckpt     *checkpointer
 	ckptDB   *sql.DB // the checkpointer's connection (files only)
 	ckptEnd  chan struct{}
-
-	w        *Writer
-	bgCancel context.CancelFunc
-	bgWG     sync.WaitGroup
-
-	closeOnce sync.Once
-	closeErr  error
 }
 
-// Open opens (or creates) the database at path, applies the pending
-// migrations, and starts the writer. path may be MemoryPath for a private
-// in-memory database. ctx bounds the opening and the migrations only.
-func Open(ctx context.Context, path string, cfg Config) (*Engine, error) {
-	cfg, err := cfg.normalized()
+var (
+	_ core.Engine      = (*engine)(nil)
+	_ core.BatchHooks  = (*engine)(nil)
+	_ core.StatsFiller = (*engine)(nil)
+)
+
+// open opens (or creates) the database at path, applies the pending
+// migrations and starts the checkpointer. path may be MemoryPath.
+func open(ctx context.Context, path string, cfg core.Config) (core.Engine, error) {
+	loc, err := locate(path, true)
 	if err != nil {
 		return nil, err
 	}
-	loc, err := locate(path)
-	if err != nil {
-		return nil, err
-	}
-	e := &Engine{cfg: cfg, path: path, loc: loc}
+	e := &engine{cfg: cfg, path: path, loc: loc}
 	if err := e.openPools(ctx); err != nil {
-		e.closePools()
+		_ = e.closePools()
 		return nil, err
 	}
-	hooks := WriterHooks{}
-	if e.ckpt != nil {
-		hooks.BeforeBatch = func(ctx context.Context) { e.ckpt.assist(ctx, e.writeDB, &e.readGate) }
-		hooks.AfterCommit = e.ckpt.committed
-	}
-	e.w = NewWriter(cfg, e.commitBatch, hooks)
 	if e.ckpt != nil {
 		e.ckptEnd = make(chan struct{})
 		go e.ckpt.run(e.ckptEnd)
 	}
-
-	bg, cancel := context.WithCancel(context.Background())
-	e.bgCancel = cancel
-	if cfg.Retention > 0 {
-		e.bgWG.Add(1)
-		go e.runRetention(bg)
-	}
-	cfg.Logger.Debug("rechist: opened", slog.String(logKeyPath, path),
-		slog.String(logKeySynchronous, cfg.Synchronous.String()))
 	return e, nil
 }
 
 // openPools opens the writer connection, migrates, checks the journal
 // mode, then opens the read pool and prepares the statements of both.
-func (e *Engine) openPools(ctx context.Context) error {
-	const op = "open"
+func (e *engine) openPools(ctx context.Context) error {
 	var err error
 	if e.writeDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, e.loc.memory, true))); err != nil {
-		return opError(op, fmt.Errorf("open %s: %w", e.path, err))
+		return fmt.Errorf("open %s: %w", e.path, err)
 	}
 	if err := migrate(ctx, e.writeDB); err != nil {
-		return opError(op, err)
+		return err
 	}
 	if !e.loc.memory {
 		var mode string
 		if err := e.writeDB.QueryRowContext(ctx, "PRAGMA journal_mode").Scan(&mode); err != nil {
-			return opError(op, err)
+			return err
 		}
 		if mode != "wal" {
-			return opError(op, fmt.Errorf("journal mode is %q, want wal", mode))
+			return fmt.Errorf("journal mode is %q, want wal", mode)
 		}
 	}
 	if e.writeSt, err = prepareWriterStmts(ctx, e.writeDB); err != nil {
-		return opError(op, err)
+		return err
 	}
 	if !e.loc.memory {
 		if e.ckptDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, false, true))); err != nil {
-			return opError(op, err)
+			return err
 		}
 		e.ckpt = newCheckpointer(e.ckptDB, int64(e.cfg.WALRestartPages), e.cfg.CheckpointInterval, e.cfg.Logger)
 	}
 
 	e.readDB, err = sql.Open("sqlite", e.loc.dsn(readerParams(e.cfg)))
 	if err != nil {
-		return opError(op, err)
+		return err
 	}
 	e.readDB.SetMaxOpenConns(e.cfg.ReadConns)
 	e.readDB.SetMaxIdleConns(e.cfg.ReadConns)
 	if e.readQ, err = db.Prepare(ctx, e.readDB); err != nil {
-		return opError(op, err)
+		return err
 	}
 	return nil
 }
@@ -152,38 +135,36 @@ func migrate(ctx context.Context, conn *sql.DB) error {
 	return nil
 }
 
-// Close stops accepting writes (later calls get ErrClosed), commits every
-// write already accepted, stops the background goroutines, checkpoints the
-// WAL into the database file and closes it. It is idempotent: later calls
-// return the first call's result.
-func (e *Engine) Close() error {
-	e.closeOnce.Do(func() {
-		e.w.closed.Store(true) // reads and new writes see ErrClosed now
-		e.bgCancel()
-		e.bgWG.Wait()
-		e.w.Close()
-		if e.ckpt != nil {
-			close(e.ckptEnd)
-			<-e.ckpt.done
+// Close stops the checkpointer, copies the WAL into the database file and
+// truncates it, and closes the connections. The writer has stopped (the
+// core closes it first). If another connection still reads the WAL, the
+// checkpoint cannot truncate it: nothing is lost (the WAL holds the
+// commits), and the next opener finishes the job; that is logged, not an
+// error.
+func (e *engine) Close(ctx context.Context) error {
+	if e.ckpt != nil {
+		close(e.ckptEnd)
+		<-e.ckpt.done
+	}
+	var errs []error
+	if !e.loc.memory {
+		var busy, log, copied int64
+		err := e.writeDB.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &log, &copied)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("checkpoint: %w", err))
+		case busy != 0:
+			e.cfg.Logger.Info("rechist: WAL left for the next opener: another connection still reads it",
+				slog.String(core.LogKeyPath, e.path), slog.Int64(core.LogKeyFrames, log),
+				slog.Int64("copied", copied))
 		}
-
-		var errs []error
-		if !e.loc.memory {
-			if _, err := e.writeDB.Exec("PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-				errs = append(errs, fmt.Errorf("checkpoint: %w", err))
-			}
-		}
-		errs = append(errs, e.closePools())
-		if err := errors.Join(errs...); err != nil {
-			e.closeErr = opError("close", err)
-		}
-		e.cfg.Logger.Debug("rechist: closed", slog.String(logKeyPath, e.path))
-	})
-	return e.closeErr
+	}
+	errs = append(errs, e.closePools())
+	return errors.Join(errs...)
 }
 
 // closePools closes whatever openPools managed to open.
-func (e *Engine) closePools() error {
+func (e *engine) closePools() error {
 	var errs []error
 	if e.writeSt != nil {
 		errs = append(errs, e.writeSt.close())
@@ -199,8 +180,24 @@ func (e *Engine) closePools() error {
 	return errors.Join(errs...)
 }
 
-// Path returns the path the engine was opened with.
-func (e *Engine) Path() string { return e.path }
+// BeforeBatch lets the checkpointer's writer-assisted pass run between two
+// batches (see checkpoint.go).
+func (e *engine) BeforeBatch(ctx context.Context) {
+	if e.ckpt != nil {
+		e.ckpt.assist(ctx, e.writeDB, &e.readGate)
+	}
+}
 
-// Logger returns the configured logger (never nil).
-func (e *Engine) Logger() *slog.Logger { return e.cfg.Logger }
+// AfterBatch tells the checkpointer that the WAL grew.
+func (e *engine) AfterBatch() {
+	if e.ckpt != nil {
+		e.ckpt.committed()
+	}
+}
+
+// FillStats adds the checkpointer's rewinds.
+func (e *engine) FillStats(st *core.Stats) {
+	if e.ckpt != nil {
+		st.WALRewinds = e.ckpt.rewinds.Load()
+	}
+}

@@ -2,27 +2,28 @@ package repo
 
 import (
 	"errors"
-	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-var (
-	// ErrInvalidArgument is wrapped by every error about the caller's input:
-	// an empty or malformed record name or pattern, a time outside the stored
-	// range, a bad limit or option. Nothing is written when it is returned.
-	ErrInvalidArgument = errors.New("invalid argument")
+// Classify maps SQLite's result codes to the core's sentinels: BUSY and
+// LOCKED (a lock another connection held past the busy timeout) to
+// ErrBusy, FULL to ErrDiskFull.
+func (e *engine) Classify(err error) error { return classify(err) }
 
-	// ErrClosed is returned by every call made after [Engine.Close] has begun.
-	ErrClosed = errors.New("rechist: database is closed")
-)
-
-// Invalidf returns an error that wraps ErrInvalidArgument and says what was
-// wrong, for example "rechist: store: invalid argument: record name is empty".
-func Invalidf(op, format string, args ...any) error {
-	return fmt.Errorf("rechist: %s: %w: %s", op, ErrInvalidArgument, fmt.Sprintf(format, args...))
-}
-
-// opError wraps a failure of the database itself with the operation it
-// interrupted: "rechist: store: database or disk is full (13)".
-func opError(op string, err error) error {
-	return fmt.Errorf("rechist: %s: %w", op, err)
+func classify(err error) error {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return nil
+	}
+	switch se.Code() & 0xff { // the primary code of an extended one
+	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+		return core.ErrBusy
+	case sqlite3.SQLITE_FULL:
+		return core.ErrDiskFull
+	}
+	return nil
 }

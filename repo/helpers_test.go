@@ -4,27 +4,37 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// openTest opens an engine on a new file in t.TempDir and closes it at the
-// end of the test.
-func openTest(t *testing.T, cfg Config) *Engine {
-	t.Helper()
-	e, err := Open(t.Context(), filepath.Join(t.TempDir(), "history.db"), cfg)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := e.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return e
+// testDB is a DB over this package's engine, with the engine at hand for
+// tests that look inside it.
+type testDB struct {
+	*core.DB
+	e *engine
 }
 
-func mustInsert(t *testing.T, e *Engine, rows ...Row) {
+// openTest opens the SQLite engine on a new file in a temp dir through the
+// core, as package rechist does, and closes it at the end of the test.
+func openTest(tb testing.TB, cfg core.Config) *testDB {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "history.db")
+	db, err := core.Open(context.Background(), Driver, path, path, cfg)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return &testDB{DB: db, e: db.Engine().(*engine)}
+}
+
+func mustInsert(t testing.TB, db *testDB, rows ...Row) {
 	t.Helper()
-	if err := e.Insert(context.Background(), rows); err != nil {
+	if err := db.Insert(context.Background(), rows); err != nil {
 		t.Fatalf("Insert: %v", err)
 	}
 }

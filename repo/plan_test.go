@@ -1,6 +1,8 @@
 package repo
 
 import (
+	"github.com/seed178a96f3/rechist/internal/core"
+
 	"context"
 	"fmt"
 	"strings"
@@ -10,9 +12,9 @@ import (
 )
 
 // explain returns SQLite's EXPLAIN QUERY PLAN for query, one step a line.
-func explain(t *testing.T, e *Engine, query string, args ...any) string {
+func explain(t *testing.T, e *testDB, query string, args ...any) string {
 	t.Helper()
-	rows, err := e.readDB.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
+	rows, err := e.e.readDB.QueryContext(context.Background(), "EXPLAIN QUERY PLAN "+query, args...)
 	if err != nil {
 		t.Fatalf("explain: %v", err)
 	}
@@ -35,11 +37,11 @@ func explain(t *testing.T, e *Engine, query string, args ...any) string {
 // The latest-N walk must reach every row through idx_record_time: seeks on
 // a literal prefix, never a scan of the table or of a whole index.
 func TestQueryPlanUsesRecordTimeIndex(t *testing.T) {
-	e := openTest(t, Config{})
+	e := openTest(t, core.Config{})
 	for i := range 50 {
 		mustInsert(t, e, Row{Name: fmt.Sprintf("accuracy::city%02d", i%10), ValueJSON: "1", StoredAt: int64(i)})
 	}
-	p, err := CompilePattern("query", "accuracy::*")
+	p, err := core.CompilePattern("query", "accuracy::*")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,47 +3,26 @@ package repo
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 	"strings"
 
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// Range selects rows for Query.
-type Range struct {
-	// StartMs and EndMs bound stored_at, both inclusive.
-	StartMs, EndMs int64
-	// LimitPerRecord keeps only the newest rows of each record; 0 means all.
-	LimitPerRecord int64
-}
+// Row is the core's row: one stored value as JSON text.
+type Row = core.Row
 
-// Unbounded is the Range that selects every row.
-var Unbounded = Range{StartMs: math.MinInt64, EndMs: math.MaxInt64}
-
-// Query returns the rows whose record name matches pattern (see pattern for
-// the language) within r, ordered by record name (bytewise ascending), then
-// newest first, the later insert first among equal times.
+// Query returns the rows whose record name matches p within r, ordered by
+// record name (bytewise ascending), then newest first, the later insert
+// first among equal times.
 //
 // Reads run on the read-only pool and see the last committed state; they
 // never wait for a write transaction, only for the moment the writer
 // rewinds a long WAL (see checkpoint.go).
-func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) {
-	const op = "query"
-	p, err := CompilePattern(op, pat)
-	if err != nil {
-		return nil, err
-	}
-	switch {
-	case r.LimitPerRecord < 0:
-		return nil, Invalidf(op, "limit per record must not be negative, got %d", r.LimitPerRecord)
-	case r.StartMs > r.EndMs:
-		return nil, Invalidf(op, "start %d ms is after end %d ms", r.StartMs, r.EndMs)
-	}
-	if e.w.Closed() {
-		return nil, ErrClosed
-	}
+func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]Row, error) {
 	var rows []Row
+	var err error
 	byTime := p.MatchesAll && r.LimitPerRecord == 0
 	e.readGate.RLock()
 	defer e.readGate.RUnlock()
@@ -66,10 +45,7 @@ func (e *Engine) Query(ctx context.Context, pat string, r Range) ([]Row, error) 
 		}
 	}
 	if err != nil {
-		if e.w.Closed() {
-			return nil, ErrClosed
-		}
-		return nil, opError(op, err)
+		return nil, err
 	}
 	if byTime {
 		return groupByName(rows), nil

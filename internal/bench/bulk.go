@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/repo"
 )
 
@@ -18,7 +19,7 @@ func (r *runner) bulkScenario(ctx context.Context) error {
 	}
 	n := r.cfg.BulkRows
 	now := time.Now().UnixMilli()
-	for _, sync := range []repo.Synchronous{repo.SyncNormal, repo.SyncFull} {
+	for _, sync := range []rechist.Synchronous{rechist.SyncNormal, rechist.SyncFull} {
 		r.progress("bulk: %d rows, %s", n, sync)
 		// Alternate and keep the best of three each: one run is too noisy
 		// on a shared 2-core machine.
@@ -48,8 +49,8 @@ func minPositive(a, b time.Duration) time.Duration {
 	return a
 }
 
-func timeLimitBulk(ctx context.Context, path string, sync repo.Synchronous, n int, at int64) (time.Duration, error) {
-	conn, err := repo.OpenSQL(path, repo.Config{Synchronous: sync})
+func timeLimitBulk(ctx context.Context, path string, sync rechist.Synchronous, n int, at int64) (time.Duration, error) {
+	conn, err := repo.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
 	if err != nil {
 		return 0, err
 	}
@@ -63,7 +64,7 @@ func timeLimitBulk(ctx context.Context, path string, sync repo.Synchronous, n in
 	return time.Since(start), err
 }
 
-func timeStoreMany(ctx context.Context, path string, sync repo.Synchronous, n int) (time.Duration, error) {
+func timeStoreMany(ctx context.Context, path string, sync rechist.Synchronous, n int) (time.Duration, error) {
 	h, err := rechist.Open(ctx, path, rechist.WithSynchronous(sync))
 	if err != nil {
 		return 0, err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/repo"
 )
 
@@ -46,7 +47,7 @@ func (r *runner) build(ctx context.Context, path string, rows int) error {
 	if err := d.Close(); err != nil {
 		return err
 	}
-	conn, err := repo.OpenSQL(path, repo.Config{Synchronous: repo.SyncNormal})
+	conn, err := repo.OpenSQL(path, core.Config{Synchronous: core.SyncNormal})
 	if err != nil {
 		return err
 	}
@@ -113,5 +114,5 @@ func (r *runner) openBaseCopy(ctx context.Context, name string) (*rechist.DB, er
 	if err := copyFile(r.path("base.db"), path); err != nil {
 		return nil, err
 	}
-	return rechist.Open(ctx, path, rechist.WithSynchronous(repo.SyncNormal))
+	return rechist.Open(ctx, path, rechist.WithSynchronous(rechist.SyncNormal))
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/repo"
 )
 
@@ -42,7 +43,7 @@ func (r *runner) queryAt(ctx context.Context, path string, rows int) error {
 		return err
 	}
 	defer h.Close()
-	raw, err := repo.OpenSQL(path, repo.Config{})
+	raw, err := repo.OpenSQL(path, core.Config{})
 	if err != nil {
 		return err
 	}

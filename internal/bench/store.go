@@ -9,6 +9,7 @@ import (
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/repo"
 )
 
@@ -35,7 +36,7 @@ func (s storeResult) detail() string {
 // file that already holds BaseRows rows.
 func (r *runner) storeScenarios(ctx context.Context) error {
 	base := r.path("base.db")
-	for _, sync := range []repo.Synchronous{repo.SyncNormal, repo.SyncFull} {
+	for _, sync := range []rechist.Synchronous{rechist.SyncNormal, rechist.SyncFull} {
 		work := r.path("store-" + sync.String() + ".db")
 		if err := copyFile(base, work); err != nil {
 			return err
@@ -65,8 +66,8 @@ func (r *runner) storeScenarios(ctx context.Context) error {
 }
 
 // measureLimit inserts for d in one transaction with one prepared INSERT.
-func measureLimit(ctx context.Context, path string, sync repo.Synchronous, d time.Duration) (storeResult, error) {
-	conn, err := repo.OpenSQL(path, repo.Config{Synchronous: sync})
+func measureLimit(ctx context.Context, path string, sync rechist.Synchronous, d time.Duration) (storeResult, error) {
+	conn, err := repo.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
 	if err != nil {
 		return storeResult{}, err
 	}
@@ -97,8 +98,8 @@ func measureLimit(ctx context.Context, path string, sync repo.Synchronous, d tim
 // measureSeed runs the Rust crate's design for d: one writer goroutine
 // behind a channel of 64, one autocommit INSERT per store, g callers each
 // waiting for its reply.
-func measureSeed(ctx context.Context, path string, sync repo.Synchronous, g int, d time.Duration) (storeResult, error) {
-	conn, err := repo.OpenSQL(path, repo.Config{Synchronous: sync})
+func measureSeed(ctx context.Context, path string, sync rechist.Synchronous, g int, d time.Duration) (storeResult, error) {
+	conn, err := repo.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
 	if err != nil {
 		return storeResult{}, err
 	}
@@ -134,7 +135,7 @@ func measureSeed(ctx context.Context, path string, sync repo.Synchronous, g int,
 }
 
 // measureStore runs rechist's Store from g goroutines for d.
-func measureStore(ctx context.Context, path string, sync repo.Synchronous, g int, d time.Duration) (storeResult, error) {
+func measureStore(ctx context.Context, path string, sync rechist.Synchronous, g int, d time.Duration) (storeResult, error) {
 	h, err := rechist.Open(ctx, path, rechist.WithSynchronous(sync))
 	if err != nil {
 		return storeResult{}, err

@@ -1,4 +1,4 @@
-package repo
+package core
 
 import (
 	"fmt"
@@ -9,19 +9,52 @@ import (
 
 // Row is one stored value as the engine sees it: already JSON-encoded.
 type Row struct {
-	// ID is the row's id in record_history; ignored by Insert.
+	// ID is the row's id in record_history; ignored on insert.
 	ID int64
 	// Name is the record name: non-empty, valid UTF-8, without NUL bytes.
 	Name string
-	// ValueJSON is the value as JSON text. Insert does not parse it: the
+	// ValueJSON is the value as JSON text. The core does not parse it: the
 	// typed layer (package rechist) is what guarantees it is valid JSON.
 	ValueJSON string
 	// StoredAt is the Unix time in milliseconds, at least 0.
 	StoredAt int64
 }
 
-// MaxMillis is the latest storable time: the largest int64 millisecond.
-const MaxMillis = math.MaxInt64
+// Range selects rows for a query.
+type Range struct {
+	// StartMs and EndMs bound stored_at, both inclusive.
+	StartMs, EndMs int64
+	// LimitPerRecord keeps only the newest rows of each record; 0 means all.
+	LimitPerRecord int64
+}
+
+// Unbounded is the Range that selects every row.
+var Unbounded = Range{StartMs: math.MinInt64, EndMs: math.MaxInt64}
+
+// check says what is wrong with r, as an error for op, or nil.
+func (r Range) check(op string) error {
+	switch {
+	case r.LimitPerRecord < 0:
+		return Invalidf(op, "limit per record must not be negative, got %d", r.LimitPerRecord)
+	case r.StartMs > r.EndMs:
+		return Invalidf(op, "start %d ms is after end %d ms", r.StartMs, r.EndMs)
+	}
+	return nil
+}
+
+// validateRows checks rows for an insert; the error wraps
+// ErrInvalidArgument and names the first bad row.
+func validateRows(op string, rows []Row) error {
+	for i := range rows {
+		if problem := rows[i].problem(); problem != "" {
+			if len(rows) > 1 {
+				return Invalidf(op, "record %d of %d: %s", i, len(rows), problem)
+			}
+			return Invalidf(op, "%s", problem)
+		}
+	}
+	return nil
+}
 
 // problem says what is wrong with r, or "" when it can be stored.
 func (r *Row) problem() string {

@@ -2,7 +2,6 @@ package repo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 // referenceMatch is the pattern language written independently of the SQL:
@@ -24,38 +24,12 @@ func referenceMatch(pattern, name string) bool {
 	return regexp.MustCompile(`^(?s:` + strings.Join(parts, ".*") + `)$`).MatchString(name)
 }
 
-func TestCompilePattern(t *testing.T) {
-	for _, tc := range []struct {
-		in, glob, lo, hi string
-	}{
-		{"accuracy::*", "accuracy::*", "accuracy::", "accuracy:;"},
-		{"a?b[c]", "a[?]b[[]c]", "a?b[c]", "a?b[c]\x00"},
-		{"*", "*", "", "\xff"},
-		{"x*y*", "x*y*", "x", "y"},
-		{"%_\\", "%_\\", "%_\\", "%_\\\x00"},
-		{"é*", "é*", "é", "\xc3\xaa"},
-	} {
-		p, err := CompilePattern("query", tc.in)
-		if err != nil {
-			t.Fatalf("%q: %v", tc.in, err)
-		}
-		if p.Glob != tc.glob || p.Lo != tc.lo || p.Hi != tc.hi {
-			t.Errorf("%q: got glob %q [%q, %q), want glob %q [%q, %q)", tc.in, p.Glob, p.Lo, p.Hi, tc.glob, tc.lo, tc.hi)
-		}
-	}
-	for _, bad := range []string{"", "a\x00b", "\xff*"} {
-		if _, err := CompilePattern("query", bad); !errors.Is(err, ErrInvalidArgument) {
-			t.Errorf("%q: got %v, want ErrInvalidArgument", bad, err)
-		}
-	}
-}
-
 // The fast walk (what Query runs) must return exactly what the Rust crate's
 // window-function query returns, and both exactly what the reference
 // matcher selects, on random names full of characters that are special to
 // LIKE, GLOB or regexps, with ties in time.
 func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
-	e := openTest(t, Config{})
+	e := openTest(t, core.Config{})
 	rng := rand.New(rand.NewPCG(1, 2))
 	alphabet := []string{"a", "b", "A", "%", "_", "?", "[", "]", "\\", "*", ".", ":", "é", "^", "$"}
 	randString := func(n int) string {
@@ -99,7 +73,7 @@ func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
 		if !utf8Valid(pat) {
 			continue
 		}
-		r := Range{StartMs: math.MinInt64, EndMs: math.MaxInt64, LimitPerRecord: int64(rng.IntN(4))}
+		r := core.Range{StartMs: math.MinInt64, EndMs: math.MaxInt64, LimitPerRecord: int64(rng.IntN(4))}
 		if rng.IntN(2) == 0 {
 			r.StartMs, r.EndMs = int64(rng.IntN(20)), int64(20+rng.IntN(20))
 		}
@@ -107,12 +81,12 @@ func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Query(%q): %v", pat, err)
 		}
-		p, _ := CompilePattern("query", pat)
+		p, _ := core.CompilePattern("query", pat)
 		limit := r.LimitPerRecord
 		if limit == 0 {
 			limit = -1
 		}
-		window, err := e.readQ.QueryWindow(ctx, db.QueryWindowParams{Pattern: p.Glob, StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
+		window, err := e.e.readQ.QueryWindow(ctx, db.QueryWindowParams{Pattern: p.Glob, StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
 		if err != nil {
 			t.Fatalf("QueryWindow(%q): %v", pat, err)
 		}
@@ -130,11 +104,11 @@ func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
 	}
 }
 
-func utf8Valid(s string) bool { return nameProblem("pattern", s) == "" }
+func utf8Valid(s string) bool { _, err := core.CompilePattern("query", s); return err == nil }
 
 // referenceQuery computes a query's answer in Go from the inserted rows
 // (ids are 1.. in insert order).
-func referenceQuery(rows []Row, pat string, r Range) []Row {
+func referenceQuery(rows []Row, pat string, r core.Range) []Row {
 	var sel []Row
 	for i, row := range rows {
 		row.ID = int64(i + 1)

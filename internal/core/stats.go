@@ -1,8 +1,8 @@
-package repo
+package core
 
 import "sync/atomic"
 
-// Stats is a snapshot of an engine's counters since Open.
+// Stats is a snapshot of a DB's counters since Open.
 type Stats struct {
 	// Requests is the number of store requests accepted (one per Store,
 	// one per StoreMany).
@@ -24,8 +24,9 @@ type Stats struct {
 	Cleanups int64
 	// RowsDeleted is the number of rows deleted by cleanups.
 	RowsDeleted int64
-	// WALRewinds is how many times the writer helped the background
-	// checkpointer so the WAL could start over from its beginning.
+	// WALRewinds is how many times the SQLite writer helped the background
+	// checkpointer so the WAL could start over from its beginning (an
+	// engine that has none leaves it zero; see StatsFiller).
 	WALRewinds int64
 	// QueueDepth is the number of requests waiting for the writer now, out
 	// of QueueCapacity.
@@ -37,22 +38,7 @@ type counters struct {
 	skippedRows, cleanups, rowsDeleted                     atomic.Int64
 }
 
-// Stats returns the current counters.
-func (e *Engine) Stats() Stats {
-	var rewinds int64
-	if e.ckpt != nil {
-		rewinds = e.ckpt.rewinds.Load()
-	}
-	st := e.w.Stats()
-	st.WALRewinds = rewinds
-	return st
-}
-
-// CountSkipped adds n to Stats.SkippedRows; the typed layer calls it for
-// rows it could not decode.
-func (e *Engine) CountSkipped(n int64) { e.w.CountSkipped(n) }
-
-// Stats returns the writer's counters (WALRewinds is the engine's).
+// Stats returns the writer's counters; the engine's own are added by DB.
 func (w *Writer) Stats() Stats {
 	return Stats{
 		Requests:      w.stats.requests.Load(),
@@ -67,6 +53,3 @@ func (w *Writer) Stats() Stats {
 		QueueCapacity: cap(w.queue),
 	}
 }
-
-// CountSkipped adds n to Stats.SkippedRows.
-func (w *Writer) CountSkipped(n int64) { w.stats.skippedRows.Add(n) }

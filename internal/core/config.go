@@ -1,4 +1,4 @@
-package repo
+package core
 
 import (
 	"fmt"
@@ -7,7 +7,8 @@ import (
 	"time"
 )
 
-// Synchronous is SQLite's synchronous setting for the writer connection.
+// Synchronous is SQLite's synchronous setting for the writer connection
+// (package rechist has its own type; this is the engines' copy).
 // The zero value means the default, [SyncFull].
 type Synchronous int
 
@@ -41,15 +42,17 @@ const (
 	DefaultCacheSizeKiB    = 64 << 10 // 64 MiB of page cache per connection
 	DefaultWALRestartPages = 16384    // 64 MiB of WAL with 4 KiB pages
 	DefaultCheckpointEvery = 100 * time.Millisecond
+	DefaultBatchTimeout    = time.Minute
 )
 
-// Config tunes an Engine. The zero value is valid; zero fields take the
-// defaults above.
+// Config tunes a DB and its engine. The zero value is valid; zero fields
+// take the defaults above. Fields marked SQLite are ignored by other
+// engines (package rechist refuses the options that set them there).
 type Config struct {
-	// Synchronous is the writer's durability mode; zero means SyncFull.
+	// Synchronous is the writer's durability mode; zero means SyncFull. SQLite.
 	Synchronous Synchronous
 	// BusyTimeout is how long a statement waits for a lock held by another
-	// process before failing with SQLITE_BUSY.
+	// process before failing with SQLITE_BUSY. SQLite.
 	BusyTimeout time.Duration
 	// QueueSize bounds the number of write requests waiting for the writer.
 	// A caller that finds the queue full waits (or gives up with its ctx).
@@ -58,16 +61,20 @@ type Config struct {
 	// transaction. A single request larger than this is still committed
 	// whole, in a transaction of its own.
 	MaxBatchRows int
-	// CacheSizeKiB is the page cache of the writer connection and of each
-	// read connection (PRAGMA cache_size).
+	// CacheSizeKiB is the page cache of each connection: the writer's, the
+	// checkpointer's and every reader's (PRAGMA cache_size). SQLite.
 	CacheSizeKiB int
 	// WALRestartPages is how long the WAL may grow (in pages) before the
-	// writer helps the background checkpointer rewind it.
+	// writer helps the background checkpointer rewind it. SQLite.
 	WALRestartPages int
 	// CheckpointInterval is the least time between two background
 	// checkpoint passes: longer passes copy a page changed by many commits
-	// once.
+	// once. SQLite.
 	CheckpointInterval time.Duration
+	// BatchTimeout is the deadline of every write transaction the writer
+	// runs (a batch, a retry, a cleanup chunk): no commit waits longer for
+	// a lock or a server, so no caller waits for ever.
+	BatchTimeout time.Duration
 	// ReadConns is the size of the read-only connection pool; zero means
 	// max(4, GOMAXPROCS).
 	ReadConns int
@@ -83,11 +90,14 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used for retention; nil means time.Now.
 	Now func() time.Time
+	// Given names the options the caller gave (WithReadConns, ...), for
+	// engines that must not override them or must refuse a conflict.
+	Given []string
 }
 
-// normalized returns c with defaults filled in, or an error naming the
+// Normalized returns c with defaults filled in, or an error naming the
 // first field that is out of range.
-func (c Config) normalized() (Config, error) {
+func (c Config) Normalized() (Config, error) {
 	const op = "open"
 	switch c.Synchronous {
 	case 0:
@@ -111,6 +121,7 @@ func (c Config) normalized() (Config, error) {
 		{"read connections", int64(c.ReadConns), int64(max(4, runtime.GOMAXPROCS(0))), func(v int64) { c.ReadConns = int(v) }},
 		{"cleanup interval", int64(c.CleanupInterval), int64(DefaultCleanupInterval), func(v int64) { c.CleanupInterval = time.Duration(v) }},
 		{"cleanup chunk", int64(c.CleanupChunk), DefaultCleanupChunk, func(v int64) { c.CleanupChunk = int(v) }},
+		{"batch timeout", int64(c.BatchTimeout), int64(DefaultBatchTimeout), func(v int64) { c.BatchTimeout = time.Duration(v) }},
 	}
 	for _, p := range positive {
 		switch {

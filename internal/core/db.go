@@ -1,0 +1,179 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+)
+
+// DB is an open database: an Engine plus everything that is the same on
+// every engine. All its methods are safe for concurrent use.
+type DB struct {
+	cfg    Config
+	eng    Engine
+	engine string // the driver's name, for logs
+	path   string // what Path shows: the DSN without a password
+	w      *Writer
+
+	closed    atomic.Bool
+	bgCancel  context.CancelFunc
+	bgWG      sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open checks cfg, opens dsn with its engine (d.Open migrates) and starts
+// the writer and, with cfg.Retention, the retention loop. shown is what
+// Path returns (a URL without its password). ctx bounds the opening only.
+func Open(ctx context.Context, d Driver, dsn, shown string, cfg Config) (*DB, error) {
+	const op = "open"
+	cfg, err := cfg.Normalized()
+	if err != nil {
+		return nil, err
+	}
+	eng, err := d.Open(ctx, dsn, cfg)
+	if err != nil {
+		return nil, Wrap(op, err, nil)
+	}
+	db := &DB{cfg: cfg, eng: eng, engine: d.Name, path: shown}
+	db.w = newWriter(cfg, eng)
+	bg, cancel := context.WithCancel(context.Background())
+	db.bgCancel = cancel
+	if cfg.Retention > 0 {
+		db.bgWG.Go(func() { db.runRetention(bg) })
+	}
+	cfg.Logger.Debug("rechist: opened", slog.String(LogKeyEngine, d.Name), slog.String(LogKeyPath, shown))
+	return db, nil
+}
+
+// Insert writes rows in one atomic request and returns once they are
+// committed. Every row is checked first; if any is invalid nothing is
+// written and the error (wrapping ErrInvalidArgument) names it. See
+// Writer.insert for what ctx ending means.
+func (db *DB) Insert(ctx context.Context, rows []Row) error {
+	const op = "store"
+	if err := validateRows(op, rows); err != nil || len(rows) == 0 {
+		return err
+	}
+	if db.closed.Load() {
+		return Wrap(op, ErrClosed, nil)
+	}
+	return Wrap(op, db.w.insert(ctx, rows), db.eng.Classify)
+}
+
+// Cleanup deletes every row stored before cutoffMs in chunks of at most
+// Config.CleanupChunk rows, each a transaction of its own, so stores queued
+// meanwhile commit between chunks. If ctx ends or the DB closes between
+// chunks, it returns the rows deleted so far with the error.
+func (db *DB) Cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
+	const op = "cleanup"
+	if cutoffMs < 0 {
+		return 0, Invalidf(op, "cutoff %d ms is before the Unix epoch", cutoffMs)
+	}
+	n, err := db.cleanup(ctx, cutoffMs)
+	return n, Wrap(op, err, db.eng.Classify)
+}
+
+func (db *DB) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
+	if db.closed.Load() {
+		return 0, ErrClosed
+	}
+	return db.w.cleanup(ctx, cutoffMs)
+}
+
+// Query compiles pattern, checks r and returns the matching rows in result
+// order (see Engine.Query).
+func (db *DB) Query(ctx context.Context, pattern string, r Range) ([]Row, error) {
+	const op = "query"
+	p, err := CompilePattern(op, pattern)
+	if err != nil {
+		return nil, err
+	}
+	if err := r.check(op); err != nil {
+		return nil, err
+	}
+	if db.closed.Load() {
+		return nil, Wrap(op, ErrClosed, nil)
+	}
+	rows, err := db.eng.Query(ctx, p, r)
+	return rows, db.readError(op, err)
+}
+
+// Summary describes what the database holds; see Engine.Summary.
+func (db *DB) Summary(ctx context.Context, top int) (Summary, error) {
+	const op = "summary"
+	if top < 0 {
+		return Summary{}, Invalidf(op, "top must not be negative, got %d", top)
+	}
+	if db.closed.Load() {
+		return Summary{}, Wrap(op, ErrClosed, nil)
+	}
+	s, err := db.eng.Summary(ctx, top)
+	return s, db.readError(op, err)
+}
+
+// readError wraps a read's error; a read that failed because Close closed
+// its connections under it reports ErrClosed.
+func (db *DB) readError(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if db.closed.Load() && ctxAlive(err) {
+		return Wrap(op, ErrClosed, nil)
+	}
+	return Wrap(op, err, db.eng.Classify)
+}
+
+func ctxAlive(err error) bool {
+	return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+}
+
+// Stats returns the counters of the writer and of the engine.
+func (db *DB) Stats() Stats {
+	st := db.w.Stats()
+	if f, ok := db.eng.(StatsFiller); ok {
+		f.FillStats(&st)
+	}
+	return st
+}
+
+// CountSkipped adds n to Stats.SkippedRows; the typed layer calls it for
+// rows it could not decode.
+func (db *DB) CountSkipped(n int64) { db.w.stats.skippedRows.Add(n) }
+
+// Logger returns the configured logger (never nil).
+func (db *DB) Logger() *slog.Logger { return db.cfg.Logger }
+
+// Path returns what the DB was opened with, without a password.
+func (db *DB) Path() string { return db.path }
+
+// Engine returns the engine, for its own package's tests.
+func (db *DB) Engine() Engine { return db.eng }
+
+// Close is the one Close order of every engine:
+//
+//  1. calls made from now on get ErrClosed;
+//  2. the retention loop is stopped and waited for (a pass it had begun
+//     ends between two chunks, quietly);
+//  3. the writer commits every request it accepted and stops;
+//  4. the engine closes (SQLite: checkpoint, close the connections),
+//     bounded by Config.BatchTimeout.
+//
+// It is idempotent: later calls return the first call's result.
+func (db *DB) Close() error {
+	db.closeOnce.Do(func() {
+		db.closed.Store(true)
+		db.bgCancel()
+		db.bgWG.Wait()
+		db.w.close()
+		ctx, cancel := context.WithTimeout(context.Background(), db.cfg.BatchTimeout)
+		defer cancel()
+		if err := db.eng.Close(ctx); err != nil {
+			db.closeErr = Wrap("close", err, db.eng.Classify)
+		}
+		db.cfg.Logger.Debug("rechist: closed", slog.String(LogKeyPath, db.path))
+	})
+	return db.closeErr
+}

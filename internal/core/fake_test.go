@@ -1,0 +1,167 @@
+package core
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeEngine is an Engine in memory whose commits the test controls: while
+// gate is set, every Commit waits for a value on it (or for its ctx).
+type fakeEngine struct {
+	mu      sync.Mutex
+	rows    []Row
+	events  []string // "commit N", "close"
+	gate    chan struct{}
+	entered chan struct{} // receives once per Commit that reaches the gate
+	stuck   bool          // Commit waits for its ctx only
+}
+
+func newFake() *fakeEngine {
+	return &fakeEngine{entered: make(chan struct{}, 1024)}
+}
+
+func (f *fakeEngine) Commit(ctx context.Context, batch []*Request) error {
+	f.entered <- struct{}{}
+	if f.stuck {
+		<-ctx.Done()
+		return ctx.Err()
+	}
+	if f.gate != nil {
+		select {
+		case <-f.gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var add []Row
+	for _, r := range batch {
+		switch r.Kind {
+		case KindInsert:
+			for _, row := range r.Rows {
+				if row.Name == "poison" {
+					return errors.New("poisoned row")
+				}
+			}
+			add = append(add, r.Rows...)
+			r.N = int64(len(r.Rows))
+		case KindDeleteChunk:
+			r.N = 0
+		default:
+			return errors.New("request without a kind")
+		}
+	}
+	f.rows = append(f.rows, add...)
+	f.events = append(f.events, "commit "+strings.Repeat("r", len(batch)))
+	return nil
+}
+
+func (f *fakeEngine) Query(_ context.Context, p Pattern, _ Range) ([]Row, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Row
+	for _, r := range f.rows {
+		if p.MatchesAll || strings.HasPrefix(r.Name, p.Lo) {
+			out = append(out, r)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b Row) int { return strings.Compare(a.Name, b.Name) })
+	return out, nil
+}
+
+func (f *fakeEngine) Summary(context.Context, int) (Summary, error) { return Summary{}, nil }
+
+func (f *fakeEngine) Close(context.Context) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.events = append(f.events, "close")
+	return nil
+}
+
+func (f *fakeEngine) Classify(err error) error {
+	if strings.Contains(err.Error(), "locked") {
+		return ErrBusy
+	}
+	return nil
+}
+
+func (f *fakeEngine) eventLog() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.events, ", ")
+}
+
+// openFake opens a DB over f and closes it when the test ends.
+func openFake(t *testing.T, f *fakeEngine, cfg Config) *DB {
+	t.Helper()
+	d := Driver{Name: "fake", Open: func(context.Context, string, Config) (Engine, error) { return f, nil }}
+	db, err := Open(context.Background(), d, "fake", "fake", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if f.gate != nil {
+			close(f.gate) // let whatever still waits through
+			f.gate = nil
+		}
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+// waitFor polls cond until it holds, and fails the test if it does not
+// within a bounded time: the tests wait for events, not for durations.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// receive waits for a value on ch within a bounded time.
+func receive[V any](t *testing.T, what string, ch <-chan V) V {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(30 * time.Second):
+		t.Fatalf("gave up waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// logBuffer is a slog handler target safe for concurrent writes.
+type logBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *logBuffer) logger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(l, &slog.HandlerOptions{Level: slog.LevelDebug}))
+}

@@ -1,0 +1,54 @@
+package core
+
+import "sync/atomic"
+
+// Kind says what a Request asks the engine to do.
+type Kind uint8
+
+const (
+	// KindInsert inserts Request.Rows.
+	KindInsert Kind = iota + 1
+	// KindDeleteChunk deletes at most Request.Chunk rows stored before
+	// Request.CutoffMs (one chunk of a cleanup).
+	KindDeleteChunk
+)
+
+func (k Kind) op() string {
+	if k == KindDeleteChunk {
+		return "cleanup"
+	}
+	return "store"
+}
+
+// A request's life: queued until the writer takes it into a batch, or until
+// its caller gives up on it first. Whoever moves it out of stateQueued first
+// decides its fate, so a value is either written and acknowledged, or
+// abandoned and never written.
+const (
+	stateQueued int32 = iota
+	stateTaken
+	stateAbandoned
+)
+
+// Request is one unit of work for the writer. A request is atomic: all of
+// it commits or none does.
+type Request struct {
+	Kind Kind
+	// Rows are what a KindInsert request inserts.
+	Rows []Row
+	// CutoffMs and Chunk are a KindDeleteChunk request's: delete at most
+	// Chunk rows stored before CutoffMs.
+	CutoffMs, Chunk int64
+	// N is set by Engine.Commit: the rows inserted or deleted.
+	N int64
+
+	state atomic.Int32
+	done  chan result // buffered; the writer sends exactly once
+}
+
+type result struct {
+	n   int64 // rows inserted or deleted
+	err error
+}
+
+func newRequest(k Kind) *Request { return &Request{Kind: k, done: make(chan result, 1)} }

@@ -1,0 +1,233 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func insertRequest(name string) *Request {
+	r := newRequest(KindInsert)
+	r.Rows = []Row{{Name: name, ValueJSON: `"` + name + `"`, StoredAt: 1}}
+	return r
+}
+
+func storedNames(t *testing.T, db *DB) string {
+	t.Helper()
+	rows, err := db.Query(context.Background(), "*", Unbounded)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s []string
+	for _, r := range rows {
+		s = append(s, r.Name)
+	}
+	return strings.Join(s, " ")
+}
+
+// submitAsync submits r from a goroutine and returns where its outcome
+// arrives.
+func submitAsync(ctx context.Context, db *DB, r *Request) <-chan error {
+	done := make(chan error, 1)
+	go func() { _, err := db.w.submit(ctx, r); done <- err }()
+	return done
+}
+
+// A caller whose ctx ends while its value is still queued gets ctx.Err()
+// and the value is never written; one whose value was already taken into a
+// batch waits for the commit and gets its real outcome.
+func TestContextEndingWhileQueuedAbandonsTheWrite(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{})
+	db := openFake(t, f, Config{})
+
+	taken := insertRequest("taken")
+	takenCtx, cancelTaken := context.WithCancel(context.Background())
+	takenDone := submitAsync(takenCtx, db, taken)
+	receive(t, "the writer to take the first request", f.entered)
+
+	queued := insertRequest("queued")
+	queuedCtx, cancelQueued := context.WithCancel(context.Background())
+	queuedDone := submitAsync(queuedCtx, db, queued)
+	waitFor(t, "the second request to be queued", func() bool { return len(db.w.queue) == 1 })
+
+	cancelQueued()
+	if err := receive(t, "the queued request's outcome", queuedDone); !errors.Is(err, context.Canceled) {
+		t.Fatalf("queued request: got %v, want context.Canceled", err)
+	}
+	cancelTaken() // too late: the writer has it
+	f.gate <- struct{}{}
+	if err := receive(t, "the taken request's outcome", takenDone); err != nil {
+		t.Fatalf("taken request: got %v, want nil (it was committed)", err)
+	}
+	if got := storedNames(t, db); got != "taken" {
+		t.Fatalf("stored %q, want only the taken request", got)
+	}
+	if st := db.Stats(); st.Abandoned != 1 {
+		t.Errorf("Abandoned = %d, want 1", st.Abandoned)
+	}
+}
+
+// A request that fails inside a batch fails alone: the others of its batch
+// commit, and the writer goes on.
+func TestFailingRequestDoesNotPoisonTheBatch(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{}, 100)
+	db := openFake(t, f, Config{})
+
+	first := submitAsync(context.Background(), db, insertRequest("first"))
+	receive(t, "the writer to block", f.entered)
+
+	reqs := []*Request{insertRequest("good1"), insertRequest("poison"), insertRequest("good2")}
+	done := make([]<-chan error, len(reqs))
+	for i, r := range reqs {
+		done[i] = submitAsync(context.Background(), db, r)
+		waitFor(t, "the request to be queued", func() bool { return len(db.w.queue) == i+1 })
+	}
+	for range 5 { // the first batch, the batch of three, three retries
+		f.gate <- struct{}{}
+	}
+	if err := receive(t, "first", first); err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range reqs {
+		err := receive(t, "a request's outcome", done[i])
+		if name := r.Rows[0].Name; name == "poison" {
+			if err == nil || !strings.Contains(err.Error(), "poisoned row") || !strings.HasPrefix(err.Error(), "rechist: store: ") {
+				t.Errorf("poison: got %v, want the engine's error for op store", err)
+			}
+		} else if err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	f.gate <- struct{}{}
+	if err := db.Insert(context.Background(), []Row{{Name: "after", ValueJSON: "1", StoredAt: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := storedNames(t, db); got != "after first good1 good2" {
+		t.Fatalf("stored %q", got)
+	}
+	if st := db.Stats(); st.WriteErrors != 1 {
+		t.Errorf("WriteErrors = %d, want 1", st.WriteErrors)
+	}
+}
+
+// Requests queued together are committed together.
+func TestQueuedRequestsShareOneCommit(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{}, 2)
+	db := openFake(t, f, Config{})
+	first := submitAsync(context.Background(), db, insertRequest("first"))
+	receive(t, "the writer to block", f.entered)
+	const n = 50
+	done := make([]<-chan error, n)
+	for i := range n {
+		done[i] = submitAsync(context.Background(), db, insertRequest("r"))
+	}
+	waitFor(t, "all requests to be queued", func() bool { return len(db.w.queue) == n })
+	f.gate <- struct{}{}
+	f.gate <- struct{}{}
+	for _, d := range append(done, first) {
+		if err := receive(t, "a request's outcome", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := db.Stats(); st.Batches != 2 || st.RowsWritten != n+1 {
+		t.Fatalf("%d rows in %d batches, want %d rows in 2", st.RowsWritten, st.Batches, n+1)
+	}
+}
+
+// A commit that never returns by itself (a lock held elsewhere, a server
+// that does not answer) is cut off at the batch timeout: the caller gets an
+// error that says so, and the writer and Close go on. Before, a taken batch
+// ran under context.Background() and its callers waited for ever.
+func TestBatchTimeoutBoundsAStuckCommit(t *testing.T) {
+	f := newFake()
+	f.stuck = true
+	db := openFake(t, f, Config{BatchTimeout: 50 * time.Millisecond})
+	done := make(chan error, 1)
+	go func() { done <- db.Insert(context.Background(), []Row{{Name: "x", ValueJSON: "1"}}) }()
+	err := receive(t, "Insert to give up at the batch timeout", done)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "batch timeout") {
+		t.Fatalf("got %v, want the batch timeout's error", err)
+	}
+	var ce *Error
+	if !errors.As(err, &ce) || ce.Op != "store" {
+		t.Fatalf("got %#v, want an *Error for op store", err)
+	}
+}
+
+// Close has one order on every engine: new calls fail with ErrClosed at
+// once, the writer commits what it accepted, and only then does the engine
+// close.
+func TestCloseCommitsAcceptedWritesBeforeTheEngineCloses(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{})
+	db := openFake(t, f, Config{})
+	first := submitAsync(context.Background(), db, insertRequest("a"))
+	receive(t, "the writer to take the first request", f.entered)
+	second := submitAsync(context.Background(), db, insertRequest("b"))
+	waitFor(t, "the second request to be queued", func() bool { return len(db.w.queue) == 1 })
+
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	waitFor(t, "Close to begin", db.closed.Load)
+	if err := db.Insert(context.Background(), []Row{{Name: "late", ValueJSON: "1"}}); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Insert after Close began: %v, want ErrClosed", err)
+	}
+	if _, err := db.Query(context.Background(), "*", Unbounded); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Query after Close began: %v, want ErrClosed", err)
+	}
+	f.gate <- struct{}{}
+	f.gate <- struct{}{}
+	for _, d := range []<-chan error{first, second, closed} {
+		if err := receive(t, "an outcome", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := f.eventLog(), "commit r, commit r, close"; got != want {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+}
+
+// A retention pass that Close cuts short (the DB closed under it, or its
+// ctx ended) is not a failure and must not be logged as one.
+func TestRetentionIsQuietWhenTheDBCloses(t *testing.T) {
+	var logs logBuffer
+	f := newFake()
+	db := openFake(t, f, Config{Logger: logs.logger()})
+	db.cfg.Retention = time.Hour
+	db.retentionPass(context.Background())
+	if !strings.Contains(logs.String(), "retention cleanup") {
+		t.Fatalf("an open DB's pass logged nothing:\n%s", logs.String())
+	}
+	db.closed.Store(true) // what Close does first, before it stops retention
+	db.retentionPass(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	db.retentionPass(ctx)
+	db.closed.Store(false)
+	if s := logs.String(); strings.Contains(s, "WARN") {
+		t.Fatalf("retention logged a failure while the DB closed:\n%s", s)
+	}
+}
+
+// Errors from the engine are wrapped once with the operation, and the
+// engine's classification adds the sentinel.
+func TestEngineErrorsAreWrappedAndClassified(t *testing.T) {
+	err := Wrap("store", errors.New("database is locked (5)"), newFake().Classify)
+	if !errors.Is(err, ErrBusy) || err.Error() != "rechist: store: database is locked (5)" {
+		t.Fatalf("got %v (busy %v)", err, errors.Is(err, ErrBusy))
+	}
+	if again := Wrap("query", err, nil); again != err {
+		t.Fatalf("an *Error was wrapped twice: %v", again)
+	}
+	if err := Wrap("store", context.Canceled, newFake().Classify); !errors.Is(err, context.Canceled) || errors.Is(err, ErrBusy) {
+		t.Fatalf("ctx error: %v", err)
+	}
+}
