@@ -30,4 +30,3 @@ func TestCompilePattern(t *testing.T) {
 		}
 	}
 }
-
