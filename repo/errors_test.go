@@ -1,0 +1,112 @@
+package repo
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/seed178a96f3/rechist/internal/core"
+)
+
+// A write lock held by another connection past the busy timeout reaches
+// the caller as ErrBusy, with SQLite's own message kept.
+func TestLockedDatabaseIsErrBusy(t *testing.T) {
+	db := openTest(t, core.Config{BusyTimeout: 20 * time.Millisecond})
+	other, err := sql.Open("sqlite", db.e.path+"?_txlock=immediate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	err = db.Insert(context.Background(), []Row{{Name: "x", ValueJSON: "1"}})
+	if !errors.Is(err, core.ErrBusy) || !strings.Contains(err.Error(), "locked") {
+		t.Fatalf("store while locked: %v, want ErrBusy", err)
+	}
+	_, err = db.Cleanup(context.Background(), 5)
+	if !errors.Is(err, core.ErrBusy) {
+		t.Fatalf("cleanup while locked: %v, want ErrBusy", err)
+	}
+}
+
+// A database that cannot grow fails the store with ErrDiskFull (SQLite's
+// SQLITE_FULL; here from max_page_count, as a full disk gives it).
+func TestFullDatabaseIsErrDiskFull(t *testing.T) {
+	db := openTest(t, core.Config{})
+	var pages int64
+	if err := db.e.writeDB.QueryRow("PRAGMA page_count").Scan(&pages); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.e.writeDB.Exec("PRAGMA max_page_count = " + strconv.FormatInt(pages+2, 10)); err != nil {
+		t.Fatal(err)
+	}
+	big := `"` + strings.Repeat("x", 64<<10) + `"`
+	err := db.Insert(context.Background(), []Row{{Name: "x", ValueJSON: big}})
+	if !errors.Is(err, core.ErrDiskFull) {
+		t.Fatalf("store into a full database: %v, want ErrDiskFull", err)
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Close's TRUNCATE checkpoint cannot finish while another connection reads
+// the WAL. That is not an error (the WAL keeps every commit and the next
+// opener finishes the copy), but it is no longer ignored: Close says so in
+// the log, and returns nil.
+func TestCloseReportsAWALItCouldNotTruncate(t *testing.T) {
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	path := t.TempDir() + "/h.db"
+	db, err := core.Open(context.Background(), Driver, path, path, core.Config{Logger: logger, BusyTimeout: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Insert(context.Background(), []Row{{Name: "x", ValueJSON: "1"}}); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close()
+	tx, err := reader.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRow("SELECT COUNT(*) FROM record_history").Scan(&n); err != nil || n != 1 {
+		t.Fatalf("reader: %d rows, %v", n, err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("Close with a reader on the WAL: %v, want nil", err)
+	}
+	if !strings.Contains(logs.String(), "WAL left for the next opener") {
+		t.Fatalf("Close said nothing of the WAL it could not truncate; log:\n%s", logs.String())
+	}
+}
