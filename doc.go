@@ -7,6 +7,9 @@
 // github.com/seed178a96f3/rechist/postgres and opens a postgres:// URL.
 //
 //	db, err := rechist.Open(ctx, "./data/history.db", rechist.WithRetention(7*24*time.Hour))
+//	if err != nil {
+//		return err
+//	}
 //	defer db.Close()
 //	acc := rechist.NewRepo[Accuracy](db)
 //	err = acc.Store(ctx, "accuracy::vienna", Accuracy{Value: 0.93, City: "Vienna"})
@@ -35,8 +38,12 @@
 // their cost does not grow with the depth of history.
 //
 // Rows whose JSON does not decode into the Repo's type are skipped, logged
-// at warn level and counted in [Stats].SkippedRows: one database can hold
-// records of many types.
+// at warn level and counted in [Stats].SkippedRows. One database can hold
+// records of many types, but patterns are what keep them apart:
+// encoding/json decodes most objects into most structs (unknown fields are
+// ignored, missing ones stay zero), so a Repo[T] queried with "*" may
+// return another type's rows as T. Name records so that a pattern selects
+// one type ("accuracy::*", "temperature::*").
 //
 // # Retention
 //
@@ -51,13 +58,16 @@
 // goroutines. Writes are serialized through the writer goroutine; reads run
 // on a pool of read-only connections and never wait for a write
 // transaction (WAL mode); they pause only for the few milliseconds in which
-// the writer lets a long WAL start over. Another process may open the same file; SQLite's locks and the busy
-// timeout arbitrate.
+// the writer lets a long WAL start over. Another process may open the same
+// file; SQLite's locks and the busy timeout arbitrate.
 //
 // # Errors
 //
-// Bad input returns an error wrapping [ErrInvalidArgument] that says what
-// was wrong, and writes nothing. Calls after [DB.Close] return [ErrClosed].
-// A store whose ctx ends while it is still queued returns ctx's error and is
-// not written.
+// Every error is an [*Error] naming the operation. Bad input wraps
+// [ErrInvalidArgument], says what was wrong, and writes nothing. Calls after
+// [DB.Close] wrap [ErrClosed]. A lock held by another connection for longer
+// than the engine waits wraps [ErrBusy]; a full disk wraps [ErrDiskFull]. A
+// store whose ctx ends while it is still queued returns ctx's error and is
+// not written; a store the writer has taken waits for its transaction,
+// which [WithBatchTimeout] bounds.
 package rechist

@@ -12,9 +12,9 @@ import (
 func benchEngine(b *testing.B) *testDB {
 	b.Helper()
 	e := openTest(b, core.Config{Synchronous: core.SyncNormal})
-	fill := make([]Row, 100_000)
+	fill := make([]core.Row, 100_000)
 	for i := range fill {
-		fill[i] = Row{Name: fmt.Sprintf("r%04d", i%1000), ValueJSON: `{"v":1}`, StoredAt: int64(i)}
+		fill[i] = core.Row{Name: fmt.Sprintf("r%04d", i%1000), ValueJSON: `{"v":1}`, StoredAt: int64(i)}
 	}
 	if err := e.Insert(context.Background(), fill); err != nil {
 		b.Fatal(err)
@@ -26,12 +26,12 @@ func benchEngine(b *testing.B) *testDB {
 // records in a file that already holds 100k rows: the writer's unit of work.
 func BenchmarkCommitBatch(b *testing.B) {
 	e := benchEngine(b)
-	batch := make([]Row, 64)
+	batch := make([]core.Row, 64)
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		for j := range batch {
-			batch[j] = Row{Name: fmt.Sprintf("r%04d", (i*64+j)%1000), ValueJSON: `{"v":1}`, StoredAt: int64(100_000 + i)}
+			batch[j] = core.Row{Name: fmt.Sprintf("r%04d", (i*64+j)%1000), ValueJSON: `{"v":1}`, StoredAt: int64(100_000 + i)}
 		}
 		if err := e.Insert(context.Background(), batch); err != nil {
 			b.Fatal(err)
@@ -49,7 +49,7 @@ func BenchmarkEnqueue(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer e.Close()
-	row := []Row{{Name: "x", ValueJSON: "1", StoredAt: 1}}
+	row := []core.Row{{Name: "x", ValueJSON: "1", StoredAt: 1}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := e.Insert(context.Background(), row); err != nil {

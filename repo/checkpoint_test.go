@@ -39,8 +39,8 @@ func writeStream(t *testing.T, cfg core.Config) (core.Stats, int64) {
 	for g := range goroutines {
 		wg.Go(func() {
 			for i := range each {
-				row := Row{Name: fmt.Sprintf("r%03d", (g*each+i)%300), ValueJSON: `{"v":1}`, StoredAt: int64(i)}
-				if err := e.Insert(context.Background(), []Row{row}); err != nil {
+				row := core.Row{Name: fmt.Sprintf("r%03d", (g*each+i)%300), ValueJSON: `{"v":1}`, StoredAt: int64(i)}
+				if err := e.Insert(context.Background(), []core.Row{row}); err != nil {
 					t.Error(err)
 					return
 				}

@@ -29,7 +29,7 @@ func TestLockedDatabaseIsErrBusy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
-	err = db.Insert(context.Background(), []Row{{Name: "x", ValueJSON: "1"}})
+	err = db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: "1"}})
 	if !errors.Is(err, core.ErrBusy) || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("store while locked: %v, want ErrBusy", err)
 	}
@@ -51,7 +51,7 @@ func TestFullDatabaseIsErrDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	big := `"` + strings.Repeat("x", 64<<10) + `"`
-	err := db.Insert(context.Background(), []Row{{Name: "x", ValueJSON: big}})
+	err := db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: big}})
 	if !errors.Is(err, core.ErrDiskFull) {
 		t.Fatalf("store into a full database: %v, want ErrDiskFull", err)
 	}
@@ -86,7 +86,7 @@ func TestCloseReportsAWALItCouldNotTruncate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Insert(context.Background(), []Row{{Name: "x", ValueJSON: "1"}}); err != nil {
+	if err := db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: "1"}}); err != nil {
 		t.Fatal(err)
 	}
 	reader, err := sql.Open("sqlite", path)

@@ -32,7 +32,7 @@ func openTest(tb testing.TB, cfg core.Config) *testDB {
 	return &testDB{DB: db, e: db.Engine().(*engine)}
 }
 
-func mustInsert(t testing.TB, db *testDB, rows ...Row) {
+func mustInsert(t testing.TB, db *testDB, rows ...core.Row) {
 	t.Helper()
 	if err := db.Insert(context.Background(), rows); err != nil {
 		t.Fatalf("Insert: %v", err)

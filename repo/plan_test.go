@@ -39,7 +39,7 @@ func explain(t *testing.T, e *testDB, query string, args ...any) string {
 func TestQueryPlanUsesRecordTimeIndex(t *testing.T) {
 	e := openTest(t, core.Config{})
 	for i := range 50 {
-		mustInsert(t, e, Row{Name: fmt.Sprintf("accuracy::city%02d", i%10), ValueJSON: "1", StoredAt: int64(i)})
+		mustInsert(t, e, core.Row{Name: fmt.Sprintf("accuracy::city%02d", i%10), ValueJSON: "1", StoredAt: int64(i)})
 	}
 	p, err := core.CompilePattern("query", "accuracy::*")
 	if err != nil {

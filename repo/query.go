@@ -10,9 +10,6 @@ import (
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// Row is the core's row: one stored value as JSON text.
-type Row = core.Row
-
 // Query returns the rows whose record name matches p within r, ordered by
 // record name (bytewise ascending), then newest first, the later insert
 // first among equal times.
@@ -20,8 +17,8 @@ type Row = core.Row
 // Reads run on the read-only pool and see the last committed state; they
 // never wait for a write transaction, only for the moment the writer
 // rewinds a long WAL (see checkpoint.go).
-func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]Row, error) {
-	var rows []Row
+func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]core.Row, error) {
+	var rows []core.Row
 	var err error
 	byTime := p.MatchesAll && r.LimitPerRecord == 0
 	e.readGate.RLock()
@@ -29,9 +26,9 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]Row
 	if byTime {
 		var got []db.QueryTimeRangeRow
 		got, err = e.readQ.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
-		rows = make([]Row, len(got))
+		rows = make([]core.Row, len(got))
 		for i, g := range got {
-			rows[i] = Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
+			rows[i] = core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
 		}
 	} else {
 		var got []db.QueryLatestWalkRow
@@ -39,9 +36,9 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]Row
 			Lo: p.Lo, Hi: p.Hi, Pattern: p.NameFilter,
 			StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
 		})
-		rows = make([]Row, len(got))
+		rows = make([]core.Row, len(got))
 		for i, g := range got {
-			rows[i] = Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
+			rows[i] = core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
 		}
 	}
 	if err != nil {
@@ -56,7 +53,7 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]Row
 // groupByName orders rows that QueryTimeRange returned ordered by
 // (stored_at, id): newest first within each record is that order reversed,
 // so only the record names need sorting, not the rows.
-func groupByName(rows []Row) []Row {
+func groupByName(rows []core.Row) []core.Row {
 	slices.Reverse(rows)
 	group := map[string]int{} // name → group number, in order of appearance
 	var names []string
@@ -82,7 +79,7 @@ func groupByName(rows []Row) []Row {
 		next[g] = pos
 		pos += counts[g]
 	}
-	out := make([]Row, len(rows))
+	out := make([]core.Row, len(rows))
 	for _, row := range rows {
 		g := group[row.Name]
 		out[next[g]] = row
@@ -96,8 +93,8 @@ func groupByName(rows []Row) []Row {
 // rows per record (all when limit is 0). QueryLatestWalk returns every row
 // tied with a record's cutoff, so the trim is what makes ties go to the
 // later insert. Its rows arrive nearly in order, which the sort is quick on.
-func orderAndTrim(rows []Row, limit int64) []Row {
-	slices.SortFunc(rows, func(a, b Row) int {
+func orderAndTrim(rows []core.Row, limit int64) []core.Row {
+	slices.SortFunc(rows, func(a, b core.Row) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}

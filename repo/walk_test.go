@@ -43,9 +43,9 @@ func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
 	for range 60 {
 		names = append(names, randString(1+rng.IntN(4)))
 	}
-	var rows []Row
+	var rows []core.Row
 	for i := range 600 {
-		rows = append(rows, Row{
+		rows = append(rows, core.Row{
 			Name:      names[rng.IntN(len(names))],
 			ValueJSON: fmt.Sprint(i),
 			StoredAt:  int64(rng.IntN(40)), // many ties
@@ -108,15 +108,15 @@ func utf8Valid(s string) bool { _, err := core.CompilePattern("query", s); retur
 
 // referenceQuery computes a query's answer in Go from the inserted rows
 // (ids are 1.. in insert order).
-func referenceQuery(rows []Row, pat string, r core.Range) []Row {
-	var sel []Row
+func referenceQuery(rows []core.Row, pat string, r core.Range) []core.Row {
+	var sel []core.Row
 	for i, row := range rows {
 		row.ID = int64(i + 1)
 		if referenceMatch(pat, row.Name) && row.StoredAt >= r.StartMs && row.StoredAt <= r.EndMs {
 			sel = append(sel, row)
 		}
 	}
-	slices.SortFunc(sel, func(a, b Row) int {
+	slices.SortFunc(sel, func(a, b core.Row) int {
 		if c := strings.Compare(a.Name, b.Name); c != 0 {
 			return c
 		}
@@ -128,7 +128,7 @@ func referenceQuery(rows []Row, pat string, r core.Range) []Row {
 	if r.LimitPerRecord == 0 {
 		return sel
 	}
-	var out []Row
+	var out []core.Row
 	seen := map[string]int64{}
 	for _, row := range sel {
 		if seen[row.Name] < r.LimitPerRecord {
@@ -149,7 +149,7 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-func ids(rows []Row) string {
+func ids(rows []core.Row) string {
 	s := make([]string, len(rows))
 	for i, r := range rows {
 		s[i] = fmt.Sprint(r.ID)
