@@ -1,4 +1,4 @@
-package rechist_test
+package robustness
 
 // Crash safety: a child process (this test binary, re-executed) stores
 // values from several goroutines and prints every acknowledged write; the

@@ -1,4 +1,4 @@
-package rechist_test
+package robustness
 
 // Faults: a full disk, read-only files and directories, paths that are no
 // database, a lock held by another process, a failing batch and rows that
@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 // hangLimit bounds every call that might hang. It is no performance
@@ -133,7 +134,7 @@ func seedFile(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storeAt(t, rechist.NewRepo[int](db), "x", 1, ms(1))
+	testutil.StoreAt(t, rechist.NewRepo[int](db), "x", 1, testutil.MS(1))
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -161,7 +162,7 @@ func TestFaultDiskFull(t *testing.T) {
 	var full error
 	for i := range 10_000 { // 30 MB: far more than the 3 MiB left
 		err := noHang(t, "Store on a filling disk", func(ctx context.Context) error {
-			return r.StoreAt(ctx, "fill", big, ms(int64(i)))
+			return r.StoreAt(ctx, "fill", big, testutil.MS(int64(i)))
 		})
 		if err != nil {
 			full = err
@@ -183,7 +184,7 @@ func TestFaultDiskFull(t *testing.T) {
 	// The writer is still there: every call returns, each stored or "full".
 	for i := range 3 {
 		err := noHang(t, "Store on a full disk", func(ctx context.Context) error {
-			return r.StoreAt(ctx, "fill", big, ms(int64(20_000+i)))
+			return r.StoreAt(ctx, "fill", big, testutil.MS(int64(20_000+i)))
 		})
 		switch {
 		case err == nil:
@@ -195,7 +196,7 @@ func TestFaultDiskFull(t *testing.T) {
 	// Deleting needs room in the WAL too, so Cleanup fails the same way.
 	var deleted int64
 	err = noHang(t, "Cleanup on a full disk", func(ctx context.Context) (err error) {
-		deleted, err = db.Cleanup(ctx, ms(10))
+		deleted, err = db.Cleanup(ctx, testutil.MS(10))
 		return err
 	})
 	t.Logf("Cleanup on the full disk: deleted %d, %v", deleted, err)
@@ -216,18 +217,18 @@ func TestFaultDiskFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := noHang(t, "Store after freeing space", func(ctx context.Context) error {
-		return r.StoreAt(ctx, "fill", "small", ms(30_000))
+		return r.StoreAt(ctx, "fill", "small", testutil.MS(30_000))
 	}); err != nil {
 		t.Fatalf("Store after freeing space: %v", err)
 	}
 	stored++
-	n, err := db.Cleanup(t.Context(), ms(100))
+	n, err := db.Cleanup(t.Context(), testutil.MS(100))
 	if err != nil {
 		t.Fatalf("Cleanup after freeing space: %v", err)
 	}
 	deleted += n
 	for i := range 20 {
-		if err := r.StoreAt(t.Context(), "fill", big, ms(int64(40_000+i))); err != nil {
+		if err := r.StoreAt(t.Context(), "fill", big, testutil.MS(int64(40_000+i))); err != nil {
 			t.Fatalf("Store after Cleanup: %v", err)
 		}
 		stored++
@@ -298,17 +299,17 @@ func TestFaultReadOnlyFile(t *testing.T) {
 	defer db.Close()
 	r := rechist.NewRepo[int](db)
 	err = noHang(t, "Store to a read-only file", func(ctx context.Context) error {
-		return r.StoreAt(ctx, "x", 2, ms(2))
+		return r.StoreAt(ctx, "x", 2, testutil.MS(2))
 	})
 	t.Logf("Open succeeded; Store: %v", err)
 	if err == nil || errors.Is(err, rechist.ErrInvalidArgument) || !strings.Contains(err.Error(), "readonly") {
 		t.Fatalf("Store to a read-only file: got %v, want SQLite's \"attempt to write a readonly database\"", err)
 	}
 	got, err := r.Query(t.Context(), "x", rechist.QueryParams{})
-	if err != nil || summary(got) != "x@1=1" {
-		t.Fatalf("Query of a read-only file: %s, %v; want x@1=1", summary(got), err)
+	if err != nil || testutil.Summary(got) != "x@1=1" {
+		t.Fatalf("Query of a read-only file: %s, %v; want x@1=1", testutil.Summary(got), err)
 	}
-	if _, err := db.Cleanup(t.Context(), ms(5)); err == nil || !strings.Contains(err.Error(), "readonly") {
+	if _, err := db.Cleanup(t.Context(), testutil.MS(5)); err == nil || !strings.Contains(err.Error(), "readonly") {
 		t.Fatalf("Cleanup of a read-only file: got %v, want a readonly error", err)
 	}
 }
@@ -409,7 +410,7 @@ func TestFaultNotADatabase(t *testing.T) {
 			return err
 		},
 		"QueryLatest": func(ctx context.Context) error { _, err := r.QueryLatest(ctx, "*", 1); return err },
-		"Cleanup":     func(ctx context.Context) error { _, err := db.Cleanup(ctx, ms(10_000)); return err },
+		"Cleanup":     func(ctx context.Context) error { _, err := db.Cleanup(ctx, testutil.MS(10_000)); return err },
 		"Summary":     func(ctx context.Context) error { _, err := db.Summary(ctx, 3); return err },
 	} {
 		err := noHang(t, what+" on a damaged file", call)
@@ -432,7 +433,7 @@ func fillFile(t *testing.T, path string) {
 	}
 	recs := make([]rechist.Record[string], 5_000)
 	for i := range recs {
-		recs[i] = rechist.Record[string]{Name: fmt.Sprintf("n%02d", i%20), Value: strings.Repeat("v", 40), StoredAt: ms(int64(i))}
+		recs[i] = rechist.Record[string]{Name: fmt.Sprintf("n%02d", i%20), Value: strings.Repeat("v", 40), StoredAt: testutil.MS(int64(i))}
 	}
 	if err := rechist.NewRepo[string](db).StoreMany(t.Context(), recs); err != nil {
 		t.Fatal(err)
@@ -576,14 +577,14 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	db := mustOpen(t, path, rechist.WithBusyTimeout(200*time.Millisecond))
 	r := rechist.NewRepo[int](db)
-	storeAt(t, r, "x", 1, ms(1))
+	testutil.StoreAt(t, r, "x", 1, testutil.MS(1))
 
 	release := startLocker(t, path, false)
 	isLocked := func(err error) bool {
 		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) &&
 			(strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy"))
 	}
-	err := noHang(t, "Store while locked", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 2, ms(2)) })
+	err := noHang(t, "Store while locked", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 2, testutil.MS(2)) })
 	t.Logf("Store while another process holds the lock: %v", err)
 	if !isLocked(err) {
 		t.Fatalf("Store while locked: got %v, want \"database is locked\"", err)
@@ -594,22 +595,22 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 	if !isLocked(err) {
 		t.Fatalf("StoreMany while locked: got %v, want \"database is locked\"", err)
 	}
-	err = noHang(t, "Cleanup while locked", func(ctx context.Context) error { _, err := db.Cleanup(ctx, ms(5)); return err })
+	err = noHang(t, "Cleanup while locked", func(ctx context.Context) error { _, err := db.Cleanup(ctx, testutil.MS(5)); return err })
 	if !isLocked(err) {
 		t.Fatalf("Cleanup while locked: got %v, want \"database is locked\"", err)
 	}
 	got, err := r.Query(t.Context(), "*", rechist.QueryParams{})
-	if err != nil || summary(got) != "x@1=1" {
-		t.Fatalf("Query while locked: %s, %v; want x@1=1", summary(got), err)
+	if err != nil || testutil.Summary(got) != "x@1=1" {
+		t.Fatalf("Query while locked: %s, %v; want x@1=1", testutil.Summary(got), err)
 	}
 	release()
 
-	if err := noHang(t, "Store after the lock", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 4, ms(4)) }); err != nil {
+	if err := noHang(t, "Store after the lock", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 4, testutil.MS(4)) }); err != nil {
 		t.Fatalf("Store after the lock was released: %v", err)
 	}
 	got, err = r.Query(t.Context(), "*", rechist.QueryParams{})
-	if err != nil || summary(got) != "x@4=4 x@1=1" {
-		t.Fatalf("after the lock: %s, %v; want x@4=4 x@1=1", summary(got), err)
+	if err != nil || testutil.Summary(got) != "x@4=4 x@1=1" {
+		t.Fatalf("after the lock: %s, %v; want x@4=4 x@1=1", testutil.Summary(got), err)
 	}
 	if st := db.Stats(); st.WriteErrors != 3 {
 		t.Errorf("WriteErrors = %d, want 3", st.WriteErrors)
@@ -640,7 +641,7 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 // program put in the file.
 func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 	var logs safeBuffer
-	db, path := openDB(t, rechist.WithBusyTimeout(time.Minute),
+	db, path := testutil.OpenDB(t, "", rechist.WithBusyTimeout(time.Minute),
 		rechist.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	r := rechist.NewRepo[string](db)
 	other, err := sql.Open("sqlite", path+"?_txlock=immediate")
@@ -697,8 +698,8 @@ func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names(got) != "after first good1 good2" {
-		t.Fatalf("stored %q, want after first good1 good2", names(got))
+	if testutil.Names(got) != "after first good1 good2" {
+		t.Fatalf("stored %q, want after first good1 good2", testutil.Names(got))
 	}
 	if st := db.Stats(); st.WriteErrors != 2 {
 		t.Errorf("WriteErrors = %d, want 2", st.WriteErrors)
@@ -747,10 +748,10 @@ func (s *safeBuffer) String() string {
 // with stored_at as time.UnixMilli(ms).UTC() whatever its value, and keep
 // returning the good rows. RELIABILITY.md lists each outcome.
 func TestFaultCorruptRowsFromAnotherProgram(t *testing.T) {
-	db, path := openDB(t)
-	r := rechist.NewRepo[Accuracy](db)
-	good := Accuracy{Value: 0.5, City: "good"}
-	storeAt(t, r, "c::good", good, ms(1))
+	db, path := testutil.OpenDB(t, "")
+	r := rechist.NewRepo[testutil.Accuracy](db)
+	good := testutil.Accuracy{Value: 0.5, City: "good"}
+	testutil.StoreAt(t, r, "c::good", good, testutil.MS(1))
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -763,17 +764,17 @@ func TestFaultCorruptRowsFromAnotherProgram(t *testing.T) {
 		}
 	}
 	// Undecodable into Accuracy: skipped and counted.
-	insert("c::invalid-json", `{"value":`, ms(2).UnixMilli())
-	insert("c::empty", ``, ms(2).UnixMilli())
-	insert("c::wrong-shape-string", `"a string"`, ms(2).UnixMilli())
-	insert("c::wrong-shape-array", `[1,2]`, ms(2).UnixMilli())
-	insert("c::wrong-field-type", `{"value":"high"}`, ms(2).UnixMilli())
-	insert("c::number-overflow", `{"value":1e999}`, ms(2).UnixMilli())
+	insert("c::invalid-json", `{"value":`, testutil.MS(2).UnixMilli())
+	insert("c::empty", ``, testutil.MS(2).UnixMilli())
+	insert("c::wrong-shape-string", `"a string"`, testutil.MS(2).UnixMilli())
+	insert("c::wrong-shape-array", `[1,2]`, testutil.MS(2).UnixMilli())
+	insert("c::wrong-field-type", `{"value":"high"}`, testutil.MS(2).UnixMilli())
+	insert("c::number-overflow", `{"value":1e999}`, testutil.MS(2).UnixMilli())
 	const undecodable = 6
 	// Decodable: returned.
-	insert("c::null", `null`, ms(3).UnixMilli())                              // the zero value
-	insert("c::unknown-fields", `{"other":1}`, ms(3).UnixMilli())             // the zero value
-	insert("c::blob", []byte(`{"value":2,"city":"blob"}`), ms(3).UnixMilli()) // a BLOB reads as its text
+	insert("c::null", `null`, testutil.MS(3).UnixMilli())                              // the zero value
+	insert("c::unknown-fields", `{"other":1}`, testutil.MS(3).UnixMilli())             // the zero value
+	insert("c::blob", []byte(`{"value":2,"city":"blob"}`), testutil.MS(3).UnixMilli()) // a BLOB reads as its text
 	insert("c::negative", `{"value":3}`, int64(-5))
 	insert("c::max", `{"value":4}`, int64(math.MaxInt64))
 	insert("c::min", `{"value":5}`, int64(math.MinInt64))
@@ -818,15 +819,15 @@ func TestFaultCorruptRowsFromAnotherProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names(got) != "c::blob c::good c::max c::null c::unknown-fields" {
-		t.Errorf("[epoch, max]: %s", names(got))
+	if testutil.Names(got) != "c::blob c::good c::max c::null c::unknown-fields" {
+		t.Errorf("[epoch, max]: %s", testutil.Names(got))
 	}
 	// Cleanup at the epoch deletes exactly the rows stored before it.
 	if n, err := db.Cleanup(t.Context(), time.UnixMilli(0)); n != 2 || err != nil {
 		t.Errorf("Cleanup(epoch) = %d, %v; want the 2 negative rows", n, err)
 	}
-	if got, err := r.QueryLatest(t.Context(), "c::good", 1); err != nil || summary(got) != "c::good@1={0.5 good}" {
-		t.Fatalf("the good row after all that: %s, %v", summary(got), err)
+	if got, err := r.QueryLatest(t.Context(), "c::good", 1); err != nil || testutil.Summary(got) != "c::good@1={0.5 good}" {
+		t.Fatalf("the good row after all that: %s, %v", testutil.Summary(got), err)
 	}
 }
 
@@ -844,9 +845,9 @@ func absSummary[T any](recs []rechist.Record[T]) string {
 // orders BLOBs after text and text after numbers, outside every range); a
 // REAL stored_at (1.5) is returned like the others, truncated to whole ms.
 func TestFaultWronglyTypedColumnsFromAnotherProgram(t *testing.T) {
-	db, path := openDB(t)
+	db, path := testutil.OpenDB(t, "")
 	r := rechist.NewRepo[string](db)
-	storeAt(t, r, "w::good", "good", ms(1))
+	testutil.StoreAt(t, r, "w::good", "good", testutil.MS(1))
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -861,8 +862,8 @@ func TestFaultWronglyTypedColumnsFromAnotherProgram(t *testing.T) {
 		}
 	}
 	got, err := r.Query(t.Context(), "w::*", rechist.QueryParams{})
-	if err != nil || summary(got) != "w::good@1=good" {
-		t.Fatalf("with a BLOB name and a TEXT time: %s, %v; want only w::good", summary(got), err)
+	if err != nil || testutil.Summary(got) != "w::good@1=good" {
+		t.Fatalf("with a BLOB name and a TEXT time: %s, %v; want only w::good", testutil.Summary(got), err)
 	}
 	if st := db.Stats(); st.SkippedRows != 0 {
 		t.Errorf("SkippedRows = %d: rows outside every range are not skipped rows", st.SkippedRows)
@@ -879,7 +880,7 @@ func TestFaultWronglyTypedColumnsFromAnotherProgram(t *testing.T) {
 	if err != nil {
 		t.Fatalf("one row with a REAL stored_at (1.5) makes the query fail: %v", err)
 	}
-	if names(got) != "w::good w::real-time" {
-		t.Fatalf("with a REAL time: %s", summary(got))
+	if testutil.Names(got) != "w::good w::real-time" {
+		t.Fatalf("with a REAL time: %s", testutil.Summary(got))
 	}
 }
