@@ -112,21 +112,6 @@ func rowCount(t *testing.T, path string) int64 {
 	return n
 }
 
-// mustOpen opens path, closing the DB at the end of the test.
-func mustOpen(t *testing.T, path string, opts ...rechist.Option) *rechist.DB {
-	t.Helper()
-	db, err := rechist.Open(t.Context(), path, opts...)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return db
-}
-
 // seedFile creates a database at path holding one row, x@1=1, and closes it.
 func seedFile(t *testing.T, path string) {
 	t.Helper()
@@ -210,7 +195,7 @@ func TestFaultDiskFull(t *testing.T) {
 	if int64(len(got)) != stored-deleted {
 		t.Fatalf("%d rows readable, %d were acknowledged", len(got), stored-deleted)
 	}
-	integrityCheck(t, path)
+	testutil.IntegrityCheck(t, path)
 
 	// Room again: the filler goes, stores and cleanups succeed.
 	if err := os.Remove(filler); err != nil {
@@ -246,11 +231,11 @@ func TestFaultDiskFull(t *testing.T) {
 	if out, err := exec.Command("mount", "-o", "remount,size=64m", dir).CombinedOutput(); err != nil {
 		t.Fatalf("grow the tmpfs: %v: %s", err, out)
 	}
-	db = mustOpen(t, path)
+	db, _ = testutil.OpenDB(t, path)
 	if got := rowCount(t, path); got != stored-deleted {
 		t.Fatalf("file holds %d rows, want %d", got, stored-deleted)
 	}
-	integrityCheck(t, path)
+	testutil.IntegrityCheck(t, path)
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close with room on the disk: %v", err)
 	}
@@ -399,10 +384,10 @@ func TestFaultNotADatabase(t *testing.T) {
 	zeroed := filepath.Join(dir, "zeroed.db")
 	fillFile(t, zeroed)
 	overwrite(t, zeroed, fileSize(t, zeroed)/2, make([]byte, 64<<10))
-	if report := integrityReport(t, zeroed); report == "ok" {
+	if report := testutil.IntegrityReport(t, zeroed); report == "ok" {
 		t.Fatal("zeroing 64 KiB did not damage the file")
 	}
-	db := mustOpen(t, zeroed)
+	db, _ := testutil.OpenDB(t, zeroed)
 	r := rechist.NewRepo[string](db)
 	for what, call := range map[string]func(ctx context.Context) error{
 		"Query": func(ctx context.Context) error {
@@ -501,7 +486,7 @@ func holdLock(path string, rustSchema bool) error {
 	}
 	defer conn.Close()
 	if rustSchema {
-		if _, err := conn.ExecContext(ctx, compatRustSchema); err != nil {
+		if _, err := conn.ExecContext(ctx, testutil.RustSchema); err != nil {
 			return err
 		}
 	}
@@ -515,17 +500,6 @@ func holdLock(path string, rustSchema bool) error {
 	_, err = conn.ExecContext(ctx, "COMMIT")
 	return err
 }
-
-// compatRustSchema is the Rust crate's schema (as in compat_test.go).
-const compatRustSchema = `
-PRAGMA journal_mode = WAL;
-CREATE TABLE IF NOT EXISTS record_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_name TEXT NOT NULL,
-    value_json TEXT NOT NULL,
-    stored_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_record_time ON record_history(record_name, stored_at DESC);`
 
 // startLocker starts a process that holds an exclusive lock on path, and
 // returns once it holds it. release commits and waits for the process; it
@@ -575,7 +549,7 @@ func startLocker(t *testing.T, path string, rustSchema bool) (release func()) {
 // again. Open of a file that must be migrated fails the same way.
 func TestFaultLockedByAnotherProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	db := mustOpen(t, path, rechist.WithBusyTimeout(200*time.Millisecond))
+	db, _ := testutil.OpenDB(t, path, rechist.WithBusyTimeout(200*time.Millisecond))
 	r := rechist.NewRepo[int](db)
 	testutil.StoreAt(t, r, "x", 1, testutil.MS(1))
 
@@ -632,7 +606,7 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 		t.Fatalf("Open of a file to migrate while locked: got %v, want \"database is locked\"", err)
 	}
 	release()
-	mustOpen(t, rust) // and once the lock is gone, it opens
+	testutil.OpenDB(t, rust) // and once the lock is gone, it opens
 }
 
 // A request that fails in the writer fails alone: the requests batched
@@ -673,7 +647,7 @@ func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 			}
 			errs[i] <- r.Store(context.Background(), name, name)
 		}()
-		waitUntil(t, "the store to be submitted", func() bool { return db.Stats().Requests == int64(i+1) })
+		testutil.WaitFor(t, "the store to be submitted", func() bool { return db.Stats().Requests == int64(i+1) })
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
@@ -708,19 +682,6 @@ func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 		t.Log("the failing stores shared a batch with good ones, which was retried store by store")
 	} else {
 		t.Logf("the failing stores were not batched with others this time; log:\n%s", logs.String())
-	}
-}
-
-// waitUntil polls cond until it holds: the tests wait for events, not for
-// an amount of time.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(100 * time.Microsecond)
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"math"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -464,17 +463,6 @@ func TestTooDeepValuesAreRefused(t *testing.T) {
 	t.Fatalf("too deep value: Store %v; read back %d records, %v", err, len(got), qerr)
 }
 
-// referenceMatch is the pattern language written independently of the
-// library: '*' is any run of characters, everything else literal, the
-// whole name, case-sensitive.
-func referenceMatch(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	return regexp.MustCompile(`^(?s:` + strings.Join(parts, ".*") + `)$`).MatchString(name)
-}
-
 func validName(s string) bool {
 	return s != "" && utf8.ValidString(s) && !strings.Contains(s, "\x00")
 }
@@ -561,7 +549,7 @@ func FuzzPatternMatchesReference(f *testing.F) {
 		}
 		var want []string
 		for _, n := range stored {
-			if referenceMatch(pattern, n) {
+			if testutil.ReferenceMatch(pattern, n) {
 				want = append(want, n)
 			}
 		}
