@@ -5,6 +5,11 @@ package robustness
 // another program wrote wrong. Every one must give a clear error (at Open
 // or at the call), never a hang or a panic, and leave the rows already
 // stored intact.
+//
+// The tests that mount file systems run only with RECHIST_TEST_PRIVILEGED=1
+// (as root, on Linux): TestFaultDiskFull always, TestFaultReadOnlyFile and
+// TestFaultReadOnlyDirectory when run as root (permission bits do not stop
+// root, a read-only mount does). Without it they skip.
 
 import (
 	"bufio"
@@ -54,21 +59,43 @@ func noHang(t *testing.T, what string, call func(ctx context.Context) error) err
 	}
 }
 
-// mountTmpfs mounts a tmpfs of the given size (such as "4m") on a new
-// directory and unmounts it at the end of the test (after every DB opened
-// later in the test is closed). It skips the test where it cannot mount:
-// on another OS, or without root.
-func mountTmpfs(t *testing.T, size string) string {
+// privilegedEnv opts in to the tests that mount file systems (a tmpfs to
+// fill, read-only remounts and bind mounts), which needs root on Linux.
+// Unset, those tests skip, saying so: a developer's go test ./... never
+// mounts anything. Set to 1, as CI does, they must run: where they cannot
+// mount, they fail instead of skipping.
+const privilegedEnv = "RECHIST_TEST_PRIVILEGED"
+
+// requirePrivileged skips the test unless RECHIST_TEST_PRIVILEGED=1, and
+// fails it if the variable is set but the test cannot mount here. what
+// says what the test would mount.
+func requirePrivileged(t *testing.T, what string) {
 	t.Helper()
+	switch v := os.Getenv(privilegedEnv); v {
+	case "1":
+	case "":
+		t.Skipf("this test %s, which needs root: set %s=1 to run it (CI does)", what, privilegedEnv)
+	default:
+		t.Fatalf("%s=%q: want 1 (run the tests that mount file systems) or unset", privilegedEnv, v)
+	}
 	if runtime.GOOS != "linux" {
-		t.Skipf("needs a Linux tmpfs, this is %s", runtime.GOOS)
+		t.Fatalf("%s=1, but this test %s, which needs Linux; this is %s", privilegedEnv, what, runtime.GOOS)
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
+		t.Fatalf("%s=1, but this test %s, which needs root", privilegedEnv, what)
 	}
+}
+
+// mountTmpfs mounts a tmpfs of the given size (such as "4m") on a new
+// directory and unmounts it at the end of the test (after every DB opened
+// later in the test is closed). It needs RECHIST_TEST_PRIVILEGED=1 (see
+// requirePrivileged).
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	requirePrivileged(t, "mounts a tmpfs")
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0755", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+		t.Fatalf("cannot mount a tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
@@ -127,7 +154,8 @@ func seedFile(t *testing.T, path string) {
 
 // A full disk makes Store return SQLite's "database or disk is full", not
 // hang or panic; the writer goes on, the rows stored before are intact, and
-// stores succeed again once there is room.
+// stores succeed again once there is room. It fills a 4 MiB tmpfs, so it
+// runs only with RECHIST_TEST_PRIVILEGED=1.
 func TestFaultDiskFull(t *testing.T) {
 	dir := mountTmpfs(t, "4m")
 	filler := filepath.Join(dir, "filler")
@@ -242,7 +270,9 @@ func TestFaultDiskFull(t *testing.T) {
 }
 
 // A read-only database file (in a writable directory) gives a clear error
-// at Open or at the first store; the rows in it stay readable.
+// at Open or at the first store; the rows in it stay readable. As root it
+// bind-mounts the file read-only, so it runs only with
+// RECHIST_TEST_PRIVILEGED=1.
 func TestFaultReadOnlyFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	seedFile(t, path)
@@ -252,11 +282,9 @@ func TestFaultReadOnlyFile(t *testing.T) {
 	if canWrite(path) {
 		// Root ignores permission bits; a read-only bind mount of the file
 		// stops root too.
-		if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-			t.Skip("the file stays writable despite chmod 0444, and no bind mount here")
-		}
+		requirePrivileged(t, "bind-mounts the file read-only (chmod 0444 does not stop root)")
 		if out, err := exec.Command("mount", "--bind", "-o", "ro", path, path).CombinedOutput(); err != nil {
-			t.Skipf("the file stays writable despite chmod 0444 (root), and bind mount failed: %v: %s", err, out)
+			t.Fatalf("the file stays writable despite chmod 0444 (root), and bind mount failed: %v: %s", err, out)
 		}
 		t.Cleanup(func() {
 			if out, err := exec.Command("umount", path).CombinedOutput(); err != nil {
@@ -301,11 +329,14 @@ func TestFaultReadOnlyFile(t *testing.T) {
 
 // A read-only directory: a new database cannot be created in it, and an
 // existing one cannot be opened for writing (SQLite needs to create its
-// -wal and -shm files next to it). Open says so.
+// -wal and -shm files next to it). Open says so. As root the directory is
+// a tmpfs remounted read-only, so it runs only with
+// RECHIST_TEST_PRIVILEGED=1.
 func TestFaultReadOnlyDirectory(t *testing.T) {
 	var dir string
 	if os.Geteuid() == 0 {
-		// Root ignores permission bits: use a tmpfs remounted read-only.
+		// Root ignores permission bits: use a tmpfs remounted read-only
+		// (only with RECHIST_TEST_PRIVILEGED=1).
 		dir = mountTmpfs(t, "4m")
 		seedFile(t, filepath.Join(dir, "history.db"))
 		remountReadOnly(t, dir)
