@@ -188,7 +188,8 @@ func TestFaultDiskFull(t *testing.T) {
 	}
 	t.Logf("disk full after %d rows: %v", stored, full)
 	isFull := func(err error) bool {
-		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) && strings.Contains(err.Error(), "database or disk is full")
+		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) &&
+			strings.Contains(err.Error(), "database or disk is full") // SENTINEL: ErrDiskFull
 	}
 	if !isFull(full) {
 		t.Fatalf("disk full: got %v, want SQLite's \"database or disk is full\"", full)
@@ -587,7 +588,7 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 	release := startLocker(t, path, false)
 	isLocked := func(err error) bool {
 		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) &&
-			(strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy"))
+			(strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy")) // SENTINEL: ErrBusy
 	}
 	err := noHang(t, "Store while locked", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 2, testutil.MS(2)) })
 	t.Logf("Store while another process holds the lock: %v", err)
