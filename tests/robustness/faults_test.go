@@ -533,12 +533,19 @@ func holdLock(path string, rustSchema bool) error {
 	return err
 }
 
+// lockerLimit bounds the life of a locker process: the test that starts
+// it makes a few calls of at most hangLimit each while it holds the lock.
+const lockerLimit = 5 * hangLimit
+
 // startLocker starts a process that holds an exclusive lock on path, and
 // returns once it holds it. release commits and waits for the process; it
 // also runs at the end of the test.
 func startLocker(t *testing.T, path string, rustSchema bool) (release func()) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessLocker$", "-test.count=1")
+	// The locker is killed (and the test fails) if it still runs after
+	// lockerLimit: a hung locker must not hang the test.
+	ctx, cancel := context.WithTimeout(context.Background(), lockerLimit)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperProcessLocker$", "-test.count=1")
 	cmd.Env = append(os.Environ(), lockerEnvPath+"="+path)
 	if rustSchema {
 		cmd.Env = append(cmd.Env, lockerEnvRust+"=1")
@@ -554,11 +561,13 @@ func startLocker(t *testing.T, path string, rustSchema bool) (release func()) {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
+			defer cancel()
 			stdin.Close()
 			io.Copy(io.Discard, stdout)
 			if err := cmd.Wait(); err != nil {
@@ -685,7 +694,12 @@ func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, name := range stores {
-		err := <-errs[i]
+		var err error
+		select {
+		case err = <-errs[i]:
+		case <-time.After(testutil.WaitLimit):
+			t.Fatalf("%s: the store did not return within %v of the lock's release", name, testutil.WaitLimit)
+		}
 		switch name {
 		case "poison", "many":
 			if err == nil || errors.Is(err, rechist.ErrInvalidArgument) || !strings.Contains(err.Error(), "poisoned row") {
