@@ -753,7 +753,8 @@ func (s *safeBuffer) String() string {
 // Rows that another program wrote wrong: queries skip the ones whose JSON
 // does not decode (counting them in Stats().SkippedRows), return the rest
 // with stored_at as time.UnixMilli(ms).UTC() whatever its value, and keep
-// returning the good rows. RELIABILITY.md lists each outcome.
+// returning the good rows. The README's Reliability section lists each
+// outcome.
 func TestFaultCorruptRowsFromAnotherProgram(t *testing.T) {
 	db, path := testutil.OpenDB(t, "")
 	r := rechist.NewRepo[testutil.Accuracy](db)

@@ -6,8 +6,10 @@ package robustness
 // Two fuzz targets then search the input space: the pattern language
 // against a reference matcher, and JSON values stored and read back.
 //
-//	go test -run='^$' -fuzz=FuzzPatternMatchesReference -fuzztime=60s .
-//	go test -run='^$' -fuzz=FuzzJSONRoundTrip -fuzztime=60s .
+//	go test -run='^$' -fuzz=FuzzPatternMatchesReference -fuzztime=60s ./tests/robustness/
+//	go test -run='^$' -fuzz=FuzzJSONRoundTrip -fuzztime=60s ./tests/robustness/
+//
+// Their seed corpora are in testdata/fuzz; plain go test runs the seeds.
 
 import (
 	"context"
@@ -94,7 +96,7 @@ func (h hostileMarshaler) MarshalJSON() ([]byte, error) { return []byte(h.out), 
 type cyclic struct{ Next *cyclic }
 
 // Every public call with hostile arguments gets its documented outcome;
-// the cases badinput_test.go covers are not repeated.
+// the cases of the root package's badinput_test.go are not repeated.
 func TestHostileArgumentsEveryCall(t *testing.T) {
 	type outcome int
 	const (

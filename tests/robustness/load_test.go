@@ -8,7 +8,7 @@ package robustness
 // The default run is small (32 writers, 20000 rows; 5000 under -race or
 // -short); the large one (256 writers, 1M rows) runs with -rechist.load:
 //
-//	go test -run='^TestLoad' -rechist.load -v .
+//	go test -run='^TestLoad' -rechist.load -v -timeout 30m ./tests/robustness/
 
 import (
 	"bufio"
