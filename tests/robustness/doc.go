@@ -24,7 +24,7 @@
 //
 // # Running them
 //
-// go test ./... runs them all at their default size (about 10 s, a minute
+// go test ./... runs them all at their default size (about 15 s, a minute
 // under -race), except those that mount file systems:
 //
 //	go test ./tests/robustness/

@@ -17,7 +17,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -499,11 +498,7 @@ func FuzzPatternMatchesReference(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3])
 	}
-	db, err := rechist.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"), rechist.WithSynchronous(rechist.SyncNormal))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
+	db, _ := testutil.OpenDB(f, "", rechist.WithSynchronous(rechist.SyncNormal))
 	r := rechist.NewRepo[string](db)
 	var input int
 	f.Fuzz(func(t *testing.T, pattern, a, b, c string) {
@@ -607,11 +602,7 @@ func FuzzJSONRoundTrip(f *testing.F) {
 	f.Add("nan", math.NaN(), int64(0), uint64(0), false, []byte{}, int64(1))
 	f.Add("inf", math.Inf(1), int64(0), uint64(0), false, []byte{}, int64(1))
 	f.Add("before epoch", 0.0, int64(0), uint64(0), false, []byte{}, int64(-1))
-	db, err := rechist.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"), rechist.WithSynchronous(rechist.SyncNormal))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
+	db, _ := testutil.OpenDB(f, "", rechist.WithSynchronous(rechist.SyncNormal))
 	r := rechist.NewRepo[fuzzValue](db)
 	var input int
 	f.Fuzz(func(t *testing.T, s string, fl float64, i int64, u uint64, b bool, raw []byte, atMs int64) {
