@@ -7,19 +7,8 @@ import (
 	"testing"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
-
-// rustSchema is what aimdb-persistence-sqlite runs on a new file.
-const rustSchema = `
-PRAGMA journal_mode = WAL;
-CREATE TABLE IF NOT EXISTS record_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_name TEXT NOT NULL,
-    value_json TEXT NOT NULL,
-    stored_at INTEGER NOT NULL -- Unix timestamp in milliseconds (i64)
-);
-CREATE INDEX IF NOT EXISTS idx_record_time
-    ON record_history(record_name, stored_at DESC);`
 
 // rustQuery is the Rust crate's query: LIKE with its escaping, the window
 // function, a per-record limit.
@@ -42,7 +31,7 @@ func TestRustCrateFileOpensMigratesAndReads(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer raw.Close()
-	if _, err := raw.Exec(rustSchema); err != nil {
+	if _, err := raw.Exec(testutil.RustSchema); err != nil {
 		t.Fatal(err)
 	}
 	for _, row := range []struct {
@@ -67,10 +56,10 @@ func TestRustCrateFileOpensMigratesAndReads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s := summary(got); s != "accuracy::graz@-1699999998500={0.25 graz} accuracy::vienna@-1699999998000={0.75 vienna} accuracy::vienna@-1699999999000={0.5 vienna}" {
+	if s := testutil.Summary(got); s != "accuracy::graz@-1699999998500={0.25 graz} accuracy::vienna@-1699999998000={0.75 vienna} accuracy::vienna@-1699999999000={0.5 vienna}" {
 		t.Fatalf("rows of the Rust file: %s", s)
 	}
-	storeAt(t, acc, "accuracy::linz", Accuracy{Value: 1, City: "linz"}, ms(0))
+	testutil.StoreAt(t, acc, "accuracy::linz", Accuracy{Value: 1, City: "linz"}, testutil.MS(0))
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +69,13 @@ func TestRustCrateFileOpensMigratesAndReads(t *testing.T) {
 	if err := raw.QueryRow(`SELECT MAX(version_id) FROM goose_db_version`).Scan(&version); err != nil || version < 1 {
 		t.Fatalf("goose version %d, %v", version, err)
 	}
+	// (The Rust crate aligns its columns: compare word by word.)
 	var ddl string
 	if err := raw.QueryRow(`SELECT sql FROM sqlite_master WHERE name = 'record_history'`).Scan(&ddl); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(ddl, "id INTEGER PRIMARY KEY AUTOINCREMENT") || !strings.Contains(ddl, "stored_at INTEGER NOT NULL") {
+	if words := strings.Join(strings.Fields(ddl), " "); !strings.Contains(words, "id INTEGER PRIMARY KEY AUTOINCREMENT") ||
+		!strings.Contains(words, "stored_at INTEGER NOT NULL") {
 		t.Fatalf("table definition changed: %s", ddl)
 	}
 

@@ -7,16 +7,17 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 // Reads use their own connections: a query answers from the last commit
 // while another process holds the write lock and the writer is stuck
 // waiting for it.
 func TestReadsDoNotWaitForTheWriter(t *testing.T) {
-	db, path := openDB(t, rechist.WithBusyTimeout(time.Minute))
+	db, path := testutil.OpenDB(t, "", rechist.WithBusyTimeout(time.Minute))
 	r := rechist.NewRepo[int](db)
 	ctx := t.Context()
-	storeAt(t, r, "x", 1, ms(1))
+	testutil.StoreAt(t, r, "x", 1, testutil.MS(1))
 
 	other, err := sql.Open("sqlite", path+"?_txlock=immediate")
 	if err != nil {
@@ -31,14 +32,14 @@ func TestReadsDoNotWaitForTheWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	stored := make(chan error, 1)
-	go func() { stored <- r.StoreAt(context.Background(), "x", 2, ms(2)) }()
+	go func() { stored <- r.StoreAt(context.Background(), "x", 2, testutil.MS(2)) }()
 
 	got, err := r.Query(ctx, "x", rechist.QueryParams{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if summary(got) != "x@1=1" {
-		t.Fatalf("while the writer waits, query saw %s, want x@1=1", summary(got))
+	if testutil.Summary(got) != "x@1=1" {
+		t.Fatalf("while the writer waits, query saw %s, want x@1=1", testutil.Summary(got))
 	}
 	select {
 	case err := <-stored:
@@ -48,11 +49,16 @@ func TestReadsDoNotWaitForTheWriter(t *testing.T) {
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
-	if err := <-stored; err != nil {
-		t.Fatalf("Store after the lock was released: %v", err)
+	select {
+	case err := <-stored:
+		if err != nil {
+			t.Fatalf("Store after the lock was released: %v", err)
+		}
+	case <-time.After(testutil.WaitLimit):
+		t.Fatalf("Store did not return within %v of the lock's release", testutil.WaitLimit)
 	}
 	got, err = r.Query(ctx, "x", rechist.QueryParams{})
 	if err != nil || len(got) != 3 {
-		t.Fatalf("after commit: %s, %v", summary(got), err)
+		t.Fatalf("after commit: %s, %v", testutil.Summary(got), err)
 	}
 }

@@ -1,6 +1,12 @@
 // Package testutil holds the helpers that rechist's test packages share:
-// value types, a fixed time base, compact renderings of results. It is
+// value types, a fixed time base, compact renderings of results, a DB on a
+// temporary file ([OpenDB]), SQLite's integrity check ([IntegrityCheck]),
+// the Rust crate's schema ([RustSchema]), a reference implementation of the
+// pattern language ([ReferenceMatch]) and a bounded wait ([WaitFor]). It is
 // imported only by tests and by the conformance suite.
+//
+// It depends on rechist and on the SQLite driver (modernc.org/sqlite, for
+// the integrity check), never on the PostgreSQL driver.
 package testutil
 
 import (

@@ -1,4 +1,4 @@
-package rechist_test
+package robustness
 
 // Load: many goroutines store while others query and a cleanup deletes old
 // rows. Afterwards every acknowledged value is in the file exactly once,
@@ -8,7 +8,7 @@ package rechist_test
 // The default run is small (32 writers, 20000 rows; 5000 under -race or
 // -short); the large one (256 writers, 1M rows) runs with -rechist.load:
 //
-//	go test -run='^TestLoad' -rechist.load -v .
+//	go test -run='^TestLoad' -rechist.load -v -timeout 30m ./tests/robustness/
 
 import (
 	"bufio"
@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 var (
@@ -54,7 +55,7 @@ func TestLoadStoresQueriesAndCleanup(t *testing.T) {
 	default:
 		t.Fatalf("-rechist.load.sync=%s: want FULL or NORMAL", *loadSync)
 	}
-	db, path := openDB(t, opts...)
+	db, path := testutil.OpenDB(t, "", opts...)
 	ctx := t.Context()
 	r := rechist.NewRepo[int](db)
 	share := func(g int) int { // values of writer g: total split as evenly as it goes

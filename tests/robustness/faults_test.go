@@ -1,10 +1,15 @@
-package rechist_test
+package robustness
 
 // Faults: a full disk, read-only files and directories, paths that are no
 // database, a lock held by another process, a failing batch and rows that
 // another program wrote wrong. Every one must give a clear error (at Open
 // or at the call), never a hang or a panic, and leave the rows already
 // stored intact.
+//
+// The tests that mount file systems run only with RECHIST_TEST_PRIVILEGED=1
+// (as root, on Linux): TestFaultDiskFull always, TestFaultReadOnlyFile and
+// TestFaultReadOnlyDirectory when run as root (permission bits do not stop
+// root, a read-only mount does). Without it they skip.
 
 import (
 	"bufio"
@@ -26,6 +31,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 // hangLimit bounds every call that might hang. It is no performance
@@ -53,21 +59,43 @@ func noHang(t *testing.T, what string, call func(ctx context.Context) error) err
 	}
 }
 
-// mountTmpfs mounts a tmpfs of the given size (such as "4m") on a new
-// directory and unmounts it at the end of the test (after every DB opened
-// later in the test is closed). It skips the test where it cannot mount:
-// on another OS, or without root.
-func mountTmpfs(t *testing.T, size string) string {
+// privilegedEnv opts in to the tests that mount file systems (a tmpfs to
+// fill, read-only remounts and bind mounts), which needs root on Linux.
+// Unset, those tests skip, saying so: a developer's go test ./... never
+// mounts anything. Set to 1, as CI does, they must run: where they cannot
+// mount, they fail instead of skipping.
+const privilegedEnv = "RECHIST_TEST_PRIVILEGED"
+
+// requirePrivileged skips the test unless RECHIST_TEST_PRIVILEGED=1, and
+// fails it if the variable is set but the test cannot mount here. what
+// says what the test would mount.
+func requirePrivileged(t *testing.T, what string) {
 	t.Helper()
+	switch v := os.Getenv(privilegedEnv); v {
+	case "1":
+	case "":
+		t.Skipf("this test %s, which needs root: set %s=1 to run it (CI does)", what, privilegedEnv)
+	default:
+		t.Fatalf("%s=%q: want 1 (run the tests that mount file systems) or unset", privilegedEnv, v)
+	}
 	if runtime.GOOS != "linux" {
-		t.Skipf("needs a Linux tmpfs, this is %s", runtime.GOOS)
+		t.Fatalf("%s=1, but this test %s, which needs Linux; this is %s", privilegedEnv, what, runtime.GOOS)
 	}
 	if os.Geteuid() != 0 {
-		t.Skip("needs root to mount a tmpfs")
+		t.Fatalf("%s=1, but this test %s, which needs root", privilegedEnv, what)
 	}
+}
+
+// mountTmpfs mounts a tmpfs of the given size (such as "4m") on a new
+// directory and unmounts it at the end of the test (after every DB opened
+// later in the test is closed). It needs RECHIST_TEST_PRIVILEGED=1 (see
+// requirePrivileged).
+func mountTmpfs(t *testing.T, size string) string {
+	t.Helper()
+	requirePrivileged(t, "mounts a tmpfs")
 	dir := t.TempDir()
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size+",mode=0755", "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs: %v: %s", err, out)
+		t.Fatalf("cannot mount a tmpfs: %v: %s", err, out)
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
@@ -111,21 +139,6 @@ func rowCount(t *testing.T, path string) int64 {
 	return n
 }
 
-// mustOpen opens path, closing the DB at the end of the test.
-func mustOpen(t *testing.T, path string, opts ...rechist.Option) *rechist.DB {
-	t.Helper()
-	db, err := rechist.Open(t.Context(), path, opts...)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return db
-}
-
 // seedFile creates a database at path holding one row, x@1=1, and closes it.
 func seedFile(t *testing.T, path string) {
 	t.Helper()
@@ -133,7 +146,7 @@ func seedFile(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	storeAt(t, rechist.NewRepo[int](db), "x", 1, ms(1))
+	testutil.StoreAt(t, rechist.NewRepo[int](db), "x", 1, testutil.MS(1))
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +154,8 @@ func seedFile(t *testing.T, path string) {
 
 // A full disk makes Store return SQLite's "database or disk is full", not
 // hang or panic; the writer goes on, the rows stored before are intact, and
-// stores succeed again once there is room.
+// stores succeed again once there is room. It fills a 4 MiB tmpfs, so it
+// runs only with RECHIST_TEST_PRIVILEGED=1.
 func TestFaultDiskFull(t *testing.T) {
 	dir := mountTmpfs(t, "4m")
 	filler := filepath.Join(dir, "filler")
@@ -161,7 +175,7 @@ func TestFaultDiskFull(t *testing.T) {
 	var full error
 	for i := range 10_000 { // 30 MB: far more than the 3 MiB left
 		err := noHang(t, "Store on a filling disk", func(ctx context.Context) error {
-			return r.StoreAt(ctx, "fill", big, ms(int64(i)))
+			return r.StoreAt(ctx, "fill", big, testutil.MS(int64(i)))
 		})
 		if err != nil {
 			full = err
@@ -174,7 +188,8 @@ func TestFaultDiskFull(t *testing.T) {
 	}
 	t.Logf("disk full after %d rows: %v", stored, full)
 	isFull := func(err error) bool {
-		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) && strings.Contains(err.Error(), "database or disk is full")
+		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) &&
+			strings.Contains(err.Error(), "database or disk is full") // SENTINEL: ErrDiskFull
 	}
 	if !isFull(full) {
 		t.Fatalf("disk full: got %v, want SQLite's \"database or disk is full\"", full)
@@ -183,7 +198,7 @@ func TestFaultDiskFull(t *testing.T) {
 	// The writer is still there: every call returns, each stored or "full".
 	for i := range 3 {
 		err := noHang(t, "Store on a full disk", func(ctx context.Context) error {
-			return r.StoreAt(ctx, "fill", big, ms(int64(20_000+i)))
+			return r.StoreAt(ctx, "fill", big, testutil.MS(int64(20_000+i)))
 		})
 		switch {
 		case err == nil:
@@ -195,7 +210,7 @@ func TestFaultDiskFull(t *testing.T) {
 	// Deleting needs room in the WAL too, so Cleanup fails the same way.
 	var deleted int64
 	err = noHang(t, "Cleanup on a full disk", func(ctx context.Context) (err error) {
-		deleted, err = db.Cleanup(ctx, ms(10))
+		deleted, err = db.Cleanup(ctx, testutil.MS(10))
 		return err
 	})
 	t.Logf("Cleanup on the full disk: deleted %d, %v", deleted, err)
@@ -209,25 +224,25 @@ func TestFaultDiskFull(t *testing.T) {
 	if int64(len(got)) != stored-deleted {
 		t.Fatalf("%d rows readable, %d were acknowledged", len(got), stored-deleted)
 	}
-	integrityCheck(t, path)
+	testutil.IntegrityCheck(t, path)
 
 	// Room again: the filler goes, stores and cleanups succeed.
 	if err := os.Remove(filler); err != nil {
 		t.Fatal(err)
 	}
 	if err := noHang(t, "Store after freeing space", func(ctx context.Context) error {
-		return r.StoreAt(ctx, "fill", "small", ms(30_000))
+		return r.StoreAt(ctx, "fill", "small", testutil.MS(30_000))
 	}); err != nil {
 		t.Fatalf("Store after freeing space: %v", err)
 	}
 	stored++
-	n, err := db.Cleanup(t.Context(), ms(100))
+	n, err := db.Cleanup(t.Context(), testutil.MS(100))
 	if err != nil {
 		t.Fatalf("Cleanup after freeing space: %v", err)
 	}
 	deleted += n
 	for i := range 20 {
-		if err := r.StoreAt(t.Context(), "fill", big, ms(int64(40_000+i))); err != nil {
+		if err := r.StoreAt(t.Context(), "fill", big, testutil.MS(int64(40_000+i))); err != nil {
 			t.Fatalf("Store after Cleanup: %v", err)
 		}
 		stored++
@@ -245,18 +260,20 @@ func TestFaultDiskFull(t *testing.T) {
 	if out, err := exec.Command("mount", "-o", "remount,size=64m", dir).CombinedOutput(); err != nil {
 		t.Fatalf("grow the tmpfs: %v: %s", err, out)
 	}
-	db = mustOpen(t, path)
+	db, _ = testutil.OpenDB(t, path)
 	if got := rowCount(t, path); got != stored-deleted {
 		t.Fatalf("file holds %d rows, want %d", got, stored-deleted)
 	}
-	integrityCheck(t, path)
+	testutil.IntegrityCheck(t, path)
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close with room on the disk: %v", err)
 	}
 }
 
 // A read-only database file (in a writable directory) gives a clear error
-// at Open or at the first store; the rows in it stay readable.
+// at Open or at the first store; the rows in it stay readable. As root it
+// bind-mounts the file read-only, so it runs only with
+// RECHIST_TEST_PRIVILEGED=1.
 func TestFaultReadOnlyFile(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	seedFile(t, path)
@@ -266,11 +283,9 @@ func TestFaultReadOnlyFile(t *testing.T) {
 	if canWrite(path) {
 		// Root ignores permission bits; a read-only bind mount of the file
 		// stops root too.
-		if runtime.GOOS != "linux" || os.Geteuid() != 0 {
-			t.Skip("the file stays writable despite chmod 0444, and no bind mount here")
-		}
+		requirePrivileged(t, "bind-mounts the file read-only (chmod 0444 does not stop root)")
 		if out, err := exec.Command("mount", "--bind", "-o", "ro", path, path).CombinedOutput(); err != nil {
-			t.Skipf("the file stays writable despite chmod 0444 (root), and bind mount failed: %v: %s", err, out)
+			t.Fatalf("the file stays writable despite chmod 0444 (root), and bind mount failed: %v: %s", err, out)
 		}
 		t.Cleanup(func() {
 			if out, err := exec.Command("umount", path).CombinedOutput(); err != nil {
@@ -298,28 +313,31 @@ func TestFaultReadOnlyFile(t *testing.T) {
 	defer db.Close()
 	r := rechist.NewRepo[int](db)
 	err = noHang(t, "Store to a read-only file", func(ctx context.Context) error {
-		return r.StoreAt(ctx, "x", 2, ms(2))
+		return r.StoreAt(ctx, "x", 2, testutil.MS(2))
 	})
 	t.Logf("Open succeeded; Store: %v", err)
 	if err == nil || errors.Is(err, rechist.ErrInvalidArgument) || !strings.Contains(err.Error(), "readonly") {
 		t.Fatalf("Store to a read-only file: got %v, want SQLite's \"attempt to write a readonly database\"", err)
 	}
 	got, err := r.Query(t.Context(), "x", rechist.QueryParams{})
-	if err != nil || summary(got) != "x@1=1" {
-		t.Fatalf("Query of a read-only file: %s, %v; want x@1=1", summary(got), err)
+	if err != nil || testutil.Summary(got) != "x@1=1" {
+		t.Fatalf("Query of a read-only file: %s, %v; want x@1=1", testutil.Summary(got), err)
 	}
-	if _, err := db.Cleanup(t.Context(), ms(5)); err == nil || !strings.Contains(err.Error(), "readonly") {
+	if _, err := db.Cleanup(t.Context(), testutil.MS(5)); err == nil || !strings.Contains(err.Error(), "readonly") {
 		t.Fatalf("Cleanup of a read-only file: got %v, want a readonly error", err)
 	}
 }
 
 // A read-only directory: a new database cannot be created in it, and an
 // existing one cannot be opened for writing (SQLite needs to create its
-// -wal and -shm files next to it). Open says so.
+// -wal and -shm files next to it). Open says so. As root the directory is
+// a tmpfs remounted read-only, so it runs only with
+// RECHIST_TEST_PRIVILEGED=1.
 func TestFaultReadOnlyDirectory(t *testing.T) {
 	var dir string
 	if os.Geteuid() == 0 {
-		// Root ignores permission bits: use a tmpfs remounted read-only.
+		// Root ignores permission bits: use a tmpfs remounted read-only
+		// (only with RECHIST_TEST_PRIVILEGED=1).
 		dir = mountTmpfs(t, "4m")
 		seedFile(t, filepath.Join(dir, "history.db"))
 		remountReadOnly(t, dir)
@@ -398,10 +416,10 @@ func TestFaultNotADatabase(t *testing.T) {
 	zeroed := filepath.Join(dir, "zeroed.db")
 	fillFile(t, zeroed)
 	overwrite(t, zeroed, fileSize(t, zeroed)/2, make([]byte, 64<<10))
-	if report := integrityReport(t, zeroed); report == "ok" {
+	if report := testutil.IntegrityReport(t, zeroed); report == "ok" {
 		t.Fatal("zeroing 64 KiB did not damage the file")
 	}
-	db := mustOpen(t, zeroed)
+	db, _ := testutil.OpenDB(t, zeroed)
 	r := rechist.NewRepo[string](db)
 	for what, call := range map[string]func(ctx context.Context) error{
 		"Query": func(ctx context.Context) error {
@@ -409,7 +427,7 @@ func TestFaultNotADatabase(t *testing.T) {
 			return err
 		},
 		"QueryLatest": func(ctx context.Context) error { _, err := r.QueryLatest(ctx, "*", 1); return err },
-		"Cleanup":     func(ctx context.Context) error { _, err := db.Cleanup(ctx, ms(10_000)); return err },
+		"Cleanup":     func(ctx context.Context) error { _, err := db.Cleanup(ctx, testutil.MS(10_000)); return err },
 		"Summary":     func(ctx context.Context) error { _, err := db.Summary(ctx, 3); return err },
 	} {
 		err := noHang(t, what+" on a damaged file", call)
@@ -432,7 +450,7 @@ func fillFile(t *testing.T, path string) {
 	}
 	recs := make([]rechist.Record[string], 5_000)
 	for i := range recs {
-		recs[i] = rechist.Record[string]{Name: fmt.Sprintf("n%02d", i%20), Value: strings.Repeat("v", 40), StoredAt: ms(int64(i))}
+		recs[i] = rechist.Record[string]{Name: fmt.Sprintf("n%02d", i%20), Value: strings.Repeat("v", 40), StoredAt: testutil.MS(int64(i))}
 	}
 	if err := rechist.NewRepo[string](db).StoreMany(t.Context(), recs); err != nil {
 		t.Fatal(err)
@@ -500,7 +518,7 @@ func holdLock(path string, rustSchema bool) error {
 	}
 	defer conn.Close()
 	if rustSchema {
-		if _, err := conn.ExecContext(ctx, compatRustSchema); err != nil {
+		if _, err := conn.ExecContext(ctx, testutil.RustSchema); err != nil {
 			return err
 		}
 	}
@@ -515,23 +533,19 @@ func holdLock(path string, rustSchema bool) error {
 	return err
 }
 
-// compatRustSchema is the Rust crate's schema (as in compat_test.go).
-const compatRustSchema = `
-PRAGMA journal_mode = WAL;
-CREATE TABLE IF NOT EXISTS record_history (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    record_name TEXT NOT NULL,
-    value_json TEXT NOT NULL,
-    stored_at INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS idx_record_time ON record_history(record_name, stored_at DESC);`
+// lockerLimit bounds the life of a locker process: the test that starts
+// it makes a few calls of at most hangLimit each while it holds the lock.
+const lockerLimit = 5 * hangLimit
 
 // startLocker starts a process that holds an exclusive lock on path, and
 // returns once it holds it. release commits and waits for the process; it
 // also runs at the end of the test.
 func startLocker(t *testing.T, path string, rustSchema bool) (release func()) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcessLocker$", "-test.count=1")
+	// The locker is killed (and the test fails) if it still runs after
+	// lockerLimit: a hung locker must not hang the test.
+	ctx, cancel := context.WithTimeout(context.Background(), lockerLimit)
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestHelperProcessLocker$", "-test.count=1")
 	cmd.Env = append(os.Environ(), lockerEnvPath+"="+path)
 	if rustSchema {
 		cmd.Env = append(cmd.Env, lockerEnvRust+"=1")
@@ -547,11 +561,13 @@ func startLocker(t *testing.T, path string, rustSchema bool) (release func()) {
 		t.Fatal(err)
 	}
 	if err := cmd.Start(); err != nil {
+		cancel()
 		t.Fatal(err)
 	}
 	var once sync.Once
 	release = func() {
 		once.Do(func() {
+			defer cancel()
 			stdin.Close()
 			io.Copy(io.Discard, stdout)
 			if err := cmd.Wait(); err != nil {
@@ -574,16 +590,16 @@ func startLocker(t *testing.T, path string, rustSchema bool) (release func()) {
 // again. Open of a file that must be migrated fails the same way.
 func TestFaultLockedByAnotherProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	db := mustOpen(t, path, rechist.WithBusyTimeout(200*time.Millisecond))
+	db, _ := testutil.OpenDB(t, path, rechist.WithBusyTimeout(200*time.Millisecond))
 	r := rechist.NewRepo[int](db)
-	storeAt(t, r, "x", 1, ms(1))
+	testutil.StoreAt(t, r, "x", 1, testutil.MS(1))
 
 	release := startLocker(t, path, false)
 	isLocked := func(err error) bool {
 		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) &&
-			(strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy"))
+			(strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy")) // SENTINEL: ErrBusy
 	}
-	err := noHang(t, "Store while locked", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 2, ms(2)) })
+	err := noHang(t, "Store while locked", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 2, testutil.MS(2)) })
 	t.Logf("Store while another process holds the lock: %v", err)
 	if !isLocked(err) {
 		t.Fatalf("Store while locked: got %v, want \"database is locked\"", err)
@@ -594,22 +610,22 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 	if !isLocked(err) {
 		t.Fatalf("StoreMany while locked: got %v, want \"database is locked\"", err)
 	}
-	err = noHang(t, "Cleanup while locked", func(ctx context.Context) error { _, err := db.Cleanup(ctx, ms(5)); return err })
+	err = noHang(t, "Cleanup while locked", func(ctx context.Context) error { _, err := db.Cleanup(ctx, testutil.MS(5)); return err })
 	if !isLocked(err) {
 		t.Fatalf("Cleanup while locked: got %v, want \"database is locked\"", err)
 	}
 	got, err := r.Query(t.Context(), "*", rechist.QueryParams{})
-	if err != nil || summary(got) != "x@1=1" {
-		t.Fatalf("Query while locked: %s, %v; want x@1=1", summary(got), err)
+	if err != nil || testutil.Summary(got) != "x@1=1" {
+		t.Fatalf("Query while locked: %s, %v; want x@1=1", testutil.Summary(got), err)
 	}
 	release()
 
-	if err := noHang(t, "Store after the lock", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 4, ms(4)) }); err != nil {
+	if err := noHang(t, "Store after the lock", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 4, testutil.MS(4)) }); err != nil {
 		t.Fatalf("Store after the lock was released: %v", err)
 	}
 	got, err = r.Query(t.Context(), "*", rechist.QueryParams{})
-	if err != nil || summary(got) != "x@4=4 x@1=1" {
-		t.Fatalf("after the lock: %s, %v; want x@4=4 x@1=1", summary(got), err)
+	if err != nil || testutil.Summary(got) != "x@4=4 x@1=1" {
+		t.Fatalf("after the lock: %s, %v; want x@4=4 x@1=1", testutil.Summary(got), err)
 	}
 	if st := db.Stats(); st.WriteErrors != 3 {
 		t.Errorf("WriteErrors = %d, want 3", st.WriteErrors)
@@ -631,7 +647,7 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 		t.Fatalf("Open of a file to migrate while locked: got %v, want \"database is locked\"", err)
 	}
 	release()
-	mustOpen(t, rust) // and once the lock is gone, it opens
+	testutil.OpenDB(t, rust) // and once the lock is gone, it opens
 }
 
 // A request that fails in the writer fails alone: the requests batched
@@ -640,7 +656,7 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 // program put in the file.
 func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 	var logs safeBuffer
-	db, path := openDB(t, rechist.WithBusyTimeout(time.Minute),
+	db, path := testutil.OpenDB(t, "", rechist.WithBusyTimeout(time.Minute),
 		rechist.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	r := rechist.NewRepo[string](db)
 	other, err := sql.Open("sqlite", path+"?_txlock=immediate")
@@ -672,13 +688,18 @@ func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 			}
 			errs[i] <- r.Store(context.Background(), name, name)
 		}()
-		waitUntil(t, "the store to be submitted", func() bool { return db.Stats().Requests == int64(i+1) })
+		testutil.WaitFor(t, "the store to be submitted", func() bool { return db.Stats().Requests == int64(i+1) })
 	}
 	if err := tx.Commit(); err != nil {
 		t.Fatal(err)
 	}
 	for i, name := range stores {
-		err := <-errs[i]
+		var err error
+		select {
+		case err = <-errs[i]:
+		case <-time.After(testutil.WaitLimit):
+			t.Fatalf("%s: the store did not return within %v of the lock's release", name, testutil.WaitLimit)
+		}
 		switch name {
 		case "poison", "many":
 			if err == nil || errors.Is(err, rechist.ErrInvalidArgument) || !strings.Contains(err.Error(), "poisoned row") {
@@ -697,8 +718,8 @@ func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names(got) != "after first good1 good2" {
-		t.Fatalf("stored %q, want after first good1 good2", names(got))
+	if testutil.Names(got) != "after first good1 good2" {
+		t.Fatalf("stored %q, want after first good1 good2", testutil.Names(got))
 	}
 	if st := db.Stats(); st.WriteErrors != 2 {
 		t.Errorf("WriteErrors = %d, want 2", st.WriteErrors)
@@ -707,19 +728,6 @@ func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 		t.Log("the failing stores shared a batch with good ones, which was retried store by store")
 	} else {
 		t.Logf("the failing stores were not batched with others this time; log:\n%s", logs.String())
-	}
-}
-
-// waitUntil polls cond until it holds: the tests wait for events, not for
-// an amount of time.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(100 * time.Microsecond)
 	}
 }
 
@@ -745,12 +753,13 @@ func (s *safeBuffer) String() string {
 // Rows that another program wrote wrong: queries skip the ones whose JSON
 // does not decode (counting them in Stats().SkippedRows), return the rest
 // with stored_at as time.UnixMilli(ms).UTC() whatever its value, and keep
-// returning the good rows. RELIABILITY.md lists each outcome.
+// returning the good rows. The README's Reliability section lists each
+// outcome.
 func TestFaultCorruptRowsFromAnotherProgram(t *testing.T) {
-	db, path := openDB(t)
-	r := rechist.NewRepo[Accuracy](db)
-	good := Accuracy{Value: 0.5, City: "good"}
-	storeAt(t, r, "c::good", good, ms(1))
+	db, path := testutil.OpenDB(t, "")
+	r := rechist.NewRepo[testutil.Accuracy](db)
+	good := testutil.Accuracy{Value: 0.5, City: "good"}
+	testutil.StoreAt(t, r, "c::good", good, testutil.MS(1))
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -763,17 +772,17 @@ func TestFaultCorruptRowsFromAnotherProgram(t *testing.T) {
 		}
 	}
 	// Undecodable into Accuracy: skipped and counted.
-	insert("c::invalid-json", `{"value":`, ms(2).UnixMilli())
-	insert("c::empty", ``, ms(2).UnixMilli())
-	insert("c::wrong-shape-string", `"a string"`, ms(2).UnixMilli())
-	insert("c::wrong-shape-array", `[1,2]`, ms(2).UnixMilli())
-	insert("c::wrong-field-type", `{"value":"high"}`, ms(2).UnixMilli())
-	insert("c::number-overflow", `{"value":1e999}`, ms(2).UnixMilli())
+	insert("c::invalid-json", `{"value":`, testutil.MS(2).UnixMilli())
+	insert("c::empty", ``, testutil.MS(2).UnixMilli())
+	insert("c::wrong-shape-string", `"a string"`, testutil.MS(2).UnixMilli())
+	insert("c::wrong-shape-array", `[1,2]`, testutil.MS(2).UnixMilli())
+	insert("c::wrong-field-type", `{"value":"high"}`, testutil.MS(2).UnixMilli())
+	insert("c::number-overflow", `{"value":1e999}`, testutil.MS(2).UnixMilli())
 	const undecodable = 6
 	// Decodable: returned.
-	insert("c::null", `null`, ms(3).UnixMilli())                              // the zero value
-	insert("c::unknown-fields", `{"other":1}`, ms(3).UnixMilli())             // the zero value
-	insert("c::blob", []byte(`{"value":2,"city":"blob"}`), ms(3).UnixMilli()) // a BLOB reads as its text
+	insert("c::null", `null`, testutil.MS(3).UnixMilli())                              // the zero value
+	insert("c::unknown-fields", `{"other":1}`, testutil.MS(3).UnixMilli())             // the zero value
+	insert("c::blob", []byte(`{"value":2,"city":"blob"}`), testutil.MS(3).UnixMilli()) // a BLOB reads as its text
 	insert("c::negative", `{"value":3}`, int64(-5))
 	insert("c::max", `{"value":4}`, int64(math.MaxInt64))
 	insert("c::min", `{"value":5}`, int64(math.MinInt64))
@@ -818,15 +827,15 @@ func TestFaultCorruptRowsFromAnotherProgram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if names(got) != "c::blob c::good c::max c::null c::unknown-fields" {
-		t.Errorf("[epoch, max]: %s", names(got))
+	if testutil.Names(got) != "c::blob c::good c::max c::null c::unknown-fields" {
+		t.Errorf("[epoch, max]: %s", testutil.Names(got))
 	}
 	// Cleanup at the epoch deletes exactly the rows stored before it.
 	if n, err := db.Cleanup(t.Context(), time.UnixMilli(0)); n != 2 || err != nil {
 		t.Errorf("Cleanup(epoch) = %d, %v; want the 2 negative rows", n, err)
 	}
-	if got, err := r.QueryLatest(t.Context(), "c::good", 1); err != nil || summary(got) != "c::good@1={0.5 good}" {
-		t.Fatalf("the good row after all that: %s, %v", summary(got), err)
+	if got, err := r.QueryLatest(t.Context(), "c::good", 1); err != nil || testutil.Summary(got) != "c::good@1={0.5 good}" {
+		t.Fatalf("the good row after all that: %s, %v", testutil.Summary(got), err)
 	}
 }
 
@@ -844,9 +853,9 @@ func absSummary[T any](recs []rechist.Record[T]) string {
 // orders BLOBs after text and text after numbers, outside every range); a
 // REAL stored_at (1.5) is returned like the others, truncated to whole ms.
 func TestFaultWronglyTypedColumnsFromAnotherProgram(t *testing.T) {
-	db, path := openDB(t)
+	db, path := testutil.OpenDB(t, "")
 	r := rechist.NewRepo[string](db)
-	storeAt(t, r, "w::good", "good", ms(1))
+	testutil.StoreAt(t, r, "w::good", "good", testutil.MS(1))
 	raw, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -861,8 +870,8 @@ func TestFaultWronglyTypedColumnsFromAnotherProgram(t *testing.T) {
 		}
 	}
 	got, err := r.Query(t.Context(), "w::*", rechist.QueryParams{})
-	if err != nil || summary(got) != "w::good@1=good" {
-		t.Fatalf("with a BLOB name and a TEXT time: %s, %v; want only w::good", summary(got), err)
+	if err != nil || testutil.Summary(got) != "w::good@1=good" {
+		t.Fatalf("with a BLOB name and a TEXT time: %s, %v; want only w::good", testutil.Summary(got), err)
 	}
 	if st := db.Stats(); st.SkippedRows != 0 {
 		t.Errorf("SkippedRows = %d: rows outside every range are not skipped rows", st.SkippedRows)
@@ -879,7 +888,7 @@ func TestFaultWronglyTypedColumnsFromAnotherProgram(t *testing.T) {
 	if err != nil {
 		t.Fatalf("one row with a REAL stored_at (1.5) makes the query fail: %v", err)
 	}
-	if names(got) != "w::good w::real-time" {
-		t.Fatalf("with a REAL time: %s", summary(got))
+	if testutil.Names(got) != "w::good w::real-time" {
+		t.Fatalf("with a REAL time: %s", testutil.Summary(got))
 	}
 }

@@ -1,4 +1,4 @@
-package rechist_test
+package robustness
 
 // Hostile input. A table sends every public call arguments at and beyond
 // its limits; each gets its documented outcome: stored and read back
@@ -6,8 +6,10 @@ package rechist_test
 // Two fuzz targets then search the input space: the pattern language
 // against a reference matcher, and JSON values stored and read back.
 //
-//	go test -run='^$' -fuzz=FuzzPatternMatchesReference -fuzztime=60s .
-//	go test -run='^$' -fuzz=FuzzJSONRoundTrip -fuzztime=60s .
+//	go test -run='^$' -fuzz=FuzzPatternMatchesReference -fuzztime=60s ./tests/robustness/
+//	go test -run='^$' -fuzz=FuzzJSONRoundTrip -fuzztime=60s ./tests/robustness/
+//
+// Their seed corpora are in testdata/fuzz; plain go test runs the seeds.
 
 import (
 	"context"
@@ -15,9 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"path/filepath"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 var (
@@ -94,7 +95,7 @@ func (h hostileMarshaler) MarshalJSON() ([]byte, error) { return []byte(h.out), 
 type cyclic struct{ Next *cyclic }
 
 // Every public call with hostile arguments gets its documented outcome;
-// the cases badinput_test.go covers are not repeated.
+// the cases of the root package's badinput_test.go are not repeated.
 func TestHostileArgumentsEveryCall(t *testing.T) {
 	type outcome int
 	const (
@@ -118,7 +119,7 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 	// control and unusual code points. Each is stored and read back exactly.
 	long := strings.Repeat("ñ", 1<<19) // 1 MiB
 	add("1 MiB name (read back through a short wildcard)", stored, 1, func(ctx context.Context, db *rechist.DB) error {
-		return roundTrip(ctx, db, long, "ñññ*", 7, ms(1))
+		return roundTrip(ctx, db, long, "ñññ*", 7, testutil.MS(1))
 	})
 	for _, name := range []string{
 		"%", "_", `\`, "?", "[", "]", "[]", "[!a]", "[^a]", "[a-z]", "{a,b}", `%_\?[`, `\%`, `\_`, `a\`, "'", `"`, "--",
@@ -127,7 +128,7 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 		// A name with '*' is its own pattern too: '*' matches itself among
 		// other things, and it is the only record in the file.
 		add(fmt.Sprintf("name %q", name), stored, 1, func(ctx context.Context, db *rechist.DB) error {
-			return roundTrip(ctx, db, name, name, name, ms(2))
+			return roundTrip(ctx, db, name, name, name, testutil.MS(2))
 		})
 	}
 	// Invalid UTF-8 and NUL bytes: refused as names (alone or inside a
@@ -163,7 +164,7 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 		add(fmt.Sprintf("pattern of %d stars", len(p)), stored, 3, func(ctx context.Context, db *rechist.DB) error {
 			r := ints(db)
 			for i, name := range []string{"a", "*", "%"} {
-				if err := r.StoreAt(ctx, name, i, ms(int64(i))); err != nil {
+				if err := r.StoreAt(ctx, name, i, testutil.MS(int64(i))); err != nil {
 					return err
 				}
 			}
@@ -171,8 +172,8 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 			if err != nil {
 				return err
 			}
-			if names(got) != "% * a" {
-				return fmt.Errorf("matched %q, want all three", names(got))
+			if testutil.Names(got) != "% * a" {
+				return fmt.Errorf("matched %q, want all three", testutil.Names(got))
 			}
 			return nil
 		})
@@ -222,7 +223,7 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 			continue // StoreMany stamps a zero time with now; a zero bound is unbounded
 		}
 		add("StoreMany at "+what, invalid, 0, func(ctx context.Context, db *rechist.DB) error {
-			return ints(db).StoreMany(ctx, []rechist.Record[int]{{Name: "t", Value: 1, StoredAt: ms(1)}, {Name: "t", Value: 2, StoredAt: at}})
+			return ints(db).StoreMany(ctx, []rechist.Record[int]{{Name: "t", Value: 1, StoredAt: testutil.MS(1)}, {Name: "t", Value: 2, StoredAt: at}})
 		})
 		add("Query start "+what, invalid, 0, func(ctx context.Context, db *rechist.DB) error {
 			_, err := ints(db).Query(ctx, "t", rechist.QueryParams{Start: at})
@@ -237,7 +238,7 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 	// Cleanup deletes strictly before its cutoff.
 	limits := func(ctx context.Context, db *rechist.DB) error {
 		r := ints(db)
-		for i, at := range []time.Time{epochTime, ms(0), lastMs} {
+		for i, at := range []time.Time{epochTime, testutil.MS(0), lastMs} {
 			if err := r.StoreAt(ctx, "t", i, at); err != nil {
 				return err
 			}
@@ -280,13 +281,13 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 	// Values: huge, odd but encodable, and not encodable.
 	huge := strings.Repeat("h<&>\u2028", 16<<20/8) // 16 MiB of JSON text
 	add("16 MiB string value", stored, 1, func(ctx context.Context, db *rechist.DB) error {
-		return roundTrip(ctx, db, "v", "v", huge, ms(3))
+		return roundTrip(ctx, db, "v", "v", huge, testutil.MS(3))
 	})
 	add("nil pointer value stores JSON null", stored, 1, func(ctx context.Context, db *rechist.DB) error {
-		return roundTrip[*int](ctx, db, "v", "v", nil, ms(3))
+		return roundTrip[*int](ctx, db, "v", "v", nil, testutil.MS(3))
 	})
 	add("nil any value stores JSON null", stored, 1, func(ctx context.Context, db *rechist.DB) error {
-		return roundTrip[any](ctx, db, "v", "v", nil, ms(3))
+		return roundTrip[any](ctx, db, "v", "v", nil, testutil.MS(3))
 	})
 	add("extreme numbers", stored, 1, func(ctx context.Context, db *rechist.DB) error {
 		type nums struct {
@@ -294,12 +295,12 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 			C    uint64
 			D, E float64
 		}
-		return roundTrip(ctx, db, "v", "v", nums{math.MinInt64, math.MaxInt64, math.MaxUint64, math.SmallestNonzeroFloat64, -math.MaxFloat64}, ms(3))
+		return roundTrip(ctx, db, "v", "v", nums{math.MinInt64, math.MaxInt64, math.MaxUint64, math.SmallestNonzeroFloat64, -math.MaxFloat64}, testutil.MS(3))
 	})
 	add("StoreMany of 50000 records, past MaxBatchRows, commits whole", stored, 50_000, func(ctx context.Context, db *rechist.DB) error {
 		recs := make([]rechist.Record[int], 50_000)
 		for i := range recs {
-			recs[i] = rechist.Record[int]{Name: fmt.Sprintf("m%d", i%7), Value: i, StoredAt: ms(int64(i))}
+			recs[i] = rechist.Record[int]{Name: fmt.Sprintf("m%d", i%7), Value: i, StoredAt: testutil.MS(int64(i))}
 		}
 		return ints(db).StoreMany(ctx, recs)
 	})
@@ -333,7 +334,7 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 	add("Summary top -1", invalid, 0, func(ctx context.Context, db *rechist.DB) error { _, err := db.Summary(ctx, -1); return err })
 	add("Summary top MaxInt", stored, 2, func(ctx context.Context, db *rechist.DB) error {
 		for _, n := range []string{"a", "b"} {
-			if err := ints(db).StoreAt(ctx, n, 1, ms(1)); err != nil {
+			if err := ints(db).StoreAt(ctx, n, 1, testutil.MS(1)); err != nil {
 				return err
 			}
 		}
@@ -363,7 +364,7 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 			_, err := ints(db).QueryLatest(ctx, "*", 1)
 			return err
 		},
-		"Cleanup": func(ctx context.Context, db *rechist.DB) error { _, err := db.Cleanup(ctx, ms(1)); return err },
+		"Cleanup": func(ctx context.Context, db *rechist.DB) error { _, err := db.Cleanup(ctx, testutil.MS(1)); return err },
 		"Summary": func(ctx context.Context, db *rechist.DB) error { _, err := db.Summary(ctx, 1); return err },
 	} {
 		add(what+" with a canceled context", canceled, 0, func(ctx context.Context, db *rechist.DB) error {
@@ -376,7 +377,7 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
-			db, path := openDB(t)
+			db, path := testutil.OpenDB(t, "")
 			before := db.Stats()
 			err := c.call(t.Context(), db)
 			switch c.want {
@@ -409,11 +410,11 @@ func TestHostileArgumentsEveryCall(t *testing.T) {
 // and long patterns fail with an SQL error that does not wrap
 // ErrInvalidArgument.
 func TestLongNamesAreQueryableByName(t *testing.T) {
-	db, _ := openDB(t)
+	db, _ := testutil.OpenDB(t, "")
 	r := rechist.NewRepo[int](db)
 	for _, n := range []int{50_000, 50_001, 1 << 20} {
 		name := strings.Repeat("n", n)
-		if err := r.StoreAt(t.Context(), name, n, ms(1)); err != nil {
+		if err := r.StoreAt(t.Context(), name, n, testutil.MS(1)); err != nil {
 			t.Fatalf("Store of a %d-byte name: %v", n, err)
 		}
 		got, err := r.QueryLatest(t.Context(), name, 1)
@@ -439,14 +440,14 @@ func TestLongNamesAreQueryableByName(t *testing.T) {
 // encoding/json decodes (10000 levels) must be refused at Store or read
 // back some other way; today it is stored and then skipped by every query.
 func TestTooDeepValuesAreRefused(t *testing.T) {
-	db, _ := openDB(t)
+	db, _ := testutil.OpenDB(t, "")
 	type node struct{ N *node }
 	r := rechist.NewRepo[*node](db)
 	var deep *node
 	for range 10_001 {
 		deep = &node{N: deep}
 	}
-	err := r.StoreAt(t.Context(), "deep", deep, ms(1))
+	err := r.StoreAt(t.Context(), "deep", deep, testutil.MS(1))
 	if errors.Is(err, rechist.ErrInvalidArgument) {
 		return
 	}
@@ -461,17 +462,6 @@ func TestTooDeepValuesAreRefused(t *testing.T) {
 		t.Fatal("Store accepts a value nested 10001 levels deep; encoding/json cannot decode it, so every query skips the row")
 	}
 	t.Fatalf("too deep value: Store %v; read back %d records, %v", err, len(got), qerr)
-}
-
-// referenceMatch is the pattern language written independently of the
-// library: '*' is any run of characters, everything else literal, the
-// whole name, case-sensitive.
-func referenceMatch(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	return regexp.MustCompile(`^(?s:` + strings.Join(parts, ".*") + `)$`).MatchString(name)
 }
 
 func validName(s string) bool {
@@ -508,11 +498,7 @@ func FuzzPatternMatchesReference(f *testing.F) {
 	} {
 		f.Add(seed[0], seed[1], seed[2], seed[3])
 	}
-	db, err := rechist.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"), rechist.WithSynchronous(rechist.SyncNormal))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
+	db, _ := testutil.OpenDB(f, "", rechist.WithSynchronous(rechist.SyncNormal))
 	r := rechist.NewRepo[string](db)
 	var input int
 	f.Fuzz(func(t *testing.T, pattern, a, b, c string) {
@@ -552,7 +538,7 @@ func FuzzPatternMatchesReference(f *testing.F) {
 		for _, n := range candidates {
 			if validName(n) && !slices.Contains(stored, n) {
 				stored = append(stored, n)
-				recs = append(recs, rechist.Record[string]{Name: prefix + n, Value: n, StoredAt: ms(int64(len(recs)))})
+				recs = append(recs, rechist.Record[string]{Name: prefix + n, Value: n, StoredAt: testutil.MS(int64(len(recs)))})
 			}
 		}
 		if err := r.StoreMany(ctx, recs); err != nil {
@@ -560,7 +546,7 @@ func FuzzPatternMatchesReference(f *testing.F) {
 		}
 		var want []string
 		for _, n := range stored {
-			if referenceMatch(pattern, n) {
+			if testutil.ReferenceMatch(pattern, n) {
 				want = append(want, n)
 			}
 		}
@@ -616,11 +602,7 @@ func FuzzJSONRoundTrip(f *testing.F) {
 	f.Add("nan", math.NaN(), int64(0), uint64(0), false, []byte{}, int64(1))
 	f.Add("inf", math.Inf(1), int64(0), uint64(0), false, []byte{}, int64(1))
 	f.Add("before epoch", 0.0, int64(0), uint64(0), false, []byte{}, int64(-1))
-	db, err := rechist.Open(f.Context(), filepath.Join(f.TempDir(), "fuzz.db"), rechist.WithSynchronous(rechist.SyncNormal))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { db.Close() })
+	db, _ := testutil.OpenDB(f, "", rechist.WithSynchronous(rechist.SyncNormal))
 	r := rechist.NewRepo[fuzzValue](db)
 	var input int
 	f.Fuzz(func(t *testing.T, s string, fl float64, i int64, u uint64, b bool, raw []byte, atMs int64) {

@@ -1,4 +1,4 @@
-package rechist_test
+package robustness
 
 // Crash safety: a child process (this test binary, re-executed) stores
 // values from several goroutines and prints every acknowledged write; the
@@ -9,7 +9,6 @@ package rechist_test
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
 	"flag"
 	"fmt"
@@ -29,6 +28,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 var longRuns = flag.Bool("rechist.long", false,
@@ -242,42 +242,6 @@ func killChildAfter(t *testing.T, path, mode, syncMode string, run, target int) 
 	return res
 }
 
-// integrityCheck runs PRAGMA integrity_check on path through a connection
-// of its own and fails the test unless SQLite answers "ok".
-func integrityCheck(t *testing.T, path string) {
-	t.Helper()
-	if report := integrityReport(t, path); report != "ok" {
-		t.Fatalf("integrity_check: %s", report)
-	}
-}
-
-// integrityReport returns what PRAGMA integrity_check says about path.
-func integrityReport(t *testing.T, path string) string {
-	t.Helper()
-	raw, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer raw.Close()
-	rows, err := raw.QueryContext(t.Context(), "PRAGMA integrity_check")
-	if err != nil {
-		return err.Error()
-	}
-	defer rows.Close()
-	var report []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		report = append(report, s)
-	}
-	if err := rows.Err(); err != nil {
-		return err.Error()
-	}
-	return strings.Join(report, "\n")
-}
-
 // crashSeed returns the seed of the kill schedule: RECHIST_CRASH_SEED if
 // set (to replay a failure), a new one otherwise.
 func crashSeed(t *testing.T) uint64 {
@@ -323,7 +287,7 @@ func crashRounds(t *testing.T, mode, syncMode string, kills, maxAcks int) {
 		if err != nil {
 			t.Fatalf("round %d: Open after the kill: %v", run, err)
 		}
-		integrityCheck(t, path)
+		testutil.IntegrityCheck(t, path)
 		prefix := fmt.Sprintf("r%03d::", run)
 		recs, err := rechist.Query[int](t.Context(), db, prefix+"*", rechist.QueryParams{})
 		if err != nil {
