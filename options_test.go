@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
 // An option given twice is refused by name instead of the last one winning.
@@ -46,7 +47,7 @@ func TestSQLiteOnlyOptionsAreRefusedForURLs(t *testing.T) {
 
 // Every error is a *rechist.Error that names the operation.
 func TestErrorsAreTypedWithTheirOperation(t *testing.T) {
-	db, _ := openDB(t)
+	db, _ := testutil.OpenDB(t, "")
 	r := rechist.NewRepo[int](db)
 	err := r.Store(t.Context(), "", 1)
 	var e *rechist.Error

@@ -20,7 +20,7 @@ import (
 )
 
 func init() {
-	d := core.Driver{Name: "postgres", Open: open, Migrations: migrationsProvider}
+	d := core.Driver{Name: "postgres", Open: open, Migrations: migrationsProvider, Classify: classify}
 	core.Register("postgres", d)
 	core.Register("postgresql", d)
 }
@@ -154,7 +154,9 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 
 // Classify maps PostgreSQL's lock timeout (55P03) to ErrBusy and its
 // disk-full error (53100) to ErrDiskFull.
-func (e *engine) Classify(err error) error {
+func (e *engine) Classify(err error) error { return classify(err) }
+
+func classify(err error) error {
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) {
 		return nil

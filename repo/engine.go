@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -19,7 +20,7 @@ import (
 // Driver is the SQLite engine, for paths without a URL scheme (and
 // MemoryPath). It is exported for package rechist only and is not covered
 // by any compatibility promise.
-var Driver = core.Driver{Name: "sqlite", Open: open, Migrations: migrationsProvider}
+var Driver = core.Driver{Name: "sqlite", Open: open, Migrations: migrationsProvider, Classify: classify}
 
 // engine is an open SQLite file: one connection for the writer goroutine,
 // one for the background checkpointer, and a read-only pool.
@@ -75,6 +76,15 @@ func (e *engine) openPools(ctx context.Context) error {
 	}
 	if err := migrate(ctx, e.writeDB); err != nil {
 		return err
+	}
+	if !e.loc.memory {
+		// From now on a BEGIN that meets another process's write lock gives
+		// up quickly and the core tries again (see Commit), so callers'
+		// deadlines hold while they wait, and Close's checkpoint never holds
+		// other writers up for long.
+		if _, err := e.writeDB.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", writerBusyTimeout.Milliseconds())); err != nil {
+			return err
+		}
 	}
 	if !e.loc.memory {
 		var mode string
@@ -134,6 +144,11 @@ func migrate(ctx context.Context, conn *sql.DB) error {
 	}
 	return nil
 }
+
+// writerBusyTimeout is how long one statement of the writer's connection
+// waits for another connection's lock before the core's retry loop takes
+// over.
+const writerBusyTimeout = 10 * time.Millisecond
 
 // Close stops the checkpointer, copies the WAL into the database file and
 // truncates it, and closes the connections. The writer has stopped (the

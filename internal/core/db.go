@@ -35,7 +35,7 @@ func Open(ctx context.Context, d Driver, dsn, shown string, cfg Config) (*DB, er
 	}
 	eng, err := d.Open(ctx, dsn, cfg)
 	if err != nil {
-		return nil, Wrap(op, err, nil)
+		return nil, Wrap(op, err, d.Classify)
 	}
 	db := &DB{cfg: cfg, eng: eng, engine: d.Name, path: shown}
 	db.w = newWriter(cfg, eng)

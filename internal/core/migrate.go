@@ -85,7 +85,7 @@ func withProvider(ctx context.Context, op, dsn string, fallback Driver, create b
 	}
 	p, release, err := d.Migrations(ctx, dsn, create)
 	if err != nil {
-		return Wrap(op, err, nil)
+		return Wrap(op, err, d.Classify)
 	}
 	defer release()
 	if err := fn(p); err != nil {
@@ -93,7 +93,7 @@ func withProvider(ctx context.Context, op, dsn string, fallback Driver, create b
 		if errors.As(err, &ce) {
 			return err
 		}
-		return Wrap(op, err, nil)
+		return Wrap(op, err, d.Classify)
 	}
 	return nil
 }

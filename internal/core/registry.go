@@ -21,6 +21,9 @@ type Driver struct {
 	// dsn and a func that releases what it opened. Unless create is true,
 	// a database that does not exist is an error, and none is created.
 	Migrations func(ctx context.Context, dsn string, create bool) (*goose.Provider, func() error, error)
+	// Classify is the engine's Engine.Classify, for errors of Open and of
+	// the migration functions, before there is an engine.
+	Classify func(error) error
 }
 
 var (

@@ -188,8 +188,8 @@ func TestFaultDiskFull(t *testing.T) {
 	}
 	t.Logf("disk full after %d rows: %v", stored, full)
 	isFull := func(err error) bool {
-		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) &&
-			strings.Contains(err.Error(), "database or disk is full") // SENTINEL: ErrDiskFull
+		return errors.Is(err, rechist.ErrDiskFull) && !errors.Is(err, rechist.ErrInvalidArgument) &&
+			strings.Contains(err.Error(), "database or disk is full")
 	}
 	if !isFull(full) {
 		t.Fatalf("disk full: got %v, want SQLite's \"database or disk is full\"", full)
@@ -584,20 +584,22 @@ func startLocker(t *testing.T, path string, rustSchema bool) (release func()) {
 	return release
 }
 
-// A write lock held by another process past the busy timeout makes Store
-// and Cleanup fail with SQLite's "database is locked" after the timeout,
-// not hang; reads go on (WAL); once the lock is gone the same DB stores
-// again. Open of a file that must be migrated fails the same way.
+// A write lock held by another process for longer than a batch may wait
+// (WithBatchTimeout) makes Store and Cleanup fail with ErrBusy and SQLite's
+// "database is locked", not hang; a caller whose ctx ends first gets its
+// ctx's error; reads go on (WAL); once the lock is gone the same DB stores
+// again. Open of a file that must be migrated fails with ErrBusy after the
+// busy timeout.
 func TestFaultLockedByAnotherProcess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
-	db, _ := testutil.OpenDB(t, path, rechist.WithBusyTimeout(200*time.Millisecond))
+	db, _ := testutil.OpenDB(t, path, rechist.WithBusyTimeout(200*time.Millisecond), rechist.WithBatchTimeout(300*time.Millisecond))
 	r := rechist.NewRepo[int](db)
 	testutil.StoreAt(t, r, "x", 1, testutil.MS(1))
 
 	release := startLocker(t, path, false)
 	isLocked := func(err error) bool {
-		return err != nil && !errors.Is(err, rechist.ErrInvalidArgument) &&
-			(strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy")) // SENTINEL: ErrBusy
+		return errors.Is(err, rechist.ErrBusy) && !errors.Is(err, rechist.ErrInvalidArgument) &&
+			(strings.Contains(err.Error(), "locked") || strings.Contains(err.Error(), "busy"))
 	}
 	err := noHang(t, "Store while locked", func(ctx context.Context) error { return r.StoreAt(ctx, "x", 2, testutil.MS(2)) })
 	t.Logf("Store while another process holds the lock: %v", err)
@@ -613,6 +615,11 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 	err = noHang(t, "Cleanup while locked", func(ctx context.Context) error { _, err := db.Cleanup(ctx, testutil.MS(5)); return err })
 	if !isLocked(err) {
 		t.Fatalf("Cleanup while locked: got %v, want \"database is locked\"", err)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := r.StoreAt(short, "x", 9, testutil.MS(9)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Store with a 50 ms deadline while locked: got %v, want its ctx's error", err)
 	}
 	got, err := r.Query(t.Context(), "*", rechist.QueryParams{})
 	if err != nil || testutil.Summary(got) != "x@1=1" {
