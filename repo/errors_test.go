@@ -15,27 +15,81 @@ import (
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// A write lock held by another connection past the busy timeout reaches
-// the caller as ErrBusy, with SQLite's own message kept.
-func TestLockedDatabaseIsErrBusy(t *testing.T) {
-	db := openTest(t, core.Config{BusyTimeout: 20 * time.Millisecond})
-	other, err := sql.Open("sqlite", db.e.path+"?_txlock=immediate")
+// lockFromAnotherConnection holds the write lock of the file at path from
+// a connection of its own until release is called (or the test ends).
+func lockFromAnotherConnection(t *testing.T, path string) (release func()) {
+	t.Helper()
+	other, err := sql.Open("sqlite", path+"?_txlock=immediate")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer other.Close()
 	tx, err := other.Begin()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tx.Rollback()
-	err = db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: "1"}})
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			_ = tx.Rollback()
+			other.Close()
+		})
+	}
+	t.Cleanup(release)
+	return release
+}
+
+// A write lock that another connection holds for longer than the batch may
+// wait reaches the caller as ErrBusy, with SQLite's own message kept.
+func TestLockedDatabaseIsErrBusy(t *testing.T) {
+	db := openTest(t, core.Config{BatchTimeout: 200 * time.Millisecond})
+	lockFromAnotherConnection(t, db.e.path)
+	err := db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: "1"}})
 	if !errors.Is(err, core.ErrBusy) || !strings.Contains(err.Error(), "locked") {
 		t.Fatalf("store while locked: %v, want ErrBusy", err)
 	}
 	_, err = db.Cleanup(context.Background(), 5)
 	if !errors.Is(err, core.ErrBusy) {
 		t.Fatalf("cleanup while locked: %v, want ErrBusy", err)
+	}
+}
+
+// Writers of several processes share the file: a store that meets another
+// writer's lock waits for it (trying again) instead of failing after one
+// busy timeout, and a caller whose ctx ends while it waits gets its ctx's
+// error with nothing written.
+func TestWriterWaitsForAnotherWritersLock(t *testing.T) {
+	db := openTest(t, core.Config{BusyTimeout: 20 * time.Millisecond})
+	release := lockFromAnotherConnection(t, db.e.path)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	err := db.Insert(ctx, []core.Row{{Name: "gave-up", ValueJSON: "1"}})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("store whose ctx ended while it waited for the lock: %v, want its ctx's error", err)
+	}
+
+	done := make(chan error, 1)
+	go func() { done <- db.Insert(context.Background(), []core.Row{{Name: "waited", ValueJSON: "1"}}) }()
+	before := db.Stats().Batches
+	deadline := time.Now().Add(30 * time.Second)
+	for db.Stats().Batches < before+3 { // tries that met the lock, well past 20 ms
+		if time.Now().After(deadline) {
+			t.Fatal("the writer did not try again")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	release()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("store that waited for the lock: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("store did not finish after the lock was released")
+	}
+	rows, err := db.Query(context.Background(), "*", core.Unbounded)
+	if err != nil || len(rows) != 1 || rows[0].Name != "waited" {
+		t.Fatalf("stored %+v, %v; want only the row that waited", rows, err)
 	}
 }
 

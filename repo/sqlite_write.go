@@ -3,24 +3,43 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/seed178a96f3/rechist/db"
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 // Commit runs the whole batch in one immediate write transaction on the
-// writer connection.
+// writer connection. A BEGIN that meets another connection's write lock
+// fails after a short wait (writerBusyTimeout) as Retryable: the core tries
+// the batch again until its deadline, honouring its callers' ctx between
+// tries. A statement that fails on one request's data is a RequestError.
 func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	tx, err := e.writeDB.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("begin: %w", err)
+		err = fmt.Errorf("begin: %w", err)
+		if classify(err) == core.ErrBusy {
+			return core.Retryable(err)
+		}
+		return err
 	}
 	q := db.New(&txStmts{tx: tx, stmts: e.writeSt, bound: map[string]*sql.Stmt{}})
 	for _, r := range batch {
 		if r.N, err = applyRequest(ctx, q, r); err != nil {
 			_ = tx.Rollback()
+			if requestsFault(err) {
+				return &core.RequestError{Request: r, Err: err}
+			}
 			return err
+		}
+		if r.Kind == core.KindDeleteChunk {
+			// Inside this write transaction no other connection deletes:
+			// a short chunk is the last one.
+			r.More = r.N == r.Chunk
 		}
 	}
 	if err := tx.Commit(); err != nil {
@@ -43,4 +62,19 @@ func applyRequest(ctx context.Context, q *db.Queries, r *core.Request) (int64, e
 		}
 	}
 	return int64(len(r.Rows)), nil
+}
+
+// requestsFault reports whether a statement failed because of the request's
+// own data (a constraint, a trigger's RAISE, a value too big) rather than
+// the database's state.
+func requestsFault(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() & 0xff {
+	case sqlite3.SQLITE_CONSTRAINT, sqlite3.SQLITE_TOOBIG, sqlite3.SQLITE_MISMATCH:
+		return true
+	}
+	return false
 }

@@ -21,6 +21,7 @@ type fakeEngine struct {
 	gate    chan struct{}
 	entered chan struct{} // receives once per Commit that reaches the gate
 	stuck   bool          // Commit waits for its ctx only
+	fail    []error       // the next Commits fail with these, in order
 }
 
 func newFake() *fakeEngine {
@@ -29,6 +30,14 @@ func newFake() *fakeEngine {
 
 func (f *fakeEngine) Commit(ctx context.Context, batch []*Request) error {
 	f.entered <- struct{}{}
+	f.mu.Lock()
+	if len(f.fail) > 0 {
+		err := f.fail[0]
+		f.fail = f.fail[1:]
+		f.mu.Unlock()
+		return err
+	}
+	f.mu.Unlock()
 	if f.stuck {
 		<-ctx.Done()
 		return ctx.Err()
@@ -48,13 +57,13 @@ func (f *fakeEngine) Commit(ctx context.Context, batch []*Request) error {
 		case KindInsert:
 			for _, row := range r.Rows {
 				if row.Name == "poison" {
-					return errors.New("poisoned row")
+					return &RequestError{Request: r, Err: errors.New("poisoned row")}
 				}
 			}
 			add = append(add, r.Rows...)
 			r.N = int64(len(r.Rows))
 		case KindDeleteChunk:
-			r.N = 0
+			r.N, r.More = 0, false
 		default:
 			return errors.New("request without a kind")
 		}

@@ -1,6 +1,9 @@
 package core
 
-import "sync/atomic"
+import (
+	"context"
+	"sync/atomic"
+)
 
 // Kind says what a Request asks the engine to do.
 type Kind uint8
@@ -41,7 +44,11 @@ type Request struct {
 	CutoffMs, Chunk int64
 	// N is set by Engine.Commit: the rows inserted or deleted.
 	N int64
+	// More is set by Engine.Commit for a KindDeleteChunk request: rows
+	// stored before CutoffMs may remain (the cleanup goes on).
+	More bool
 
+	ctx   context.Context // the caller's, while its request is not yet in a transaction
 	state atomic.Int32
 	done  chan result // buffered; the writer sends exactly once
 }

@@ -2,8 +2,11 @@ package core
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"time"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -90,7 +93,7 @@ func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 		if err != nil {
 			return total, err
 		}
-		if n < r.Chunk {
+		if !r.More {
 			w.stats.cleanups.Add(1)
 			return total, nil
 		}
@@ -99,6 +102,7 @@ func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 
 // submit hands r to the writer and waits for its outcome (see Insert).
 func (w *Writer) submit(ctx context.Context, r *Request) (int64, error) {
+	r.ctx = ctx
 	if err := w.enqueue(ctx, r); err != nil {
 		return 0, err
 	}
@@ -184,35 +188,95 @@ func (w *Writer) run() {
 	}
 }
 
-// commitBatch commits batch in one transaction, or, if that fails, each
-// request in a transaction of its own, and answers every caller.
+// commitBatch commits batch and answers every caller. It tries the whole
+// batch in one transaction under one deadline (Config.BatchTimeout), and
+// then, depending on why a try failed:
+//
+//   - a failure that belongs to one request (RequestError): that request
+//     is answered with it and the others are tried again without it;
+//   - a failure that wrote nothing and may pass later (Retryable: a lock
+//     held by another connection): the batch is tried again after a short
+//     pause, until its deadline; callers whose ctx ends meanwhile are
+//     answered with their ctx's error and dropped, since nothing of theirs
+//     is in a transaction yet;
+//   - anything else (a failed commit, a lost connection, an unknown
+//     outcome): every request of the try is answered with it, never
+//     retried, so nothing can be stored twice.
 func (w *Writer) commitBatch(batch []*Request) {
-	err := w.commit(batch)
-	if err == nil || len(batch) == 1 {
-		w.stats.batches.Add(1)
-		for _, r := range batch {
-			w.answer(r, err)
+	deadline := time.Now().Add(w.cfg.BatchTimeout)
+	pending := batch
+	pause := time.Millisecond
+	oneByOne := false
+	for len(pending) > 0 {
+		try := pending
+		if oneByOne {
+			try = pending[:1]
 		}
-		return
-	}
-	w.cfg.Logger.Warn("rechist: batch failed, retrying its requests one by one",
-		slog.Int(LogKeyRequests, len(batch)), slog.Any(LogKeyError, err))
-	for _, r := range batch {
-		err := w.commit([]*Request{r})
+		err := w.commit(try, deadline)
 		w.stats.batches.Add(1)
+		var re *RequestError
+		switch {
+		case err == nil:
+			for _, r := range try {
+				w.answer(r, nil)
+			}
+			pending = pending[len(try):]
+		case errors.As(err, &re) && len(try) > 1 && re.Request == nil:
+			w.cfg.Logger.Warn("rechist: a request of the batch was refused, trying each alone",
+				slog.Int(LogKeyRequests, len(try)), slog.Any(LogKeyError, err))
+			oneByOne = true
+		case errors.As(err, &re) && len(try) > 1:
+			i := slices.Index(pending, re.Request)
+			if i < 0 {
+				w.failAll(try, err)
+				pending = pending[len(try):]
+				break
+			}
+			w.answer(re.Request, re.Err)
+			pending = slices.Delete(pending, i, i+1)
+		case isRetryable(err) && time.Now().Add(pause).Before(deadline):
+			pending = w.dropGone(pending)
+			time.Sleep(pause)
+			pause = min(2*pause, maxRetryPause)
+		default:
+			w.failAll(try, err)
+			pending = pending[len(try):]
+		}
+	}
+}
+
+// maxRetryPause bounds the pause between two tries of a batch that met a
+// lock: short, so writers of several processes take turns quickly.
+const maxRetryPause = 20 * time.Millisecond
+
+// dropGone answers the requests whose caller's ctx has ended with its
+// error (nothing of them was written) and returns the others.
+func (w *Writer) dropGone(reqs []*Request) []*Request {
+	return slices.DeleteFunc(reqs, func(r *Request) bool {
+		if r.ctx == nil || r.ctx.Err() == nil {
+			return false
+		}
+		w.stats.abandoned.Add(1)
+		r.done <- result{err: r.ctx.Err()}
+		return true
+	})
+}
+
+func (w *Writer) failAll(reqs []*Request, err error) {
+	for _, r := range reqs {
 		w.answer(r, err)
 	}
 }
 
 // commit runs one transaction under the batch deadline.
-func (w *Writer) commit(batch []*Request) error {
+func (w *Writer) commit(batch []*Request, deadline time.Time) error {
 	for _, r := range batch {
-		r.N = 0
+		r.N, r.More = 0, false
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 	err := w.eng.Commit(ctx, batch)
-	if err != nil && ctx.Err() != nil {
+	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrOutcomeUnknown) {
 		err = fmt.Errorf("write transaction not done within the batch timeout (%v): %w", w.cfg.BatchTimeout, err)
 	}
 	return err
@@ -231,5 +295,6 @@ func (w *Writer) answer(r *Request, err error) {
 	default:
 		w.stats.rowsWritten.Add(n)
 	}
+	r.ctx = nil
 	r.done <- result{n: n, err: err}
 }

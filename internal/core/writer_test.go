@@ -86,7 +86,7 @@ func TestFailingRequestDoesNotPoisonTheBatch(t *testing.T) {
 		done[i] = submitAsync(context.Background(), db, r)
 		waitFor(t, "the request to be queued", func() bool { return len(db.w.queue) == i+1 })
 	}
-	for range 5 { // the first batch, the batch of three, three retries
+	for range 3 { // the first batch, the batch of three, the two good ones again
 		f.gate <- struct{}{}
 	}
 	if err := receive(t, "first", first); err != nil {
@@ -109,8 +109,69 @@ func TestFailingRequestDoesNotPoisonTheBatch(t *testing.T) {
 	if got := storedNames(t, db); got != "after first good1 good2" {
 		t.Fatalf("stored %q", got)
 	}
-	if st := db.Stats(); st.WriteErrors != 1 {
-		t.Errorf("WriteErrors = %d, want 1", st.WriteErrors)
+	if st := db.Stats(); st.WriteErrors != 1 || st.Batches != 4 {
+		t.Errorf("WriteErrors = %d, Batches = %d; want 1 and 4", st.WriteErrors, st.Batches)
+	}
+}
+
+// A failure that does not belong to one request (a failed commit, a lost
+// connection) fails every request of the batch, once: the writer never
+// tries them again one by one, since the commit may have happened.
+func TestBatchFailureIsNotRetriedRequestByRequest(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{}, 10)
+	db := openFake(t, f, Config{})
+	first := submitAsync(context.Background(), db, insertRequest("first"))
+	receive(t, "the writer to block", f.entered)
+	var done []<-chan error
+	for i := range 3 {
+		done = append(done, submitAsync(context.Background(), db, insertRequest("r")))
+		waitFor(t, "the request to be queued", func() bool { return len(db.w.queue) == i+1 })
+	}
+	f.mu.Lock()
+	f.fail = []error{errors.New("commit: conn closed")}
+	f.mu.Unlock()
+	f.gate <- struct{}{}
+	if err := receive(t, "first", first); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range done {
+		if err := receive(t, "an outcome", d); err == nil || !strings.Contains(err.Error(), "conn closed") {
+			t.Fatalf("got %v, want the batch's error", err)
+		}
+	}
+	if st := db.Stats(); st.Batches != 2 || st.WriteErrors != 3 {
+		t.Fatalf("Batches = %d, WriteErrors = %d; want 2 tries and 3 errors", st.Batches, st.WriteErrors)
+	}
+}
+
+// A batch that met a lock (Retryable) is tried again until it commits;
+// callers whose ctx ends meanwhile get their ctx's error and are left out.
+func TestRetryableFailureIsTriedAgainAndHonoursCallersCtx(t *testing.T) {
+	f := newFake()
+	db := openFake(t, f, Config{})
+	busy := Retryable(errors.New("database is locked"))
+	f.mu.Lock()
+	f.fail = []error{busy, busy, busy}
+	f.mu.Unlock()
+	if err := db.Insert(context.Background(), []Row{{Name: "patient", ValueJSON: "1"}}); err != nil {
+		t.Fatalf("store after three locked tries: %v", err)
+	}
+	f.mu.Lock()
+	for range 1000 {
+		f.fail = append(f.fail, busy)
+	}
+	f.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := db.Insert(ctx, []Row{{Name: "impatient", ValueJSON: "1"}}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("store whose ctx ended while locked: %v, want its ctx's error", err)
+	}
+	f.mu.Lock()
+	f.fail = nil
+	f.mu.Unlock()
+	if got := storedNames(t, db); got != "patient" {
+		t.Fatalf("stored %q, want only patient", got)
 	}
 }
 

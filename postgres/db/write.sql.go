@@ -9,10 +9,37 @@ import (
 	"context"
 )
 
+const anyOlderThan = `-- name: AnyOlderThan :one
+SELECT EXISTS (SELECT 1 FROM record_history WHERE stored_at < $1::bigint) AS any_left
+`
+
+// Whether a row stored before cutoff_ms is still there, in a snapshot of its
+// own: under READ COMMITTED another cleanup may have deleted part of a chunk,
+// so a short chunk alone does not prove the cleanup is done.
+func (q *Queries) AnyOlderThan(ctx context.Context, cutoffMs int64) (bool, error) {
+	row := q.db.QueryRow(ctx, anyOlderThan, cutoffMs)
+	var any_left bool
+	err := row.Scan(&any_left)
+	return any_left, err
+}
+
 type CopyRecordsParams struct {
 	RecordName string
 	ValueJson  string
 	StoredAt   int64
+}
+
+const currentXactID = `-- name: CurrentXactID :one
+SELECT pg_current_xact_id()::text AS xid
+`
+
+// The transaction's id, taken before COMMIT so that its outcome can be
+// learned on another connection if the connection is lost during COMMIT.
+func (q *Queries) CurrentXactID(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, currentXactID)
+	var xid string
+	err := row.Scan(&xid)
+	return xid, err
 }
 
 const deleteOlderThanChunk = `-- name: DeleteOlderThanChunk :execrows
@@ -57,4 +84,16 @@ type InsertRecordsParams struct {
 func (q *Queries) InsertRecords(ctx context.Context, arg InsertRecordsParams) error {
 	_, err := q.db.Exec(ctx, insertRecords, arg.RecordNames, arg.ValueJsons, arg.StoredAts)
 	return err
+}
+
+const xactStatus = `-- name: XactStatus :one
+SELECT COALESCE(pg_xact_status(CAST($1::text AS xid8))::text, 'unknown') AS status
+`
+
+// 'committed', 'aborted' or 'in progress' (NULL when too old to know).
+func (q *Queries) XactStatus(ctx context.Context, xid string) (interface{}, error) {
+	row := q.db.QueryRow(ctx, xactStatus, xid)
+	var status interface{}
+	err := row.Scan(&status)
+	return status, err
 }

@@ -19,3 +19,18 @@ WHERE id IN (
     ORDER BY stored_at
     LIMIT @chunk_size::bigint
 );
+
+-- name: AnyOlderThan :one
+-- Whether a row stored before cutoff_ms is still there, in a snapshot of its
+-- own: under READ COMMITTED another cleanup may have deleted part of a chunk,
+-- so a short chunk alone does not prove the cleanup is done.
+SELECT EXISTS (SELECT 1 FROM record_history WHERE stored_at < @cutoff_ms::bigint) AS any_left;
+
+-- name: CurrentXactID :one
+-- The transaction's id, taken before COMMIT so that its outcome can be
+-- learned on another connection if the connection is lost during COMMIT.
+SELECT pg_current_xact_id()::text AS xid;
+
+-- name: XactStatus :one
+-- 'committed', 'aborted' or 'in progress' (NULL when too old to know).
+SELECT COALESCE(pg_xact_status(CAST(sqlc.arg(xid)::text AS xid8))::text, 'unknown') AS status;
