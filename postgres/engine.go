@@ -103,55 +103,6 @@ func migrationsProvider(ctx context.Context, dsn string, _ bool) (*goose.Provide
 	return p, conn.Close, nil
 }
 
-// copyRows is the request size from which rows go through COPY rather than
-// one INSERT of arrays.
-const copyRows = 1000
-
-// Commit runs the batch in one transaction: every small insert request's
-// rows in a single INSERT, large ones through COPY, cleanup chunks as
-// DELETEs. ctx (the batch deadline) bounds every wait, a lock included.
-func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
-	tx, err := e.pool.Begin(ctx)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
-	q := e.q.WithTx(tx)
-	var arr db.InsertRecordsParams
-	for _, r := range batch {
-		switch {
-		case r.Kind == core.KindDeleteChunk:
-			if r.N, err = q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{CutoffMs: r.CutoffMs, ChunkSize: r.Chunk}); err != nil {
-				return err
-			}
-		case len(r.Rows) >= copyRows:
-			params := make([]db.CopyRecordsParams, len(r.Rows))
-			for j, row := range r.Rows {
-				params[j] = db.CopyRecordsParams{RecordName: row.Name, ValueJson: row.ValueJSON, StoredAt: row.StoredAt}
-			}
-			if r.N, err = q.CopyRecords(ctx, params); err != nil {
-				return err
-			}
-		default:
-			for _, row := range r.Rows {
-				arr.RecordNames = append(arr.RecordNames, row.Name)
-				arr.ValueJsons = append(arr.ValueJsons, row.ValueJSON)
-				arr.StoredAts = append(arr.StoredAts, row.StoredAt)
-			}
-			r.N = int64(len(r.Rows))
-		}
-	}
-	if len(arr.RecordNames) > 0 {
-		if err := q.InsertRecords(ctx, arr); err != nil {
-			return err
-		}
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return fmt.Errorf("commit: %w", err)
-	}
-	return nil
-}
-
 // Classify maps PostgreSQL's lock timeout (55P03) to ErrBusy and its
 // disk-full error (53100) to ErrDiskFull.
 func (e *engine) Classify(err error) error { return classify(err) }

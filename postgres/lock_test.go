@@ -76,11 +76,12 @@ func TestLockedTableIsBoundedByTheBatchTimeout(t *testing.T) {
 	}
 }
 
-// A lock_timeout set for the session (here in the URL) fails the batch
-// with PostgreSQL's 55P03, which callers see as ErrBusy.
+// A lock_timeout set for the session (here in the URL) fails a try with
+// PostgreSQL's 55P03; the writer tries again until the batch timeout, and
+// then callers see ErrBusy.
 func TestLockTimeoutIsErrBusy(t *testing.T) {
 	dsn := newSchema(t)
-	db, err := rechist.Open(context.Background(), dsn+"&options=-c%20lock_timeout%3D100")
+	db, err := rechist.Open(context.Background(), dsn+"&options=-c%20lock_timeout%3D100", rechist.WithBatchTimeout(500*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)
 	}

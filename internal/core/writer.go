@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"time"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Writer is the single writer goroutine of a DB: callers enqueue requests
@@ -207,6 +207,7 @@ func (w *Writer) commitBatch(batch []*Request) {
 	pending := batch
 	pause := time.Millisecond
 	oneByOne := false
+	var locked error // the last Retryable failure, if any
 	for len(pending) > 0 {
 		try := pending
 		if oneByOne {
@@ -235,10 +236,16 @@ func (w *Writer) commitBatch(batch []*Request) {
 			w.answer(re.Request, re.Err)
 			pending = slices.Delete(pending, i, i+1)
 		case isRetryable(err) && time.Now().Add(pause).Before(deadline):
+			locked = err
 			pending = w.dropGone(pending)
 			time.Sleep(pause)
 			pause = min(2*pause, maxRetryPause)
 		default:
+			if locked != nil && errors.Is(err, context.DeadlineExceeded) {
+				// The deadline cut the last try short; what kept the batch
+				// out is the lock the tries before it met.
+				err = fmt.Errorf("write transaction not done within the batch timeout (%v), the database still locked: %w", w.cfg.BatchTimeout, locked)
+			}
 			w.failAll(try, err)
 			pending = pending[len(try):]
 		}

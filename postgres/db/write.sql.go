@@ -87,13 +87,13 @@ func (q *Queries) InsertRecords(ctx context.Context, arg InsertRecordsParams) er
 }
 
 const xactStatus = `-- name: XactStatus :one
-SELECT COALESCE(pg_xact_status(CAST($1::text AS xid8))::text, 'unknown') AS status
+SELECT COALESCE(pg_xact_status(CAST($1::text AS xid8))::text, 'unknown')::text AS status
 `
 
 // 'committed', 'aborted' or 'in progress' (NULL when too old to know).
-func (q *Queries) XactStatus(ctx context.Context, xid string) (interface{}, error) {
+func (q *Queries) XactStatus(ctx context.Context, xid string) (string, error) {
 	row := q.db.QueryRow(ctx, xactStatus, xid)
-	var status interface{}
+	var status string
 	err := row.Scan(&status)
 	return status, err
 }

@@ -33,4 +33,4 @@ SELECT pg_current_xact_id()::text AS xid;
 
 -- name: XactStatus :one
 -- 'committed', 'aborted' or 'in progress' (NULL when too old to know).
-SELECT COALESCE(pg_xact_status(CAST(sqlc.arg(xid)::text AS xid8))::text, 'unknown') AS status;
+SELECT COALESCE(pg_xact_status(CAST(sqlc.arg(xid)::text AS xid8))::text, 'unknown')::text AS status;

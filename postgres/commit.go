@@ -1,0 +1,165 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/seed178a96f3/rechist/internal/core"
+	"github.com/seed178a96f3/rechist/postgres/db"
+)
+
+// copyRows is the request size from which rows go through COPY rather than
+// one INSERT of arrays.
+const copyRows = 1000
+
+// Commit runs the batch in one transaction: every small insert request's
+// rows in a single INSERT, large ones through COPY, cleanup chunks as
+// DELETEs. ctx (the batch deadline) bounds every wait, a lock included.
+//
+// The transaction's id is read before COMMIT. If the connection is lost
+// while COMMIT is on its way (no answer from the server), the commit may or
+// may not have happened; the engine then asks the server on another
+// connection (pg_xact_status) and answers with what happened, or with
+// ErrOutcomeUnknown when it cannot find out. It never reports a lost
+// commit as a plain failure, which a caller could retry into a duplicate.
+func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
+	tx, err := e.pool.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
+	q := e.q.WithTx(tx)
+	xid, err := q.CurrentXactID(ctx)
+	if err != nil {
+		return statementError(nil, err)
+	}
+	if err := applyBatch(ctx, q, batch); err != nil {
+		return err
+	}
+	err = tx.Commit(ctx)
+	if err == nil {
+		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("commit: %w", err) // the server answered: rolled back
+	}
+	return e.learnOutcome(xid, fmt.Errorf("commit: %w", err))
+}
+
+// applyBatch runs the batch's statements inside the transaction.
+func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error {
+	var arr db.InsertRecordsParams
+	var err error
+	for _, r := range batch {
+		switch {
+		case r.Kind == core.KindDeleteChunk:
+			if r.N, err = q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{CutoffMs: r.CutoffMs, ChunkSize: r.Chunk}); err != nil {
+				return statementError(r, err)
+			}
+			// Under READ COMMITTED a concurrent cleanup may have deleted
+			// part of this chunk first: a short chunk proves nothing, so
+			// look (in a snapshot of this statement's own) for what is left.
+			r.More = r.N == r.Chunk
+			if !r.More {
+				if r.More, err = q.AnyOlderThan(ctx, r.CutoffMs); err != nil {
+					return statementError(nil, err)
+				}
+			}
+		case len(r.Rows) >= copyRows:
+			params := make([]db.CopyRecordsParams, len(r.Rows))
+			for j, row := range r.Rows {
+				params[j] = db.CopyRecordsParams{RecordName: row.Name, ValueJson: row.ValueJSON, StoredAt: row.StoredAt}
+			}
+			if r.N, err = q.CopyRecords(ctx, params); err != nil {
+				return statementError(r, err)
+			}
+		default:
+			for _, row := range r.Rows {
+				arr.RecordNames = append(arr.RecordNames, row.Name)
+				arr.ValueJsons = append(arr.ValueJsons, row.ValueJSON)
+				arr.StoredAts = append(arr.StoredAts, row.StoredAt)
+			}
+			r.N = int64(len(r.Rows))
+		}
+	}
+	if len(arr.RecordNames) > 0 {
+		if err := q.InsertRecords(ctx, arr); err != nil {
+			return statementError(nil, err) // rows of several requests: which one is unknown
+		}
+	}
+	return nil
+}
+
+// statementError sorts a failed statement's error for the core: the
+// request's own data refused (SQLSTATE classes 22 data exception, 23
+// integrity constraint, 54 program limit, P0 raised by a trigger) is a
+// RequestError (r nil: one of the requests of the statement), a lock
+// timeout is Retryable, anything else fails the batch.
+func statementError(r *core.Request, err error) error {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) || len(pe.Code) != 5 {
+		return err
+	}
+	switch pe.Code[:2] {
+	case "22", "23", "54", "P0":
+		return &core.RequestError{Request: r, Err: err}
+	}
+	if pe.Code == "55P03" {
+		return core.Retryable(err)
+	}
+	return err
+}
+
+// outcomeWait bounds how long the engine tries to learn the outcome of a
+// commit whose connection was lost.
+const outcomeWait = 10 * time.Second
+
+// learnOutcome asks the server, on a new connection, what became of the
+// transaction xid whose COMMIT got no answer (commitErr): nil if it
+// committed, commitErr if it aborted, ErrOutcomeUnknown if the server
+// cannot be asked or does not know in time.
+func (e *engine) learnOutcome(xid string, commitErr error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), outcomeWait)
+	defer cancel()
+	pause := 10 * time.Millisecond
+	for {
+		status, err := e.xactStatus(ctx, xid)
+		switch {
+		case err == nil && status == "committed":
+			e.cfg.Logger.Warn("rechist: connection lost during COMMIT; the server says it committed",
+				"xid", xid, core.LogKeyError, commitErr)
+			return nil
+		case err == nil && status == "aborted":
+			return commitErr
+		case err == nil && status == "in progress":
+			// the server has not finished with it yet: ask again
+		case err != nil && ctx.Err() == nil:
+			// no connection yet: try again until outcomeWait
+		default:
+			return fmt.Errorf("%w (transaction %s, status %q, %v): %w", core.ErrOutcomeUnknown, xid, status, err, commitErr)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (transaction %s): %w", core.ErrOutcomeUnknown, xid, commitErr)
+		case <-time.After(pause):
+			pause = min(2*pause, time.Second)
+		}
+	}
+}
+
+// xactStatus runs XactStatus on a connection of its own (not one the pool
+// may hand back broken).
+func (e *engine) xactStatus(ctx context.Context, xid string) (string, error) {
+	conn, err := pgx.ConnectConfig(ctx, e.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.Background())
+	return db.New(conn).XactStatus(ctx, xid)
+}
