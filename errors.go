@@ -35,6 +35,18 @@ var (
 	// that return it wrote nothing; the file is intact. Free space, then
 	// try again.
 	ErrDiskFull = core.ErrDiskFull
+
+	// ErrOutcomeUnknown is wrapped when the connection to a PostgreSQL
+	// server was lost while a write transaction was being committed and
+	// rechist could not learn afterwards (it asks the server on a new
+	// connection, for up to 10 s) whether the commit happened: the rows of
+	// that [Repo.Store], [Repo.StoreMany] or [DB.Cleanup] chunk may or may
+	// not be stored. Do not retry blindly, which may store them twice:
+	// query for them first, or make the values idempotent (a unique id
+	// field your readers deduplicate on). When rechist does learn the
+	// outcome, the call returns nil (committed) or a plain error (not
+	// committed) as usual. SQLite commits locally and never returns it.
+	ErrOutcomeUnknown = core.ErrOutcomeUnknown
 )
 
 // Error is the type of every error the library returns: the operation
