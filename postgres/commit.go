@@ -118,7 +118,7 @@ func statementError(r *core.Request, err error) error {
 
 // outcomeWait bounds how long the engine tries to learn the outcome of a
 // commit whose connection was lost.
-const outcomeWait = 10 * time.Second
+var outcomeWait = 10 * time.Second
 
 // learnOutcome asks the server, on a new connection, what became of the
 // transaction xid whose COMMIT got no answer (commitErr): nil if it

@@ -1,0 +1,168 @@
+package postgres_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"io"
+	"net"
+	"net/url"
+	"sync"
+	"testing"
+	"time"
+)
+
+// commitProxy forwards PostgreSQL connections to the server and, when
+// armed, loses the connection of the next COMMIT: "after" forwards the
+// COMMIT to the server, waits for it to be done, and closes the connection
+// before the reply reaches the client (the commit happened, the client
+// cannot know); "before" closes it without forwarding the COMMIT (the
+// server rolls back). While refusing, it closes new connections at once.
+type commitProxy struct {
+	ln     net.Listener
+	target string
+
+	mu       sync.Mutex
+	mode     string // "", "after", "before"
+	refusing bool
+	dropped  int
+	conns    sync.WaitGroup
+}
+
+func startCommitProxy(t *testing.T, serverURL string) (*commitProxy, string) {
+	t.Helper()
+	u, err := url.Parse(serverURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &commitProxy{ln: ln, target: u.Host}
+	go p.accept()
+	t.Cleanup(func() {
+		ln.Close()
+		p.conns.Wait()
+	})
+	u.Host = ln.Addr().String()
+	return p, u.String()
+}
+
+func (p *commitProxy) arm(mode string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.mode = mode
+}
+
+func (p *commitProxy) refuse(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.refusing = on
+}
+
+func (p *commitProxy) droppedCommits() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.dropped
+}
+
+func (p *commitProxy) accept() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		p.mu.Lock()
+		refusing := p.refusing
+		p.mu.Unlock()
+		if refusing {
+			c.Close()
+			continue
+		}
+		s, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.conns.Add(2)
+		var blackhole sync.Mutex // held while the server's replies must not reach the client
+		go func() {
+			defer p.conns.Done()
+			p.clientToServer(c, s, &blackhole)
+		}()
+		go func() {
+			defer p.conns.Done()
+			buf := make([]byte, 32<<10)
+			for {
+				n, err := s.Read(buf)
+				if n > 0 {
+					blackhole.Lock()
+					_, werr := c.Write(buf[:n])
+					blackhole.Unlock()
+					if werr != nil {
+						break
+					}
+				}
+				if err != nil {
+					break
+				}
+			}
+			c.Close()
+			s.Close()
+		}()
+	}
+}
+
+// clientToServer forwards the client's messages, reading them one by one
+// to find a simple-protocol COMMIT.
+func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
+	defer c.Close()
+	defer s.Close()
+	// The startup message has no type byte.
+	var n [4]byte
+	if _, err := io.ReadFull(c, n[:]); err != nil {
+		return
+	}
+	body := make([]byte, binary.BigEndian.Uint32(n[:])-4)
+	if _, err := io.ReadFull(c, body); err != nil {
+		return
+	}
+	if _, err := s.Write(append(n[:], body...)); err != nil {
+		return
+	}
+	for {
+		var hdr [5]byte
+		if _, err := io.ReadFull(c, hdr[:]); err != nil {
+			return
+		}
+		body := make([]byte, binary.BigEndian.Uint32(hdr[1:])-4)
+		if _, err := io.ReadFull(c, body); err != nil {
+			return
+		}
+		msg := append(hdr[:], body...)
+		if hdr[0] == 'Q' && bytes.EqualFold(bytes.TrimRight(body, "\x00"), []byte("commit")) {
+			p.mu.Lock()
+			mode := p.mode
+			if mode != "" {
+				p.mode = ""
+				p.dropped++
+			}
+			p.mu.Unlock()
+			switch mode {
+			case "before":
+				return // the COMMIT never reaches the server
+			case "after":
+				blackhole.Lock() // the reply must not reach the client
+				_, _ = s.Write(msg)
+				time.Sleep(300 * time.Millisecond) // the server commits meanwhile
+				c.Close()
+				s.Close()
+				blackhole.Unlock()
+				return
+			}
+		}
+		if _, err := s.Write(msg); err != nil {
+			return
+		}
+	}
+}
