@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
@@ -19,10 +18,8 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]cor
 	if p.MatchesAll && r.LimitPerRecord == 0 {
 		got, err = e.q.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
 	} else {
-		hi, bounded := textPrefixEnd(p.Lo)
-		if !bounded {
-			hi = maxText
-		}
+		end, bounded := textPrefixEnd(p.Lo)
+		hi := pgtype.Text{String: end, Valid: bounded}
 		limit := pgtype.Int8{Int64: r.LimitPerRecord, Valid: r.LimitPerRecord > 0}
 		got, err = e.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
 			Lo: p.Lo, Hi: hi, LikePattern: p.Like,
@@ -38,11 +35,6 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]cor
 	}
 	return rows, nil
 }
-
-// maxText sorts after every name a prefix range has to cover: PostgreSQL
-// text must be valid UTF-8, and no valid string of this length sorts after
-// four U+10FFFF.
-var maxText = strings.Repeat(string(utf8.MaxRune), 4)
 
 // textPrefixEnd returns a valid UTF-8 string greater than every string that
 // starts with prefix: prefix with its last rune incremented (the bytewise

@@ -53,11 +53,13 @@ func (q *Queries) CountRows(ctx context.Context) (CountRowsRow, error) {
 const queryLatestWalk = `-- name: QueryLatestWalk :many
 WITH RECURSIVE names(name) AS (
     (SELECT r.record_name FROM record_history AS r
-     WHERE r.record_name >= $5::text AND r.record_name < $6::text
+     WHERE r.record_name >= $5::text
+       AND ($6::text IS NULL OR r.record_name < $6::text)
      ORDER BY r.record_name LIMIT 1)
     UNION ALL
     SELECT (SELECT r.record_name FROM record_history AS r
-            WHERE r.record_name > n.name AND r.record_name < $6::text
+            WHERE r.record_name > n.name
+              AND ($6::text IS NULL OR r.record_name < $6::text)
             ORDER BY r.record_name LIMIT 1)
     FROM names AS n
     WHERE n.name IS NOT NULL
@@ -83,13 +85,15 @@ type QueryLatestWalkParams struct {
 	LimitPerRecord pgtype.Int8
 	LikePattern    string
 	Lo             string
-	Hi             string
+	Hi             pgtype.Text
 }
 
 // The same plan as the SQLite engine's walk: hop from one distinct
 // record_name to the next through idx_record_time (a loose index scan), and
 // for each name that matches the LIKE pattern take its newest rows in the
 // time range as one index range (LATERAL ... LIMIT; NULL means no limit).
+// hi NULL leaves the range open above: a prefix of only U+10FFFF (or none)
+// has no valid UTF-8 successor, and any sentinel would hide longer names.
 func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams) ([]RecordHistory, error) {
 	rows, err := q.db.Query(ctx, queryLatestWalk,
 		arg.StartMs,

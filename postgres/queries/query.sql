@@ -3,13 +3,17 @@
 -- record_name to the next through idx_record_time (a loose index scan), and
 -- for each name that matches the LIKE pattern take its newest rows in the
 -- time range as one index range (LATERAL ... LIMIT; NULL means no limit).
+-- hi NULL leaves the range open above: a prefix of only U+10FFFF (or none)
+-- has no valid UTF-8 successor, and any sentinel would hide longer names.
 WITH RECURSIVE names(name) AS (
     (SELECT r.record_name FROM record_history AS r
-     WHERE r.record_name >= @lo::text AND r.record_name < @hi::text
+     WHERE r.record_name >= @lo::text
+       AND (sqlc.narg(hi)::text IS NULL OR r.record_name < sqlc.narg(hi)::text)
      ORDER BY r.record_name LIMIT 1)
     UNION ALL
     SELECT (SELECT r.record_name FROM record_history AS r
-            WHERE r.record_name > n.name AND r.record_name < @hi::text
+            WHERE r.record_name > n.name
+              AND (sqlc.narg(hi)::text IS NULL OR r.record_name < sqlc.narg(hi)::text)
             ORDER BY r.record_name LIMIT 1)
     FROM names AS n
     WHERE n.name IS NOT NULL
