@@ -10,7 +10,8 @@ var (
 	// ErrInvalidArgument is wrapped by every error about the caller's input,
 	// from every call: an empty or malformed record name or pattern, n < 1
 	// or a negative limit, Start after End, a time before the Unix epoch or
-	// past the int64-millisecond range, a value JSON cannot encode, a bad,
+	// past the int64-millisecond range, a name longer than [MaxNameBytes],
+	// a value JSON cannot encode or that is not valid UTF-8, a bad,
 	// repeated or (on PostgreSQL) SQLite-only option passed to [Open], a
 	// URL scheme no imported engine handles. Nothing is written when it is
 	// returned.
@@ -48,6 +49,12 @@ var (
 	// committed) as usual. SQLite commits locally and never returns it.
 	ErrOutcomeUnknown = core.ErrOutcomeUnknown
 )
+
+// MaxNameBytes is the longest record name rechist stores, in bytes of
+// UTF-8: the longest both engines can index. A longer name is refused with
+// [ErrInvalidArgument]. (Names that another program wrote into a SQLite
+// file may be longer; rechist reads them.)
+const MaxNameBytes = core.MaxNameBytes
 
 // Error is the type of every error the library returns: the operation
 // ("open", "store", "query", "cleanup", "summary", "close", "migrate

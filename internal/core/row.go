@@ -20,6 +20,11 @@ type Row struct {
 	StoredAt int64
 }
 
+// MaxNameBytes is the longest record name both engines store and index:
+// PostgreSQL's B-tree refuses index entries of more than 2,704 bytes, and
+// idx_record_time holds the name with two BIGINTs.
+const MaxNameBytes = 2048
+
 // Range selects rows for a query.
 type Range struct {
 	// StartMs and EndMs bound stored_at, both inclusive.
@@ -61,11 +66,17 @@ func (r *Row) problem() string {
 	if p := nameProblem("record name", r.Name); p != "" {
 		return p
 	}
+	if len(r.Name) > MaxNameBytes {
+		return fmt.Sprintf("record name %s is longer than %d bytes", quoteName(r.Name), MaxNameBytes)
+	}
 	if r.StoredAt < 0 {
 		return fmt.Sprintf("record %s: time %d ms is before the Unix epoch", quoteName(r.Name), r.StoredAt)
 	}
 	if r.ValueJSON == "" {
 		return fmt.Sprintf("record %s: value is empty, want JSON text", quoteName(r.Name))
+	}
+	if !utf8.ValidString(r.ValueJSON) {
+		return fmt.Sprintf("record %s: value is not valid UTF-8", quoteName(r.Name))
 	}
 	return ""
 }
