@@ -1,6 +1,7 @@
 package rechisttest
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -21,3 +22,19 @@ func storeAt[T any](t *testing.T, r *rechist.Repo[T], name string, v T, at time.
 
 func summary[T any](recs []rechist.Record[T]) string { return testutil.Summary(recs) }
 func names[T any](recs []rechist.Record[T]) string   { return testutil.Names(recs) }
+
+// openDB opens a new database for the test and closes it at the end.
+func (h Harness) openDB(t *testing.T, opts ...rechist.Option) (*rechist.DB, string) {
+	t.Helper()
+	dsn := h.NewDSN(t)
+	db, err := rechist.Open(context.Background(), dsn, opts...)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	})
+	return db, dsn
+}

@@ -11,12 +11,7 @@
 // engine in package postgres's.
 package rechisttest
 
-import (
-	"context"
-	"testing"
-
-	"github.com/seed178a96f3/rechist"
-)
+import "testing"
 
 // Harness tells the suite how to reach an engine.
 type Harness struct {
@@ -53,20 +48,4 @@ func Run(t *testing.T, h Harness) {
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.test(t, h) })
 	}
-}
-
-// openDB opens a new database for the test and closes it at the end.
-func (h Harness) openDB(t *testing.T, opts ...rechist.Option) (*rechist.DB, string) {
-	t.Helper()
-	dsn := h.NewDSN(t)
-	db, err := rechist.Open(context.Background(), dsn, opts...)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
-		}
-	})
-	return db, dsn
 }

@@ -1,0 +1,132 @@
+package rechisttest
+
+// Open, Close and reopening.
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+
+	"github.com/seed178a96f3/rechist"
+)
+
+func testReopenKeepsData(t *testing.T, h Harness) {
+	path := h.NewDSN(t)
+	ctx := t.Context()
+	for round := range 3 {
+		db, err := rechist.Open(ctx, path, rechist.WithSynchronous(rechist.SyncNormal))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rechist.NewRepo[int](db)
+		got, err := r.Query(ctx, "n", rechist.QueryParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != round {
+			t.Fatalf("round %d: found %d rows, want %d", round, len(got), round)
+		}
+		if err := r.StoreAt(ctx, "n", round, ms(int64(round))); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func testClosedDB(t *testing.T, h Harness) {
+	db, err := rechist.Open(t.Context(), h.NewDSN(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rechist.NewRepo[int](db)
+	storeAt(t, r, "x", 1, ms(1))
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	ctx := context.Background()
+	if err := r.Store(ctx, "x", 2); !errors.Is(err, rechist.ErrClosed) {
+		t.Errorf("Store after Close: %v", err)
+	}
+	if err := r.StoreMany(ctx, []rechist.Record[int]{{Name: "x", Value: 3}}); !errors.Is(err, rechist.ErrClosed) {
+		t.Errorf("StoreMany after Close: %v", err)
+	}
+	if _, err := r.QueryLatest(ctx, "x", 1); !errors.Is(err, rechist.ErrClosed) {
+		t.Errorf("QueryLatest after Close: %v", err)
+	}
+	if _, err := db.Cleanup(ctx, ms(10)); !errors.Is(err, rechist.ErrClosed) {
+		t.Errorf("Cleanup after Close: %v", err)
+	}
+}
+
+// Close commits every write it accepted: after Close, the file holds exactly
+// the values whose Store returned nil, and every other Store got ErrClosed.
+func testCloseFlushesEverythingAccepted(t *testing.T, h Harness) {
+	path := h.NewDSN(t)
+	db, err := rechist.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rechist.NewRepo[int](db)
+	const goroutines = 16
+	acked := make([][]int, goroutines)
+	var wg sync.WaitGroup
+	started := make(chan struct{}, goroutines)
+	for g := range goroutines {
+		wg.Go(func() {
+			for i := 0; ; i++ {
+				v := g*1_000_000 + i
+				err := r.Store(context.Background(), "c", v)
+				if i == 10 {
+					started <- struct{}{}
+				}
+				if errors.Is(err, rechist.ErrClosed) {
+					return
+				}
+				if err != nil {
+					t.Errorf("Store: %v", err)
+					return
+				}
+				acked[g] = append(acked[g], v)
+			}
+		})
+	}
+	for range goroutines {
+		<-started // every writer is well under way
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+
+	db, err = rechist.Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got, err := rechist.Query[int](t.Context(), db, "c", rechist.QueryParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[int]bool{}
+	for _, vs := range acked {
+		for _, v := range vs {
+			want[v] = true
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("file holds %d rows, %d stores were acknowledged", len(got), len(want))
+	}
+	for _, rec := range got {
+		if !want[rec.Value] {
+			t.Fatalf("value %d in the file was not acknowledged, or is there twice", rec.Value)
+		}
+		delete(want, rec.Value)
+	}
+	t.Logf("%d acknowledged stores, all present once after Close", len(got))
+}
