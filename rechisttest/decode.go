@@ -15,10 +15,10 @@ func testUndecodableRowsAreSkippedLoggedAndCounted(t *testing.T, h Harness) {
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	db, path := h.openDB(t, rechist.WithLogger(logger))
-	r := rechist.NewRepo[Accuracy](db)
-	storeAt(t, r, "acc::good", Accuracy{Value: 1, City: "good"}, ms(1))
+	r := rechist.NewRepo[accuracy](db)
+	storeAt(t, r, "acc::good", accuracy{Value: 1, City: "good"}, ms(1))
 
-	// Another program writes rows that are not an Accuracy.
+	// Another program writes rows that do not decode as an accuracy.
 	for _, v := range []string{`{"value":`, `"a string"`, `[1,2]`, `{"value":"not a number"}`} {
 		h.InsertRaw(t, path, "acc::bad", v, 2)
 	}

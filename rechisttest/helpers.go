@@ -9,8 +9,8 @@ import (
 	"github.com/seed178a96f3/rechist/internal/testutil"
 )
 
-// Accuracy is the value type of the Rust crate's README.
-type Accuracy = testutil.Accuracy
+// accuracy is the value type of the Rust crate's README.
+type accuracy = testutil.Accuracy
 
 // short local names for the suite's own tests
 func ms(n int64) time.Time { return testutil.MS(n) }

@@ -12,10 +12,10 @@ import (
 
 func testStoreAndWildcardQuery(t *testing.T, h Harness) {
 	db, _ := h.openDB(t)
-	acc := rechist.NewRepo[Accuracy](db)
+	acc := rechist.NewRepo[accuracy](db)
 	ctx := t.Context()
 	for _, city := range []string{"vienna", "graz", "linz"} {
-		if err := acc.Store(ctx, "accuracy::"+city, Accuracy{Value: 0.9, City: city}); err != nil {
+		if err := acc.Store(ctx, "accuracy::"+city, accuracy{Value: 0.9, City: city}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -38,7 +38,7 @@ func testStoreAndWildcardQuery(t *testing.T, h Harness) {
 		}
 	}
 	// The card's form gives the same result.
-	same, err := rechist.QueryLatest[Accuracy](ctx, db, "accuracy::*", 5)
+	same, err := rechist.QueryLatest[accuracy](ctx, db, "accuracy::*", 5)
 	if err != nil || summary(same) != summary(got) {
 		t.Fatalf("rechist.QueryLatest = %s, %v; want %s", summary(same), err, summary(got))
 	}
