@@ -69,13 +69,7 @@ func testRetentionRunsAtOpen(t *testing.T, h Harness) {
 	defer db.Close()
 	// The first cleanup runs in the background right after Open; wait for it
 	// to be counted (an event, not a time).
-	for db.Stats().Cleanups == 0 {
-		select {
-		case <-ctx.Done():
-			t.Fatal("retention cleanup never ran")
-		case <-time.After(time.Millisecond):
-		}
-	}
+	waitFor(t, "the retention cleanup after Open", func() bool { return db.Stats().Cleanups > 0 })
 	got, err := rechist.NewRepo[string](db).Query(ctx, "s", rechist.QueryParams{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,19 +15,22 @@ func testConcurrentStoresAllPresentExactlyOnce(t *testing.T, h Harness) {
 	db, _ := h.openDB(t, rechist.WithSynchronous(rechist.SyncNormal))
 	r := rechist.NewRepo[int](db)
 	const goroutines, each = 64, 500
+	// A Store that hangs gives up at the deadline, and so does the wait.
+	ctx, cancel := context.WithTimeout(context.Background(), workTimeout)
+	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
+	errs := make(chan error, goroutines) // each goroutine sends at most once
 	for g := range goroutines {
 		wg.Go(func() {
 			for i := range each {
-				if err := r.Store(context.Background(), fmt.Sprintf("g::%02d", g%8), g*each+i); err != nil {
+				if err := r.Store(ctx, fmt.Sprintf("g::%02d", g%8), g*each+i); err != nil {
 					errs <- err
 					return
 				}
 			}
 		})
 	}
-	wg.Wait()
+	waitGroup(t, "the storing goroutines", &wg, workTimeout)
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)

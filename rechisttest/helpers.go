@@ -2,6 +2,7 @@ package rechisttest
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,4 +38,47 @@ func (h Harness) openDB(t *testing.T, opts ...rechist.Option) (*rechist.DB, stri
 		}
 	})
 	return db, dsn
+}
+
+// No wait in the suite ends only by go test's -timeout: what has not
+// happened by its deadline is taken as never happening, and fails the test.
+const (
+	// eventTimeout bounds waits for something that takes milliseconds: a
+	// background cleanup to run, writers to get under way or to return.
+	eventTimeout = 30 * time.Second
+	// workTimeout bounds the concurrency case's many stores, which take
+	// seconds under the race detector on a small machine.
+	workTimeout = 2 * time.Minute
+)
+
+// waitFor polls cond until it holds, and fails the test if it does not
+// hold within eventTimeout.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(eventTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, eventTimeout)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitGroup waits for wg's goroutines to return, and fails the test if they
+// have not all returned within d. Goroutines still running after such a
+// failure must not touch t: they report through channels.
+func waitGroup(t *testing.T, what string, wg *sync.WaitGroup, d time.Duration) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-done:
+	case <-timer.C:
+		t.Fatalf("%s: still running after %v", what, d)
+	}
 }

@@ -5,8 +5,10 @@ package rechisttest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed178a96f3/rechist"
 )
@@ -72,37 +74,67 @@ func testCloseFlushesEverythingAccepted(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// If the test ends before the Close below, this closes db (Close is
+	// idempotent), which also ends the writers with ErrClosed.
+	closeFirst := db.Close
+	t.Cleanup(func() { _ = closeFirst() })
 	r := rechist.NewRepo[int](db)
+	// A Store that hangs gives up at the deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), eventTimeout)
+	defer cancel()
 	const goroutines = 16
 	acked := make([][]int, goroutines)
 	var wg sync.WaitGroup
+	// The writers report on channels, not through t: one may still run after
+	// a wait below has failed the test.
 	started := make(chan struct{}, goroutines)
+	failed := make(chan error, goroutines)
 	for g := range goroutines {
 		wg.Go(func() {
+			// A writer that returns before its tenth write (a Store failed)
+			// still says so, or the wait for all of them would never end.
+			signalled := false
+			signal := func() {
+				if !signalled {
+					signalled = true
+					started <- struct{}{}
+				}
+			}
+			defer signal()
 			for i := 0; ; i++ {
 				v := g*1_000_000 + i
-				err := r.Store(context.Background(), "c", v)
+				err := r.Store(ctx, "c", v)
 				if i == 10 {
-					started <- struct{}{}
+					signal()
 				}
 				if errors.Is(err, rechist.ErrClosed) {
 					return
 				}
 				if err != nil {
-					t.Errorf("Store: %v", err)
+					failed <- fmt.Errorf("writer %d, Store %d: %w", g, i, err)
 					return
 				}
 				acked[g] = append(acked[g], v)
 			}
 		})
 	}
-	for range goroutines {
-		<-started // every writer is well under way
+	under := time.NewTimer(eventTimeout)
+	defer under.Stop()
+	for n := range goroutines {
+		select {
+		case <-started: // every writer is well under way, or has failed
+		case <-under.C:
+			t.Fatalf("%d of %d writers under way after %v", n, goroutines, eventTimeout)
+		}
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	wg.Wait()
+	waitGroup(t, "writers after Close", &wg, eventTimeout)
+	close(failed)
+	for err := range failed {
+		t.Errorf("Store: %v", err)
+	}
 
 	db, err = rechist.Open(t.Context(), path)
 	if err != nil {
