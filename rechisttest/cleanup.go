@@ -49,7 +49,7 @@ func testCleanupDeletesOlderRows(t *testing.T, h Harness) {
 func testRetentionRunsAtOpen(t *testing.T, h Harness) {
 	path := h.NewDSN(t)
 	ctx := t.Context()
-	db, err := rechist.Open(ctx, path)
+	db, err := open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func testRetentionRunsAtOpen(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 
-	db, err = rechist.Open(ctx, path, rechist.WithRetention(24*time.Hour))
+	db, err = open(ctx, path, rechist.WithRetention(24*time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,7 +17,7 @@ func testReopenKeepsData(t *testing.T, h Harness) {
 	path := h.NewDSN(t)
 	ctx := t.Context()
 	for round := range 3 {
-		db, err := rechist.Open(ctx, path, rechist.WithSynchronous(rechist.SyncNormal))
+		db, err := open(ctx, path, rechist.WithSynchronous(rechist.SyncNormal))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,7 +39,7 @@ func testReopenKeepsData(t *testing.T, h Harness) {
 }
 
 func testClosedDB(t *testing.T, h Harness) {
-	db, err := rechist.Open(t.Context(), h.NewDSN(t))
+	db, err := open(t.Context(), h.NewDSN(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func testClosedDB(t *testing.T, h Harness) {
 // the values whose Store returned nil, and every other Store got ErrClosed.
 func testCloseFlushesEverythingAccepted(t *testing.T, h Harness) {
 	path := h.NewDSN(t)
-	db, err := rechist.Open(t.Context(), path)
+	db, err := open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,7 +136,7 @@ func testCloseFlushesEverythingAccepted(t *testing.T, h Harness) {
 		t.Errorf("Store: %v", err)
 	}
 
-	db, err = rechist.Open(t.Context(), path)
+	db, err = open(t.Context(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
