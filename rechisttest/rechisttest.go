@@ -9,64 +9,102 @@
 //
 // The SQLite engine runs it in the module root's tests, the PostgreSQL
 // engine in package postgres's.
+//
+// The cases are grouped by area, one file each: store, query, patterns,
+// cleanup (and retention), lifecycle (Open, Close, reopening), input (bad
+// input), concurrency and decode (undecodable rows, logging).
 package rechisttest
 
-import (
-	"context"
-	"testing"
-
-	"github.com/seed178a96f3/rechist"
-)
+import "testing"
 
 // Harness tells the suite how to reach an engine.
+//
+// The suite runs its cases in parallel, each on a database of its own, so
+// both functions must be safe for concurrent use (with different t).
 type Harness struct {
 	// NewDSN returns what rechist.Open takes to open a new, empty database
 	// of its own for one test (a file path, a postgres:// URL), and cleans
-	// it up when the test ends.
+	// it up when the test ends. It must be safe for concurrent use, and the
+	// databases it returns independent of each other: cases that each have
+	// one run at the same time.
 	NewDSN func(t *testing.T) string
 	// InsertRaw writes a row as another program would, bypassing rechist:
-	// the suite uses it for rows rechist would never write.
+	// the suite uses it for rows rechist would never write. It must be safe
+	// for concurrent use.
 	InsertRaw func(t *testing.T, dsn, name, valueJSON string, storedAt int64)
 }
 
-// Run runs every conformance test as a subtest of t.
-func Run(t *testing.T, h Harness) {
-	for _, tc := range []struct {
-		name string
-		test func(*testing.T, Harness)
-	}{
-		{"StoreAndWildcardQuery", testStoreAndWildcardQuery},
-		{"LatestNPerRecordAndOrdering", testLatestNPerRecordAndOrdering},
-		{"TimeRangeInclusiveAndLimit", testTimeRangeInclusiveAndLimit},
-		{"PatternCharactersAreLiteral", testPatternCharactersAreLiteral},
-		{"UnusualNamesRoundTrip", testUnusualNamesRoundTrip},
-		{"CleanupDeletesOlderRows", testCleanupDeletesOlderRows},
-		{"RetentionRunsAtOpen", testRetentionRunsAtOpen},
-		{"UndecodableRowsAreSkippedLoggedAndCounted", testUndecodableRowsAreSkippedLoggedAndCounted},
-		{"LoggingIsSilentByDefault", testLoggingIsSilentByDefault},
-		{"LargeResultKeepsOrderAndSkipsBadRows", testLargeResultKeepsOrderAndSkipsBadRows},
-		{"ReopenKeepsData", testReopenKeepsData},
-		{"ClosedDB", testClosedDB},
-		{"BadInputIsRefusedAndWritesNothing", testBadInputIsRefusedAndWritesNothing},
-		{"ConcurrentStoresAllPresentExactlyOnce", testConcurrentStoresAllPresentExactlyOnce},
-		{"CloseFlushesEverythingAccepted", testCloseFlushesEverythingAccepted},
-	} {
-		t.Run(tc.name, func(t *testing.T) { tc.test(t, h) })
-	}
+// testCase is one conformance case.
+type testCase struct {
+	name string
+	test func(*testing.T, Harness)
+	// serial is for a case that changes process-wide state (slog's default
+	// logger): it runs while no other case of the suite runs.
+	serial bool
 }
 
-// openDB opens a new database for the test and closes it at the end.
-func (h Harness) openDB(t *testing.T, opts ...rechist.Option) (*rechist.DB, string) {
-	t.Helper()
-	dsn := h.NewDSN(t)
-	db, err := rechist.Open(context.Background(), dsn, opts...)
-	if err != nil {
-		t.Fatalf("Open: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := db.Close(); err != nil {
-			t.Errorf("Close: %v", err)
+// Run runs every conformance test as a subtest of t, named area/case
+// (Store/StoreAndWildcardQuery). The cases run in parallel, as many at
+// once as go test's -parallel allows, except the serial ones, which run
+// first and alone. A caller that runs Run in a parallel test must
+// therefore keep other tests from logging through slog's default logger
+// meanwhile.
+func Run(t *testing.T, h Harness) {
+	for _, area := range []struct {
+		name  string
+		cases []testCase
+	}{
+		{"Store", []testCase{
+			{name: "StoreAndWildcardQuery", test: testStoreAndWildcardQuery},
+			{name: "UnusualNamesRoundTrip", test: testUnusualNamesRoundTrip},
+		}},
+		{"Query", []testCase{
+			{name: "LatestNPerRecordAndOrdering", test: testLatestNPerRecordAndOrdering},
+			{name: "TimeRangeInclusiveAndLimit", test: testTimeRangeInclusiveAndLimit},
+		}},
+		{"Patterns", []testCase{
+			{name: "PatternCharactersAreLiteral", test: testPatternCharactersAreLiteral},
+		}},
+		{"Cleanup", []testCase{
+			{name: "CleanupDeletesOlderRows", test: testCleanupDeletesOlderRows},
+			{name: "RetentionRunsAtOpen", test: testRetentionRunsAtOpen},
+		}},
+		{"Lifecycle", []testCase{
+			{name: "ReopenKeepsData", test: testReopenKeepsData},
+			{name: "ClosedDB", test: testClosedDB},
+			{name: "CloseFlushesEverythingAccepted", test: testCloseFlushesEverythingAccepted},
+		}},
+		{"Input", []testCase{
+			{name: "BadInputIsRefusedAndWritesNothing", test: testBadInputIsRefusedAndWritesNothing},
+		}},
+		{"Concurrency", []testCase{
+			{name: "ConcurrentStoresAllPresentExactlyOnce", test: testConcurrentStoresAllPresentExactlyOnce},
+		}},
+		{"Decode", []testCase{
+			{name: "UndecodableRowsAreSkippedLoggedAndCounted", test: testUndecodableRowsAreSkippedLoggedAndCounted},
+			{name: "LoggingIsSilentByDefault", test: testLoggingIsSilentByDefault, serial: true},
+			{name: "LargeResultKeepsOrderAndSkipsBadRows", test: testLargeResultKeepsOrderAndSkipsBadRows},
+		}},
+	} {
+		serial := false
+		for _, tc := range area.cases {
+			serial = serial || tc.serial
 		}
-	})
-	return db, dsn
+		t.Run(area.name, func(t *testing.T) {
+			// A parallel area waits until Run returns, so an area with a
+			// serial case runs (that case alone, then its parallel ones)
+			// before them.
+			if !serial {
+				t.Parallel()
+			}
+			for _, tc := range area.cases {
+				t.Run(tc.name, func(t *testing.T) {
+					if !tc.serial {
+						t.Parallel()
+					}
+					tc.test(t, h)
+				})
+			}
+		})
+	}
 }
