@@ -15,6 +15,7 @@ import (
 // TestConformance runs the engine conformance suite on SQLite files.
 func TestConformance(t *testing.T) {
 	rechisttest.Run(t, rechisttest.Harness{
+		Fast: []rechist.Option{rechist.WithSynchronous(rechist.SyncNormal)},
 		NewDSN: func(t *testing.T) string {
 			return filepath.Join(t.TempDir(), "nested", "data", "history.db")
 		},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 
@@ -66,7 +67,7 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	conn := stdlib.OpenDBFromPool(pool)
 	defer conn.Close()
-	p, err := newProvider(conn)
+	p, err := newProvider(ctx, conn)
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
@@ -76,8 +77,20 @@ func migrate(ctx context.Context, pool *pgxpool.Pool) error {
 	return nil
 }
 
-func newProvider(conn *sql.DB) (*goose.Provider, error) {
-	locker, err := lock.NewPostgresSessionLocker()
+// newProvider returns a goose provider that migrates under a session
+// advisory lock of the connection's schema: instances that open one schema
+// at once migrate one after the other, and instances on other schemas of
+// the same database do not wait for each other (PostgreSQL's advisory locks
+// are per database, so the lock id is derived from the schema's name). The
+// lock is tried every second for up to five minutes, or until ctx ends.
+func newProvider(ctx context.Context, conn *sql.DB) (*goose.Provider, error) {
+	var schema string
+	if err := conn.QueryRowContext(ctx, "SELECT COALESCE(current_schema(), '')").Scan(&schema); err != nil {
+		return nil, err
+	}
+	h := fnv.New64a()
+	h.Write([]byte("rechist migrations " + schema))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +108,7 @@ func migrationsProvider(ctx context.Context, dsn string, _ bool) (*goose.Provide
 		conn.Close()
 		return nil, nil, err
 	}
-	p, err := newProvider(conn)
+	p, err := newProvider(ctx, conn)
 	if err != nil {
 		conn.Close()
 		return nil, nil, err

@@ -12,7 +12,7 @@ import (
 )
 
 func testConcurrentStoresAllPresentExactlyOnce(t *testing.T, h Harness) {
-	db, _ := h.openDB(t, rechist.WithSynchronous(rechist.SyncNormal))
+	db, _ := h.openDB(t, h.Fast...)
 	r := rechist.NewRepo[int](db)
 	const goroutines, each = 64, 500
 	// A Store that hangs gives up at the deadline, and so does the wait.

@@ -24,22 +24,13 @@ func storeAt[T any](t *testing.T, r *rechist.Repo[T], name string, v T, at time.
 func summary[T any](recs []rechist.Record[T]) string { return testutil.Summary(recs) }
 func names[T any](recs []rechist.Record[T]) string   { return testutil.Names(recs) }
 
-// openMu makes the suite's Opens take turns. An engine may make instances
-// that open at once wait for each other even on separate databases: the
-// PostgreSQL engine migrates under an advisory lock that is per server
-// database, not per schema, and goose retries it only every 5 s, so two
-// parallel cases opening together cost one of them 5 s. The cases test
-// what an open DB does; concurrent Opens have a test of their own.
-var openMu sync.Mutex
-
-// open is rechist.Open, one at a time (see openMu), and given at most
-// eventTimeout, so that a hung Open cannot hold up the other cases for
-// good.
+// open is rechist.Open given at most eventTimeout, so that a hung Open
+// cannot hold up the other cases for good. (Cases open their databases at
+// the same time: an engine must not make Opens of separate databases wait
+// for each other.)
 func open(ctx context.Context, dsn string, opts ...rechist.Option) (*rechist.DB, error) {
 	ctx, cancel := context.WithTimeout(ctx, eventTimeout)
 	defer cancel()
-	openMu.Lock()
-	defer openMu.Unlock()
 	return rechist.Open(ctx, dsn, opts...)
 }
 

@@ -17,7 +17,7 @@ func testReopenKeepsData(t *testing.T, h Harness) {
 	path := h.NewDSN(t)
 	ctx := t.Context()
 	for round := range 3 {
-		db, err := open(ctx, path, rechist.WithSynchronous(rechist.SyncNormal))
+		db, err := open(ctx, path, h.Fast...)
 		if err != nil {
 			t.Fatal(err)
 		}

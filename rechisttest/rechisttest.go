@@ -15,7 +15,11 @@
 // input), concurrency and decode (undecodable rows, logging).
 package rechisttest
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/seed178a96f3/rechist"
+)
 
 // Harness tells the suite how to reach an engine.
 //
@@ -32,6 +36,10 @@ type Harness struct {
 	// the suite uses it for rows rechist would never write. It must be safe
 	// for concurrent use.
 	InsertRaw func(t *testing.T, dsn, name, valueJSON string, storedAt int64)
+	// Fast are options that make the engine quicker where a case does not
+	// depend on durability (the SQLite harness gives
+	// WithSynchronous(SyncNormal)); empty for an engine that has none.
+	Fast []rechist.Option
 }
 
 // testCase is one conformance case.
