@@ -3,6 +3,7 @@ package rechisttest
 // Bad input.
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -32,6 +33,18 @@ func testBadInputIsRefusedAndWritesNothing(t *testing.T, h Harness) {
 		{"empty name", func() error { return ints.Store(ctx, "", 1) }, "record name is empty"},
 		{"invalid UTF-8 name", func() error { return ints.Store(ctx, "a\xffb", 1) }, "not valid UTF-8"},
 		{"NUL in name", func() error { return ints.Store(ctx, "a\x00b", 1) }, "NUL"},
+		{"name past MaxNameBytes", func() error {
+			return ints.Store(ctx, strings.Repeat("n", rechist.MaxNameBytes+1), 1)
+		}, "longer than 2048 bytes"},
+		{"1 MiB name in StoreMany", func() error {
+			return ints.StoreMany(ctx, []rechist.Record[int]{{Name: "ok", Value: 1}, {Name: strings.Repeat("é", 1<<19), Value: 2}})
+		}, "record 1 of 2"},
+		{"invalid UTF-8 inside a json.RawMessage string", func() error {
+			return rechist.NewRepo[json.RawMessage](db).Store(ctx, "x", json.RawMessage("\"a\xffb\""))
+		}, "not valid UTF-8"},
+		{"invalid UTF-8 from a json.Marshaler", func() error {
+			return rechist.NewRepo[rawMarshaler](db).Store(ctx, "x", rawMarshaler("[\"\xc3\"]"))
+		}, "not valid UTF-8"},
 		{"NaN", func() error { return floats.Store(ctx, "x", math.NaN()) }, "cannot be encoded as JSON"},
 		{"+Inf", func() error { return floats.Store(ctx, "x", math.Inf(1)) }, "cannot be encoded as JSON"},
 		{"channel", func() error { return chans.Store(ctx, "x", make(chan int)) }, "cannot be encoded as JSON"},
@@ -83,3 +96,8 @@ func testBadInputIsRefusedAndWritesNothing(t *testing.T, h Harness) {
 		t.Fatalf("rows stored by bad input: %v, %v", got, err)
 	}
 }
+
+// rawMarshaler marshals to its own bytes, whatever they are.
+type rawMarshaler string
+
+func (r rawMarshaler) MarshalJSON() ([]byte, error) { return []byte(r), nil }

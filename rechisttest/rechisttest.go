@@ -75,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 		}},
 		{"Cleanup", []testCase{
 			{name: "CleanupDeletesOlderRows", test: testCleanupDeletesOlderRows},
+			{name: "ConcurrentCleanupsLeaveNothingBehind", test: testConcurrentCleanupsLeaveNothingBehind},
 			{name: "RetentionRunsAtOpen", test: testRetentionRunsAtOpen},
 		}},
 		{"Lifecycle", []testCase{

@@ -12,8 +12,8 @@ package robustness
 // Their seed corpora are in testdata/fuzz; plain go test runs the seeds.
 
 import (
-	"database/sql"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
