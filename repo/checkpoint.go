@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -125,10 +126,15 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 // rewinds the WAL.
 //
 // SQLite rewinds only if no reader is still using the WAL, and with queries
-// running back to back there always is one. So the pass runs with the
-// engine's read gate held: it waits for the queries in flight and holds new
-// ones back for the pass's few milliseconds; queries that start after it
-// read the database file alone, which leaves the rewind free.
+// running back to back there always is one. In this process, the pass runs
+// with the engine's read gate held: it waits for the queries in flight and
+// holds new ones back for the pass's few milliseconds. Other processes'
+// readers the gate cannot see, so the pass is wal_checkpoint(RESTART): once
+// every frame is copied, a new reader reads the database file alone, and
+// RESTART waits (at most restartWait) for the readers still on the WAL to
+// finish; the next write transaction then starts the WAL over whoever
+// reads. If a reader takes longer, the pass gives up for now and the next
+// one tries again.
 func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *sync.RWMutex) {
 	if !c.needAssist.Load() || !c.mu.TryLock() {
 		return
@@ -137,14 +143,50 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 	c.needAssist.Store(false)
 	t0 := time.Now()
 	readGate.Lock()
-	log, _, err := walCheckpoint(ctx, writer)
+	busy, log, err := restartCheckpoint(ctx, writer)
 	readGate.Unlock()
 	if err != nil {
 		c.logger.Warn("rechist: checkpoint failed", slog.Any(core.LogKeyError, err))
 		return
 	}
+	if busy {
+		c.logger.Debug("rechist: WAL not rewound: another connection still reads it", slog.Int64(core.LogKeyFrames, log))
+		return
+	}
 	c.rewinds.Add(1)
 	c.logger.Debug("rechist: WAL rewound", slog.Int64(core.LogKeyFrames, log), slog.Duration(core.LogKeyStall, time.Since(t0)))
+}
+
+// restartWait bounds how long the writer's RESTART pass waits for readers
+// (of any process) to leave the WAL. Other processes' writers wait for the
+// pass, so it is short.
+const restartWait = 200 * time.Millisecond
+
+// restartCheckpoint runs wal_checkpoint(RESTART) on the writer's
+// connection until readers (of any process) no longer keep it from
+// finishing, for at most restartWait, and reports whether they still did
+// and how many frames the WAL held. It tries every half millisecond rather
+// than through SQLite's busy handler, whose sleeps grow to 100 ms: a reader
+// on the WAL usually leaves it within a few milliseconds.
+func restartCheckpoint(ctx context.Context, db *sql.DB) (busy bool, log int64, err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return false, 0, err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
+		return false, 0, err
+	}
+	defer conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", writerBusyTimeout.Milliseconds())) //nolint:errcheck // the next BEGIN reports a broken connection
+	deadline := time.Now().Add(restartWait)
+	for {
+		var b, copied int64
+		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&b, &log, &copied)
+		if err != nil || b == 0 || time.Now().After(deadline) {
+			return b != 0, log, err
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
 }
 
 // walCheckpoint runs a passive checkpoint and returns the frames in the WAL

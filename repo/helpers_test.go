@@ -19,7 +19,12 @@ type testDB struct {
 // core, as package rechist does, and closes it at the end of the test.
 func openTest(tb testing.TB, cfg core.Config) *testDB {
 	tb.Helper()
-	path := filepath.Join(tb.TempDir(), "history.db")
+	return openTestAt(tb, filepath.Join(tb.TempDir(), "history.db"), cfg)
+}
+
+// openTestAt is openTest on the file at path.
+func openTestAt(tb testing.TB, path string, cfg core.Config) *testDB {
+	tb.Helper()
 	db, err := core.Open(context.Background(), Driver, path, path, cfg)
 	if err != nil {
 		tb.Fatalf("Open: %v", err)
