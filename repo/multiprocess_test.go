@@ -3,6 +3,7 @@ package repo
 import (
 	"bufio"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -38,16 +39,28 @@ func TestHelperProcess(t *testing.T) {
 }
 
 func runHelper(role, path string) error {
-	db, err := core.Open(context.Background(), Driver, path, path, core.Config{})
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	stop := make(chan struct{})
 	go func() {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		close(stop)
 	}()
+	if role == "cycler" {
+		fmt.Println("ready")
+		return cycle(path, stop)
+	}
+	if role == "hog" {
+		fmt.Println("ready")
+		return hog(path)
+	}
+	db, err := core.Open(context.Background(), Driver, path, path, core.Config{BusyTimeout: helperBusyTimeout})
+	if err != nil {
+		return err
+	}
+	if role == "writer" {
+		fmt.Println("ready")
+		return write(db, stop)
+	}
+	defer db.Close()
 	fmt.Println("ready")
 	var queries int
 	for {
@@ -69,10 +82,147 @@ func runHelper(role, path string) error {
 	}
 }
 
+// write stores from 8 goroutines, now and then many rows at once or a
+// cleanup, helperRounds*25 times each (or until stop); then it closes the
+// DB and reports on stderr the calls that failed and how long Close took.
+func write(db *core.DB, stop <-chan struct{}) error {
+	var failed atomic.Int64
+	var firstErr atomic.Value
+	fail := func(err error) {
+		if failed.Add(1) == 1 {
+			firstErr.Store(err.Error())
+		}
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range helperRounds * 25 {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				var err error
+				switch {
+				case g == 0 && i%50 == 49:
+					_, err = db.Cleanup(context.Background(), 1) // a write transaction that deletes nothing
+				case g == 1 && i%20 == 19:
+					rows := make([]core.Row, 50)
+					for j := range rows {
+						rows[j] = core.Row{Name: fmt.Sprintf("m%d", j), ValueJSON: "1", StoredAt: int64(i)}
+					}
+					err = db.Insert(context.Background(), rows)
+				default:
+					err = db.Insert(context.Background(), []core.Row{{Name: fmt.Sprintf("w%d", g), ValueJSON: "1", StoredAt: int64(i)}})
+				}
+				if err != nil {
+					fail(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t0 := time.Now()
+	if err := db.Close(); err != nil {
+		fail(err)
+	}
+	fmt.Fprintf(os.Stderr, "failed %d (%v); close %v\n", failed.Load(), firstErr.Load(), time.Since(t0).Round(time.Millisecond))
+	if failed.Load() > 0 {
+		return fmt.Errorf("%d calls failed, the first: %v", failed.Load(), firstErr.Load())
+	}
+	return nil
+}
+
+// cycle opens the file, stores 50 rows, and closes it, helperRounds times
+// (or until stop); it fails if a call fails.
+func cycle(path string, stop <-chan struct{}) error {
+	var rounds int
+	var slowest time.Duration
+	for {
+		select {
+		case <-stop:
+			fmt.Fprintf(os.Stderr, "rounds %d; slowest close %v\n", rounds, slowest.Round(time.Millisecond))
+			return nil
+		default:
+		}
+		db, err := core.Open(context.Background(), Driver, path, path, core.Config{BusyTimeout: helperBusyTimeout})
+		if err != nil {
+			return fmt.Errorf("round %d: open: %w", rounds, err)
+		}
+		for i := range 50 {
+			if err := db.Insert(context.Background(), []core.Row{{Name: "cycle", ValueJSON: "1", StoredAt: int64(i)}}); err != nil {
+				db.Close()
+				return fmt.Errorf("round %d: store: %w", rounds, err)
+			}
+		}
+		t0 := time.Now()
+		if err := db.Close(); err != nil {
+			return fmt.Errorf("round %d: close: %w", rounds, err)
+		}
+		slowest = max(slowest, time.Since(t0))
+		if rounds++; rounds == helperRounds {
+			fmt.Fprintf(os.Stderr, "rounds %d; slowest close %v\n", rounds, slowest.Round(time.Millisecond))
+			return nil
+		}
+	}
+}
+
+// hog is another program's writer that holds the write lock for longer
+// than the busy timeout, ten times.
+func hog(path string) error {
+	conn, err := sql.Open("sqlite", path+"?_txlock=immediate&_busy_timeout=60000")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for range 10 {
+		tx, err := conn.Begin()
+		if err != nil {
+			return err
+		}
+		time.Sleep(4 * helperBusyTimeout)
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+		time.Sleep(helperBusyTimeout)
+	}
+	return nil
+}
+
+// helperBusyTimeout is the busy timeout of the helpers' DBs: short, so
+// that the hog holds the lock for longer.
+const helperBusyTimeout = 50 * time.Millisecond
+
+// helperRounds is the cycler's rounds, and a writer goroutine's stores are
+// helperRounds*25: about as long.
+const helperRounds = 20
+
+// helper is another process on the file: the test binary re-executed.
+type helper struct {
+	role   string
+	cmd    *exec.Cmd
+	stdin  io.Closer
+	stderr *safeBuffer
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
 // startHelper runs the test binary as another process in role on path,
-// waits until it is ready, and returns a func that stops it and reports
-// its failure.
+// waits until it is ready, and returns a func that stops it (closes its
+// stdin) and fails the test if it failed.
 func startHelper(t *testing.T, role, path string) (stop func()) {
+	t.Helper()
+	h := startHelperProcess(t, role, path)
+	return func() {
+		h.stdin.Close()
+		h.wait(t)
+	}
+}
+
+// startHelperProcess starts the helper and waits until it is ready; the
+// test ends it if it is still running then.
+func startHelperProcess(t *testing.T, role, path string) *helper {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+role, helperEnv+"_PATH="+path)
@@ -84,8 +234,8 @@ func startHelper(t *testing.T, role, path string) (stop func()) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var stderr safeBuffer
-	cmd.Stderr = &stderr
+	h := &helper{role: role, cmd: cmd, stdin: stdin, stderr: &safeBuffer{}, done: make(chan error, 1)}
+	cmd.Stderr = h.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,37 +247,45 @@ func startHelper(t *testing.T, role, path string) (stop func()) {
 		}
 		ready <- err
 		_, _ = io.Copy(io.Discard, stdout)
+		h.done <- cmd.Wait()
 	}()
 	select {
 	case err := <-ready:
 		if err != nil {
 			cmd.Process.Kill()
-			t.Fatalf("helper %s: %v\n%s", role, err, stderr.String())
+			t.Fatalf("helper %s: %v\n%s", role, err, h.stderr.String())
 		}
-	case <-time.After(time.Minute):
+	case <-time.After(helperLimit):
 		cmd.Process.Kill()
-		t.Fatalf("helper %s not ready in a minute\n%s", role, stderr.String())
+		t.Fatalf("helper %s not ready within %v\n%s", role, helperLimit, h.stderr.String())
 	}
-	var once sync.Once
-	stop = func() {
-		once.Do(func() {
-			stdin.Close()
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("helper %s: %v\n%s", role, err, stderr.String())
-				}
-				t.Logf("helper %s: %s", role, stderr.String())
-			case <-time.After(time.Minute):
-				cmd.Process.Kill()
-				t.Errorf("helper %s did not stop in a minute", role)
-			}
-		})
-	}
-	t.Cleanup(stop)
-	return stop
+	t.Cleanup(func() {
+		h.stdin.Close()
+		h.wait(t)
+	})
+	return h
+}
+
+// helperLimit bounds every wait for a helper process.
+const helperLimit = 2 * time.Minute
+
+// wait waits for the helper to end (at most helperLimit, then it is
+// killed) and fails the test if it failed.
+func (h *helper) wait(t *testing.T) {
+	t.Helper()
+	h.once.Do(func() {
+		select {
+		case h.err = <-h.done:
+		case <-time.After(helperLimit):
+			h.cmd.Process.Kill()
+			h.err = fmt.Errorf("did not end within %v", helperLimit)
+		}
+		if h.err != nil {
+			t.Errorf("helper %s: %v\n%s", h.role, h.err, h.stderr.String())
+		} else {
+			t.Logf("helper %s: %s", h.role, h.stderr.String())
+		}
+	})
 }
 
 type safeBuffer struct {
@@ -193,4 +351,46 @@ func TestWALStaysBoundedWhileAnotherProcessReads(t *testing.T) {
 	if maxWAL.Load() > bound {
 		t.Fatalf("the WAL grew to %d KiB while another process read; bound %d KiB", maxWAL.Load()>>10, bound>>10)
 	}
+}
+
+// Two writer processes, a third that opens, stores 50 rows and closes in a
+// loop, a reader, and another program that now and then holds the write
+// lock for four busy timeouts share one file. Before, Stores, StoreManys
+// and Cleanups failed with "database is locked" once a lock outlasted the
+// busy timeout (and the batch's requests were retried one by one, each
+// waiting the whole busy timeout again), and Close's TRUNCATE checkpoint
+// held other writers up while it waited. Now a BEGIN that meets the lock
+// tries again until the batch's deadline (or its caller's ctx), and Close
+// waits at most 10 ms for its checkpoint: no call fails.
+func TestWriterProcessesShareOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	db := openTestAt(t, path, core.Config{}) // creates and migrates the file
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	stopReader := startHelper(t, "reader", path)
+	workers := []*helper{
+		startHelperProcess(t, "writer", path),
+		startHelperProcess(t, "writer", path),
+		startHelperProcess(t, "cycler", path),
+		startHelperProcess(t, "hog", path),
+	}
+	for _, w := range workers {
+		w.wait(t) // each ends by itself once its work is done
+	}
+	stopReader()
+	var result string
+	check, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer check.Close()
+	if err := check.QueryRow("PRAGMA integrity_check").Scan(&result); err != nil || result != "ok" {
+		t.Fatalf("integrity_check: %q, %v", result, err)
+	}
+	var n int
+	if err := check.QueryRow("SELECT COUNT(*) FROM record_history").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d rows in the file", n)
 }
