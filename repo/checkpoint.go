@@ -38,6 +38,11 @@ type checkpointer struct {
 	rewinds       atomic.Int64 // writer passes that let the WAL start over
 	restartFrames int64
 	logger        *slog.Logger
+
+	// Guarded by mu: after a RESTART pass that readers kept from finishing,
+	// the writer tries again, more briefly, from retryAt on.
+	retryAt time.Time
+	failed  int
 }
 
 const (
@@ -133,42 +138,62 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 // every frame is copied, a new reader reads the database file alone, and
 // RESTART waits (at most restartWait) for the readers still on the WAL to
 // finish; the next write transaction then starts the WAL over whoever
-// reads. If a reader takes longer, the pass gives up for now and the next
-// one tries again.
+// reads. If a reader takes longer (a long query in another process), the
+// pass gives up and the writer tries again every restartRetryEvery, waiting
+// restartRetryWait each time, until that reader is done: the WAL grows only
+// for as long as another process's read transaction lasts.
 func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *sync.RWMutex) {
 	if !c.needAssist.Load() || !c.mu.TryLock() {
 		return
 	}
 	defer c.mu.Unlock()
-	c.needAssist.Store(false)
 	t0 := time.Now()
+	if t0.Before(c.retryAt) {
+		return
+	}
+	c.needAssist.Store(false)
+	wait := restartWait
+	if c.failed > 0 {
+		wait = restartRetryWait
+	}
 	readGate.Lock()
-	busy, log, err := restartCheckpoint(ctx, writer)
+	busy, log, err := restartCheckpoint(ctx, writer, wait)
 	readGate.Unlock()
 	if err != nil {
 		c.logger.Warn("rechist: checkpoint failed", slog.Any(core.LogKeyError, err))
 		return
 	}
 	if busy {
-		c.logger.Debug("rechist: WAL not rewound: another connection still reads it", slog.Int64(core.LogKeyFrames, log))
+		c.failed++
+		c.retryAt = time.Now().Add(restartRetryEvery)
+		c.needAssist.Store(true)
+		if c.failed == 1 {
+			c.logger.Debug("rechist: WAL not rewound yet: another connection still reads it", slog.Int64(core.LogKeyFrames, log))
+		}
 		return
 	}
+	c.failed = 0
 	c.rewinds.Add(1)
 	c.logger.Debug("rechist: WAL rewound", slog.Int64(core.LogKeyFrames, log), slog.Duration(core.LogKeyStall, time.Since(t0)))
 }
 
 // restartWait bounds how long the writer's RESTART pass waits for readers
-// (of any process) to leave the WAL. Other processes' writers wait for the
-// pass, so it is short.
-const restartWait = 200 * time.Millisecond
+// (of any process) to leave the WAL, and restartRetryWait the passes that
+// follow one that gave up, restartRetryEvery apart. Writers (this one and
+// other processes') wait for the pass, so these are short.
+const (
+	restartWait       = 200 * time.Millisecond
+	restartRetryWait  = 20 * time.Millisecond
+	restartRetryEvery = 50 * time.Millisecond
+)
 
 // restartCheckpoint runs wal_checkpoint(RESTART) on the writer's
 // connection until readers (of any process) no longer keep it from
-// finishing, for at most restartWait, and reports whether they still did
+// finishing, for at most wait, and reports whether they still did
 // and how many frames the WAL held. It tries every half millisecond rather
 // than through SQLite's busy handler, whose sleeps grow to 100 ms: a reader
 // on the WAL usually leaves it within a few milliseconds.
-func restartCheckpoint(ctx context.Context, db *sql.DB) (busy bool, log int64, err error) {
+func restartCheckpoint(ctx context.Context, db *sql.DB, wait time.Duration) (busy bool, log int64, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return false, 0, err
@@ -178,7 +203,7 @@ func restartCheckpoint(ctx context.Context, db *sql.DB) (busy bool, log int64, e
 		return false, 0, err
 	}
 	defer conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", writerBusyTimeout.Milliseconds())) //nolint:errcheck // the next BEGIN reports a broken connection
-	deadline := time.Now().Add(restartWait)
+	deadline := time.Now().Add(wait)
 	for {
 		var b, copied int64
 		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&b, &log, &copied)
@@ -193,6 +218,6 @@ func restartCheckpoint(ctx context.Context, db *sql.DB) (busy bool, log int64, e
 // and how many of them are now copied into the database.
 func walCheckpoint(ctx context.Context, db *sql.DB) (log, copied int64, err error) {
 	var busy int64
-	err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
+	err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &copied)
 	return log, copied, err
 }

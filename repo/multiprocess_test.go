@@ -72,7 +72,7 @@ func runHelper(role, path string) error {
 		}
 		switch role {
 		case "reader":
-			if _, err := db.Query(context.Background(), "r*", core.Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 1}); err != nil {
+			if _, err := db.Query(context.Background(), "r00*", core.Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 1}); err != nil {
 				return err
 			}
 			queries++
@@ -326,7 +326,7 @@ func TestWALStaysBoundedWhileAnotherProcessReads(t *testing.T) {
 			maxWAL.Store(fi.Size())
 		}
 	}
-	const goroutines, each = 16, 2500
+	const goroutines, each = 16, 4000
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
@@ -345,7 +345,11 @@ func TestWALStaysBoundedWhileAnotherProcessReads(t *testing.T) {
 	wg.Wait()
 	sample()
 	st := db.Stats()
-	bound := int64(8 * restartPages * 4096)
+	// The WAL also grows for as long as one of the other process's read
+	// transactions lasts, which a loaded machine can stretch: the bound
+	// leaves room for that, and is still a fraction of the 250 MB this
+	// stream leaves when the WAL never starts over.
+	bound := int64(16 * restartPages * 4096)
 	t.Logf("%d rows in %d batches; %d rewinds; largest WAL %d KiB (bound %d KiB)",
 		st.RowsWritten, st.Batches, st.WALRewinds, maxWAL.Load()>>10, bound>>10)
 	if maxWAL.Load() > bound {
