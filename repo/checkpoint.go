@@ -218,6 +218,6 @@ func restartCheckpoint(ctx context.Context, db *sql.DB, wait time.Duration) (bus
 // and how many of them are now copied into the database.
 func walCheckpoint(ctx context.Context, db *sql.DB) (log, copied int64, err error) {
 	var busy int64
-	err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&busy, &log, &copied)
+	err = db.QueryRowContext(ctx, "PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &log, &copied)
 	return log, copied, err
 }

@@ -72,7 +72,7 @@ func runHelper(role, path string) error {
 		}
 		switch role {
 		case "reader":
-			if _, err := db.Query(context.Background(), "r00*", core.Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 1}); err != nil {
+			if _, err := db.Query(context.Background(), "r*", core.Range{StartMs: 0, EndMs: 1 << 62, LimitPerRecord: 1}); err != nil {
 				return err
 			}
 			queries++
