@@ -146,8 +146,12 @@ func WithLogger(l *slog.Logger) Option {
 }
 
 // WithBusyTimeout sets how long a SQLite statement waits for a lock held
-// by another process before it fails with [ErrBusy]; default 5s. SQLite
-// only.
+// by another connection before it fails with [ErrBusy]: reads, and [Open]
+// with its migrations; default 5s. The writer does not wait inside SQLite:
+// a write transaction that meets another process's write lock is tried
+// again every few milliseconds until its callers' ctx ends or
+// [WithBatchTimeout] passes, so writers of several processes share a file.
+// SQLite only.
 func WithBusyTimeout(d time.Duration) Option {
 	return sqliteOnly(positiveDuration("WithBusyTimeout", d, func(c *core.Config) { c.BusyTimeout = d }))
 }
