@@ -133,7 +133,7 @@ func (e *engine) learnOutcome(xid string, commitErr error) error {
 		switch {
 		case err == nil && status == "committed":
 			e.cfg.Logger.Warn("rechist: connection lost during COMMIT; the server says it committed",
-				"xid", xid, core.LogKeyError, commitErr)
+				core.LogKeyXID, xid, core.LogKeyError, commitErr)
 			return nil
 		case err == nil && status == "aborted":
 			return commitErr

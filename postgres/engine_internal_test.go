@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -52,4 +53,32 @@ func TestPoolMaxConnsInTheURLIsKept(t *testing.T) {
 	if _, err := open(context.Background(), dsn, cfg); !errors.Is(err, core.ErrInvalidArgument) || !strings.Contains(err.Error(), "WithReadConns") {
 		t.Fatalf("WithReadConns with pool_max_conns: %v, want ErrInvalidArgument naming the option", err)
 	}
+}
+
+// Close bounds its wait for the pool: a connection still in use when its
+// deadline passes is reported, where Close used to return nil always (and
+// pgxpool's Close waits for every connection to come back).
+func TestCloseReportsConnectionsStillInUse(t *testing.T) {
+	base := os.Getenv("RECHIST_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("set RECHIST_TEST_POSTGRES_URL (see engine_test.go)")
+	}
+	cfg, err := core.Config{}.Normalized()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := open(context.Background(), base, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := eng.(*engine).pool.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := eng.Close(ctx); err == nil || !strings.Contains(err.Error(), "still in use") {
+		t.Fatalf("Close with a connection in use: %v, want an error saying so", err)
+	}
+	conn.Release() // the pool's Close finishes now
 }

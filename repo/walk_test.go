@@ -5,24 +5,14 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/seed178a96f3/rechist/db"
 	"github.com/seed178a96f3/rechist/internal/core"
+	"github.com/seed178a96f3/rechist/internal/testutil/refmatch"
 )
-
-// referenceMatch is the pattern language written independently of the SQL:
-// '*' is any run of characters, everything else literal, anchored.
-func referenceMatch(pattern, name string) bool {
-	parts := strings.Split(pattern, "*")
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	return regexp.MustCompile(`^(?s:` + strings.Join(parts, ".*") + `)$`).MatchString(name)
-}
 
 // The fast walk (what Query runs) must return exactly what the Rust crate's
 // window-function query returns, and both exactly what the reference
@@ -112,7 +102,7 @@ func referenceQuery(rows []core.Row, pat string, r core.Range) []core.Row {
 	var sel []core.Row
 	for i, row := range rows {
 		row.ID = int64(i + 1)
-		if referenceMatch(pat, row.Name) && row.StoredAt >= r.StartMs && row.StoredAt <= r.EndMs {
+		if refmatch.Match(pat, row.Name) && row.StoredAt >= r.StartMs && row.StoredAt <= r.EndMs {
 			sel = append(sel, row)
 		}
 	}

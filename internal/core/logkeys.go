@@ -15,4 +15,5 @@ const (
 	LogKeyFrames      = "frames"
 	LogKeyStall       = "stall"
 	LogKeyEngine      = "engine"
+	LogKeyXID         = "xid"
 )

@@ -1,27 +1,7 @@
 package testutil
 
-import (
-	"regexp"
-	"strings"
-	"unicode/utf8"
-)
+import "github.com/seed178a96f3/rechist/internal/testutil/refmatch"
 
-// ReferenceMatch is the pattern language written independently of the
-// library, to check it against: '*' matches any run of characters, the
-// empty one and newlines included; every other character, '?', '%', '_',
-// '[', '\' and NUL among them, matches only itself; the pattern must match
-// the whole name; case matters.
-//
-// Patterns and names are UTF-8 (the library refuses anything else with
-// ErrInvalidArgument): a pattern or a name that is not valid UTF-8 matches
-// nothing here.
-func ReferenceMatch(pattern, name string) bool {
-	if !utf8.ValidString(pattern) || !utf8.ValidString(name) {
-		return false
-	}
-	parts := strings.Split(pattern, "*")
-	for i, p := range parts {
-		parts[i] = regexp.QuoteMeta(p)
-	}
-	return regexp.MustCompile(`^(?s:` + strings.Join(parts, ".*") + `)$`).MatchString(name)
-}
+// ReferenceMatch is refmatch.Match: the pattern language written
+// independently of the library.
+func ReferenceMatch(pattern, name string) bool { return refmatch.Match(pattern, name) }
