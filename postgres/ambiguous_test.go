@@ -47,13 +47,7 @@ func countValues(t *testing.T, dsn, name string) map[int]int {
 // engine asks the server what became of the transaction: every call
 // returns nil and every value is stored once.
 func TestLostCommitThatHappenedIsReportedAsStored(t *testing.T) {
-	dsn := newSchema(t)
-	proxy, viaProxy := startCommitProxy(t, dsn)
-	db, err := rechist.Open(context.Background(), viaProxy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	dsn, proxy, db := openViaProxy(t)
 	r := rechist.NewRepo[int](db)
 	ctx := context.Background()
 
@@ -124,15 +118,9 @@ func TestLostCommitThatHappenedIsReportedAsStored(t *testing.T) {
 // rolls back, the engine learns it, and the call returns an error that is
 // not ErrOutcomeUnknown, with nothing stored.
 func TestLostCommitThatDidNotHappenIsAnError(t *testing.T) {
-	dsn := newSchema(t)
-	proxy, viaProxy := startCommitProxy(t, dsn)
-	db, err := rechist.Open(context.Background(), viaProxy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	dsn, proxy, db := openViaProxy(t)
 	proxy.arm("before")
-	err = rechist.NewRepo[int](db).Store(context.Background(), "x", 1)
+	err := rechist.NewRepo[int](db).Store(context.Background(), "x", 1)
 	if err == nil || errors.Is(err, rechist.ErrOutcomeUnknown) {
 		t.Fatalf("got %v, want a plain error (the server rolled back)", err)
 	}
@@ -145,13 +133,7 @@ func TestLostCommitThatDidNotHappenIsAnError(t *testing.T) {
 // call says so with ErrOutcomeUnknown instead of guessing.
 func TestLostCommitWithUnreachableServerIsOutcomeUnknown(t *testing.T) {
 	defer postgres.SetOutcomeWait(500 * time.Millisecond)()
-	dsn := newSchema(t)
-	proxy, viaProxy := startCommitProxy(t, dsn)
-	db, err := rechist.Open(context.Background(), viaProxy)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	dsn, proxy, db := openViaProxy(t)
 	proxy.arm("after")
 	go func() {
 		// Refuse new connections from the moment the commit is lost.
@@ -160,7 +142,7 @@ func TestLostCommitWithUnreachableServerIsOutcomeUnknown(t *testing.T) {
 		}
 		proxy.refuse(true)
 	}()
-	err = rechist.NewRepo[int](db).Store(context.Background(), "x", 1)
+	err := rechist.NewRepo[int](db).Store(context.Background(), "x", 1)
 	proxy.refuse(false)
 	if !errors.Is(err, rechist.ErrOutcomeUnknown) {
 		t.Fatalf("got %v, want ErrOutcomeUnknown", err)
@@ -181,4 +163,18 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// openViaProxy opens a DB on a new schema through a commitProxy, closed
+// when the test ends; it returns the schema's direct URL too.
+func openViaProxy(t *testing.T) (string, *commitProxy, *rechist.DB) {
+	t.Helper()
+	dsn := newSchema(t)
+	proxy, viaProxy := startCommitProxy(t, dsn)
+	db, err := rechist.Open(context.Background(), viaProxy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return dsn, proxy, db
 }

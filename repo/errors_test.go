@@ -1,7 +1,6 @@
 package repo
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist/internal/core"
+	"github.com/seed178a96f3/rechist/internal/testutil/syncbuf"
 )
 
 // lockFromAnotherConnection holds the write lock of the file at path from
@@ -111,30 +111,13 @@ func TestFullDatabaseIsErrDiskFull(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Close's TRUNCATE checkpoint cannot finish while another connection reads
 // the WAL. That is not an error (the WAL keeps every commit and the next
 // opener finishes the copy), but it is no longer ignored: Close says so in
 // the log, and returns nil.
 func TestCloseReportsAWALItCouldNotTruncate(t *testing.T) {
-	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	var logs syncbuf.Buffer
+	logger := logs.Logger(slog.LevelInfo)
 	path := t.TempDir() + "/h.db"
 	db, err := core.Open(context.Background(), Driver, path, path, core.Config{Logger: logger, BusyTimeout: 20 * time.Millisecond})
 	if err != nil {

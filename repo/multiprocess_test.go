@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist/internal/core"
+	"github.com/seed178a96f3/rechist/internal/testutil/syncbuf"
 )
 
 // These tests run real processes on one file: the test binary re-executed
@@ -202,7 +203,7 @@ type helper struct {
 	role   string
 	cmd    *exec.Cmd
 	stdin  io.Closer
-	stderr *safeBuffer
+	stderr *syncbuf.Buffer
 	done   chan error
 	once   sync.Once
 	err    error
@@ -234,7 +235,7 @@ func startHelperProcess(t *testing.T, role, path string) *helper {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &helper{role: role, cmd: cmd, stdin: stdin, stderr: &safeBuffer{}, done: make(chan error, 1)}
+	h := &helper{role: role, cmd: cmd, stdin: stdin, stderr: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = h.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -286,24 +287,6 @@ func (h *helper) wait(t *testing.T) {
 			t.Logf("helper %s: %s", h.role, h.stderr.String())
 		}
 	})
-}
-
-type safeBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b = append(s.b, p...)
-	return len(p), nil
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return string(s.b)
 }
 
 // One process writes, another queries back to back. The read gate only

@@ -3,9 +3,12 @@ package core
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed178a96f3/rechist/internal/testutil/syncbuf"
 )
 
 func insertRequest(name string) *Request {
@@ -259,9 +262,9 @@ func TestCloseCommitsAcceptedWritesBeforeTheEngineCloses(t *testing.T) {
 // A retention pass that Close cuts short (the DB closed under it, or its
 // ctx ended) is not a failure and must not be logged as one.
 func TestRetentionIsQuietWhenTheDBCloses(t *testing.T) {
-	var logs logBuffer
+	var logs syncbuf.Buffer
 	f := newFake()
-	db := openFake(t, f, Config{Logger: logs.logger()})
+	db := openFake(t, f, Config{Logger: logs.Logger(slog.LevelDebug)})
 	db.cfg.Retention = time.Hour
 	db.retentionPass(context.Background())
 	if !strings.Contains(logs.String(), "retention cleanup") {

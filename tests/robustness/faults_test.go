@@ -32,6 +32,7 @@ import (
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/testutil"
+	"github.com/seed178a96f3/rechist/internal/testutil/syncbuf"
 )
 
 // hangLimit bounds every call that might hang. It is no performance
@@ -662,7 +663,7 @@ func TestFaultLockedByAnotherProcess(t *testing.T) {
 // the writer goes on. The failure comes from a trigger that another
 // program put in the file.
 func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
-	var logs safeBuffer
+	var logs syncbuf.Buffer
 	db, path := testutil.OpenDB(t, "", rechist.WithBusyTimeout(time.Minute),
 		rechist.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	r := rechist.NewRepo[string](db)
@@ -736,25 +737,6 @@ func TestFaultFailingBatchDoesNotPoisonTheWriter(t *testing.T) {
 	} else {
 		t.Logf("the failing stores were not batched with others this time; log:\n%s", logs.String())
 	}
-}
-
-// safeBuffer is a bytes.Buffer for a logger written from the writer
-// goroutine and read by the test.
-type safeBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *safeBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *safeBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // Rows that another program wrote wrong: queries skip the ones whose JSON
