@@ -48,6 +48,10 @@ var (
 	// outcome, the call returns nil (committed) or a plain error (not
 	// committed) as usual. SQLite commits locally and never returns it.
 	ErrOutcomeUnknown = core.ErrOutcomeUnknown
+
+	// ErrReadOnly is wrapped by the stores, cleanups and other writes of a
+	// DB opened with [WithReadOnly]. Nothing is written.
+	ErrReadOnly = core.ErrReadOnly
 )
 
 // MaxNameBytes is the longest record name rechist stores, in bytes of

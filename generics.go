@@ -39,11 +39,31 @@ type QueryParams struct {
 // different types may share one [DB]; a Repo is only a typed view of it.
 // A Repo is safe for concurrent use by any number of goroutines.
 type Repo[T any] struct {
-	db *DB
+	db     *DB
+	strict bool
 }
 
+// RepoOption configures [NewRepo].
+type RepoOption func(*repoConfig)
+
+type repoConfig struct{ strict bool }
+
+// Strict makes a Repo skip (and count in [Stats].SkippedRows) the rows
+// whose JSON has fields T does not have, instead of decoding what fits:
+// a Repo[Temperature] over "*" then leaves a Power row out rather than
+// returning it as a zero Temperature.
+func Strict() RepoOption { return func(c *repoConfig) { c.strict = true } }
+
 // NewRepo returns a typed view of db for values of type T.
-func NewRepo[T any](db *DB) *Repo[T] { return &Repo[T]{db: db} }
+func NewRepo[T any](db *DB, opts ...RepoOption) *Repo[T] {
+	var c repoConfig
+	for _, o := range opts {
+		if o != nil {
+			o(&c)
+		}
+	}
+	return &Repo[T]{db: db, strict: c.strict}
+}
 
 // Store stores v under record name, stamped with the current time, and
 // returns once it is committed.

@@ -205,3 +205,27 @@ func WithCacheSize(bytes int64) Option {
 		return nil
 	}}
 }
+
+// WithReadOnly opens an existing database for reading only: Open creates
+// nothing, migrates nothing and changes nothing (not even the journal mode
+// of a SQLite file the Rust crate made); a file that does not exist is an
+// error that names it. Stores and cleanups return an error wrapping
+// [ErrReadOnly]. Queries work on any schema that has the Rust crate's
+// table. It cannot be combined with [WithRetention].
+func WithReadOnly() Option {
+	return option{name: "WithReadOnly", set: func(c *core.Config) error {
+		c.ReadOnly = true
+		return nil
+	}}
+}
+
+// WithoutMigrations makes Open leave the schema alone: a database whose
+// schema is behind the library's is an error that says to run `rechist
+// migrate up` or `goose up`, and nothing is changed. For teams that run
+// goose themselves.
+func WithoutMigrations() Option {
+	return option{name: "WithoutMigrations", set: func(c *core.Config) error {
+		c.NoMigrations = true
+		return nil
+	}}
+}

@@ -17,6 +17,10 @@ type Summary struct {
 	// write-ahead log; on PostgreSQL, FileBytes is the table's size on disk
 	// with its indexes and WALBytes is zero.
 	FileBytes, WALBytes int64
+	// FreeBytes is the space inside the database file that deleted rows
+	// left free: [DB.Compact] gives it back to the file system. Zero on
+	// PostgreSQL.
+	FreeBytes int64
 	// Top lists the records with the most rows, most first.
 	Top []RecordSummary
 }
@@ -36,7 +40,7 @@ func (db *DB) Summary(ctx context.Context, top int) (Summary, error) {
 	if err != nil {
 		return Summary{}, public(err)
 	}
-	out := Summary{Rows: s.Rows, Records: s.Records, FileBytes: s.FileBytes, WALBytes: s.WALBytes}
+	out := Summary{Rows: s.Rows, Records: s.Records, FileBytes: s.FileBytes, WALBytes: s.WALBytes, FreeBytes: s.FreeBytes}
 	if s.Rows > 0 {
 		out.Oldest, out.Newest = fromMillis(s.OldestMs), fromMillis(s.NewestMs)
 	}

@@ -90,6 +90,12 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock used for retention; nil means time.Now.
 	Now func() time.Time
+	// ReadOnly opens an existing database without creating, migrating or
+	// changing anything; writes fail with ErrReadOnly.
+	ReadOnly bool
+	// NoMigrations leaves the schema alone; a schema that is behind is an
+	// error at Open.
+	NoMigrations bool
 	// Given names the options the caller gave (WithReadConns, ...), for
 	// engines that must not override them or must refuse a conflict.
 	Given []string

@@ -59,6 +59,7 @@ type Summary struct {
 	OldestMs, NewestMs int64 // zero when Rows is zero
 	FileBytes          int64 // the database file, or the table on a server
 	WALBytes           int64 // the write-ahead log, where the engine has one
+	FreeBytes          int64 // free pages inside the file, where the engine has them
 	Top                []RecordSummary
 }
 

@@ -13,6 +13,7 @@ var (
 	ErrClosed          = errors.New("database is closed")
 	ErrBusy            = errors.New("database is busy")
 	ErrDiskFull        = errors.New("disk is full")
+	ErrReadOnly        = errors.New("database is open read-only")
 )
 
 // Error is a failed operation: what was being done (Op: "store", "query",
