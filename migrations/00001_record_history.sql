@@ -14,5 +14,8 @@ CREATE INDEX IF NOT EXISTS idx_record_time
     ON record_history (record_name, stored_at DESC);
 
 -- +goose Down
-DROP INDEX IF EXISTS idx_record_time;
-DROP TABLE IF EXISTS record_history;
+-- Nothing. This migration adopts the table that holds the history (the
+-- Rust crate's, on SQLite); rolling it back, whoever runs it (rechist's
+-- migrate down refuses to, the goose command line does not know to), must
+-- never drop that table, its index or a row. To remove rechist's data,
+-- drop record_history yourself.

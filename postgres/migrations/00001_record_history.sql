@@ -24,4 +24,8 @@ CREATE INDEX IF NOT EXISTS idx_record_stored_at
     ON record_history (stored_at);
 
 -- +goose Down
-DROP TABLE IF EXISTS record_history;
+-- Nothing. This migration adopts the table that holds the history (the
+-- Rust crate's, on SQLite); rolling it back, whoever runs it (rechist's
+-- migrate down refuses to, the goose command line does not know to), must
+-- never drop that table, its index or a row. To remove rechist's data,
+-- drop record_history yourself.
