@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -134,7 +135,7 @@ func (r *Repo[T]) Query(ctx context.Context, pattern string, p QueryParams) ([]R
 	if err != nil {
 		return nil, public(err)
 	}
-	return decodeRows[T](r.db.core, rows), nil
+	return decodeRows[T](r.db.core, rows, r.strict), nil
 }
 
 // QueryLatest returns the newest n values of every record matching pattern;
@@ -199,13 +200,13 @@ func (p QueryParams) toRange() (core.Range, error) {
 // decodeRows decodes rows into records, skipping (and logging and counting)
 // those whose JSON does not decode into T. Large results are decoded on
 // several goroutines: decoding costs more than reading a row.
-func decodeRows[T any](e *core.DB, rows []core.Row) []Record[T] {
+func decodeRows[T any](e *core.DB, rows []core.Row, strict bool) []Record[T] {
 	out := make([]Record[T], len(rows))
 	ok := make([]bool, len(rows))
 	decode := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			row := &rows[i]
-			if err := decodeValue(row.ValueJSON, &out[i].Value); err != nil {
+			if err := decodeValue(row.ValueJSON, &out[i].Value, strict); err != nil {
 				e.Logger().Warn("rechist: skipping a row that does not decode",
 					slog.String(core.LogKeyRecord, row.Name), slog.Int64(core.LogKeyID, row.ID),
 					slog.String(core.LogKeyType, typeName[T]()), slog.Any(core.LogKeyError, err))
@@ -237,10 +238,11 @@ func decodeRows[T any](e *core.DB, rows []core.Row) []Record[T] {
 	return kept
 }
 
-// decodeValue decodes one stored value into v. A json.RawMessage (what the
-// command line reads) only needs the validity check and the copy that
-// json.Unmarshal would make, without its reflection.
-func decodeValue[T any](js string, v *T) error {
+// decodeValue decodes one stored value into v; strict refuses fields that
+// T does not have. A json.RawMessage (what the command line reads) only
+// needs the validity check and the copy that json.Unmarshal would make,
+// without its reflection.
+func decodeValue[T any](js string, v *T, strict bool) error {
 	if raw, ok := any(v).(*json.RawMessage); ok {
 		b := []byte(js)
 		if !json.Valid(b) {
@@ -249,7 +251,18 @@ func decodeValue[T any](js string, v *T) error {
 		*raw = b
 		return nil
 	}
-	return json.Unmarshal([]byte(js), v)
+	if !strict {
+		return json.Unmarshal([]byte(js), v)
+	}
+	dec := json.NewDecoder(strings.NewReader(js))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return err
+	}
+	if dec.More() {
+		return errors.New("invalid JSON: more than one value")
+	}
+	return nil
 }
 
 // parallelDecodeRows is the least number of rows worth a decoding goroutine.

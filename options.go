@@ -221,8 +221,10 @@ func WithReadOnly() Option {
 
 // WithoutMigrations makes Open leave the schema alone: a database whose
 // schema is behind the library's is an error that says to run `rechist
-// migrate up` or `goose up`, and nothing is changed. For teams that run
-// goose themselves.
+// migrate up` or `goose up`, and nothing is changed; a SQLite file that
+// does not exist is an error too (goose, or [MigrateUp], creates it). For
+// teams that run goose themselves: apply the migrations/ folder (or
+// postgres/migrations) as part of the deployment, and open with this.
 func WithoutMigrations() Option {
 	return option{name: "WithoutMigrations", set: func(c *core.Config) error {
 		c.NoMigrations = true

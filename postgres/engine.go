@@ -51,11 +51,24 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 	} else {
 		pcfg.MaxConns = int32(max(4, cfg.ReadConns+1))
 	}
+	if cfg.ReadOnly {
+		// Every transaction of the pool is read-only: the server refuses
+		// any write, whatever the core does.
+		pcfg.ConnConfig.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, pool); err != nil {
+	switch {
+	case cfg.ReadOnly:
+		err = pool.Ping(ctx)
+	case cfg.NoMigrations:
+		err = checkSchema(ctx, pool)
+	default:
+		err = migrate(ctx, pool)
+	}
+	if err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -99,21 +112,37 @@ func newProvider(ctx context.Context, conn *sql.DB) (*goose.Provider, error) {
 
 // migrationsProvider is the driver's Migrations: a provider on a
 // connection of its own, for rechist.MigrationStatus and friends.
-func migrationsProvider(ctx context.Context, dsn string, _ bool) (*goose.Provider, func() error, error) {
+func migrationsProvider(ctx context.Context, dsn string, mode core.SchemaMode) (*core.MigrationTarget, error) {
 	conn, err := sql.Open("pgx", dsn)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if err := conn.PingContext(ctx); err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	p, err := newProvider(ctx, conn)
 	if err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return p, conn.Close, nil
+	return &core.MigrationTarget{Provider: p, DB: conn, VersionTableExists: versionTableExists, Close: conn.Close}, nil
+}
+
+// versionTableExists says whether goose's version table is in the search
+// path's schema.
+const versionTableExists = `SELECT to_regclass('goose_db_version') IS NOT NULL`
+
+// checkSchema is Open's check with WithoutMigrations: an error if the
+// schema lacks a migration, and no change.
+func checkSchema(ctx context.Context, pool *pgxpool.Pool) error {
+	conn := stdlib.OpenDBFromPool(pool)
+	defer conn.Close()
+	p, err := goose.NewProvider(goose.DialectPostgres, conn, migrations.FS)
+	if err != nil {
+		return err
+	}
+	return core.CheckSchema(ctx, conn, p, versionTableExists)
 }
 
 // Classify maps PostgreSQL's lock timeout (55P03) to ErrBusy and its

@@ -73,6 +73,7 @@ func newSchema(t *testing.T) string {
 func TestConformance(t *testing.T) {
 	serverURL(t)
 	rechisttest.Run(t, rechisttest.Harness{
+		Server: true,
 		NewDSN: newSchema,
 		InsertRaw: func(t *testing.T, dsn, name, valueJSON string, storedAt int64) {
 			t.Helper()

@@ -40,6 +40,10 @@ type Harness struct {
 	// depend on durability (the SQLite harness gives
 	// WithSynchronous(SyncNormal)); empty for an engine that has none.
 	Fast []rechist.Option
+	// Server is true for an engine on a database server (PostgreSQL): it
+	// has no files, so Backup and Compact return errors wrapping
+	// errors.ErrUnsupported instead of copying or shrinking one.
+	Server bool
 }
 
 // testCase is one conformance case.
@@ -82,6 +86,13 @@ func Run(t *testing.T, h Harness) {
 			{name: "ReopenKeepsData", test: testReopenKeepsData},
 			{name: "ClosedDB", test: testClosedDB},
 			{name: "CloseFlushesEverythingAccepted", test: testCloseFlushesEverythingAccepted},
+		}},
+		{"Operate", []testCase{
+			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},
+			{name: "WithoutMigrationsLeavesTheSchemaAlone", test: testWithoutMigrationsLeavesTheSchemaAlone},
+			{name: "BackupWhileWriting", test: testBackupWhileWriting},
+			{name: "CompactAfterCleanup", test: testCompactAfterCleanup},
+			{name: "StrictRepoKeepsTypesApart", test: testStrictRepoKeepsTypesApart},
 		}},
 		{"Input", []testCase{
 			{name: "BadInputIsRefusedAndWritesNothing", test: testBadInputIsRefusedAndWritesNothing},

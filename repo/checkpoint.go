@@ -194,6 +194,11 @@ const (
 // than through SQLite's busy handler, whose sleeps grow to 100 ms: a reader
 // on the WAL usually leaves it within a few milliseconds.
 func restartCheckpoint(ctx context.Context, db *sql.DB, wait time.Duration) (busy bool, log int64, err error) {
+	return checkpointMode(ctx, db, "RESTART", wait)
+}
+
+// checkpointMode is restartCheckpoint with another mode (RESTART, TRUNCATE).
+func checkpointMode(ctx context.Context, db *sql.DB, mode string, wait time.Duration) (busy bool, log int64, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return false, 0, err
@@ -206,7 +211,7 @@ func restartCheckpoint(ctx context.Context, db *sql.DB, wait time.Duration) (bus
 	deadline := time.Now().Add(wait)
 	for {
 		var b, copied int64
-		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(RESTART)").Scan(&b, &log, &copied)
+		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&b, &log, &copied)
 		if err != nil || b == 0 || time.Now().After(deadline) {
 			return b != 0, log, err
 		}

@@ -92,6 +92,15 @@ func writerParams(cfg core.Config, memory, ownCheckpoints bool) url.Values {
 	return v
 }
 
+// readOnlyParams are the pragmas of a read-only DB's pool: the file is
+// opened read-only (mode=ro), so nothing of it can change, not even the
+// journal mode of a file the Rust crate made.
+func readOnlyParams(cfg core.Config) url.Values {
+	v := readerParams(cfg)
+	v.Set("mode", "ro")
+	return v
+}
+
 // readerParams are the pragmas of the read-only pool's connections.
 func readerParams(cfg core.Config) url.Values {
 	v := url.Values{}

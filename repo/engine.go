@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"sync"
 	"time"
@@ -51,12 +52,24 @@ var (
 // open opens (or creates) the database at path, applies the pending
 // migrations and starts the checkpointer. path may be MemoryPath.
 func open(ctx context.Context, path string, cfg core.Config) (core.Engine, error) {
-	loc, err := locate(path, true)
+	if cfg.ReadOnly && path == MemoryPath {
+		return nil, core.Invalidf("open", "WithReadOnly: an in-memory database starts empty; there is nothing to read")
+	}
+	// Only an open that may migrate creates a file: a read-only one, or one
+	// that leaves the schema to the operator, needs an existing database.
+	loc, err := locate(path, !cfg.ReadOnly && !cfg.NoMigrations)
 	if err != nil {
+		if cfg.NoMigrations && errors.Is(err, fs.ErrNotExist) {
+			err = fmt.Errorf("%w; WithoutMigrations does not create it: run `rechist migrate up` (or goose up) first", err)
+		}
 		return nil, err
 	}
 	e := &engine{cfg: cfg, path: path, loc: loc}
-	if err := e.openPools(ctx); err != nil {
+	open := e.openPools
+	if cfg.ReadOnly {
+		open = e.openReadOnly
+	}
+	if err := open(ctx); err != nil {
 		_ = e.closePools()
 		return nil, err
 	}
@@ -74,7 +87,32 @@ func (e *engine) openPools(ctx context.Context) error {
 	if e.writeDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, e.loc.memory, true))); err != nil {
 		return fmt.Errorf("open %s: %w", e.path, err)
 	}
-	if err := migrate(ctx, e.writeDB); err != nil {
+	// A database without tables yet (a file created now) gets incremental
+	// auto-vacuum, so that Compact can give free pages back without
+	// rebuilding it. In WAL mode the setting takes only through a VACUUM,
+	// instant on an empty file. If another process is creating the same
+	// file at this moment, that may fail: the file then works as well,
+	// only its first Compact rebuilds it.
+	var tables int64
+	if err := e.writeDB.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master").Scan(&tables); err != nil {
+		return fmt.Errorf("open %s: %w", e.path, err)
+	}
+	if tables == 0 && !e.loc.memory {
+		if _, err := e.writeDB.ExecContext(ctx, "PRAGMA auto_vacuum = 2"); err == nil {
+			if _, err := e.writeDB.ExecContext(ctx, "VACUUM"); err != nil {
+				e.cfg.Logger.Debug("rechist: incremental auto-vacuum not set", slog.Any(core.LogKeyError, err))
+			}
+		}
+	}
+	if e.cfg.NoMigrations {
+		p, err := goose.NewProvider(goose.DialectSQLite3, e.writeDB, migrations.FS)
+		if err != nil {
+			return err
+		}
+		if err := core.CheckSchema(ctx, e.writeDB, p, versionTableExists); err != nil {
+			return err
+		}
+	} else if err := migrate(ctx, e.writeDB); err != nil {
 		return err
 	}
 	if !e.loc.memory {
@@ -113,6 +151,24 @@ func (e *engine) openPools(ctx context.Context) error {
 	e.readDB.SetMaxIdleConns(e.cfg.ReadConns)
 	if e.readQ, err = db.Prepare(ctx, e.readDB); err != nil {
 		return err
+	}
+	return nil
+}
+
+// openReadOnly opens only the read pool, on the file opened read-only: no
+// writer, no checkpointer, no migrations, no journal-mode change.
+func (e *engine) openReadOnly(ctx context.Context) error {
+	var err error
+	if e.readDB, err = sql.Open("sqlite", e.loc.dsn(readOnlyParams(e.cfg))); err != nil {
+		return err
+	}
+	e.readDB.SetMaxOpenConns(e.cfg.ReadConns)
+	e.readDB.SetMaxIdleConns(e.cfg.ReadConns)
+	if err := e.readDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("open %s read-only: %w", e.path, err)
+	}
+	if e.readQ, err = db.Prepare(ctx, e.readDB); err != nil {
+		return fmt.Errorf("open %s read-only: %w", e.path, err)
 	}
 	return nil
 }
@@ -162,7 +218,7 @@ func (e *engine) Close(ctx context.Context) error {
 		<-e.ckpt.done
 	}
 	var errs []error
-	if !e.loc.memory {
+	if !e.loc.memory && e.writeDB != nil {
 		var busy, log, copied int64
 		err := e.writeDB.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &log, &copied)
 		switch {

@@ -10,33 +10,41 @@ import (
 	"github.com/seed178a96f3/rechist/migrations"
 )
 
+// versionTableExists says whether goose's version table is in the file.
+const versionTableExists = `SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'goose_db_version'`
+
 // migrationsProvider is the driver's Migrations: a goose provider over the
-// embedded migrations on a connection of its own to the file at path.
-func migrationsProvider(ctx context.Context, path string, create bool) (*goose.Provider, func() error, error) {
+// embedded migrations on a connection of its own to the file at path,
+// opened read-only for ReadSchema.
+func migrationsProvider(ctx context.Context, path string, mode core.SchemaMode) (*core.MigrationTarget, error) {
 	if path == MemoryPath {
-		return nil, nil, core.Invalidf("migrate", "an in-memory database has no migrations to inspect")
+		return nil, core.Invalidf("migrate", "an in-memory database has no migrations to inspect")
 	}
 	cfg, err := core.Config{}.Normalized()
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	loc, err := locate(path, create)
+	loc, err := locate(path, mode == core.CreateSchema)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	conn, err := sql.Open("sqlite", loc.dsn(writerParams(cfg, false, false)))
+	params := writerParams(cfg, false, false)
+	if mode == core.ReadSchema {
+		params = readOnlyParams(cfg)
+	}
+	conn, err := sql.Open("sqlite", loc.dsn(params))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	conn.SetMaxOpenConns(1)
 	if err := conn.PingContext(ctx); err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, err
 	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, conn, migrations.FS)
 	if err != nil {
 		conn.Close()
-		return nil, nil, err
+		return nil, err
 	}
-	return p, conn.Close, nil
+	return &core.MigrationTarget{Provider: p, DB: conn, VersionTableExists: versionTableExists, Close: conn.Close}, nil
 }

@@ -33,6 +33,9 @@ func (e *engine) Summary(ctx context.Context, top int) (core.Summary, error) {
 			s.Top = append(s.Top, core.RecordSummary{Name: r.RecordName, Rows: r.RowCount, NewestMs: r.NewestMs})
 		}
 	}
+	if s.FreeBytes, err = e.freeBytes(ctx); err != nil {
+		return s, err
+	}
 	if !e.loc.memory {
 		if s.FileBytes, err = fileSize(e.path); err != nil {
 			return s, err

@@ -140,6 +140,9 @@ func (c Config) Normalized() (Config, error) {
 	if c.Retention < 0 {
 		return c, Invalidf(op, "retention must not be negative, got %v", c.Retention)
 	}
+	if c.ReadOnly && c.Retention > 0 {
+		return c, Invalidf(op, "WithReadOnly: cannot be combined with WithRetention, which deletes rows")
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}

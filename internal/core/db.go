@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -18,6 +19,7 @@ type DB struct {
 	w      *Writer
 
 	closed    atomic.Bool
+	skipped   atomic.Int64 // SkippedRows of a read-only DB, which has no writer
 	bgCancel  context.CancelFunc
 	bgWG      sync.WaitGroup
 	closeOnce sync.Once
@@ -38,7 +40,9 @@ func Open(ctx context.Context, d Driver, dsn, shown string, cfg Config) (*DB, er
 		return nil, Wrap(op, err, d.Classify)
 	}
 	db := &DB{cfg: cfg, eng: eng, engine: d.Name, path: shown}
-	db.w = newWriter(cfg, eng)
+	if !cfg.ReadOnly {
+		db.w = newWriter(cfg, eng)
+	}
 	bg, cancel := context.WithCancel(context.Background())
 	db.bgCancel = cancel
 	if cfg.Retention > 0 {
@@ -57,8 +61,8 @@ func (db *DB) Insert(ctx context.Context, rows []Row) error {
 	if err := validateRows(op, rows); err != nil || len(rows) == 0 {
 		return err
 	}
-	if db.closed.Load() {
-		return Wrap(op, ErrClosed, nil)
+	if err := db.writable(op); err != nil {
+		return err
 	}
 	return Wrap(op, db.w.insert(ctx, rows), db.eng.Classify)
 }
@@ -80,7 +84,49 @@ func (db *DB) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 	if db.closed.Load() {
 		return 0, ErrClosed
 	}
+	if db.w == nil {
+		return 0, ErrReadOnly
+	}
 	return db.w.cleanup(ctx, cutoffMs)
+}
+
+// writable says why op cannot write now (closed, read-only), or nil.
+func (db *DB) writable(op string) error {
+	switch {
+	case db.closed.Load():
+		return Wrap(op, ErrClosed, nil)
+	case db.w == nil:
+		return Wrap(op, ErrReadOnly, nil)
+	}
+	return nil
+}
+
+// Compact asks the engine to give the space of deleted rows back to the
+// file system; the writer runs it alone, between batches.
+func (db *DB) Compact(ctx context.Context) error {
+	const op = "compact"
+	if err := db.writable(op); err != nil {
+		return err
+	}
+	_, err := db.w.submit(ctx, newRequest(KindCompact))
+	return Wrap(op, err, db.eng.Classify)
+}
+
+// Backup writes a consistent copy of the database to dst, if the engine
+// can; it only reads, so it works on a read-only DB too.
+func (db *DB) Backup(ctx context.Context, dst string) error {
+	const op = "backup"
+	if dst == "" {
+		return Invalidf(op, "destination path is empty")
+	}
+	if db.closed.Load() {
+		return Wrap(op, ErrClosed, nil)
+	}
+	b, ok := db.eng.(Backuper)
+	if !ok {
+		return Wrap(op, fmt.Errorf("%w: %s databases are backed up with their own tools (PostgreSQL: pg_dump -t record_history)", errors.ErrUnsupported, db.engine), nil)
+	}
+	return db.readError(op, b.Backup(ctx, dst))
 }
 
 // Query compiles pattern, checks r and returns the matching rows in result
@@ -132,7 +178,12 @@ func ctxAlive(err error) bool {
 
 // Stats returns the counters of the writer and of the engine.
 func (db *DB) Stats() Stats {
-	st := db.w.Stats()
+	var st Stats
+	if db.w != nil {
+		st = db.w.Stats()
+	} else {
+		st.SkippedRows = db.skipped.Load()
+	}
 	if f, ok := db.eng.(StatsFiller); ok {
 		f.FillStats(&st)
 	}
@@ -141,7 +192,13 @@ func (db *DB) Stats() Stats {
 
 // CountSkipped adds n to Stats.SkippedRows; the typed layer calls it for
 // rows it could not decode.
-func (db *DB) CountSkipped(n int64) { db.w.stats.skippedRows.Add(n) }
+func (db *DB) CountSkipped(n int64) {
+	if db.w != nil {
+		db.w.stats.skippedRows.Add(n)
+	} else {
+		db.skipped.Add(n)
+	}
+}
 
 // Logger returns the configured logger (never nil).
 func (db *DB) Logger() *slog.Logger { return db.cfg.Logger }
@@ -167,7 +224,9 @@ func (db *DB) Close() error {
 		db.closed.Store(true)
 		db.bgCancel()
 		db.bgWG.Wait()
-		db.w.close()
+		if db.w != nil {
+			db.w.close()
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), db.cfg.BatchTimeout)
 		defer cancel()
 		if err := db.eng.Close(ctx); err != nil {

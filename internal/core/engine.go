@@ -48,6 +48,19 @@ type BatchHooks interface {
 	AfterBatch()
 }
 
+// Compacter is implemented by an engine that can give the space of deleted
+// rows back to the file system. The writer calls Compact alone, between
+// batches, so no write transaction of this DB runs meanwhile.
+type Compacter interface {
+	Compact(ctx context.Context) error
+}
+
+// Backuper is implemented by an engine that can write a consistent copy of
+// the database to a new file while writers go on.
+type Backuper interface {
+	Backup(ctx context.Context, dst string) error
+}
+
 // StatsFiller is implemented by an engine with counters of its own.
 type StatsFiller interface {
 	FillStats(*Stats)

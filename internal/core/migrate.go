@@ -5,8 +5,6 @@ import (
 	"errors"
 	"path"
 	"time"
-
-	"github.com/pressly/goose/v3"
 )
 
 // Migration is the state of one embedded migration in a database.
@@ -21,19 +19,13 @@ type Migration struct {
 const baseVersion = 1
 
 // MigrationStatus lists every embedded migration of dsn's engine and
-// whether the database has it. It never creates a database.
+// whether the database has it. It only reads: it never creates a database
+// or goose's version table.
 func MigrationStatus(ctx context.Context, dsn string, fallback Driver) ([]Migration, error) {
 	var out []Migration
-	err := withProvider(ctx, "migrate status", dsn, fallback, false, func(p *goose.Provider) error {
-		st, err := p.Status(ctx)
-		for _, s := range st {
-			out = append(out, Migration{
-				Version:   s.Source.Version,
-				Source:    path.Base(s.Source.Path),
-				Applied:   s.State == goose.StateApplied,
-				AppliedAt: s.AppliedAt,
-			})
-		}
+	err := withTarget(ctx, "migrate status", dsn, fallback, ReadSchema, func(t *MigrationTarget) error {
+		var err error
+		out, err = schemaStatus(ctx, t)
 		return err
 	})
 	return out, err
@@ -43,8 +35,8 @@ func MigrationStatus(ctx context.Context, dsn string, fallback Driver) ([]Migrat
 // it creates a database file that does not exist yet.
 func MigrateUp(ctx context.Context, dsn string, fallback Driver) ([]Migration, error) {
 	var out []Migration
-	err := withProvider(ctx, "migrate up", dsn, fallback, true, func(p *goose.Provider) error {
-		res, err := p.Up(ctx)
+	err := withTarget(ctx, "migrate up", dsn, fallback, CreateSchema, func(t *MigrationTarget) error {
+		res, err := t.Provider.Up(ctx)
 		for _, r := range res {
 			out = append(out, Migration{Version: r.Source.Version, Source: path.Base(r.Source.Path), Applied: true})
 		}
@@ -59,7 +51,8 @@ func MigrateUp(ctx context.Context, dsn string, fallback Driver) ([]Migration, e
 func MigrateDown(ctx context.Context, dsn string, fallback Driver) (Migration, error) {
 	const op = "migrate down"
 	var out Migration
-	err := withProvider(ctx, op, dsn, fallback, false, func(p *goose.Provider) error {
+	err := withTarget(ctx, op, dsn, fallback, WriteSchema, func(t *MigrationTarget) error {
+		p := t.Provider
 		v, err := p.GetDBVersion(ctx)
 		if err != nil {
 			return err
@@ -76,19 +69,19 @@ func MigrateDown(ctx context.Context, dsn string, fallback Driver) (Migration, e
 	return out, err
 }
 
-// withProvider runs fn with a goose provider over the migrations of dsn's
-// engine, on a connection of its own (no writer, no readers).
-func withProvider(ctx context.Context, op, dsn string, fallback Driver, create bool, fn func(*goose.Provider) error) error {
+// withTarget runs fn with dsn opened for the migration tools in mode, on a
+// connection of its own (no writer, no readers).
+func withTarget(ctx context.Context, op, dsn string, fallback Driver, mode SchemaMode, fn func(*MigrationTarget) error) error {
 	d, err := DriverFor(op, dsn, fallback)
 	if err != nil {
 		return err
 	}
-	p, release, err := d.Migrations(ctx, dsn, create)
+	t, err := d.Migrations(ctx, dsn, mode)
 	if err != nil {
 		return Wrap(op, err, d.Classify)
 	}
-	defer release()
-	if err := fn(p); err != nil {
+	defer t.Close()
+	if err := fn(t); err != nil {
 		var ce *Error
 		if errors.As(err, &ce) {
 			return err

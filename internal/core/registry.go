@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"sync"
 
@@ -17,13 +18,40 @@ type Driver struct {
 	// Open connects to dsn, applies the pending migrations and returns the
 	// engine. cfg arrives normalized.
 	Open func(ctx context.Context, dsn string, cfg Config) (Engine, error)
-	// Migrations returns a goose provider over the engine's migrations on
-	// dsn and a func that releases what it opened. Unless create is true,
-	// a database that does not exist is an error, and none is created.
-	Migrations func(ctx context.Context, dsn string, create bool) (*goose.Provider, func() error, error)
+	// Migrations opens dsn for the migration tools, with a goose provider
+	// over the engine's migrations. With ReadSchema the connection only
+	// reads (nothing is created or changed); with WriteSchema a database
+	// that does not exist is an error; CreateSchema creates it.
+	Migrations func(ctx context.Context, dsn string, mode SchemaMode) (*MigrationTarget, error)
 	// Classify is the engine's Engine.Classify, for errors of Open and of
 	// the migration functions, before there is an engine.
 	Classify func(error) error
+}
+
+// SchemaMode is how the migration tools open a database.
+type SchemaMode int
+
+const (
+	// ReadSchema only reads: status.
+	ReadSchema SchemaMode = iota
+	// WriteSchema changes an existing database: down.
+	WriteSchema
+	// CreateSchema creates the database if it does not exist: up.
+	CreateSchema
+)
+
+// MigrationTarget is a database opened for the migration tools.
+type MigrationTarget struct {
+	// Provider runs goose's migrations (it creates goose's version table
+	// on first use: not for ReadSchema).
+	Provider *goose.Provider
+	// DB is the provider's database, for reading the schema's state.
+	DB *sql.DB
+	// VersionTableExists is a query that returns one boolean: whether
+	// goose's version table exists.
+	VersionTableExists string
+	// Close releases the connection.
+	Close func() error
 }
 
 var (

@@ -14,11 +14,17 @@ const (
 	// KindDeleteChunk deletes at most Request.Chunk rows stored before
 	// Request.CutoffMs (one chunk of a cleanup).
 	KindDeleteChunk
+	// KindCompact gives free space back to the file system (Compacter);
+	// the writer runs it alone, between batches.
+	KindCompact
 )
 
 func (k Kind) op() string {
-	if k == KindDeleteChunk {
+	switch k {
+	case KindDeleteChunk:
 		return "cleanup"
+	case KindCompact:
+		return "compact"
 	}
 	return "store"
 }

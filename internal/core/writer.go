@@ -155,7 +155,18 @@ func (w *Writer) run() {
 		}
 		batch = batch[:0]
 		rows := 0
+		if first.Kind == KindCompact {
+			if first.state.CompareAndSwap(stateQueued, stateTaken) {
+				w.compact(first)
+			}
+			continue
+		}
+		var held *Request // a compact request met while gathering: it runs next, alone
 		take := func(r *Request) {
+			if r.Kind == KindCompact {
+				held = r
+				return
+			}
 			if r.state.CompareAndSwap(stateQueued, stateTaken) {
 				batch = append(batch, r)
 				rows += len(r.Rows) + 1
@@ -163,7 +174,7 @@ func (w *Writer) run() {
 		}
 		take(first)
 	gather:
-		for rows < w.cfg.MaxBatchRows {
+		for rows < w.cfg.MaxBatchRows && held == nil {
 			select {
 			case r, ok := <-w.queue:
 				if !ok {
@@ -181,6 +192,9 @@ func (w *Writer) run() {
 			}
 		}
 		clear(batch) // drop references to answered requests
+		if held != nil && held.state.CompareAndSwap(stateQueued, stateTaken) {
+			w.compact(held)
+		}
 		// The callers just answered were made runnable on this P; let them
 		// run (and, most of them, store again) before the next gather, so
 		// the next batch is not just whoever was quick.
@@ -250,6 +264,19 @@ func (w *Writer) commitBatch(batch []*Request) {
 			pending = pending[len(try):]
 		}
 	}
+}
+
+// compact runs a KindCompact request through the engine's Compacter,
+// under the batch deadline, and answers it.
+func (w *Writer) compact(r *Request) {
+	c, ok := w.eng.(Compacter)
+	if !ok {
+		w.answer(r, fmt.Errorf("%w: the engine has no compaction", errors.ErrUnsupported))
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
+	defer cancel()
+	w.answer(r, c.Compact(ctx))
 }
 
 // maxRetryPause bounds the pause between two tries of a batch that met a
