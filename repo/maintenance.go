@@ -108,7 +108,6 @@ func (e *engine) freeBytes(ctx context.Context) (int64, error) {
 	return pages * size, nil
 }
 
-
 // backupParams are the pragmas of Backup's connection: a reader's, but
 // not query_only (VACUUM INTO writes its copy) and without any journal-mode
 // change.
