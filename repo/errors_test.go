@@ -119,15 +119,12 @@ func TestCloseReportsAWALItCouldNotTruncate(t *testing.T) {
 	var logs syncbuf.Buffer
 	logger := logs.Logger(slog.LevelInfo)
 	path := t.TempDir() + "/h.db"
-	db, err := core.Open(context.Background(), Driver, path, path, core.Config{Logger: logger, BusyTimeout: 20 * time.Millisecond, CheckpointInterval: time.Hour, WALRestartPages: 1 << 30})
+	db, err := core.Open(context.Background(), Driver, path, path, core.Config{Logger: logger, BusyTimeout: 20 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// No background checkpoint (an hour apart): the row stays in the WAL,
-	// so the reader below reads it there and holds the WAL.
-	if err := db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: "1"}}); err != nil {
-		t.Fatal(err)
-	}
+	// A reader whose snapshot is older than the row stored next: no
+	// checkpoint may copy that row into the file while the reader lasts.
 	reader, err := sql.Open("sqlite", path)
 	if err != nil {
 		t.Fatal(err)
@@ -139,8 +136,11 @@ func TestCloseReportsAWALItCouldNotTruncate(t *testing.T) {
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRow("SELECT COUNT(*) FROM record_history").Scan(&n); err != nil || n != 1 {
+	if err := tx.QueryRow("SELECT COUNT(*) FROM record_history").Scan(&n); err != nil || n != 0 {
 		t.Fatalf("reader: %d rows, %v", n, err)
+	}
+	if err := db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: "1"}}); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatalf("Close with a reader on the WAL: %v, want nil", err)
