@@ -49,6 +49,9 @@ var (
 	// committed) as usual. SQLite commits locally and never returns it.
 	ErrOutcomeUnknown = core.ErrOutcomeUnknown
 
+	// ErrNotFound is wrapped by [Repo.Latest] for a record without rows.
+	ErrNotFound = core.ErrNotFound
+
 	// ErrReadOnly is wrapped by the stores, cleanups and other writes of a
 	// DB opened with [WithReadOnly]. Nothing is written.
 	ErrReadOnly = core.ErrReadOnly

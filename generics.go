@@ -171,9 +171,12 @@ func encodeRecord(op, name string, v any, at time.Time) (core.Row, error) {
 	return core.Row{Name: name, ValueJSON: js, StoredAt: ms}, nil
 }
 
-// toRange checks p and converts it to the engine's millisecond range.
-func (p QueryParams) toRange() (core.Range, error) {
-	const op = "query"
+// toRange checks p for a query and converts it to the engine's
+// millisecond range.
+func (p QueryParams) toRange() (core.Range, error) { return p.toRangeFor("query") }
+
+// toRangeFor is toRange for the operation op.
+func (p QueryParams) toRangeFor(op string) (core.Range, error) {
 	rng := core.Range{StartMs: math.MinInt64, EndMs: math.MaxInt64}
 	if p.LimitPerRecord < 0 {
 		return rng, core.Invalidf(op, "limit per record must not be negative, got %d", p.LimitPerRecord)
@@ -263,6 +266,20 @@ func decodeValue[T any](js string, v *T, strict bool) error {
 		return errors.New("invalid JSON: more than one value")
 	}
 	return nil
+}
+
+// decodeOne decodes one row, or skips it (logged and counted).
+func decodeOne[T any](e *core.DB, row core.Row, strict bool) (Record[T], bool) {
+	var rec Record[T]
+	if err := decodeValue(row.ValueJSON, &rec.Value, strict); err != nil {
+		e.Logger().Warn("rechist: skipping a row that does not decode",
+			slog.String(core.LogKeyRecord, row.Name), slog.Int64(core.LogKeyID, row.ID),
+			slog.String(core.LogKeyType, typeName[T]()), slog.Any(core.LogKeyError, err))
+		e.CountSkipped(1)
+		return rec, false
+	}
+	rec.Name, rec.StoredAt = row.Name, fromMillis(row.StoredAt)
+	return rec, true
 }
 
 // parallelDecodeRows is the least number of rows worth a decoding goroutine.

@@ -231,3 +231,19 @@ func WithoutMigrations() Option {
 		return nil
 	}}
 }
+
+// WithTopicPatterns switches every pattern of the DB (Query, QueryLatest,
+// All, Records, Delete, Aggregate) to AimDB's topic patterns: names are
+// dot-separated segments; a segment "*" matches exactly one segment, "#"
+// zero or more (RabbitMQ's topic exchange); every other character, '*'
+// inside a segment included, stands for itself; case matters. "sensors.#"
+// matches "sensors" and "sensors.temp.vienna", "temp.*" matches
+// "temp.vienna" but not "temp" or "temp.vienna.indoor". The literal
+// segments before the first wildcard still bound the index range. Without
+// it, '*' matches any run of characters, as in the Rust crate.
+func WithTopicPatterns() Option {
+	return option{name: "WithTopicPatterns", set: func(c *core.Config) error {
+		c.TopicPatterns = true
+		return nil
+	}}
+}

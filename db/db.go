@@ -24,6 +24,9 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
+	if q.aggregateRecordStmt, err = db.PrepareContext(ctx, AggregateRecord); err != nil {
+		return nil, fmt.Errorf("error preparing query AggregateRecord: %w", err)
+	}
 	if q.countRecordsStmt, err = db.PrepareContext(ctx, CountRecords); err != nil {
 		return nil, fmt.Errorf("error preparing query CountRecords: %w", err)
 	}
@@ -33,8 +36,14 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.deleteOlderThanChunkStmt, err = db.PrepareContext(ctx, DeleteOlderThanChunk); err != nil {
 		return nil, fmt.Errorf("error preparing query DeleteOlderThanChunk: %w", err)
 	}
+	if q.deleteRecordRangeChunkStmt, err = db.PrepareContext(ctx, DeleteRecordRangeChunk); err != nil {
+		return nil, fmt.Errorf("error preparing query DeleteRecordRangeChunk: %w", err)
+	}
 	if q.insertRecordStmt, err = db.PrepareContext(ctx, InsertRecord); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertRecord: %w", err)
+	}
+	if q.namesAfterStmt, err = db.PrepareContext(ctx, NamesAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query NamesAfter: %w", err)
 	}
 	if q.queryLatestWalkStmt, err = db.PrepareContext(ctx, QueryLatestWalk); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryLatestWalk: %w", err)
@@ -44,6 +53,12 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.queryWindowStmt, err = db.PrepareContext(ctx, QueryWindow); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryWindow: %w", err)
+	}
+	if q.recordInfoStmt, err = db.PrepareContext(ctx, RecordInfo); err != nil {
+		return nil, fmt.Errorf("error preparing query RecordInfo: %w", err)
+	}
+	if q.recordRowsStmt, err = db.PrepareContext(ctx, RecordRows); err != nil {
+		return nil, fmt.Errorf("error preparing query RecordRows: %w", err)
 	}
 	if q.scanSinceStmt, err = db.PrepareContext(ctx, ScanSince); err != nil {
 		return nil, fmt.Errorf("error preparing query ScanSince: %w", err)
@@ -59,6 +74,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
+	if q.aggregateRecordStmt != nil {
+		if cerr := q.aggregateRecordStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing aggregateRecordStmt: %w", cerr)
+		}
+	}
 	if q.countRecordsStmt != nil {
 		if cerr := q.countRecordsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countRecordsStmt: %w", cerr)
@@ -74,9 +94,19 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing deleteOlderThanChunkStmt: %w", cerr)
 		}
 	}
+	if q.deleteRecordRangeChunkStmt != nil {
+		if cerr := q.deleteRecordRangeChunkStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing deleteRecordRangeChunkStmt: %w", cerr)
+		}
+	}
 	if q.insertRecordStmt != nil {
 		if cerr := q.insertRecordStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertRecordStmt: %w", cerr)
+		}
+	}
+	if q.namesAfterStmt != nil {
+		if cerr := q.namesAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing namesAfterStmt: %w", cerr)
 		}
 	}
 	if q.queryLatestWalkStmt != nil {
@@ -92,6 +122,16 @@ func (q *Queries) Close() error {
 	if q.queryWindowStmt != nil {
 		if cerr := q.queryWindowStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing queryWindowStmt: %w", cerr)
+		}
+	}
+	if q.recordInfoStmt != nil {
+		if cerr := q.recordInfoStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing recordInfoStmt: %w", cerr)
+		}
+	}
+	if q.recordRowsStmt != nil {
+		if cerr := q.recordRowsStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing recordRowsStmt: %w", cerr)
 		}
 	}
 	if q.scanSinceStmt != nil {
@@ -146,33 +186,43 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 }
 
 type Queries struct {
-	db                       DBTX
-	tx                       *sql.Tx
-	countRecordsStmt         *sql.Stmt
-	countRowsStmt            *sql.Stmt
-	deleteOlderThanChunkStmt *sql.Stmt
-	insertRecordStmt         *sql.Stmt
-	queryLatestWalkStmt      *sql.Stmt
-	queryTimeRangeStmt       *sql.Stmt
-	queryWindowStmt          *sql.Stmt
-	scanSinceStmt            *sql.Stmt
-	seedQueryLikeStmt        *sql.Stmt
-	topRecordsStmt           *sql.Stmt
+	db                         DBTX
+	tx                         *sql.Tx
+	aggregateRecordStmt        *sql.Stmt
+	countRecordsStmt           *sql.Stmt
+	countRowsStmt              *sql.Stmt
+	deleteOlderThanChunkStmt   *sql.Stmt
+	deleteRecordRangeChunkStmt *sql.Stmt
+	insertRecordStmt           *sql.Stmt
+	namesAfterStmt             *sql.Stmt
+	queryLatestWalkStmt        *sql.Stmt
+	queryTimeRangeStmt         *sql.Stmt
+	queryWindowStmt            *sql.Stmt
+	recordInfoStmt             *sql.Stmt
+	recordRowsStmt             *sql.Stmt
+	scanSinceStmt              *sql.Stmt
+	seedQueryLikeStmt          *sql.Stmt
+	topRecordsStmt             *sql.Stmt
 }
 
 func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
-		db:                       tx,
-		tx:                       tx,
-		countRecordsStmt:         q.countRecordsStmt,
-		countRowsStmt:            q.countRowsStmt,
-		deleteOlderThanChunkStmt: q.deleteOlderThanChunkStmt,
-		insertRecordStmt:         q.insertRecordStmt,
-		queryLatestWalkStmt:      q.queryLatestWalkStmt,
-		queryTimeRangeStmt:       q.queryTimeRangeStmt,
-		queryWindowStmt:          q.queryWindowStmt,
-		scanSinceStmt:            q.scanSinceStmt,
-		seedQueryLikeStmt:        q.seedQueryLikeStmt,
-		topRecordsStmt:           q.topRecordsStmt,
+		db:                         tx,
+		tx:                         tx,
+		aggregateRecordStmt:        q.aggregateRecordStmt,
+		countRecordsStmt:           q.countRecordsStmt,
+		countRowsStmt:              q.countRowsStmt,
+		deleteOlderThanChunkStmt:   q.deleteOlderThanChunkStmt,
+		deleteRecordRangeChunkStmt: q.deleteRecordRangeChunkStmt,
+		insertRecordStmt:           q.insertRecordStmt,
+		namesAfterStmt:             q.namesAfterStmt,
+		queryLatestWalkStmt:        q.queryLatestWalkStmt,
+		queryTimeRangeStmt:         q.queryTimeRangeStmt,
+		queryWindowStmt:            q.queryWindowStmt,
+		recordInfoStmt:             q.recordInfoStmt,
+		recordRowsStmt:             q.recordRowsStmt,
+		scanSinceStmt:              q.scanSinceStmt,
+		seedQueryLikeStmt:          q.seedQueryLikeStmt,
+		topRecordsStmt:             q.topRecordsStmt,
 	}
 }

@@ -35,3 +35,36 @@ func (q *Queries) DeleteOlderThanChunk(ctx context.Context, arg DeleteOlderThanC
 	}
 	return result.RowsAffected()
 }
+
+const DeleteRecordRangeChunk = `-- name: DeleteRecordRangeChunk :execrows
+DELETE FROM record_history
+WHERE id IN (
+    SELECT id FROM record_history
+    WHERE record_name = CAST(?1 AS TEXT)
+      AND stored_at >= CAST(?2 AS INTEGER)
+      AND stored_at <= CAST(?3 AS INTEGER)
+    LIMIT CAST(?4 AS INTEGER)
+)
+`
+
+type DeleteRecordRangeChunkParams struct {
+	Name      string
+	StartMs   int64
+	EndMs     int64
+	ChunkSize int64
+}
+
+// At most chunk_size rows of one record within [start_ms, end_ms]: one
+// chunk of a Delete, an index range of idx_record_time.
+func (q *Queries) DeleteRecordRangeChunk(ctx context.Context, arg DeleteRecordRangeChunkParams) (int64, error) {
+	result, err := q.exec(ctx, q.deleteRecordRangeChunkStmt, DeleteRecordRangeChunk,
+		arg.Name,
+		arg.StartMs,
+		arg.EndMs,
+		arg.ChunkSize,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}

@@ -71,6 +71,16 @@ func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error
 					return statementError(nil, err)
 				}
 			}
+		case r.Kind == core.KindDeleteRange:
+			if r.N, err = q.DeleteRecordRangeChunk(ctx, db.DeleteRecordRangeChunkParams{Name: r.Name, StartMs: r.StartMs, EndMs: r.CutoffMs, ChunkSize: r.Chunk}); err != nil {
+				return statementError(r, err)
+			}
+			r.More = r.N == r.Chunk
+			if !r.More {
+				if r.More, err = q.AnyInRange(ctx, db.AnyInRangeParams{Name: r.Name, StartMs: r.StartMs, EndMs: r.CutoffMs}); err != nil {
+					return statementError(nil, err)
+				}
+			}
 		case len(r.Rows) >= copyRows:
 			params := make([]db.CopyRecordsParams, len(r.Rows))
 			for j, row := range r.Rows {

@@ -10,3 +10,15 @@ WHERE id IN (
     ORDER BY stored_at
     LIMIT CAST(@chunk_size AS INTEGER)
 );
+
+-- name: DeleteRecordRangeChunk :execrows
+-- At most chunk_size rows of one record within [start_ms, end_ms]: one
+-- chunk of a Delete, an index range of idx_record_time.
+DELETE FROM record_history
+WHERE id IN (
+    SELECT id FROM record_history
+    WHERE record_name = CAST(@name AS TEXT)
+      AND stored_at >= CAST(@start_ms AS INTEGER)
+      AND stored_at <= CAST(@end_ms AS INTEGER)
+    LIMIT CAST(@chunk_size AS INTEGER)
+);

@@ -87,6 +87,15 @@ func Run(t *testing.T, h Harness) {
 			{name: "ClosedDB", test: testClosedDB},
 			{name: "CloseFlushesEverythingAccepted", test: testCloseFlushesEverythingAccepted},
 		}},
+		{"Read", []testCase{
+			{name: "AllMatchesQuery", test: testAllMatchesQuery},
+			{name: "AllStopsOnCancel", test: testAllStopsOnCancel},
+			{name: "LatestByExactName", test: testLatestByExactName},
+			{name: "RecordsListsWhatIsThere", test: testRecordsListsWhatIsThere},
+			{name: "DeleteMatchingRows", test: testDeleteMatchingRows},
+			{name: "AggregateBuckets", test: testAggregateBuckets},
+			{name: "TopicPatterns", test: testTopicPatterns},
+		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},
 			{name: "WithoutMigrationsLeavesTheSchemaAlone", test: testWithoutMigrationsLeavesTheSchemaAlone},

@@ -36,7 +36,7 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 			}
 			return err
 		}
-		if r.Kind == core.KindDeleteChunk {
+		if r.Kind == core.KindDeleteChunk || r.Kind == core.KindDeleteRange {
 			// Inside this write transaction no other connection deletes:
 			// a short chunk is the last one.
 			r.More = r.N == r.Chunk
@@ -51,8 +51,11 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 
 // applyRequest runs one request's statements inside the transaction.
 func applyRequest(ctx context.Context, q *db.Queries, r *core.Request) (int64, error) {
-	if r.Kind == core.KindDeleteChunk {
+	switch r.Kind {
+	case core.KindDeleteChunk:
 		return q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{CutoffMs: r.CutoffMs, ChunkSize: r.Chunk})
+	case core.KindDeleteRange:
+		return q.DeleteRecordRangeChunk(ctx, db.DeleteRecordRangeChunkParams{Name: r.Name, StartMs: r.StartMs, EndMs: r.CutoffMs, ChunkSize: r.Chunk})
 	}
 	for i := range r.Rows {
 		row := &r.Rows[i]

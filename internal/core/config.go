@@ -93,6 +93,9 @@ type Config struct {
 	// ReadOnly opens an existing database without creating, migrating or
 	// changing anything; writes fail with ErrReadOnly.
 	ReadOnly bool
+	// TopicPatterns switches every pattern to the topic language (see
+	// CompileTopicPattern).
+	TopicPatterns bool
 	// NoMigrations leaves the schema alone; a schema that is behind is an
 	// error at Open.
 	NoMigrations bool

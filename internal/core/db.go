@@ -133,6 +133,18 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 // order (see Engine.Query).
 func (db *DB) Query(ctx context.Context, pattern string, r Range) ([]Row, error) {
 	const op = "query"
+	if db.cfg.TopicPatterns {
+		// The engines' SQL speaks the '*' language; topic patterns are
+		// answered record by record.
+		var rows []Row
+		for row, err := range db.All(ctx, pattern, r) {
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, row)
+		}
+		return rows, nil
+	}
 	p, err := CompilePattern(op, pattern)
 	if err != nil {
 		return nil, err

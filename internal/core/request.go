@@ -14,6 +14,10 @@ const (
 	// KindDeleteChunk deletes at most Request.Chunk rows stored before
 	// Request.CutoffMs (one chunk of a cleanup).
 	KindDeleteChunk
+	// KindDeleteRange deletes at most Request.Chunk rows of the record
+	// Request.Name stored within [Request.StartMs, Request.CutoffMs] (one
+	// chunk of a Delete).
+	KindDeleteRange
 	// KindCompact gives free space back to the file system (Compacter);
 	// the writer runs it alone, between batches.
 	KindCompact
@@ -25,6 +29,8 @@ func (k Kind) op() string {
 		return "cleanup"
 	case KindCompact:
 		return "compact"
+	case KindDeleteRange:
+		return "delete"
 	}
 	return "store"
 }
@@ -46,12 +52,17 @@ type Request struct {
 	// Rows are what a KindInsert request inserts.
 	Rows []Row
 	// CutoffMs and Chunk are a KindDeleteChunk request's: delete at most
-	// Chunk rows stored before CutoffMs.
+	// Chunk rows stored before CutoffMs. A KindDeleteRange request deletes
+	// at most Chunk rows of the record Name stored within
+	// [StartMs, CutoffMs].
 	CutoffMs, Chunk int64
+	StartMs         int64
+	Name            string
 	// N is set by Engine.Commit: the rows inserted or deleted.
 	N int64
-	// More is set by Engine.Commit for a KindDeleteChunk request: rows
-	// stored before CutoffMs may remain (the cleanup goes on).
+	// More is set by Engine.Commit for a KindDeleteChunk or
+	// KindDeleteRange request: rows it would delete may remain (the
+	// cleanup or delete goes on).
 	More bool
 
 	ctx   context.Context // the caller's, while its request is not yet in a transaction

@@ -76,4 +76,3 @@ func CheckSchema(ctx context.Context, db *sql.DB, p *goose.Provider, existsQuery
 	}
 	return nil
 }
-

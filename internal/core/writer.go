@@ -100,6 +100,21 @@ func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 	}
 }
 
+// deleteRange deletes the rows of the record name within r in chunks of
+// at most CleanupChunk rows, each a request of its own.
+func (w *Writer) deleteRange(ctx context.Context, name string, r Range) (int64, error) {
+	var total int64
+	for {
+		req := newRequest(KindDeleteRange)
+		req.Name, req.StartMs, req.CutoffMs, req.Chunk = name, r.StartMs, r.EndMs, int64(w.cfg.CleanupChunk)
+		n, err := w.submit(ctx, req)
+		total += n
+		if err != nil || !req.More {
+			return total, err
+		}
+	}
+}
+
 // submit hands r to the writer and waits for its outcome (see Insert).
 func (w *Writer) submit(ctx context.Context, r *Request) (int64, error) {
 	r.ctx = ctx
@@ -324,7 +339,7 @@ func (w *Writer) answer(r *Request, err error) {
 		w.stats.writeErrors.Add(1)
 		err = Wrap(r.Kind.op(), err, w.eng.Classify)
 		n = 0
-	case r.Kind == KindDeleteChunk:
+	case r.Kind == KindDeleteChunk || r.Kind == KindDeleteRange:
 		w.stats.rowsDeleted.Add(n)
 	default:
 		w.stats.rowsWritten.Add(n)

@@ -9,7 +9,7 @@ import (
 	"context"
 )
 
-const insertRecord = `-- name: InsertRecord :exec
+const InsertRecord = `-- name: InsertRecord :exec
 
 INSERT INTO record_history (record_name, value_json, stored_at)
 VALUES ($1::text, $2::text, $3::bigint)
@@ -24,11 +24,11 @@ type InsertRecordParams struct {
 // Baselines for `rechist bench --engine postgres`; not used by the engine.
 // One row per statement: the limit and seed-design baselines.
 func (q *Queries) InsertRecord(ctx context.Context, arg InsertRecordParams) error {
-	_, err := q.db.Exec(ctx, insertRecord, arg.RecordName, arg.ValueJson, arg.StoredAt)
+	_, err := q.db.Exec(ctx, InsertRecord, arg.RecordName, arg.ValueJson, arg.StoredAt)
 	return err
 }
 
-const scanRange = `-- name: ScanRange :many
+const ScanRange = `-- name: ScanRange :many
 SELECT id, record_name, value_json, stored_at
 FROM record_history
 WHERE stored_at >= $1::bigint AND stored_at <= $2::bigint
@@ -41,7 +41,7 @@ type ScanRangeParams struct {
 
 // A plain indexed scan of the rows stored in [start_ms, end_ms].
 func (q *Queries) ScanRange(ctx context.Context, arg ScanRangeParams) ([]RecordHistory, error) {
-	rows, err := q.db.Query(ctx, scanRange, arg.StartMs, arg.EndMs)
+	rows, err := q.db.Query(ctx, ScanRange, arg.StartMs, arg.EndMs)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +65,7 @@ func (q *Queries) ScanRange(ctx context.Context, arg ScanRangeParams) ([]RecordH
 	return items, nil
 }
 
-const seedQueryLike = `-- name: SeedQueryLike :many
+const SeedQueryLike = `-- name: SeedQueryLike :many
 WITH ranked AS (
     SELECT id, record_name, value_json, stored_at,
            ROW_NUMBER() OVER (PARTITION BY record_name ORDER BY stored_at DESC) AS rn
@@ -97,7 +97,7 @@ type SeedQueryLikeRow struct {
 // The Rust crate's formulation on PostgreSQL: LIKE, ROW_NUMBER() over every
 // matching row, then the per-record limit.
 func (q *Queries) SeedQueryLike(ctx context.Context, arg SeedQueryLikeParams) ([]SeedQueryLikeRow, error) {
-	rows, err := q.db.Query(ctx, seedQueryLike,
+	rows, err := q.db.Query(ctx, SeedQueryLike,
 		arg.LimitPerRecord,
 		arg.LikePattern,
 		arg.StartMs,

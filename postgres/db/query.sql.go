@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const countRecords = `-- name: CountRecords :one
+const CountRecords = `-- name: CountRecords :one
 WITH RECURSIVE names(name) AS (
     (SELECT r.record_name FROM record_history AS r ORDER BY r.record_name LIMIT 1)
     UNION ALL
@@ -24,13 +24,13 @@ SELECT COUNT(name)::bigint AS record_count FROM names
 `
 
 func (q *Queries) CountRecords(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, countRecords)
+	row := q.db.QueryRow(ctx, CountRecords)
 	var record_count int64
 	err := row.Scan(&record_count)
 	return record_count, err
 }
 
-const countRows = `-- name: CountRows :one
+const CountRows = `-- name: CountRows :one
 SELECT COUNT(*)::bigint AS row_count,
        COALESCE(MIN(stored_at), 0)::bigint AS oldest_ms,
        COALESCE(MAX(stored_at), 0)::bigint AS newest_ms
@@ -44,13 +44,13 @@ type CountRowsRow struct {
 }
 
 func (q *Queries) CountRows(ctx context.Context) (CountRowsRow, error) {
-	row := q.db.QueryRow(ctx, countRows)
+	row := q.db.QueryRow(ctx, CountRows)
 	var i CountRowsRow
 	err := row.Scan(&i.RowCount, &i.OldestMs, &i.NewestMs)
 	return i, err
 }
 
-const queryLatestWalk = `-- name: QueryLatestWalk :many
+const QueryLatestWalk = `-- name: QueryLatestWalk :many
 WITH RECURSIVE names(name) AS (
     (SELECT r.record_name FROM record_history AS r
      WHERE r.record_name >= $5::text
@@ -95,7 +95,7 @@ type QueryLatestWalkParams struct {
 // hi NULL leaves the range open above: a prefix of only U+10FFFF (or none)
 // has no valid UTF-8 successor, and any sentinel would hide longer names.
 func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams) ([]RecordHistory, error) {
-	rows, err := q.db.Query(ctx, queryLatestWalk,
+	rows, err := q.db.Query(ctx, QueryLatestWalk,
 		arg.StartMs,
 		arg.EndMs,
 		arg.LimitPerRecord,
@@ -126,7 +126,7 @@ func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams
 	return items, nil
 }
 
-const queryTimeRange = `-- name: QueryTimeRange :many
+const QueryTimeRange = `-- name: QueryTimeRange :many
 SELECT id, record_name, value_json, stored_at
 FROM record_history
 WHERE stored_at >= $1::bigint AND stored_at <= $2::bigint
@@ -141,7 +141,7 @@ type QueryTimeRangeParams struct {
 // Every record's rows in a time range through idx_record_stored_at: a
 // pattern of only '*' without a per-record limit.
 func (q *Queries) QueryTimeRange(ctx context.Context, arg QueryTimeRangeParams) ([]RecordHistory, error) {
-	rows, err := q.db.Query(ctx, queryTimeRange, arg.StartMs, arg.EndMs)
+	rows, err := q.db.Query(ctx, QueryTimeRange, arg.StartMs, arg.EndMs)
 	if err != nil {
 		return nil, err
 	}
@@ -165,18 +165,18 @@ func (q *Queries) QueryTimeRange(ctx context.Context, arg QueryTimeRangeParams) 
 	return items, nil
 }
 
-const tableBytes = `-- name: TableBytes :one
+const TableBytes = `-- name: TableBytes :one
 SELECT pg_total_relation_size('record_history')::bigint AS bytes
 `
 
 func (q *Queries) TableBytes(ctx context.Context) (int64, error) {
-	row := q.db.QueryRow(ctx, tableBytes)
+	row := q.db.QueryRow(ctx, TableBytes)
 	var bytes int64
 	err := row.Scan(&bytes)
 	return bytes, err
 }
 
-const topRecords = `-- name: TopRecords :many
+const TopRecords = `-- name: TopRecords :many
 SELECT record_name, COUNT(*)::bigint AS row_count, MAX(stored_at)::bigint AS newest_ms
 FROM record_history
 GROUP BY record_name
@@ -191,7 +191,7 @@ type TopRecordsRow struct {
 }
 
 func (q *Queries) TopRecords(ctx context.Context, top int64) ([]TopRecordsRow, error) {
-	rows, err := q.db.Query(ctx, topRecords, top)
+	rows, err := q.db.Query(ctx, TopRecords, top)
 	if err != nil {
 		return nil, err
 	}

@@ -9,7 +9,31 @@ import (
 	"context"
 )
 
-const anyOlderThan = `-- name: AnyOlderThan :one
+const AnyInRange = `-- name: AnyInRange :one
+SELECT EXISTS (
+    SELECT 1 FROM record_history
+    WHERE record_name = $1::text
+      AND stored_at >= $2::bigint
+      AND stored_at <= $3::bigint
+) AS any_left
+`
+
+type AnyInRangeParams struct {
+	Name    string
+	StartMs int64
+	EndMs   int64
+}
+
+// Whether a row of the record within the range is still there (see
+// AnyOlderThan).
+func (q *Queries) AnyInRange(ctx context.Context, arg AnyInRangeParams) (bool, error) {
+	row := q.db.QueryRow(ctx, AnyInRange, arg.Name, arg.StartMs, arg.EndMs)
+	var any_left bool
+	err := row.Scan(&any_left)
+	return any_left, err
+}
+
+const AnyOlderThan = `-- name: AnyOlderThan :one
 SELECT EXISTS (SELECT 1 FROM record_history WHERE stored_at < $1::bigint) AS any_left
 `
 
@@ -17,7 +41,7 @@ SELECT EXISTS (SELECT 1 FROM record_history WHERE stored_at < $1::bigint) AS any
 // own: under READ COMMITTED another cleanup may have deleted part of a chunk,
 // so a short chunk alone does not prove the cleanup is done.
 func (q *Queries) AnyOlderThan(ctx context.Context, cutoffMs int64) (bool, error) {
-	row := q.db.QueryRow(ctx, anyOlderThan, cutoffMs)
+	row := q.db.QueryRow(ctx, AnyOlderThan, cutoffMs)
 	var any_left bool
 	err := row.Scan(&any_left)
 	return any_left, err
@@ -29,20 +53,20 @@ type CopyRecordsParams struct {
 	StoredAt   int64
 }
 
-const currentXactID = `-- name: CurrentXactID :one
+const CurrentXactID = `-- name: CurrentXactID :one
 SELECT pg_current_xact_id()::text AS xid
 `
 
 // The transaction's id, taken before COMMIT so that its outcome can be
 // learned on another connection if the connection is lost during COMMIT.
 func (q *Queries) CurrentXactID(ctx context.Context) (string, error) {
-	row := q.db.QueryRow(ctx, currentXactID)
+	row := q.db.QueryRow(ctx, CurrentXactID)
 	var xid string
 	err := row.Scan(&xid)
 	return xid, err
 }
 
-const deleteOlderThanChunk = `-- name: DeleteOlderThanChunk :execrows
+const DeleteOlderThanChunk = `-- name: DeleteOlderThanChunk :execrows
 DELETE FROM record_history
 WHERE id IN (
     SELECT id FROM record_history
@@ -60,14 +84,47 @@ type DeleteOlderThanChunkParams struct {
 // At most chunk_size of the oldest rows stored before cutoff_ms, through
 // idx_record_stored_at.
 func (q *Queries) DeleteOlderThanChunk(ctx context.Context, arg DeleteOlderThanChunkParams) (int64, error) {
-	result, err := q.db.Exec(ctx, deleteOlderThanChunk, arg.CutoffMs, arg.ChunkSize)
+	result, err := q.db.Exec(ctx, DeleteOlderThanChunk, arg.CutoffMs, arg.ChunkSize)
 	if err != nil {
 		return 0, err
 	}
 	return result.RowsAffected(), nil
 }
 
-const insertRecords = `-- name: InsertRecords :exec
+const DeleteRecordRangeChunk = `-- name: DeleteRecordRangeChunk :execrows
+DELETE FROM record_history
+WHERE id IN (
+    SELECT id FROM record_history
+    WHERE record_name = $1::text
+      AND stored_at >= $2::bigint
+      AND stored_at <= $3::bigint
+    LIMIT $4::bigint
+)
+`
+
+type DeleteRecordRangeChunkParams struct {
+	Name      string
+	StartMs   int64
+	EndMs     int64
+	ChunkSize int64
+}
+
+// At most chunk_size rows of one record within [start_ms, end_ms]: one
+// chunk of a Delete.
+func (q *Queries) DeleteRecordRangeChunk(ctx context.Context, arg DeleteRecordRangeChunkParams) (int64, error) {
+	result, err := q.db.Exec(ctx, DeleteRecordRangeChunk,
+		arg.Name,
+		arg.StartMs,
+		arg.EndMs,
+		arg.ChunkSize,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const InsertRecords = `-- name: InsertRecords :exec
 INSERT INTO record_history (record_name, value_json, stored_at)
 SELECT unnest($1::text[]), unnest($2::text[]), unnest($3::bigint[])
 `
@@ -82,17 +139,17 @@ type InsertRecordsParams struct {
 // same length, unnested in step (set-returning functions in one select list
 // advance together).
 func (q *Queries) InsertRecords(ctx context.Context, arg InsertRecordsParams) error {
-	_, err := q.db.Exec(ctx, insertRecords, arg.RecordNames, arg.ValueJsons, arg.StoredAts)
+	_, err := q.db.Exec(ctx, InsertRecords, arg.RecordNames, arg.ValueJsons, arg.StoredAts)
 	return err
 }
 
-const xactStatus = `-- name: XactStatus :one
+const XactStatus = `-- name: XactStatus :one
 SELECT COALESCE(pg_xact_status(CAST($1::text AS xid8))::text, 'unknown')::text AS status
 `
 
 // 'committed', 'aborted' or 'in progress' (NULL when too old to know).
 func (q *Queries) XactStatus(ctx context.Context, xid string) (string, error) {
-	row := q.db.QueryRow(ctx, xactStatus, xid)
+	row := q.db.QueryRow(ctx, XactStatus, xid)
 	var status string
 	err := row.Scan(&status)
 	return status, err

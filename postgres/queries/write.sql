@@ -34,3 +34,25 @@ SELECT pg_current_xact_id()::text AS xid;
 -- name: XactStatus :one
 -- 'committed', 'aborted' or 'in progress' (NULL when too old to know).
 SELECT COALESCE(pg_xact_status(CAST(sqlc.arg(xid)::text AS xid8))::text, 'unknown')::text AS status;
+
+-- name: DeleteRecordRangeChunk :execrows
+-- At most chunk_size rows of one record within [start_ms, end_ms]: one
+-- chunk of a Delete.
+DELETE FROM record_history
+WHERE id IN (
+    SELECT id FROM record_history
+    WHERE record_name = @name::text
+      AND stored_at >= @start_ms::bigint
+      AND stored_at <= @end_ms::bigint
+    LIMIT @chunk_size::bigint
+);
+
+-- name: AnyInRange :one
+-- Whether a row of the record within the range is still there (see
+-- AnyOlderThan).
+SELECT EXISTS (
+    SELECT 1 FROM record_history
+    WHERE record_name = @name::text
+      AND stored_at >= @start_ms::bigint
+      AND stored_at <= @end_ms::bigint
+) AS any_left;

@@ -1,0 +1,82 @@
+package postgres
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/seed178a96f3/rechist/internal/core"
+	"github.com/seed178a96f3/rechist/postgres/db"
+)
+
+var _ core.Snapshotter = (*engine)(nil)
+
+// Read runs fn in one REPEATABLE READ, read-only transaction: every record
+// it reads comes from the same snapshot.
+func (e *engine) Read(ctx context.Context, fn func(core.Reader) error) error {
+	tx, err := e.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // read-only: nothing to keep
+	return fn(&reader{tx: tx, q: e.q.WithTx(tx)})
+}
+
+type reader struct {
+	tx pgx.Tx
+	q  *db.Queries
+}
+
+func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
+	// The prefix's successor bounds the range (PostgreSQL text holds no
+	// NUL, so an exact name's [name, name+"\x00") is widened to it; the
+	// core tests every name with the pattern anyway).
+	end, bounded := textPrefixEnd(p.Lo)
+	return r.q.NamesAfter(ctx, db.NamesAfterParams{
+		Lo: p.Lo, After: after, Hi: pgtype.Text{String: end, Valid: bounded}, Page: int64(limit),
+	})
+}
+
+func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
+	lim := pgtype.Int8{Int64: rg.LimitPerRecord, Valid: rg.LimitPerRecord > 0}
+	rows, err := r.tx.Query(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row core.Row
+		if err := rows.Scan(&row.ID, &row.Name, &row.ValueJSON, &row.StoredAt); err != nil {
+			return err
+		}
+		if !yield(row) {
+			return nil
+		}
+	}
+	return rows.Err()
+}
+
+func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, error) {
+	i, err := r.q.RecordInfo(ctx, name)
+	return i.RowCount, i.FirstMs, i.LastMs, err
+}
+
+func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {
+	path := a.Path
+	if path == nil {
+		path = []string{}
+	}
+	got, err := r.q.AggregateRecord(ctx, db.AggregateRecordParams{
+		EveryMs: a.EveryMs, Path: path, Name: name, StartMs: a.StartMs, EndMs: a.EndMs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.Bucket, len(got))
+	for i, g := range got {
+		out[i] = core.Bucket{StartMs: g.Bucket, Count: g.N, Min: g.MinX, Max: g.MaxX, Sum: g.SumX,
+			First: g.FirstX, Last: g.LastX, Mean: g.SumX / float64(g.N)}
+	}
+	return out, nil
+}

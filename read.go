@@ -1,0 +1,163 @@
+package rechist
+
+import (
+	"context"
+	"iter"
+	"strings"
+	"time"
+
+	"github.com/seed178a96f3/rechist/internal/core"
+)
+
+// All streams the records Query would return, in the same order, with
+// memory that does not grow with their number: one record's rows at a time
+// from the database, decoded as they come. Breaking out of the loop stops
+// the query and releases its connection. Rows that do not decode into T
+// are skipped and counted as in Query. An error (bad argument, ctx, I/O)
+// is yielded once, as the last element.
+//
+// The whole stream reads one snapshot of the database. On SQLite that
+// snapshot keeps the WAL from starting over for as long as the loop runs.
+func (r *Repo[T]) All(ctx context.Context, pattern string, p QueryParams) iter.Seq2[Record[T], error] {
+	return func(yield func(Record[T], error) bool) {
+		rng, err := p.toRange()
+		if err != nil {
+			yield(Record[T]{}, public(err))
+			return
+		}
+		for row, err := range r.db.core.All(ctx, pattern, rng) {
+			if err != nil {
+				yield(Record[T]{}, public(err))
+				return
+			}
+			rec, ok := decodeOne[T](r.db.core, row, r.strict)
+			if !ok {
+				continue
+			}
+			if !yield(rec, nil) {
+				return
+			}
+		}
+	}
+}
+
+// Latest returns the newest value of the record named name; every
+// character of name, '*' included, stands for itself. A record without
+// rows is an error wrapping [ErrNotFound]; a row that does not decode into
+// T is skipped and counted, and the error is ErrNotFound too.
+func (r *Repo[T]) Latest(ctx context.Context, name string) (Record[T], error) {
+	row, err := r.db.core.Latest(ctx, name)
+	if err != nil {
+		return Record[T]{}, public(err)
+	}
+	rec, ok := decodeOne[T](r.db.core, row, r.strict)
+	if !ok {
+		return Record[T]{}, public(core.Wrap("latest", core.ErrNotFound, nil))
+	}
+	return rec, nil
+}
+
+// RecordInfo describes one record: its name, how many rows it holds, and
+// the times of its oldest and newest rows.
+type RecordInfo struct {
+	Name        string
+	Rows        int64
+	First, Last time.Time
+}
+
+// Records lists every record whose name matches pattern, ordered by name.
+// Names, First and Last come from the index, one seek each, however deep
+// the history; Rows counts the record's entries in the index, so it costs
+// time in proportion to the record's rows.
+func (db *DB) Records(ctx context.Context, pattern string) ([]RecordInfo, error) {
+	got, err := db.core.Records(ctx, pattern)
+	if err != nil {
+		return nil, public(err)
+	}
+	out := make([]RecordInfo, len(got))
+	for i, g := range got {
+		out[i] = RecordInfo{Name: g.Name, Rows: g.Rows, First: fromMillis(g.FirstMs), Last: fromMillis(g.LastMs)}
+	}
+	return out, nil
+}
+
+// Delete deletes the rows of the records matching pattern stored within
+// [p.Start, p.End] (a zero time leaves that side unbounded) and returns how
+// many it deleted. It works in short transactions like [DB.Cleanup]; if
+// ctx ends midway, the rows deleted so far stay deleted and their count
+// comes with the error. p.LimitPerRecord must be 0.
+func (db *DB) Delete(ctx context.Context, pattern string, p QueryParams) (int64, error) {
+	if p.LimitPerRecord != 0 {
+		return 0, public(core.Invalidf("delete", "LimitPerRecord must be 0, got %d", p.LimitPerRecord))
+	}
+	rng, err := p.toRangeFor("delete")
+	if err != nil {
+		return 0, public(err)
+	}
+	n, err := db.core.Delete(ctx, pattern, rng)
+	return n, public(err)
+}
+
+// AggregateParams selects what [DB.Aggregate] summarises.
+type AggregateParams struct {
+	// Field is a dot-separated path of object keys in the JSON value
+	// ("celsius", "reading.value"); "" means the value itself. Rows whose
+	// field is missing or not a JSON number are left out.
+	Field string
+	// Every is the bucket width, at least 1 ms; buckets are aligned to the
+	// Unix epoch: a bucket starts at floor(ms / Every) * Every.
+	Every time.Duration
+	// Start and End bound the rows' times, both inclusive; a zero time
+	// leaves that side unbounded.
+	Start, End time.Time
+}
+
+// Series is one record's buckets, ascending by Start.
+type Series struct {
+	Name    string
+	Buckets []Bucket
+}
+
+// Bucket summarises the numbers of one record within one bucket. First and
+// Last are the values of the bucket's oldest and newest rows (by time, then
+// insert order). Values are float64: integers beyond 2^53 lose precision.
+type Bucket struct {
+	Start                            time.Time
+	Count                            int64
+	Min, Max, Mean, Sum, First, Last float64
+}
+
+// Aggregate summarises a numeric field of the records matching pattern in
+// fixed time buckets, in the database (no rows are shipped): count, min,
+// max, mean, sum, first and last per bucket. Empty buckets are left out,
+// and so are records without a number in range. Series come ordered by
+// name.
+func (db *DB) Aggregate(ctx context.Context, pattern string, p AggregateParams) ([]Series, error) {
+	const op = "aggregate"
+	q := QueryParams{Start: p.Start, End: p.End}
+	rng, err := q.toRangeFor(op)
+	if err != nil {
+		return nil, public(err)
+	}
+	spec := core.AggSpec{EveryMs: p.Every.Milliseconds(), StartMs: max(rng.StartMs, 0), EndMs: rng.EndMs}
+	if p.Every%time.Millisecond != 0 {
+		return nil, public(core.Invalidf(op, "every %v is not a whole number of milliseconds", p.Every))
+	}
+	if p.Field != "" {
+		spec.Path = strings.Split(p.Field, ".")
+	}
+	got, err := db.core.Aggregate(ctx, pattern, spec)
+	if err != nil {
+		return nil, public(err)
+	}
+	out := make([]Series, len(got))
+	for i, g := range got {
+		s := Series{Name: g.Name, Buckets: make([]Bucket, len(g.Buckets))}
+		for j, b := range g.Buckets {
+			s.Buckets[j] = Bucket{Start: fromMillis(b.StartMs), Count: b.Count, Min: b.Min, Max: b.Max,
+				Mean: b.Mean, Sum: b.Sum, First: b.First, Last: b.Last}
+		}
+		out[i] = s
+	}
+	return out, nil
+}

@@ -1,0 +1,89 @@
+package repo
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/core"
+)
+
+var _ core.Snapshotter = (*engine)(nil)
+
+// Read runs fn in one read transaction on the read pool: every record it
+// reads comes from the same snapshot. It does not hold the read gate (a
+// stream lasts as long as its consumer wants): while it runs, the WAL
+// cannot start over, as with a reader in another process.
+func (e *engine) Read(ctx context.Context, fn func(core.Reader) error) error {
+	tx, err := e.readDB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	return fn(&reader{tx: tx, q: e.readQ.WithTx(tx)})
+}
+
+// reader is core.Reader inside one read transaction.
+type reader struct {
+	tx *sql.Tx
+	q  *db.Queries
+}
+
+func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
+	return r.q.NamesAfter(ctx, db.NamesAfterParams{Lo: p.Lo, After: after, Hi: p.Hi, Page: int64(limit)})
+}
+
+func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
+	lim := rg.LimitPerRecord
+	if lim <= 0 {
+		lim = -1
+	}
+	rows, err := r.tx.QueryContext(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row core.Row
+		if err := rows.Scan(&row.ID, &row.Name, &row.ValueJSON, &row.StoredAt); err != nil {
+			return err
+		}
+		if !yield(row) {
+			return nil
+		}
+	}
+	return rows.Err()
+}
+
+func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, error) {
+	i, err := r.q.RecordInfo(ctx, name)
+	return i.RowCount, i.FirstMs, i.LastMs, err
+}
+
+func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {
+	got, err := r.q.AggregateRecord(ctx, db.AggregateRecordParams{
+		EveryMs: a.EveryMs, Path: jsonPath(a.Path), Name: name, StartMs: a.StartMs, EndMs: a.EndMs,
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.Bucket, len(got))
+	for i, g := range got {
+		out[i] = core.Bucket{StartMs: g.Bucket, Count: g.N, Min: g.MinX, Max: g.MaxX, Sum: g.SumX,
+			First: g.FirstX, Last: g.LastX, Mean: g.SumX / float64(g.N)}
+	}
+	return out, nil
+}
+
+// jsonPath writes a path of object keys as a SQLite JSON path: $."a"."b".
+// The core refuses keys with '"' or '\'.
+func jsonPath(keys []string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, k := range keys {
+		fmt.Fprintf(&b, ".%q", k)
+	}
+	return b.String()
+}
