@@ -45,6 +45,23 @@
 // return another type's rows as T. Name records so that a pattern selects
 // one type ("accuracy::*", "temperature::*").
 //
+// # Reading
+//
+// [Repo.All] streams what Query returns, record by record from one
+// snapshot, with memory that does not grow with the result. [Repo.Latest]
+// returns one record's newest value by exact name. [DB.Records] lists the
+// records a pattern matches with their row counts and time spans.
+// [DB.Aggregate] summarises a numeric field in fixed buckets (count, min,
+// max, mean, sum, first, last) inside the database. [DB.Delete] removes the
+// rows of matching records within a time range. [WithTopicPatterns]
+// switches every pattern to AimDB's dot-separated topics.
+//
+// # Operating
+//
+// [WithReadOnly] opens a database without changing it; [WithoutMigrations]
+// leaves the schema to the operator; [DB.Backup] writes a consistent copy
+// while writers go on; [DB.Compact] gives deleted rows' space back.
+//
 // # Retention
 //
 // [DB.Cleanup] deletes rows stored before a cutoff and reports how many.
