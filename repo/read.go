@@ -63,18 +63,7 @@ func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, er
 }
 
 func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {
-	got, err := r.q.AggregateRecord(ctx, db.AggregateRecordParams{
-		EveryMs: a.EveryMs, Path: jsonPath(a.Path), Name: name, StartMs: a.StartMs, EndMs: a.EndMs,
-	})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]core.Bucket, len(got))
-	for i, g := range got {
-		out[i] = core.Bucket{StartMs: g.Bucket, Count: g.N, Min: g.MinX, Max: g.MaxX, Sum: g.SumX,
-			First: g.FirstX, Last: g.LastX, Mean: g.SumX / float64(g.N)}
-	}
-	return out, nil
+	return r.aggregate(ctx, name, a)
 }
 
 // jsonPath writes a path of object keys as a SQLite JSON path: $."a"."b".

@@ -203,8 +203,8 @@ func (db *DB) Aggregate(ctx context.Context, pattern string, a AggSpec) ([]Serie
 		switch {
 		case k == "":
 			return nil, Invalidf(op, "field path has an empty segment")
-		case strings.ContainsAny(k, "\"\\") || !utf8.ValidString(k):
-			return nil, Invalidf(op, "field path segment %q holds a quote, a backslash or invalid UTF-8", k)
+		case strings.ContainsAny(k, "\"\\\x00") || !utf8.ValidString(k):
+			return nil, Invalidf(op, "field path segment %q holds a quote, a backslash, a NUL or invalid UTF-8", k)
 		}
 	}
 	var out []Series
