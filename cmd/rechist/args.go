@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/alecthomas/kong"
 )
@@ -96,4 +97,41 @@ func (t *timeArg) Time() time.Time {
 		return time.Time{}
 	}
 	return time.Time(*t)
+}
+
+// The checks below repeat the library's for what the user typed, so that a
+// bad argument is reported (exit status 2) before the database is opened,
+// and a reading command never fails on a missing file first.
+
+// checkPattern refuses the record patterns the library refuses.
+func checkPattern(p string) error {
+	switch {
+	case p == "":
+		return usagef("pattern is empty")
+	case !utf8.ValidString(p):
+		return usagef("pattern %q is not valid UTF-8", p)
+	case strings.IndexByte(p, 0) >= 0:
+		return usagef("pattern %q contains a NUL byte", p)
+	}
+	return nil
+}
+
+// epoch is the earliest time rechist stores.
+var epoch = time.UnixMilli(0)
+
+// checkRange refuses query bounds the library refuses: before the Unix
+// epoch, or start after end. Zero times are unbounded.
+func checkRange(start, end time.Time) error {
+	for _, b := range []struct {
+		name string
+		t    time.Time
+	}{{"start", start}, {"end", end}} {
+		if !b.t.IsZero() && b.t.Before(epoch) {
+			return usagef("%s %s is before 1970-01-01, the earliest time rechist stores", b.name, b.t.Format(timeLayout))
+		}
+	}
+	if !start.IsZero() && !end.IsZero() && start.After(end) {
+		return usagef("start %s is after end %s", start.Format(timeLayout), end.Format(timeLayout))
+	}
+	return nil
 }

@@ -5,8 +5,10 @@
 //	go run ./cmd/rechist demo
 //	go run ./cmd/rechist latest 'accuracy::*' -n 3
 //
-// Every command takes --db PATH (default ./data/history.db). Exit status: 0
-// on success, 2 for bad usage (unknown flags, bad durations, times or
+// Every command takes --db PATH (default ./data/history.db). The commands
+// that only read (latest, query, stats, migrate status) open the database
+// read-only: they never create, migrate or change it. Exit status: 0 on
+// success, 2 for bad usage (unknown flags, bad durations, times or
 // patterns), 1 for failures at run time.
 package main
 
@@ -29,7 +31,7 @@ import (
 
 // cli is the command line's grammar.
 type cli struct {
-	DB string `name:"db" default:"./data/history.db" placeholder:"PATH" help:"Database file, created with its directory if missing, or a postgres:// URL (default: ${default})."`
+	DB string `name:"db" default:"./data/history.db" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}). Commands that write create a missing file and its directory; commands that read never do."`
 
 	Demo    demoCmd    `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
 	Ingest  ingestCmd  `cmd:"" help:"Store JSON Lines records from a file or standard input."`
@@ -51,9 +53,17 @@ type env struct {
 	interactive bool
 }
 
-// open opens the database the command names.
+// open opens the database for a command that writes: a missing file is
+// created and the schema migrated, as the library does by default.
 func (e *env) open() (*rechist.DB, error) {
 	return rechist.Open(e.ctx, e.dbPath)
+}
+
+// openRead opens the database for a command that only reads: nothing is
+// created, migrated or changed, and a missing file is an error that names
+// it.
+func (e *env) openRead() (*rechist.DB, error) {
+	return rechist.Open(e.ctx, e.dbPath, rechist.WithReadOnly())
 }
 
 // usageError marks an error in what the user typed: exit status 2.

@@ -39,8 +39,27 @@ type result struct {
 // runCLI runs the binary in dir with stdin and returns what it printed.
 func runCLI(t *testing.T, dir, stdin string, args ...string) result {
 	t.Helper()
+	return runEnv(t, dir, stdin, nil, args...)
+}
+
+// command returns the binary's command for args in dir, with this
+// process's environment less RECHIST_DB, plus env (KEY=VALUE).
+func command(dir string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RECHIST_DB=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+// runEnv is runCLI with more environment variables (KEY=VALUE).
+func runEnv(t *testing.T, dir, stdin string, env []string, args ...string) result {
+	t.Helper()
+	cmd := command(dir, env, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut

@@ -24,6 +24,9 @@ func (c *latestCmd) Run(e *env) error {
 	if c.N < 1 {
 		return usagef("-n must be at least 1, got %d", c.N)
 	}
+	if err := checkPattern(c.Pattern); err != nil {
+		return err
+	}
 	return queryAndPrint(e, c.Pattern, rechist.QueryParams{LimitPerRecord: c.N}, c.outputFlags)
 }
 
@@ -50,13 +53,19 @@ func (c *queryCmd) Run(e *env) error {
 	if c.Since > 0 {
 		p.Start = time.Now().Add(-time.Duration(c.Since))
 	}
+	if err := checkPattern(c.Pattern); err != nil {
+		return err
+	}
+	if err := checkRange(p.Start, p.End); err != nil {
+		return err
+	}
 	return queryAndPrint(e, c.Pattern, p, c.outputFlags)
 }
 
 // queryAndPrint runs one query and prints its rows, as raw JSON values so
-// that records of any type show.
+// that records of any type show. The arguments are checked before.
 func queryAndPrint(e *env, pattern string, p rechist.QueryParams, out outputFlags) error {
-	db, err := e.open()
+	db, err := e.openRead()
 	if err != nil {
 		return err
 	}

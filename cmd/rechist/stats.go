@@ -20,7 +20,7 @@ func (c *statsCmd) Run(e *env) error {
 	if c.Top < 0 {
 		return usagef("--top must not be negative, got %d", c.Top)
 	}
-	db, err := e.open()
+	db, err := e.openRead()
 	if err != nil {
 		return err
 	}
