@@ -7,6 +7,7 @@ import (
 
 type cleanupCmd struct {
 	OlderThan duration `name:"older-than" required:"" placeholder:"DURATION" help:"Delete rows stored longer ago than this (90m, 36h, 7d)."`
+	timeFlags `embed:""`
 }
 
 func (c *cleanupCmd) Help() string {
@@ -22,7 +23,7 @@ func (c *cleanupCmd) Run(e *env) error {
 	defer db.Close()
 	cutoff := time.Now().Add(-time.Duration(c.OlderThan))
 	n, err := db.Cleanup(e.ctx, cutoff)
-	fmt.Fprintf(e.stdout, "deleted %d rows stored before %s\n", n, cutoff.Format(time.RFC3339))
+	fmt.Fprintf(e.stdout, "deleted %d rows stored before %s\n", n, c.format(cutoff))
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,10 @@ import (
 )
 
 type demoCmd struct {
-	Days     int           `default:"7" help:"Days of history to write."`
-	Cities   int           `default:"12" help:"Number of cities (at most 12)."`
-	Interval time.Duration `default:"1m" help:"Time between simulated measurements."`
+	Days      int           `default:"7" help:"Days of history to write."`
+	Cities    int           `default:"12" help:"Number of cities (at most 12)."`
+	Interval  time.Duration `default:"1m" help:"Time between simulated measurements."`
+	timeFlags `embed:""`
 }
 
 func (c *demoCmd) Help() string {
@@ -130,7 +131,7 @@ func (c *demoCmd) Run(e *env) error {
 	fmt.Fprintf(e.stdout, "stored %d rows in %v (%.0f rows/s)\n\n", total, elapsed.Round(time.Millisecond),
 		float64(total)/max(elapsed.Seconds(), 1e-9))
 
-	if err := printLatestPerCity(e, acc, temp); err != nil {
+	if err := printLatestPerCity(e, acc, temp, c.timeFlags); err != nil {
 		return err
 	}
 	fmt.Fprintln(e.stdout, "\nnext: rechist latest 'accuracy::*' -n 3   or   rechist stats")
@@ -138,7 +139,7 @@ func (c *demoCmd) Run(e *env) error {
 }
 
 // printLatestPerCity shows the newest temperature and accuracy per city.
-func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[Temperature]) error {
+func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[Temperature], tf timeFlags) error {
 	accs, err := acc.QueryLatest(e.ctx, "accuracy::*", 1)
 	if err != nil {
 		return err
@@ -155,7 +156,7 @@ func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[
 	fmt.Fprintln(tw, "CITY\tTEMPERATURE\tACCURACY\tAT")
 	for _, t := range temps {
 		city := t.Name[len("temperature::"):]
-		fmt.Fprintf(tw, "%s\t%.1f °C\t%.3f\t%s\n", city, t.Value.Celsius, byCity[city], t.StoredAt.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%.1f °C\t%.3f\t%s\n", city, t.Value.Celsius, byCity[city], tf.format(t.StoredAt))
 	}
 	return tw.Flush()
 }

@@ -4,11 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"text/tabwriter"
-	"time"
 )
 
 type statsCmd struct {
-	Top int `default:"10" help:"How many records to list by row count."`
+	Top       int `default:"10" help:"How many records to list by row count."`
+	timeFlags `embed:""`
 }
 
 func (c *statsCmd) Help() string {
@@ -29,12 +29,7 @@ func (c *statsCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	show := func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.Local().Format(timeLayout)
-	}
+	show := c.format
 	tw := tabwriter.NewWriter(e.stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "database\t%s\n", db.Path())
 	if strings.Contains(e.dbPath, "://") {
