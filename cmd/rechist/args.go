@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -27,14 +28,22 @@ func (d *duration) Decode(ctx *kong.DecodeContext) error {
 	return nil
 }
 
+// maxDays is the most whole days a time.Duration holds.
+const maxDays = uint64(math.MaxInt64 / int64(24*time.Hour))
+
 func parseDuration(s string) (time.Duration, error) {
+	// time.Duration(n)*24*time.Hour would overflow silently past maxDays.
 	bad := fmt.Errorf("bad duration %q: want a Go duration such as 90m or 36h, or days such as 7d", s)
+	tooLong := fmt.Errorf("bad duration %q: at most %dd (about 292 years)", s, maxDays)
 	var total time.Duration
 	rest := s
 	if days, after, ok := strings.Cut(s, "d"); ok {
 		n, err := strconv.ParseUint(days, 10, 32)
 		if err != nil {
 			return 0, bad
+		}
+		if n > maxDays {
+			return 0, tooLong
 		}
 		total, rest = time.Duration(n)*24*time.Hour, after
 	}
@@ -43,12 +52,30 @@ func parseDuration(s string) (time.Duration, error) {
 		if err != nil {
 			return 0, bad
 		}
+		if v > 0 && total > math.MaxInt64-v {
+			return 0, tooLong
+		}
 		total += v
 	}
 	if total <= 0 {
 		return 0, fmt.Errorf("bad duration %q: must be positive", s)
 	}
 	return total, nil
+}
+
+// String prints d as the flag takes it: whole days, then the rest (7d,
+// 1d12h0m0s, 90m0s).
+func (d duration) String() string {
+	v := time.Duration(d)
+	days := v / (24 * time.Hour)
+	rest := v - days*24*time.Hour
+	switch {
+	case days == 0:
+		return rest.String()
+	case rest == 0:
+		return fmt.Sprintf("%dd", days)
+	}
+	return fmt.Sprintf("%dd%v", days, rest)
 }
 
 // timeArg is a flag value for a point in time: RFC 3339
