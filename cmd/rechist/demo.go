@@ -83,7 +83,7 @@ func (c *demoCmd) Run(e *env) error {
 	}
 	total := steps * int64(c.Cities) * 2
 	fmt.Fprintf(e.stdout, "writing %d rows: %d cities × 2 records × %d steps of %v, to %s\n",
-		total, c.Cities, steps, c.Interval, e.dbPath)
+		total, c.Cities, steps, c.Interval, db.Path())
 
 	bar := newProgress(e, total, "demo", false)
 	start := time.Now()

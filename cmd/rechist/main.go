@@ -5,7 +5,9 @@
 //	go run ./cmd/rechist demo
 //	go run ./cmd/rechist latest 'accuracy::*' -n 3
 //
-// Every command takes --db PATH (default ./data/history.db). The commands
+// Every command takes --db PATH (default ./data/history.db, or the
+// RECHIST_DB environment variable, which keeps a password in a postgres://
+// URL off the command line; rechist prints URLs without it). The commands
 // that only read (latest, query, stats, migrate status) open the database
 // read-only: they never create, migrate or change it. Exit status: 0 on
 // success, 2 for bad usage (unknown flags, bad durations, times or
@@ -31,7 +33,7 @@ import (
 
 // cli is the command line's grammar.
 type cli struct {
-	DB string `name:"db" default:"./data/history.db" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}). Commands that write create a missing file and its directory; commands that read never do."`
+	DB string `name:"db" env:"RECHIST_DB" default:"./data/history.db" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}; also set by ${env}, which keeps a password off the command line). Commands that write create a missing file and its directory; commands that read never do."`
 
 	Demo    demoCmd    `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
 	Ingest  ingestCmd  `cmd:"" help:"Store JSON Lines records from a file or standard input."`

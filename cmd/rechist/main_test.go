@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -348,8 +349,30 @@ func TestPostgresURL(t *testing.T) {
 	admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema)
 	t.Cleanup(func() { admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE") })
 
-	if out := ok(t, dir, "", "--db", u, "demo", "--days", "1", "--cities", "2"); !strings.Contains(out, "stored 5760 rows") {
-		t.Fatalf("demo on PostgreSQL:\n%s", out)
+	// The server trusts local connections, so any password does; rechist
+	// must print none, whether it comes from --db or RECHIST_DB.
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "s3cret-pw"
+	pu.User = url.UserPassword(pu.User.Username(), password)
+	withPassword := pu.String()
+	r := runCLI(t, dir, "", "--db", withPassword, "demo", "--days", "1", "--cities", "2")
+	if r.code != 0 || !strings.Contains(r.stdout, "stored 5760 rows") {
+		t.Fatalf("demo on PostgreSQL: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	outputs := []result{r}
+	for _, args := range [][]string{{"stats"}, {"latest", "*"}, {"migrate", "status"}, {"cleanup", "--older-than", "30d"}, {"demo", "--days", "1", "--cities", "2"}} {
+		outputs = append(outputs, runEnv(t, dir, "", []string{"RECHIST_DB=" + withPassword}, args...))
+		if r := outputs[len(outputs)-1]; r.code != 0 {
+			t.Fatalf("RECHIST_DB=... rechist %q: exit %d\n%s", args, r.code, r.stderr)
+		}
+	}
+	for _, r := range outputs {
+		if strings.Contains(r.stdout+r.stderr, password) {
+			t.Errorf("the password shows:\n%s\n%s", r.stdout, r.stderr)
+		}
 	}
 	js := parseJSONLines(t, ok(t, dir, "", "--db", u, "latest", "temperature::*", "--json"))
 	if len(js) != 2 || js[0].Name != "temperature::graz" {
