@@ -33,7 +33,8 @@ import (
 
 // cli is the command line's grammar.
 type cli struct {
-	DB string `name:"db" env:"RECHIST_DB" default:"./data/history.db" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}; also set by ${env}, which keeps a password off the command line). Commands that write create a missing file and its directory; commands that read never do."`
+	DB      string           `name:"db" env:"RECHIST_DB" default:"./data/history.db" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}; also set by ${env}, which keeps a password off the command line). Commands that write create a missing file and its directory; commands that read never do."`
+	Version kong.VersionFlag `help:"Print the version and the source revision, then exit."`
 
 	Demo    demoCmd    `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
 	Ingest  ingestCmd  `cmd:"" help:"Store JSON Lines records from a file or standard input."`
@@ -95,6 +96,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": version()},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "rechist: %v\n", err)
