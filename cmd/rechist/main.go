@@ -1,6 +1,7 @@
 // Command rechist looks into and fills a rechist history file from the
 // shell: ingest JSON Lines, query the latest values or a time range, run
-// retention, manage the schema, and fill a demo database.
+// retention, back up and compact the file, manage the schema, and fill a
+// demo database.
 //
 //	go run ./cmd/rechist demo
 //	go run ./cmd/rechist latest 'accuracy::*' -n 3
@@ -8,10 +9,10 @@
 // Every command takes --db PATH (default ./data/history.db, or the
 // RECHIST_DB environment variable, which keeps a password in a postgres://
 // URL off the command line; rechist prints URLs without it). The commands
-// that only read (latest, query, stats, migrate status) open the database
-// read-only: they never create, migrate or change it. Exit status: 0 on
-// success, 2 for bad usage (unknown flags, bad durations, times or
-// patterns), 1 for failures at run time.
+// that only read (latest, query, stats, migrate status, and backup for its
+// source) open the database read-only: they never create, migrate or
+// change it. Exit status: 0 on success, 2 for bad usage (unknown flags, bad
+// durations, times or patterns), 1 for failures at run time.
 package main
 
 import (
@@ -41,6 +42,8 @@ type cli struct {
 	Latest  latestCmd  `cmd:"" help:"Show the newest values of the records matching a pattern."`
 	Query   queryCmd   `cmd:"" help:"Show the values of matching records within a time range."`
 	Cleanup cleanupCmd `cmd:"" help:"Delete rows older than a duration."`
+	Backup  backupCmd  `cmd:"" help:"Copy the database to a new file while it is in use."`
+	Compact compactCmd `cmd:"" help:"Give the space of deleted rows back to the file system."`
 	Migrate migrateCmd `cmd:"" help:"Manage the schema migrations."`
 	Stats   statsCmd   `cmd:"" help:"Summarize what the database holds."`
 	Bench   benchCmd   `cmd:"" help:"Measure rechist against in-run baselines (builds its own files)."`
