@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
+	"math/big"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -78,9 +81,8 @@ func (d duration) String() string {
 	return fmt.Sprintf("%dd%v", days, rest)
 }
 
-// timeArg is a flag value for a point in time: RFC 3339
-// (2026-11-25T08:00:00Z), a local date and time (2026-11-25T08:00:00 or
-// "2026-11-25 08:00"), a local date (2026-11-25), or Unix milliseconds.
+// timeArg is a flag value for a point in time, in any of the forms
+// parseTime reads.
 type timeArg time.Time
 
 func (t *timeArg) Decode(ctx *kong.DecodeContext) error {
@@ -104,9 +106,19 @@ var localLayouts = []string{
 	"2006-01-02",
 }
 
+// timeForms is what parseTime reads, for error messages and help.
+const timeForms = "RFC 3339 (2026-11-25T08:00:00Z), a local date and time (2026-11-25 08:00), a local date (2026-11-25) or Unix milliseconds (1795593600000)"
+
+// parseTime reads a point in time as the command line and ingest's "at"
+// take it: RFC 3339, a local date and time, a local date, or Unix
+// milliseconds (see parseMillis).
 func parseTime(s string) (time.Time, error) {
-	if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-		return time.UnixMilli(ms), nil
+	if jsonNumber.MatchString(s) {
+		t, err := parseMillis(s)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("bad time %q: %w", s, err)
+		}
+		return t, nil
 	}
 	if v, err := time.Parse(time.RFC3339Nano, s); err == nil {
 		return v, nil
@@ -116,7 +128,45 @@ func parseTime(s string) (time.Time, error) {
 			return v, nil
 		}
 	}
-	return time.Time{}, fmt.Errorf("bad time %q: want RFC 3339 (2026-11-25T08:00:00Z), a local date and time (2026-11-25 08:00), a date (2026-11-25) or Unix milliseconds", s)
+	return time.Time{}, fmt.Errorf("bad time %q: want %s", s, timeForms)
+}
+
+// jsonNumber is the grammar of a JSON number, with an exponent of at most
+// three digits (a larger one is no millisecond an int64 holds, and would
+// make big.Rat work for a long time).
+var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]{1,3})?$`)
+
+// Unix numbers from secondsFrom to secondsTo (2000 to 2100 when read as
+// seconds, the first seven weeks of 1970 when read as milliseconds) are
+// taken for seconds by mistake and refused.
+const (
+	secondsFrom = 946_684_800   // 2000-01-01T00:00:00Z in seconds
+	secondsTo   = 4_102_444_800 // 2100-01-01T00:00:00Z in seconds
+)
+
+// parseMillis reads Unix milliseconds written as a JSON number: 1795593600000,
+// or with a fraction or an exponent (1.7955936e12) as long as the value is
+// whole. A number that reads as a date from 2000 to 2100 in seconds is
+// refused: it is almost surely seconds.
+func parseMillis(s string) (time.Time, error) {
+	if !jsonNumber.MatchString(s) {
+		return time.Time{}, errors.New("not a number")
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok {
+		return time.Time{}, errors.New("not a number")
+	}
+	if !r.IsInt() {
+		return time.Time{}, errors.New("not a whole number of Unix milliseconds")
+	}
+	if !r.Num().IsInt64() {
+		return time.Time{}, errors.New("out of the range of Unix milliseconds")
+	}
+	ms := r.Num().Int64()
+	if ms >= secondsFrom && ms < secondsTo {
+		return time.Time{}, errors.New("looks like seconds; multiply by 1000 (rechist reads Unix milliseconds)")
+	}
+	return time.UnixMilli(ms), nil
 }
 
 func (t *timeArg) Time() time.Time {

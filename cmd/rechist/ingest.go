@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -22,7 +21,10 @@ type ingestCmd struct {
 func (c *ingestCmd) Help() string {
 	return `One record per line:
   {"name": "accuracy::vienna", "value": {"value": 0.93}, "at": 1764060000000}
-"value" is any JSON; "at" is Unix milliseconds or RFC 3339 and defaults to now.
+"value" is any JSON; "at" defaults to now, and is Unix milliseconds (a number,
+1795593600000 or 1.7955936e12) or a string: RFC 3339 (2026-11-25T08:00:00Z),
+a local date and time (2026-11-25 08:00) or date (2026-11-25), or Unix ms.
+A number that reads as a date in 2000-2099 when taken as seconds is refused.
 A malformed line is reported with its number and skipped; the summary says
 exactly how many rows were stored. Exit status 1 if any line failed.
 
@@ -204,26 +206,29 @@ func parseLine(text []byte) (rechist.Record[json.RawMessage], error) {
 	return rechist.Record[json.RawMessage]{Name: *in.Name, Value: in.Value, StoredAt: at}, nil
 }
 
-// parseAt reads "at": Unix milliseconds or an RFC 3339 string; absent or
-// null is the zero time (now).
+// parseAt reads "at": Unix milliseconds as a JSON number, or a string in
+// any form parseTime reads; absent or null is the zero time (now).
 func parseAt(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, nil
 	}
-	if raw[0] == '"' {
+	switch raw[0] {
+	case '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return time.Time{}, fmt.Errorf(`"at": %v`, err)
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := parseTime(s)
 		if err != nil {
-			return time.Time{}, fmt.Errorf(`"at" %q is not an RFC 3339 time`, s)
+			return time.Time{}, fmt.Errorf(`"at": %v`, err)
+		}
+		return t, nil
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		t, err := parseMillis(string(raw))
+		if err != nil {
+			return time.Time{}, fmt.Errorf(`"at" %s: %v`, raw, err)
 		}
 		return t, nil
 	}
-	ms, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf(`"at" %s is neither whole Unix milliseconds nor an RFC 3339 string`, raw)
-	}
-	return time.UnixMilli(ms), nil
+	return time.Time{}, fmt.Errorf(`"at" %s is neither Unix milliseconds nor a time string`, raw)
 }

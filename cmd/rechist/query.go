@@ -33,7 +33,7 @@ func (c *latestCmd) Run(e *env) error {
 type queryCmd struct {
 	Pattern        string   `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
 	Since          duration `xor:"start" placeholder:"DURATION" help:"Only rows from this long ago until now (90m, 36h, 7d)."`
-	Start          *timeArg `xor:"start" placeholder:"TIME" help:"Only rows at or after TIME (RFC 3339, local '2026-11-25 08:00', a date, or Unix ms)."`
+	Start          *timeArg `xor:"start" placeholder:"TIME" help:"Only rows at or after TIME: RFC 3339, a local '2026-11-25 08:00', a local date, or Unix milliseconds."`
 	End            *timeArg `placeholder:"TIME" help:"Only rows at or before TIME."`
 	LimitPerRecord int      `name:"limit-per-record" placeholder:"N" help:"At most N rows per record, newest first (0: all)."`
 	outputFlags    `embed:""`
