@@ -12,7 +12,8 @@
 // that only read (latest, query, stats, migrate status, and backup for its
 // source) open the database read-only: they never create, migrate or
 // change it. Exit status: 0 on success, 2 for bad usage (unknown flags, bad
-// durations, times or patterns), 1 for failures at run time.
+// durations, times or patterns), 1 for failures at run time, 130 after
+// Ctrl-C.
 package main
 
 import (
@@ -83,10 +84,31 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // exitRequest is how kong's --help asks to exit, caught in run.
 type exitRequest int
 
+// interrupted is the cause of the run's context when a signal ended it.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
+
+// interruption is a command's own account of what it did before a signal
+// stopped it ("interrupted after 3 rows stored; ...").
+type interruption struct{ msg string }
+
+func (i interruption) Error() string { return i.msg }
+func (i interruption) Unwrap() error { return context.Canceled }
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM cancels the commands' context; they stop,
+	// say how far they got, and exit with 128+signal (130 for Ctrl-C). A
+	// second one ends the process at once.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		signal.Stop(sigs)
+		cancel(interrupted{s.(syscall.Signal)})
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
-	stop()
 	os.Exit(code)
 }
 
@@ -120,17 +142,26 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	e := &env{ctx: ctx, dbPath: c.DB, stdin: stdin, stdout: stdout, stderr: stderr, interactive: interactive}
-	if err := kctx.Run(e); err != nil {
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "rechist: ") {
-			msg = "rechist: " + msg
-		}
-		fmt.Fprintln(stderr, msg)
-		var u usageError
-		if errors.As(err, &u) || errors.Is(err, rechist.ErrInvalidArgument) {
-			return 2
-		}
-		return 1
+	err = kctx.Run(e)
+	if err == nil {
+		return 0
 	}
-	return 0
+	var sig interrupted
+	stopped := ctx.Err() != nil && errors.As(context.Cause(ctx), &sig)
+	msg := err.Error()
+	if stopped && !errors.As(err, new(interruption)) {
+		msg = "interrupted (" + msg + ")"
+	}
+	if !strings.HasPrefix(msg, "rechist: ") {
+		msg = "rechist: " + msg
+	}
+	fmt.Fprintln(stderr, msg)
+	var u usageError
+	switch {
+	case stopped:
+		return 128 + int(sig.sig)
+	case errors.As(err, &u) || errors.Is(err, rechist.ErrInvalidArgument):
+		return 2
+	}
+	return 1
 }

@@ -179,7 +179,7 @@ func TestIngestReportsBadLinesAndStoresTheRest(t *testing.T) {
 		`line 5: "name" is missing`,
 		`line 6: "value" is missing`,
 		`line 8: "at": bad time "yesterday": want RFC 3339`,
-		`line 9: not a JSON record: json: unknown field "time"`,
+		`line 9: unknown field "time"`,
 		"line 10: rechist: store: invalid argument: record name is empty",
 		"line 11: rechist: store: invalid argument: time 1969-12-31T23:59:59.995Z is before the Unix epoch",
 	} {
