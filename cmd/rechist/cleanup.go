@@ -28,6 +28,9 @@ func (c *cleanupCmd) Run(e *env) error {
 	defer db.Close()
 	n, err := db.Cleanup(e.ctx, cutoff)
 	if err != nil {
+		if e.ctx.Err() != nil {
+			return interruption{fmt.Sprintf("interrupted after %s stored before %s deleted", plural(n, "row"), c.format(cutoff))}
+		}
 		if n > 0 {
 			// Cleanup commits in chunks: these stay deleted.
 			return fmt.Errorf("%w (%s stored before %s deleted before that)", err, plural(n, "row"), c.format(cutoff))

@@ -82,21 +82,24 @@ func (c *demoCmd) Run(e *env) error {
 		steps = int64(now.Sub(from)/c.Interval) + 1
 	}
 	total := steps * int64(c.Cities) * 2
-	fmt.Fprintf(e.stdout, "writing %d rows: %d cities × 2 records × %d steps of %v, to %s\n",
-		total, c.Cities, steps, c.Interval, db.Path())
+	fmt.Fprintf(e.stdout, "writing %s: %s × 2 records × %s of %v, to %s\n",
+		plural(total, "row"), plural(c.Cities, "city", "cities"), plural(steps, "step"), c.Interval, db.Path())
 
 	bar := newProgress(e, total, "demo", false)
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(from.UnixMilli()), 42))
 	accBuf := make([]rechist.Record[Accuracy], 0, demoChunk)
 	tempBuf := make([]rechist.Record[Temperature], 0, demoChunk)
+	stored := int64(0)
 	flush := func() error {
 		if err := acc.StoreMany(e.ctx, accBuf); err != nil {
 			return err
 		}
+		stored += int64(len(accBuf))
 		if err := temp.StoreMany(e.ctx, tempBuf); err != nil {
 			return err
 		}
+		stored += int64(len(tempBuf))
 		_ = bar.Add(len(accBuf) + len(tempBuf))
 		accBuf, tempBuf = accBuf[:0], tempBuf[:0]
 		return nil
@@ -104,6 +107,14 @@ func (c *demoCmd) Run(e *env) error {
 	accuracy := make([]float64, c.Cities)
 	for i := range accuracy {
 		accuracy[i] = 0.9
+	}
+	stopped := func(err error) error {
+		if e.ctx.Err() != nil {
+			_ = bar.Exit()
+			_ = bar.Clear()
+			return interruption{fmt.Sprintf("interrupted after %s stored; run demo again to top up the rest", plural(stored, "row"))}
+		}
+		return err
 	}
 	for s := int64(0); s < steps; s++ {
 		at := from.Add(time.Duration(s) * c.Interval)
@@ -119,16 +130,16 @@ func (c *demoCmd) Run(e *env) error {
 		}
 		if len(accBuf) >= demoChunk/2 {
 			if err := flush(); err != nil {
-				return err
+				return stopped(err)
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return err
+		return stopped(err)
 	}
 	_ = bar.Finish()
 	elapsed := time.Since(start)
-	fmt.Fprintf(e.stdout, "stored %d rows in %v (%.0f rows/s)\n\n", total, elapsed.Round(time.Millisecond),
+	fmt.Fprintf(e.stdout, "stored %s in %v (%.0f rows/s)\n\n", plural(total, "row"), elapsed.Round(time.Millisecond),
 		float64(total)/max(elapsed.Seconds(), 1e-9))
 
 	if err := printLatestPerCity(e, acc, temp, c.timeFlags); err != nil {

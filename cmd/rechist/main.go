@@ -121,6 +121,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Help(printHelp),
 		kong.Vars{"version": version()},
 	)
 	if err != nil {
@@ -148,14 +149,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var sig interrupted
 	stopped := ctx.Err() != nil && errors.As(context.Cause(ctx), &sig)
-	msg := err.Error()
+	// Library errors already start with "rechist: OP:"; the CLI's own
+	// errors put a library error they wrap first, so none is printed with
+	// the prefix twice.
+	msg := strings.TrimPrefix(err.Error(), "rechist: ")
 	if stopped && !errors.As(err, new(interruption)) {
-		msg = "interrupted (" + msg + ")"
+		if errors.Is(err, context.Canceled) {
+			msg = "interrupted"
+		} else {
+			msg = "interrupted: " + msg
+		}
 	}
-	if !strings.HasPrefix(msg, "rechist: ") {
-		msg = "rechist: " + msg
-	}
-	fmt.Fprintln(stderr, msg)
+	fmt.Fprintln(stderr, "rechist: "+msg)
 	var u usageError
 	switch {
 	case stopped:
@@ -164,4 +169,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	return 1
+}
+
+// printHelp is kong's help, except that bench, which builds its own files,
+// does not list --db.
+func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
+	if node := ctx.Selected(); node != nil && node.Name == "bench" {
+		for _, f := range ctx.Model.Flags {
+			if f.Name == "db" && !f.Hidden {
+				f.Hidden = true
+				defer func() { f.Hidden = false }()
+			}
+		}
+	}
+	return kong.DefaultHelpPrinter(options, ctx)
 }

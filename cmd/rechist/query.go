@@ -10,7 +10,7 @@ import (
 
 type latestCmd struct {
 	Pattern     string `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
-	N           int    `short:"n" default:"1" help:"Values per record, newest first."`
+	N           int    `name:"limit-per-record" short:"n" default:"1" placeholder:"N" help:"Values per record, newest first (default 1)."`
 	outputFlags `embed:""`
 }
 
@@ -35,7 +35,7 @@ type queryCmd struct {
 	Since          duration `xor:"start" placeholder:"DURATION" help:"Only rows from this long ago until now (90m, 36h, 7d)."`
 	Start          *timeArg `xor:"start" placeholder:"TIME" help:"Only rows at or after TIME: RFC 3339, a local '2026-11-25 08:00', a local date, or Unix milliseconds."`
 	End            *timeArg `placeholder:"TIME" help:"Only rows at or before TIME."`
-	LimitPerRecord int      `name:"limit-per-record" placeholder:"N" help:"At most N rows per record, newest first (0: all)."`
+	LimitPerRecord int      `name:"limit-per-record" short:"n" placeholder:"N" help:"At most N rows per record, newest first (default 0: all)."`
 	outputFlags    `embed:""`
 }
 
