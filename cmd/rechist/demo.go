@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -145,7 +148,8 @@ func (c *demoCmd) Run(e *env) error {
 	if err := printLatestPerCity(e, acc, temp, c.timeFlags); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "\nnext: rechist latest 'accuracy::*' -n 3   or   rechist stats")
+	me := invocation(db.Path(), e.dbFlag)
+	fmt.Fprintf(e.stdout, "\nnext: %s latest 'accuracy::*' -n 3   or   %s stats\n", me, me)
 	return db.Close()
 }
 
@@ -175,4 +179,35 @@ func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[
 func round(v float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(v*p) / p
+}
+
+// invocation is how the user runs rechist again the way they ran it: "go
+// run ./cmd/rechist" when go run built it (into a go-build temporary
+// directory), else the program as they typed it ("rechist" when the shell
+// found it in PATH, "./rechist", "/tmp/rechist"), with --db when they gave
+// one on the command line (a URL without its password).
+func invocation(db string, dbFlag bool) string {
+	me := "rechist"
+	if len(os.Args) > 0 && os.Args[0] != "" {
+		me = shellQuote(os.Args[0])
+	}
+	if exe, err := os.Executable(); err == nil {
+		for _, dir := range strings.Split(filepath.Dir(exe), string(filepath.Separator)) {
+			if strings.HasPrefix(dir, "go-build") {
+				me = "go run ./cmd/rechist"
+			}
+		}
+	}
+	if dbFlag {
+		me += " --db " + shellQuote(db)
+	}
+	return me
+}
+
+// shellQuote quotes s for a POSIX shell, if it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+=,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -33,9 +33,12 @@ import (
 	_ "github.com/seed178a96f3/rechist/postgres" // --db postgres://...
 )
 
+// defaultDB is the database when neither --db nor RECHIST_DB names one.
+const defaultDB = "./data/history.db"
+
 // cli is the command line's grammar.
 type cli struct {
-	DB      string           `name:"db" env:"RECHIST_DB" default:"./data/history.db" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}; also set by ${env}, which keeps a password off the command line). Commands that write create a missing file and its directory; commands that read never do."`
+	DB      string           `name:"db" env:"RECHIST_DB" default:"${defaultDB}" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}; also set by ${env}, which keeps a password off the command line). Commands that write create a missing file and its directory; commands that read never do."`
 	Version kong.VersionFlag `help:"Print the version and the source revision, then exit."`
 
 	Demo    demoCmd    `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
@@ -52,8 +55,11 @@ type cli struct {
 
 // env is what every command runs with.
 type env struct {
-	ctx            context.Context
-	dbPath         string
+	ctx    context.Context
+	dbPath string
+	// dbFlag is true when --db was given on the command line (not the
+	// default, not RECHIST_DB).
+	dbFlag         bool
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	// interactive is true when stderr is a terminal: progress bars show.
@@ -122,7 +128,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Help(printHelp),
-		kong.Vars{"version": version()},
+		kong.Vars{"version": version(), "defaultDB": defaultDB},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "rechist: %v\n", err)
@@ -142,7 +148,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "rechist: %v (see rechist --help)\n", err)
 		return 2
 	}
-	e := &env{ctx: ctx, dbPath: c.DB, stdin: stdin, stdout: stdout, stderr: stderr, interactive: interactive}
+	e := &env{ctx: ctx, dbPath: c.DB, dbFlag: c.DB != defaultDB && c.DB != os.Getenv("RECHIST_DB"),
+		stdin: stdin, stdout: stdout, stderr: stderr, interactive: interactive}
 	err = kctx.Run(e)
 	if err == nil {
 		return 0
