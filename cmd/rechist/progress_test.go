@@ -1,11 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/seed178a96f3/rechist/internal/testutil/syncbuf"
 )
 
 // The progress bar shows the rate once, in bytes or in rows.
@@ -19,12 +20,13 @@ func TestProgressShowsTheRateOnce(t *testing.T) {
 		{-1, true, `[\d.]+ [kMG]?B/s`},
 		{10 << 20, false, `\d+ rows/s`},
 	} {
-		var out bytes.Buffer
+		var out syncbuf.Buffer // a spinner draws on a goroutine of its own
 		bar := newProgress(&env{stderr: &out, interactive: true}, tc.total, "ingest", tc.bytes)
 		for range 3 {
 			_ = bar.Add(1 << 20)
 			time.Sleep(120 * time.Millisecond)
 		}
+		_ = bar.Exit()
 		frames := strings.Split(out.String(), "\r")
 		last := ""
 		for _, f := range frames {
