@@ -132,7 +132,23 @@ func TestDemoInterrupted(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	// Interrupt once some rows are stored.
+	rows := func() int64 {
+		var s struct{ Rows int64 }
+		if _, err := os.Stat(filepath.Join(dir, "data", "history.db")); err != nil {
+			return 0
+		}
+		if r := runCLI(t, dir, "", "stats", "--json", "--top", "0"); r.code == 0 {
+			_ = json.Unmarshal([]byte(r.stdout), &s)
+		}
+		return s.Rows
+	}
+	for deadline := time.Now().Add(20 * time.Second); rows() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("the demo stored nothing in 20s")
+		}
+	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
@@ -154,11 +170,7 @@ func TestDemoInterrupted(t *testing.T) {
 	if m == nil {
 		t.Fatalf("demo after SIGINT: stderr %q", &stderr)
 	}
-	var s struct{ Rows int64 }
-	if err := json.Unmarshal([]byte(ok(t, dir, "", "stats", "--json")), &s); err != nil {
-		t.Fatal(err)
-	}
-	if m[1] != strconv.FormatInt(s.Rows, 10) || s.Rows == 0 {
-		t.Errorf("demo says it stored %s rows; the file holds %d", m[1], s.Rows)
+	if n := rows(); m[1] != strconv.FormatInt(n, 10) {
+		t.Errorf("demo says it stored %s rows; the file holds %d", m[1], n)
 	}
 }
