@@ -123,7 +123,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("rechist"),
-		kong.Description("Keep and query the long-term history of named records in a SQLite file."),
+		kong.Description("Keep and query the long-term history of named records in a SQLite file or on a PostgreSQL server."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),

@@ -8,7 +8,7 @@ import (
 )
 
 type migrateCmd struct {
-	Up     migrateUpCmd     `cmd:"" help:"Apply the pending migrations (rechist does this on every open)."`
+	Up     migrateUpCmd     `cmd:"" help:"Apply the pending migrations (the commands that write do this when they open the database)."`
 	Status migrateStatusCmd `cmd:"" help:"List the migrations and whether each is applied."`
 	Down   migrateDownCmd   `cmd:"" help:"Roll back the newest migration (never the base schema)."`
 }
