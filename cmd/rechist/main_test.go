@@ -326,9 +326,10 @@ func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 	}
 }
 
-// With a server (RECHIST_TEST_POSTGRES_URL, as CI provides) the commands
-// work on a postgres:// URL as on a file.
-func TestPostgresURL(t *testing.T) {
+// postgresServer returns the test server's URL (RECHIST_TEST_POSTGRES_URL,
+// as CI provides), or skips the test.
+func postgresServer(t *testing.T) string {
+	t.Helper()
 	base := os.Getenv("RECHIST_TEST_POSTGRES_URL")
 	if base == "" {
 		if os.Getenv("RECHIST_TEST_POSTGRES_REQUIRED") != "" {
@@ -336,18 +337,34 @@ func TestPostgresURL(t *testing.T) {
 		}
 		t.Skip("no PostgreSQL server: set RECHIST_TEST_POSTGRES_URL (bash .ci/postgres.sh starts one)")
 	}
-	dir := t.TempDir()
-	schema := fmt.Sprintf("cli_%d", os.Getpid())
-	u := base + "&search_path=" + schema
-	admin := func(sql string) {
-		t.Helper()
-		cmd := exec.Command("psql", base, "-qc", sql)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("psql %q: %v\n%s", sql, err, out)
-		}
+	return base
+}
+
+// psql runs sql on the server at base.
+func psql(t *testing.T, base, sql string) string {
+	t.Helper()
+	out, err := exec.Command("psql", base, "-qAtc", sql).CombinedOutput()
+	if err != nil {
+		t.Fatalf("psql %q: %v\n%s", sql, err, out)
 	}
-	admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema)
-	t.Cleanup(func() { admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE") })
+	return string(out)
+}
+
+// postgresSchema makes an empty schema, dropped after the test, and returns
+// the URL of the server with it as the search path.
+func postgresSchema(t *testing.T, base, schema string) string {
+	t.Helper()
+	psql(t, base, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema)
+	t.Cleanup(func() { psql(t, base, "DROP SCHEMA IF EXISTS "+schema+" CASCADE") })
+	return base + "&search_path=" + schema
+}
+
+// With a server (RECHIST_TEST_POSTGRES_URL, as CI provides) the commands
+// work on a postgres:// URL as on a file.
+func TestPostgresURL(t *testing.T) {
+	base := postgresServer(t)
+	dir := t.TempDir()
+	u := postgresSchema(t, base, fmt.Sprintf("cli_%d", os.Getpid()))
 
 	// The server trusts local connections, so any password does; rechist
 	// must print none, whether it comes from --db or RECHIST_DB.
@@ -386,5 +403,38 @@ func TestPostgresURL(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
 		t.Error("a postgres:// URL created a local data directory")
+	}
+}
+
+// On a server the reading commands create nothing in an empty schema, and
+// backup says to use pg_dump.
+//
+// needs the library's WithReadOnly and DB.Backup
+func TestPostgresReadOnlyAndBackup(t *testing.T) {
+	base := postgresServer(t)
+	dir := t.TempDir()
+	schema := fmt.Sprintf("cli_ro_%d", os.Getpid())
+	u := postgresSchema(t, base, schema)
+	tables := "SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema + "'"
+	for _, args := range [][]string{{"latest", "*"}, {"query", "*"}, {"stats"}, {"migrate", "status"}} {
+		r := runCLI(t, dir, "", append([]string{"--db", u}, args...)...)
+		if args[0] == "migrate" {
+			if r.code != 0 || !strings.Contains(r.stdout, "pending") {
+				t.Errorf("migrate status on an empty schema: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+		} else if r.code != 1 {
+			t.Errorf("rechist %q on an empty schema: exit %d, stderr %q; want exit 1", args, r.code, r.stderr)
+		}
+		if n := strings.TrimSpace(psql(t, base, tables)); n != "0" {
+			t.Fatalf("rechist %q created %s tables", args, n)
+		}
+	}
+	ok(t, dir, `{"name":"a","value":1}`+"\n", "--db", u, "ingest")
+	r := runCLI(t, dir, "", "--db", u, "backup", "copy.db")
+	if r.code != 1 || !strings.Contains(r.stderr, "pg_dump") {
+		t.Errorf("backup on PostgreSQL: exit %d, stderr %q; want exit 1 pointing to pg_dump", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "copy.db")); err == nil {
+		t.Error("backup on PostgreSQL wrote a file")
 	}
 }
