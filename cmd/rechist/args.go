@@ -149,6 +149,12 @@ const (
 // whole. A number that reads as a date from 2000 to 2100 in seconds is
 // refused: it is almost surely seconds.
 func parseMillis(s string) (time.Time, error) {
+	// The common case, whole digits, without the regexp and big.Rat.
+	if d := strings.TrimPrefix(s, "-"); d != "" && d[0] != '+' && (d[0] != '0' || len(d) == 1) {
+		if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return fromMillis(ms)
+		}
+	}
 	if !jsonNumber.MatchString(s) {
 		return time.Time{}, errors.New("not a number")
 	}
@@ -162,7 +168,11 @@ func parseMillis(s string) (time.Time, error) {
 	if !r.Num().IsInt64() {
 		return time.Time{}, errors.New("out of the range of Unix milliseconds")
 	}
-	ms := r.Num().Int64()
+	return fromMillis(r.Num().Int64())
+}
+
+// fromMillis is the time ms Unix milliseconds, unless ms looks like seconds.
+func fromMillis(ms int64) (time.Time, error) {
 	if ms >= secondsFrom && ms < secondsTo {
 		return time.Time{}, errors.New("looks like seconds; multiply by 1000 (rechist reads Unix milliseconds)")
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -310,77 +311,107 @@ func storeItems(e *env, bar *progressbar.ProgressBar, repo *rechist.Repo[json.Ra
 // would turn into U+FFFD).
 func parseLine(text []byte) (rechist.Record[json.RawMessage], error) {
 	var rec rechist.Record[json.RawMessage]
-	notJSON := func(err error) error {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return errors.New("not a JSON record: the line ends inside it")
-		}
-		return fmt.Errorf("not a JSON record: %v", err)
-	}
 	if i := invalidUTF8(text); i >= 0 {
 		return rec, fmt.Errorf("not valid UTF-8 (byte %d)", i+1)
 	}
-	dec := json.NewDecoder(bytes.NewReader(text))
-	tok, err := dec.Token()
-	if err != nil {
-		return rec, notJSON(err)
+	// Decoding into json.RawMessage fields checks the syntax and fails on
+	// nothing else; fieldProblem then checks the names exactly.
+	var in struct {
+		Name  json.RawMessage `json:"name"`
+		Value json.RawMessage `json:"value"`
+		At    json.RawMessage `json:"at"`
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
-		return rec, errors.New(`not a JSON record: want an object such as {"name": "a", "value": 1}`)
+	if err := json.Unmarshal(text, &in); err != nil {
+		var se *json.SyntaxError
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value"):
+			return rec, errors.New("more than one JSON value on the line")
+		case errors.As(err, &se) && strings.Contains(se.Error(), "unexpected end"):
+			return rec, errors.New("not a JSON record: the line ends inside it")
+		case errors.As(err, &ute) && ute.Field == "":
+			return rec, fmt.Errorf(`not a JSON record: want an object such as {"name": "a", "value": 1}, not %s`, ute.Value)
+		}
+		return rec, fmt.Errorf("not a JSON record: %v", err)
 	}
-	var name, value, at json.RawMessage
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return rec, notJSON(err)
-		}
-		key, _ := tok.(string)
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return rec, notJSON(err)
-		}
-		var field *json.RawMessage
-		switch key {
-		case "name":
-			field = &name
-		case "value":
-			field = &value
-		case "at":
-			field = &at
-		default:
-			return rec, fmt.Errorf(`unknown field %q (the fields are "name", "value" and "at")`, key)
-		}
-		if *field != nil {
-			return rec, fmt.Errorf("field %q appears twice", key)
-		}
-		*field = raw
-	}
-	if _, err := dec.Token(); err != nil { // the closing '}'
-		return rec, notJSON(err)
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return rec, errors.New("more than one JSON value on the line")
+	if err := fieldProblem(text); err != nil {
+		return rec, err
 	}
 	switch {
-	case name == nil:
+	case in.Name == nil:
 		return rec, errors.New(`"name" is missing`)
-	case value == nil:
+	case in.Value == nil:
 		return rec, errors.New(`"value" is missing`)
-	case name[0] != '"':
-		return rec, fmt.Errorf(`"name" %s is not a string`, name)
-	case loneSurrogate(name):
-		return rec, fmt.Errorf(`"name" %s holds an escaped lone surrogate, which is not UTF-8`, name)
+	case in.Name[0] != '"':
+		return rec, fmt.Errorf(`"name" %s is not a string`, in.Name)
+	case loneSurrogate(in.Name):
+		return rec, fmt.Errorf(`"name" %s holds an escaped lone surrogate, which is not UTF-8`, in.Name)
 	}
-	if err := json.Unmarshal(name, &rec.Name); err != nil {
+	if err := json.Unmarshal(in.Name, &rec.Name); err != nil {
 		return rec, fmt.Errorf(`"name": %v`, err)
 	}
-	if rec.StoredAt, err = parseAt(at); err != nil {
+	var err error
+	if rec.StoredAt, err = parseAt(in.At); err != nil {
 		return rec, err
 	}
 	if rec.StoredAt.IsZero() {
 		rec.StoredAt = time.Now()
 	}
-	rec.Value = value
+	rec.Value = in.Value
 	return rec, nil
+}
+
+// fieldProblem checks the field names of the JSON object obj (valid JSON):
+// "name", "value" and "at", spelled exactly so, each at most once.
+func fieldProblem(obj []byte) error {
+	var seen [3]bool
+	depth := 0
+	for i := 0; i < len(obj); i++ {
+		switch obj[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			start := i
+			for i++; i < len(obj) && obj[i] != '"'; i++ {
+				if obj[i] == '\\' {
+					i++
+				}
+			}
+			if depth != 1 {
+				continue
+			}
+			// At the top level a string followed by ':' is a field name.
+			j := i + 1
+			for j < len(obj) && (obj[j] == ' ' || obj[j] == '\t' || obj[j] == '\r' || obj[j] == '\n') {
+				j++
+			}
+			if j == len(obj) || obj[j] != ':' {
+				continue
+			}
+			key := string(obj[start+1 : i])
+			if bytes.IndexByte(obj[start:i], '\\') >= 0 {
+				_ = json.Unmarshal(obj[start:i+1], &key)
+			}
+			n := -1
+			switch key {
+			case "name":
+				n = 0
+			case "value":
+				n = 1
+			case "at":
+				n = 2
+			default:
+				return fmt.Errorf(`unknown field %q (the fields are "name", "value" and "at")`, key)
+			}
+			if seen[n] {
+				return fmt.Errorf("field %q appears twice", key)
+			}
+			seen[n] = true
+		}
+	}
+	return nil
 }
 
 // invalidUTF8 returns the offset of the first byte of b that is not UTF-8,
