@@ -1,35 +1,38 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 
+	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/bench"
 )
 
 type benchCmd struct {
-	Engine     string        `default:"sqlite" enum:"sqlite,postgres" help:"The engine to measure: sqlite (files in a temporary directory) or postgres (on --url)."`
-	URL        string        `name:"url" placeholder:"URL" help:"The PostgreSQL server for --engine postgres (a database the bench may create a schema in)."`
-	Quick      bool          `help:"The quick profile: 200k base rows, 1.5s per store scenario, no 10M-row run (about a minute on 2 cores)."`
-	Records    int           `placeholder:"N" help:"Distinct record names (default 1000)."`
-	Rows       int           `placeholder:"N" help:"Rows in the file the scenarios start from (full 1M, quick 200k)."`
-	BigRows    int           `name:"big-rows" placeholder:"N" help:"Rows of the second query run (full 10M; 0 skips it)."`
-	Writers    []int         `placeholder:"N,..." help:"Goroutine counts of the store scenarios (default 1,16,64,256)."`
-	For        time.Duration `placeholder:"DURATION" help:"How long each store scenario runs (full 5s, quick 1.5s)."`
-	Bulk       int           `placeholder:"N" help:"Rows of the StoreMany scenario (default 100000)."`
-	Runs       int           `placeholder:"N" help:"Timed runs per query (median reported)."`
-	Dir        string        `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
-	Progress   bool          `default:"true" negatable:"" help:"Print each step on stderr."`
-	Only       []string      `placeholder:"STEP,..." enum:"store,bulk,query,cleanup" help:"Run only these steps (store, bulk, query, cleanup)."`
-	CPUProfile string        `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the whole run to FILE."`
+	Engine     string         `default:"sqlite" enum:"sqlite,postgres" help:"The engine to measure: sqlite (files in a temporary directory) or postgres (on --url)."`
+	URL        string         `name:"url" placeholder:"URL" help:"The PostgreSQL server for --engine postgres (a database the bench may create a schema in)."`
+	Quick      bool           `help:"The quick profile: 200k base rows, 1.5s per store scenario, no 10M-row run (about a minute on 2 cores)."`
+	Records    *int           `placeholder:"N" help:"Distinct record names (default 1000)."`
+	Rows       *int           `placeholder:"N" help:"Rows in the file the scenarios start from (full 1M, quick 200k)."`
+	BigRows    *int           `name:"big-rows" placeholder:"N" help:"Rows of the second query run (full 10M; 0 skips it, as does --rows without --big-rows)."`
+	Writers    []int          `placeholder:"N,..." help:"Goroutine counts of the store scenarios (default 1,16,64,256)."`
+	For        *time.Duration `placeholder:"DURATION" help:"How long each store scenario runs (full 5s, quick 1.5s)."`
+	Bulk       *int           `placeholder:"N" help:"Rows of the StoreMany scenario (default 100000)."`
+	Runs       *int           `placeholder:"N" help:"Timed runs per query (median reported; full 50, quick 20)."`
+	Dir        string         `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
+	Progress   bool           `default:"true" negatable:"" help:"Print each step on stderr."`
+	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup" help:"Run only these steps (store, bulk, query, cleanup)."`
+	CPUProfile string         `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the whole run to FILE."`
 }
 
 func (c *benchCmd) Help() string {
-	return `Builds its own files in a temporary directory (--db is not used) and prints
-one table: each scenario, rechist's figure, its baseline measured in the same
-run, and the ratio.
+	return `Builds its own files in a temporary directory (--db and RECHIST_DB are not
+used) and prints one table: each scenario, rechist's figure, its baseline
+measured in the same run, and the ratio.
 
 Example:
   rechist bench --quick
@@ -42,29 +45,27 @@ func (c *benchCmd) Run(e *env) error {
 	if c.Quick {
 		cfg = bench.Quick()
 	}
-	set := func(dst *int, v int, name string) error {
-		switch {
-		case v < 0:
-			return usagef("--%s must not be negative, got %d", name, v)
-		case v > 0:
-			*dst = v
-		}
-		return nil
-	}
+	// A flag given sets its figure; none of them may be zero but --big-rows.
 	for _, f := range []struct {
 		dst  *int
-		v    int
+		v    *int
 		name string
 	}{{&cfg.Records, c.Records, "records"}, {&cfg.BaseRows, c.Rows, "rows"}, {&cfg.BulkRows, c.Bulk, "bulk"}, {&cfg.QueryRuns, c.Runs, "runs"}} {
-		if err := set(f.dst, f.v, f.name); err != nil {
-			return err
+		if f.v == nil {
+			continue
 		}
+		if *f.v < 1 {
+			return usagef("--%s must be at least 1, got %d", f.name, *f.v)
+		}
+		*f.dst = *f.v
 	}
-	if c.BigRows < 0 {
-		return usagef("--big-rows must not be negative, got %d", c.BigRows)
-	}
-	if c.BigRows > 0 || (c.Rows > 0 && c.BigRows == 0) {
-		cfg.BigRows = c.BigRows
+	switch {
+	case c.BigRows != nil && *c.BigRows < 0:
+		return usagef("--big-rows must not be negative, got %d", *c.BigRows)
+	case c.BigRows != nil:
+		cfg.BigRows = *c.BigRows
+	case c.Rows != nil:
+		cfg.BigRows = 0
 	}
 	if len(c.Writers) > 0 {
 		for _, w := range c.Writers {
@@ -74,10 +75,14 @@ func (c *benchCmd) Run(e *env) error {
 		}
 		cfg.Writers = c.Writers
 	}
-	if c.For < 0 {
-		return usagef("--for must not be negative, got %v", c.For)
-	} else if c.For > 0 {
-		cfg.StoreFor = c.For
+	if c.For != nil {
+		if *c.For <= 0 {
+			return usagef("--for must be positive, got %v", *c.For)
+		}
+		cfg.StoreFor = *c.For
+	}
+	if c.Engine == "postgres" && c.URL == "" {
+		return usagef("--engine postgres needs --url postgres://...")
 	}
 	cfg.Dir = c.Dir
 	cfg.Only = c.Only
@@ -96,16 +101,17 @@ func (c *benchCmd) Run(e *env) error {
 		cfg.Progress = e.stderr
 	}
 	if c.Engine == "postgres" {
-		if c.URL == "" {
-			return usagef("--engine postgres needs --url postgres://...")
-		}
-		if err := bench.RunPostgres(e.ctx, cfg, c.URL, e.stdout); err != nil {
-			return fmt.Errorf("bench: %w", err)
-		}
-		return nil
+		return benchError(bench.RunPostgres(e.ctx, cfg, c.URL, e.stdout))
 	}
-	if err := bench.Run(e.ctx, cfg, e.stdout); err != nil {
-		return fmt.Errorf("bench: %w", err)
+	return benchError(bench.Run(e.ctx, cfg, e.stdout))
+}
+
+// benchError says that err comes from the bench, unless it is a library
+// error, which already starts with "rechist: OP:".
+func benchError(err error) error {
+	var libErr *rechist.Error
+	if err == nil || errors.As(err, &libErr) && strings.HasPrefix(err.Error(), "rechist: ") {
+		return err
 	}
-	return nil
+	return fmt.Errorf("bench: %w", err)
 }

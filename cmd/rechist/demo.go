@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -12,9 +15,10 @@ import (
 )
 
 type demoCmd struct {
-	Days     int           `default:"7" help:"Days of history to write."`
-	Cities   int           `default:"12" help:"Number of cities (at most 12)."`
-	Interval time.Duration `default:"1m" help:"Time between simulated measurements."`
+	Days      int           `default:"7" help:"Days of history to write."`
+	Cities    int           `default:"12" help:"Number of cities (at most 12)."`
+	Interval  time.Duration `default:"1m" help:"Time between simulated measurements."`
+	timeFlags `embed:""`
 }
 
 func (c *demoCmd) Help() string {
@@ -81,21 +85,24 @@ func (c *demoCmd) Run(e *env) error {
 		steps = int64(now.Sub(from)/c.Interval) + 1
 	}
 	total := steps * int64(c.Cities) * 2
-	fmt.Fprintf(e.stdout, "writing %d rows: %d cities × 2 records × %d steps of %v, to %s\n",
-		total, c.Cities, steps, c.Interval, e.dbPath)
+	fmt.Fprintf(e.stdout, "writing %s: %s × 2 records × %s of %v, to %s\n",
+		plural(total, "row"), plural(c.Cities, "city", "cities"), plural(steps, "step"), c.Interval, db.Path())
 
 	bar := newProgress(e, total, "demo", false)
 	start := time.Now()
 	rng := rand.New(rand.NewPCG(uint64(from.UnixMilli()), 42))
 	accBuf := make([]rechist.Record[Accuracy], 0, demoChunk)
 	tempBuf := make([]rechist.Record[Temperature], 0, demoChunk)
+	stored := int64(0)
 	flush := func() error {
 		if err := acc.StoreMany(e.ctx, accBuf); err != nil {
 			return err
 		}
+		stored += int64(len(accBuf))
 		if err := temp.StoreMany(e.ctx, tempBuf); err != nil {
 			return err
 		}
+		stored += int64(len(tempBuf))
 		_ = bar.Add(len(accBuf) + len(tempBuf))
 		accBuf, tempBuf = accBuf[:0], tempBuf[:0]
 		return nil
@@ -103,6 +110,14 @@ func (c *demoCmd) Run(e *env) error {
 	accuracy := make([]float64, c.Cities)
 	for i := range accuracy {
 		accuracy[i] = 0.9
+	}
+	stopped := func(err error) error {
+		if e.ctx.Err() != nil {
+			_ = bar.Exit()
+			_ = bar.Clear()
+			return interruption{fmt.Sprintf("interrupted after %s stored; run demo again to top up the rest", plural(stored, "row"))}
+		}
+		return err
 	}
 	for s := int64(0); s < steps; s++ {
 		at := from.Add(time.Duration(s) * c.Interval)
@@ -118,27 +133,28 @@ func (c *demoCmd) Run(e *env) error {
 		}
 		if len(accBuf) >= demoChunk/2 {
 			if err := flush(); err != nil {
-				return err
+				return stopped(err)
 			}
 		}
 	}
 	if err := flush(); err != nil {
-		return err
+		return stopped(err)
 	}
 	_ = bar.Finish()
 	elapsed := time.Since(start)
-	fmt.Fprintf(e.stdout, "stored %d rows in %v (%.0f rows/s)\n\n", total, elapsed.Round(time.Millisecond),
+	fmt.Fprintf(e.stdout, "stored %s in %v (%.0f rows/s)\n\n", plural(total, "row"), elapsed.Round(time.Millisecond),
 		float64(total)/max(elapsed.Seconds(), 1e-9))
 
-	if err := printLatestPerCity(e, acc, temp); err != nil {
+	if err := printLatestPerCity(e, acc, temp, c.timeFlags); err != nil {
 		return err
 	}
-	fmt.Fprintln(e.stdout, "\nnext: rechist latest 'accuracy::*' -n 3   or   rechist stats")
+	me := invocation(db.Path(), e.dbFlag)
+	fmt.Fprintf(e.stdout, "\nnext: %s latest 'accuracy::*' -n 3   or   %s stats\n", me, me)
 	return db.Close()
 }
 
 // printLatestPerCity shows the newest temperature and accuracy per city.
-func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[Temperature]) error {
+func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[Temperature], tf timeFlags) error {
 	accs, err := acc.QueryLatest(e.ctx, "accuracy::*", 1)
 	if err != nil {
 		return err
@@ -155,7 +171,7 @@ func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[
 	fmt.Fprintln(tw, "CITY\tTEMPERATURE\tACCURACY\tAT")
 	for _, t := range temps {
 		city := t.Name[len("temperature::"):]
-		fmt.Fprintf(tw, "%s\t%.1f °C\t%.3f\t%s\n", city, t.Value.Celsius, byCity[city], t.StoredAt.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%.1f °C\t%.3f\t%s\n", city, t.Value.Celsius, byCity[city], tf.format(t.StoredAt))
 	}
 	return tw.Flush()
 }
@@ -163,4 +179,35 @@ func printLatestPerCity(e *env, acc *rechist.Repo[Accuracy], temp *rechist.Repo[
 func round(v float64, digits int) float64 {
 	p := math.Pow(10, float64(digits))
 	return math.Round(v*p) / p
+}
+
+// invocation is how the user runs rechist again the way they ran it: "go
+// run ./cmd/rechist" when go run built it (into a go-build temporary
+// directory), else the program as they typed it ("rechist" when the shell
+// found it in PATH, "./rechist", "/tmp/rechist"), with --db when they gave
+// one on the command line (a URL without its password).
+func invocation(db string, dbFlag bool) string {
+	me := "rechist"
+	if len(os.Args) > 0 && os.Args[0] != "" {
+		me = shellQuote(os.Args[0])
+	}
+	if exe, err := os.Executable(); err == nil {
+		for _, dir := range strings.Split(filepath.Dir(exe), string(filepath.Separator)) {
+			if strings.HasPrefix(dir, "go-build") {
+				me = "go run ./cmd/rechist"
+			}
+		}
+	}
+	if dbFlag {
+		me += " --db " + shellQuote(db)
+	}
+	return me
+}
+
+// shellQuote quotes s for a POSIX shell, if it needs quoting.
+func shellQuote(s string) string {
+	if s != "" && strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./:@%+=,-") == "" {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

@@ -3,43 +3,56 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
-	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/schollz/progressbar/v3"
 
 	"github.com/seed178a96f3/rechist"
 )
 
 type ingestCmd struct {
 	File  string `arg:"" optional:"" default:"-" help:"JSON Lines file to read; - (the default) reads standard input."`
-	Batch int    `default:"5000" help:"Records stored per transaction."`
+	Batch int    `default:"5000" help:"Lines stored per transaction, at most."`
 }
 
 func (c *ingestCmd) Help() string {
-	return `One record per line:
+	return `One record per line, with these fields (exactly these names, in lower case):
   {"name": "accuracy::vienna", "value": {"value": 0.93}, "at": 1764060000000}
-"value" is any JSON; "at" is Unix milliseconds or RFC 3339 and defaults to now.
-A malformed line is reported with its number and skipped; the summary says
-exactly how many rows were stored. Exit status 1 if any line failed.
+"value" is any JSON; "at" defaults to now, and is Unix milliseconds (a number,
+1795593600000 or 1.7955936e12) or a string: RFC 3339 (2026-11-25T08:00:00Z),
+a local date and time (2026-11-25 08:00) or date (2026-11-25), or Unix ms.
+A number that reads as a date in 2000-2099 when taken as seconds is refused.
+Lines must be UTF-8. A bad line is reported with its number and skipped; the
+summary says exactly how many rows were stored. Exit status 1 if any line
+failed. From a pipe, the lines are stored as they come; Ctrl-C stops and says
+how far the input was stored.
 
 Example:
   rechist ingest history.jsonl
   rechist latest 'accuracy::*' --json | rechist --db copy.db ingest`
 }
 
-// line is one parsed input line waiting to be stored.
-type line struct {
+// item is one input line: the record to store, or what is wrong with it.
+type item struct {
 	no  int
 	rec rechist.Record[json.RawMessage]
+	err error
 }
 
 // ingestion counts what happened to the input.
 type ingestion struct {
 	lines, stored, failed int
+	// through is the last line whose outcome is final (stored or failed).
+	through int
 }
 
 func (c *ingestCmd) Run(e *env) error {
@@ -60,70 +73,89 @@ func (c *ingestCmd) Run(e *env) error {
 
 	bar := newProgress(e, size, "ingest", true)
 	start := time.Now()
-	var st ingestion
-	pending := make([]line, 0, c.Batch)
+	st := &ingestion{}
+	pending := make([]item, 0, c.Batch)
 	flush := func() error {
-		err := storeLines(e, repo, pending, &st)
+		err := storeItems(e, bar, repo, pending, st)
 		pending = pending[:0]
 		return err
 	}
 
-	r := bufio.NewReaderSize(io.TeeReader(in, bar), 1<<20)
+	chunks, stop := readLines(io.TeeReader(in, bar))
+	defer stop()
 	var runErr error
-	for no := 1; ; no++ {
-		if err := e.ctx.Err(); err != nil {
-			runErr = err
-			break
+	no := 0
+read:
+	for e.ctx.Err() == nil {
+		var ch chunk
+		select {
+		case <-e.ctx.Done():
+			break read
+		case ch = <-chunks:
 		}
-		text, readErr := r.ReadBytes('\n')
-		if len(bytes.TrimSpace(text)) > 0 {
+		for _, text := range ch.lines {
+			no++
+			if len(bytes.TrimSpace(text)) == 0 {
+				continue
+			}
 			st.lines++
 			rec, err := parseLine(text)
-			if err != nil {
-				st.failed++
-				fmt.Fprintf(e.stderr, "line %d: %v\n", no, err)
-			} else {
-				pending = append(pending, line{no: no, rec: rec})
-				if len(pending) == c.Batch {
-					if runErr = flush(); runErr != nil {
-						break
-					}
+			pending = append(pending, item{no: no, rec: rec, err: err})
+			if len(pending) == c.Batch {
+				if runErr = flush(); runErr != nil {
+					break read
 				}
 			}
 		}
-		if readErr == io.EOF {
-			break
-		}
-		if readErr != nil {
-			runErr = fmt.Errorf("read %s: %w", c.File, readErr)
-			break
+		switch {
+		case ch.err == io.EOF:
+			break read
+		case ch.err != nil:
+			runErr = readError(c.File, ch.err)
+			break read
+		case ch.idle && size < 0 && len(pending) > 0:
+			// Input from a pipe waits for its writer: store what came.
+			if runErr = flush(); runErr != nil {
+				break read
+			}
 		}
 	}
-	if runErr == nil {
+	stopped := e.ctx.Err() != nil
+	if runErr == nil && !stopped {
 		runErr = flush()
 	}
-	_ = bar.Finish()
+	if stopped {
+		_ = bar.Exit()
+		_ = bar.Clear()
+	} else {
+		_ = bar.Finish()
+	}
 	if err := db.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
+	if stopped {
+		return interruption{fmt.Sprintf("interrupted after %s stored; nothing from line %d of the input on was stored",
+			plural(st.stored, "row"), st.through+1)}
+	}
 
 	elapsed := time.Since(start)
-	fmt.Fprintf(e.stdout, "stored %d rows from %d lines in %v (%.0f rows/s)", st.stored, st.lines,
+	fmt.Fprintf(e.stdout, "stored %s from %s in %v (%.0f rows/s)", plural(st.stored, "row"), plural(st.lines, "line"),
 		elapsed.Round(time.Millisecond), float64(st.stored)/max(elapsed.Seconds(), 1e-9))
 	if st.failed > 0 {
-		fmt.Fprintf(e.stdout, "; %d lines failed", st.failed)
+		fmt.Fprintf(e.stdout, "; %s failed", plural(st.failed, "line"))
 	}
 	fmt.Fprintln(e.stdout)
 	switch {
 	case runErr != nil:
 		return runErr
 	case st.failed > 0:
-		return fmt.Errorf("%d of %d lines failed", st.failed, st.lines)
+		return fmt.Errorf("%d of %s failed", st.failed, plural(st.lines, "line"))
 	}
 	return nil
 }
 
-// open returns the input and its size (-1 when unknown).
+// open returns the input and its size (-1 when unknown: not a regular
+// file).
 func (c *ingestCmd) open(e *env) (io.ReadCloser, int64, error) {
 	if c.File == "-" {
 		return io.NopCloser(e.stdin), -1, nil
@@ -132,98 +164,341 @@ func (c *ingestCmd) open(e *env) (io.ReadCloser, int64, error) {
 	if err != nil {
 		return nil, 0, err
 	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, 0, err
+	}
+	if fi.IsDir() {
+		f.Close()
+		return nil, 0, fmt.Errorf("%s is a directory, not a JSON Lines file", c.File)
+	}
 	size := int64(-1)
-	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
+	if fi.Mode().IsRegular() {
 		size = fi.Size()
 	}
 	return f, size, nil
 }
 
-// storeLines stores a batch in one transaction. If the library refuses a
-// record in it, the batch is stored record by record instead, so the good
-// lines are kept and each refused one is reported with its line number.
-func storeLines(e *env, repo *rechist.Repo[json.RawMessage], batch []line, st *ingestion) error {
+// readError says what went wrong reading the input, naming it once.
+func readError(name string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return err // "read NAME: ..."
+	}
+	return fmt.Errorf("read %s: %w", name, err)
+}
+
+// chunk is some lines of input, each with its '\n' if it has one.
+type chunk struct {
+	lines [][]byte
+	// idle says nothing more was buffered: the next read may wait for the
+	// writer of a pipe.
+	idle bool
+	// err is io.EOF after the last line, or why reading failed.
+	err error
+}
+
+// readLines reads r on a goroutine of its own, so that Ctrl-C is seen while
+// a read waits for its writer. stop ends the goroutine unless it is in a
+// read, where it stays until the process exits.
+func readLines(r io.Reader) (<-chan chunk, func()) {
+	const most = 1024 // lines per chunk
+	out := make(chan chunk)
+	ctx, stop := context.WithCancel(context.Background())
+	go func() {
+		br := bufio.NewReaderSize(r, 1<<20)
+		for {
+			var c chunk
+			for len(c.lines) < most {
+				text, err := br.ReadBytes('\n')
+				if len(text) > 0 {
+					c.lines = append(c.lines, text)
+				}
+				if err != nil {
+					c.err = err
+					break
+				}
+				if br.Buffered() == 0 {
+					c.idle = true
+					break
+				}
+			}
+			select {
+			case out <- c:
+			case <-ctx.Done():
+				return
+			}
+			if c.err != nil {
+				return
+			}
+		}
+	}()
+	return out, stop
+}
+
+// storeItems stores the records of batch in one transaction and reports its
+// bad lines, in line order. If the library refuses a record, the batch is
+// stored record by record instead, so the good lines are kept and each
+// refused one is reported with its line number.
+func storeItems(e *env, bar *progressbar.ProgressBar, repo *rechist.Repo[json.RawMessage], batch []item, st *ingestion) error {
 	if len(batch) == 0 {
 		return nil
 	}
-	recs := make([]rechist.Record[json.RawMessage], len(batch))
-	for i, l := range batch {
-		recs[i] = l.rec
+	report := func(it item, err error) {
+		if e.interactive {
+			_ = bar.Clear()
+		}
+		st.failed++
+		fmt.Fprintf(e.stderr, "line %d: %v\n", it.no, err)
 	}
-	err := repo.StoreMany(e.ctx, recs)
+	var recs []rechist.Record[json.RawMessage]
+	var first, last int
+	for _, it := range batch {
+		if it.err == nil {
+			if recs == nil {
+				first = it.no
+			}
+			recs = append(recs, it.rec)
+			last = it.no
+		}
+	}
+	var err error
+	if len(recs) > 0 {
+		err = repo.StoreMany(e.ctx, recs)
+	}
 	if err == nil {
-		st.stored += len(batch)
+		st.stored += len(recs)
+		for _, it := range batch {
+			if it.err != nil {
+				report(it, it.err)
+			}
+		}
+		st.through = batch[len(batch)-1].no
 		return nil
 	}
 	if !errors.Is(err, rechist.ErrInvalidArgument) {
-		return fmt.Errorf("lines %d-%d not stored: %w", batch[0].no, batch[len(batch)-1].no, err)
+		if first == last {
+			return fmt.Errorf("%w (line %d not stored)", err, first)
+		}
+		return fmt.Errorf("%w (lines %d-%d not stored)", err, first, last)
 	}
-	for _, l := range batch {
-		err := repo.StoreAt(e.ctx, l.rec.Name, l.rec.Value, l.rec.StoredAt)
+	for _, it := range batch {
+		if it.err != nil {
+			report(it, it.err)
+			st.through = it.no
+			continue
+		}
+		err := repo.StoreAt(e.ctx, it.rec.Name, it.rec.Value, it.rec.StoredAt)
 		switch {
 		case err == nil:
 			st.stored++
 		case errors.Is(err, rechist.ErrInvalidArgument):
-			st.failed++
-			fmt.Fprintf(e.stderr, "line %d: %v\n", l.no, err)
+			report(it, err)
 		default:
-			return fmt.Errorf("line %d not stored: %w", l.no, err)
+			return fmt.Errorf("%w (line %d not stored)", err, it.no)
+		}
+		st.through = it.no
+	}
+	return nil
+}
+
+// parseLine reads one JSON Lines record as strictly as the library stores
+// one: the line must be UTF-8 (encoding/json would quietly turn other bytes
+// into U+FFFD), the fields are "name", "value" and "at", each at most once
+// and spelled exactly so (encoding/json would take "Name" for "name"), and
+// the name may not hold an escaped lone surrogate (which encoding/json
+// would turn into U+FFFD).
+func parseLine(text []byte) (rechist.Record[json.RawMessage], error) {
+	var rec rechist.Record[json.RawMessage]
+	if i := invalidUTF8(text); i >= 0 {
+		return rec, fmt.Errorf("not valid UTF-8 (byte %d)", i+1)
+	}
+	// Decoding into json.RawMessage fields checks the syntax and fails on
+	// nothing else; fieldProblem then checks the names exactly.
+	var in struct {
+		Name  json.RawMessage `json:"name"`
+		Value json.RawMessage `json:"value"`
+		At    json.RawMessage `json:"at"`
+	}
+	if err := json.Unmarshal(text, &in); err != nil {
+		var se *json.SyntaxError
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value"):
+			return rec, errors.New("more than one JSON value on the line")
+		case errors.As(err, &se) && strings.Contains(se.Error(), "unexpected end"):
+			return rec, errors.New("not a JSON record: the line ends inside it")
+		case errors.As(err, &ute) && ute.Field == "":
+			return rec, fmt.Errorf(`not a JSON record: want an object such as {"name": "a", "value": 1}, not %s`, ute.Value)
+		}
+		return rec, fmt.Errorf("not a JSON record: %v", err)
+	}
+	if err := fieldProblem(text); err != nil {
+		return rec, err
+	}
+	switch {
+	case in.Name == nil:
+		return rec, errors.New(`"name" is missing`)
+	case in.Value == nil:
+		return rec, errors.New(`"value" is missing`)
+	case in.Name[0] != '"':
+		return rec, fmt.Errorf(`"name" %s is not a string`, in.Name)
+	case loneSurrogate(in.Name):
+		return rec, fmt.Errorf(`"name" %s holds an escaped lone surrogate, which is not UTF-8`, in.Name)
+	}
+	if err := json.Unmarshal(in.Name, &rec.Name); err != nil {
+		return rec, fmt.Errorf(`"name": %v`, err)
+	}
+	var err error
+	if rec.StoredAt, err = parseAt(in.At); err != nil {
+		return rec, err
+	}
+	if rec.StoredAt.IsZero() {
+		rec.StoredAt = time.Now()
+	}
+	rec.Value = in.Value
+	return rec, nil
+}
+
+// fieldProblem checks the field names of the JSON object obj (valid JSON):
+// "name", "value" and "at", spelled exactly so, each at most once.
+func fieldProblem(obj []byte) error {
+	var seen [3]bool
+	depth := 0
+	for i := 0; i < len(obj); i++ {
+		switch obj[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			start := i
+			for i++; i < len(obj) && obj[i] != '"'; i++ {
+				if obj[i] == '\\' {
+					i++
+				}
+			}
+			if depth != 1 {
+				continue
+			}
+			// At the top level a string followed by ':' is a field name.
+			j := i + 1
+			for j < len(obj) && (obj[j] == ' ' || obj[j] == '\t' || obj[j] == '\r' || obj[j] == '\n') {
+				j++
+			}
+			if j == len(obj) || obj[j] != ':' {
+				continue
+			}
+			key := string(obj[start+1 : i])
+			if bytes.IndexByte(obj[start:i], '\\') >= 0 {
+				_ = json.Unmarshal(obj[start:i+1], &key)
+			}
+			n := -1
+			switch key {
+			case "name":
+				n = 0
+			case "value":
+				n = 1
+			case "at":
+				n = 2
+			default:
+				return fmt.Errorf(`unknown field %q (the fields are "name", "value" and "at")`, key)
+			}
+			if seen[n] {
+				return fmt.Errorf("field %q appears twice", key)
+			}
+			seen[n] = true
 		}
 	}
 	return nil
 }
 
-// parseLine reads one JSON Lines record.
-func parseLine(text []byte) (rechist.Record[json.RawMessage], error) {
-	var in struct {
-		Name  *string         `json:"name"`
-		Value json.RawMessage `json:"value"`
-		At    json.RawMessage `json:"at"`
+// invalidUTF8 returns the offset of the first byte of b that is not UTF-8,
+// or -1.
+func invalidUTF8(b []byte) int {
+	if utf8.Valid(b) {
+		return -1
 	}
-	dec := json.NewDecoder(bytes.NewReader(text))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return rechist.Record[json.RawMessage]{}, fmt.Errorf("not a JSON record: %v", err)
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n == 1 {
+			return i
+		}
+		i += n
 	}
-	if dec.More() {
-		return rechist.Record[json.RawMessage]{}, errors.New("more than one JSON value on the line")
-	}
-	switch {
-	case in.Name == nil:
-		return rechist.Record[json.RawMessage]{}, errors.New(`"name" is missing`)
-	case in.Value == nil:
-		return rechist.Record[json.RawMessage]{}, errors.New(`"value" is missing`)
-	}
-	at, err := parseAt(in.At)
-	if err != nil {
-		return rechist.Record[json.RawMessage]{}, err
-	}
-	if at.IsZero() {
-		at = time.Now()
-	}
-	return rechist.Record[json.RawMessage]{Name: *in.Name, Value: in.Value, StoredAt: at}, nil
+	return -1
 }
 
-// parseAt reads "at": Unix milliseconds or an RFC 3339 string; absent or
-// null is the zero time (now).
+// loneSurrogate says whether the JSON string s has a \uD800-\uDFFF escape
+// that is not half of a surrogate pair.
+func loneSurrogate(s []byte) bool {
+	hex := func(i int) (rune, bool) {
+		if i+6 > len(s) || s[i] != '\\' || s[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range s[i+2 : i+6] {
+			switch {
+			case '0' <= c && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case 'a' <= c && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		r, ok := hex(i)
+		if !ok {
+			i++ // an escape such as \" or \\: skip its second byte
+			continue
+		}
+		switch {
+		case 0xD800 <= r && r < 0xDC00:
+			if low, ok := hex(i + 6); ok && 0xDC00 <= low && low < 0xE000 {
+				i += 11
+				continue
+			}
+			return true
+		case 0xDC00 <= r && r < 0xE000:
+			return true
+		}
+		i += 5
+	}
+	return false
+}
+
+// parseAt reads "at": Unix milliseconds as a JSON number, or a string in
+// any form parseTime reads; absent or null is the zero time (now).
 func parseAt(raw json.RawMessage) (time.Time, error) {
 	if len(raw) == 0 || string(raw) == "null" {
 		return time.Time{}, nil
 	}
-	if raw[0] == '"' {
+	switch raw[0] {
+	case '"':
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return time.Time{}, fmt.Errorf(`"at": %v`, err)
 		}
-		t, err := time.Parse(time.RFC3339Nano, s)
+		t, err := parseTime(s)
 		if err != nil {
-			return time.Time{}, fmt.Errorf(`"at" %q is not an RFC 3339 time`, s)
+			return time.Time{}, fmt.Errorf(`"at": %v`, err)
+		}
+		return t, nil
+	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
+		t, err := parseMillis(string(raw))
+		if err != nil {
+			return time.Time{}, fmt.Errorf(`"at" %s: %v`, raw, err)
 		}
 		return t, nil
 	}
-	ms, err := strconv.ParseInt(string(raw), 10, 64)
-	if err != nil {
-		return time.Time{}, fmt.Errorf(`"at" %s is neither whole Unix milliseconds nor an RFC 3339 string`, raw)
-	}
-	return time.UnixMilli(ms), nil
+	return time.Time{}, fmt.Errorf(`"at" %s is neither Unix milliseconds nor a time string`, raw)
 }

@@ -1,13 +1,19 @@
 // Command rechist looks into and fills a rechist history file from the
 // shell: ingest JSON Lines, query the latest values or a time range, run
-// retention, manage the schema, and fill a demo database.
+// retention, back up and compact the file, manage the schema, and fill a
+// demo database.
 //
 //	go run ./cmd/rechist demo
 //	go run ./cmd/rechist latest 'accuracy::*' -n 3
 //
-// Every command takes --db PATH (default ./data/history.db). Exit status: 0
-// on success, 2 for bad usage (unknown flags, bad durations, times or
-// patterns), 1 for failures at run time.
+// Every command takes --db PATH (default ./data/history.db, or the
+// RECHIST_DB environment variable, which keeps a password in a postgres://
+// URL off the command line; rechist prints URLs without it). The commands
+// that only read (latest, query, stats, migrate status, and backup for its
+// source) open the database read-only: they never create, migrate or
+// change it. Exit status: 0 on success, 2 for bad usage (unknown flags, bad
+// durations, times or patterns), 1 for failures at run time, 130 after
+// Ctrl-C.
 package main
 
 import (
@@ -27,15 +33,21 @@ import (
 	_ "github.com/seed178a96f3/rechist/postgres" // --db postgres://...
 )
 
+// defaultDB is the database when neither --db nor RECHIST_DB names one.
+const defaultDB = "./data/history.db"
+
 // cli is the command line's grammar.
 type cli struct {
-	DB string `name:"db" default:"./data/history.db" placeholder:"PATH" help:"Database file, created with its directory if missing, or a postgres:// URL (default: ${default})."`
+	DB      string           `name:"db" env:"RECHIST_DB" default:"${defaultDB}" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}; also set by ${env}, which keeps a password off the command line). Commands that write create a missing file and its directory; commands that read never do."`
+	Version kong.VersionFlag `help:"Print the version and the source revision, then exit."`
 
 	Demo    demoCmd    `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
 	Ingest  ingestCmd  `cmd:"" help:"Store JSON Lines records from a file or standard input."`
 	Latest  latestCmd  `cmd:"" help:"Show the newest values of the records matching a pattern."`
 	Query   queryCmd   `cmd:"" help:"Show the values of matching records within a time range."`
 	Cleanup cleanupCmd `cmd:"" help:"Delete rows older than a duration."`
+	Backup  backupCmd  `cmd:"" help:"Copy the database to a new file while it is in use."`
+	Compact compactCmd `cmd:"" help:"Give the space of deleted rows back to the file system."`
 	Migrate migrateCmd `cmd:"" help:"Manage the schema migrations."`
 	Stats   statsCmd   `cmd:"" help:"Summarize what the database holds."`
 	Bench   benchCmd   `cmd:"" help:"Measure rechist against in-run baselines (builds its own files)."`
@@ -43,17 +55,28 @@ type cli struct {
 
 // env is what every command runs with.
 type env struct {
-	ctx            context.Context
-	dbPath         string
+	ctx    context.Context
+	dbPath string
+	// dbFlag is true when --db was given on the command line (not the
+	// default, not RECHIST_DB).
+	dbFlag         bool
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	// interactive is true when stderr is a terminal: progress bars show.
 	interactive bool
 }
 
-// open opens the database the command names.
+// open opens the database for a command that writes: a missing file is
+// created and the schema migrated, as the library does by default.
 func (e *env) open() (*rechist.DB, error) {
 	return rechist.Open(e.ctx, e.dbPath)
+}
+
+// openRead opens the database for a command that only reads: nothing is
+// created, migrated or changed, and a missing file is an error that names
+// it.
+func (e *env) openRead() (*rechist.DB, error) {
+	return rechist.Open(e.ctx, e.dbPath, rechist.WithReadOnly())
 }
 
 // usageError marks an error in what the user typed: exit status 2.
@@ -67,10 +90,31 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // exitRequest is how kong's --help asks to exit, caught in run.
 type exitRequest int
 
+// interrupted is the cause of the run's context when a signal ended it.
+type interrupted struct{ sig syscall.Signal }
+
+func (i interrupted) Error() string { return "interrupted by " + i.sig.String() }
+
+// interruption is a command's own account of what it did before a signal
+// stopped it ("interrupted after 3 rows stored; ...").
+type interruption struct{ msg string }
+
+func (i interruption) Error() string { return i.msg }
+func (i interruption) Unwrap() error { return context.Canceled }
+
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM cancels the commands' context; they stop,
+	// say how far they got, and exit with 128+signal (130 for Ctrl-C). A
+	// second one ends the process at once.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		signal.Stop(sigs)
+		cancel(interrupted{s.(syscall.Signal)})
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr, term.IsTerminal(int(os.Stderr.Fd())))
-	stop()
 	os.Exit(code)
 }
 
@@ -79,10 +123,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("rechist"),
-		kong.Description("Keep and query the long-term history of named records in a SQLite file."),
+		kong.Description("Keep and query the long-term history of named records in a SQLite file or on a PostgreSQL server."),
 		kong.Writers(stdout, stderr),
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Help(printHelp),
+		kong.Vars{"version": version(), "defaultDB": defaultDB},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "rechist: %v\n", err)
@@ -102,18 +148,46 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "rechist: %v (see rechist --help)\n", err)
 		return 2
 	}
-	e := &env{ctx: ctx, dbPath: c.DB, stdin: stdin, stdout: stdout, stderr: stderr, interactive: interactive}
-	if err := kctx.Run(e); err != nil {
-		msg := err.Error()
-		if !strings.HasPrefix(msg, "rechist: ") {
-			msg = "rechist: " + msg
-		}
-		fmt.Fprintln(stderr, msg)
-		var u usageError
-		if errors.As(err, &u) || errors.Is(err, rechist.ErrInvalidArgument) {
-			return 2
-		}
-		return 1
+	e := &env{ctx: ctx, dbPath: c.DB, dbFlag: c.DB != defaultDB && c.DB != os.Getenv("RECHIST_DB"),
+		stdin: stdin, stdout: stdout, stderr: stderr, interactive: interactive}
+	err = kctx.Run(e)
+	if err == nil {
+		return 0
 	}
-	return 0
+	var sig interrupted
+	stopped := ctx.Err() != nil && errors.As(context.Cause(ctx), &sig)
+	// Library errors already start with "rechist: OP:"; the CLI's own
+	// errors put a library error they wrap first, so none is printed with
+	// the prefix twice.
+	msg := strings.TrimPrefix(err.Error(), "rechist: ")
+	if stopped && !errors.As(err, new(interruption)) {
+		if errors.Is(err, context.Canceled) {
+			msg = "interrupted"
+		} else {
+			msg = "interrupted: " + msg
+		}
+	}
+	fmt.Fprintln(stderr, "rechist: "+msg)
+	var u usageError
+	switch {
+	case stopped:
+		return 128 + int(sig.sig)
+	case errors.As(err, &u) || errors.Is(err, rechist.ErrInvalidArgument):
+		return 2
+	}
+	return 1
+}
+
+// printHelp is kong's help, except that bench, which builds its own files,
+// does not list --db.
+func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
+	if node := ctx.Selected(); node != nil && node.Name == "bench" {
+		for _, f := range ctx.Model.Flags {
+			if f.Name == "db" && !f.Hidden {
+				f.Hidden = true
+				defer func() { f.Hidden = false }()
+			}
+		}
+	}
+	return kong.DefaultHelpPrinter(options, ctx)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,8 +40,27 @@ type result struct {
 // runCLI runs the binary in dir with stdin and returns what it printed.
 func runCLI(t *testing.T, dir, stdin string, args ...string) result {
 	t.Helper()
+	return runEnv(t, dir, stdin, nil, args...)
+}
+
+// command returns the binary's command for args in dir, with this
+// process's environment less RECHIST_DB, plus env (KEY=VALUE).
+func command(dir string, env []string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = dir
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "RECHIST_DB=") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, env...)
+	return cmd
+}
+
+// runEnv is runCLI with more environment variables (KEY=VALUE).
+func runEnv(t *testing.T, dir, stdin string, env []string, args ...string) result {
+	t.Helper()
+	cmd := command(dir, env, args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
@@ -116,8 +136,8 @@ func TestDemoThenLatestAndStats(t *testing.T) {
 	}
 
 	stats := ok(t, dir, "", "stats", "--top", "2")
-	for _, want := range []string{"records    6", "top 2 records by rows:", "file size"} {
-		if !strings.Contains(stats, want) {
+	for _, want := range []string{`(?m)^records\s+6$`, "top 2 records by rows:", "file size"} {
+		if !regexp.MustCompile(want).MatchString(stats) {
 			t.Errorf("stats lacks %q:\n%s", want, stats)
 		}
 	}
@@ -158,8 +178,8 @@ func TestIngestReportsBadLinesAndStoresTheRest(t *testing.T) {
 		"line 3: not a JSON record",
 		`line 5: "name" is missing`,
 		`line 6: "value" is missing`,
-		`line 8: "at" "yesterday" is not an RFC 3339 time`,
-		`line 9: not a JSON record: json: unknown field "time"`,
+		`line 8: "at": bad time "yesterday": want RFC 3339`,
+		`line 9: unknown field "time"`,
 		"line 10: rechist: store: invalid argument: record name is empty",
 		"line 11: rechist: store: invalid argument: time 1969-12-31T23:59:59.995Z is before the Unix epoch",
 	} {
@@ -295,7 +315,7 @@ func TestErrorExits(t *testing.T) {
 
 func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 	dir := t.TempDir()
-	for _, cmd := range [][]string{{"demo"}, {"ingest"}, {"latest"}, {"query"}, {"cleanup"}, {"migrate"}, {"stats"}} {
+	for _, cmd := range [][]string{{"demo"}, {"ingest"}, {"latest"}, {"query"}, {"cleanup"}, {"backup"}, {"compact"}, {"migrate"}, {"stats"}} {
 		out := ok(t, dir, "", append(cmd, "-h")...)
 		if !strings.Contains(out, "Example") || !strings.Contains(out, "--db=PATH") {
 			t.Errorf("rechist %s -h:\n%s", cmd[0], out)
@@ -306,9 +326,10 @@ func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 	}
 }
 
-// With a server (RECHIST_TEST_POSTGRES_URL, as CI provides) the commands
-// work on a postgres:// URL as on a file.
-func TestPostgresURL(t *testing.T) {
+// postgresServer returns the test server's URL (RECHIST_TEST_POSTGRES_URL,
+// as CI provides), or skips the test.
+func postgresServer(t *testing.T) string {
+	t.Helper()
 	base := os.Getenv("RECHIST_TEST_POSTGRES_URL")
 	if base == "" {
 		if os.Getenv("RECHIST_TEST_POSTGRES_REQUIRED") != "" {
@@ -316,21 +337,59 @@ func TestPostgresURL(t *testing.T) {
 		}
 		t.Skip("no PostgreSQL server: set RECHIST_TEST_POSTGRES_URL (bash .ci/postgres.sh starts one)")
 	}
+	return base
+}
+
+// psql runs sql on the server at base.
+func psql(t *testing.T, base, sql string) string {
+	t.Helper()
+	out, err := exec.Command("psql", base, "-qAtc", sql).CombinedOutput()
+	if err != nil {
+		t.Fatalf("psql %q: %v\n%s", sql, err, out)
+	}
+	return string(out)
+}
+
+// postgresSchema makes an empty schema, dropped after the test, and returns
+// the URL of the server with it as the search path.
+func postgresSchema(t *testing.T, base, schema string) string {
+	t.Helper()
+	psql(t, base, "DROP SCHEMA IF EXISTS "+schema+" CASCADE; CREATE SCHEMA "+schema)
+	t.Cleanup(func() { psql(t, base, "DROP SCHEMA IF EXISTS "+schema+" CASCADE") })
+	return base + "&search_path=" + schema
+}
+
+// With a server (RECHIST_TEST_POSTGRES_URL, as CI provides) the commands
+// work on a postgres:// URL as on a file.
+func TestPostgresURL(t *testing.T) {
+	base := postgresServer(t)
 	dir := t.TempDir()
-	schema := fmt.Sprintf("cli_%d", os.Getpid())
-	u := base + "&search_path=" + schema
-	admin := func(sql string) {
-		t.Helper()
-		cmd := exec.Command("psql", base, "-qc", sql)
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("psql %q: %v\n%s", sql, err, out)
+	u := postgresSchema(t, base, fmt.Sprintf("cli_%d", os.Getpid()))
+
+	// The server trusts local connections, so any password does; rechist
+	// must print none, whether it comes from --db or RECHIST_DB.
+	pu, err := url.Parse(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const password = "s3cret-pw"
+	pu.User = url.UserPassword(pu.User.Username(), password)
+	withPassword := pu.String()
+	r := runCLI(t, dir, "", "--db", withPassword, "demo", "--days", "1", "--cities", "2")
+	if r.code != 0 || !strings.Contains(r.stdout, "stored 5760 rows") {
+		t.Fatalf("demo on PostgreSQL: exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	outputs := []result{r}
+	for _, args := range [][]string{{"stats"}, {"latest", "*"}, {"migrate", "status"}, {"cleanup", "--older-than", "30d"}, {"demo", "--days", "1", "--cities", "2"}} {
+		outputs = append(outputs, runEnv(t, dir, "", []string{"RECHIST_DB=" + withPassword}, args...))
+		if r := outputs[len(outputs)-1]; r.code != 0 {
+			t.Fatalf("RECHIST_DB=... rechist %q: exit %d\n%s", args, r.code, r.stderr)
 		}
 	}
-	admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE; CREATE SCHEMA " + schema)
-	t.Cleanup(func() { admin("DROP SCHEMA IF EXISTS " + schema + " CASCADE") })
-
-	if out := ok(t, dir, "", "--db", u, "demo", "--days", "1", "--cities", "2"); !strings.Contains(out, "stored 5760 rows") {
-		t.Fatalf("demo on PostgreSQL:\n%s", out)
+	for _, r := range outputs {
+		if strings.Contains(r.stdout+r.stderr, password) {
+			t.Errorf("the password shows:\n%s\n%s", r.stdout, r.stderr)
+		}
 	}
 	js := parseJSONLines(t, ok(t, dir, "", "--db", u, "latest", "temperature::*", "--json"))
 	if len(js) != 2 || js[0].Name != "temperature::graz" {
@@ -344,5 +403,38 @@ func TestPostgresURL(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
 		t.Error("a postgres:// URL created a local data directory")
+	}
+}
+
+// On a server the reading commands create nothing in an empty schema, and
+// backup says to use pg_dump.
+//
+// needs the library's WithReadOnly and DB.Backup
+func TestPostgresReadOnlyAndBackup(t *testing.T) {
+	base := postgresServer(t)
+	dir := t.TempDir()
+	schema := fmt.Sprintf("cli_ro_%d", os.Getpid())
+	u := postgresSchema(t, base, schema)
+	tables := "SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema + "'"
+	for _, args := range [][]string{{"latest", "*"}, {"query", "*"}, {"stats"}, {"migrate", "status"}} {
+		r := runCLI(t, dir, "", append([]string{"--db", u}, args...)...)
+		if args[0] == "migrate" {
+			if r.code != 0 || !strings.Contains(r.stdout, "pending") {
+				t.Errorf("migrate status on an empty schema: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+		} else if r.code != 1 {
+			t.Errorf("rechist %q on an empty schema: exit %d, stderr %q; want exit 1", args, r.code, r.stderr)
+		}
+		if n := strings.TrimSpace(psql(t, base, tables)); n != "0" {
+			t.Fatalf("rechist %q created %s tables", args, n)
+		}
+	}
+	ok(t, dir, `{"name":"a","value":1}`+"\n", "--db", u, "ingest")
+	r := runCLI(t, dir, "", "--db", u, "backup", "copy.db")
+	if r.code != 1 || !strings.Contains(r.stderr, "pg_dump") {
+		t.Errorf("backup on PostgreSQL: exit %d, stderr %q; want exit 1 pointing to pg_dump", r.code, r.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "copy.db")); err == nil {
+		t.Error("backup on PostgreSQL wrote a file")
 	}
 }

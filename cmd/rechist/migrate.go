@@ -3,13 +3,12 @@ package main
 import (
 	"fmt"
 	"text/tabwriter"
-	"time"
 
 	"github.com/seed178a96f3/rechist"
 )
 
 type migrateCmd struct {
-	Up     migrateUpCmd     `cmd:"" help:"Apply the pending migrations (rechist does this on every open)."`
+	Up     migrateUpCmd     `cmd:"" help:"Apply the pending migrations (the commands that write do this when they open the database)."`
 	Status migrateStatusCmd `cmd:"" help:"List the migrations and whether each is applied."`
 	Down   migrateDownCmd   `cmd:"" help:"Roll back the newest migration (never the base schema)."`
 }
@@ -35,9 +34,11 @@ func (migrateUpCmd) Run(e *env) error {
 	return err
 }
 
-type migrateStatusCmd struct{}
+type migrateStatusCmd struct {
+	timeFlags `embed:""`
+}
 
-func (migrateStatusCmd) Run(e *env) error {
+func (c *migrateStatusCmd) Run(e *env) error {
 	ms, err := rechist.MigrationStatus(e.ctx, e.dbPath)
 	if err != nil {
 		return err
@@ -47,7 +48,7 @@ func (migrateStatusCmd) Run(e *env) error {
 	for _, m := range ms {
 		applied := "pending"
 		if m.Applied {
-			applied = m.AppliedAt.Local().Format(time.RFC3339)
+			applied = c.format(m.AppliedAt)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\n", m.Version, m.Source, applied)
 	}

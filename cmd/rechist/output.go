@@ -14,20 +14,39 @@ import (
 
 // outputFlags choose how records are printed.
 type outputFlags struct {
-	JSON bool `name:"json" xor:"format" help:"Print JSON Lines ({\"name\",\"at\",\"value\"}), which ingest reads back."`
-	CSV  bool `name:"csv" xor:"format" help:"Print CSV with a header: record,time,value."`
-	UTC  bool `name:"utc" help:"Show times in UTC instead of the local time zone."`
+	JSON      bool `name:"json" xor:"format" help:"Print JSON Lines ({\"name\",\"at\",\"value\"}), which ingest reads back."`
+	CSV       bool `name:"csv" xor:"format" help:"Print CSV with a header: record,time,value."`
+	timeFlags `embed:""`
 }
 
-// timeLayout is RFC 3339 with milliseconds, the precision rows hold.
+// timeFlags choose the time zone of the times a command prints.
+type timeFlags struct {
+	UTC bool `name:"utc" help:"Show times in UTC instead of the local time zone."`
+}
+
+// timeLayout is how every command prints a time: RFC 3339 with
+// milliseconds, the precision rows hold.
 const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+
+// loc is the time zone times print in.
+func (f timeFlags) loc() *time.Location {
+	if f.UTC {
+		return time.UTC
+	}
+	return time.Local
+}
+
+// format prints t in timeLayout, or "-" for the zero time.
+func (f timeFlags) format(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.In(f.loc()).Format(timeLayout)
+}
 
 // printRecords writes recs to w in the chosen format.
 func (o outputFlags) printRecords(w io.Writer, recs []rechist.Record[json.RawMessage]) error {
-	loc := time.Local
-	if o.UTC {
-		loc = time.UTC
-	}
+	loc := o.loc()
 	bw := bufio.NewWriter(w)
 	switch {
 	case o.JSON:

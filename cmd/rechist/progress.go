@@ -15,19 +15,19 @@ func newProgress(e *env, total int64, what string, bytes bool) *progressbar.Prog
 	if e.interactive {
 		w = e.stderr
 	}
-	unit := "rows"
-	if bytes {
-		unit = "B"
-	}
-	return progressbar.NewOptions64(total,
+	opts := []progressbar.Option{
 		progressbar.OptionSetWriter(w),
 		progressbar.OptionSetVisibility(e.interactive),
 		progressbar.OptionSetDescription(what),
-		progressbar.OptionShowBytes(bytes),
 		progressbar.OptionShowCount(),
-		progressbar.OptionShowIts(),
-		progressbar.OptionSetItsString(unit),
-		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionThrottle(100 * time.Millisecond),
 		progressbar.OptionClearOnFinish(),
-	)
+	}
+	if bytes {
+		// It shows the rate in bytes per second by itself.
+		opts = append(opts, progressbar.OptionShowBytes(true))
+	} else {
+		opts = append(opts, progressbar.OptionShowIts(), progressbar.OptionSetItsString("rows"))
+	}
+	return progressbar.NewOptions64(total, opts...)
 }

@@ -10,7 +10,7 @@ import (
 
 type latestCmd struct {
 	Pattern     string `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
-	N           int    `short:"n" default:"1" help:"Values per record, newest first."`
+	N           int    `name:"limit-per-record" short:"n" default:"1" placeholder:"N" help:"Values per record, newest first (default 1)."`
 	outputFlags `embed:""`
 }
 
@@ -24,15 +24,18 @@ func (c *latestCmd) Run(e *env) error {
 	if c.N < 1 {
 		return usagef("-n must be at least 1, got %d", c.N)
 	}
+	if err := checkPattern(c.Pattern); err != nil {
+		return err
+	}
 	return queryAndPrint(e, c.Pattern, rechist.QueryParams{LimitPerRecord: c.N}, c.outputFlags)
 }
 
 type queryCmd struct {
 	Pattern        string   `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
 	Since          duration `xor:"start" placeholder:"DURATION" help:"Only rows from this long ago until now (90m, 36h, 7d)."`
-	Start          *timeArg `xor:"start" placeholder:"TIME" help:"Only rows at or after TIME (RFC 3339, local '2026-11-25 08:00', a date, or Unix ms)."`
+	Start          *timeArg `xor:"start" placeholder:"TIME" help:"Only rows at or after TIME: RFC 3339, a local '2026-11-25 08:00', a local date, or Unix milliseconds."`
 	End            *timeArg `placeholder:"TIME" help:"Only rows at or before TIME."`
-	LimitPerRecord int      `name:"limit-per-record" placeholder:"N" help:"At most N rows per record, newest first (0: all)."`
+	LimitPerRecord int      `name:"limit-per-record" short:"n" placeholder:"N" help:"At most N rows per record, newest first (default 0: all)."`
 	outputFlags    `embed:""`
 }
 
@@ -50,13 +53,19 @@ func (c *queryCmd) Run(e *env) error {
 	if c.Since > 0 {
 		p.Start = time.Now().Add(-time.Duration(c.Since))
 	}
+	if err := checkPattern(c.Pattern); err != nil {
+		return err
+	}
+	if err := checkRange(p.Start, p.End); err != nil {
+		return err
+	}
 	return queryAndPrint(e, c.Pattern, p, c.outputFlags)
 }
 
 // queryAndPrint runs one query and prints its rows, as raw JSON values so
-// that records of any type show.
+// that records of any type show. The arguments are checked before.
 func queryAndPrint(e *env, pattern string, p rechist.QueryParams, out outputFlags) error {
-	db, err := e.open()
+	db, err := e.openRead()
 	if err != nil {
 		return err
 	}
