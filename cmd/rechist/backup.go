@@ -5,12 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"time"
 )
 
 type backupCmd struct {
-	File string `arg:"" placeholder:"FILE" help:"The new file to write the copy to; an existing file is never overwritten."`
+	File string `arg:"" placeholder:"FILE" help:"The new file to write the copy to (its directory is created if needed); an existing file is never overwritten."`
 }
 
 func (c *backupCmd) Help() string {
@@ -29,11 +28,6 @@ func (c *backupCmd) Run(e *env) error {
 		return usagef("%s already exists; backup writes a new file and never overwrites one", c.File)
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return err
-	}
-	if dir := filepath.Dir(c.File); dir != "." {
-		if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-			return usagef("cannot write %s: directory %s does not exist", c.File, dir)
-		}
 	}
 	db, err := e.openRead()
 	if err != nil {

@@ -29,7 +29,7 @@ func (c *cleanupCmd) Run(e *env) error {
 	n, err := db.Cleanup(e.ctx, cutoff)
 	if err != nil {
 		if e.ctx.Err() != nil {
-			return interruption{fmt.Sprintf("interrupted after %s stored before %s deleted", plural(n, "row"), c.format(cutoff))}
+			return interruption{fmt.Sprintf("interrupted after deleting %s stored before %s", plural(n, "row"), c.format(cutoff))}
 		}
 		if n > 0 {
 			// Cleanup commits in chunks: these stay deleted.

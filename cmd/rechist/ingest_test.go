@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 )
 
 // ingest refuses what the library would refuse or what encoding/json would
@@ -161,4 +163,57 @@ func BenchmarkParseLine(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// refFieldsOK is fieldProblem's reference: a json.Decoder token pass over
+// the object obj, true when its field names are "name", "value" and "at",
+// each at most once.
+func refFieldsOK(obj []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if _, err := dec.Token(); err != nil {
+		return false
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return false
+		}
+		key, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return false
+		}
+		if (key != "name" && key != "value" && key != "at") || seen[key] {
+			return false
+		}
+		seen[key] = true
+	}
+	return true
+}
+
+// fieldProblem agrees with a json.Decoder token pass on every JSON object,
+// and parseLine never panics nor returns a name that is not UTF-8.
+func FuzzParseLine(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"a","value":1,"at":5}`, `{"Name":"a","value":1}`, `{"name":"a","name":"b","value":1}`,
+		`{"n\u0061me":"a","value":{"name":[1,{"at":2}]}}`, `{"name":"a\"\\:","value":"x\":y"}`,
+		`{ "name" : "a" , "value" : [ "at" , {"at":"b"} ] }`, `{"name":"\ud83d\ude00","value":null}`,
+		`{"name":"x\ud800","value":1}`, `[1]`, `{"name":"a","value":1} 2`, `{"at":1e12,"name":"a","value":1}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, line []byte) {
+		rec, err := parseLine(line)
+		if err == nil && !utf8.ValidString(rec.Name) {
+			t.Fatalf("parseLine(%q) stored the name %q", line, rec.Name)
+		}
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(line, &obj) != nil {
+			return
+		}
+		if got, want := fieldProblem(line) == nil, refFieldsOK(line); got != want {
+			t.Fatalf("fieldProblem(%q) = %v, the token pass says %v", line, fieldProblem(line), want)
+		}
+	})
 }
