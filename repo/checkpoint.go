@@ -139,9 +139,9 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 // RESTART waits (at most restartWait) for the readers still on the WAL to
 // finish; the next write transaction then starts the WAL over whoever
 // reads. If a reader takes longer (a long query in another process), the
-// pass gives up and the writer tries again every restartRetryEvery, waiting
-// restartRetryWait each time, until that reader is done: the WAL grows only
-// for as long as another process's read transaction lasts.
+// pass gives up and the writer tries again restartRetryEvery later, waiting
+// twice as long each time (up to restartMaxWait): the WAL grows only for
+// about as long as another process's read transactions last.
 func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *sync.RWMutex) {
 	if !c.needAssist.Load() || !c.mu.TryLock() {
 		return
@@ -152,10 +152,13 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 		return
 	}
 	c.needAssist.Store(false)
-	wait := restartWait
-	if c.failed > 0 {
-		wait = restartRetryWait
-	}
+	// A foreign reader that began before the WAL was fully copied keeps it
+	// until its transaction ends; while the pass waits, nothing is appended,
+	// so readers that begin meanwhile read the file alone. Each pass that
+	// gave up waits twice as long as the one before (up to
+	// restartMaxWait): the writer pauses about as long as the longest
+	// foreign read transaction, and the WAL starts over.
+	wait := min(restartWait<<min(c.failed, 8), restartMaxWait)
 	readGate.Lock()
 	busy, log, err := restartCheckpoint(ctx, writer, wait)
 	readGate.Unlock()
@@ -178,12 +181,13 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 }
 
 // restartWait bounds how long the writer's RESTART pass waits for readers
-// (of any process) to leave the WAL, and restartRetryWait the passes that
-// follow one that gave up, restartRetryEvery apart. Writers (this one and
-// other processes') wait for the pass, so these are short.
+// (of any process) to leave the WAL; a pass that follows one that gave up
+// comes restartRetryEvery later and waits twice as long, up to
+// restartMaxWait. Writers (this one and other processes') wait for the
+// pass.
 const (
 	restartWait       = 200 * time.Millisecond
-	restartRetryWait  = 20 * time.Millisecond
+	restartMaxWait    = 2 * time.Second
 	restartRetryEvery = 50 * time.Millisecond
 )
 
