@@ -62,22 +62,20 @@ func (c *queryCmd) Run(e *env) error {
 	return queryAndPrint(e, c.Pattern, p, c.outputFlags)
 }
 
-// queryAndPrint runs one query and prints its rows, as raw JSON values so
-// that records of any type show. The arguments are checked before.
+// queryAndPrint streams one query's rows to stdout as they come, as raw
+// JSON values so that records of any type show. The arguments are checked
+// before.
 func queryAndPrint(e *env, pattern string, p rechist.QueryParams, out outputFlags) error {
 	db, err := e.openRead()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	recs, err := rechist.Query[json.RawMessage](e.ctx, db, pattern, p)
+	n, err := out.printRecords(e.stdout, rechist.NewRepo[json.RawMessage](db).All(e.ctx, pattern, p))
 	if err != nil {
 		return err
 	}
-	if err := out.printRecords(e.stdout, recs); err != nil {
-		return err
-	}
-	if len(recs) == 0 {
+	if n == 0 {
 		fmt.Fprintf(e.stderr, "no rows match %q\n", pattern)
 	}
 	return db.Close()
