@@ -45,6 +45,9 @@ type cli struct {
 	Ingest  ingestCmd  `cmd:"" help:"Store JSON Lines records from a file or standard input."`
 	Latest  latestCmd  `cmd:"" help:"Show the newest values of the records matching a pattern."`
 	Query   queryCmd   `cmd:"" help:"Show the values of matching records within a time range."`
+	Records recordsCmd `cmd:"" help:"List the records matching a pattern with their row counts and time spans."`
+	Agg     aggCmd     `cmd:"" help:"Summarise a numeric field of matching records in time buckets."`
+	Delete  deleteCmd  `cmd:"" help:"Delete the rows of matching records within a time range (with --yes; without, count them)."`
 	Cleanup cleanupCmd `cmd:"" help:"Delete rows older than a duration."`
 	Backup  backupCmd  `cmd:"" help:"Copy the database to a new file while it is in use."`
 	Compact compactCmd `cmd:"" help:"Give the space of deleted rows back to the file system."`
@@ -68,15 +71,15 @@ type env struct {
 
 // open opens the database for a command that writes: a missing file is
 // created and the schema migrated, as the library does by default.
-func (e *env) open() (*rechist.DB, error) {
-	return rechist.Open(e.ctx, e.dbPath)
+func (e *env) open(opts ...rechist.Option) (*rechist.DB, error) {
+	return rechist.Open(e.ctx, e.dbPath, opts...)
 }
 
 // openRead opens the database for a command that only reads: nothing is
 // created, migrated or changed, and a missing file is an error that names
 // it.
-func (e *env) openRead() (*rechist.DB, error) {
-	opts := []rechist.Option{rechist.WithReadOnly()}
+func (e *env) openRead(opts ...rechist.Option) (*rechist.DB, error) {
+	opts = append(opts, rechist.WithReadOnly())
 	if !isURL(e.dbPath) {
 		opts = append(opts, rechist.WithCacheSize(readCache))
 	}
@@ -138,7 +141,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		kong.Exit(func(code int) { panic(exitRequest(code)) }),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Help(printHelp),
-		kong.Vars{"version": version(), "defaultDB": defaultDB},
+		kong.Vars{"version": version(), "defaultDB": defaultDB, "patternHelp": patternHelp},
 	)
 	if err != nil {
 		fmt.Fprintf(stderr, "rechist: %v\n", err)
