@@ -422,7 +422,8 @@ func TestPostgresReadOnlyAndBackup(t *testing.T) {
 	schema := fmt.Sprintf("cli_ro_%d", os.Getpid())
 	u := postgresSchema(t, base, schema)
 	tables := "SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema + "'"
-	for _, args := range [][]string{{"latest", "*"}, {"query", "*"}, {"stats"}, {"migrate", "status"}} {
+	for _, args := range [][]string{{"latest", "*"}, {"query", "*"}, {"stats"}, {"migrate", "status"},
+		{"records"}, {"agg", "*", "--every", "1h"}, {"delete", "*"}} {
 		r := runCLI(t, dir, "", append([]string{"--db", u}, args...)...)
 		if args[0] == "migrate" {
 			if r.code != 0 || !strings.Contains(r.stdout, "pending") {

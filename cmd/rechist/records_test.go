@@ -229,3 +229,31 @@ func TestLongTable(t *testing.T) {
 		t.Errorf("--csv: %d lines", n)
 	}
 }
+
+// On a server, records, agg, delete and --topics work as on a file, and
+// delete without --yes changes nothing.
+func TestPostgresRecordsAggDelete(t *testing.T) {
+	base := postgresServer(t)
+	dir := t.TempDir()
+	u := postgresSchema(t, base, fmt.Sprintf("cli_rad_%d", os.Getpid()))
+	ok(t, dir, sensorsInput, "--db", u, "ingest")
+	if out := ok(t, dir, "", "--db", u, "records", "sensors.#", "--topics", "--utc"); !strings.Contains(out, "sensors.temp.a         4     2023-11-14T22:13:20.000Z  2023-11-14T23:33:20.000Z\n") ||
+		strings.Count(out, "\n") != 4 {
+		t.Fatalf("records --topics:\n%s", out)
+	}
+	if out := ok(t, dir, "", "--db", u, "agg", "sensors.temp.a", "--field", "c", "--every", "1h", "--utc"); !strings.Contains(out, "sensors.temp.a  2023-11-14T22:00:00.000Z  2      1    2     3    3\n") {
+		t.Fatalf("agg:\n%s", out)
+	}
+	if out := ok(t, dir, "", "--db", u, "delete", "sensors.temp.*", "--topics", "--start", "1700000600000"); !strings.HasPrefix(out, "would delete 3 rows of 1 record stored at or after ") {
+		t.Fatalf("delete: %s", out)
+	}
+	if n := len(parseJSONLines(t, ok(t, dir, "", "--db", u, "query", "*", "--json"))); n != 6 {
+		t.Fatalf("delete without --yes left %d rows of 6", n)
+	}
+	if out := ok(t, dir, "", "--db", u, "delete", "sensors.temp.*", "--topics", "--start", "1700000600000", "--yes"); !strings.HasPrefix(out, "deleted 3 rows stored at or after ") {
+		t.Fatalf("delete --yes: %s", out)
+	}
+	if n := len(parseJSONLines(t, ok(t, dir, "", "--db", u, "query", "*", "--json"))); n != 3 {
+		t.Fatalf("delete --yes left %d rows, want 3", n)
+	}
+}
