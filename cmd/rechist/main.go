@@ -1,5 +1,6 @@
 // Command rechist looks into and fills a rechist history file from the
-// shell: ingest JSON Lines, query the latest values or a time range, run
+// shell: ingest JSON Lines, query the latest values or a time range, list
+// records, summarise a field in time buckets, delete a range, run
 // retention, back up and compact the file, manage the schema, and fill a
 // demo database.
 //
@@ -9,11 +10,14 @@
 // Every command takes --db PATH (default ./data/history.db, or the
 // RECHIST_DB environment variable, which keeps a password in a postgres://
 // URL off the command line; rechist prints URLs without it). The commands
-// that only read (latest, query, stats, migrate status, and backup for its
-// source) open the database read-only: they never create, migrate or
-// change it. Exit status: 0 on success, 2 for bad usage (unknown flags, bad
-// durations, times or patterns), 1 for failures at run time, 130 after
-// Ctrl-C.
+// that only read (latest, query, records, agg, delete without --yes, stats,
+// migrate status, and backup for its source) open the database read-only:
+// they never create, migrate or change it. query and latest print rows as
+// they stream from the database, so their memory does not grow with the
+// result. Every command that takes a pattern reads it as an AimDB topic
+// pattern with --topics. Exit status: 0 on success, 2 for bad usage
+// (unknown flags, bad durations, times or patterns), 1 for failures at run
+// time, 130 after Ctrl-C.
 package main
 
 import (
