@@ -15,7 +15,7 @@ import (
 
 type aggCmd struct {
 	Pattern     string   `arg:"" help:"${patternHelp}"`
-	Field       string   `placeholder:"PATH" help:"The number to summarise: a dot-separated path of object keys in the value (celsius, reading.value); default: the value itself. Rows without a number there are left out."`
+	Field       string   `placeholder:"PATH" help:"The number to summarize: a dot-separated path of object keys in the value (celsius, reading.value); default: the value itself. Rows without a number there are left out."`
 	Every       duration `required:"" placeholder:"DURATION" help:"Bucket width (15m, 1h, 1d); buckets are aligned to the Unix epoch (1d: midnight UTC)."`
 	rangeFlags  `embed:""`
 	formatFlags `embed:""`
@@ -23,7 +23,7 @@ type aggCmd struct {
 }
 
 func (c *aggCmd) Help() string {
-	return `Summarises a numeric field per record in fixed time buckets, inside the
+	return `Summarizes a numeric field per record in fixed time buckets, inside the
 database: count, min, mean, max and last per bucket (--json and --csv add
 sum and first). Empty buckets are left out.
 

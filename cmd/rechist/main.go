@@ -1,6 +1,6 @@
 // Command rechist looks into and fills a rechist history file from the
 // shell: ingest JSON Lines, query the latest values or a time range, list
-// records, summarise a field in time buckets, delete a range, run
+// records, summarize a field in time buckets, delete a range, run
 // retention, back up and compact the file, manage the schema, and fill a
 // demo database.
 //
@@ -50,7 +50,7 @@ type cli struct {
 	Latest  latestCmd  `cmd:"" help:"Show the newest values of the records matching a pattern."`
 	Query   queryCmd   `cmd:"" help:"Show the values of matching records within a time range."`
 	Records recordsCmd `cmd:"" help:"List the records matching a pattern with their row counts and time spans."`
-	Agg     aggCmd     `cmd:"" help:"Summarise a numeric field of matching records in time buckets."`
+	Agg     aggCmd     `cmd:"" help:"Summarize a numeric field of matching records in time buckets."`
 	Delete  deleteCmd  `cmd:"" help:"Delete the rows of matching records within a time range (with --yes; without, count them)."`
 	Cleanup cleanupCmd `cmd:"" help:"Delete rows older than a duration."`
 	Backup  backupCmd  `cmd:"" help:"Copy the database to a new file while it is in use."`
