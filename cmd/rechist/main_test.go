@@ -299,6 +299,12 @@ func TestErrorExits(t *testing.T) {
 		{[]string{"query", "x", "--start", "yesterday"}, 2, `bad time "yesterday"`},
 		{[]string{"query", "x", "--since", "1h", "--start", "2026-01-01"}, 2, "can't be used together"},
 		{[]string{"query", "x", "--start", "2026-01-02", "--end", "2026-01-01"}, 2, "is after end"},
+		{[]string{"agg", "x"}, 2, "missing flags: --every"},
+		{[]string{"agg", "x", "--every", "500us"}, 2, "--every must be at least 1ms"},
+		{[]string{"agg", "x", "--every", "1h", "--json", "--csv"}, 2, "can't be used together"},
+		{[]string{"delete", "x", "--since", "1h", "--start", "2026-01-01"}, 2, "can't be used together"},
+		{[]string{"delete", "x", "--start", "2026-01-02", "--end", "2026-01-01", "--yes"}, 2, "is after end"},
+		{[]string{"records", ""}, 2, "pattern is empty"},
 		{[]string{"ingest", "no-such-file.jsonl"}, 1, "no such file"},
 		{[]string{"--db", notDB, "stats"}, 1, "not a database"},
 		{[]string{"--db", dir, "stats"}, 1, "rechist: open"},
@@ -315,7 +321,7 @@ func TestErrorExits(t *testing.T) {
 
 func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 	dir := t.TempDir()
-	for _, cmd := range [][]string{{"demo"}, {"ingest"}, {"latest"}, {"query"}, {"cleanup"}, {"backup"}, {"compact"}, {"migrate"}, {"stats"}} {
+	for _, cmd := range [][]string{{"demo"}, {"ingest"}, {"latest"}, {"query"}, {"cleanup"}, {"backup"}, {"compact"}, {"migrate"}, {"stats"}, {"records"}, {"agg"}, {"delete"}} {
 		out := ok(t, dir, "", append(cmd, "-h")...)
 		if !strings.Contains(out, "Example") || !strings.Contains(out, "--db=PATH") {
 			t.Errorf("rechist %s -h:\n%s", cmd[0], out)
@@ -416,7 +422,8 @@ func TestPostgresReadOnlyAndBackup(t *testing.T) {
 	schema := fmt.Sprintf("cli_ro_%d", os.Getpid())
 	u := postgresSchema(t, base, schema)
 	tables := "SELECT count(*) FROM pg_tables WHERE schemaname = '" + schema + "'"
-	for _, args := range [][]string{{"latest", "*"}, {"query", "*"}, {"stats"}, {"migrate", "status"}} {
+	for _, args := range [][]string{{"latest", "*"}, {"query", "*"}, {"stats"}, {"migrate", "status"},
+		{"records"}, {"agg", "*", "--every", "1h"}, {"delete", "*"}} {
 		r := runCLI(t, dir, "", append([]string{"--db", u}, args...)...)
 		if args[0] == "migrate" {
 			if r.code != 0 || !strings.Contains(r.stdout, "pending") {

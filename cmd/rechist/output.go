@@ -4,9 +4,8 @@ import (
 	"bufio"
 	"encoding/csv"
 	"encoding/json"
-	"fmt"
 	"io"
-	"text/tabwriter"
+	"iter"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -44,47 +43,62 @@ func (f timeFlags) format(t time.Time) string {
 	return t.In(f.loc()).Format(timeLayout)
 }
 
-// printRecords writes recs to w in the chosen format.
-func (o outputFlags) printRecords(w io.Writer, recs []rechist.Record[json.RawMessage]) error {
+// printRecords writes the records of seq to w in the chosen format as
+// they come, and returns how many it wrote. seq's error (yielded last)
+// ends the output, with the rows before it printed.
+func (o outputFlags) printRecords(w io.Writer, seq iter.Seq2[rechist.Record[json.RawMessage], error]) (int64, error) {
 	loc := o.loc()
-	bw := bufio.NewWriter(w)
+	bw := bufio.NewWriterSize(w, 64<<10)
+	var n int64
+	var write func(r rechist.Record[json.RawMessage]) error
+	var done func() error
 	switch {
 	case o.JSON:
 		enc := json.NewEncoder(bw)
 		enc.SetEscapeHTML(false)
-		for _, r := range recs {
-			line := struct {
-				Name  string          `json:"name"`
-				At    string          `json:"at"`
-				Value json.RawMessage `json:"value"`
-			}{r.Name, r.StoredAt.In(loc).Format(timeLayout), r.Value}
-			if err := enc.Encode(line); err != nil {
-				return err
-			}
+		write = func(r rechist.Record[json.RawMessage]) error {
+			return enc.Encode(recordLine{r.Name, r.StoredAt.In(loc).Format(timeLayout), r.Value})
 		}
+		done = bw.Flush
 	case o.CSV:
 		cw := csv.NewWriter(bw)
-		if err := cw.Write([]string{"record", "time", "value"}); err != nil {
-			return err
+		cw.Write([]string{"record", "time", "value"})
+		write = func(r rechist.Record[json.RawMessage]) error {
+			return cw.Write([]string{r.Name, r.StoredAt.In(loc).Format(timeLayout), string(r.Value)})
 		}
-		for _, r := range recs {
-			if err := cw.Write([]string{r.Name, r.StoredAt.In(loc).Format(timeLayout), string(r.Value)}); err != nil {
+		done = func() error {
+			cw.Flush()
+			if err := cw.Error(); err != nil {
 				return err
 			}
-		}
-		cw.Flush()
-		if err := cw.Error(); err != nil {
-			return err
+			return bw.Flush()
 		}
 	default:
-		tw := tabwriter.NewWriter(bw, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "RECORD\tTIME\tVALUE")
-		for _, r := range recs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.StoredAt.In(loc).Format(timeLayout), r.Value)
+		tw := newTable(bw, "RECORD", "TIME", "VALUE")
+		write = func(r rechist.Record[json.RawMessage]) error {
+			return tw.add(r.Name, r.StoredAt.In(loc).Format(timeLayout), string(r.Value))
 		}
-		if err := tw.Flush(); err != nil {
-			return err
-		}
+		done = tw.flush
 	}
-	return bw.Flush()
+	for r, err := range seq {
+		if err != nil {
+			// What came before the error is printed.
+			if ferr := done(); ferr != nil {
+				return n, ferr
+			}
+			return n, err
+		}
+		if err := write(r); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, done()
+}
+
+// recordLine is one line of --json: what ingest reads back.
+type recordLine struct {
+	Name  string          `json:"name"`
+	At    string          `json:"at"`
+	Value json.RawMessage `json:"value"`
 }

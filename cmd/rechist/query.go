@@ -3,15 +3,15 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/seed178a96f3/rechist"
 )
 
 type latestCmd struct {
-	Pattern     string `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
+	Pattern     string `arg:"" help:"${patternHelp}"`
 	N           int    `name:"limit-per-record" short:"n" default:"1" placeholder:"N" help:"Values per record, newest first (default 1)."`
 	outputFlags `embed:""`
+	topicFlag   `embed:""`
 }
 
 func (c *latestCmd) Help() string {
@@ -27,16 +27,15 @@ func (c *latestCmd) Run(e *env) error {
 	if err := checkPattern(c.Pattern); err != nil {
 		return err
 	}
-	return queryAndPrint(e, c.Pattern, rechist.QueryParams{LimitPerRecord: c.N}, c.outputFlags)
+	return queryAndPrint(e, c.Pattern, rechist.QueryParams{LimitPerRecord: c.N}, c.outputFlags, c.topicFlag)
 }
 
 type queryCmd struct {
-	Pattern        string   `arg:"" help:"Record names to show; * matches any run of characters, everything else is literal."`
-	Since          duration `xor:"start" placeholder:"DURATION" help:"Only rows from this long ago until now (90m, 36h, 7d)."`
-	Start          *timeArg `xor:"start" placeholder:"TIME" help:"Only rows at or after TIME: RFC 3339, a local '2026-11-25 08:00', a local date, or Unix milliseconds."`
-	End            *timeArg `placeholder:"TIME" help:"Only rows at or before TIME."`
-	LimitPerRecord int      `name:"limit-per-record" short:"n" placeholder:"N" help:"At most N rows per record, newest first (default 0: all)."`
+	Pattern        string `arg:"" help:"${patternHelp}"`
+	rangeFlags     `embed:""`
+	LimitPerRecord int `name:"limit-per-record" short:"n" placeholder:"N" help:"At most N rows per record, newest first (default 0: all)."`
 	outputFlags    `embed:""`
+	topicFlag      `embed:""`
 }
 
 func (c *queryCmd) Help() string {
@@ -49,35 +48,31 @@ func (c *queryCmd) Run(e *env) error {
 	if c.LimitPerRecord < 0 {
 		return usagef("--limit-per-record must not be negative, got %d", c.LimitPerRecord)
 	}
-	p := rechist.QueryParams{LimitPerRecord: c.LimitPerRecord, Start: c.Start.Time(), End: c.End.Time()}
-	if c.Since > 0 {
-		p.Start = time.Now().Add(-time.Duration(c.Since))
-	}
 	if err := checkPattern(c.Pattern); err != nil {
 		return err
 	}
-	if err := checkRange(p.Start, p.End); err != nil {
+	start, end, err := c.bounds()
+	if err != nil {
 		return err
 	}
-	return queryAndPrint(e, c.Pattern, p, c.outputFlags)
+	p := rechist.QueryParams{LimitPerRecord: c.LimitPerRecord, Start: start, End: end}
+	return queryAndPrint(e, c.Pattern, p, c.outputFlags, c.topicFlag)
 }
 
-// queryAndPrint runs one query and prints its rows, as raw JSON values so
-// that records of any type show. The arguments are checked before.
-func queryAndPrint(e *env, pattern string, p rechist.QueryParams, out outputFlags) error {
-	db, err := e.openRead()
+// queryAndPrint streams one query's rows to stdout as they come, as raw
+// JSON values so that records of any type show. The arguments are checked
+// before.
+func queryAndPrint(e *env, pattern string, p rechist.QueryParams, out outputFlags, tf topicFlag) error {
+	db, err := e.openRead(tf.options()...)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	recs, err := rechist.Query[json.RawMessage](e.ctx, db, pattern, p)
+	n, err := out.printRecords(e.stdout, rechist.NewRepo[json.RawMessage](db).All(e.ctx, pattern, p))
 	if err != nil {
 		return err
 	}
-	if err := out.printRecords(e.stdout, recs); err != nil {
-		return err
-	}
-	if len(recs) == 0 {
+	if n == 0 {
 		fmt.Fprintf(e.stderr, "no rows match %q\n", pattern)
 	}
 	return db.Close()

@@ -23,6 +23,9 @@ func TestReadingCommandsCreateNothing(t *testing.T) {
 		{"query", "*", "--since", "1h"},
 		{"stats"},
 		{"migrate", "status"},
+		{"records"},
+		{"agg", "*", "--every", "1h"},
+		{"delete", "*"},
 	} {
 		r := runCLI(t, dir, "", append([]string{"--db", db}, args...)...)
 		if r.code != 1 || !strings.Contains(r.stderr, db) {
@@ -71,12 +74,16 @@ func TestReadingCommandsChangeNothing(t *testing.T) {
 		{"query", "rust::*", "--json"},
 		{"stats"},
 		{"migrate", "status"},
+		{"records"},
+		{"agg", "rust::*", "--field", "v", "--every", "1h"},
+		{"delete", "rust::*", "--since", "1h"},
+		{"delete", "*"},
 	} {
 		r := runCLI(t, dir, "", append([]string{"--db", path}, args...)...)
 		if r.code != 0 {
 			t.Errorf("rechist %q: exit %d, stderr %q", args, r.code, r.stderr)
 		}
-		if args[0] == "latest" && !strings.Contains(r.stdout, "rust::a") {
+		if (args[0] == "latest" || args[0] == "records" || args[0] == "agg") && !strings.Contains(r.stdout, "rust::a") {
 			t.Errorf("latest does not show the Rust crate's row:\n%s", r.stdout)
 		}
 		after, err := os.ReadFile(path)
@@ -121,6 +128,9 @@ func TestBadArgumentsBeforeOpening(t *testing.T) {
 		{[]string{"latest", ""}, "pattern is empty"},
 		{[]string{"query", "x", "--start", "2026-01-02", "--end", "2026-01-01"}, "is after end"},
 		{[]string{"query", "x", "--start", "1969-12-31"}, "before 1970"},
+		{[]string{"delete", "x", "--start", "1969-12-31", "--yes"}, "before 1970"},
+		{[]string{"agg", "x", "--every", "1h", "--since", "100000d"}, "before 1970"},
+		{[]string{"records", ""}, "pattern is empty"},
 	} {
 		r := runCLI(t, dir, "", tc.args...)
 		if r.code != 2 || !strings.Contains(r.stderr, tc.says) {

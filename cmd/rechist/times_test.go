@@ -19,6 +19,9 @@ func TestTimesOneFormatAndUTC(t *testing.T) {
 		{"latest", "*"},
 		{"query", "*", "--since", "2h"},
 		{"stats"},
+		{"records"},
+		{"agg", "temperature::*", "--field", "celsius", "--every", "6h"},
+		{"delete", "*", "--since", "2h"},
 		{"migrate", "status"},
 		{"cleanup", "--older-than", "1d"},
 	} {
