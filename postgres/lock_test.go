@@ -106,3 +106,33 @@ func TestSQLiteOnlyOptionIsRefused(t *testing.T) {
 		t.Fatalf("got %v, want ErrInvalidArgument naming WithSynchronous", err)
 	}
 }
+
+// A documented difference (docs/postgres.md): on PostgreSQL, Aggregate
+// casts every value of the record to jsonb, so a value that is not JSON
+// (only another program can write one) fails the aggregation; SQLite
+// skips such a row.
+func TestAggregateOverAValueThatIsNotJSONFails(t *testing.T) {
+	dsn := newSchema(t)
+	db, err := rechist.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := rechist.NewRepo[int](db).Store(context.Background(), "x", 1); err != nil {
+		t.Fatal(err)
+	}
+	c, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(context.Background(), `INSERT INTO record_history (record_name, value_json, stored_at) VALUES ('x', 'not json', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Aggregate(context.Background(), "x", rechist.AggregateParams{Every: time.Hour}); err == nil {
+		t.Fatal("Aggregate over a row that is not JSON: nil error; docs/postgres.md says it fails")
+	}
+	if _, err := db.Aggregate(context.Background(), "y*", rechist.AggregateParams{Every: time.Hour}); err != nil {
+		t.Fatalf("Aggregate of other records: %v", err)
+	}
+}
