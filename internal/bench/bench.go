@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -59,8 +60,29 @@ func Full() Config {
 		StoreFor: 5 * time.Second, BulkRows: 100_000, QueryRuns: 50}
 }
 
+// steps are Run's steps, in the order it runs them.
+var steps = []struct {
+	name string
+	run  func(*runner, context.Context) error
+}{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
+	{"cleanup", (*runner).cleanupScenario}}
+
+// Steps returns the names Config.Only accepts, in the order Run runs them.
+func Steps() []string {
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = s.name
+	}
+	return out
+}
+
 // Run measures every scenario and prints the table to out.
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	for _, name := range cfg.Only {
+		if !slices.Contains(Steps(), name) {
+			return fmt.Errorf("unknown step %q (steps: %s)", name, strings.Join(Steps(), ", "))
+		}
+	}
 	if cfg.Dir == "" {
 		dir, err := os.MkdirTemp("", "rechist-bench-")
 		if err != nil {
@@ -76,18 +98,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		cfg.Records, cfg.BaseRows, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(out, "files in %s\n\n", cfg.Dir)
 	start := time.Now()
-	if err := r.build(ctx, r.path("base.db"), cfg.BaseRows); err != nil {
+	if _, err := r.fileFor(ctx, cfg.BaseRows); err != nil {
 		return err
 	}
-	steps := []struct {
-		name string
-		run  func(context.Context) error
-	}{{"store", r.storeScenarios}, {"bulk", r.bulkScenario}, {"query", r.queryScenarios}, {"cleanup", r.cleanupScenario}}
 	for _, step := range steps {
 		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, step.name) {
 			continue
 		}
-		if err := step.run(ctx); err != nil {
+		if err := step.run(r, ctx); err != nil {
 			return err
 		}
 	}
@@ -99,6 +117,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 type runner struct {
 	cfg Config
 	t   *table
+	// files maps a number of base rows to the file holding them (fileFor).
+	files map[int]string
 }
 
 func (r *runner) progress(format string, args ...any) {
