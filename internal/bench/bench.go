@@ -10,6 +10,12 @@
 //     synchronous setting.
 //   - seed query: the Rust crate's window-function SELECT with LIKE.
 //   - scan: a plain indexed scan of the rows a time range selects.
+//   - Query: the export step's Repo.All against Query holding every row.
+//
+// The export step measures each reader's peak memory in a child process of
+// its own: Run re-executes the running binary with the same arguments and
+// RECHIST_BENCH_CHILD set, and Run in the child does only that export (see
+// child.go).
 package bench
 
 import (
@@ -43,8 +49,8 @@ type Config struct {
 	QueryRuns int
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
-	// Only, if set, names the steps to run: store, bulk, query, cleanup.
-	// The base file is built whatever runs.
+	// Only, if set, names the steps to run: store, bulk, query, cleanup,
+	// export. The base file is built whatever runs.
 	Only []string
 }
 
@@ -65,7 +71,7 @@ var steps = []struct {
 	name string
 	run  func(*runner, context.Context) error
 }{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
-	{"cleanup", (*runner).cleanupScenario}}
+	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios}}
 
 // Steps returns the names Config.Only accepts, in the order Run runs them.
 func Steps() []string {
@@ -77,7 +83,13 @@ func Steps() []string {
 }
 
 // Run measures every scenario and prints the table to out.
+//
+// In a child process the bench started itself (RECHIST_BENCH_CHILD set),
+// Run does only the child's measurement and prints its result to out.
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	if spec, ok := childSpec(); ok {
+		return runChild(ctx, spec, out)
+	}
 	for _, name := range cfg.Only {
 		if !slices.Contains(Steps(), name) {
 			return fmt.Errorf("unknown step %q (steps: %s)", name, strings.Join(Steps(), ", "))
