@@ -10,7 +10,9 @@
 //     synchronous setting.
 //   - seed query: the Rust crate's window-function SELECT with LIKE.
 //   - scan: a plain indexed scan of the rows a time range selects.
-//   - Query: the export step's Repo.All against Query holding every row.
+//   - Go-side: the read side's steps (export, aggregate) against what a
+//     program does without them: Query holding every row, the rows fetched
+//     and summarised in Go.
 //
 // The export step measures each reader's peak memory in a child process of
 // its own: Run re-executes the running binary with the same arguments and
@@ -50,7 +52,7 @@ type Config struct {
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
 	// Only, if set, names the steps to run: store, bulk, query, cleanup,
-	// export. The base file is built whatever runs.
+	// export, aggregate. The base file is built whatever runs.
 	Only []string
 }
 
@@ -71,7 +73,8 @@ var steps = []struct {
 	name string
 	run  func(*runner, context.Context) error
 }{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
-	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios}}
+	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios},
+	{"aggregate", (*runner).aggregateScenarios}}
 
 // Steps returns the names Config.Only accepts, in the order Run runs them.
 func Steps() []string {
