@@ -10,9 +10,9 @@
 //     synchronous setting.
 //   - seed query: the Rust crate's window-function SELECT with LIKE.
 //   - scan: a plain indexed scan of the rows a time range selects.
-//   - Go-side: the read side's steps (export, aggregate) against what a
-//     program does without them: Query holding every row, the rows fetched
-//     and summarised in Go.
+//   - Go-side: the read side's steps (export, aggregate, records) against
+//     what a program does without them: Query holding every row, the rows
+//     fetched and summarised in Go, a plain GROUP BY.
 //
 // The export step measures each reader's peak memory in a child process of
 // its own: Run re-executes the running binary with the same arguments and
@@ -52,7 +52,7 @@ type Config struct {
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
 	// Only, if set, names the steps to run: store, bulk, query, cleanup,
-	// export, aggregate. The base file is built whatever runs.
+	// export, aggregate, records. The base file is built whatever runs.
 	Only []string
 }
 
@@ -74,7 +74,7 @@ var steps = []struct {
 	run  func(*runner, context.Context) error
 }{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
 	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios},
-	{"aggregate", (*runner).aggregateScenarios}}
+	{"aggregate", (*runner).aggregateScenarios}, {"records", (*runner).recordsScenarios}}
 
 // Steps returns the names Config.Only accepts, in the order Run runs them.
 func Steps() []string {
