@@ -10,6 +10,14 @@
 //     synchronous setting.
 //   - seed query: the Rust crate's window-function SELECT with LIKE.
 //   - scan: a plain indexed scan of the rows a time range selects.
+//   - Go-side: the read side's steps (export, aggregate, records) against
+//     what a program does without them: Query holding every row, the rows
+//     fetched and summarised in Go, a plain GROUP BY.
+//
+// The export step measures each reader's peak memory in a child process of
+// its own: Run re-executes the running binary with the same arguments and
+// RECHIST_BENCH_CHILD set, and Run in the child does only that export (see
+// child.go).
 package bench
 
 import (
@@ -20,6 +28,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -42,12 +51,13 @@ type Config struct {
 	QueryRuns int
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
-	// Only, if set, names the steps to run: store, bulk, query, cleanup.
-	// The base file is built whatever runs.
+	// Only, if set, names the steps to run: store, bulk, query, cleanup,
+	// export, aggregate, records. The base file is built whatever runs.
 	Only []string
 }
 
-// Quick is a profile that finishes in about a minute on 2 cores.
+// Quick is a profile that finishes in about two minutes on 2 cores (the
+// export step builds a 1M-row file whatever the profile).
 func Quick() Config {
 	return Config{Records: 1000, BaseRows: 200_000, Writers: []int{1, 16, 64, 256},
 		StoreFor: 1500 * time.Millisecond, BulkRows: 100_000, QueryRuns: 20}
@@ -59,8 +69,36 @@ func Full() Config {
 		StoreFor: 5 * time.Second, BulkRows: 100_000, QueryRuns: 50}
 }
 
+// steps are Run's steps, in the order it runs them.
+var steps = []struct {
+	name string
+	run  func(*runner, context.Context) error
+}{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
+	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios},
+	{"aggregate", (*runner).aggregateScenarios}, {"records", (*runner).recordsScenarios}}
+
+// Steps returns the names Config.Only accepts, in the order Run runs them.
+func Steps() []string {
+	out := make([]string, len(steps))
+	for i, s := range steps {
+		out[i] = s.name
+	}
+	return out
+}
+
 // Run measures every scenario and prints the table to out.
+//
+// In a child process the bench started itself (RECHIST_BENCH_CHILD set),
+// Run does only the child's measurement and prints its result to out.
 func Run(ctx context.Context, cfg Config, out io.Writer) error {
+	if spec, ok := childSpec(); ok {
+		return runChild(ctx, spec, out)
+	}
+	for _, name := range cfg.Only {
+		if !slices.Contains(Steps(), name) {
+			return fmt.Errorf("unknown step %q (steps: %s)", name, strings.Join(Steps(), ", "))
+		}
+	}
 	if cfg.Dir == "" {
 		dir, err := os.MkdirTemp("", "rechist-bench-")
 		if err != nil {
@@ -76,18 +114,14 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 		cfg.Records, cfg.BaseRows, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(out, "files in %s\n\n", cfg.Dir)
 	start := time.Now()
-	if err := r.build(ctx, r.path("base.db"), cfg.BaseRows); err != nil {
+	if _, err := r.fileFor(ctx, cfg.BaseRows); err != nil {
 		return err
 	}
-	steps := []struct {
-		name string
-		run  func(context.Context) error
-	}{{"store", r.storeScenarios}, {"bulk", r.bulkScenario}, {"query", r.queryScenarios}, {"cleanup", r.cleanupScenario}}
 	for _, step := range steps {
 		if len(cfg.Only) > 0 && !slices.Contains(cfg.Only, step.name) {
 			continue
 		}
-		if err := step.run(ctx); err != nil {
+		if err := step.run(r, ctx); err != nil {
 			return err
 		}
 	}
@@ -99,6 +133,8 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 type runner struct {
 	cfg Config
 	t   *table
+	// files maps a number of base rows to the file holding them (fileFor).
+	files map[int]string
 }
 
 func (r *runner) progress(format string, args ...any) {

@@ -3,8 +3,10 @@ package bench
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"time"
 
@@ -40,6 +42,45 @@ var baseStart = time.Now().Add(-60 * 24 * time.Hour).UnixMilli()
 // round-robin, through the fastest plain path.
 func (r *runner) build(ctx context.Context, path string, rows int) error {
 	r.progress("building %s with %d rows", path, rows)
+	return buildWith(ctx, path, rows, func(i int) (string, string, int64) {
+		return names[i%len(names)], valueJSON(int64(i)), baseStart + int64(i)
+	})
+}
+
+// fileFor returns a checkpointed file holding rows base rows (the records
+// written round-robin, as in base.db), building it the first time a step
+// asks for that size: steps share base.db, big.db and the sizes only they
+// need.
+func (r *runner) fileFor(ctx context.Context, rows int) (string, error) {
+	if p, ok := r.files[rows]; ok {
+		return p, nil
+	}
+	name := fmt.Sprintf("rows-%d.db", rows)
+	switch rows {
+	case r.cfg.BaseRows:
+		name = "base.db"
+	case r.cfg.BigRows:
+		name = "big.db"
+	}
+	p := r.path(name)
+	if err := r.build(ctx, p, rows); err != nil {
+		return "", err
+	}
+	if r.files == nil {
+		r.files = map[int]string{}
+	}
+	r.files[rows] = p
+	return p, nil
+}
+
+// buildWith creates a database at path holding rows rows, row i being
+// row(i): its record name, value JSON and time in Unix milliseconds.
+func buildWith(ctx context.Context, path string, rows int, row func(i int) (name, value string, at int64)) error {
+	for _, suffix := range []string{"", "-wal", "-shm"} { // a --dir used before
+		if err := os.Remove(path + suffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	d, err := rechist.Open(ctx, path) // creates the schema
 	if err != nil {
 		return err
@@ -56,7 +97,7 @@ func (r *runner) build(ctx context.Context, path string, rows int) error {
 	const chunk = 200_000
 	for done := 0; done < rows; {
 		n := min(chunk, rows-done)
-		if err := insertPlain(ctx, conn, done, n, func(i int) int64 { return baseStart + int64(i) }); err != nil {
+		if err := insertRows(ctx, conn, done, n, row); err != nil {
 			return err
 		}
 		done += n
@@ -68,6 +109,14 @@ func (r *runner) build(ctx context.Context, path string, rows int) error {
 // insertPlain inserts rows from..from+n-1 in one transaction with one
 // prepared statement (the generated INSERT): the limit baseline's loop.
 func insertPlain(ctx context.Context, conn *sql.DB, from, n int, at func(int) int64) error {
+	return insertRows(ctx, conn, from, n, func(i int) (string, string, int64) {
+		return names[i%len(names)], valueJSON(int64(i)), at(i)
+	})
+}
+
+// insertRows inserts rows from..from+n-1, row i being row(i), in one
+// transaction with one prepared statement (the generated INSERT).
+func insertRows(ctx context.Context, conn *sql.DB, from, n int, row func(int) (string, string, int64)) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -79,7 +128,8 @@ func insertPlain(ctx context.Context, conn *sql.DB, from, n int, at func(int) in
 	}
 	defer stmt.Close()
 	for i := from; i < from+n; i++ {
-		if _, err := stmt.ExecContext(ctx, names[i%len(names)], valueJSON(int64(i)), at(i)); err != nil {
+		name, value, at := row(i)
+		if _, err := stmt.ExecContext(ctx, name, value, at); err != nil {
 			return err
 		}
 	}

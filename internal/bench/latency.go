@@ -24,3 +24,10 @@ func (l latencies) median() time.Duration { return l.percentile(50) }
 func ms(d time.Duration) string {
 	return fmt.Sprintf("%.3f ms", float64(d)/float64(time.Millisecond))
 }
+
+// medianOf returns the median of xs (the upper one for an even count).
+func medianOf[T int64 | float64](xs []T) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}

@@ -21,7 +21,7 @@ func (r *runner) queryScenarios(ctx context.Context) error {
 		rows int
 	}{{"base.db", r.cfg.BaseRows}}
 	if r.cfg.BigRows > r.cfg.BaseRows {
-		if err := r.build(ctx, r.path("big.db"), r.cfg.BigRows); err != nil {
+		if _, err := r.fileFor(ctx, r.cfg.BigRows); err != nil {
 			return err
 		}
 		sizes = append(sizes, struct {
@@ -49,11 +49,7 @@ func (r *runner) queryAt(ctx context.Context, path string, rows int) error {
 	}
 	defer raw.Close()
 	q := db.New(raw)
-	size := fmt.Sprintf("%dM rows", rows/1_000_000)
-	if rows < 1_000_000 {
-		size = fmt.Sprintf("%dk rows", rows/1000)
-	}
-	return r.readScenarios(ctx, size, h, rows, baselines{
+	return r.readScenarios(ctx, rowsLabel(rows), h, rows, baselines{
 		seed: func(like string) (int, error) {
 			got, err := q.SeedQueryLike(ctx, db.SeedQueryLikeParams{LikePattern: like, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
 			return len(got), err

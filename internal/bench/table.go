@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 )
@@ -32,18 +33,37 @@ func ratio(a, b float64) string {
 	return fmt.Sprintf("%.2fx", a/b)
 }
 
+// rowsLabel writes a row count as "200k rows" or "4M rows".
+func rowsLabel(rows int) string {
+	if rows < 1_000_000 {
+		return fmt.Sprintf("%dk rows", rows/1000)
+	}
+	return fmt.Sprintf("%dM rows", rows/1_000_000)
+}
+
 func rate(perSec float64) string { return fmt.Sprintf("%.0f rows/s", perSec) }
 
 // peakRSS reads the process's peak resident set size from /proc.
 func peakRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
-		}
+	if kib := selfPeakKiB(); kib > 0 {
+		return fmt.Sprintf("%d kB", kib)
 	}
 	return "unknown"
+}
+
+// selfPeakKiB is the process's VmHWM in KiB, 0 if /proc does not say.
+func selfPeakKiB() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return kib
+			}
+		}
+	}
+	return 0
 }
