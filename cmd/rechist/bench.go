@@ -25,7 +25,7 @@ type benchCmd struct {
 	Runs       *int           `placeholder:"N" help:"Timed runs per query (median reported; full 50, quick 20)."`
 	Dir        string         `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
 	Progress   bool           `default:"true" negatable:"" help:"Print each step on stderr."`
-	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup" help:"Run only these steps (store, bulk, query, cleanup)."`
+	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup,export,aggregate,records" help:"Run only these steps (store, bulk, query, cleanup, export, aggregate, records)."`
 	CPUProfile string         `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the whole run to FILE."`
 }
 
