@@ -194,7 +194,9 @@ func WithReadConns(n int) Option {
 // WithCacheSize sets the page cache of each SQLite connection in bytes:
 // the writer's, the background checkpointer's and every reader's (see
 // [WithReadConns]), so the most it takes is bytes × (2 + read
-// connections). Default 64 MiB. A larger cache keeps more of the index in
+// connections), and on this driver a full cache costs about twice its size
+// in resident memory (a 64 MiB cache, 142 MiB RSS). Default 64 MiB; a
+// program that only exports or reads can use a few MiB. A larger cache keeps more of the index in
 // memory as history grows. SQLite only.
 func WithCacheSize(bytes int64) Option {
 	return option{name: "WithCacheSize", sqliteOnly: true, set: func(c *core.Config) error {
