@@ -55,7 +55,7 @@ func TestNoRepeatedPrefixes(t *testing.T) {
 		{[]string{"ingest", "adir"}, "rechist: adir is a directory, not a JSON Lines file\n"},
 		{[]string{"--db", "adir", "ingest", "-"}, "rechist: open"},
 		{[]string{"--db", "adir", "demo"}, "rechist: open"},
-		{[]string{"bench", "--dir", "afile", "--quick", "--no-progress"}, "rechist: open: "},
+		{[]string{"bench", "--dir", "afile", "--quick", "--no-progress"}, "rechist: bench: "},
 	} {
 		r := runCLI(t, dir, "", tc.args...)
 		if r.code == 0 || !strings.Contains(r.stderr, tc.says) {
