@@ -81,7 +81,7 @@ func TestLockedTableIsBoundedByTheBatchTimeout(t *testing.T) {
 // then callers see ErrBusy.
 func TestLockTimeoutIsErrBusy(t *testing.T) {
 	dsn := newSchema(t)
-	db, err := rechist.Open(context.Background(), dsn+"&options=-c%20lock_timeout%3D100", rechist.WithBatchTimeout(500*time.Millisecond))
+	db, err := rechist.Open(context.Background(), dsn+"&options=-c%20lock_timeout%3D100", rechist.WithBatchTimeout(2*time.Second))
 	if err != nil {
 		t.Fatal(err)
 	}

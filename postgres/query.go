@@ -18,13 +18,19 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]cor
 	if p.MatchesAll && r.LimitPerRecord == 0 {
 		got, err = e.q.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
 	} else {
-		end, bounded := textPrefixEnd(p.Lo)
-		hi := pgtype.Text{String: end, Valid: bounded}
+		hi, bounded := textPrefixEnd(p.Lo)
 		limit := pgtype.Int8{Int64: r.LimitPerRecord, Valid: r.LimitPerRecord > 0}
-		got, err = e.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
-			Lo: p.Lo, Hi: hi, LikePattern: p.Like,
-			StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
-		})
+		if bounded {
+			got, err = e.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
+				Lo: p.Lo, Hi: hi, LikePattern: p.Like,
+				StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
+			})
+		} else {
+			got, err = e.q.QueryLatestWalkOpen(ctx, db.QueryLatestWalkOpenParams{
+				Lo: p.Lo, LikePattern: p.Like,
+				StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
+			})
+		}
 	}
 	if err != nil {
 		return nil, err

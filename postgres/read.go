@@ -33,9 +33,10 @@ func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit 
 	// NUL, so an exact name's [name, name+"\x00") is widened to it; the
 	// core tests every name with the pattern anyway).
 	end, bounded := textPrefixEnd(p.Lo)
-	return r.q.NamesAfter(ctx, db.NamesAfterParams{
-		Lo: p.Lo, After: after, Hi: pgtype.Text{String: end, Valid: bounded}, Page: int64(limit),
-	})
+	if !bounded {
+		return r.q.NamesAfterOpen(ctx, db.NamesAfterOpenParams{Lo: p.Lo, After: after, Page: int64(limit)})
+	}
+	return r.q.NamesAfter(ctx, db.NamesAfterParams{Lo: p.Lo, After: after, Hi: end, Page: int64(limit)})
 }
 
 func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {

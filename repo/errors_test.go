@@ -41,7 +41,7 @@ func lockFromAnotherConnection(t *testing.T, path string) (release func()) {
 // A write lock that another connection holds for longer than the batch may
 // wait reaches the caller as ErrBusy, with SQLite's own message kept.
 func TestLockedDatabaseIsErrBusy(t *testing.T) {
-	db := openTest(t, core.Config{BatchTimeout: 200 * time.Millisecond})
+	db := openTest(t, core.Config{BatchTimeout: time.Second})
 	lockFromAnotherConnection(t, db.e.path)
 	err := db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: "1"}})
 	if !errors.Is(err, core.ErrBusy) || !strings.Contains(err.Error(), "locked") {

@@ -54,12 +54,12 @@ const QueryLatestWalk = `-- name: QueryLatestWalk :many
 WITH RECURSIVE names(name) AS (
     (SELECT r.record_name FROM record_history AS r
      WHERE r.record_name >= $5::text
-       AND ($6::text IS NULL OR r.record_name < $6::text)
+       AND r.record_name < $6::text
      ORDER BY r.record_name LIMIT 1)
     UNION ALL
     SELECT (SELECT r.record_name FROM record_history AS r
             WHERE r.record_name > n.name
-              AND ($6::text IS NULL OR r.record_name < $6::text)
+              AND r.record_name < $6::text
             ORDER BY r.record_name LIMIT 1)
     FROM names AS n
     WHERE n.name IS NOT NULL
@@ -85,15 +85,19 @@ type QueryLatestWalkParams struct {
 	LimitPerRecord pgtype.Int8
 	LikePattern    string
 	Lo             string
-	Hi             pgtype.Text
+	Hi             string
 }
 
 // The same plan as the SQLite engine's walk: hop from one distinct
 // record_name to the next through idx_record_time (a loose index scan), and
 // for each name that matches the LIKE pattern take its newest rows in the
 // time range as one index range (LATERAL ... LIMIT; NULL means no limit).
-// hi NULL leaves the range open above: a prefix of only U+10FFFF (or none)
-// has no valid UTF-8 successor, and any sentinel would hide longer names.
+// hi bounds the names above; QueryLatestWalkOpen is the same query without
+// it, for a prefix of only U+10FFFF (or none), which has no valid UTF-8
+// successor (any sentinel would hide longer names). Two queries, not one
+// with "hi IS NULL OR ...": after five executions PostgreSQL plans such a
+// query generically, and the OR then no longer bounds the index scan
+// (150 ms instead of 5 ms for one record of 1M rows).
 func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams) ([]RecordHistory, error) {
 	rows, err := q.db.Query(ctx, QueryLatestWalk,
 		arg.StartMs,
@@ -102,6 +106,73 @@ func (q *Queries) QueryLatestWalk(ctx context.Context, arg QueryLatestWalkParams
 		arg.LikePattern,
 		arg.Lo,
 		arg.Hi,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecordHistory
+	for rows.Next() {
+		var i RecordHistory
+		if err := rows.Scan(
+			&i.ID,
+			&i.RecordName,
+			&i.ValueJson,
+			&i.StoredAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const QueryLatestWalkOpen = `-- name: QueryLatestWalkOpen :many
+WITH RECURSIVE names(name) AS (
+    (SELECT r.record_name FROM record_history AS r
+     WHERE r.record_name >= $5::text
+     ORDER BY r.record_name LIMIT 1)
+    UNION ALL
+    SELECT (SELECT r.record_name FROM record_history AS r
+            WHERE r.record_name > n.name
+                   ORDER BY r.record_name LIMIT 1)
+    FROM names AS n
+    WHERE n.name IS NOT NULL
+)
+SELECT h.id, h.record_name, h.value_json, h.stored_at
+FROM names AS n
+CROSS JOIN LATERAL (
+    SELECT x.id, x.record_name, x.value_json, x.stored_at
+    FROM record_history AS x
+    WHERE x.record_name = n.name
+      AND x.stored_at >= $1::bigint
+      AND x.stored_at <= $2::bigint
+    ORDER BY x.stored_at DESC, x.id DESC
+    LIMIT $3::bigint
+) AS h
+WHERE n.name IS NOT NULL AND n.name LIKE $4::text
+ORDER BY h.record_name, h.stored_at DESC, h.id DESC
+`
+
+type QueryLatestWalkOpenParams struct {
+	StartMs        int64
+	EndMs          int64
+	LimitPerRecord pgtype.Int8
+	LikePattern    string
+	Lo             string
+}
+
+// QueryLatestWalk without an upper bound on the names (see there).
+func (q *Queries) QueryLatestWalkOpen(ctx context.Context, arg QueryLatestWalkOpenParams) ([]RecordHistory, error) {
+	rows, err := q.db.Query(ctx, QueryLatestWalkOpen,
+		arg.StartMs,
+		arg.EndMs,
+		arg.LimitPerRecord,
+		arg.LikePattern,
+		arg.Lo,
 	)
 	if err != nil {
 		return nil, err

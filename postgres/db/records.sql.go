@@ -100,12 +100,12 @@ WITH RECURSIVE names(name) AS (
     (SELECT r.record_name FROM record_history AS r
      WHERE r.record_name >= $2::text
        AND r.record_name > $3::text
-       AND ($4::text IS NULL OR r.record_name < $4::text)
+       AND r.record_name < $4::text
      ORDER BY r.record_name LIMIT 1)
     UNION ALL
     SELECT (SELECT r.record_name FROM record_history AS r
             WHERE r.record_name > n.name
-              AND ($4::text IS NULL OR r.record_name < $4::text)
+              AND r.record_name < $4::text
             ORDER BY r.record_name LIMIT 1)
     FROM names AS n
     WHERE n.name IS NOT NULL
@@ -118,12 +118,12 @@ type NamesAfterParams struct {
 	Page  int64
 	Lo    string
 	After string
-	Hi    pgtype.Text
+	Hi    string
 }
 
 // Record-by-record reads: what streaming (All), Latest, Records and
 // Aggregate are built on, inside one REPEATABLE READ read-only
-// transaction. hi NULL leaves the name range open above.
+// transaction. The *Open forms leave the name range open above.
 func (q *Queries) NamesAfter(ctx context.Context, arg NamesAfterParams) ([]string, error) {
 	rows, err := q.db.Query(ctx, NamesAfter,
 		arg.Page,
@@ -131,6 +131,50 @@ func (q *Queries) NamesAfter(ctx context.Context, arg NamesAfterParams) ([]strin
 		arg.After,
 		arg.Hi,
 	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []string
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, err
+		}
+		items = append(items, name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const NamesAfterOpen = `-- name: NamesAfterOpen :many
+WITH RECURSIVE names(name) AS (
+    (SELECT r.record_name FROM record_history AS r
+     WHERE r.record_name >= $2::text
+       AND r.record_name > $3::text
+     ORDER BY r.record_name LIMIT 1)
+    UNION ALL
+    SELECT (SELECT r.record_name FROM record_history AS r
+            WHERE r.record_name > n.name
+                   ORDER BY r.record_name LIMIT 1)
+    FROM names AS n
+    WHERE n.name IS NOT NULL
+)
+SELECT name::text AS name FROM names WHERE name IS NOT NULL
+LIMIT $1::bigint
+`
+
+type NamesAfterOpenParams struct {
+	Page  int64
+	Lo    string
+	After string
+}
+
+// NamesAfter without an upper bound (see QueryLatestWalk).
+func (q *Queries) NamesAfterOpen(ctx context.Context, arg NamesAfterOpenParams) ([]string, error) {
+	rows, err := q.db.Query(ctx, NamesAfterOpen, arg.Page, arg.Lo, arg.After)
 	if err != nil {
 		return nil, err
 	}

@@ -1,19 +1,36 @@
 -- Record-by-record reads: what streaming (All), Latest, Records and
 -- Aggregate are built on, inside one REPEATABLE READ read-only
--- transaction. hi NULL leaves the name range open above.
+-- transaction. The *Open forms leave the name range open above.
 
 -- name: NamesAfter :many
 WITH RECURSIVE names(name) AS (
     (SELECT r.record_name FROM record_history AS r
      WHERE r.record_name >= @lo::text
        AND r.record_name > @after::text
-       AND (sqlc.narg(hi)::text IS NULL OR r.record_name < sqlc.narg(hi)::text)
+       AND r.record_name < @hi::text
      ORDER BY r.record_name LIMIT 1)
     UNION ALL
     SELECT (SELECT r.record_name FROM record_history AS r
             WHERE r.record_name > n.name
-              AND (sqlc.narg(hi)::text IS NULL OR r.record_name < sqlc.narg(hi)::text)
+              AND r.record_name < @hi::text
             ORDER BY r.record_name LIMIT 1)
+    FROM names AS n
+    WHERE n.name IS NOT NULL
+)
+SELECT name::text AS name FROM names WHERE name IS NOT NULL
+LIMIT @page::bigint;
+
+-- name: NamesAfterOpen :many
+-- NamesAfter without an upper bound (see QueryLatestWalk).
+WITH RECURSIVE names(name) AS (
+    (SELECT r.record_name FROM record_history AS r
+     WHERE r.record_name >= @lo::text
+       AND r.record_name > @after::text
+     ORDER BY r.record_name LIMIT 1)
+    UNION ALL
+    SELECT (SELECT r.record_name FROM record_history AS r
+            WHERE r.record_name > n.name
+                   ORDER BY r.record_name LIMIT 1)
     FROM names AS n
     WHERE n.name IS NOT NULL
 )
