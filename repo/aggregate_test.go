@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/seed178a96f3/rechist/db"
@@ -82,4 +83,15 @@ func near(a, b float64) bool {
 		d = -d
 	}
 	return d <= 1e-9*(1+max(a, -a, b, -b))
+}
+
+// jsonPath writes a path of object keys as a SQLite JSON path: $."a"."b".
+// (what the SQL reference takes; the core refuses keys with '"' or '\').
+func jsonPath(keys []string) string {
+	var b strings.Builder
+	b.WriteString("$")
+	for _, k := range keys {
+		fmt.Fprintf(&b, ".%q", k)
+	}
+	return b.String()
 }

@@ -84,44 +84,41 @@ func open(ctx context.Context, path string, cfg core.Config) (core.Engine, error
 // mode, then opens the read pool and prepares the statements of both.
 func (e *engine) openPools(ctx context.Context) error {
 	var err error
-	if e.writeDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, e.loc.memory, true))); err != nil {
-		return fmt.Errorf("open %s: %w", e.path, err)
-	}
-	// A database without tables yet (a file created now) gets incremental
-	// auto-vacuum, so that Compact can give free pages back without
-	// rebuilding it. In WAL mode the setting takes only through a VACUUM,
-	// instant on an empty file. If another process is creating the same
-	// file at this moment, that may fail: the file then works as well,
-	// only its first Compact rebuilds it.
-	var tables int64
-	if err := e.writeDB.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master").Scan(&tables); err != nil {
-		return fmt.Errorf("open %s: %w", e.path, err)
-	}
-	if tables == 0 && !e.loc.memory {
-		if _, err := e.writeDB.ExecContext(ctx, "PRAGMA auto_vacuum = 2"); err == nil {
-			if _, err := e.writeDB.ExecContext(ctx, "VACUUM"); err != nil {
-				e.cfg.Logger.Debug("rechist: incremental auto-vacuum not set", slog.Any(core.LogKeyError, err))
+	if e.loc.memory {
+		// An in-memory database lives with its connections: set it up on
+		// the writer's own. No other process shares it.
+		if e.writeDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, true, true))); err != nil {
+			return fmt.Errorf("open %s: %w", e.path, err)
+		}
+		if err := e.prepareSchema(ctx, e.writeDB); err != nil {
+			return err
+		}
+	} else {
+		// A file is set up (auto-vacuum, migrations) on a connection of its
+		// own, which waits the full busy timeout for another process's
+		// lock; the writer's connection then waits only writerBusyTimeout
+		// in SQLite, set in its DSN so that a connection database/sql opens
+		// again (after a cancelled BEGIN, say) has it too: a BEGIN that
+		// meets another process's write lock gives up quickly and the core
+		// tries again (see Commit), so callers' deadlines hold while they
+		// wait, and Close's checkpoint never holds other writers up for
+		// long.
+		setup, err := openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, false, false)))
+		if err == nil {
+			err = e.prepareSchema(ctx, setup)
+		}
+		if setup != nil {
+			if cerr := setup.Close(); err == nil {
+				err = cerr
 			}
 		}
-	}
-	if e.cfg.NoMigrations {
-		p, err := goose.NewProvider(goose.DialectSQLite3, e.writeDB, migrations.FS)
 		if err != nil {
-			return err
+			return fmt.Errorf("open %s: %w", e.path, err)
 		}
-		if err := core.CheckSchema(ctx, e.writeDB, p, versionTableExists); err != nil {
-			return err
-		}
-	} else if err := migrate(ctx, e.writeDB); err != nil {
-		return err
-	}
-	if !e.loc.memory {
-		// From now on a BEGIN that meets another process's write lock gives
-		// up quickly and the core tries again (see Commit), so callers'
-		// deadlines hold while they wait, and Close's checkpoint never holds
-		// other writers up for long.
-		if _, err := e.writeDB.ExecContext(ctx, fmt.Sprintf("PRAGMA busy_timeout = %d", writerBusyTimeout.Milliseconds())); err != nil {
-			return err
+		params := writerParams(e.cfg, false, true)
+		params.Set("_busy_timeout", fmt.Sprint(writerBusyTimeout.Milliseconds()))
+		if e.writeDB, err = openOneConn(ctx, e.loc.dsn(params)); err != nil {
+			return fmt.Errorf("open %s: %w", e.path, err)
 		}
 	}
 	if !e.loc.memory {
@@ -153,6 +150,35 @@ func (e *engine) openPools(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// prepareSchema gives a database without tables yet incremental
+// auto-vacuum, then migrates it (or, with NoMigrations, checks it).
+func (e *engine) prepareSchema(ctx context.Context, conn *sql.DB) error {
+	// A file created now gets incremental auto-vacuum, so that Compact can
+	// give free pages back without rebuilding it. In WAL mode the setting
+	// takes only through a VACUUM, instant on an empty file. If another
+	// process is creating the same file at this moment, that may fail: the
+	// file then works as well, only its first Compact rebuilds it.
+	var tables int64
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM sqlite_master").Scan(&tables); err != nil {
+		return err
+	}
+	if tables == 0 && !e.loc.memory {
+		if _, err := conn.ExecContext(ctx, "PRAGMA auto_vacuum = 2"); err == nil {
+			if _, err := conn.ExecContext(ctx, "VACUUM"); err != nil {
+				e.cfg.Logger.Debug("rechist: incremental auto-vacuum not set", slog.Any(core.LogKeyError, err))
+			}
+		}
+	}
+	if e.cfg.NoMigrations {
+		p, err := goose.NewProvider(goose.DialectSQLite3, conn, migrations.FS)
+		if err != nil {
+			return err
+		}
+		return core.CheckSchema(ctx, conn, p, versionTableExists)
+	}
+	return migrate(ctx, conn)
 }
 
 // openReadOnly opens only the read pool, on the file opened read-only: no

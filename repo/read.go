@@ -3,8 +3,6 @@ package repo
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"strings"
 
 	"github.com/seed178a96f3/rechist/db"
 	"github.com/seed178a96f3/rechist/internal/core"
@@ -64,15 +62,4 @@ func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, er
 
 func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {
 	return r.aggregate(ctx, name, a)
-}
-
-// jsonPath writes a path of object keys as a SQLite JSON path: $."a"."b".
-// The core refuses keys with '"' or '\'.
-func jsonPath(keys []string) string {
-	var b strings.Builder
-	b.WriteString("$")
-	for _, k := range keys {
-		fmt.Fprintf(&b, ".%q", k)
-	}
-	return b.String()
 }

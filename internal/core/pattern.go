@@ -25,9 +25,9 @@ type Pattern struct {
 	// Glob, or "*" for a pattern without '*', whose range is exact. (SQLite
 	// refuses GLOB patterns longer than 50,000 bytes; names may be longer.)
 	NameFilter string
-	// Topic is true for a topic pattern (WithTopicPatterns): the engines'
-	// SQL tests (Glob, Like, NameFilter) do not apply, and names in
-	// [Lo, Hi) are tested with Match.
+	// Topic is true for a pattern the engines' SQL tests (Glob, Like,
+	// NameFilter) do not express: a topic pattern (WithTopicPatterns) or an
+	// ExactPattern. Names in [Lo, Hi) are then tested with Match only.
 	Topic bool
 
 	src   string // the pattern as given ('*' runs collapsed)
