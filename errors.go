@@ -52,6 +52,18 @@ var (
 	// ErrNotFound is wrapped by [Repo.Latest] for a record without rows.
 	ErrNotFound = core.ErrNotFound
 
+	// ErrConflict is wrapped by [Sync] when the destination's record of
+	// the source does not fit the source: another copy of the same source
+	// file pushed other rows, the source is an older copy (a restored
+	// backup) of what was pushed, or another Sync of the same source
+	// committed meanwhile. Nothing of that batch is written.
+	ErrConflict = core.ErrConflict
+
+	// ErrNoSourceID is wrapped by [Sync] and [DB.SourceID] when the source's
+	// schema predates sync and so has no identity: open it writable once
+	// (or run `rechist migrate up`).
+	ErrNoSourceID = core.ErrNoSourceID
+
 	// ErrReadOnly is wrapped by the stores, cleanups and other writes of a
 	// DB opened with [WithReadOnly]. Nothing is written.
 	ErrReadOnly = core.ErrReadOnly

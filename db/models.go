@@ -4,6 +4,20 @@
 
 package db
 
+type RechistMetum struct {
+	Key   string
+	Value string
+}
+
+type RechistSyncCursor struct {
+	SourceID   string
+	LastID     int64
+	LastHash   string
+	RowsSent   int64
+	RowsMissed int64
+	UpdatedAt  int64
+}
+
 type RecordHistory struct {
 	ID         int64
 	RecordName string

@@ -85,7 +85,22 @@ func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error
 					return statementError(nil, err)
 				}
 			}
+		case r.Kind == core.KindSync && len(r.Rows) < copyRows:
+			if err := moveSyncCursor(ctx, q, r); err != nil {
+				return err
+			}
+			r.N = int64(len(r.Rows))
+			for _, row := range r.Rows {
+				arr.RecordNames = append(arr.RecordNames, row.Name)
+				arr.ValueJsons = append(arr.ValueJsons, row.ValueJSON)
+				arr.StoredAts = append(arr.StoredAts, row.StoredAt)
+			}
 		case len(r.Rows) >= copyRows:
+			if r.Kind == core.KindSync {
+				if err := moveSyncCursor(ctx, q, r); err != nil {
+					return err
+				}
+			}
 			params := make([]db.CopyRecordsParams, len(r.Rows))
 			for j, row := range r.Rows {
 				params[j] = db.CopyRecordsParams{RecordName: row.Name, ValueJson: row.ValueJSON, StoredAt: row.StoredAt}

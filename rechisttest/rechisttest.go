@@ -102,6 +102,13 @@ func Run(t *testing.T, h Harness) {
 			{name: "BadInput", test: testChangesBadInput},
 			{name: "FollowConcurrentWriters", test: testChangesFollowConcurrentWriters},
 		}},
+		{"Sync", []testCase{
+			{name: "CopiesEachRowOnce", test: testSyncCopiesEachRowOnce},
+			{name: "CountsMissedRows", test: testSyncCountsMissedRows},
+			{name: "ConcurrentSources", test: testSyncConcurrentSources},
+			{name: "RefusesCopiedSource", test: testSyncRefusesCopiedSource},
+			{name: "Arguments", test: testSyncArguments},
+		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},
 			{name: "WithoutMigrationsLeavesTheSchemaAlone", test: testWithoutMigrationsLeavesTheSchemaAlone},

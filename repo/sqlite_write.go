@@ -10,6 +10,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/db/syncdb"
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
@@ -27,10 +28,15 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 		}
 		return err
 	}
-	q := db.New(&txStmts{tx: tx, stmts: e.writeSt, bound: map[string]*sql.Stmt{}})
+	ts := &txStmts{tx: tx, stmts: e.writeSt, bound: map[string]*sql.Stmt{}}
+	q, sq := db.New(ts), syncdb.New(ts)
 	for _, r := range batch {
-		if r.N, err = applyRequest(ctx, q, r); err != nil {
+		if r.N, err = applyRequest(ctx, q, sq, r); err != nil {
 			_ = tx.Rollback()
+			var re *core.RequestError
+			if errors.As(err, &re) {
+				return err
+			}
 			if requestsFault(err) {
 				return &core.RequestError{Request: r, Err: err}
 			}
@@ -50,12 +56,16 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 }
 
 // applyRequest runs one request's statements inside the transaction.
-func applyRequest(ctx context.Context, q *db.Queries, r *core.Request) (int64, error) {
+func applyRequest(ctx context.Context, q *db.Queries, sq *syncdb.Queries, r *core.Request) (int64, error) {
 	switch r.Kind {
 	case core.KindDeleteChunk:
 		return q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{CutoffMs: r.CutoffMs, ChunkSize: r.Chunk})
 	case core.KindDeleteRange:
 		return q.DeleteRecordRangeChunk(ctx, db.DeleteRecordRangeChunkParams{Name: r.Name, StartMs: r.StartMs, EndMs: r.CutoffMs, ChunkSize: r.Chunk})
+	case core.KindSync:
+		if err := moveSyncCursor(ctx, sq, r); err != nil {
+			return 0, err
+		}
 	}
 	for i := range r.Rows {
 		row := &r.Rows[i]

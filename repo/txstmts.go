@@ -7,10 +7,11 @@ import (
 	"fmt"
 
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/db/syncdb"
 )
 
 // writerQueries are the generated queries the writer runs.
-var writerQueries = []string{db.InsertRecord, db.DeleteOlderThanChunk, db.DeleteRecordRangeChunk}
+var writerQueries = []string{db.InsertRecord, db.DeleteOlderThanChunk, db.DeleteRecordRangeChunk, syncdb.SyncCursor, syncdb.SetSyncCursor}
 
 // writerStmts holds the writer's prepared statements, keyed by the SQL text
 // of the generated queries. They are prepared at Open: the writer's pool

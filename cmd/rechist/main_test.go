@@ -256,8 +256,11 @@ func TestCleanupAndMigrate(t *testing.T) {
 		!regexp.MustCompile(`(?m)^2\s+00002_stored_at_index.sql\s+\d{4}-`).MatchString(status) {
 		t.Fatalf("migrate status:\n%s", status)
 	}
-	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00002_stored_at_index.sql\n" {
+	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00003_sync.sql\n" {
 		t.Fatalf("migrate down: %q", out)
+	}
+	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00002_stored_at_index.sql\n" {
+		t.Fatalf("second migrate down: %q", out)
 	}
 	if r := runCLI(t, dir, "", "migrate", "down"); r.code != 2 || !strings.Contains(r.stderr, "would drop record_history") {
 		t.Fatalf("migrate down to zero: exit %d, %s", r.code, r.stderr)
@@ -265,7 +268,7 @@ func TestCleanupAndMigrate(t *testing.T) {
 	if !strings.Contains(ok(t, dir, "", "migrate", "status"), "pending") {
 		t.Fatal("status does not show the rolled-back migration as pending")
 	}
-	if out := ok(t, dir, "", "migrate", "up"); out != "applied 00002_stored_at_index.sql\n" {
+	if out := ok(t, dir, "", "migrate", "up"); out != "applied 00002_stored_at_index.sql\napplied 00003_sync.sql\n" {
 		t.Fatalf("migrate up: %q", out)
 	}
 	if out := ok(t, dir, "", "migrate", "up"); out != "no pending migrations\n" {

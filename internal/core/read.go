@@ -36,6 +36,15 @@ type Reader interface {
 	ChangesAfter(ctx context.Context, after int64, limit int, yield func(Row) bool) error
 	// LastID returns the highest row id (0 when there are no rows).
 	LastID(ctx context.Context) (int64, error)
+	// IDHighWater returns the highest row id ever handed out, which
+	// deleting rows does not lower.
+	IDHighWater(ctx context.Context) (int64, error)
+	// SourceID returns the database's identity as a sync source;
+	// ErrNoSourceID when its schema has none.
+	SourceID(ctx context.Context) (string, error)
+	// SyncCursor returns the cursor of the sync source id; the zero
+	// SyncCursor when it has none.
+	SyncCursor(ctx context.Context, id string) (SyncCursor, error)
 }
 
 // Snapshotter is implemented by an engine that can read: Read runs fn in

@@ -21,6 +21,9 @@ const (
 	// KindCompact gives free space back to the file system (Compacter);
 	// the writer runs it alone, between batches.
 	KindCompact
+	// KindSync inserts Request.Rows, received from a sync source, and moves
+	// that source's cursor as Request.Sync says, in the same transaction.
+	KindSync
 )
 
 func (k Kind) op() string {
@@ -31,6 +34,8 @@ func (k Kind) op() string {
 		return "compact"
 	case KindDeleteRange:
 		return "delete"
+	case KindSync:
+		return "sync"
 	}
 	return "store"
 }
@@ -58,6 +63,8 @@ type Request struct {
 	CutoffMs, Chunk int64
 	StartMs         int64
 	Name            string
+	// Sync is a KindSync request's cursor move.
+	Sync *SyncStep
 	// N is set by Engine.Commit: the rows inserted or deleted.
 	N int64
 	// More is set by Engine.Commit for a KindDeleteChunk or

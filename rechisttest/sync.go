@@ -1,0 +1,242 @@
+package rechisttest
+
+// Sync: a source's rows copied into a destination exactly once.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/seed178a96f3/rechist"
+)
+
+// contents lists every row of db as "name@ms=value", sorted: a multiset
+// to compare.
+func contents(t *testing.T, db *rechist.DB) []string {
+	t.Helper()
+	all, _ := follow(t, db, "*", 0, 1<<20)
+	out := make([]string, len(all))
+	for i, c := range all {
+		out[i] = fmt.Sprintf("%s@%d=%s", c.Name, c.StoredAt.UnixMilli(), c.Value)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func prefixed(prefix string, rows []string) []string {
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = prefix + r
+	}
+	return out
+}
+
+func sameRows(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("%s: destination holds %d rows, want %d\n got: %.600q\nwant: %.600q", what, len(got), len(want), got, want)
+	}
+}
+
+// Sync copies every row once, byte for byte with its time, in batches;
+// a second Sync copies only what is new; the pattern and prefix apply.
+func testSyncCopiesEachRowOnce(t *testing.T, h Harness) {
+	src, srcDSN := h.openDB(t, h.Fast...)
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	fill(t, src, []string{"a::x", "a::y", "b::z"}, 7)
+	h.InsertRaw(t, srcDSN, "raw", `{ "spaced" : 1.50e0 }`, 5)
+	res, err := rechist.Sync(ctx, src, dst, rechist.SyncBatchRows(4), rechist.SyncPrefix("gw1."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := prefixed("gw1.", contents(t, src))
+	sameRows(t, "first sync", contents(t, dst), want)
+	last, _ := src.LastID(ctx)
+	if res.Copied != 22 || res.Skipped != 0 || res.Missed != 0 || res.Cursor != last || res.SourceLast != last || res.TotalSent != 22 || res.Source == "" {
+		t.Fatalf("first sync: %+v; want 22 copied, cursor and source last %d", res, last)
+	}
+	if id, err := src.SourceID(ctx); err != nil || id != res.Source {
+		t.Fatalf("SourceID = %q, %v; want %q", id, err, res.Source)
+	}
+	if st, err := dst.SyncStatus(ctx, res.Source); err != nil || st.Cursor != last || st.Sent != 22 || st.Updated.IsZero() {
+		t.Fatalf("SyncStatus = %+v, %v", st, err)
+	}
+	res, err = rechist.Sync(ctx, src, dst, rechist.SyncPrefix("gw1."))
+	if err != nil || res.Copied != 0 || res.Cursor != last {
+		t.Fatalf("second sync with nothing new: %+v, %v", res, err)
+	}
+	fill(t, src, []string{"a::x", "c::new"}, 2)
+	res, err = rechist.Sync(ctx, src, dst, rechist.SyncPrefix("gw1."), rechist.SyncPattern("a::*"))
+	if err != nil || res.Copied != 2 || res.Skipped != 2 || res.TotalSent != 24 {
+		t.Fatalf("sync of a::* after 4 new rows: %+v, %v; want 2 copied, 2 skipped", res, err)
+	}
+	var wantA []string
+	for _, r := range contents(t, src) {
+		if !strings.HasPrefix(r, "c::new") {
+			wantA = append(wantA, "gw1."+r)
+		}
+	}
+	sameRows(t, "sync with a pattern", contents(t, dst), wantA)
+}
+
+// Rows the source deleted before they were sent are counted as missed;
+// the rest arrive.
+func testSyncCountsMissedRows(t *testing.T, h Harness) {
+	src, _ := h.openDB(t, h.Fast...)
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	r := rechist.NewRepo[int](src)
+	for i := range 10 {
+		storeAt(t, r, "s", i, ms(int64(i)))
+	}
+	if _, err := rechist.Sync(ctx, src, dst); err != nil {
+		t.Fatal(err)
+	}
+	for i := 10; i < 20; i++ {
+		storeAt(t, r, "s", i, ms(int64(i)))
+	}
+	// Retention deletes 3 unsent rows (and 5 sent ones) before the next push.
+	if n, err := src.Delete(ctx, "s", rechist.QueryParams{End: ms(12)}); err != nil || n != 13 {
+		t.Fatalf("Delete = %d, %v", n, err)
+	}
+	res, err := rechist.Sync(ctx, src, dst, rechist.SyncBatchRows(3))
+	if err != nil || res.Copied != 7 || res.Missed != 3 || res.TotalMissed != 3 || res.TotalSent != 17 {
+		t.Fatalf("sync after retention: %+v, %v; want 7 copied, 3 missed", res, err)
+	}
+}
+
+// Several sources push into one destination at once; two Syncs of one
+// source at once never store a row twice (one may fail with ErrConflict).
+func testSyncConcurrentSources(t *testing.T, h Harness) {
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx, cancel := context.WithTimeout(t.Context(), workTimeout)
+	defer cancel()
+	var srcs []*rechist.DB
+	var want []string
+	for i := range 3 {
+		src, _ := h.openDB(t, h.Fast...)
+		fill(t, src, []string{"m::1", "m::2"}, 60)
+		want = append(want, prefixed(fmt.Sprintf("dev%d.", i), contents(t, src))...)
+		srcs = append(srcs, src)
+	}
+	sort.Strings(want)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*len(srcs))
+	for i, src := range srcs {
+		for range 2 { // two syncs of each source at once
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					_, err := rechist.Sync(ctx, src, dst, rechist.SyncBatchRows(7), rechist.SyncPrefix(fmt.Sprintf("dev%d.", i)))
+					if errors.Is(err, rechist.ErrConflict) && ctx.Err() == nil {
+						continue // the other one moved the cursor: start again from it
+					}
+					errs <- err
+					return
+				}
+			}()
+		}
+	}
+	waitGroup(t, "syncs", &wg, workTimeout)
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sameRows(t, "three sources, two syncs each", contents(t, dst), want)
+}
+
+// A copy of a source file (same identity) that pushes other rows, and an
+// older copy (a restored backup), are refused; nothing of them is written.
+func testSyncRefusesCopiedSource(t *testing.T, h Harness) {
+	if h.Server {
+		t.Skip("an engine on a server has no files to copy (Backup is unsupported)")
+	}
+	src, _ := h.openDB(t, h.Fast...)
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	r := rechist.NewRepo[int](src)
+	storeAt(t, r, "s", 1, ms(1))
+	backup := filepath.Join(t.TempDir(), "old.db")
+	if err := src.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	storeAt(t, r, "s", 2, ms(2))
+	copyFile := filepath.Join(t.TempDir(), "copy.db")
+	if err := src.Backup(ctx, copyFile); err != nil {
+		t.Fatal(err)
+	}
+	storeAt(t, r, "s", 3, ms(3))
+	if _, err := rechist.Sync(ctx, src, dst); err != nil {
+		t.Fatal(err)
+	}
+	before := contents(t, dst)
+	cp, err := open(ctx, copyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	storeAt(t, rechist.NewRepo[int](cp), "s", 33, ms(3)) // the copy's own row 3
+	if res, err := rechist.Sync(ctx, cp, dst); !errors.Is(err, rechist.ErrConflict) || res.Copied != 0 {
+		t.Fatalf("sync of a copy that wrote its own row 3: %+v, %v; want ErrConflict", res, err)
+	}
+	old, err := open(ctx, backup, rechist.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer old.Close()
+	if res, err := rechist.Sync(ctx, old, dst); !errors.Is(err, rechist.ErrConflict) || res.Copied != 0 {
+		t.Fatalf("sync of an older copy: %+v, %v; want ErrConflict", res, err)
+	}
+	sameRows(t, "after refused syncs", contents(t, dst), before)
+}
+
+// Bad arguments are refused; a read-only source works, a read-only
+// destination does not.
+func testSyncArguments(t *testing.T, h Harness) {
+	src, srcDSN := h.openDB(t, h.Fast...)
+	dst, dstDSN := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	storeAt(t, rechist.NewRepo[json.RawMessage](src), "s", json.RawMessage(`1`), ms(1))
+	for name, opts := range map[string][]rechist.SyncOption{
+		"empty prefix":    {rechist.SyncPrefix("")},
+		"zero batch":      {rechist.SyncBatchRows(0)},
+		"bad pattern":     {rechist.SyncPattern("a\x00")},
+		"prefix too long": {rechist.SyncPrefix(strings.Repeat("p", rechist.MaxNameBytes))},
+	} {
+		if _, err := rechist.Sync(ctx, src, dst, opts...); !errors.Is(err, rechist.ErrInvalidArgument) {
+			t.Errorf("%s: %v; want ErrInvalidArgument", name, err)
+		}
+	}
+	if got := contents(t, dst); len(got) != 0 {
+		t.Fatalf("refused syncs wrote %q", got)
+	}
+	if _, err := rechist.Sync(ctx, src, src); !errors.Is(err, rechist.ErrInvalidArgument) {
+		t.Errorf("Sync(src, src) = %v; want ErrInvalidArgument", err)
+	}
+	roSrc, err := open(ctx, srcDSN, rechist.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roSrc.Close()
+	if res, err := rechist.Sync(ctx, roSrc, dst); err != nil || res.Copied != 1 {
+		t.Fatalf("sync from a read-only source: %+v, %v", res, err)
+	}
+	roDst, err := open(ctx, dstDSN, rechist.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer roDst.Close()
+	if _, err := rechist.Sync(ctx, src, roDst); !errors.Is(err, rechist.ErrReadOnly) {
+		t.Fatalf("sync into a read-only destination = %v; want ErrReadOnly", err)
+	}
+}
