@@ -263,6 +263,9 @@ func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
 		if code < 500 {
 			code = http.StatusServiceUnavailable
 		}
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
 		writeError(w, code, msg)
 		return
 	}

@@ -188,7 +188,7 @@ func (h *Handler) sortedRows(ctx context.Context, p params, limit int, emit func
 				return err
 			}
 		}
-		if len(buf) < h.cfg.windowRows/4 && width < math.MaxInt64/2 {
+		if len(buf) <= h.cfg.windowRows/2 && width < math.MaxInt64/2 {
 			width *= 2
 		}
 		if end == hi {
