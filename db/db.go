@@ -27,6 +27,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.aggregateRecordStmt, err = db.PrepareContext(ctx, AggregateRecord); err != nil {
 		return nil, fmt.Errorf("error preparing query AggregateRecord: %w", err)
 	}
+	if q.changesAfterStmt, err = db.PrepareContext(ctx, ChangesAfter); err != nil {
+		return nil, fmt.Errorf("error preparing query ChangesAfter: %w", err)
+	}
 	if q.countRecordsStmt, err = db.PrepareContext(ctx, CountRecords); err != nil {
 		return nil, fmt.Errorf("error preparing query CountRecords: %w", err)
 	}
@@ -41,6 +44,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	}
 	if q.insertRecordStmt, err = db.PrepareContext(ctx, InsertRecord); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertRecord: %w", err)
+	}
+	if q.lastIDStmt, err = db.PrepareContext(ctx, LastID); err != nil {
+		return nil, fmt.Errorf("error preparing query LastID: %w", err)
 	}
 	if q.namesAfterStmt, err = db.PrepareContext(ctx, NamesAfter); err != nil {
 		return nil, fmt.Errorf("error preparing query NamesAfter: %w", err)
@@ -79,6 +85,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing aggregateRecordStmt: %w", cerr)
 		}
 	}
+	if q.changesAfterStmt != nil {
+		if cerr := q.changesAfterStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing changesAfterStmt: %w", cerr)
+		}
+	}
 	if q.countRecordsStmt != nil {
 		if cerr := q.countRecordsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing countRecordsStmt: %w", cerr)
@@ -102,6 +113,11 @@ func (q *Queries) Close() error {
 	if q.insertRecordStmt != nil {
 		if cerr := q.insertRecordStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertRecordStmt: %w", cerr)
+		}
+	}
+	if q.lastIDStmt != nil {
+		if cerr := q.lastIDStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing lastIDStmt: %w", cerr)
 		}
 	}
 	if q.namesAfterStmt != nil {
@@ -189,11 +205,13 @@ type Queries struct {
 	db                         DBTX
 	tx                         *sql.Tx
 	aggregateRecordStmt        *sql.Stmt
+	changesAfterStmt           *sql.Stmt
 	countRecordsStmt           *sql.Stmt
 	countRowsStmt              *sql.Stmt
 	deleteOlderThanChunkStmt   *sql.Stmt
 	deleteRecordRangeChunkStmt *sql.Stmt
 	insertRecordStmt           *sql.Stmt
+	lastIDStmt                 *sql.Stmt
 	namesAfterStmt             *sql.Stmt
 	queryLatestWalkStmt        *sql.Stmt
 	queryTimeRangeStmt         *sql.Stmt
@@ -210,11 +228,13 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		db:                         tx,
 		tx:                         tx,
 		aggregateRecordStmt:        q.aggregateRecordStmt,
+		changesAfterStmt:           q.changesAfterStmt,
 		countRecordsStmt:           q.countRecordsStmt,
 		countRowsStmt:              q.countRowsStmt,
 		deleteOlderThanChunkStmt:   q.deleteOlderThanChunkStmt,
 		deleteRecordRangeChunkStmt: q.deleteRecordRangeChunkStmt,
 		insertRecordStmt:           q.insertRecordStmt,
+		lastIDStmt:                 q.lastIDStmt,
 		namesAfterStmt:             q.namesAfterStmt,
 		queryLatestWalkStmt:        q.queryLatestWalkStmt,
 		queryTimeRangeStmt:         q.queryTimeRangeStmt,

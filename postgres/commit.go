@@ -21,6 +21,10 @@ const copyRows = 1000
 // rows in a single INSERT, large ones through COPY, cleanup chunks as
 // DELETEs. ctx (the batch deadline) bounds every wait, a lock included.
 //
+// The transaction first takes the schema's commit-order lock (BeginWrite):
+// write transactions of all processes on the schema take turns, so row ids
+// grow in commit order, which DB.Changes relies on.
+//
 // The transaction's id is read before COMMIT. If the connection is lost
 // while COMMIT is on its way (no answer from the server), the commit may or
 // may not have happened; the engine then asks the server on another
@@ -34,7 +38,7 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
 	q := e.q.WithTx(tx)
-	xid, err := q.CurrentXactID(ctx)
+	xid, err := q.BeginWrite(ctx, e.orderLock)
 	if err != nil {
 		return statementError(nil, err)
 	}

@@ -31,6 +31,8 @@ type engine struct {
 	cfg  core.Config
 	pool *pgxpool.Pool
 	q    *db.Queries
+	// orderLock is the schema's commit-order lock id (see BeginWrite).
+	orderLock int64
 }
 
 var _ core.Engine = (*engine)(nil)
@@ -68,11 +70,15 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 	default:
 		err = migrate(ctx, pool)
 	}
+	var schema string
+	if err == nil {
+		err = pool.QueryRow(ctx, "SELECT COALESCE(current_schema(), '')").Scan(&schema)
+	}
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return &engine{cfg: cfg, pool: pool, q: db.New(pool)}, nil
+	return &engine{cfg: cfg, pool: pool, q: db.New(pool), orderLock: schemaLockID("rechist commit order", schema)}, nil
 }
 
 // migrate applies the embedded migrations under goose's PostgreSQL session
@@ -101,9 +107,7 @@ func newProvider(ctx context.Context, conn *sql.DB) (*goose.Provider, error) {
 	if err := conn.QueryRowContext(ctx, "SELECT COALESCE(current_schema(), '')").Scan(&schema); err != nil {
 		return nil, err
 	}
-	h := fnv.New64a()
-	h.Write([]byte("rechist migrations " + schema))
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(int64(h.Sum64())), lock.WithLockTimeout(1, 300))
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(schemaLockID("rechist migrations", schema)), lock.WithLockTimeout(1, 300))
 	if err != nil {
 		return nil, err
 	}
@@ -178,4 +182,12 @@ func (e *engine) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		return fmt.Errorf("close: connections still in use: %w", ctx.Err())
 	}
+}
+
+// schemaLockID is the advisory lock id of purpose on schema: advisory locks
+// are per database, so each schema gets locks of its own.
+func schemaLockID(purpose, schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(purpose + " " + schema))
+	return int64(h.Sum64())
 }

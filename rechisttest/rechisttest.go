@@ -11,8 +11,9 @@
 // engine in package postgres's.
 //
 // The cases are grouped by area, one file each: store, query, patterns,
-// cleanup (and retention), lifecycle (Open, Close, reopening), input (bad
-// input), concurrency and decode (undecodable rows, logging).
+// cleanup (and retention), lifecycle (Open, Close, reopening), read (the
+// read side), changes (rows in commit order), operate, input (bad input),
+// concurrency and decode (undecodable rows, logging).
 package rechisttest
 
 import (
@@ -95,6 +96,11 @@ func Run(t *testing.T, h Harness) {
 			{name: "DeleteMatchingRows", test: testDeleteMatchingRows},
 			{name: "AggregateBuckets", test: testAggregateBuckets},
 			{name: "TopicPatterns", test: testTopicPatterns},
+		}},
+		{"Changes", []testCase{
+			{name: "InCommitOrder", test: testChangesInCommitOrder},
+			{name: "BadInput", test: testChangesBadInput},
+			{name: "FollowConcurrentWriters", test: testChangesFollowConcurrentWriters},
 		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},

@@ -63,3 +63,25 @@ func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, er
 func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {
 	return r.aggregate(ctx, name, a)
 }
+
+func (r *reader) ChangesAfter(ctx context.Context, after int64, limit int, yield func(core.Row) bool) error {
+	rows, err := r.tx.QueryContext(ctx, db.ChangesAfter, after, limit)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var row core.Row
+		if err := rows.Scan(&row.ID, &row.Name, &row.ValueJSON, &row.StoredAt); err != nil {
+			return err
+		}
+		if !yield(row) {
+			return nil
+		}
+	}
+	return rows.Err()
+}
+
+func (r *reader) LastID(ctx context.Context) (int64, error) {
+	return r.q.LastID(ctx)
+}

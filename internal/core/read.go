@@ -30,6 +30,12 @@ type Reader interface {
 	// buckets of a.EveryMs within [a.StartMs, a.EndMs], ascending; empty
 	// buckets are left out.
 	Aggregate(ctx context.Context, name string, a AggSpec) ([]Bucket, error)
+	// ChangesAfter streams up to limit rows with an id above after,
+	// ascending by id, whatever their names; it stops when yield returns
+	// false.
+	ChangesAfter(ctx context.Context, after int64, limit int, yield func(Row) bool) error
+	// LastID returns the highest row id (0 when there are no rows).
+	LastID(ctx context.Context) (int64, error)
 }
 
 // Snapshotter is implemented by an engine that can read: Read runs fn in

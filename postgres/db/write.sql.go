@@ -47,23 +47,30 @@ func (q *Queries) AnyOlderThan(ctx context.Context, cutoffMs int64) (bool, error
 	return any_left, err
 }
 
+const BeginWrite = `-- name: BeginWrite :one
+SELECT pg_current_xact_id()::text AS xid
+FROM (SELECT pg_advisory_xact_lock($1::bigint)) AS commit_order
+`
+
+// The first statement of every write transaction. It takes the schema's
+// commit-order lock (a transaction-level advisory lock, released at COMMIT
+// or ROLLBACK), so that write transactions of every process on this schema
+// run one after another: identity values are then handed out in commit
+// order and a reader following the table by id (DB.Changes) never sees a
+// higher id before a lower one that commits later. It returns the
+// transaction's id, taken before COMMIT so that its outcome can be learned
+// on another connection if the connection is lost during COMMIT.
+func (q *Queries) BeginWrite(ctx context.Context, lockID int64) (string, error) {
+	row := q.db.QueryRow(ctx, BeginWrite, lockID)
+	var xid string
+	err := row.Scan(&xid)
+	return xid, err
+}
+
 type CopyRecordsParams struct {
 	RecordName string
 	ValueJson  string
 	StoredAt   int64
-}
-
-const CurrentXactID = `-- name: CurrentXactID :one
-SELECT pg_current_xact_id()::text AS xid
-`
-
-// The transaction's id, taken before COMMIT so that its outcome can be
-// learned on another connection if the connection is lost during COMMIT.
-func (q *Queries) CurrentXactID(ctx context.Context) (string, error) {
-	row := q.db.QueryRow(ctx, CurrentXactID)
-	var xid string
-	err := row.Scan(&xid)
-	return xid, err
 }
 
 const DeleteOlderThanChunk = `-- name: DeleteOlderThanChunk :execrows

@@ -26,10 +26,17 @@ WHERE id IN (
 -- so a short chunk alone does not prove the cleanup is done.
 SELECT EXISTS (SELECT 1 FROM record_history WHERE stored_at < @cutoff_ms::bigint) AS any_left;
 
--- name: CurrentXactID :one
--- The transaction's id, taken before COMMIT so that its outcome can be
--- learned on another connection if the connection is lost during COMMIT.
-SELECT pg_current_xact_id()::text AS xid;
+-- name: BeginWrite :one
+-- The first statement of every write transaction. It takes the schema's
+-- commit-order lock (a transaction-level advisory lock, released at COMMIT
+-- or ROLLBACK), so that write transactions of every process on this schema
+-- run one after another: identity values are then handed out in commit
+-- order and a reader following the table by id (DB.Changes) never sees a
+-- higher id before a lower one that commits later. It returns the
+-- transaction's id, taken before COMMIT so that its outcome can be learned
+-- on another connection if the connection is lost during COMMIT.
+SELECT pg_current_xact_id()::text AS xid
+FROM (SELECT pg_advisory_xact_lock(@lock_id::bigint)) AS commit_order;
 
 -- name: XactStatus :one
 -- 'committed', 'aborted' or 'in progress' (NULL when too old to know).
