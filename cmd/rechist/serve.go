@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/rechisthttp"
+)
+
+type serveCmd struct {
+	Addr      string `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address to listen on (default: ${default}). Any address but a loopback one needs --token."`
+	Token     string `env:"RECHIST_TOKEN" placeholder:"TOKEN" help:"Require this token on every /api/ and /metrics request (Authorization: Bearer TOKEN, or ?token=). Also set by ${env}, which keeps it off the command line."`
+	Writable  bool   `help:"Open the database for writing and allow POST /api/ingest and DELETE /api/records. Without it the server only reads: it never creates or changes a file."`
+	topicFlag `embed:""`
+}
+
+func (c *serveCmd) Help() string {
+	return `Serves the database over HTTP: the dashboard at /, the JSON API under
+/api/ (query, records, aggregate, export, stream), /metrics for Prometheus
+and /healthz. See docs/serve.md.
+
+Example:
+  rechist demo && rechist serve        # then open http://127.0.0.1:8080
+  RECHIST_TOKEN=secret rechist serve --addr :8080 --writable`
+}
+
+// shutdownGrace is how long requests in flight get to finish after
+// SIGINT or SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+func (c *serveCmd) Run(e *env) error {
+	if c.Token == "" && !loopback(c.Addr) {
+		return usagef("--addr %s is reachable from other machines: give a --token (or RECHIST_TOKEN), or listen on 127.0.0.1", c.Addr)
+	}
+	opts := c.options()
+	var db *rechist.DB
+	var err error
+	if c.Writable {
+		db, err = e.open(opts...)
+	} else {
+		db, err = e.openRead(opts...)
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	var hopts []rechisthttp.Option
+	hopts = append(hopts, rechisthttp.WithToken(c.Token),
+		rechisthttp.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	if c.Writable {
+		hopts = append(hopts, rechisthttp.Writable())
+	}
+	if c.Topics {
+		hopts = append(hopts, rechisthttp.TopicPatterns())
+	}
+	h := rechisthttp.NewHandler(db, hopts...)
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute, // headers and body; the body is also size-limited
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		// No WriteTimeout: the stream and large exports run as long as
+		// their client reads; each query has its own deadline.
+	}
+	srv.RegisterOnShutdown(h.CloseStreams)
+	mode := "read-only"
+	if c.Writable {
+		mode = "writable"
+	}
+	fmt.Fprintf(e.stdout, "serving %s (%s) on http://%s/\n", db.Path(), mode, ln.Addr())
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err = <-served:
+	case <-e.ctx.Done():
+		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
+		err = srv.Shutdown(ctx)
+		cancel()
+		if err != nil {
+			srv.Close()
+		}
+		<-served
+		fmt.Fprintln(e.stdout, "stopped serving")
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && e.ctx.Err() != nil {
+		// A signal is the way to stop a server: not a failure.
+		return nil
+	}
+	return err
+}
+
+// loopback says whether addr listens on a loopback address only.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,38 @@
+// Package rechisthttp serves a rechist database over HTTP: a JSON API in
+// the shape of AimX's record.query, a live stream of new rows as
+// Server-Sent Events, Prometheus metrics and a dashboard page with charts.
+//
+//	db, err := rechist.Open(ctx, "./data/history.db", rechist.WithReadOnly())
+//	...
+//	mux.Handle("/history/", http.StripPrefix("/history", rechisthttp.NewHandler(db)))
+//
+// The handler works under any prefix: the page uses relative URLs. It
+// reads only, unless [Writable] is given; with [WithToken] every /api/ and
+// /metrics request needs the token. The command `rechist serve` wraps it
+// in a server with timeouts and graceful shutdown.
+//
+// # API
+//
+// Times are Unix milliseconds; start and end are both inclusive and either
+// may be left out. pattern defaults to "*" ("#" with [TopicPatterns]).
+//
+//	GET    /api/query?pattern&limit&start&end    {"records":[{"topic","payload","ts"}],"total":N}
+//	GET    /api/records?pattern                  [{"name","rows","first","last"}]
+//	GET    /api/aggregate?pattern&field&every&start&end
+//	                                             [{"name","buckets":[{"start","count","min","max","mean","sum","first","last"}]}]
+//	GET    /api/export?format=csv|jsonl&pattern&start&end
+//	GET    /api/stream?pattern                   Server-Sent Events (event: record)
+//	POST   /api/ingest                           JSON Lines; only with [Writable]
+//	DELETE /api/records?pattern&start&end        {"deleted":N}; only with [Writable]
+//	GET    /healthz, /metrics, /
+//
+// /api/query's limit is per record, 1 by default, 0 for no limit; its rows
+// come sorted by ts, then name, then insert order, and stream: the answer
+// is never built in memory (see docs/serve.md for how).
+//
+// Errors are JSON {"error": "..."}: 400 for a bad parameter (and for what
+// the library refuses with [rechist.ErrInvalidArgument]), 401 without the
+// token, 403 for writes to a read-only handler, 404, 405, 413 past
+// [WithMaxBodyBytes], 503 while the database closes or stays busy, 500
+// otherwise.
+package rechisthttp

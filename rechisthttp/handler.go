@@ -1,0 +1,317 @@
+package rechisthttp
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/seed178a96f3/rechist"
+)
+
+// Option configures [NewHandler].
+type Option func(*config)
+
+type config struct {
+	token         string
+	writable      bool
+	topics        bool
+	queryTimeout  time.Duration
+	maxBodyBytes  int64
+	pollInterval  time.Duration
+	heartbeat     time.Duration
+	streamBuffer  int
+	logger        *slog.Logger
+	windowRows    int
+	windowBytes   int
+	maxAggBuckets int64
+}
+
+// WithToken makes every /api/ and /metrics request carry token, as
+// "Authorization: Bearer TOKEN" or, where a browser cannot set a header
+// (EventSource, download links), as the query parameter token=TOKEN. It is
+// compared in constant time and never logged. An empty token turns the
+// check off.
+func WithToken(token string) Option { return func(c *config) { c.token = token } }
+
+// Writable allows POST /api/ingest and DELETE /api/records; without it
+// they answer 403.
+func Writable() Option { return func(c *config) { c.writable = true } }
+
+// TopicPatterns says the DB was opened with [rechist.WithTopicPatterns]:
+// the default pattern is then "#" instead of "*".
+func TopicPatterns() Option { return func(c *config) { c.topics = true } }
+
+// WithQueryTimeout bounds each request's database work (default 1
+// minute); the stream and the export, which run as long as their client
+// reads, are not bounded by it.
+func WithQueryTimeout(d time.Duration) Option { return func(c *config) { c.queryTimeout = d } }
+
+// WithMaxBodyBytes limits a request's body (default 16 MiB); a larger one
+// is refused with 413 and nothing is stored.
+func WithMaxBodyBytes(n int64) Option { return func(c *config) { c.maxBodyBytes = n } }
+
+// WithPollInterval is how often the stream asks the database for new rows
+// (default 250 ms).
+func WithPollInterval(d time.Duration) Option { return func(c *config) { c.pollInterval = d } }
+
+// WithHeartbeat is how often an idle stream sends a comment, so proxies
+// and the client see it alive (default 15 s).
+func WithHeartbeat(d time.Duration) Option { return func(c *config) { c.heartbeat = d } }
+
+// WithLogger logs failed requests (500s) and dropped subscribers; silent
+// by default.
+func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l } }
+
+// Handler serves the API, the stream, the metrics and the dashboard of one
+// DB; see the package doc. It is safe for concurrent use.
+type Handler struct {
+	db      *rechist.DB
+	raw     *rechist.Repo[json.RawMessage]
+	cfg     config
+	mux     *http.ServeMux
+	metrics *metrics
+	streams streams
+	routes  map[string]map[string]func(http.ResponseWriter, *http.Request) error
+}
+
+// NewHandler returns the handler for db. Mount it under any prefix with
+// [http.StripPrefix]. Closing db makes every request answer 503 (and ends
+// the streams); the handler holds nothing else to close.
+func NewHandler(db *rechist.DB, opts ...Option) *Handler {
+	cfg := config{
+		queryTimeout:  time.Minute,
+		maxBodyBytes:  16 << 20,
+		pollInterval:  250 * time.Millisecond,
+		heartbeat:     15 * time.Second,
+		streamBuffer:  1024,
+		logger:        slog.New(slog.DiscardHandler),
+		windowRows:    10_000,
+		windowBytes:   16 << 20,
+		maxAggBuckets: 1_000_000,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	h := &Handler{db: db, raw: rechist.NewRepo[json.RawMessage](db), cfg: cfg, mux: http.NewServeMux()}
+	h.metrics = newMetrics(db)
+	h.streams.init()
+	h.route("/api/query", http.MethodGet, h.serveQuery)
+	h.route("/api/records", http.MethodGet, h.serveRecords)
+	h.route("/api/records", http.MethodDelete, h.serveDelete)
+	h.route("/api/aggregate", http.MethodGet, h.serveAggregate)
+	h.route("/api/export", http.MethodGet, h.serveExport)
+	h.route("/api/stream", http.MethodGet, h.serveStream)
+	h.route("/api/ingest", http.MethodPost, h.serveIngest)
+	h.mux.Handle("/metrics", h.count("/metrics", h.auth(promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{}))))
+	h.mux.Handle("/healthz", h.count("/healthz", http.HandlerFunc(h.serveHealth)))
+	h.mux.Handle("/", h.count("/", http.HandlerFunc(h.servePage)))
+	return h
+}
+
+// ServeHTTP serves one request.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+// routes collects each path's methods, so a wrong method is a JSON 405.
+func (h *Handler) route(path, method string, f func(http.ResponseWriter, *http.Request) error) {
+	if h.routes == nil {
+		h.routes = map[string]map[string]func(http.ResponseWriter, *http.Request) error{}
+	}
+	ms, ok := h.routes[path]
+	if !ok {
+		ms = map[string]func(http.ResponseWriter, *http.Request) error{}
+		h.routes[path] = ms
+		h.mux.Handle(path, h.count(path, h.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f, ok := ms[r.Method]
+			if !ok && r.Method == http.MethodHead {
+				f, ok = ms[http.MethodGet]
+			}
+			if !ok {
+				allow := make([]string, 0, len(ms))
+				for m := range ms {
+					allow = append(allow, m)
+				}
+				w.Header().Set("Allow", strings.Join(allow, ", "))
+				writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("method %s not allowed", r.Method))
+				return
+			}
+			if err := f(w, r); err != nil {
+				h.fail(w, r, err)
+			}
+		}))))
+	}
+	ms[method] = f
+}
+
+// auth checks the token, in constant time.
+func (h *Handler) auth(next http.Handler) http.Handler {
+	if h.cfg.token == "" {
+		return next
+	}
+	want := []byte(h.cfg.token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := ""
+		if a := r.Header.Get("Authorization"); a != "" {
+			scheme, tok, _ := strings.Cut(a, " ")
+			if strings.EqualFold(scheme, "Bearer") {
+				got = strings.TrimSpace(tok)
+			}
+		} else {
+			got = r.URL.Query().Get("token")
+		}
+		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="rechist"`)
+			writeError(w, http.StatusUnauthorized, "a valid token is required (Authorization: Bearer TOKEN, or ?token=TOKEN)")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// statusError is an error with its HTTP status.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &statusError{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+// errStarted marks an error after the answer began: the connection is cut
+// so the client sees a broken answer, never a short one that looks whole.
+var errStarted = errors.New("answer already started")
+
+// fail answers err with its status.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errStarted) {
+		h.cfg.logger.Warn("rechisthttp: answer cut short", slog.String("path", r.URL.Path), slog.Any("error", err))
+		panic(http.ErrAbortHandler)
+	}
+	code, msg := statusOf(r, err)
+	if code == http.StatusInternalServerError {
+		h.cfg.logger.Error("rechisthttp: request failed", slog.String("path", r.URL.Path), slog.Any("error", err))
+	}
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeError(w, code, msg)
+}
+
+// statusOf maps an error to its status and message.
+func statusOf(r *http.Request, err error) (int, string) {
+	var se *statusError
+	var mb *http.MaxBytesError
+	switch {
+	case errors.As(err, &se):
+		return se.code, se.msg
+	case errors.As(err, &mb):
+		return http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is larger than %d bytes", mb.Limit)
+	case errors.Is(err, rechist.ErrInvalidArgument):
+		return http.StatusBadRequest, err.Error()
+	case errors.Is(err, rechist.ErrNotFound):
+		return http.StatusNotFound, err.Error()
+	case errors.Is(err, rechist.ErrReadOnly):
+		return http.StatusForbidden, err.Error()
+	case errors.Is(err, rechist.ErrClosed), errors.Is(err, rechist.ErrBusy):
+		return http.StatusServiceUnavailable, err.Error()
+	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:
+		return http.StatusServiceUnavailable, "the query took longer than the server allows: " + err.Error()
+	}
+	return http.StatusInternalServerError, err.Error()
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
+}
+
+// writeJSON answers v with 200.
+func writeJSON(w http.ResponseWriter, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// deadline is ctx bounded by the query timeout.
+func (h *Handler) deadline(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), h.cfg.queryTimeout)
+}
+
+// serveHealth says whether the database answers.
+func (h *Handler) serveHealth(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := h.deadline(r)
+	defer cancel()
+	if _, err := h.db.LastID(ctx); err != nil {
+		code, msg := statusOf(r, err)
+		if code < 500 {
+			code = http.StatusServiceUnavailable
+		}
+		if code == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeError(w, code, msg)
+		return
+	}
+	_ = writeJSON(w, map[string]string{"status": "ok"})
+}
+
+// params reads the query parameters every read endpoint shares.
+type params struct {
+	pattern    string
+	start, end time.Time
+}
+
+func (h *Handler) readParams(r *http.Request, requirePattern bool) (params, error) {
+	q := r.URL.Query()
+	var p params
+	p.pattern = q.Get("pattern")
+	if p.pattern == "" {
+		if requirePattern {
+			return p, badRequest("pattern is required")
+		}
+		p.pattern = "*"
+		if h.cfg.topics {
+			p.pattern = "#"
+		}
+	}
+	var err error
+	if p.start, err = msParam(q.Get("start"), "start"); err != nil {
+		return p, err
+	}
+	if p.end, err = msParam(q.Get("end"), "end"); err != nil {
+		return p, err
+	}
+	if !p.start.IsZero() && !p.end.IsZero() && p.start.After(p.end) {
+		return p, badRequest("start %d is after end %d", p.start.UnixMilli(), p.end.UnixMilli())
+	}
+	return p, nil
+}
+
+// msParam reads Unix milliseconds; "" is the zero time (unbounded).
+func msParam(s, name string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || ms < 0 {
+		return time.Time{}, badRequest("%s %q is not Unix milliseconds (a whole number from 0)", name, s)
+	}
+	return time.UnixMilli(ms), nil
+}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package rechisthttp
+
+const raceEnabled = false
