@@ -21,13 +21,17 @@ import (
 type Option func(*config)
 
 type config struct {
-	token         string
-	writable      bool
-	topics        bool
-	queryTimeout  time.Duration
-	maxBodyBytes  int64
-	pollInterval  time.Duration
-	heartbeat     time.Duration
+	token        string
+	writable     bool
+	topics       bool
+	queryTimeout time.Duration
+	maxBodyBytes int64
+	pollInterval time.Duration
+	heartbeat    time.Duration
+	// writeTimeout is how long a stream subscriber may keep a write
+	// blocked (its socket full) before it is dropped: streamWriteTimeout,
+	// shorter in tests.
+	writeTimeout  time.Duration
 	streamBuffer  int
 	logger        *slog.Logger
 	windowRows    int
@@ -92,6 +96,7 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 		maxBodyBytes:  16 << 20,
 		pollInterval:  250 * time.Millisecond,
 		heartbeat:     15 * time.Second,
+		writeTimeout:  streamWriteTimeout,
 		streamBuffer:  1024,
 		logger:        slog.New(slog.DiscardHandler),
 		windowRows:    10_000,

@@ -26,10 +26,12 @@ func TestLoad(t *testing.T) {
 	}
 	queriers, ingesters, subscribers := 64, 16, 100
 	if raceEnabled {
-		// Under the race detector on two cores the full load had streams
-		// end early with no final event (p99 latency 20 s; the cause, most
-		// likely the 10 s write timeout, is not established). A quarter
-		// of it still checks every row once, in order.
+		// Under the race detector on two cores the full load takes over
+		// two minutes (p99 latency 20 s); a quarter of it still checks
+		// every row once, in order. (The full load under -race once had
+		// streams end early: the write deadline of a quiet stream had
+		// expired before a page larger than its buffer was written; see
+		// TestStreamAfterAQuietSpell.)
 		queriers, ingesters, subscribers = 16, 4, 25
 	}
 	const (

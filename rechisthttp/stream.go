@@ -96,7 +96,7 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 
 	bw := bufio.NewWriterSize(w, 32<<10)
 	flush := func() error {
-		if err := rc.SetWriteDeadline(time.Now().Add(streamWriteTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+		if err := rc.SetWriteDeadline(time.Now().Add(h.cfg.writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
 			return err
 		}
 		if err := bw.Flush(); err != nil {
@@ -135,10 +135,18 @@ func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 				final("error", err.Error())
 				return nil
 			}
+			// The write deadline is absolute: set it before the page, whose
+			// events may fill bw and reach the socket before flush does
+			// (with the deadline of the last flush, long past after a quiet
+			// spell, every such write would fail at once).
+			if err := rc.SetWriteDeadline(time.Now().Add(h.cfg.writeTimeout)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				h.drop(err)
+				return nil
+			}
 			for _, c := range changes {
 				fmt.Fprintf(bw, "event: record\nid: %d\ndata: ", c.ID)
 				if err := enc.Encode(row{c.Name, c.Value, c.StoredAt.UnixMilli()}); err != nil {
-					final("error", err.Error())
+					h.drop(err)
 					return nil
 				}
 				bw.WriteByte('\n') // Encode ended the data line; this ends the event

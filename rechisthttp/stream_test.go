@@ -215,3 +215,33 @@ func TestStreamEnds(t *testing.T) {
 		t.Errorf("after the DB closed: %+v", ev)
 	}
 }
+
+// TestStreamAfterAQuietSpell: after a quiet spell longer than the write
+// timeout, a page of events larger than the stream's buffer still arrives
+// whole. (The write deadline is absolute: set only at flush, it had
+// expired when a full buffer reached the socket before the next flush, and
+// the stream ended without a word; the full load under -race found it.)
+func TestStreamAfterAQuietSpell(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	h := NewHandler(db, WithPollInterval(10*time.Millisecond), WithHeartbeat(time.Hour))
+	h.cfg.writeTimeout = 100 * time.Millisecond
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	events, _ := subscribe(t, ctx, srv.URL+"/api/stream")
+	store(t, db, "first", 1, `1`)
+	next(t, ctx, events) // a flush: the deadline is now + 100 ms
+	time.Sleep(3 * h.cfg.writeTimeout)
+	var recs []rechist.Record[json.RawMessage]
+	for i := range 2000 { // about 100 KiB of events, three times the buffer
+		recs = append(recs, rechist.Record[json.RawMessage]{Name: "page", Value: json.RawMessage(`"` + strings.Repeat("x", 20) + `"`), StoredAt: time.UnixMilli(int64(i))})
+	}
+	if err := rechist.NewRepo[json.RawMessage](db).StoreMany(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	for range recs {
+		next(t, ctx, events)
+	}
+}
