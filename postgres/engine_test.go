@@ -8,8 +8,8 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/seed178a96f3/rechist"
-	_ "github.com/seed178a96f3/rechist/postgres"
 	"github.com/seed178a96f3/rechist/internal/testutil/pgtest"
+	_ "github.com/seed178a96f3/rechist/postgres"
 	"github.com/seed178a96f3/rechist/rechisttest"
 )
 

@@ -30,7 +30,9 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 		RowsSent: next.Sent, RowsMissed: next.Missed, UpdatedAt: next.UpdatedMs})
 }
 
-func (r *reader) IDHighWater(ctx context.Context) (int64, error) { return syncdb.New(r.tx).IDHighWater(ctx) }
+func (r *reader) IDHighWater(ctx context.Context) (int64, error) {
+	return syncdb.New(r.tx).IDHighWater(ctx)
+}
 
 func (r *reader) SourceID(ctx context.Context) (string, error) {
 	id, err := syncdb.New(r.tx).SourceID(ctx)
