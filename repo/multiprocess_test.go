@@ -336,12 +336,16 @@ func TestWALStaysBoundedWhileAnotherProcessReads(t *testing.T) {
 	st := db.Stats()
 	// The WAL also grows for as long as one of the other process's read
 	// transactions lasts, which a loaded machine stretches (77 MB once with
-	// the rest of the test suite running beside it): the bound leaves room
-	// for that, and is still half of the 200 MB this stream leaves when the
-	// WAL never starts over.
-	bound := 6 * scale * restartPages * 4096
+	// the rest of the test suite running beside it, 100 MB with four more
+	// builds and benchmarks on the two cores): the bound leaves room for
+	// that, and is still well under the 200 MB this stream leaves when the
+	// WAL never starts over, which also shows as no rewinds at all.
+	bound := 8 * scale * restartPages * 4096
 	t.Logf("%d rows in %d batches; %d rewinds; largest WAL %d KiB (bound %d KiB)",
 		st.RowsWritten, st.Batches, st.WALRewinds, maxWAL.Load()>>10, bound>>10)
+	if st.WALRewinds == 0 {
+		t.Fatalf("the WAL never started over while another process read (largest %d KiB)", maxWAL.Load()>>10)
+	}
 	if maxWAL.Load() > bound {
 		t.Fatalf("the WAL grew to %d KiB while another process read; bound %d KiB", maxWAL.Load()>>10, bound>>10)
 	}
