@@ -1,13 +1,13 @@
 package repo
 
 import (
+	"cmp"
 	"context"
 	"database/sql/driver"
 	"encoding/binary"
 	"errors"
 	"math"
-	"slices"
-	"strings"
+	"sync"
 
 	"modernc.org/sqlite"
 
@@ -23,20 +23,73 @@ import (
 // SQL alone (json_extract, GROUP BY bucket, window functions for first and
 // last) measured 2x slower than reading the rows out and aggregating them
 // in Go (docs/performance.md): the JSON is parsed several times a row and
-// the rows sorted twice. The function reads each row's JSON once, keeps a
-// bucket's running count, min, max, sum and first and last (by time, then
-// insert order), and needs no sort: rows arrive in index order.
-const aggregateSQL = `SELECT rechist_aggregate(value_json, CAST(stored_at AS INTEGER), id, ?1, ?2)
+// the rows sorted twice. The function reads each row's JSON once and needs
+// no sort: the subquery hands it the rows in (stored_at, id DESC) order,
+// which idx_record_time read backwards gives as it is (no sorter; asserted
+// by a test). SQLite drops a FROM subquery's ORDER BY only when the outer
+// query is a join or has an ORDER BY of its own, and never when it uses an
+// aggregate other than count, min and max (select.c: what keeps
+// group_concat over an ordered subquery in order); the function also
+// checks that the times do not go backwards and fails the query if they
+// do.
+//
+// In that order a bucket's rows come one after the other, buckets
+// ascending; its first row (the oldest, lowest id among equal times) is
+// the last one seen at the bucket's lowest time, its last row the first
+// one seen at its highest time; the function needs no id. And reading the
+// index backwards makes SQLite's step from the index to the table a step
+// to the next row whenever a record's ids are consecutive (rows written
+// one record at a time), instead of a descent from the root of the table.
+// The number of arguments matters too: the driver boxes each argument of
+// each row into an interface, allocating for a string and for integers
+// from 256 on, so the path and the bucket width come through a token
+// below 256 (specs) and the id not at all.
+const aggregateSQL = `SELECT rechist_aggregate(value_json, stored_at, ?1) FROM (
+SELECT value_json, stored_at
 FROM record_history
-WHERE record_name = ?3 AND stored_at >= ?4 AND stored_at <= ?5`
+WHERE record_name = ?2 AND stored_at >= ?3 AND stored_at <= ?4
+ORDER BY stored_at, id DESC)`
+
+// specs holds the path and bucket width of each running evaluation of
+// rechist_aggregate under a token, the smallest free one, so below 256
+// while fewer than 256 run at once (and correct, only slower, beyond).
+var specs = struct {
+	sync.Mutex
+	m map[int64]aggSpec
+}{m: map[int64]aggSpec{}}
+
+type aggSpec struct {
+	path  []string
+	every int64
+}
+
+// addSpec registers s under the smallest free token.
+func addSpec(s aggSpec) int64 {
+	specs.Lock()
+	defer specs.Unlock()
+	t := int64(0)
+	for {
+		if _, used := specs.m[t]; !used {
+			specs.m[t] = s
+			return t
+		}
+		t++
+	}
+}
+
+func dropSpec(t int64) {
+	specs.Lock()
+	delete(specs.m, t)
+	specs.Unlock()
+}
 
 func init() {
 	err := sqlite.RegisterFunction("rechist_aggregate", &sqlite.FunctionImpl{
-		NArgs:         5,
+		NArgs:         3,
 		Deterministic: true,
 		VolatileArgs:  true, // value_json is read during Step only
 		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
-			return &aggregator{buckets: map[int64]*bucketAcc{}}, nil
+			return &aggregator{}, nil
 		},
 	})
 	if err != nil {
@@ -48,23 +101,90 @@ func init() {
 type aggregator struct {
 	path    []string
 	every   int64
-	ready   bool
-	buckets map[int64]*bucketAcc
-	cur     *bucketAcc
+	ready   bool     // path and every are set: a row was seen
+	prev    storedAt // that row's time
+	buckets []bucketAcc
+}
+
+// storedAt is a stored_at value: an integer, or a REAL that another
+// program wrote.
+type storedAt struct {
+	i    int64
+	f    float64
+	real bool
+}
+
+// ms is CAST(stored_at AS INTEGER), as SQLite computes it.
+func (t storedAt) ms() int64 {
+	switch {
+	case !t.real:
+		return t.i
+	case t.f < -9223372036854774784.0:
+		return math.MinInt64
+	case t.f > 9223372036854774784.0:
+		return math.MaxInt64
+	}
+	return int64(t.f)
+}
+
+// cmp compares two times as SQLite orders them: numerically, an integer
+// and a REAL too.
+func (t storedAt) cmp(u storedAt) int {
+	switch {
+	case !t.real && !u.real:
+		return cmp.Compare(t.i, u.i)
+	case t.real && u.real:
+		return cmp.Compare(t.f, u.f)
+	case t.real:
+		return -intFloatCmp(u.i, t.f)
+	}
+	return intFloatCmp(t.i, u.f)
+}
+
+// intFloatCmp compares an integer with a REAL exactly (sqlite3IntFloatCompare).
+func intFloatCmp(i int64, r float64) int {
+	switch {
+	case r < -9223372036854775808.0:
+		return 1
+	case r >= 9223372036854775808.0:
+		return -1
+	}
+	if c := cmp.Compare(i, int64(r)); c != 0 {
+		return c
+	}
+	return cmp.Compare(float64(i), r)
+}
+
+// bucketAcc is a bucket being summed, with the times of its First and Last.
+type bucketAcc struct {
+	core.Bucket
+	firstAt, lastAt storedAt
 }
 
 func (a *aggregator) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
 	if !a.ready {
-		p, _ := args[3].(string)
-		if p != "" {
-			a.path = strings.Split(p, "\x00")
+		t, _ := args[2].(int64)
+		specs.Lock()
+		s, ok := specs.m[t]
+		specs.Unlock()
+		if !ok || s.every < 1 {
+			return errors.New("rechist_aggregate: no such evaluation")
 		}
-		a.every, _ = args[4].(int64)
-		if a.every < 1 {
-			return errors.New("rechist_aggregate: every must be at least 1")
-		}
-		a.ready = true
+		a.path, a.every = s.path, s.every
 	}
+	var at storedAt
+	switch v := args[1].(type) {
+	case int64:
+		at.i = v
+	case float64:
+		at.f, at.real = v, true
+	default:
+		return nil // not a time the range would have selected
+	}
+	if a.ready && at.cmp(a.prev) < 0 {
+		return errors.New("rechist_aggregate: rows out of time order")
+	}
+	a.prev, a.ready = at, true
 	js, ok := args[0].(string)
 	if !ok {
 		return nil // a BLOB or NULL from another program: not JSON text
@@ -73,36 +193,21 @@ func (a *aggregator) Step(_ *sqlite.FunctionContext, args []driver.Value) error 
 	if !ok {
 		return nil
 	}
-	at, _ := args[1].(int64)
-	id, _ := args[2].(int64)
-	start := at / a.every * a.every
-	// Rows come in index order, a bucket's rows one after the other: look
-	// the bucket up only when it changes.
-	b := a.cur
-	if b == nil || b.StartMs != start {
-		if b = a.buckets[start]; b == nil {
-			b = &bucketAcc{Bucket: core.Bucket{StartMs: start, Min: x, Max: x, First: x, Last: x}, first: [2]int64{at, id}, last: [2]int64{at, id}}
-			a.buckets[start] = b
-		}
-		a.cur = b
+	start := at.ms() / a.every * a.every
+	if n := len(a.buckets); n == 0 || a.buckets[n-1].StartMs != start {
+		a.buckets = append(a.buckets, bucketAcc{Bucket: core.Bucket{StartMs: start, Min: x, Max: x, First: x, Last: x}, firstAt: at, lastAt: at})
 	}
+	b := &a.buckets[len(a.buckets)-1]
 	b.Count++
 	b.Sum += x
 	b.Min, b.Max = min(b.Min, x), max(b.Max, x)
-	if at < b.first[0] || at == b.first[0] && id < b.first[1] {
-		b.First, b.first = x, [2]int64{at, id}
-	}
-	if at > b.last[0] || at == b.last[0] && id > b.last[1] {
-		b.Last, b.last = x, [2]int64{at, id}
+	switch {
+	case at.cmp(b.lastAt) > 0:
+		b.Last, b.lastAt = x, at // a later time: its first row is the newest
+	case at.cmp(b.firstAt) == 0:
+		b.First = x // the same time as the oldest, a lower id
 	}
 	return nil
-}
-
-// bucketAcc is a bucket being summed, with the (stored_at, id) of its First
-// and Last.
-type bucketAcc struct {
-	core.Bucket
-	first, last [2]int64
 }
 
 func (a *aggregator) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
@@ -112,14 +217,8 @@ func (a *aggregator) WindowInverse(*sqlite.FunctionContext, []driver.Value) erro
 // WindowValue encodes the buckets, ascending, 7 little-endian 8-byte
 // fields each: start, count, min, max, sum, first, last.
 func (a *aggregator) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	starts := make([]int64, 0, len(a.buckets))
-	for s := range a.buckets {
-		starts = append(starts, s)
-	}
-	slices.Sort(starts)
-	out := make([]byte, 0, len(starts)*56)
-	for _, s := range starts {
-		b := a.buckets[s]
+	out := make([]byte, 0, len(a.buckets)*56)
+	for _, b := range a.buckets {
 		out = binary.LittleEndian.AppendUint64(out, uint64(b.StartMs))
 		out = binary.LittleEndian.AppendUint64(out, uint64(b.Count))
 		for _, f := range []float64{b.Min, b.Max, b.Sum, b.First, b.Last} {
@@ -147,8 +246,10 @@ func decodeBuckets(blob []byte) []core.Bucket {
 
 // aggregate runs aggregateSQL in the reader's transaction.
 func (r *reader) aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {
+	t := addSpec(aggSpec{path: a.Path, every: a.EveryMs})
+	defer dropSpec(t)
 	var blob []byte
-	err := r.tx.QueryRowContext(ctx, aggregateSQL, strings.Join(a.Path, "\x00"), a.EveryMs, name, a.StartMs, a.EndMs).Scan(&blob)
+	err := r.tx.QueryRowContext(ctx, aggregateSQL, t, name, a.StartMs, a.EndMs).Scan(&blob)
 	if err != nil || blob == nil {
 		return nil, err
 	}
