@@ -4,10 +4,11 @@ import (
 	"cmp"
 	"context"
 	"database/sql/driver"
-	"encoding/binary"
 	"errors"
+	"fmt"
 	"math"
 	"sync"
+	"sync/atomic"
 
 	"modernc.org/sqlite"
 
@@ -15,81 +16,105 @@ import (
 	"github.com/seed178a96f3/rechist/internal/jsonpath"
 )
 
-// aggregateSQL summarises one record's rows with rechist_aggregate, an
-// aggregate function of this package that SQLite calls once per row inside
-// the query: no row leaves SQLite. It is hand-written, not generated: sqlc
-// checks queries against a SQLite that does not have the function.
+// aggregateSQL summarises one record's rows with rechist_aggregate, a
+// function of this package that SQLite calls once per row inside the
+// query, adding the row to Go state the query names by a token: no row
+// leaves SQLite. It is hand-written, not generated: sqlc checks queries
+// against a SQLite that does not have the function.
 //
 // SQL alone (json_extract, GROUP BY bucket, window functions for first and
 // last) measured 2x slower than reading the rows out and aggregating them
 // in Go (docs/performance.md): the JSON is parsed several times a row and
 // the rows sorted twice. The function reads each row's JSON once and needs
-// no sort: the subquery hands it the rows in (stored_at, id DESC) order,
+// no sort: the subquery produces the rows in (stored_at, id DESC) order,
 // which idx_record_time read backwards gives as it is (no sorter; asserted
-// by a test). SQLite drops a FROM subquery's ORDER BY only when the outer
-// query is a join or has an ORDER BY of its own, and never when it uses an
-// aggregate other than count, min and max (select.c: what keeps
-// group_concat over an ordered subquery in order); the function also
-// checks that the times do not go backwards and fails the query if they
-// do.
+// by a test), and calls the function on each as it produces it. SQLite
+// keeps a FROM subquery's ORDER BY, and does not merge the subquery into
+// the outer query, when the outer query is an aggregate that is not
+// count, min or max and neither a join nor ordered itself (select.c: what
+// keeps group_concat over an ordered subquery in order); the function
+// also checks that the times do not go backwards and fails the query if
+// they do, and the outer total must equal the rows the function counted.
 //
 // In that order a bucket's rows come one after the other, buckets
 // ascending; its first row (the oldest, lowest id among equal times) is
 // the last one seen at the bucket's lowest time, its last row the first
-// one seen at its highest time; the function needs no id. And reading the
+// one seen at its highest time: the function needs no id. Reading the
 // index backwards makes SQLite's step from the index to the table a step
 // to the next row whenever a record's ids are consecutive (rows written
-// one record at a time), instead of a descent from the root of the table.
-// The number of arguments matters too: the driver boxes each argument of
-// each row into an interface, allocating for a string and for integers
-// from 256 on, so the path and the bucket width come through a token
-// below 256 (specs) and the id not at all.
-const aggregateSQL = `SELECT rechist_aggregate(value_json, stored_at, ?1) FROM (
-SELECT value_json, stored_at
+// one record at a time) instead of a descent from the root of the table.
+// Calling the function inside the subquery, rather than an aggregate
+// function over it, spares SQLite a copy of each value from the subquery
+// to the outer query. The driver boxes each argument of each row into an
+// interface, allocating for a string and for an integer from 256 on: the
+// path and the bucket width stay in Go, behind a token below 256.
+const aggregateSQL = `SELECT total(n) FROM (
+SELECT rechist_aggregate(?1, value_json, stored_at) AS n
 FROM record_history
 WHERE record_name = ?2 AND stored_at >= ?3 AND stored_at <= ?4
 ORDER BY stored_at, id DESC)`
 
-// specs holds the path and bucket width of each running evaluation of
-// rechist_aggregate under a token, the smallest free one, so below 256
-// while fewer than 256 run at once (and correct, only slower, beyond).
-var specs = struct {
-	sync.Mutex
-	m map[int64]aggSpec
-}{m: map[int64]aggSpec{}}
-
-type aggSpec struct {
-	path  []string
-	every int64
+// running holds the aggregator of each query running aggregateSQL under
+// its token, the smallest free one: below 256 while fewer than 256 run at
+// once, where a row finds its aggregator without a lock (beyond, under
+// the lock: correct, only slower).
+var running struct {
+	small [256]atomic.Pointer[aggregator]
+	mu    sync.Mutex
+	m     map[int64]*aggregator // every token in use
 }
 
-// addSpec registers s under the smallest free token.
-func addSpec(s aggSpec) int64 {
-	specs.Lock()
-	defer specs.Unlock()
+// start registers a under the smallest free token.
+func start(a *aggregator) int64 {
+	running.mu.Lock()
+	defer running.mu.Unlock()
+	if running.m == nil {
+		running.m = map[int64]*aggregator{}
+	}
 	t := int64(0)
-	for {
-		if _, used := specs.m[t]; !used {
-			specs.m[t] = s
-			return t
-		}
+	for running.m[t] != nil {
 		t++
+	}
+	running.m[t] = a
+	if t < int64(len(running.small)) {
+		running.small[t].Store(a)
+	}
+	return t
+}
+
+func stop(t int64) {
+	running.mu.Lock()
+	defer running.mu.Unlock()
+	delete(running.m, t)
+	if t < int64(len(running.small)) {
+		running.small[t].Store(nil)
 	}
 }
 
-func dropSpec(t int64) {
-	specs.Lock()
-	delete(specs.m, t)
-	specs.Unlock()
+func lookup(t int64) *aggregator {
+	if uint64(t) < uint64(len(running.small)) {
+		return running.small[t].Load()
+	}
+	return lookupSlow(t)
+}
+
+func lookupSlow(t int64) *aggregator {
+	running.mu.Lock()
+	defer running.mu.Unlock()
+	return running.m[t]
 }
 
 func init() {
 	err := sqlite.RegisterFunction("rechist_aggregate", &sqlite.FunctionImpl{
-		NArgs:         3,
-		Deterministic: true,
-		VolatileArgs:  true, // value_json is read during Step only
-		MakeAggregate: func(sqlite.FunctionContext) (sqlite.AggregateFunction, error) {
-			return &aggregator{}, nil
+		NArgs:        3,
+		VolatileArgs: true, // value_json is read during the call only
+		Scalar: func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+			t, _ := args[0].(int64)
+			a := lookup(t)
+			if a == nil {
+				return nil, errors.New("rechist_aggregate: no such query")
+			}
+			return a.row(args[1], args[2])
 		},
 	})
 	if err != nil {
@@ -97,12 +122,13 @@ func init() {
 	}
 }
 
-// aggregator is one evaluation of rechist_aggregate.
+// aggregator sums up one record's rows for one query.
 type aggregator struct {
 	path    []string
 	every   int64
-	ready   bool     // path and every are set: a row was seen
+	seen    bool     // a row was seen
 	prev    storedAt // that row's time
+	counted int64    // rows with a number
 	buckets []bucketAcc
 }
 
@@ -130,9 +156,20 @@ func (t storedAt) ms() int64 {
 // cmp compares two times as SQLite orders them: numerically, an integer
 // and a REAL too.
 func (t storedAt) cmp(u storedAt) int {
+	if t.real || u.real {
+		return t.cmpReal(u)
+	}
+	if t.i < u.i {
+		return -1
+	}
+	if t.i > u.i {
+		return 1
+	}
+	return 0
+}
+
+func (t storedAt) cmpReal(u storedAt) int {
 	switch {
-	case !t.real && !u.real:
-		return cmp.Compare(t.i, u.i)
 	case t.real && u.real:
 		return cmp.Compare(t.f, u.f)
 	case t.real:
@@ -161,38 +198,31 @@ type bucketAcc struct {
 	firstAt, lastAt storedAt
 }
 
-func (a *aggregator) Step(_ *sqlite.FunctionContext, args []driver.Value) error {
-	if !a.ready {
-		t, _ := args[2].(int64)
-		specs.Lock()
-		s, ok := specs.m[t]
-		specs.Unlock()
-		if !ok || s.every < 1 {
-			return errors.New("rechist_aggregate: no such evaluation")
-		}
-		a.path, a.every = s.path, s.every
-	}
+// row adds one row, the value and the time SQLite handed the function,
+// and returns 1 when it had a number at the path, else nil.
+func (a *aggregator) row(value, time driver.Value) (driver.Value, error) {
 	var at storedAt
-	switch v := args[1].(type) {
+	switch v := time.(type) {
 	case int64:
 		at.i = v
 	case float64:
 		at.f, at.real = v, true
 	default:
-		return nil // not a time the range would have selected
+		return nil, nil // not a time the range would have selected
 	}
-	if a.ready && at.cmp(a.prev) < 0 {
-		return errors.New("rechist_aggregate: rows out of time order")
+	if a.seen && at.cmp(a.prev) < 0 {
+		return nil, errors.New("rechist_aggregate: rows out of time order")
 	}
-	a.prev, a.ready = at, true
-	js, ok := args[0].(string)
+	a.prev, a.seen = at, true
+	js, ok := value.(string)
 	if !ok {
-		return nil // a BLOB or NULL from another program: not JSON text
+		return nil, nil // a BLOB from another program: not JSON text
 	}
 	x, ok := jsonpath.Number(js, a.path)
 	if !ok {
-		return nil
+		return nil, nil
 	}
+	a.counted++
 	start := at.ms() / a.every * a.every
 	if n := len(a.buckets); n == 0 || a.buckets[n-1].StartMs != start {
 		a.buckets = append(a.buckets, bucketAcc{Bucket: core.Bucket{StartMs: start, Min: x, Max: x, First: x, Last: x}, firstAt: at, lastAt: at})
@@ -207,51 +237,25 @@ func (a *aggregator) Step(_ *sqlite.FunctionContext, args []driver.Value) error 
 	case at.cmp(b.firstAt) == 0:
 		b.First = x // the same time as the oldest, a lower id
 	}
-	return nil
-}
-
-func (a *aggregator) WindowInverse(*sqlite.FunctionContext, []driver.Value) error {
-	return errors.New("rechist_aggregate is not a window function")
-}
-
-// WindowValue encodes the buckets, ascending, 7 little-endian 8-byte
-// fields each: start, count, min, max, sum, first, last.
-func (a *aggregator) WindowValue(*sqlite.FunctionContext) (driver.Value, error) {
-	out := make([]byte, 0, len(a.buckets)*56)
-	for _, b := range a.buckets {
-		out = binary.LittleEndian.AppendUint64(out, uint64(b.StartMs))
-		out = binary.LittleEndian.AppendUint64(out, uint64(b.Count))
-		for _, f := range []float64{b.Min, b.Max, b.Sum, b.First, b.Last} {
-			out = binary.LittleEndian.AppendUint64(out, math.Float64bits(f))
-		}
-	}
-	return out, nil
-}
-
-func (a *aggregator) Final(*sqlite.FunctionContext) {}
-
-// decodeBuckets reads what WindowValue wrote.
-func decodeBuckets(blob []byte) []core.Bucket {
-	out := make([]core.Bucket, 0, len(blob)/56)
-	for len(blob) >= 56 {
-		u := func(i int) uint64 { return binary.LittleEndian.Uint64(blob[i*8:]) }
-		f := func(i int) float64 { return math.Float64frombits(u(i)) }
-		b := core.Bucket{StartMs: int64(u(0)), Count: int64(u(1)), Min: f(2), Max: f(3), Sum: f(4), First: f(5), Last: f(6)}
-		b.Mean = b.Sum / float64(b.Count)
-		out = append(out, b)
-		blob = blob[56:]
-	}
-	return out
+	return int64(1), nil
 }
 
 // aggregate runs aggregateSQL in the reader's transaction.
-func (r *reader) aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {
-	t := addSpec(aggSpec{path: a.Path, every: a.EveryMs})
-	defer dropSpec(t)
-	var blob []byte
-	err := r.tx.QueryRowContext(ctx, aggregateSQL, t, name, a.StartMs, a.EndMs).Scan(&blob)
-	if err != nil || blob == nil {
+func (r *reader) aggregate(ctx context.Context, name string, spec core.AggSpec) ([]core.Bucket, error) {
+	a := &aggregator{path: spec.Path, every: spec.EveryMs}
+	t := start(a)
+	defer stop(t)
+	var total float64
+	if err := r.tx.QueryRowContext(ctx, aggregateSQL, t, name, spec.StartMs, spec.EndMs).Scan(&total); err != nil {
 		return nil, err
 	}
-	return decodeBuckets(blob), nil
+	if total != float64(a.counted) {
+		return nil, fmt.Errorf("rechist_aggregate: the query saw %v rows with a number, the function %d", total, a.counted)
+	}
+	out := make([]core.Bucket, len(a.buckets))
+	for i, b := range a.buckets {
+		out[i] = b.Bucket
+		out[i].Mean = b.Sum / float64(b.Count)
+	}
+	return out, nil
 }

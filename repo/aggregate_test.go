@@ -128,3 +128,38 @@ func TestAggregatePlan(t *testing.T) {
 		t.Errorf("plan:\n%s", got)
 	}
 }
+
+// Tokens are the smallest free ones, looked up without the lock below 256
+// and with it beyond.
+func TestAggregateTokens(t *testing.T) {
+	var as []*aggregator
+	var ts []int64
+	for range 300 {
+		a := &aggregator{}
+		as = append(as, a)
+		ts = append(ts, start(a))
+	}
+	for i, tok := range ts {
+		if lookup(tok) != as[i] {
+			t.Fatalf("token %d: not its aggregator", tok)
+		}
+	}
+	stop(ts[3])
+	stop(ts[280])
+	if lookup(ts[3]) != nil || lookup(ts[280]) != nil {
+		t.Fatal("a stopped token still finds an aggregator")
+	}
+	if tok := start(&aggregator{}); tok != ts[3] {
+		t.Fatalf("token %d, want the smallest free %d", tok, ts[3])
+	} else {
+		stop(tok)
+	}
+	for i, tok := range ts {
+		if i != 3 && i != 280 {
+			stop(tok)
+		}
+	}
+	if lookup(0) != nil || len(running.m) != 0 {
+		t.Fatal("tokens left in use")
+	}
+}
