@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 	"strconv"
 	"time"
@@ -201,7 +202,10 @@ func (r *runner) rollupScenarios(ctx context.Context, path string, rawYear time.
 }
 
 // alternate times a and b runs times each, alternating, so that drift on a
-// shared machine hits both.
+// shared machine hits both. Each run starts after a full garbage
+// collection, so that neither pays, on its clock, for collecting what the
+// other left (a collection set off by the Go baseline's garbage could run
+// on into the next Aggregate).
 func alternate(runs int, a, b func() error) (latencies, latencies, error) {
 	var la, lb latencies
 	for range runs {
@@ -209,6 +213,7 @@ func alternate(runs int, a, b func() error) (latencies, latencies, error) {
 			run func() error
 			lat *latencies
 		}{{a, &la}, {b, &lb}} {
+			runtime.GC()
 			t0 := time.Now()
 			if err := f.run(); err != nil {
 				return nil, nil, err
