@@ -47,6 +47,14 @@ func TestAggregateAgreesWithSQLReference(t *testing.T) {
 	if _, err := e.e.writeDB.Exec(`INSERT INTO record_history (record_name, value_json, stored_at) VALUES ('r0', 'not json', 7)`); err != nil {
 		t.Fatal(err)
 	}
+	// Times another program wrote as REAL: ordered by their exact value
+	// (first and last), bucketed by CAST AS INTEGER.
+	for i := range 300 {
+		at := float64(rng.IntN(5000)) + []float64{0.25, 0.5, 0.75}[rng.IntN(3)]
+		if _, err := e.e.writeDB.Exec(`INSERT INTO record_history (record_name, value_json, stored_at) VALUES (?, ?, ?)`, fmt.Sprintf("r%d", i%3), values(), at); err != nil {
+			t.Fatal(err)
+		}
+	}
 	ctx := context.Background()
 	for i := range 60 {
 		path := [][]string{{"c"}, {"r", "v"}, nil, {"missing"}}[i%4]
@@ -94,4 +102,64 @@ func jsonPath(keys []string) string {
 		fmt.Fprintf(&b, ".%q", k)
 	}
 	return b.String()
+}
+
+// aggregateSQL's subquery reads idx_record_time backwards for its ORDER
+// BY, with no sorter: rechist_aggregate relies on that order, and on the
+// backward read for speed.
+func TestAggregatePlan(t *testing.T) {
+	e := openTest(t, core.Config{})
+	rows, err := e.e.readDB.Query(`EXPLAIN QUERY PLAN `+aggregateSQL, 0, "r", 0, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	got := strings.Join(plan, "\n")
+	if !strings.Contains(got, "USING INDEX idx_record_time") || strings.Contains(got, "TEMP B-TREE") {
+		t.Errorf("plan:\n%s", got)
+	}
+}
+
+// Tokens are the smallest free ones, looked up without the lock below 256
+// and with it beyond.
+func TestAggregateTokens(t *testing.T) {
+	var as []*aggregator
+	var ts []int64
+	for range 300 {
+		a := &aggregator{}
+		as = append(as, a)
+		ts = append(ts, start(a))
+	}
+	for i, tok := range ts {
+		if lookup(tok) != as[i] {
+			t.Fatalf("token %d: not its aggregator", tok)
+		}
+	}
+	stop(ts[3])
+	stop(ts[280])
+	if lookup(ts[3]) != nil || lookup(ts[280]) != nil {
+		t.Fatal("a stopped token still finds an aggregator")
+	}
+	if tok := start(&aggregator{}); tok != ts[3] {
+		t.Fatalf("token %d, want the smallest free %d", tok, ts[3])
+	} else {
+		stop(tok)
+	}
+	for i, tok := range ts {
+		if i != 3 && i != 280 {
+			stop(tok)
+		}
+	}
+	if lookup(0) != nil || len(running.m) != 0 {
+		t.Fatal("tokens left in use")
+	}
 }

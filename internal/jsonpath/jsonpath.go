@@ -25,8 +25,51 @@ func Number(js string, path []string) (float64, bool) {
 	for j < len(js) && (js[j] == '-' || js[j] == '+' || js[j] == '.' || js[j] == 'e' || js[j] == 'E' || js[j] >= '0' && js[j] <= '9') {
 		j++
 	}
+	if f, ok := decimal(js[i:j]); ok {
+		return f, true
+	}
 	f, err := strconv.ParseFloat(js[i:j], 64)
 	return f, err == nil
+}
+
+// pow10 holds the powers of ten a float64 represents exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// decimal parses the common number, -?digits(.digits)? with at most 15
+// digits in all, the way strconv.ParseFloat would, only faster: such a
+// number is an integer below 2^53 divided by an exact power of ten, and
+// one IEEE division of two exact operands is correctly rounded (the
+// fast path of strconv itself). Anything else is left to ParseFloat.
+func decimal(s string) (float64, bool) {
+	neg := len(s) > 0 && s[0] == '-'
+	if neg {
+		s = s[1:]
+	}
+	var m uint64
+	digits, frac, dot := 0, 0, false
+	for k := 0; k < len(s); k++ {
+		switch c := s[k]; {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+		case c == '.' && !dot && digits > 0 && k+1 < len(s):
+			dot = true
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(m) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // member returns where the value of key starts in the object at js[i:].
