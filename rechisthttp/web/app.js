@@ -197,6 +197,13 @@ function el(name, attrs, text) {
   return e;
 }
 
+// niceStep returns 1, 2 or 5 times a power of ten, at least raw.
+function niceStep(raw) {
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  for (const m of [1, 2, 5, 10]) if (m * p >= raw) return m * p;
+  return 10 * p;
+}
+
 function drawChart() {
   const svg = $("chart");
   svg.replaceChildren();
@@ -206,14 +213,17 @@ function drawChart() {
   for (const b of bs) { lo = Math.min(lo, b.min); hi = Math.max(hi, b.max); }
   if (!bs.length) { lo = 0; hi = 1; }
   if (lo === hi) { lo -= 1; hi += 1; }
-  const pad = (hi - lo) * 0.05;
-  lo -= pad; hi += pad;
+  // Round grid values (1, 2 or 5 times a power of ten), about five of
+  // them, and the value axis widened to whole steps.
+  const step = niceStep((hi - lo) / 5);
+  lo = Math.floor(lo / step) * step;
+  hi = Math.ceil(hi / step) * step;
   const x = (t) => PAD.l + ((t - start) / Math.max(1, end - start)) * (W - PAD.l - PAD.r);
   const y = (v) => PAD.t + (1 - (v - lo) / (hi - lo)) * (H - PAD.t - PAD.b);
-  for (let i = 0; i <= 4; i++) {
-    const v = lo + ((hi - lo) * i) / 4;
+  for (let i = 0; lo + i * step <= hi + step / 2; i++) {
+    const v = lo + i * step;
     svg.append(el("line", { class: "grid", x1: PAD.l, x2: W - PAD.r, y1: y(v), y2: y(v) }));
-    svg.append(el("text", { x: PAD.l - 6, y: y(v) + 4, "text-anchor": "end" }, fmtNum(v)));
+    svg.append(el("text", { x: PAD.l - 6, y: y(v) + 4, "text-anchor": "end" }, fmtNum(Number(v.toPrecision(12)))));
   }
   for (let i = 0; i <= 4; i++) {
     const t = start + ((end - start) * i) / 4;
