@@ -2,8 +2,9 @@
 // shell: ingest JSON Lines, query the latest values or a time range, list
 // records, summarize a field in time buckets, delete a range, run
 // retention, back up and compact the file, manage the schema, fill a demo
-// database, and serve it over HTTP (a dashboard, a JSON API, a live stream,
-// metrics; read-only unless --writable).
+// database, serve it over HTTP (a dashboard, a JSON API, a live stream,
+// metrics; read-only unless --writable), and sync its rows to a server
+// exactly once.
 //
 //	go run ./cmd/rechist demo
 //	go run ./cmd/rechist latest 'accuracy::*' -n 3
@@ -12,11 +13,12 @@
 // RECHIST_DB environment variable, which keeps a password in a postgres://
 // URL off the command line; rechist prints URLs without it). The commands
 // that only read (latest, query, records, agg, delete without --yes, stats,
-// migrate status, serve without --writable, and backup for its source) open
-// the database read-only: they never create, migrate or change it. query
-// and latest print rows as they stream from the database, so their memory
-// does not grow with the result. Every command that takes a pattern reads
-// it as an AimDB topic pattern with --topics. Exit status: 0 on success, 2 for bad usage
+// migrate status, serve without --writable, and backup and sync for their
+// source) open the database read-only: they never create, migrate or
+// change it. query and latest print rows as they stream from the
+// database, so their memory does not grow with the result. Every command
+// that takes a pattern reads it as an AimDB topic pattern with --topics.
+// Exit status: 0 on success, 2 for bad usage
 // (unknown flags, bad durations, times or patterns), 1 for failures at run
 // time, 130 after Ctrl-C.
 package main
@@ -60,6 +62,7 @@ type cli struct {
 	Stats   statsCmd   `cmd:"" help:"Summarize what the database holds."`
 	Bench   benchCmd   `cmd:"" help:"Measure rechist against in-run baselines (builds its own files)."`
 	Serve   serveCmd   `cmd:"" help:"Serve the dashboard, the JSON API, a live stream and metrics over HTTP."`
+	Sync    syncCmd    `cmd:"" help:"Push the rows the destination has not received yet to a server or another file, exactly once (--follow: as they arrive)."`
 }
 
 // env is what every command runs with.
