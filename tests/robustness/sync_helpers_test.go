@@ -106,6 +106,7 @@ type syncProc struct {
 	cmd    *exec.Cmd
 	lines  chan string // closed when its stdout ends
 	stderr *strings.Builder
+	waited bool
 }
 
 // startSyncChild starts a sync child pushing src to dst under prefix, at
@@ -134,10 +135,15 @@ func startSyncChild(t *testing.T, src, dst, prefix string, batch int) *syncProc 
 	return p
 }
 
-// kill ends the child with SIGKILL (if it still runs) and waits for it;
-// it fails the test if the child ended otherwise or wrote to stderr.
+// kill ends the child with SIGKILL (if it still runs) and waits for it
+// (once; later calls do nothing); it fails the test if the child ended
+// otherwise or wrote to stderr.
 func (p *syncProc) kill(t *testing.T) {
 	t.Helper()
+	if p.waited {
+		return
+	}
+	p.waited = true
 	_ = p.cmd.Process.Kill()
 	for range p.lines { // drain, so that Wait's copy ends
 	}
