@@ -14,7 +14,7 @@ import (
 
 type benchCmd struct {
 	Engine     string         `default:"sqlite" enum:"sqlite,postgres" help:"The engine to measure: sqlite (files in a temporary directory) or postgres (on --url)."`
-	URL        string         `name:"url" placeholder:"URL" help:"The PostgreSQL server for --engine postgres (a database the bench may create a schema in)."`
+	URL        string         `name:"url" env:"RECHIST_BENCH_POSTGRES_URL" placeholder:"URL" help:"The PostgreSQL server for --engine postgres and for the sync step (a database the bench may create schemas in; also set by ${env})."`
 	Quick      bool           `help:"The quick profile: 200k base rows, 1.5s per store scenario, no 10M-row run (about a minute on 2 cores)."`
 	Records    *int           `placeholder:"N" help:"Distinct record names (default 1000)."`
 	Rows       *int           `placeholder:"N" help:"Rows in the file the scenarios start from (full 1M, quick 200k)."`
@@ -25,7 +25,7 @@ type benchCmd struct {
 	Runs       *int           `placeholder:"N" help:"Timed runs per query (median reported; full 50, quick 20)."`
 	Dir        string         `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
 	Progress   bool           `default:"true" negatable:"" help:"Print each step on stderr."`
-	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup,export,aggregate,records" help:"Run only these steps (store, bulk, query, cleanup, export, aggregate, records)."`
+	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup,export,aggregate,records,sync" help:"Run only these steps (store, bulk, query, cleanup, export, aggregate, records, sync: SQLite to PostgreSQL on --url)."`
 	CPUProfile string         `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the whole run to FILE."`
 }
 
@@ -86,6 +86,7 @@ func (c *benchCmd) Run(e *env) error {
 	}
 	cfg.Dir = c.Dir
 	cfg.Only = c.Only
+	cfg.SyncURL = c.URL
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
 		if err != nil {

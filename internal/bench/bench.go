@@ -52,8 +52,10 @@ type Config struct {
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
 	// Only, if set, names the steps to run: store, bulk, query, cleanup,
-	// export, aggregate, records. The base file is built whatever runs.
+	// export, aggregate, records, sync. The base file is built whatever runs.
 	Only []string
+	// SyncURL is the PostgreSQL server of the sync step; empty skips it.
+	SyncURL string
 }
 
 // Quick is a profile that finishes in about two minutes on 2 cores (the
@@ -75,7 +77,8 @@ var steps = []struct {
 	run  func(*runner, context.Context) error
 }{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
 	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios},
-	{"aggregate", (*runner).aggregateScenarios}, {"records", (*runner).recordsScenarios}}
+	{"aggregate", (*runner).aggregateScenarios}, {"records", (*runner).recordsScenarios},
+	{"sync", (*runner).syncScenarios}}
 
 // Steps returns the names Config.Only accepts, in the order Run runs them.
 func Steps() []string {
