@@ -127,20 +127,19 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 	if err := dst.writable(op); err != nil {
 		return res, err
 	}
-	var high int64
 	err = src.read(ctx, op, func(rd Reader) error {
 		var err error
 		if res.Source, err = rd.SourceID(ctx); err != nil {
 			return err
 		}
-		if res.SourceLast, err = rd.LastID(ctx); err != nil {
-			return err
-		}
-		high, err = rd.IDHighWater(ctx)
+		res.SourceLast, err = rd.LastID(ctx)
 		return err
 	})
 	if err != nil {
 		return res, err
+	}
+	if syncSourceRead != nil {
+		syncSourceRead()
 	}
 	var cur SyncCursor
 	if err := dst.read(ctx, op, func(rd Reader) (err error) {
@@ -150,7 +149,7 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 		return res, err
 	}
 	res.Cursor, res.TotalSent, res.TotalMissed = cur.LastID, cur.Sent, cur.Missed
-	if err := verifySource(ctx, src, res.Source, cur, high); err != nil {
+	if err := verifySource(ctx, src, res.Source, cur); err != nil {
 		return res, err
 	}
 	for {
@@ -206,13 +205,29 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 	}
 }
 
+// syncSourceRead, when set (by tests), runs in Sync after the source's
+// identity is read and before the destination's cursor is.
+var syncSourceRead func()
+
 // verifySource checks that the destination's cursor fits the source: no
 // higher than any id the source ever handed out, and where the source
 // still holds the cursor's row, the same row.
-func verifySource(ctx context.Context, src *DB, id string, cur SyncCursor, high int64) error {
+//
+// The source's high-water mark is read after the cursor: another sync of
+// the same source may have moved the cursor over rows stored after this
+// Sync began, and a mark read before the cursor would take the source for
+// an older copy of itself.
+func verifySource(ctx context.Context, src *DB, id string, cur SyncCursor) error {
 	const op = "sync"
 	if cur.LastID == 0 {
 		return nil
+	}
+	var high int64
+	if err := src.read(ctx, op, func(rd Reader) (err error) {
+		high, err = rd.IDHighWater(ctx)
+		return err
+	}); err != nil {
+		return err
 	}
 	if cur.LastID > high {
 		return Wrap(op, fmt.Errorf("%w: the destination holds rows of source %s up to id %d, but this file has only ever had ids up to %d: it is an older copy (a restored backup?) of the source that pushed them; give it a new identity (docs/sync.md)",

@@ -1,0 +1,5 @@
+package core
+
+// SetSyncSourceRead sets the hook Sync runs between reading the source's
+// identity and the destination's cursor (nil: none).
+func SetSyncSourceRead(f func()) { syncSourceRead = f }
