@@ -59,6 +59,15 @@ var (
 	// committed meanwhile. Nothing of that batch is written.
 	ErrConflict = core.ErrConflict
 
+	// ErrCopiedSource is wrapped by [Sync], together with [ErrConflict],
+	// when the conflict is the source's own: another copy of the same
+	// source file pushed other rows, or the file is an older copy (a
+	// restored backup) of what was pushed. Running Sync again cannot help;
+	// docs/sync.md says how to give the copy an identity of its own. An
+	// ErrConflict without it (another Sync of the source committed
+	// meanwhile) passes when Sync runs again.
+	ErrCopiedSource = core.ErrCopiedSource
+
 	// ErrNoSourceID is wrapped by [Sync] and [DB.SourceID] when the source's
 	// schema predates sync and so has no identity: open it writable once
 	// (or run `rechist migrate up`).

@@ -186,7 +186,7 @@ func testSyncRefusesCopiedSource(t *testing.T, h Harness) {
 	}
 	defer cp.Close()
 	storeAt(t, rechist.NewRepo[int](cp), "s", 33, ms(3)) // the copy's own row 3
-	if res, err := rechist.Sync(ctx, cp, dst); !errors.Is(err, rechist.ErrConflict) || res.Copied != 0 {
+	if res, err := rechist.Sync(ctx, cp, dst); !errors.Is(err, rechist.ErrConflict) || !errors.Is(err, rechist.ErrCopiedSource) || res.Copied != 0 {
 		t.Fatalf("sync of a copy that wrote its own row 3: %+v, %v; want ErrConflict", res, err)
 	}
 	old, err := open(ctx, backup, rechist.WithReadOnly())
@@ -194,7 +194,7 @@ func testSyncRefusesCopiedSource(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	defer old.Close()
-	if res, err := rechist.Sync(ctx, old, dst); !errors.Is(err, rechist.ErrConflict) || res.Copied != 0 {
+	if res, err := rechist.Sync(ctx, old, dst); !errors.Is(err, rechist.ErrConflict) || !errors.Is(err, rechist.ErrCopiedSource) || res.Copied != 0 {
 		t.Fatalf("sync of an older copy: %+v, %v; want ErrConflict", res, err)
 	}
 	sameRows(t, "after refused syncs", contents(t, dst), before)

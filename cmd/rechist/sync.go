@@ -189,7 +189,7 @@ func (s *syncer) push(bar func() *progressbar.ProgressBar) (rechist.SyncResult, 
 // of a file that pushed other rows (or an older copy of it), which no retry
 // mends, rather than another sync of the same source moving the cursor.
 func copiedSource(err error) bool {
-	return errors.Is(err, rechist.ErrConflict) && strings.Contains(err.Error(), "new identity")
+	return errors.Is(err, rechist.ErrCopiedSource)
 }
 
 // fatal reports whether err is one that trying again cannot mend.

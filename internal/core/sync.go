@@ -17,6 +17,11 @@ import (
 // meanwhile.
 var ErrConflict = errors.New("sync conflict")
 
+// ErrCopiedSource is wrapped, with ErrConflict, when the source itself
+// does not fit the destination's record of it (a copy of the file pushed
+// other rows, or the file is an older copy): trying again cannot help.
+var ErrCopiedSource = errors.New("the source is a copy of a source the destination knows")
+
 // ErrNoSourceID is returned by Sync when the source's schema predates sync
 // (no rechist_meta table): open it writable once to migrate it.
 var ErrNoSourceID = errors.New("the source has no sync identity")
@@ -230,8 +235,8 @@ func verifySource(ctx context.Context, src *DB, id string, cur SyncCursor) error
 		return err
 	}
 	if cur.LastID > high {
-		return Wrap(op, fmt.Errorf("%w: the destination holds rows of source %s up to id %d, but this file has only ever had ids up to %d: it is an older copy (a restored backup?) of the source that pushed them; give it a new identity (docs/sync.md)",
-			ErrConflict, id, cur.LastID, high), nil)
+		return Wrap(op, fmt.Errorf("%w: %w: the destination holds rows of source %s up to id %d, but this file has only ever had ids up to %d: it is an older copy (a restored backup?) of the source that pushed them; give it a new identity (docs/sync.md)",
+			ErrConflict, ErrCopiedSource, id, cur.LastID, high), nil)
 	}
 	var row Row
 	found := false
@@ -244,8 +249,8 @@ func verifySource(ctx context.Context, src *DB, id string, cur SyncCursor) error
 		return err
 	}
 	if found && Fingerprint(row) != cur.LastHash {
-		return Wrap(op, fmt.Errorf("%w: row %d of source %s is not the row the destination received as row %d: another copy of this source file pushed its own rows; give this copy a new identity (docs/sync.md)",
-			ErrConflict, cur.LastID, id, cur.LastID), nil)
+		return Wrap(op, fmt.Errorf("%w: %w: row %d of source %s is not the row the destination received as row %d: another copy of this source file pushed its own rows; give this copy a new identity (docs/sync.md)",
+			ErrConflict, ErrCopiedSource, cur.LastID, id, cur.LastID), nil)
 	}
 	return nil
 }
