@@ -28,8 +28,10 @@ func encodeValue(op, name string, v any) (string, error) {
 		return "", core.Invalidf(op, "value of record %s cannot be encoded as JSON: %v", quote(name), err)
 	}
 	js := bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})
-	if d := jsonDepth(js); d > maxJSONDepth {
-		return "", core.Invalidf(op, "value of record %s nests %d levels deep; encoding/json decodes at most %d", quote(name), d, maxJSONDepth)
+	// What the Rust crate or encoding/json cannot read back is refused here,
+	// for every engine (see core.ValueProblem).
+	if problem := core.ValueProblem(js); problem != "" {
+		return "", core.Invalidf(op, "record %s: %s", quote(name), problem)
 	}
 	return string(js), nil
 }
@@ -39,36 +41,6 @@ func putBuffer(buf *bytes.Buffer) {
 	if buf.Cap() <= maxPooledBuffer {
 		bufPool.Put(buf)
 	}
-}
-
-// maxJSONDepth is the deepest nesting encoding/json decodes: a value nested
-// deeper could be stored but never read back.
-const maxJSONDepth = 10_000
-
-// jsonDepth returns the deepest nesting of objects and arrays in valid JSON.
-func jsonDepth(js []byte) int {
-	depth, deepest, inString, escaped := 0, 0, false, false
-	for _, c := range js {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '{' || c == '[':
-			depth++
-			deepest = max(deepest, depth)
-		case c == '}' || c == ']':
-			depth--
-		}
-	}
-	return deepest
 }
 
 // quote quotes a record name for an error message, shortened if long.

@@ -45,6 +45,22 @@ func testBadInputIsRefusedAndWritesNothing(t *testing.T, h Harness) {
 		{"invalid UTF-8 from a json.Marshaler", func() error {
 			return rechist.NewRepo[rawMarshaler](db).Store(ctx, "x", rawMarshaler("[\"\xc3\"]"))
 		}, "not valid UTF-8"},
+		{"number beyond float64 in a json.RawMessage", func() error {
+			return rechist.NewRepo[json.RawMessage](db).Store(ctx, "x", json.RawMessage(`{"v":1e400}`))
+		}, "beyond float64's range"},
+		{"negative number beyond float64 from a json.Marshaler", func() error {
+			return rechist.NewRepo[rawMarshaler](db).Store(ctx, "x", rawMarshaler(`[-1e400]`))
+		}, "the number -1e400"},
+		{"escaped lone high surrogate in a json.RawMessage", func() error {
+			return rechist.NewRepo[json.RawMessage](db).Store(ctx, "x", json.RawMessage(`"\ud800"`))
+		}, `lone surrogate \ud800`},
+		{"escaped lone low surrogate from a json.Marshaler", func() error {
+			return rechist.NewRepo[rawMarshaler](db).Store(ctx, "x", rawMarshaler(`{"k":"a\udc00"}`))
+		}, `lone surrogate \udc00`},
+		{"lone surrogate in StoreMany", func() error {
+			return rechist.NewRepo[json.RawMessage](db).StoreMany(ctx, []rechist.Record[json.RawMessage]{
+				{Name: "ok", Value: json.RawMessage(`"\ud83d\ude00"`)}, {Name: "x", Value: json.RawMessage(`"\ud83d"`)}})
+		}, "lone surrogate"},
 		{"NaN", func() error { return floats.Store(ctx, "x", math.NaN()) }, "cannot be encoded as JSON"},
 		{"+Inf", func() error { return floats.Store(ctx, "x", math.Inf(1)) }, "cannot be encoded as JSON"},
 		{"channel", func() error { return chans.Store(ctx, "x", make(chan int)) }, "cannot be encoded as JSON"},

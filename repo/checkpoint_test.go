@@ -76,3 +76,27 @@ func TestWALStartsOverUnderContinuousWrites(t *testing.T) {
 		t.Fatalf("WAL is %d bytes, %d without rewinds: it does not start over", size, grown)
 	}
 }
+
+// The rewind threshold follows the write rate: what the writer appends in
+// rewindEvery, at least a sixteenth of the configured maximum (4 MiB of the
+// default 64 MiB), at most the maximum.
+func TestRewindThresholdFollowsTheWriteRate(t *testing.T) {
+	def := newCheckpointer(nil, core.DefaultWALRestartPages, time.Millisecond, nil)
+	for _, tc := range []struct {
+		rate float64 // frames a second
+		want int64
+	}{
+		{0, 1024},      // idle or unknown: 4 MiB
+		{2000, 1024},   // a slow writer: still 4 MiB
+		{12000, 3000},  // one caller at FULL, ~4,000 rows/s: 12 MiB
+		{40000, 10000}, // a busy writer
+		{1e6, 16384},   // never past 64 MiB
+	} {
+		if got := def.rewindThreshold(tc.rate); got != tc.want {
+			t.Errorf("rate %.0f frames/s: threshold %d frames, want %d", tc.rate, got, tc.want)
+		}
+	}
+	if got := newCheckpointer(nil, 1<<30, time.Millisecond, nil).rewindThreshold(0); got < 1<<26 {
+		t.Errorf("a threshold out of reach (1<<30 frames) came down to %d for an idle writer", got)
+	}
+}

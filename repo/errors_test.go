@@ -43,11 +43,15 @@ func lockFromAnotherConnection(t *testing.T, path string) (release func()) {
 func TestLockedDatabaseIsErrBusy(t *testing.T) {
 	db := openTest(t, core.Config{BatchTimeout: time.Second})
 	lockFromAnotherConnection(t, db.e.path)
-	err := db.Insert(context.Background(), []core.Row{{Name: "x", ValueJSON: "1"}})
-	if !errors.Is(err, core.ErrBusy) || !strings.Contains(err.Error(), "locked") {
-		t.Fatalf("store while locked: %v, want ErrBusy", err)
+	// One row is an autocommit INSERT, more rows a transaction: both meet
+	// the lock.
+	for _, rows := range [][]core.Row{{{Name: "x", ValueJSON: "1"}}, {{Name: "x", ValueJSON: "1"}, {Name: "y", ValueJSON: "2"}}} {
+		err := db.Insert(context.Background(), rows)
+		if !errors.Is(err, core.ErrBusy) || !strings.Contains(err.Error(), "locked") {
+			t.Fatalf("store of %d rows while locked: %v, want ErrBusy", len(rows), err)
+		}
 	}
-	_, err = db.Cleanup(context.Background(), 5)
+	_, err := db.Cleanup(context.Background(), 5)
 	if !errors.Is(err, core.ErrBusy) {
 		t.Fatalf("cleanup while locked: %v, want ErrBusy", err)
 	}

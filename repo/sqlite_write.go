@@ -19,7 +19,20 @@ import (
 // fails after a short wait (writerBusyTimeout) as Retryable: the core tries
 // the batch again until its deadline, honouring its callers' ctx between
 // tries. A statement that fails on one request's data is a RequestError.
+//
+// The statements inside the transaction run without ctx's cancellation:
+// each is bounded work under a write lock already held (one row, or one
+// chunk of a delete), and the driver would start a goroutine per statement
+// to watch a cancellable context (a batch of 200 rows, 200 goroutines). The
+// batch's deadline still bounds BEGIN, the one step that waits for a lock.
+//
+// A batch of one row, the common case when one caller stores in sequence,
+// is one autocommit INSERT instead: one driver call rather than BEGIN,
+// INSERT and COMMIT with their goroutines, as the Rust crate commits.
 func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
+	if len(batch) == 1 && batch[0].Kind == core.KindInsert && len(batch[0].Rows) == 1 {
+		return e.commitOneRow(ctx, batch[0])
+	}
 	tx, err := e.writeDB.BeginTx(ctx, nil)
 	if err != nil {
 		err = fmt.Errorf("begin: %w", err)
@@ -30,8 +43,9 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	}
 	ts := &txStmts{tx: tx, stmts: e.writeSt, bound: map[string]*sql.Stmt{}}
 	q, sq := db.New(ts), syncdb.New(ts)
+	stmtCtx := context.WithoutCancel(ctx)
 	for _, r := range batch {
-		if r.N, err = applyRequest(ctx, q, sq, r); err != nil {
+		if r.N, err = applyRequest(stmtCtx, q, sq, r); err != nil {
 			_ = tx.Rollback()
 			var re *core.RequestError
 			if errors.As(err, &re) {
@@ -53,6 +67,32 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// commitOneRow stores the one row of r in an autocommit INSERT. SQLite
+// documents that a statement outside an explicit transaction that fails
+// with SQLITE_BUSY wrote nothing and may be tried again: that failure is
+// Retryable, as a BEGIN that meets another connection's lock is.
+func (e *engine) commitOneRow(ctx context.Context, r *core.Request) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	st, err := e.writeSt.get(db.InsertRecord)
+	if err != nil {
+		return err
+	}
+	row := &r.Rows[0]
+	_, err = st.ExecContext(context.WithoutCancel(ctx), row.Name, row.ValueJSON, row.StoredAt)
+	switch {
+	case err == nil:
+		r.N = 1
+		return nil
+	case classify(err) == core.ErrBusy:
+		return core.Retryable(fmt.Errorf("insert: %w", err))
+	case requestsFault(err):
+		return &core.RequestError{Request: r, Err: err}
+	}
+	return err
 }
 
 // applyRequest runs one request's statements inside the transaction.

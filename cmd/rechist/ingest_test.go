@@ -68,6 +68,44 @@ func TestIngestIsStrict(t *testing.T) {
 	}
 }
 
+// Values the Rust crate cannot read back (a number beyond float64's range,
+// an escaped lone surrogate) are refused line by line, and nothing of
+// theirs is stored; the lines around them are.
+func TestIngestRefusesValuesTheCrateCannotRead(t *testing.T) {
+	in := strings.Join([]string{
+		`{"name":"ok::1","value":{"v":1e308}}`,
+		`{"name":"big","value":{"v":1e400}}`,
+		`{"name":"small","value":-1e400}`,
+		`{"name":"high","value":"\ud800"}`,
+		`{"name":"low","value":{"k":"x\udc00"}}`,
+		`{"name":"ok::2","value":["\ud83d\ude00",1e-400]}`,
+	}, "\n") + "\n"
+	for _, batch := range []string{"1", "100"} {
+		dir := t.TempDir()
+		r := runCLI(t, dir, in, "ingest", "--batch", batch)
+		if r.code != 1 || !strings.HasPrefix(r.stdout, "stored 2 rows from 6 lines") || !strings.Contains(r.stdout, "; 4 lines failed") {
+			t.Fatalf("--batch %s: exit %d\n%s%s", batch, r.code, r.stdout, r.stderr)
+		}
+		for _, want := range []string{
+			"line 2: rechist: store: invalid argument: record \"big\": value holds the number 1e400, beyond float64's range",
+			"line 3: rechist: store: invalid argument: record \"small\": value holds the number -1e400",
+			`line 4: rechist: store: invalid argument: record "high": value holds the escaped lone surrogate \ud800`,
+			`line 5: rechist: store: invalid argument: record "low": value holds the escaped lone surrogate \udc00`,
+		} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("--batch %s: stderr lacks %q:\n%s", batch, want, r.stderr)
+			}
+		}
+		var got []string
+		for _, j := range parseJSONLines(t, ok(t, dir, "", "query", "*", "--json")) {
+			got = append(got, j.Name+"="+string(j.Value))
+		}
+		if want := `ok::1={"v":1e308} ok::2=["\ud83d\ude00",1e-400]`; strings.Join(got, " ") != want {
+			t.Errorf("--batch %s: stored %s, want %s", batch, got, want)
+		}
+	}
+}
+
 // Bad lines are reported in line order, whether ingest or the library
 // finds them, and however the batches fall.
 func TestIngestReportsInLineOrder(t *testing.T) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"iter"
+	"strconv"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -13,7 +14,7 @@ import (
 
 // outputFlags choose how records are printed.
 type outputFlags struct {
-	JSON      bool `name:"json" xor:"format" help:"Print JSON Lines ({\"name\",\"at\",\"value\"}), which ingest reads back."`
+	JSON      bool `name:"json" xor:"format" help:"Print JSON Lines ({\"name\",\"at\",\"value\"}; \"at\" is Unix milliseconds after year 9999), which ingest reads back."`
 	CSV       bool `name:"csv" xor:"format" help:"Print CSV with a header: record,time,value."`
 	timeFlags `embed:""`
 }
@@ -57,7 +58,7 @@ func (o outputFlags) printRecords(w io.Writer, seq iter.Seq2[rechist.Record[json
 		enc := json.NewEncoder(bw)
 		enc.SetEscapeHTML(false)
 		write = func(r rechist.Record[json.RawMessage]) error {
-			return enc.Encode(recordLine{r.Name, r.StoredAt.In(loc).Format(timeLayout), r.Value})
+			return enc.Encode(recordLine{r.Name, jsonTime(r.StoredAt.In(loc)), r.Value})
 		}
 		done = bw.Flush
 	case o.CSV:
@@ -99,6 +100,19 @@ func (o outputFlags) printRecords(w io.Writer, seq iter.Seq2[rechist.Record[json
 // recordLine is one line of --json: what ingest reads back.
 type recordLine struct {
 	Name  string          `json:"name"`
-	At    string          `json:"at"`
+	At    json.RawMessage `json:"at"`
 	Value json.RawMessage `json:"value"`
+}
+
+// jsonTime is "at" of a --json line: the time as a timeLayout string, or,
+// when its year in the zone it prints in has not four digits (after 9999:
+// a file from another program can hold any int64 millisecond), as Unix
+// milliseconds, a number. RFC 3339 has no other years, so ingest would
+// refuse "292278994-08-17T07:12:55.807Z"; it reads the number.
+func jsonTime(t time.Time) json.RawMessage {
+	if y := t.Year(); y < 0 || y > 9999 {
+		return strconv.AppendInt(nil, t.UnixMilli(), 10)
+	}
+	b := append(make([]byte, 0, len(timeLayout)+8), '"')
+	return append(t.AppendFormat(b, timeLayout), '"')
 }
