@@ -45,6 +45,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.insertRecordStmt, err = db.PrepareContext(ctx, InsertRecord); err != nil {
 		return nil, fmt.Errorf("error preparing query InsertRecord: %w", err)
 	}
+	if q.insertRecords8Stmt, err = db.PrepareContext(ctx, InsertRecords8); err != nil {
+		return nil, fmt.Errorf("error preparing query InsertRecords8: %w", err)
+	}
 	if q.lastIDStmt, err = db.PrepareContext(ctx, LastID); err != nil {
 		return nil, fmt.Errorf("error preparing query LastID: %w", err)
 	}
@@ -113,6 +116,11 @@ func (q *Queries) Close() error {
 	if q.insertRecordStmt != nil {
 		if cerr := q.insertRecordStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing insertRecordStmt: %w", cerr)
+		}
+	}
+	if q.insertRecords8Stmt != nil {
+		if cerr := q.insertRecords8Stmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing insertRecords8Stmt: %w", cerr)
 		}
 	}
 	if q.lastIDStmt != nil {
@@ -211,6 +219,7 @@ type Queries struct {
 	deleteOlderThanChunkStmt   *sql.Stmt
 	deleteRecordRangeChunkStmt *sql.Stmt
 	insertRecordStmt           *sql.Stmt
+	insertRecords8Stmt         *sql.Stmt
 	lastIDStmt                 *sql.Stmt
 	namesAfterStmt             *sql.Stmt
 	queryLatestWalkStmt        *sql.Stmt
@@ -234,6 +243,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		deleteOlderThanChunkStmt:   q.deleteOlderThanChunkStmt,
 		deleteRecordRangeChunkStmt: q.deleteRecordRangeChunkStmt,
 		insertRecordStmt:           q.insertRecordStmt,
+		insertRecords8Stmt:         q.insertRecords8Stmt,
 		lastIDStmt:                 q.lastIDStmt,
 		namesAfterStmt:             q.namesAfterStmt,
 		queryLatestWalkStmt:        q.queryLatestWalkStmt,

@@ -26,3 +26,77 @@ func (q *Queries) InsertRecord(ctx context.Context, arg InsertRecordParams) erro
 	_, err := q.exec(ctx, q.insertRecordStmt, InsertRecord, arg.RecordName, arg.ValueJson, arg.StoredAt)
 	return err
 }
+
+const InsertRecords8 = `-- name: InsertRecords8 :exec
+INSERT INTO record_history (record_name, value_json, stored_at) VALUES
+    (CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS INTEGER)),
+    (CAST(?4 AS TEXT), CAST(?5 AS TEXT), CAST(?6 AS INTEGER)),
+    (CAST(?7 AS TEXT), CAST(?8 AS TEXT), CAST(?9 AS INTEGER)),
+    (CAST(?10 AS TEXT), CAST(?11 AS TEXT), CAST(?12 AS INTEGER)),
+    (CAST(?13 AS TEXT), CAST(?14 AS TEXT), CAST(?15 AS INTEGER)),
+    (CAST(?16 AS TEXT), CAST(?17 AS TEXT), CAST(?18 AS INTEGER)),
+    (CAST(?19 AS TEXT), CAST(?20 AS TEXT), CAST(?21 AS INTEGER)),
+    (CAST(?22 AS TEXT), CAST(?23 AS TEXT), CAST(?24 AS INTEGER))
+`
+
+type InsertRecords8Params struct {
+	N1 string
+	V1 string
+	T1 int64
+	N2 string
+	V2 string
+	T2 int64
+	N3 string
+	V3 string
+	T3 int64
+	N4 string
+	V4 string
+	T4 int64
+	N5 string
+	V5 string
+	T5 int64
+	N6 string
+	V6 string
+	T6 int64
+	N7 string
+	V7 string
+	T7 int64
+	N8 string
+	V8 string
+	T8 int64
+}
+
+// Eight rows in one statement. The writer inserts a batch's rows through it
+// eight at a time and the rest through InsertRecord: one statement's
+// overhead (bind, step, reset, database/sql) for eight rows, about a
+// quarter less work a row than eight single INSERTs (measured with
+// modernc). Rows are inserted in order, so their ids follow it.
+func (q *Queries) InsertRecords8(ctx context.Context, arg InsertRecords8Params) error {
+	_, err := q.exec(ctx, q.insertRecords8Stmt, InsertRecords8,
+		arg.N1,
+		arg.V1,
+		arg.T1,
+		arg.N2,
+		arg.V2,
+		arg.T2,
+		arg.N3,
+		arg.V3,
+		arg.T3,
+		arg.N4,
+		arg.V4,
+		arg.T4,
+		arg.N5,
+		arg.V5,
+		arg.T5,
+		arg.N6,
+		arg.V6,
+		arg.T6,
+		arg.N7,
+		arg.V7,
+		arg.T7,
+		arg.N8,
+		arg.V8,
+		arg.T8,
+	)
+	return err
+}

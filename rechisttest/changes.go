@@ -84,6 +84,24 @@ func testChangesInCommitOrder(t *testing.T, h Harness) {
 	if got, n, err := db.Changes(ctx, "nothing", 0, 2); err != nil || len(got) != 0 || n != all[1].ID {
 		t.Fatalf("Changes(nothing, 0, 2) = %v, %d, %v; want none and next %d", got, n, err, all[1].ID)
 	}
+	// A StoreMany's rows get ids in the order given (the SQLite engine
+	// inserts them eight to a statement, the rest one by one).
+	var many []rechist.Record[json.RawMessage]
+	for i := range 19 {
+		many = append(many, rechist.Record[json.RawMessage]{Name: fmt.Sprintf("m%02d", 18-i), Value: json.RawMessage(fmt.Sprint(i)), StoredAt: ms(5)})
+	}
+	if err := raw.StoreMany(ctx, many); err != nil {
+		t.Fatal(err)
+	}
+	got, next2 := follow(t, db, "*", next, 7)
+	wantMany := ""
+	for _, r := range many {
+		wantMany += fmt.Sprintf("%s=%s@%d ", r.Name, r.Value, r.StoredAt.UnixMilli())
+	}
+	if changeNames(got) != wantMany {
+		t.Fatalf("a StoreMany of 19 rows in commit order:\n %s\nwant\n %s", changeNames(got), wantMany)
+	}
+	next = next2
 	// Deleting the newest row does not let its id be handed out again.
 	if _, err := db.Delete(ctx, "*", rechist.QueryParams{}); err != nil {
 		t.Fatal(err)

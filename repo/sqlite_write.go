@@ -44,17 +44,33 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	ts := &txStmts{tx: tx, stmts: e.writeSt, bound: map[string]*sql.Stmt{}}
 	q, sq := db.New(ts), syncdb.New(ts)
 	stmtCtx := context.WithoutCancel(ctx)
-	for _, r := range batch {
-		if r.N, err = applyRequest(stmtCtx, q, sq, r); err != nil {
-			_ = tx.Rollback()
-			var re *core.RequestError
-			if errors.As(err, &re) {
-				return err
-			}
-			if requestsFault(err) {
-				return &core.RequestError{Request: r, Err: err}
-			}
+	ins := inserter{q: q}
+	fail := func(r *core.Request, err error) error {
+		_ = tx.Rollback()
+		var re *core.RequestError
+		if errors.As(err, &re) {
 			return err
+		}
+		if requestsFault(err) {
+			return &core.RequestError{Request: r, Err: err} // r nil: one of several
+		}
+		return err
+	}
+	for _, r := range batch {
+		if r.Kind == core.KindInsert {
+			// Insert requests' rows are pooled, eight to a statement,
+			// across requests; a refused row is then one of the pool's.
+			r.N = int64(len(r.Rows))
+			if err := ins.add(stmtCtx, r.Rows); err != nil {
+				return fail(nil, err)
+			}
+			continue
+		}
+		if err := ins.flush(stmtCtx); err != nil {
+			return fail(nil, err)
+		}
+		if r.N, err = applyRequest(stmtCtx, q, sq, r); err != nil {
+			return fail(r, err)
 		}
 		if r.Kind == core.KindDeleteChunk || r.Kind == core.KindDeleteRange {
 			// Inside this write transaction no other connection deletes:
@@ -62,11 +78,68 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 			r.More = r.N == r.Chunk
 		}
 	}
+	if err := ins.flush(stmtCtx); err != nil {
+		return fail(nil, err)
+	}
 	if err := tx.Commit(); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// inserter pools the rows of a batch's insert requests and inserts them
+// eight to a statement (InsertRecords8), the rest one by one, in order.
+type inserter struct {
+	q    *db.Queries
+	rows []core.Row // pooled, fewer than eight
+}
+
+func (in *inserter) add(ctx context.Context, rows []core.Row) error {
+	for len(rows) > 0 {
+		if len(in.rows) == 0 && len(rows) >= 8 {
+			if err := in.q.InsertRecords8(ctx, eight(rows[:8])); err != nil {
+				return err
+			}
+			rows = rows[8:]
+			continue
+		}
+		take := min(8-len(in.rows), len(rows))
+		in.rows = append(in.rows, rows[:take]...)
+		rows = rows[take:]
+		if len(in.rows) == 8 {
+			if err := in.q.InsertRecords8(ctx, eight(in.rows)); err != nil {
+				return err
+			}
+			in.rows = in.rows[:0]
+		}
+	}
+	return nil
+}
+
+// flush inserts the pooled rows one by one.
+func (in *inserter) flush(ctx context.Context) error {
+	for i := range in.rows {
+		row := &in.rows[i]
+		if err := in.q.InsertRecord(ctx, db.InsertRecordParams{RecordName: row.Name, ValueJson: row.ValueJSON, StoredAt: row.StoredAt}); err != nil {
+			return err
+		}
+	}
+	in.rows = in.rows[:0]
+	return nil
+}
+
+func eight(r []core.Row) db.InsertRecords8Params {
+	return db.InsertRecords8Params{
+		N1: r[0].Name, V1: r[0].ValueJSON, T1: r[0].StoredAt,
+		N2: r[1].Name, V2: r[1].ValueJSON, T2: r[1].StoredAt,
+		N3: r[2].Name, V3: r[2].ValueJSON, T3: r[2].StoredAt,
+		N4: r[3].Name, V4: r[3].ValueJSON, T4: r[3].StoredAt,
+		N5: r[4].Name, V5: r[4].ValueJSON, T5: r[4].StoredAt,
+		N6: r[5].Name, V6: r[5].ValueJSON, T6: r[5].StoredAt,
+		N7: r[6].Name, V7: r[6].ValueJSON, T7: r[6].StoredAt,
+		N8: r[7].Name, V8: r[7].ValueJSON, T8: r[7].StoredAt,
+	}
 }
 
 // commitOneRow stores the one row of r in an autocommit INSERT. SQLite

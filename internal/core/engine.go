@@ -39,7 +39,9 @@ type Engine interface {
 }
 
 // BatchHooks is implemented by an engine that acts between batches (the
-// SQLite engine's checkpointer). Both run on the writer goroutine.
+// SQLite engine's checkpointer). Both run around every batch, on the
+// writer goroutine or on a caller committing directly, never two at once
+// and never during another batch.
 type BatchHooks interface {
 	// BeforeBatch runs when the writer holds a request and has not yet
 	// begun its transaction.

@@ -32,6 +32,17 @@ type Writer struct {
 	closeOnce sync.Once
 	done      chan struct{}
 
+	// commitMu is held by whoever commits: the writer goroutine for a
+	// batch (from BeforeBatch to AfterBatch), or a caller committing its
+	// own request directly (tryDirect). busy is set while the goroutine
+	// has taken a request and not yet finished its batch, so that direct
+	// commits never overtake what is queued.
+	commitMu sync.Mutex
+	busy     atomic.Bool
+	// storing counts the callers inside insert: a direct commit is for a
+	// caller storing alone; with company, the queue's group commit wins.
+	storing atomic.Int32
+
 	stats counters
 }
 
@@ -59,6 +70,9 @@ func (w *Writer) close() {
 		w.mu.Unlock()
 	})
 	<-w.done
+	// A direct commit that began before the queue closed ends here.
+	w.commitMu.Lock()
+	w.commitMu.Unlock() //nolint:staticcheck // waiting, not guarding
 }
 
 // insert writes rows in one atomic request and returns once they are
@@ -75,8 +89,53 @@ func (w *Writer) insert(ctx context.Context, rows []Row) error {
 	r := newRequest(KindInsert)
 	r.Rows = rows
 	w.stats.requests.Add(1)
+	alone := w.storing.Add(1) == 1
+	defer w.storing.Add(-1)
+	if alone && w.tryDirect(ctx, r) {
+		res := <-r.done
+		return res.err
+	}
 	_, err := w.submit(ctx, r)
 	return err
+}
+
+// tryDirect commits r on the caller's goroutine, as a batch of its own,
+// when nothing is queued and nobody is committing (insert tries it only
+// for a caller that stores alone): a caller storing in
+// sequence then pays no hand-over to the writer goroutine and back (two
+// wake-ups, about 10 µs of a 0.2 ms commit at FULL). It returns false,
+// having done nothing, when r must go through the queue. A direct commit
+// is the same as a batch of the goroutine's (hooks, deadline, retries),
+// serialized with them by commitMu; r is taken at once, so ctx ending
+// meanwhile does not abandon it, as for a request already in a batch.
+func (w *Writer) tryDirect(ctx context.Context, r *Request) bool {
+	if ctx.Err() != nil || w.busy.Load() || len(w.queue) > 0 {
+		return false
+	}
+	w.mu.RLock()
+	ok := !w.closed.Load() && !w.busy.Load() && len(w.queue) == 0 && w.commitMu.TryLock()
+	w.mu.RUnlock() // close waits for commitMu after closing the queue
+	if !ok {
+		return false
+	}
+	r.ctx = ctx
+	r.state.Store(stateTaken)
+	w.beforeBatch()
+	w.commitBatch([]*Request{r})
+	if w.hooks != nil {
+		w.hooks.AfterBatch()
+	}
+	w.commitMu.Unlock()
+	return true
+}
+
+// beforeBatch runs the engine's BeforeBatch hook under the batch deadline.
+func (w *Writer) beforeBatch() {
+	if w.hooks != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
+		w.hooks.BeforeBatch(ctx)
+		cancel()
+	}
 }
 
 // cleanup deletes every row stored before cutoffMs in chunks of at most
@@ -163,17 +222,17 @@ func (w *Writer) run() {
 	defer close(w.done)
 	var batch []*Request
 	for first := range w.queue {
-		if w.hooks != nil {
-			ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
-			w.hooks.BeforeBatch(ctx)
-			cancel()
-		}
+		w.busy.Store(true)
+		w.commitMu.Lock()
+		w.beforeBatch()
 		batch = batch[:0]
 		rows := 0
 		if first.Kind == KindCompact {
 			if first.state.CompareAndSwap(stateQueued, stateTaken) {
 				w.compact(first)
 			}
+			w.commitMu.Unlock()
+			w.busy.Store(false)
 			continue
 		}
 		var held *Request // a compact request met while gathering: it runs next, alone
@@ -210,6 +269,8 @@ func (w *Writer) run() {
 		if held != nil && held.state.CompareAndSwap(stateQueued, stateTaken) {
 			w.compact(held)
 		}
+		w.commitMu.Unlock()
+		w.busy.Store(false)
 		// The callers just answered were made runnable on this P; let them
 		// run (and, most of them, store again) before the next gather, so
 		// the next batch is not just whoever was quick.

@@ -295,3 +295,71 @@ func TestEngineErrorsAreWrappedAndClassified(t *testing.T) {
 		t.Fatalf("ctx error: %v", err)
 	}
 }
+
+// A caller storing alone commits on its own goroutine (no hand-over to the
+// writer goroutine); Close still waits for that commit before the engine
+// closes, and a second caller meanwhile is queued and committed after it.
+func TestDirectCommitIsWaitedForAndNotOvertaken(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{})
+	db := openFake(t, f, Config{})
+	direct := make(chan error, 1)
+	go func() { direct <- db.Insert(context.Background(), []Row{{Name: "alone", ValueJSON: "1"}}) }()
+	receive(t, "the lone caller's commit to begin", f.entered)
+	if db.w.busy.Load() {
+		t.Fatal("the writer goroutine took the lone caller's request; want a direct commit")
+	}
+	second := make(chan error, 1)
+	go func() { second <- db.Insert(context.Background(), []Row{{Name: "second", ValueJSON: "2"}}) }()
+	waitFor(t, "the second caller to be queued", func() bool { return len(db.w.queue) == 1 || db.w.busy.Load() })
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	waitFor(t, "Close to begin", db.closed.Load)
+	f.gate <- struct{}{} // the direct commit
+	f.gate <- struct{}{} // the second caller's batch
+	for _, d := range []<-chan error{direct, second, closed} {
+		if err := receive(t, "an outcome", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := f.eventLog(), "commit r, commit r, close"; got != want {
+		t.Fatalf("events %q, want %q (the engine closed under a direct commit?)", got, want)
+	}
+	if got := strings.Join(func() []string {
+		var s []string
+		for _, r := range f.rows {
+			s = append(s, r.Name)
+		}
+		return s
+	}(), " "); got != "alone second" {
+		t.Fatalf("rows %q, want the direct commit's first", got)
+	}
+}
+
+// Close waits for a direct commit under way even when the writer goroutine
+// has nothing to do.
+func TestCloseWaitsForADirectCommit(t *testing.T) {
+	f := newFake()
+	f.gate = make(chan struct{})
+	db := openFake(t, f, Config{})
+	direct := make(chan error, 1)
+	go func() { direct <- db.Insert(context.Background(), []Row{{Name: "alone", ValueJSON: "1"}}) }()
+	receive(t, "the lone caller's commit to begin", f.entered)
+	closed := make(chan error, 1)
+	go func() { closed <- db.Close() }()
+	waitFor(t, "Close to begin", db.closed.Load)
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while a commit was under way", err)
+	case <-time.After(50 * time.Millisecond): // Close has had time to get it wrong
+	}
+	f.gate <- struct{}{}
+	for _, d := range []<-chan error{direct, closed} {
+		if err := receive(t, "an outcome", d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, want := f.eventLog(), "commit r, close"; got != want {
+		t.Fatalf("events %q, want %q", got, want)
+	}
+}
