@@ -20,8 +20,12 @@
 // connection of its own, with statements prepared once and bound to the
 // transaction once. It never checkpoints inside a commit: a background
 // checkpointer copies the WAL on another connection and, when the WAL has
-// grown past Config.WALRestartPages, the writer finishes the copy between
-// two batches behind a read gate so the WAL can start over (checkpoint.go).
+// grown past its rewind threshold (what the writer appends in 250 ms,
+// between Config.WALRestartPages/16 and Config.WALRestartPages), the
+// writer finishes the copy between two batches behind a read gate so the
+// WAL can start over (checkpoint.go). A caller storing alone commits on
+// its own goroutine (core.Writer's direct commits), through the same
+// hooks.
 //
 // # Read path
 //

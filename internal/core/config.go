@@ -64,8 +64,9 @@ type Config struct {
 	// CacheSizeKiB is the page cache of each connection: the writer's, the
 	// checkpointer's and every reader's (PRAGMA cache_size). SQLite.
 	CacheSizeKiB int
-	// WALRestartPages is how long the WAL may grow (in pages) before the
-	// writer helps the background checkpointer rewind it. SQLite.
+	// WALRestartPages is the most the WAL may grow (in pages) before the
+	// writer helps the background checkpointer rewind it; the threshold
+	// follows the write rate down to a sixteenth of it. SQLite.
 	WALRestartPages int
 	// CheckpointInterval is the least time between two background
 	// checkpoint passes: longer passes copy a page changed by many commits

@@ -21,6 +21,14 @@
 //     targets with a seed corpus in testdata/fuzz.
 //   - load_test.go: writers, readers and a cleanup at once; afterwards
 //     every acknowledged value is there exactly once.
+//   - sync_kill_test.go, sync_concurrent_test.go, sync_outage_test.go:
+//     `rechist sync` processes SIGKILLed twenty times in a row while the
+//     source grows, two sources with two sync processes each pushing into
+//     one destination, and a private PostgreSQL cluster stopped twice
+//     during a push; afterwards the destination holds every source row
+//     exactly once (multisets of name, time and value compared). SQLite
+//     destinations always, PostgreSQL with RECHIST_TEST_POSTGRES_URL
+//     (sync_helpers_test.go has the shared pieces).
 //
 // # Running them
 //
