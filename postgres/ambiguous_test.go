@@ -51,17 +51,20 @@ func TestLostCommitThatHappenedIsReportedAsStored(t *testing.T) {
 	r := rechist.NewRepo[int](db)
 	ctx := context.Background()
 
-	// Six concurrent stores in one batch: hold the table so the writer
-	// blocks on a first store while six more queue behind it.
+	// Six concurrent stores in one batch: hold the table so that a first
+	// store (committed directly by its caller, who stores alone) blocks
+	// while six more queue behind it; the writer goroutine takes one of
+	// them and waits for the first commit, five stay queued, and all six
+	// form its next batch.
 	release := holdTableLock(t, dsn)
 	first := make(chan error, 1)
 	go func() { first <- r.Store(ctx, "warmup", 0) }()
-	waitUntil(t, "the writer to take the first store", func() bool { return db.Stats().QueueDepth == 0 && db.Stats().Requests == 1 })
+	waitUntil(t, "the first store to be under way", func() bool { return db.Stats().QueueDepth == 0 && db.Stats().Requests == 1 })
 	done := make(chan error, 6)
 	for i := range 6 {
 		go func() { done <- r.Store(ctx, "batch", i) }()
 	}
-	waitUntil(t, "six stores to queue", func() bool { return db.Stats().QueueDepth == 6 })
+	waitUntil(t, "six stores to queue", func() bool { st := db.Stats(); return st.Requests == 7 && st.QueueDepth == 5 })
 	// Let the first batch's commit through and lose the next one's: the
 	// six were queued while the first waited, so they form it.
 	proxy.armAfter("after", 1)
