@@ -151,3 +151,15 @@ func (db *DB) SyncStatus(ctx context.Context, source string) (SyncStatus, error)
 	}
 	return st, nil
 }
+
+// NewSourceID gives db a new random identity as a sync source and returns
+// it: what a copy of a device's file needs before it pushes on its own
+// (see [ErrCopiedSource]). Destinations then see a new source, with
+// nothing received from it: the next [Sync] sends every row the file
+// holds, those it inherited from the original included, so push it under
+// a prefix of its own (or delete the inherited rows first). The old
+// identity's cursor stays on each destination.
+func (db *DB) NewSourceID(ctx context.Context) (string, error) {
+	id, err := db.core.NewSourceID(ctx)
+	return id, public(err)
+}

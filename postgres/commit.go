@@ -85,6 +85,10 @@ func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error
 					return statementError(nil, err)
 				}
 			}
+		case r.Kind == core.KindSetSourceID:
+			if err := q.SetSourceID(ctx, r.Name); err != nil {
+				return statementError(r, err)
+			}
 		case r.Kind == core.KindSync && len(r.Rows) < copyRows:
 			if err := moveSyncCursor(ctx, q, r); err != nil {
 				return err

@@ -108,6 +108,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "ConcurrentSources", test: testSyncConcurrentSources},
 			{name: "RefusesCopiedSource", test: testSyncRefusesCopiedSource},
 			{name: "Arguments", test: testSyncArguments},
+			{name: "NewIdentity", test: testSyncNewIdentity},
 		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -198,6 +199,30 @@ func testSyncRefusesCopiedSource(t *testing.T, h Harness) {
 		t.Fatalf("sync of an older copy: %+v, %v; want ErrConflict", res, err)
 	}
 	sameRows(t, "after refused syncs", contents(t, dst), before)
+
+	// The copy gets an identity of its own and pushes under its own
+	// prefix: everything it holds, once; the original's rows stay as they
+	// were.
+	oldID, _ := cp.SourceID(ctx)
+	newID, err := cp.NewSourceID(ctx)
+	if err != nil || newID == oldID || len(newID) != 32 {
+		t.Fatalf("NewSourceID = %q, %v (was %q)", newID, err, oldID)
+	}
+	if got, err := cp.SourceID(ctx); err != nil || got != newID {
+		t.Fatalf("SourceID after NewSourceID = %q, %v; want %q", got, err, newID)
+	}
+	res, err := rechist.Sync(ctx, cp, dst, rechist.SyncPrefix("copy."))
+	if err != nil || res.Copied != 3 || res.Source != newID {
+		t.Fatalf("sync of the copy under its new identity: %+v, %v; want its 3 rows", res, err)
+	}
+	sameRows(t, "after the copy's own push", contents(t, dst), func() []string {
+		out := append(slices.Clone(before), prefixed("copy.", contents(t, cp))...)
+		sort.Strings(out)
+		return out
+	}())
+	if _, err := old.NewSourceID(ctx); !errors.Is(err, rechist.ErrReadOnly) {
+		t.Fatalf("NewSourceID on a read-only DB = %v; want ErrReadOnly", err)
+	}
 }
 
 // Bad arguments are refused; a read-only source works, a read-only
@@ -239,4 +264,31 @@ func testSyncArguments(t *testing.T, h Harness) {
 	if _, err := rechist.Sync(ctx, src, roDst); !errors.Is(err, rechist.ErrReadOnly) {
 		t.Fatalf("sync into a read-only destination = %v; want ErrReadOnly", err)
 	}
+}
+
+// A new identity makes the source a new one to every destination: the next
+// Sync sends everything again, and the old cursor stays as it was.
+func testSyncNewIdentity(t *testing.T, h Harness) {
+	src, _ := h.openDB(t, h.Fast...)
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	fill(t, src, []string{"n::a", "n::b"}, 3)
+	first, err := rechist.Sync(ctx, src, dst, rechist.SyncPrefix("one."))
+	if err != nil || first.Copied != 6 {
+		t.Fatalf("first sync: %+v, %v", first, err)
+	}
+	id, err := src.NewSourceID(ctx)
+	if err != nil || id == first.Source {
+		t.Fatalf("NewSourceID = %q, %v (was %q)", id, err, first.Source)
+	}
+	second, err := rechist.Sync(ctx, src, dst, rechist.SyncPrefix("two."))
+	if err != nil || second.Copied != 6 || second.Source != id || second.TotalSent != 6 {
+		t.Fatalf("sync under the new identity: %+v, %v; want all 6 rows again", second, err)
+	}
+	if st, err := dst.SyncStatus(ctx, first.Source); err != nil || st.Sent != 6 || st.Cursor != first.Cursor {
+		t.Fatalf("the old identity's cursor: %+v, %v", st, err)
+	}
+	want := append(prefixed("one.", contents(t, src)), prefixed("two.", contents(t, src))...)
+	sort.Strings(want)
+	sameRows(t, "both identities", contents(t, dst), want)
 }

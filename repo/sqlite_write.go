@@ -179,6 +179,8 @@ func applyRequest(ctx context.Context, q *db.Queries, sq *syncdb.Queries, r *cor
 		if err := moveSyncCursor(ctx, sq, r); err != nil {
 			return 0, err
 		}
+	case core.KindSetSourceID:
+		return 0, sq.SetSourceID(ctx, r.Name)
 	}
 	for i := range r.Rows {
 		row := &r.Rows[i]

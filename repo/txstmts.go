@@ -11,7 +11,7 @@ import (
 )
 
 // writerQueries are the generated queries the writer runs.
-var writerQueries = []string{db.InsertRecord, db.InsertRecords8, db.DeleteOlderThanChunk, db.DeleteRecordRangeChunk, syncdb.SyncCursor, syncdb.SetSyncCursor}
+var writerQueries = []string{db.InsertRecord, db.InsertRecords8, db.DeleteOlderThanChunk, db.DeleteRecordRangeChunk, syncdb.SyncCursor, syncdb.SetSyncCursor, syncdb.SetSourceID}
 
 // writerStmts holds the writer's prepared statements, keyed by the SQL text
 // of the generated queries. They are prepared at Open: the writer's pool

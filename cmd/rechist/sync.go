@@ -14,13 +14,14 @@ import (
 )
 
 type syncCmd struct {
-	To      string   `name:"to" env:"RECHIST_SYNC_TO" required:"" placeholder:"URL" help:"The destination: a postgres:// URL or a SQLite file (also set by ${env}, which keeps a password off the command line). A missing file is created, a schema migrated."`
+	To      string   `name:"to" env:"RECHIST_SYNC_TO" placeholder:"URL" help:"The destination: a postgres:// URL or a SQLite file (also set by ${env}, which keeps a password off the command line). A missing file is created, a schema migrated."`
 	Pattern string   `placeholder:"PATTERN" help:"Send only the records matching PATTERN (default: all). ${patternHelp}"`
 	Prefix  string   `placeholder:"STR" help:"Store every record on the destination as STR + its name (vienna-gw1.), so names from several devices do not collide."`
 	Follow  bool     `help:"Keep pushing as rows arrive, until Ctrl-C; back off while the destination is unreachable or busy and resume by itself."`
 	Every   duration `default:"1s" placeholder:"DURATION" help:"With --follow, how often to look for new rows (default ${default})."`
 	Batch   int      `default:"10000" placeholder:"N" help:"Source rows per transaction on the destination, at most."`
 	topicFlag
+	NewIdentity bool `name:"new-identity" help:"Give --db a new identity as a sync source and exit, pushing nothing: for a copy of another device's file (see docs/sync.md). Its next push sends every row it holds; give it a --prefix of its own."`
 }
 
 func (c *syncCmd) Help() string {
@@ -55,6 +56,12 @@ const maxBackoff = 30 * time.Second
 const bigPush = 50_000
 
 func (c *syncCmd) Run(e *env) error {
+	if c.NewIdentity {
+		return c.newIdentity(e)
+	}
+	if c.To == "" {
+		return usagef("--to (or RECHIST_SYNC_TO) is required: the destination")
+	}
 	if c.Batch < 1 {
 		return usagef("--batch must be at least 1, got %d", c.Batch)
 	}
@@ -205,8 +212,8 @@ func (s *syncer) conflictError(err error) error {
 	if !copiedSource(err) {
 		return err
 	}
-	return fmt.Errorf("%w\n%s has sync identity %s, which the destination knows from other rows; nothing was sent. If this file is a copy made for another device, give it an identity of its own (docs/sync.md: a copied source)",
-		err, s.src.Path(), s.id)
+	return fmt.Errorf("%w\n%s has sync identity %s, which the destination knows from other rows; nothing was sent. If this file is a copy made for another device, give it an identity of its own: rechist --db %s sync --new-identity, then push it under a --prefix of its own (docs/sync.md: a copied source)",
+		err, s.src.Path(), s.id, s.src.Path())
 }
 
 // once is one push, with a line at the end.
@@ -334,4 +341,30 @@ func redacted(dst string) string {
 		return dst
 	}
 	return u.Redacted()
+}
+
+// newIdentity gives the source a new identity, the one write sync does to
+// it, asked for by name.
+func (c *syncCmd) newIdentity(e *env) error {
+	if c.Follow || c.Pattern != "" || c.Prefix != "" {
+		return usagef("--new-identity pushes nothing: it takes no --follow, --pattern or --prefix")
+	}
+	db, err := e.open()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	old, err := db.SourceID(e.ctx)
+	if err != nil {
+		return err
+	}
+	id, err := db.NewSourceID(e.ctx)
+	if err != nil {
+		return err
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "%s: new sync identity %s (was %s); its next push sends every row it holds, so give it a --prefix of its own\n", e.dbPath, id, old)
+	return nil
 }

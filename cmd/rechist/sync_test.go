@@ -60,7 +60,8 @@ func TestSyncRefuses(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--db", "src.db", "sync"}, 2, "missing flags: --to"},
+		{[]string{"--db", "src.db", "sync"}, 2, "--to (or RECHIST_SYNC_TO) is required"},
+		{[]string{"--db", "src.db", "sync", "--new-identity", "--prefix", "x."}, 2, "--new-identity pushes nothing"},
 		{[]string{"--db", "src.db", "sync", "--to", "./src.db"}, 2, "--to names the source itself"},
 		{[]string{"--db", "src.db", "sync", "--to", "x.db", "--every", "5s"}, 2, "--every needs --follow"},
 		{[]string{"--db", "src.db", "sync", "--to", "x.db", "--batch", "0"}, 2, "--batch must be at least 1"},
@@ -99,6 +100,17 @@ func TestSyncRefusesACopiedSource(t *testing.T) {
 			!strings.Contains(r.stderr, "give it an identity of its own") {
 			t.Errorf("rechist %v on a copy: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
+	}
+	// With an identity of its own, the copy pushes everything it holds,
+	// once, under a prefix of its own.
+	if out := ok(t, dir, "", "--db", "copy.db", "sync", "--new-identity"); !strings.Contains(out, "new sync identity") {
+		t.Fatalf("--new-identity: %s", out)
+	}
+	if out := ok(t, dir, "", "--db", "copy.db", "sync", "--to", "dst.db", "--prefix", "copy."); !strings.Contains(out, "copied 2 rows") {
+		t.Fatalf("the copy's first push under its new identity: %s", out)
+	}
+	if out := ok(t, dir, "", "--db", "dst.db", "latest", "copy.*", "--json"); strings.Count(out, "copy.") != 2 {
+		t.Fatalf("the copy's rows on the destination:\n%s", out)
 	}
 }
 

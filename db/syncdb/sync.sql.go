@@ -24,6 +24,17 @@ func (q *Queries) IDHighWater(ctx context.Context) (int64, error) {
 	return high_water, err
 }
 
+const SetSourceID = `-- name: SetSourceID :exec
+INSERT INTO rechist_meta (key, value) VALUES ('source_id', CAST(?1 AS TEXT))
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+`
+
+// A new identity as a sync source (DB.NewSourceID), through the writer.
+func (q *Queries) SetSourceID(ctx context.Context, id string) error {
+	_, err := q.db.ExecContext(ctx, SetSourceID, id)
+	return err
+}
+
 const SetSyncCursor = `-- name: SetSyncCursor :exec
 INSERT INTO rechist_sync_cursor (source_id, last_id, last_hash, rows_sent, rows_missed, updated_at)
 VALUES (CAST(?1 AS TEXT), CAST(?2 AS INTEGER), CAST(?3 AS TEXT),

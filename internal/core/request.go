@@ -24,6 +24,9 @@ const (
 	// KindSync inserts Request.Rows, received from a sync source, and moves
 	// that source's cursor as Request.Sync says, in the same transaction.
 	KindSync
+	// KindSetSourceID sets the database's identity as a sync source to
+	// Request.Name.
+	KindSetSourceID
 )
 
 func (k Kind) op() string {
@@ -36,6 +39,8 @@ func (k Kind) op() string {
 		return "delete"
 	case KindSync:
 		return "sync"
+	case KindSetSourceID:
+		return "new source id"
 	}
 	return "store"
 }

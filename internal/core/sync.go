@@ -2,6 +2,7 @@ package core
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -273,4 +274,24 @@ func (db *DB) SyncStatus(ctx context.Context, id string) (SyncCursor, error) {
 		return err
 	})
 	return c, err
+}
+
+// NewSourceID gives the database a new random identity as a sync source,
+// through the writer, and returns it.
+func (db *DB) NewSourceID(ctx context.Context) (string, error) {
+	const op = "new source id"
+	if err := db.writable(op); err != nil {
+		return "", err
+	}
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", Wrap(op, err, nil)
+	}
+	id := hex.EncodeToString(b)
+	r := newRequest(KindSetSourceID)
+	r.Name = id
+	if _, err := db.w.submit(ctx, r); err != nil {
+		return "", Wrap(op, err, db.eng.Classify)
+	}
+	return id, nil
 }

@@ -25,3 +25,8 @@ ON CONFLICT (source_id) DO UPDATE SET
 -- The highest id ever handed out by record_history's identity, which
 -- deleting rows does not lower.
 SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('record_history', 'id')::regclass), 0)::bigint AS high_water;
+
+-- name: SetSourceID :exec
+-- A new identity as a sync source (DB.NewSourceID), through the writer.
+INSERT INTO rechist_meta (key, value) VALUES ('source_id', @id::text)
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;

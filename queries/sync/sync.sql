@@ -28,3 +28,8 @@ ON CONFLICT (source_id) DO UPDATE SET
 -- this source proves the file is an older copy.
 SELECT CAST(COALESCE((SELECT MAX(seq) FROM sqlite_sequence
                       WHERE name = 'record_history'), 0) AS INTEGER) AS high_water;
+
+-- name: SetSourceID :exec
+-- A new identity as a sync source (DB.NewSourceID), through the writer.
+INSERT INTO rechist_meta (key, value) VALUES ('source_id', CAST(@id AS TEXT))
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;
