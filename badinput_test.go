@@ -26,6 +26,7 @@ func TestBadOptionsFailAtOpen(t *testing.T) {
 		{"WithReadConns", rechist.WithReadConns(0)},
 		{"WithBusyTimeout", rechist.WithBusyTimeout(0)},
 		{"WithCacheSize", rechist.WithCacheSize(10)},
+		{"WithPageSize", rechist.WithPageSize(1000)},
 		{"Open", nil},
 	} {
 		db, err := rechist.Open(context.Background(), dir+"/x.db", tc.opt)

@@ -208,6 +208,24 @@ func WithCacheSize(bytes int64) Option {
 	}}
 }
 
+// WithPageSize sets the page size, in bytes, of a SQLite file Open
+// creates: a power of two from 512 to 65536; default 1024 (SQLite's own
+// default is 4096). A file that already exists keeps its page size
+// (SQLite cannot change it in WAL mode), so the option only matters the
+// first time. Small pages make a group commit, which dirties about one
+// index leaf a row, write less to the WAL; larger ones suit files mostly
+// written by StoreMany or holding values of several KiB. See
+// docs/performance.md, "Page size". SQLite only.
+func WithPageSize(bytes int) Option {
+	return option{name: "WithPageSize", sqliteOnly: true, set: func(c *core.Config) error {
+		if !core.ValidPageSize(bytes) {
+			return invalidOption("WithPageSize", "want a power of two from 512 to 65536, got %d", bytes)
+		}
+		c.PageSize = bytes
+		return nil
+	}}
+}
+
 // WithReadOnly opens an existing database for reading only: Open creates
 // nothing, migrates nothing and changes nothing (not even the journal mode
 // of a SQLite file the Rust crate made); a file that does not exist is an

@@ -34,6 +34,7 @@ func TestSQLiteOnlyOptionsAreRefusedForURLs(t *testing.T) {
 		{"WithSynchronous", rechist.WithSynchronous(rechist.SyncNormal)},
 		{"WithBusyTimeout", rechist.WithBusyTimeout(time.Second)},
 		{"WithCacheSize", rechist.WithCacheSize(1 << 20)},
+		{"WithPageSize", rechist.WithPageSize(1024)},
 	} {
 		_, err := rechist.Open(t.Context(), "postgres://user:secret@127.0.0.1:1/db", rechist.WithQueueSize(8), tc.opt)
 		if !errors.Is(err, rechist.ErrInvalidArgument) || !strings.Contains(err.Error(), tc.name) {

@@ -30,8 +30,11 @@ import (
 // then rewinds the WAL. That stall is short and rare.
 //
 // The threshold follows the write rate: the WAL may hold what the writer
-// appends in rewindEvery, at least restartFrames/16 (4 MiB by default) and
-// at most restartFrames (64 MiB). A WAL that starts over is written in
+// appends in rewindEvery, at least restartFrames/16 (1024 frames by
+// default: 4 MiB with 4 KiB pages, 1 MiB with 1 KiB ones) and at most
+// restartFrames (16384 frames: 64 MiB, or 16 MiB). The bounds are in
+// frames, not bytes: the work of a pass, and so the stall of a rewind,
+// grows with the frames it copies. A WAL that starts over is written in
 // place, in blocks the file already has; one that grows makes every sync
 // commit the file system's journal too (the file's size changed), which
 // doubled the time of a one-row commit at synchronous=FULL (0.15 ms

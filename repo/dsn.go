@@ -86,6 +86,13 @@ func writerParams(cfg core.Config, memory, ownCheckpoints bool) url.Values {
 	}
 	v.Set("_synchronous", cfg.Synchronous.String())
 	v.Add("_pragma", fmt.Sprintf("cache_size(%d)", -cfg.CacheSizeKiB))
+	// The page size of a file this connection creates: the driver runs
+	// _pragma before _journal_mode, so it comes before the first page is
+	// written; on a file that exists it changes nothing (a WAL file keeps
+	// its page size even through VACUUM).
+	if cfg.PageSize > 0 {
+		v.Add("_pragma", fmt.Sprintf("page_size(%d)", cfg.PageSize))
+	}
 	if ownCheckpoints && !memory {
 		v.Add("_pragma", "wal_autocheckpoint(0)")
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/bench"
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 type benchCmd struct {
@@ -26,6 +27,7 @@ type benchCmd struct {
 	Dir        string         `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
 	Progress   bool           `default:"true" negatable:"" help:"Print each step on stderr."`
 	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup,export,aggregate,records,sync" help:"Run only these steps (store, bulk, query, cleanup, export, aggregate, records, sync: SQLite to PostgreSQL on --url)."`
+	PageSize   int            `name:"page-size" placeholder:"BYTES" help:"Page size of the files the bench builds (default: rechist's, 1024)."`
 	CPUProfile string         `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the whole run to FILE."`
 }
 
@@ -84,6 +86,10 @@ func (c *benchCmd) Run(e *env) error {
 	if c.Engine == "postgres" && c.URL == "" {
 		return usagef("--engine postgres needs --url postgres://...")
 	}
+	if c.PageSize != 0 && !core.ValidPageSize(c.PageSize) {
+		return usagef("--page-size must be a power of two from 512 to 65536, got %d", c.PageSize)
+	}
+	cfg.PageSize = c.PageSize
 	cfg.Dir = c.Dir
 	cfg.Only = c.Only
 	cfg.SyncURL = c.URL

@@ -30,6 +30,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 // Config chooses the sizes of a run.
@@ -54,6 +56,9 @@ type Config struct {
 	// Only, if set, names the steps to run: store, bulk, query, cleanup,
 	// export, aggregate, records, sync. The base file is built whatever runs.
 	Only []string
+	// PageSize, if set, is the page size of the files the bench builds
+	// (rechist.WithPageSize); zero is rechist's default.
+	PageSize int
 	// SyncURL is the PostgreSQL server of the sync step; empty skips it.
 	SyncURL string
 }
@@ -113,8 +118,13 @@ func Run(ctx context.Context, cfg Config, out io.Writer) error {
 	setNames(cfg.Records)
 	t := &table{}
 	r := &runner{cfg: cfg, t: t}
-	fmt.Fprintf(out, "rechist bench: %d records, %d base rows, %d CPUs (GOMAXPROCS %d), %s/%s, %s\n",
-		cfg.Records, cfg.BaseRows, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
+	buildPageSize = cfg.PageSize
+	pageSize := cfg.PageSize
+	if pageSize == 0 {
+		pageSize = core.DefaultPageSize
+	}
+	fmt.Fprintf(out, "rechist bench: %d records, %d base rows, %d-byte pages, %d CPUs (GOMAXPROCS %d), %s/%s, %s\n",
+		cfg.Records, cfg.BaseRows, pageSize, runtime.NumCPU(), runtime.GOMAXPROCS(0), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(out, "files in %s\n\n", cfg.Dir)
 	start := time.Now()
 	if _, err := r.fileFor(ctx, cfg.BaseRows); err != nil {

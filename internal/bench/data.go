@@ -73,6 +73,11 @@ func (r *runner) fileFor(ctx context.Context, rows int) (string, error) {
 	return p, nil
 }
 
+// buildPageSize is the page size of the files buildWith creates (every
+// file the bench writes to is one of them or a copy); zero is rechist's
+// default.
+var buildPageSize int
+
 // buildWith creates a database at path holding rows rows, row i being
 // row(i): its record name, value JSON and time in Unix milliseconds.
 func buildWith(ctx context.Context, path string, rows int, row func(i int) (name, value string, at int64)) error {
@@ -81,7 +86,11 @@ func buildWith(ctx context.Context, path string, rows int, row func(i int) (name
 			return err
 		}
 	}
-	d, err := rechist.Open(ctx, path) // creates the schema
+	var opts []rechist.Option
+	if buildPageSize > 0 {
+		opts = append(opts, rechist.WithPageSize(buildPageSize))
+	}
+	d, err := rechist.Open(ctx, path, opts...) // creates the schema
 	if err != nil {
 		return err
 	}

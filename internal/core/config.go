@@ -40,9 +40,14 @@ const (
 	DefaultCleanupInterval = time.Hour
 	DefaultCleanupChunk    = 256
 	DefaultCacheSizeKiB    = 64 << 10 // 64 MiB of page cache per connection
-	DefaultWALRestartPages = 16384    // 64 MiB of WAL with 4 KiB pages
+	DefaultWALRestartPages = 16384    // 64 MiB of WAL with 4 KiB pages, 16 MiB with 1 KiB
 	DefaultCheckpointEvery = 100 * time.Millisecond
 	DefaultBatchTimeout    = time.Minute
+	// DefaultPageSize is the page size of a SQLite file rechist creates
+	// (existing files keep theirs): 1 KiB rather than SQLite's 4 KiB, so a
+	// group commit that dirties one index leaf a row writes a quarter of
+	// the WAL (docs/performance.md, "Page size").
+	DefaultPageSize = 1024
 )
 
 // Config tunes a DB and its engine. The zero value is valid; zero fields
@@ -72,6 +77,10 @@ type Config struct {
 	// checkpoint passes: longer passes copy a page changed by many commits
 	// once. SQLite.
 	CheckpointInterval time.Duration
+	// PageSize is the page size, in bytes, of a SQLite file the writer
+	// creates: a power of two from 512 to 65536. It does not change a file
+	// that already exists (a WAL file keeps its page size). SQLite.
+	PageSize int
 	// BatchTimeout is the deadline of every write transaction the writer
 	// runs (a batch, a retry, a cleanup chunk): no commit waits longer for
 	// a lock or a server, so no caller waits for ever.
@@ -141,6 +150,12 @@ func (c Config) Normalized() (Config, error) {
 			p.set(p.def)
 		}
 	}
+	switch {
+	case c.PageSize == 0:
+		c.PageSize = DefaultPageSize
+	case !ValidPageSize(c.PageSize):
+		return c, Invalidf(op, "page size must be a power of two from 512 to 65536, got %d", c.PageSize)
+	}
 	if c.Retention < 0 {
 		return c, Invalidf(op, "retention must not be negative, got %v", c.Retention)
 	}
@@ -154,4 +169,10 @@ func (c Config) Normalized() (Config, error) {
 		c.Now = time.Now
 	}
 	return c, nil
+}
+
+// ValidPageSize reports whether n is a page size SQLite accepts: a power
+// of two from 512 to 65536.
+func ValidPageSize(n int) bool {
+	return n >= 512 && n <= 65536 && n&(n-1) == 0
 }
