@@ -42,17 +42,7 @@ func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield fun
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var row core.Row
-		if err := rows.Scan(&row.ID, &row.Name, &row.ValueJSON, &row.StoredAt); err != nil {
-			return err
-		}
-		if !yield(row) {
-			return nil
-		}
-	}
-	return rows.Err()
+	return yieldRows(rows, yield)
 }
 
 func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, error) {
@@ -69,6 +59,16 @@ func (r *reader) ChangesAfter(ctx context.Context, after int64, limit int, yield
 	if err != nil {
 		return err
 	}
+	return yieldRows(rows, yield)
+}
+
+func (r *reader) LastID(ctx context.Context) (int64, error) {
+	return r.q.LastID(ctx)
+}
+
+// yieldRows scans (id, record_name, value_json, stored_at) rows into yield
+// until it returns false, and closes rows.
+func yieldRows(rows *sql.Rows, yield func(core.Row) bool) error {
 	defer rows.Close()
 	for rows.Next() {
 		var row core.Row
@@ -80,8 +80,4 @@ func (r *reader) ChangesAfter(ctx context.Context, after int64, limit int, yield
 		}
 	}
 	return rows.Err()
-}
-
-func (r *reader) LastID(ctx context.Context) (int64, error) {
-	return r.q.LastID(ctx)
 }

@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/seed178a96f3/rechist/internal/testutil/pgtest"
 )
 
 // bin is the rechist binary, built once for all tests.
@@ -335,19 +337,9 @@ func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 	}
 }
 
-// postgresServer returns the test server's URL (RECHIST_TEST_POSTGRES_URL,
-// as CI provides), or skips the test.
-func postgresServer(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("RECHIST_TEST_POSTGRES_URL")
-	if base == "" {
-		if os.Getenv("RECHIST_TEST_POSTGRES_REQUIRED") != "" {
-			t.Fatal("RECHIST_TEST_POSTGRES_URL is not set but RECHIST_TEST_POSTGRES_REQUIRED is")
-		}
-		t.Skip("no PostgreSQL server: set RECHIST_TEST_POSTGRES_URL (bash .ci/postgres.sh starts one)")
-	}
-	return base
-}
+// postgresServer returns the test server's URL (pgtest.ServerURL: it
+// skips without one, fails when one is required).
+func postgresServer(t *testing.T) string { return pgtest.ServerURL(t) }
 
 // psql runs sql on the server at base.
 func psql(t *testing.T, base, sql string) string {

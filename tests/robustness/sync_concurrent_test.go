@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil/pgtest"
 )
 
 func TestSyncConcurrentSourcesSQLiteDestination(t *testing.T) {
@@ -24,7 +25,7 @@ func TestSyncConcurrentSourcesSQLiteDestination(t *testing.T) {
 
 func TestSyncConcurrentSourcesPostgresDestination(t *testing.T) {
 	t.Parallel()
-	syncConcurrent(t, newSchema(t, postgresURL(t)))
+	syncConcurrent(t, pgtest.NewSchema(t))
 }
 
 func syncConcurrent(t *testing.T, dstPath string) {

@@ -1,20 +1,18 @@
 package robustness
 
 // Helpers of the sync tests (sync_*_test.go): the sync child process, the
-// multiset comparison of source and destination, a schema on the CI's
-// PostgreSQL, and a private PostgreSQL cluster the outage test may stop.
+// multiset comparison of source and destination, and a private PostgreSQL
+// cluster the outage test may stop (schemas on the CI's server come from
+// internal/testutil/pgtest).
 
 import (
 	"bufio"
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/user"
@@ -24,8 +22,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"github.com/seed178a96f3/rechist"
 	_ "github.com/seed178a96f3/rechist/postgres" // postgres:// destinations
@@ -276,50 +272,6 @@ func fillSource(t *testing.T, db *rechist.DB, rng *rand.Rand, n int) {
 	if len(recs) > 0 {
 		flush()
 	}
-}
-
-// postgresURL returns RECHIST_TEST_POSTGRES_URL, or skips the test (fails
-// it when RECHIST_TEST_POSTGRES_REQUIRED is set, as in CI).
-func postgresURL(t *testing.T) string {
-	t.Helper()
-	u := os.Getenv("RECHIST_TEST_POSTGRES_URL")
-	if u == "" {
-		if os.Getenv("RECHIST_TEST_POSTGRES_REQUIRED") != "" {
-			t.Fatal("RECHIST_TEST_POSTGRES_URL is not set but RECHIST_TEST_POSTGRES_REQUIRED is")
-		}
-		t.Skip("not tested against PostgreSQL: set RECHIST_TEST_POSTGRES_URL (bash .ci/postgres.sh starts a server and prints it)")
-	}
-	return u
-}
-
-// newSchema creates an empty schema on the server at base for one test
-// and returns a URL whose search_path points at it; the schema is dropped
-// when the test ends.
-func newSchema(t *testing.T, base string) string {
-	t.Helper()
-	b := make([]byte, 6)
-	_, _ = crand.Read(b)
-	schema := "sync_" + hex.EncodeToString(b)
-	exec := func(sql string) {
-		c, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			t.Fatalf("connect to %s: %v", base, err)
-		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(context.Background(), sql); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exec("CREATE SCHEMA " + schema)
-	t.Cleanup(func() { exec("DROP SCHEMA " + schema + " CASCADE") })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // pgCluster is a private PostgreSQL cluster (initdb + pg_ctl, as in

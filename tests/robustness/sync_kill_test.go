@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/testutil/pgtest"
 )
 
 func TestSyncKillSQLiteDestination(t *testing.T) {
@@ -25,7 +26,7 @@ func TestSyncKillSQLiteDestination(t *testing.T) {
 
 func TestSyncKillPostgresDestination(t *testing.T) {
 	t.Parallel()
-	syncKillRounds(t, newSchema(t, postgresURL(t)))
+	syncKillRounds(t, pgtest.NewSchema(t))
 }
 
 // syncKillSize is the source's first rows, the rows added before each
