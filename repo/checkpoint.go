@@ -50,13 +50,22 @@ type checkpointer struct {
 	passInterval  time.Duration // the least time between two background passes
 	needAssist    atomic.Bool
 	rewinds       atomic.Int64 // writer passes that let the WAL start over
+	readerWait    atomic.Int64 // ns the writer's passes waited for readers
 	restartFrames int64
 	logger        *slog.Logger
 
-	// Guarded by mu: after a RESTART pass that readers kept from finishing,
-	// the writer tries again, more briefly, from retryAt on.
-	retryAt time.Time
-	failed  int
+	// waitingForReader is set while the writer's passes keep meeting a
+	// reader on the WAL: the background passes then go on copying what
+	// they can, and tell the writer when that reader has left.
+	waitingForReader atomic.Bool
+
+	// Guarded by mu: the writer's time budget for waiting for readers
+	// (budget, as of budgetAt), the passes in a row that readers kept from
+	// finishing, and the earliest time of the next one.
+	budget   time.Duration
+	budgetAt time.Time
+	failed   int
+	retryAt  time.Time
 }
 
 const (
@@ -87,6 +96,8 @@ func newCheckpointer(db *sql.DB, restartFrames int64, passInterval time.Duration
 		done:          make(chan struct{}),
 		restartFrames: restartFrames,
 		logger:        logger,
+		budget:        restartWait,
+		budgetAt:      time.Now(),
 	}
 }
 
@@ -117,7 +128,8 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 			return
 		case <-c.poke:
 		}
-		if c.needAssist.Load() {
+		waiting := c.waitingForReader.Load()
+		if c.needAssist.Load() && !waiting {
 			continue // the writer's turn: its pass rewinds the WAL
 		}
 		if converging == 0 {
@@ -134,6 +146,11 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 		if err != nil {
 			c.logger.Warn("rechist: background checkpoint failed", slog.Any(core.LogKeyError, err))
 			continue
+		}
+		if waiting && copied == log {
+			// Every frame is copied: no reader holds an old snapshot any
+			// more, so the one the writer met has left.
+			c.readerLeft()
 		}
 		// copied counts from the start of the WAL; what this pass copied is
 		// what the writer appended during the previous one. (If another
@@ -170,35 +187,38 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 // SQLite rewinds only if no reader is still using the WAL, and with queries
 // running back to back there always is one. In this process, the pass runs
 // with the engine's read gate held: it waits for the queries in flight and
-// holds new ones back for the pass's few milliseconds. Other processes'
-// readers the gate cannot see, so the pass is wal_checkpoint(RESTART): once
-// every frame is copied, a new reader reads the database file alone, and
-// RESTART waits (at most restartWait) for the readers still on the WAL to
-// finish; the next write transaction then starts the WAL over whoever
-// reads. If a reader takes longer (a long query in another process), the
-// pass gives up and the writer tries again restartRetryEvery later, waiting
-// twice as long each time (up to restartMaxWait): the WAL grows only for
-// about as long as another process's read transactions last.
+// holds new ones back for the pass's few milliseconds. Other readers (other
+// processes', and this one's snapshots, which last as long as their
+// consumer wants) the gate cannot see, so the pass is
+// wal_checkpoint(RESTART): once every frame is copied, a new reader reads
+// the database file alone, and RESTART waits for the readers still on the
+// WAL to finish; the next write transaction then starts the WAL over
+// whoever reads. Writers (this one and other processes') wait for the pass.
+//
+// A reader can stay for as long as it likes (an export whose client
+// stopped reading, a paused iteration), so the writer's waiting is
+// budgeted: it may wait for readers at most 1/readerWaitShare of its time
+// (see spend). A pass that readers kept from finishing is followed by one
+// that waits twice as long (from restartWait up to restartMaxWait), once
+// the budget allows it. Meanwhile the WAL grows by what is written, the
+// background passes copy what the reader's snapshot allows, and once they
+// have copied every frame (the reader has left) the writer's next pass
+// rewinds the WAL.
 func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *sync.RWMutex) {
 	if !c.needAssist.Load() || !c.mu.TryLock() {
 		return
 	}
 	defer c.mu.Unlock()
 	t0 := time.Now()
-	if t0.Before(c.retryAt) {
+	wait := min(restartWait<<min(c.failed, 8), restartMaxWait)
+	if t0.Before(c.retryAt) || c.available(t0) < wait {
 		return
 	}
 	c.needAssist.Store(false)
-	// A foreign reader that began before the WAL was fully copied keeps it
-	// until its transaction ends; while the pass waits, nothing is appended,
-	// so readers that begin meanwhile read the file alone. Each pass that
-	// gave up waits twice as long as the one before (up to
-	// restartMaxWait): the writer pauses about as long as the longest
-	// foreign read transaction, and the WAL starts over.
-	wait := min(restartWait<<min(c.failed, 8), restartMaxWait)
 	readGate.Lock()
-	busy, log, err := restartCheckpoint(ctx, writer, wait)
+	busy, log, waited, err := restartCheckpoint(ctx, writer, wait)
 	readGate.Unlock()
+	c.spend(waited)
 	if err != nil {
 		c.logger.Warn("rechist: checkpoint failed", slog.Any(core.LogKeyError, err))
 		return
@@ -206,6 +226,7 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 	if busy {
 		c.failed++
 		c.retryAt = time.Now().Add(restartRetryEvery)
+		c.waitingForReader.Store(true)
 		c.needAssist.Store(true)
 		if c.failed == 1 {
 			c.logger.Debug("rechist: WAL not rewound yet: another connection still reads it", slog.Int64(core.LogKeyFrames, log))
@@ -213,19 +234,48 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 		return
 	}
 	c.failed = 0
+	c.waitingForReader.Store(false)
 	c.rewinds.Add(1)
 	c.logger.Debug("rechist: WAL rewound", slog.Int64(core.LogKeyFrames, log), slog.Duration(core.LogKeyStall, time.Since(t0)))
 }
 
+// readerLeft starts the writer's waits from restartWait again: the reader
+// they met has left.
+func (c *checkpointer) readerLeft() {
+	c.mu.Lock()
+	c.failed = 0
+	c.mu.Unlock()
+}
+
+// available is the writer's budget for waiting for readers at now: it
+// grows by 1/readerWaitShare of the time that passed, up to
+// restartMaxWait. Called with mu held.
+func (c *checkpointer) available(now time.Time) time.Duration {
+	c.budget = min(restartMaxWait, c.budget+now.Sub(c.budgetAt)/readerWaitShare)
+	c.budgetAt = now
+	return c.budget
+}
+
+// spend takes what a pass waited for readers from the budget. Called with
+// mu held.
+func (c *checkpointer) spend(waited time.Duration) {
+	c.budget -= waited
+	c.readerWait.Add(int64(waited))
+}
+
 // restartWait bounds how long the writer's RESTART pass waits for readers
 // (of any process) to leave the WAL; a pass that follows one that gave up
-// comes restartRetryEvery later and waits twice as long, up to
+// comes at least restartRetryEvery later and waits twice as long, up to
 // restartMaxWait. Writers (this one and other processes') wait for the
-// pass.
+// pass, so all of it comes out of a budget that starts at restartWait and
+// grows by 1/readerWaitShare of the time: a reader that stays costs the
+// writers about 5% of their time in the long run (before the budget, 95%:
+// TestAReaderThatStaysDoesNotStallTheWriter).
 const (
 	restartWait       = 200 * time.Millisecond
 	restartMaxWait    = 2 * time.Second
 	restartRetryEvery = 50 * time.Millisecond
+	readerWaitShare   = 20
 )
 
 // restartCheckpoint runs wal_checkpoint(RESTART) on the writer's
@@ -234,27 +284,32 @@ const (
 // and how many frames the WAL held. It tries every half millisecond rather
 // than through SQLite's busy handler, whose sleeps grow to 100 ms: a reader
 // on the WAL usually leaves it within a few milliseconds.
-func restartCheckpoint(ctx context.Context, db *sql.DB, wait time.Duration) (busy bool, log int64, err error) {
+func restartCheckpoint(ctx context.Context, db *sql.DB, wait time.Duration) (busy bool, log int64, waited time.Duration, err error) {
 	return checkpointMode(ctx, db, "RESTART", wait)
 }
 
 // checkpointMode is restartCheckpoint with another mode (RESTART, TRUNCATE).
-func checkpointMode(ctx context.Context, db *sql.DB, mode string, wait time.Duration) (busy bool, log int64, err error) {
+// waited is how long it tried again after the first attempt met readers.
+func checkpointMode(ctx context.Context, db *sql.DB, mode string, wait time.Duration) (busy bool, log int64, waited time.Duration, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return false, 0, err
+		return false, 0, 0, err
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
-		return false, 0, err
+		return false, 0, 0, err
 	}
 	defer conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", writerBusyTimeout.Milliseconds())) //nolint:errcheck // the next BEGIN reports a broken connection
-	deadline := time.Now().Add(wait)
+	var first time.Time
 	for {
 		var b, copied int64
 		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&b, &log, &copied)
-		if err != nil || b == 0 || time.Now().After(deadline) {
-			return b != 0, log, err
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		if err != nil || b == 0 || now.Sub(first) >= wait {
+			return b != 0, log, now.Sub(first), err
 		}
 		time.Sleep(500 * time.Microsecond)
 	}

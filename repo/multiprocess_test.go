@@ -53,6 +53,9 @@ func runHelper(role, path string) error {
 		fmt.Println("ready")
 		return hog(path)
 	}
+	if role == "stayer" {
+		return stay(path, stop)
+	}
 	db, err := core.Open(context.Background(), Driver, path, path, core.Config{BusyTimeout: helperBusyTimeout})
 	if err != nil {
 		return err
@@ -187,6 +190,29 @@ func hog(path string) error {
 		}
 		time.Sleep(helperBusyTimeout)
 	}
+	return nil
+}
+
+// stay is a reader that begins a read transaction, reads a row, says ready
+// and stays in the transaction until stop: an export whose client stopped
+// reading, a paused iteration.
+func stay(path string, stop <-chan struct{}) error {
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	tx, err := conn.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only
+	var n int64
+	if err := tx.QueryRow("SELECT count(*) FROM record_history").Scan(&n); err != nil {
+		return err
+	}
+	fmt.Println("ready")
+	<-stop
 	return nil
 }
 
