@@ -54,7 +54,7 @@ type Config struct {
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
 	// Only, if set, names the steps to run: store, bulk, query, cleanup,
-	// export, aggregate, records, sync. The base file is built whatever runs.
+	// export, aggregate, records, stall, sync. The base file is built whatever runs.
 	Only []string
 	// PageSize, if set, is the page size of the files the bench builds
 	// (rechist.WithPageSize); zero is rechist's default.
@@ -83,7 +83,7 @@ var steps = []struct {
 }{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
 	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios},
 	{"aggregate", (*runner).aggregateScenarios}, {"records", (*runner).recordsScenarios},
-	{"sync", (*runner).syncScenarios}}
+	{"stall", (*runner).stallScenarios}, {"sync", (*runner).syncScenarios}}
 
 // Steps returns the names Config.Only accepts, in the order Run runs them.
 func Steps() []string {

@@ -43,8 +43,9 @@ const (
 type childTask struct {
 	// Mode is "all" (Repo.All over every record, counting the rows),
 	// "all-2mib" (the same with a 2 MiB page cache), "query" (Query
-	// holding every row) or "open" (Open and Close only: the floor of a
-	// child's RSS).
+	// holding every row), "open" (Open and Close only: the floor of a
+	// child's RSS) or "pause" (Repo.All paused after a few rows until its
+	// standard input closes: see stall.go).
 	Mode string `json:"mode"`
 	// Path is the file to read; opened WithReadOnly.
 	Path string `json:"path"`
@@ -97,6 +98,8 @@ func runChild(ctx context.Context, t childTask, out io.Writer) error {
 			res.Rows++
 			res.Bytes += int64(len(rec.Value))
 		}
+	case "pause":
+		return pauseInAll(ctx, h, out)
 	case "query":
 		got, err := rechist.Query[json.RawMessage](ctx, h, "*", rechist.QueryParams{})
 		if err != nil {

@@ -141,6 +141,15 @@ func measureStore(ctx context.Context, path string, sync rechist.Synchronous, g 
 		return storeResult{}, err
 	}
 	defer h.Close()
+	res, err := storeOn(ctx, h, g, d)
+	if err := h.Close(); err != nil {
+		return res, err
+	}
+	return res, err
+}
+
+// storeOn runs Store on h from g goroutines for d.
+func storeOn(ctx context.Context, h *rechist.DB, g int, d time.Duration) (storeResult, error) {
 	rp := rechist.NewRepo[value](h)
 	before := h.Stats()
 	res, err := runCallers(g, d, func(seq int64) error {
@@ -149,9 +158,6 @@ func measureStore(ctx context.Context, path string, sync rechist.Synchronous, g 
 	after := h.Stats()
 	if b := after.Batches - before.Batches; b > 0 {
 		res.batchAvg = float64(after.RowsWritten-before.RowsWritten) / float64(b)
-	}
-	if err := h.Close(); err != nil {
-		return res, err
 	}
 	return res, err
 }
