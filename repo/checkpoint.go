@@ -54,10 +54,14 @@ type checkpointer struct {
 	restartFrames int64
 	logger        *slog.Logger
 
-	// waitingForReader is set while the writer's passes keep meeting a
-	// reader on the WAL: the background passes then go on copying what
-	// they can, and tell the writer when that reader has left.
+	// waitingForReader is set while the writer's last pass met a reader on
+	// the WAL it could not wait out: the background passes then go on
+	// copying what they can, and set readerMoved once they copy past
+	// stuckAt (the frames copied when the writer gave up; or the WAL
+	// started over): the readers that held the old frames have left.
 	waitingForReader atomic.Bool
+	readerMoved      atomic.Bool
+	stuckAt          atomic.Int64
 
 	// Guarded by mu: the writer's time budget for waiting for readers
 	// (budget, as of budgetAt), the passes in a row that readers kept from
@@ -147,10 +151,13 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 			c.logger.Warn("rechist: background checkpoint failed", slog.Any(core.LogKeyError, err))
 			continue
 		}
-		if waiting && copied == log {
-			// Every frame is copied: no reader holds an old snapshot any
-			// more, so the one the writer met has left.
-			c.readerLeft()
+		if log < 0 {
+			continue // another connection was checkpointing: nothing ran
+		}
+		if waiting && copied != c.stuckAt.Load() {
+			// Frames past where the writer's pass stopped are copied (or,
+			// fewer, the WAL started over): the readers it met have left.
+			c.readerMoved.Store(true)
 		}
 		// copied counts from the start of the WAL; what this pass copied is
 		// what the writer appended during the previous one. (If another
@@ -196,14 +203,15 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 // whoever reads. Writers (this one and other processes') wait for the pass.
 //
 // A reader can stay for as long as it likes (an export whose client
-// stopped reading, a paused iteration), so the writer's waiting is
-// budgeted: it may wait for readers at most 1/readerWaitShare of its time
-// (see spend). A pass that readers kept from finishing is followed by one
-// that waits twice as long (from restartWait up to restartMaxWait), once
-// the budget allows it. Meanwhile the WAL grows by what is written, the
-// background passes copy what the reader's snapshot allows, and once they
-// have copied every frame (the reader has left) the writer's next pass
-// rewinds the WAL.
+// stopped reading, a paused iteration), so the writer does not wait for
+// the same readers twice: after a pass that readers kept from finishing,
+// the next one comes only once the background passes have copied past
+// where it stopped (the readers it met have left; a reader that stays
+// never lets them), and waits twice as long (from restartWait up to
+// restartMaxWait). Meanwhile the WAL grows by what is written. All waiting
+// comes out of a budget (see available): readers that come and go but
+// each take long cost the writers at most 1/readerWaitShare of their
+// time, and a reader that stays costs them one restartWait.
 func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *sync.RWMutex) {
 	if !c.needAssist.Load() || !c.mu.TryLock() {
 		return
@@ -211,12 +219,13 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 	defer c.mu.Unlock()
 	t0 := time.Now()
 	wait := min(restartWait<<min(c.failed, 8), restartMaxWait)
-	if t0.Before(c.retryAt) || c.available(t0) < wait {
+	if t0.Before(c.retryAt) || c.available(t0) < wait ||
+		(c.waitingForReader.Load() && !c.readerMoved.Load()) {
 		return
 	}
 	c.needAssist.Store(false)
 	readGate.Lock()
-	busy, log, waited, err := restartCheckpoint(ctx, writer, wait)
+	busy, log, copied, waited, err := restartCheckpoint(ctx, writer, wait)
 	readGate.Unlock()
 	c.spend(waited)
 	if err != nil {
@@ -226,6 +235,8 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 	if busy {
 		c.failed++
 		c.retryAt = time.Now().Add(restartRetryEvery)
+		c.stuckAt.Store(copied)
+		c.readerMoved.Store(false)
 		c.waitingForReader.Store(true)
 		c.needAssist.Store(true)
 		if c.failed == 1 {
@@ -237,14 +248,6 @@ func (c *checkpointer) assist(ctx context.Context, writer *sql.DB, readGate *syn
 	c.waitingForReader.Store(false)
 	c.rewinds.Add(1)
 	c.logger.Debug("rechist: WAL rewound", slog.Int64(core.LogKeyFrames, log), slog.Duration(core.LogKeyStall, time.Since(t0)))
-}
-
-// readerLeft starts the writer's waits from restartWait again: the reader
-// they met has left.
-func (c *checkpointer) readerLeft() {
-	c.mu.Lock()
-	c.failed = 0
-	c.mu.Unlock()
 }
 
 // available is the writer's budget for waiting for readers at now: it
@@ -268,14 +271,14 @@ func (c *checkpointer) spend(waited time.Duration) {
 // comes at least restartRetryEvery later and waits twice as long, up to
 // restartMaxWait. Writers (this one and other processes') wait for the
 // pass, so all of it comes out of a budget that starts at restartWait and
-// grows by 1/readerWaitShare of the time: a reader that stays costs the
-// writers about 5% of their time in the long run (before the budget, 95%:
+// grows by 1/readerWaitShare of the time (a fifth); a reader that stays is
+// waited for once (before, the writers waited for it 95% of the time:
 // TestAReaderThatStaysDoesNotStallTheWriter).
 const (
 	restartWait       = 200 * time.Millisecond
 	restartMaxWait    = 2 * time.Second
 	restartRetryEvery = 50 * time.Millisecond
-	readerWaitShare   = 20
+	readerWaitShare   = 5
 )
 
 // restartCheckpoint runs wal_checkpoint(RESTART) on the writer's
@@ -284,32 +287,33 @@ const (
 // and how many frames the WAL held. It tries every half millisecond rather
 // than through SQLite's busy handler, whose sleeps grow to 100 ms: a reader
 // on the WAL usually leaves it within a few milliseconds.
-func restartCheckpoint(ctx context.Context, db *sql.DB, wait time.Duration) (busy bool, log int64, waited time.Duration, err error) {
+func restartCheckpoint(ctx context.Context, db *sql.DB, wait time.Duration) (busy bool, log, copied int64, waited time.Duration, err error) {
 	return checkpointMode(ctx, db, "RESTART", wait)
 }
 
 // checkpointMode is restartCheckpoint with another mode (RESTART, TRUNCATE).
+// copied is how many of the WAL's log frames are in the database file;
 // waited is how long it tried again after the first attempt met readers.
-func checkpointMode(ctx context.Context, db *sql.DB, mode string, wait time.Duration) (busy bool, log int64, waited time.Duration, err error) {
+func checkpointMode(ctx context.Context, db *sql.DB, mode string, wait time.Duration) (busy bool, log, copied int64, waited time.Duration, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return false, 0, 0, err
+		return false, 0, 0, 0, err
 	}
 	defer conn.Close()
 	if _, err := conn.ExecContext(ctx, "PRAGMA busy_timeout = 0"); err != nil {
-		return false, 0, 0, err
+		return false, 0, 0, 0, err
 	}
 	defer conn.ExecContext(context.Background(), fmt.Sprintf("PRAGMA busy_timeout = %d", writerBusyTimeout.Milliseconds())) //nolint:errcheck // the next BEGIN reports a broken connection
 	var first time.Time
 	for {
-		var b, copied int64
+		var b int64
 		err = conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint("+mode+")").Scan(&b, &log, &copied)
 		now := time.Now()
 		if first.IsZero() {
 			first = now
 		}
 		if err != nil || b == 0 || now.Sub(first) >= wait {
-			return b != 0, log, now.Sub(first), err
+			return b != 0, log, copied, now.Sub(first), err
 		}
 		time.Sleep(500 * time.Microsecond)
 	}
