@@ -3,15 +3,13 @@ package rechisthttp
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/jsonl"
 )
 
 // lineError is one refused line of an ingest.
@@ -21,8 +19,9 @@ type lineError struct {
 }
 
 // serveIngest stores a JSON Lines body ({"name","value","at"} per line,
-// as the CLI's ingest reads) in one transaction: every line or, when one
-// is bad, none.
+// read by jsonl.ParseLine as the CLI's ingest reads it) in one
+// transaction: every line or, when one is bad, none. A line without "at"
+// is stored at the time the body was read.
 func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 	if !h.cfg.writable {
 		return &statusError{http.StatusForbidden, "this server is read-only (rechist serve --writable allows ingest)"}
@@ -40,7 +39,7 @@ func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 		if len(bytes.TrimSpace(text)) == 0 {
 			continue
 		}
-		rec, err := parseLine(text, now)
+		rec, err := jsonl.ParseLine(text, now)
 		if err != nil {
 			if len(bad) < 100 {
 				bad = append(bad, lineError{no, err.Error()})
@@ -63,51 +62,4 @@ func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeJSON(w, map[string]int{"stored": len(recs)})
-}
-
-// parseLine reads one line: "name" (a string), "value" (any JSON) and "at"
-// (Unix milliseconds, or an RFC 3339 string; absent: now).
-func parseLine(text []byte, now time.Time) (rechist.Record[json.RawMessage], error) {
-	var rec rechist.Record[json.RawMessage]
-	if !utf8.Valid(text) {
-		return rec, errors.New("not valid UTF-8")
-	}
-	var in struct {
-		Name  *string         `json:"name"`
-		Value json.RawMessage `json:"value"`
-		At    json.RawMessage `json:"at"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(text))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		return rec, fmt.Errorf(`not a JSON record such as {"name":"a","value":1}: %v`, err)
-	}
-	if dec.More() {
-		return rec, errors.New("more than one JSON value on the line")
-	}
-	switch {
-	case in.Name == nil:
-		return rec, errors.New(`"name" is missing`)
-	case in.Value == nil:
-		return rec, errors.New(`"value" is missing`)
-	}
-	rec.Name, rec.Value, rec.StoredAt = *in.Name, in.Value, now
-	if len(in.At) > 0 && string(in.At) != "null" {
-		var s string
-		if in.At[0] == '"' {
-			if err := json.Unmarshal(in.At, &s); err != nil {
-				return rec, fmt.Errorf(`"at": %v`, err)
-			}
-		} else {
-			s = string(in.At)
-		}
-		if ms, err := strconv.ParseInt(s, 10, 64); err == nil {
-			rec.StoredAt = time.UnixMilli(ms)
-		} else if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
-			rec.StoredAt = t
-		} else {
-			return rec, fmt.Errorf(`"at" %s is neither Unix milliseconds nor RFC 3339`, in.At)
-		}
-	}
-	return rec, nil
 }

@@ -10,13 +10,12 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/jsonl"
 )
 
 type ingestCmd struct {
@@ -25,16 +24,18 @@ type ingestCmd struct {
 }
 
 func (c *ingestCmd) Help() string {
-	return `One record per line, with these fields (exactly these names, in lower case):
+	return `One record per line, with these fields (exactly these names, in lower case,
+each at most once); rechist serve's POST /api/ingest reads the same lines:
   {"name": "accuracy::vienna", "value": {"value": 0.93}, "at": 1764060000000}
-"value" is any JSON; "at" defaults to now, and is Unix milliseconds (a number,
-1795593600000 or 1.7955936e12) or a string: RFC 3339 (2026-11-25T08:00:00Z),
-a local date and time (2026-11-25 08:00) or date (2026-11-25), or Unix ms.
-A number that reads as a date in 2000-2099 when taken as seconds is refused.
-Lines must be UTF-8. A bad line is reported with its number and skipped; the
-summary says exactly how many rows were stored. Exit status 1 if any line
-failed. From a pipe, the lines are stored as they come; Ctrl-C stops and says
-how far the input was stored.
+"value" is any JSON; "at" is now when absent or null, else Unix milliseconds
+(a number, 1795593600000 or 1.7955936e12) or a string: RFC 3339
+(2026-11-25T08:00:00Z), a local date and time (2026-11-25 08:00) or date
+(2026-11-25), or Unix ms. A time before 1970 is refused, and so is a number
+that reads as a date in 2000-2099 when taken as seconds. Lines must be UTF-8.
+A bad line is reported with its number and skipped; the summary says exactly
+how many rows were stored. Exit status 1 if any line failed. From a pipe, the
+lines are stored as they come; Ctrl-C stops and says how far the input was
+stored.
 
 Example:
   rechist ingest history.jsonl
@@ -99,7 +100,7 @@ read:
 				continue
 			}
 			st.lines++
-			rec, err := parseLine(text)
+			rec, err := jsonl.ParseLine(text, time.Now())
 			pending = append(pending, item{no: no, rec: rec, err: err})
 			if len(pending) == c.Batch {
 				if runErr = flush(); runErr != nil {
@@ -301,204 +302,4 @@ func storeItems(e *env, bar *progressbar.ProgressBar, repo *rechist.Repo[json.Ra
 		st.through = it.no
 	}
 	return nil
-}
-
-// parseLine reads one JSON Lines record as strictly as the library stores
-// one: the line must be UTF-8 (encoding/json would quietly turn other bytes
-// into U+FFFD), the fields are "name", "value" and "at", each at most once
-// and spelled exactly so (encoding/json would take "Name" for "name"), and
-// the name may not hold an escaped lone surrogate (which encoding/json
-// would turn into U+FFFD).
-func parseLine(text []byte) (rechist.Record[json.RawMessage], error) {
-	var rec rechist.Record[json.RawMessage]
-	if i := invalidUTF8(text); i >= 0 {
-		return rec, fmt.Errorf("not valid UTF-8 (byte %d)", i+1)
-	}
-	// Decoding into json.RawMessage fields checks the syntax and fails on
-	// nothing else; fieldProblem then checks the names exactly.
-	var in struct {
-		Name  json.RawMessage `json:"name"`
-		Value json.RawMessage `json:"value"`
-		At    json.RawMessage `json:"at"`
-	}
-	if err := json.Unmarshal(text, &in); err != nil {
-		var se *json.SyntaxError
-		var ute *json.UnmarshalTypeError
-		switch {
-		case errors.As(err, &se) && strings.Contains(se.Error(), "after top-level value"):
-			return rec, errors.New("more than one JSON value on the line")
-		case errors.As(err, &se) && strings.Contains(se.Error(), "unexpected end"):
-			return rec, errors.New("not a JSON record: the line ends inside it")
-		case errors.As(err, &ute) && ute.Field == "":
-			return rec, fmt.Errorf(`not a JSON record: want an object such as {"name": "a", "value": 1}, not %s`, ute.Value)
-		}
-		return rec, fmt.Errorf("not a JSON record: %v", err)
-	}
-	if err := fieldProblem(text); err != nil {
-		return rec, err
-	}
-	switch {
-	case in.Name == nil:
-		return rec, errors.New(`"name" is missing`)
-	case in.Value == nil:
-		return rec, errors.New(`"value" is missing`)
-	case in.Name[0] != '"':
-		return rec, fmt.Errorf(`"name" %s is not a string`, in.Name)
-	case loneSurrogate(in.Name):
-		return rec, fmt.Errorf(`"name" %s holds an escaped lone surrogate, which is not UTF-8`, in.Name)
-	}
-	if err := json.Unmarshal(in.Name, &rec.Name); err != nil {
-		return rec, fmt.Errorf(`"name": %v`, err)
-	}
-	var err error
-	if rec.StoredAt, err = parseAt(in.At); err != nil {
-		return rec, err
-	}
-	if rec.StoredAt.IsZero() {
-		rec.StoredAt = time.Now()
-	}
-	rec.Value = in.Value
-	return rec, nil
-}
-
-// fieldProblem checks the field names of the JSON object obj (valid JSON):
-// "name", "value" and "at", spelled exactly so, each at most once.
-func fieldProblem(obj []byte) error {
-	var seen [3]bool
-	depth := 0
-	for i := 0; i < len(obj); i++ {
-		switch obj[i] {
-		case '{', '[':
-			depth++
-		case '}', ']':
-			depth--
-		case '"':
-			start := i
-			for i++; i < len(obj) && obj[i] != '"'; i++ {
-				if obj[i] == '\\' {
-					i++
-				}
-			}
-			if depth != 1 {
-				continue
-			}
-			// At the top level a string followed by ':' is a field name.
-			j := i + 1
-			for j < len(obj) && (obj[j] == ' ' || obj[j] == '\t' || obj[j] == '\r' || obj[j] == '\n') {
-				j++
-			}
-			if j == len(obj) || obj[j] != ':' {
-				continue
-			}
-			key := string(obj[start+1 : i])
-			if bytes.IndexByte(obj[start:i], '\\') >= 0 {
-				_ = json.Unmarshal(obj[start:i+1], &key)
-			}
-			n := -1
-			switch key {
-			case "name":
-				n = 0
-			case "value":
-				n = 1
-			case "at":
-				n = 2
-			default:
-				return fmt.Errorf(`unknown field %q (the fields are "name", "value" and "at")`, key)
-			}
-			if seen[n] {
-				return fmt.Errorf("field %q appears twice", key)
-			}
-			seen[n] = true
-		}
-	}
-	return nil
-}
-
-// invalidUTF8 returns the offset of the first byte of b that is not UTF-8,
-// or -1.
-func invalidUTF8(b []byte) int {
-	if utf8.Valid(b) {
-		return -1
-	}
-	for i := 0; i < len(b); {
-		r, n := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && n == 1 {
-			return i
-		}
-		i += n
-	}
-	return -1
-}
-
-// loneSurrogate says whether the JSON string s has a \uD800-\uDFFF escape
-// that is not half of a surrogate pair.
-func loneSurrogate(s []byte) bool {
-	hex := func(i int) (rune, bool) {
-		if i+6 > len(s) || s[i] != '\\' || s[i+1] != 'u' {
-			return 0, false
-		}
-		var r rune
-		for _, c := range s[i+2 : i+6] {
-			switch {
-			case '0' <= c && c <= '9':
-				r = r<<4 | rune(c-'0')
-			case 'a' <= c && c <= 'f':
-				r = r<<4 | rune(c-'a'+10)
-			case 'A' <= c && c <= 'F':
-				r = r<<4 | rune(c-'A'+10)
-			default:
-				return 0, false
-			}
-		}
-		return r, true
-	}
-	for i := 0; i < len(s); i++ {
-		if s[i] != '\\' {
-			continue
-		}
-		r, ok := hex(i)
-		if !ok {
-			i++ // an escape such as \" or \\: skip its second byte
-			continue
-		}
-		switch {
-		case 0xD800 <= r && r < 0xDC00:
-			if low, ok := hex(i + 6); ok && 0xDC00 <= low && low < 0xE000 {
-				i += 11
-				continue
-			}
-			return true
-		case 0xDC00 <= r && r < 0xE000:
-			return true
-		}
-		i += 5
-	}
-	return false
-}
-
-// parseAt reads "at": Unix milliseconds as a JSON number, or a string in
-// any form parseTime reads; absent or null is the zero time (now).
-func parseAt(raw json.RawMessage) (time.Time, error) {
-	if len(raw) == 0 || string(raw) == "null" {
-		return time.Time{}, nil
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return time.Time{}, fmt.Errorf(`"at": %v`, err)
-		}
-		t, err := parseTime(s)
-		if err != nil {
-			return time.Time{}, fmt.Errorf(`"at": %v`, err)
-		}
-		return t, nil
-	case '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9':
-		t, err := parseMillis(string(raw))
-		if err != nil {
-			return time.Time{}, fmt.Errorf(`"at" %s: %v`, raw, err)
-		}
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf(`"at" %s is neither Unix milliseconds nor a time string`, raw)
 }

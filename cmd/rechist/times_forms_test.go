@@ -7,7 +7,8 @@ import (
 )
 
 // ingest's "at" and query's --start and --end read the same time forms,
-// and both refuse a Unix number that looks like seconds.
+// and both refuse a Unix number that looks like seconds. An "at" before the
+// Unix epoch, the zero time of RFC 3339 too, is refused, not stored as now.
 func TestTimeFormsIngestAndQuery(t *testing.T) {
 	dir := t.TempDir()
 	kolkata := []string{"TZ=Asia/Kolkata"} // +05:30 all year
@@ -20,15 +21,19 @@ func TestTimeFormsIngestAndQuery(t *testing.T) {
 {"name":"t::seconds","value":7,"at":1795593600}
 {"name":"t::fraction","value":8,"at":1.5}
 {"name":"t::secondsstring","value":9,"at":"1795593600"}
+{"name":"t::zero","value":10,"at":"0001-01-01T00:00:00Z"}
+{"name":"t::before","value":11,"at":"1969-12-31"}
 `
 	r := runEnv(t, dir, in, kolkata, "ingest")
-	if r.code != 1 || !strings.HasPrefix(r.stdout, "stored 6 rows from 9 lines") {
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "stored 6 rows from 11 lines") {
 		t.Fatalf("ingest: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	for _, want := range []string{
 		`line 7: "at" 1795593600: looks like seconds; multiply by 1000`,
 		`line 8: "at" 1.5: not a whole number of Unix milliseconds`,
 		`line 9: "at": bad time "1795593600": looks like seconds; multiply by 1000`,
+		`line 10: "at" "0001-01-01T00:00:00Z" is before the Unix epoch (1970-01-01T00:00:00Z), the earliest time rechist stores`,
+		`line 11: "at" "1969-12-31" is before the Unix epoch`,
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("ingest's stderr lacks %q:\n%s", want, r.stderr)
