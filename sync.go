@@ -96,9 +96,10 @@ func syncResult(r core.SyncResult) SyncResult {
 // schema predates sync has no identity: the error wraps [ErrNoSourceID];
 // open it writable once. If dst holds rows of this source that src does
 // not (src is another copy of the same file that pushed other rows, or an
-// older copy such as a restored backup), Sync refuses with [ErrConflict]
-// and writes nothing: see docs/sync.md for giving a copy an identity of
-// its own.
+// older copy such as a restored backup, whatever rows either has deleted
+// since), Sync refuses with [ErrConflict] and [ErrCopiedSource] and writes
+// nothing: see docs/sync.md for how it tells, and for giving a copy an
+// identity of its own.
 //
 // Rows src deleted before they were sent are counted in
 // [SyncResult.Missed]: retention on a device must outlast its longest time

@@ -23,7 +23,8 @@ const copyRows = 1000
 //
 // The transaction first takes the schema's commit-order lock (BeginWrite):
 // write transactions of all processes on the schema take turns, so row ids
-// grow in commit order, which DB.Changes relies on.
+// grow in commit order, which DB.Changes relies on. The handle's first
+// batch that stores rows then begins its sync epoch (sync.go).
 //
 // The transaction's id is read before COMMIT. If the connection is lost
 // while COMMIT is on its way (no answer from the server), the commit may or
@@ -42,11 +43,16 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	if err != nil {
 		return statementError(nil, err)
 	}
+	epochStarted, err := e.epoch.begin(ctx, q, batch)
+	if err != nil {
+		return err
+	}
 	if err := applyBatch(ctx, q, batch); err != nil {
 		return err
 	}
 	err = tx.Commit(ctx)
 	if err == nil {
+		e.epoch.committed(epochStarted)
 		return nil
 	}
 	var pe *pgconn.PgError

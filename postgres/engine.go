@@ -33,6 +33,7 @@ type engine struct {
 	q    *db.Queries
 	// orderLock is the schema's commit-order lock id (see BeginWrite).
 	orderLock int64
+	epoch     syncEpoch // begun by the first batch that stores rows (sync.go)
 }
 
 var _ core.Engine = (*engine)(nil)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -26,24 +27,53 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 	}
 	err = q.SetSyncCursor(ctx, db.SetSyncCursorParams{SourceID: r.Sync.Source, LastID: next.LastID, LastHash: next.LastHash,
 		RowsSent: next.Sent, RowsMissed: next.Missed, UpdatedAt: next.UpdatedMs})
+	if err == nil {
+		err = q.SetSyncCursorEpoch(ctx, db.SetSyncCursorEpochParams{SourceID: r.Sync.Source, LastEpoch: next.LastEpoch})
+	}
 	if err != nil {
 		return statementError(r, err)
 	}
 	return nil
 }
 
-// undefinedTable reports whether err is SQLSTATE 42P01: a schema that
-// predates the sync migration.
-func undefinedTable(err error) bool {
+// syncEpoch is whether the engine's DB handle has begun its epoch of the
+// schema's row ids (core.WritesRows): its first batch that stores rows
+// does, in the batch's transaction, and only a commit makes it so.
+type syncEpoch struct{ begun atomic.Bool }
+
+// begin starts the epoch inside the write transaction, after BeginWrite
+// took the commit-order lock, when batch is the handle's first to store
+// rows, and says whether it did.
+func (s *syncEpoch) begin(ctx context.Context, q *db.Queries, batch []*core.Request) (bool, error) {
+	if s.begun.Load() || !core.WritesRows(batch) {
+		return false, nil
+	}
+	if err := q.StartSyncEpoch(ctx); err != nil {
+		return true, statementError(nil, err)
+	}
+	return true, nil
+}
+
+// committed records that the transaction in which begin started the epoch
+// (started) committed.
+func (s *syncEpoch) committed(started bool) {
+	if started {
+		s.begun.Store(true)
+	}
+}
+
+// missingSchema reports whether err is SQLSTATE 42P01 (undefined table) or
+// 42703 (undefined column): a schema that predates a sync migration.
+func missingSchema(err error) bool {
 	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "42P01"
+	return errors.As(err, &pe) && (pe.Code == "42P01" || pe.Code == "42703")
 }
 
 func (r *reader) IDHighWater(ctx context.Context) (int64, error) { return r.q.IDHighWater(ctx) }
 
 func (r *reader) SourceID(ctx context.Context) (string, error) {
 	id, err := r.q.SourceID(ctx)
-	if errors.Is(err, pgx.ErrNoRows) || undefinedTable(err) {
+	if errors.Is(err, pgx.ErrNoRows) || missingSchema(err) {
 		return "", core.ErrNoSourceID
 	}
 	return id, err
@@ -52,10 +82,27 @@ func (r *reader) SourceID(ctx context.Context) (string, error) {
 func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, error) {
 	got, err := r.q.SyncCursor(ctx, id)
 	switch {
-	case errors.Is(err, pgx.ErrNoRows) || undefinedTable(err):
+	case errors.Is(err, pgx.ErrNoRows) || missingSchema(err):
 		return core.SyncCursor{}, nil
 	case err != nil:
 		return core.SyncCursor{}, err
 	}
-	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
+	epoch, err := r.q.SyncCursorEpoch(ctx, id)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) && !missingSchema(err) {
+		return core.SyncCursor{}, err
+	}
+	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: epoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
+}
+
+// SyncEpoch looks for the table first: Sync reads more in the same
+// transaction, which a failed query would abort.
+func (r *reader) SyncEpoch(ctx context.Context, id int64) (string, error) {
+	if present, err := r.q.SyncEpochTable(ctx); err != nil || !present {
+		return "", err
+	}
+	token, err := r.q.SyncEpoch(ctx, id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return token, err
 }

@@ -95,6 +95,9 @@ func Run(t *testing.T, h Harness) {
 			{name: "RecordsListsWhatIsThere", test: testRecordsListsWhatIsThere},
 			{name: "DeleteMatchingRows", test: testDeleteMatchingRows},
 			{name: "AggregateBuckets", test: testAggregateBuckets},
+			{name: "AggregateOverflow", test: testAggregateOverflow},
+			{name: "AggregateNumberForms", test: testAggregateNumberForms},
+			{name: "AggregateSumOrder", test: testAggregateSumOrder},
 			{name: "TopicPatterns", test: testTopicPatterns},
 		}},
 		{"Changes", []testCase{
@@ -107,6 +110,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "CountsMissedRows", test: testSyncCountsMissedRows},
 			{name: "ConcurrentSources", test: testSyncConcurrentSources},
 			{name: "RefusesCopiedSource", test: testSyncRefusesCopiedSource},
+			{name: "RefusesRestoredBackupWithoutCursorRow", test: testSyncRefusesRestoredBackupWithoutCursorRow},
 			{name: "Arguments", test: testSyncArguments},
 			{name: "NewIdentity", test: testSyncNewIdentity},
 		}},

@@ -292,3 +292,107 @@ func testSyncNewIdentity(t *testing.T, h Harness) {
 	sort.Strings(want)
 	sameRows(t, "both identities", contents(t, dst), want)
 }
+
+// storeRun stores one row of record "s" at each of ms(from)..ms(to), value
+// i+offset, in one StoreMany: on a fresh SQLite file row i gets id i.
+func storeRun(t *testing.T, db *rechist.DB, from, to, offset int) {
+	t.Helper()
+	var recs []rechist.Record[int]
+	for i := from; i <= to; i++ {
+		recs = append(recs, rechist.Record[int]{Name: "s", Value: i + offset, StoredAt: ms(int64(i))})
+	}
+	if err := rechist.NewRepo[int](db).StoreMany(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// deleteRun deletes the rows of "s" at ms(from)..ms(to) and checks how
+// many went.
+func deleteRun(t *testing.T, db *rechist.DB, from, to int) {
+	t.Helper()
+	n, err := db.Delete(t.Context(), "s", rechist.QueryParams{Start: ms(int64(from)), End: ms(int64(to))})
+	if err != nil || n != int64(to-from+1) {
+		t.Fatalf("Delete of ms %d..%d = %d, %v; want %d rows", from, to, n, err, to-from+1)
+	}
+}
+
+// A restored backup that wrote rows of its own is refused even when the
+// row at the destination's cursor is gone from it (deleted by hand or by
+// retention), so that the destination cannot compare that row; the
+// original, whose rows at and around the cursor retention deleted, still
+// syncs. The sources are SQLite files (they can be copied), the
+// destination is the engine's.
+func testSyncRefusesRestoredBackupWithoutCursorRow(t *testing.T, h Harness) {
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	dir := t.TempDir()
+	src, err := open(ctx, filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	storeRun(t, src, 1, 1000, 0)
+	backup := filepath.Join(dir, "backup.db")
+	if err := src.Backup(ctx, backup); err != nil {
+		t.Fatal(err)
+	}
+	storeRun(t, src, 1001, 1500, 0)
+	first, err := rechist.Sync(ctx, src, dst, rechist.SyncPrefix("gw."))
+	if err != nil || first.Copied != 1500 || first.Cursor != 1500 {
+		t.Fatalf("first sync: %+v, %v; want 1500 rows, cursor 1500", first, err)
+	}
+	before := contents(t, dst)
+	status, err := dst.SyncStatus(ctx, first.Source)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The backup is restored and lives on: rows 1001-1799 of its own,
+	// then the 14 rows around the cursor's id 1500 go.
+	cp, err := open(ctx, backup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	storeRun(t, cp, 1001, 1799, 100000)
+	deleteRun(t, cp, 1495, 1508)
+	if res, err := rechist.Sync(ctx, cp, dst, rechist.SyncPrefix("gw.")); !errors.Is(err, rechist.ErrConflict) || !errors.Is(err, rechist.ErrCopiedSource) || res.Copied != 0 {
+		t.Fatalf("sync of a restored backup without the cursor's row: %+v, %v; want ErrCopiedSource", res, err)
+	}
+	ro, err := open(ctx, backup, rechist.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if res, err := rechist.Sync(ctx, ro, dst, rechist.SyncPrefix("gw.")); !errors.Is(err, rechist.ErrCopiedSource) || res.Copied != 0 {
+		t.Fatalf("sync of the same backup opened read-only: %+v, %v; want ErrCopiedSource", res, err)
+	}
+	sameRows(t, "after the refused backup", contents(t, dst), before)
+	if st, err := dst.SyncStatus(ctx, first.Source); err != nil || st != status {
+		t.Fatalf("SyncStatus after the refused backup = %+v, %v; want %+v", st, err, status)
+	}
+
+	// The original, reopened (its next write starts anew), loses the rows
+	// at and around the cursor to retention and goes on: rows 1501-1505
+	// are missed, the rest arrive.
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	src, err = open(ctx, filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	storeRun(t, src, 1501, 1600, 0)
+	deleteRun(t, src, 1490, 1505)
+	res, err := rechist.Sync(ctx, src, dst, rechist.SyncPrefix("gw."))
+	if err != nil || res.Copied != 95 || res.Missed != 5 || res.Cursor != 1600 {
+		t.Fatalf("sync of the original after retention at the cursor: %+v, %v; want 95 copied, 5 missed, cursor 1600", res, err)
+	}
+	want := slices.Clone(before)
+	for i := 1506; i <= 1600; i++ {
+		want = append(want, fmt.Sprintf("gw.s@%d=%d", ms(int64(i)).UnixMilli(), i))
+	}
+	sort.Strings(want)
+	sameRows(t, "after the original's push", contents(t, dst), want)
+}

@@ -41,6 +41,7 @@ type engine struct {
 	ckpt     *checkpointer
 	ckptDB   *sql.DB // the checkpointer's connection (files only)
 	ckptEnd  chan struct{}
+	epoch    syncEpoch // begun by the first batch that stores rows (sync.go)
 }
 
 var (

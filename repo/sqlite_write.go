@@ -28,9 +28,11 @@ import (
 //
 // A batch of one row, the common case when one caller stores in sequence,
 // is one autocommit INSERT instead: one driver call rather than BEGIN,
-// INSERT and COMMIT with their goroutines, as the Rust crate commits.
+// INSERT and COMMIT with their goroutines, as the Rust crate commits. The
+// handle's first batch that stores rows takes the transaction: it begins
+// the handle's sync epoch before its rows (sync.go).
 func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
-	if len(batch) == 1 && batch[0].Kind == core.KindInsert && len(batch[0].Rows) == 1 {
+	if len(batch) == 1 && batch[0].Kind == core.KindInsert && len(batch[0].Rows) == 1 && e.epoch.begun.Load() {
 		return e.commitOneRow(ctx, batch[0])
 	}
 	tx, err := e.writeDB.BeginTx(ctx, nil)
@@ -55,6 +57,10 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 			return &core.RequestError{Request: r, Err: err} // r nil: one of several
 		}
 		return err
+	}
+	epochStarted, err := e.epoch.begin(stmtCtx, sq, batch)
+	if err != nil {
+		return fail(nil, err)
 	}
 	for _, r := range batch {
 		if r.Kind == core.KindInsert {
@@ -85,6 +91,7 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 		_ = tx.Rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
+	e.epoch.committed(epochStarted)
 	return nil
 }
 

@@ -11,7 +11,8 @@ import (
 )
 
 // writerQueries are the generated queries the writer runs.
-var writerQueries = []string{db.InsertRecord, db.InsertRecords8, db.DeleteOlderThanChunk, db.DeleteRecordRangeChunk, syncdb.SyncCursor, syncdb.SetSyncCursor, syncdb.SetSourceID}
+var writerQueries = []string{db.InsertRecord, db.InsertRecords8, db.DeleteOlderThanChunk, db.DeleteRecordRangeChunk, syncdb.SyncCursor, syncdb.SetSyncCursor, syncdb.SetSourceID,
+	syncdb.SetSyncCursorEpoch, syncdb.StartSyncEpoch}
 
 // writerStmts holds the writer's prepared statements, keyed by the SQL text
 // of the generated queries. They are prepared at Open: the writer's pool

@@ -167,8 +167,8 @@ func TestIngestReportsBadLinesAndStoresTheRest(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "in.jsonl"), []byte(ingestInput), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// --batch 3: the library's refusals (empty name, negative time) land in
-	// a batch with good lines, which must still be stored.
+	// --batch 3: the library's refusal (empty name) lands in a batch with
+	// good lines, which must still be stored.
 	r := runCLI(t, dir, "", "ingest", "in.jsonl", "--batch", "3")
 	if r.code != 1 {
 		t.Fatalf("exit %d, want 1\nstdout: %s\nstderr: %s", r.code, r.stdout, r.stderr)
@@ -183,7 +183,7 @@ func TestIngestReportsBadLinesAndStoresTheRest(t *testing.T) {
 		`line 8: "at": bad time "yesterday": want RFC 3339`,
 		`line 9: unknown field "time"`,
 		"line 10: rechist: store: invalid argument: record name is empty",
-		"line 11: rechist: store: invalid argument: time 1969-12-31T23:59:59.995Z is before the Unix epoch",
+		`line 11: "at" -5 is before the Unix epoch (1970-01-01T00:00:00Z), the earliest time rechist stores`,
 	} {
 		if !strings.Contains(r.stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, r.stderr)
@@ -258,6 +258,9 @@ func TestCleanupAndMigrate(t *testing.T) {
 		!regexp.MustCompile(`(?m)^2\s+00002_stored_at_index.sql\s+\d{4}-`).MatchString(status) {
 		t.Fatalf("migrate status:\n%s", status)
 	}
+	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00004_sync_epoch.sql\n" {
+		t.Fatalf("migrate down: %q", out)
+	}
 	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00003_sync.sql\n" {
 		t.Fatalf("migrate down: %q", out)
 	}
@@ -270,7 +273,7 @@ func TestCleanupAndMigrate(t *testing.T) {
 	if !strings.Contains(ok(t, dir, "", "migrate", "status"), "pending") {
 		t.Fatal("status does not show the rolled-back migration as pending")
 	}
-	if out := ok(t, dir, "", "migrate", "up"); out != "applied 00002_stored_at_index.sql\napplied 00003_sync.sql\n" {
+	if out := ok(t, dir, "", "migrate", "up"); out != "applied 00002_stored_at_index.sql\napplied 00003_sync.sql\napplied 00004_sync_epoch.sql\n" {
 		t.Fatalf("migrate up: %q", out)
 	}
 	if out := ok(t, dir, "", "migrate", "up"); out != "no pending migrations\n" {

@@ -71,6 +71,23 @@ func (q *Queries) SetSyncCursor(ctx context.Context, arg SetSyncCursorParams) er
 	return err
 }
 
+const SetSyncCursorEpoch = `-- name: SetSyncCursorEpoch :exec
+INSERT INTO rechist_sync_cursor_epoch (source_id, last_epoch)
+VALUES (CAST(?1 AS TEXT), CAST(?2 AS TEXT))
+ON CONFLICT (source_id) DO UPDATE SET last_epoch = excluded.last_epoch
+`
+
+type SetSyncCursorEpochParams struct {
+	SourceID  string
+	LastEpoch string
+}
+
+// Written with the cursor (SetSyncCursor), in the same transaction.
+func (q *Queries) SetSyncCursorEpoch(ctx context.Context, arg SetSyncCursorEpochParams) error {
+	_, err := q.db.ExecContext(ctx, SetSyncCursorEpoch, arg.SourceID, arg.LastEpoch)
+	return err
+}
+
 const SourceID = `-- name: SourceID :one
 
 SELECT value FROM rechist_meta WHERE key = 'source_id'
@@ -82,6 +99,23 @@ func (q *Queries) SourceID(ctx context.Context) (string, error) {
 	var value string
 	err := row.Scan(&value)
 	return value, err
+}
+
+const StartSyncEpoch = `-- name: StartSyncEpoch :exec
+INSERT INTO rechist_sync_epoch (start_id, token)
+SELECT COALESCE((SELECT MAX(seq) FROM sqlite_sequence WHERE name = 'record_history'), 0) + 1,
+       lower(hex(randomblob(16)))
+WHERE true
+ON CONFLICT (start_id) DO UPDATE SET token = excluded.token
+`
+
+// A new epoch of the file's row ids, from the next id on: written by the
+// writer in the transaction of a DB handle's first rows, before them, under
+// SQLite's write lock. An epoch at that id has no rows yet (AUTOINCREMENT
+// never hands an id out twice), so replacing it loses nothing.
+func (q *Queries) StartSyncEpoch(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, StartSyncEpoch)
+	return err
 }
 
 const SyncCursor = `-- name: SyncCursor :one
@@ -109,4 +143,33 @@ func (q *Queries) SyncCursor(ctx context.Context, sourceID string) (SyncCursorRo
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const SyncCursorEpoch = `-- name: SyncCursorEpoch :one
+SELECT last_epoch FROM rechist_sync_cursor_epoch
+WHERE source_id = CAST(?1 AS TEXT)
+`
+
+// As a destination: the source's epoch at the cursor's id.
+func (q *Queries) SyncCursorEpoch(ctx context.Context, sourceID string) (string, error) {
+	row := q.db.QueryRowContext(ctx, SyncCursorEpoch, sourceID)
+	var last_epoch string
+	err := row.Scan(&last_epoch)
+	return last_epoch, err
+}
+
+const SyncEpoch = `-- name: SyncEpoch :one
+SELECT token FROM rechist_sync_epoch
+WHERE start_id <= CAST(?1 AS INTEGER)
+ORDER BY start_id DESC
+LIMIT 1
+`
+
+// The token of the epoch that holds row id (the one that starts last at or
+// before it), by the primary key; no row: id predates every epoch.
+func (q *Queries) SyncEpoch(ctx context.Context, id int64) (string, error) {
+	row := q.db.QueryRowContext(ctx, SyncEpoch, id)
+	var token string
+	err := row.Scan(&token)
+	return token, err
 }

@@ -45,6 +45,10 @@ type Reader interface {
 	// SyncCursor returns the cursor of the sync source id; the zero
 	// SyncCursor when it has none.
 	SyncCursor(ctx context.Context, id string) (SyncCursor, error)
+	// SyncEpoch returns the token of the epoch of the database's row ids
+	// that holds id (see WritesRows); "" when id predates every epoch or
+	// the schema has none.
+	SyncEpoch(ctx context.Context, id int64) (string, error)
 }
 
 // Snapshotter is implemented by an engine that can read: Read runs fn in

@@ -30,9 +30,11 @@ var ErrNoSourceID = errors.New("the source has no sync identity")
 // SyncCursor is where a destination stands with one source.
 type SyncCursor struct {
 	// LastID is the id of the last source row the destination holds (0:
-	// none), LastHash a fingerprint of that row.
-	LastID   int64
-	LastHash string
+	// none), LastHash a fingerprint of that row, LastEpoch the token of
+	// the source's epoch that holds LastID ("": none, see Reader.SyncEpoch).
+	LastID    int64
+	LastHash  string
+	LastEpoch string
 	// Sent and Missed count the rows received from the source and those
 	// the source deleted before they could be sent, since the first sync.
 	Sent, Missed int64
@@ -41,14 +43,14 @@ type SyncCursor struct {
 
 // SyncStep is a KindSync request's cursor move: the destination's cursor
 // for Source must stand at PrevID (else the request fails with
-// ErrConflict), and moves to LastID/LastHash, adding the request's rows to
-// Sent and Missed to Missed.
+// ErrConflict), and moves to LastID/LastHash/LastEpoch, adding the
+// request's rows to Sent and Missed to Missed.
 type SyncStep struct {
-	Source         string
-	PrevID, LastID int64
-	LastHash       string
-	Missed         int64
-	UpdatedMs      int64
+	Source              string
+	PrevID, LastID      int64
+	LastHash, LastEpoch string
+	Missed              int64
+	UpdatedMs           int64
 }
 
 // Next returns the cursor after the step, given the one before it, or an
@@ -59,7 +61,7 @@ func (s *SyncStep) Next(before SyncCursor, rows int) (SyncCursor, error) {
 		return before, fmt.Errorf("%w: source %s: the destination's cursor is at %d, this sync expected %d (another sync of the same source ran meanwhile)",
 			ErrConflict, s.Source, before.LastID, s.PrevID)
 	}
-	return SyncCursor{LastID: s.LastID, LastHash: s.LastHash, Sent: before.Sent + int64(rows),
+	return SyncCursor{LastID: s.LastID, LastHash: s.LastHash, LastEpoch: s.LastEpoch, Sent: before.Sent + int64(rows),
 		Missed: before.Missed + s.Missed, UpdatedMs: s.UpdatedMs}, nil
 }
 
@@ -161,6 +163,7 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 	for {
 		var rows []Row
 		var last Row
+		var epoch string
 		read := 0
 		err := src.read(ctx, op, func(rd Reader) error {
 			err := rd.ChangesAfter(ctx, cur.LastID, o.BatchRows, func(r Row) bool {
@@ -172,6 +175,9 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 				}
 				return true
 			})
+			if err == nil && read > 0 {
+				epoch, err = rd.SyncEpoch(ctx, last.ID)
+			}
 			if err == nil && read < o.BatchRows {
 				res.SourceLast, err = rd.LastID(ctx)
 			}
@@ -186,7 +192,7 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 		if err := validateRows(op, rows); err != nil {
 			return res, err
 		}
-		step := &SyncStep{Source: res.Source, PrevID: cur.LastID, LastID: last.ID, LastHash: Fingerprint(last),
+		step := &SyncStep{Source: res.Source, PrevID: cur.LastID, LastID: last.ID, LastHash: Fingerprint(last), LastEpoch: epoch,
 			Missed: last.ID - cur.LastID - int64(read), UpdatedMs: time.Now().UnixMilli()}
 		req := newRequest(KindSync)
 		req.Rows, req.Sync = rows, step
@@ -216,8 +222,15 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 var syncSourceRead func()
 
 // verifySource checks that the destination's cursor fits the source: no
-// higher than any id the source ever handed out, and where the source
-// still holds the cursor's row, the same row.
+// higher than any id the source ever handed out; where the source still
+// holds the cursor's row, the same row; and the source's epoch at the
+// cursor's id the one the destination recorded.
+//
+// The epoch is what proves continuity when the cursor's row is gone (a
+// Delete, retention): a copy of the file that stored rows of its own after
+// it was copied began an epoch of its own with them (see WritesRows),
+// which the copy that pushed never had, so the two disagree at every id
+// stored after the copy, deleted or not.
 //
 // The source's high-water mark is read after the cursor: another sync of
 // the same source may have moved the cursor over rows stored after this
@@ -229,19 +242,16 @@ func verifySource(ctx context.Context, src *DB, id string, cur SyncCursor) error
 		return nil
 	}
 	var high int64
-	if err := src.read(ctx, op, func(rd Reader) (err error) {
-		high, err = rd.IDHighWater(ctx)
-		return err
-	}); err != nil {
-		return err
-	}
-	if cur.LastID > high {
-		return Wrap(op, fmt.Errorf("%w: %w: the destination holds rows of source %s up to id %d, but this file has only ever had ids up to %d: it is an older copy (a restored backup?) of the source that pushed them; give it a new identity (docs/sync.md)",
-			ErrConflict, ErrCopiedSource, id, cur.LastID, high), nil)
-	}
+	var epoch string
 	var row Row
 	found := false
-	if err := src.read(ctx, op, func(rd Reader) error {
+	if err := src.read(ctx, op, func(rd Reader) (err error) {
+		if high, err = rd.IDHighWater(ctx); err != nil {
+			return err
+		}
+		if epoch, err = rd.SyncEpoch(ctx, cur.LastID); err != nil {
+			return err
+		}
 		return rd.ChangesAfter(ctx, cur.LastID-1, 1, func(r Row) bool {
 			row, found = r, r.ID == cur.LastID
 			return false
@@ -249,11 +259,32 @@ func verifySource(ctx context.Context, src *DB, id string, cur SyncCursor) error
 	}); err != nil {
 		return err
 	}
-	if found && Fingerprint(row) != cur.LastHash {
+	switch {
+	case cur.LastID > high:
+		return Wrap(op, fmt.Errorf("%w: %w: the destination holds rows of source %s up to id %d, but this file has only ever had ids up to %d: it is an older copy (a restored backup?) of the source that pushed them; give it a new identity (docs/sync.md)",
+			ErrConflict, ErrCopiedSource, id, cur.LastID, high), nil)
+	case found && Fingerprint(row) != cur.LastHash:
 		return Wrap(op, fmt.Errorf("%w: %w: row %d of source %s is not the row the destination received as row %d: another copy of this source file pushed its own rows; give this copy a new identity (docs/sync.md)",
 			ErrConflict, ErrCopiedSource, cur.LastID, id, cur.LastID), nil)
+	case epoch != cur.LastEpoch:
+		return Wrap(op, fmt.Errorf("%w: %w: the destination holds rows of source %s up to id %d that this file did not write: another copy of this source file pushed its own rows (this one is a copy, a restored backup?, that stored other rows after it was made); give this copy a new identity (docs/sync.md)",
+			ErrConflict, ErrCopiedSource, id, cur.LastID), nil)
 	}
 	return nil
+}
+
+// WritesRows reports whether batch stores rows: such a batch, the first
+// of an engine's DB handle to commit, begins a new epoch of the database's
+// row ids in its transaction, before its rows (the engines' StartSyncEpoch
+// query), so that a copy of the database and its original never store
+// rows under one epoch (see verifySource).
+func WritesRows(batch []*Request) bool {
+	for _, r := range batch {
+		if (r.Kind == KindInsert || r.Kind == KindSync) && len(r.Rows) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // SourceID returns the database's identity as a sync source.

@@ -18,6 +18,16 @@ type RechistSyncCursor struct {
 	UpdatedAt  int64
 }
 
+type RechistSyncCursorEpoch struct {
+	SourceID  string
+	LastEpoch string
+}
+
+type RechistSyncEpoch struct {
+	StartID int64
+	Token   string
+}
+
 type RecordHistory struct {
 	ID         int64
 	RecordName string

@@ -68,6 +68,23 @@ func (q *Queries) SetSyncCursor(ctx context.Context, arg SetSyncCursorParams) er
 	return err
 }
 
+const SetSyncCursorEpoch = `-- name: SetSyncCursorEpoch :exec
+INSERT INTO rechist_sync_cursor_epoch (source_id, last_epoch)
+VALUES ($1::text, $2::text)
+ON CONFLICT (source_id) DO UPDATE SET last_epoch = excluded.last_epoch
+`
+
+type SetSyncCursorEpochParams struct {
+	SourceID  string
+	LastEpoch string
+}
+
+// Written with the cursor (SetSyncCursor), in the same transaction.
+func (q *Queries) SetSyncCursorEpoch(ctx context.Context, arg SetSyncCursorEpochParams) error {
+	_, err := q.db.Exec(ctx, SetSyncCursorEpoch, arg.SourceID, arg.LastEpoch)
+	return err
+}
+
 const SourceID = `-- name: SourceID :one
 
 SELECT value FROM rechist_meta WHERE key = 'source_id'
@@ -79,6 +96,23 @@ func (q *Queries) SourceID(ctx context.Context) (string, error) {
 	var value string
 	err := row.Scan(&value)
 	return value, err
+}
+
+const StartSyncEpoch = `-- name: StartSyncEpoch :exec
+INSERT INTO rechist_sync_epoch (start_id, token)
+SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('record_history', 'id')::regclass), 0)::bigint + 1,
+       replace(gen_random_uuid()::text, '-', '')
+ON CONFLICT (start_id) DO UPDATE SET token = excluded.token
+`
+
+// A new epoch of the schema's row ids, from the next id on: written in the
+// transaction of a DB handle's first rows, before them, under the
+// commit-order lock (BeginWrite), so no rechist writer holds an id above
+// the sequence's last value. An epoch at that id has no rows yet, so
+// replacing it loses nothing.
+func (q *Queries) StartSyncEpoch(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, StartSyncEpoch)
+	return err
 }
 
 const SyncCursor = `-- name: SyncCursor :one
@@ -106,4 +140,46 @@ func (q *Queries) SyncCursor(ctx context.Context, sourceID string) (SyncCursorRo
 		&i.UpdatedAt,
 	)
 	return i, err
+}
+
+const SyncCursorEpoch = `-- name: SyncCursorEpoch :one
+SELECT last_epoch FROM rechist_sync_cursor_epoch
+WHERE source_id = $1::text
+`
+
+// As a destination: the source's epoch at the cursor's id.
+func (q *Queries) SyncCursorEpoch(ctx context.Context, sourceID string) (string, error) {
+	row := q.db.QueryRow(ctx, SyncCursorEpoch, sourceID)
+	var last_epoch string
+	err := row.Scan(&last_epoch)
+	return last_epoch, err
+}
+
+const SyncEpoch = `-- name: SyncEpoch :one
+SELECT token FROM rechist_sync_epoch
+WHERE start_id <= $1::bigint
+ORDER BY start_id DESC
+LIMIT 1
+`
+
+// The token of the epoch that holds row id (the one that starts last at or
+// before it), by the primary key; no row: id predates every epoch.
+func (q *Queries) SyncEpoch(ctx context.Context, id int64) (string, error) {
+	row := q.db.QueryRow(ctx, SyncEpoch, id)
+	var token string
+	err := row.Scan(&token)
+	return token, err
+}
+
+const SyncEpochTable = `-- name: SyncEpochTable :one
+SELECT (to_regclass('rechist_sync_epoch') IS NOT NULL)::boolean AS present
+`
+
+// Whether the schema has rechist_sync_epoch (migration 00003): asked first,
+// because a query of a missing table would abort the reader's transaction.
+func (q *Queries) SyncEpochTable(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, SyncEpochTable)
+	var present bool
+	err := row.Scan(&present)
+	return present, err
 }

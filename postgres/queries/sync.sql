@@ -30,3 +30,38 @@ SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('record_history', 
 -- A new identity as a sync source (DB.NewSourceID), through the writer.
 INSERT INTO rechist_meta (key, value) VALUES ('source_id', @id::text)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: StartSyncEpoch :exec
+-- A new epoch of the schema's row ids, from the next id on: written in the
+-- transaction of a DB handle's first rows, before them, under the
+-- commit-order lock (BeginWrite), so no rechist writer holds an id above
+-- the sequence's last value. An epoch at that id has no rows yet, so
+-- replacing it loses nothing.
+INSERT INTO rechist_sync_epoch (start_id, token)
+SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('record_history', 'id')::regclass), 0)::bigint + 1,
+       replace(gen_random_uuid()::text, '-', '')
+ON CONFLICT (start_id) DO UPDATE SET token = excluded.token;
+
+-- name: SyncEpochTable :one
+-- Whether the schema has rechist_sync_epoch (migration 00003): asked first,
+-- because a query of a missing table would abort the reader's transaction.
+SELECT (to_regclass('rechist_sync_epoch') IS NOT NULL)::boolean AS present;
+
+-- name: SyncEpoch :one
+-- The token of the epoch that holds row id (the one that starts last at or
+-- before it), by the primary key; no row: id predates every epoch.
+SELECT token FROM rechist_sync_epoch
+WHERE start_id <= @id::bigint
+ORDER BY start_id DESC
+LIMIT 1;
+
+-- name: SyncCursorEpoch :one
+-- As a destination: the source's epoch at the cursor's id.
+SELECT last_epoch FROM rechist_sync_cursor_epoch
+WHERE source_id = @source_id::text;
+
+-- name: SetSyncCursorEpoch :exec
+-- Written with the cursor (SetSyncCursor), in the same transaction.
+INSERT INTO rechist_sync_cursor_epoch (source_id, last_epoch)
+VALUES (@source_id::text, @last_epoch::text)
+ON CONFLICT (source_id) DO UPDATE SET last_epoch = excluded.last_epoch;

@@ -33,3 +33,33 @@ SELECT CAST(COALESCE((SELECT MAX(seq) FROM sqlite_sequence
 -- A new identity as a sync source (DB.NewSourceID), through the writer.
 INSERT INTO rechist_meta (key, value) VALUES ('source_id', CAST(@id AS TEXT))
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: StartSyncEpoch :exec
+-- A new epoch of the file's row ids, from the next id on: written by the
+-- writer in the transaction of a DB handle's first rows, before them, under
+-- SQLite's write lock. An epoch at that id has no rows yet (AUTOINCREMENT
+-- never hands an id out twice), so replacing it loses nothing.
+INSERT INTO rechist_sync_epoch (start_id, token)
+SELECT COALESCE((SELECT MAX(seq) FROM sqlite_sequence WHERE name = 'record_history'), 0) + 1,
+       lower(hex(randomblob(16)))
+WHERE true
+ON CONFLICT (start_id) DO UPDATE SET token = excluded.token;
+
+-- name: SyncEpoch :one
+-- The token of the epoch that holds row id (the one that starts last at or
+-- before it), by the primary key; no row: id predates every epoch.
+SELECT token FROM rechist_sync_epoch
+WHERE start_id <= CAST(@id AS INTEGER)
+ORDER BY start_id DESC
+LIMIT 1;
+
+-- name: SyncCursorEpoch :one
+-- As a destination: the source's epoch at the cursor's id.
+SELECT last_epoch FROM rechist_sync_cursor_epoch
+WHERE source_id = CAST(@source_id AS TEXT);
+
+-- name: SetSyncCursorEpoch :exec
+-- Written with the cursor (SetSyncCursor), in the same transaction.
+INSERT INTO rechist_sync_cursor_epoch (source_id, last_epoch)
+VALUES (CAST(@source_id AS TEXT), CAST(@last_epoch AS TEXT))
+ON CONFLICT (source_id) DO UPDATE SET last_epoch = excluded.last_epoch;

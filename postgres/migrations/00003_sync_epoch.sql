@@ -1,0 +1,31 @@
+-- Additive: what sync needs to tell a source from a copy of it (a restored
+-- dump) that stored rows of its own after it was copied, whatever rows
+-- either has deleted since.
+--   rechist_sync_epoch         as a source: the epochs of the schema's row
+--                              ids. Every DB handle's first write that
+--                              stores rows begins one, in its own
+--                              transaction and under the commit-order
+--                              lock: a random token from start_id (the
+--                              next id) on. A copy's first write after the
+--                              copy begins an epoch the original never
+--                              had, so the two differ at every id stored
+--                              after the copy.
+--   rechist_sync_cursor_epoch  as a destination: per source, the token of
+--                              the source's epoch at the cursor's id,
+--                              written with the cursor.
+
+-- +goose Up
+CREATE TABLE IF NOT EXISTS rechist_sync_epoch (
+    start_id BIGINT PRIMARY KEY,
+    token    TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS rechist_sync_cursor_epoch (
+    source_id  TEXT COLLATE "C" PRIMARY KEY,
+    last_epoch TEXT NOT NULL
+);
+
+-- +goose Down
+-- Nothing: dropping these tables would make every destination refuse this
+-- schema as a copy of itself, and make it forget, as a destination, which
+-- history its sources' cursors belong to. Older readers ignore them.
