@@ -85,7 +85,7 @@ func (e *engine) Compact(ctx context.Context) error {
 	// The freed pages leave the file only when the WAL is copied back and
 	// the file truncated: a TRUNCATE checkpoint, behind the read gate.
 	e.readGate.Lock()
-	busy, _, _, err := checkpointMode(ctx, e.writeDB, "TRUNCATE", restartWait)
+	busy, _, _, _, err := checkpointMode(ctx, e.writeDB, "TRUNCATE", restartWait)
 	e.readGate.Unlock()
 	if err != nil {
 		return fmt.Errorf("checkpoint: %w", err)
