@@ -102,7 +102,10 @@ func (db *DB) Delete(ctx context.Context, pattern string, p QueryParams) (int64,
 type AggregateParams struct {
 	// Field is a dot-separated path of object keys in the JSON value
 	// ("celsius", "reading.value"); "" means the value itself. Rows whose
-	// field is missing or not a JSON number are left out.
+	// field is missing or not a JSON number are left out, and so are
+	// numbers beyond float64's range (1e400: rechist refuses to store
+	// them, another program may have); a number too small for float64
+	// (1e-400), and -0, count as 0.
 	Field string
 	// Every is the bucket width, at least 1 ms; buckets are aligned to the
 	// Unix epoch: a bucket starts at floor(ms / Every) * Every.
@@ -121,6 +124,15 @@ type Series struct {
 // Bucket summarises the numbers of one record within one bucket. First and
 // Last are the values of the bucket's oldest and newest rows (by time, then
 // insert order). Values are float64: integers beyond 2^53 lose precision.
+//
+// Sum adds the values as float64, in the rows' order (by time, the newest
+// first among rows of one time), so both engines give the same Sum bit for
+// bit: ten 0.1 sum to 0.9999999999999999. Mean is Sum / Count. Nothing
+// overflows on the way: a bucket whose sum is beyond float64's range has
+// Sum +Inf or -Inf, by its sign, and a finite Mean computed without
+// overflow (the mean of 1.7e308 and 1.7e308 is 1.7e308); Min, Max, First
+// and Last stay finite; and huge values that cancel (1.7e308 + 1.7e308 -
+// 1.7e308) give a finite Sum (1.7e308).
 type Bucket struct {
 	Start                            time.Time
 	Count                            int64

@@ -108,7 +108,7 @@ func TestSQLiteOnlyOptionIsRefused(t *testing.T) {
 }
 
 // A documented difference (docs/postgres.md): on PostgreSQL, Aggregate
-// casts every value of the record to jsonb, so a value that is not JSON
+// casts every value of the record to json, so a value that is not JSON
 // (only another program can write one) fails the aggregation; SQLite
 // skips such a row.
 func TestAggregateOverAValueThatIsNotJSONFails(t *testing.T) {

@@ -66,8 +66,9 @@ func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]
 	}
 	out := make([]core.Bucket, len(got))
 	for i, g := range got {
-		out[i] = core.Bucket{StartMs: g.Bucket, Count: g.N, Min: g.MinX, Max: g.MaxX, Sum: g.SumX,
-			First: g.FirstX, Last: g.LastX, Mean: g.SumX / float64(g.N)}
+		sum := core.BucketSum{Small: g.Small, Big: g.Big}
+		out[i] = core.Bucket{StartMs: g.Bucket, Count: g.N, Min: g.MinX, Max: g.MaxX, Sum: sum.Sum(),
+			First: g.FirstX, Last: g.LastX, Mean: sum.Mean(g.N, g.MinX, g.MaxX)}
 	}
 	return out, nil
 }

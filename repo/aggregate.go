@@ -196,6 +196,7 @@ func intFloatCmp(i int64, r float64) int {
 type bucketAcc struct {
 	core.Bucket
 	firstAt, lastAt storedAt
+	sum             core.BucketSum
 }
 
 // row adds one row, the value and the time SQLite handed the function,
@@ -220,7 +221,10 @@ func (a *aggregator) row(value, time driver.Value) (driver.Value, error) {
 	}
 	x, ok := jsonpath.Number(js, a.path)
 	if !ok {
-		return nil, nil
+		return nil, nil // not a number, or one beyond float64 (1e400)
+	}
+	if x == 0 {
+		x = 0 // -0 (and -1e-400) count as +0: PostgreSQL's numeric has no -0
 	}
 	a.counted++
 	start := at.ms() / a.every * a.every
@@ -229,7 +233,7 @@ func (a *aggregator) row(value, time driver.Value) (driver.Value, error) {
 	}
 	b := &a.buckets[len(a.buckets)-1]
 	b.Count++
-	b.Sum += x
+	b.sum.Add(x)
 	b.Min, b.Max = min(b.Min, x), max(b.Max, x)
 	switch {
 	case at.cmp(b.lastAt) > 0:
@@ -255,7 +259,7 @@ func (r *reader) aggregate(ctx context.Context, name string, spec core.AggSpec) 
 	out := make([]core.Bucket, len(a.buckets))
 	for i, b := range a.buckets {
 		out[i] = b.Bucket
-		out[i].Mean = b.Sum / float64(b.Count)
+		out[i].Sum, out[i].Mean = b.sum.Sum(), b.sum.Mean(b.Count, b.Min, b.Max)
 	}
 	return out, nil
 }

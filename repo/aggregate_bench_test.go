@@ -2,6 +2,7 @@ package repo
 
 import (
 	"context"
+	"database/sql/driver"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -96,4 +97,26 @@ func BenchmarkAggregate(b *testing.B) {
 			b.ReportMetric(float64(b.Elapsed())/float64(b.N)/float64(sc.rows), "ns/row")
 		})
 	}
+}
+
+// BenchmarkAggregatorRow times rechist_aggregate's work on one row, in Go
+// alone (no SQLite): the values of BenchmarkAggregate, into daily buckets.
+//
+//	go test -run '^$' -bench AggregatorRow ./repo/
+func BenchmarkAggregatorRow(b *testing.B) {
+	const rows = 100_000
+	vals := make([]driver.Value, rows)
+	for i := range vals {
+		vals[i] = fmt.Sprintf(`{"celsius":%.2f}`, float64(i%5000)/100-10)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		a := &aggregator{path: []string{"celsius"}, every: 86_400_000}
+		for i, v := range vals {
+			if _, err := a.row(v, int64(i)*60_000); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed())/float64(b.N*rows), "ns/row")
 }

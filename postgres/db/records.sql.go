@@ -12,26 +12,68 @@ import (
 )
 
 const AggregateRecord = `-- name: AggregateRecord :many
-WITH v AS (
-    SELECT (stored_at / $1::bigint) * $1::bigint AS bucket,
-           (value_json::jsonb #>> $2::text[])::float8 AS x,
-           stored_at, id
-    FROM record_history
-    WHERE record_name = $3::text
-      AND stored_at >= $4::bigint
-      AND stored_at <= $5::bigint
-      AND jsonb_typeof(value_json::jsonb #> $2::text[]) = 'number'
+WITH nums AS (
+    -- Each OFFSET 0 keeps its subquery apart, so that its columns are
+    -- computed once a row, not again wherever an outer level uses them,
+    -- and before any outer condition: n's CASE keeps the cast to numeric
+    -- after the type test.
+    SELECT bucket, stored_at, id,
+           CASE WHEN abs(n) >= 1e-300 THEN n::float8
+                WHEN abs(n) * 2::numeric ^ 1075 <= 1 THEN 0::float8
+                ELSE n::float8 END AS x
+    FROM (SELECT bucket, stored_at, id,
+                 CASE WHEN json_typeof(j) IS DISTINCT FROM 'number' THEN NULL -- or missing
+                      -- The common number, within numeric: at most 1,000
+                      -- characters, and an exponent (after e or E) of at
+                      -- most 4 characters or none.
+                      WHEN length(j::text) <= 1000
+                           AND (strpos(j::text, 'e') + strpos(j::text, 'E') = 0
+                                OR length(j::text) - strpos(j::text, 'e') - strpos(j::text, 'E') <= 4)
+                           THEN j::text::numeric
+                      -- Any other, rewritten as 0.DIGITSeE: its significant
+                      -- digits (the first 15,000) and the exponent of the
+                      -- first one (lead), which numeric always reads (t
+                      -- itself can be beyond numeric: 1e-20000). Beyond
+                      -- 1e400 it is beyond float64 (NULL: left out), below
+                      -- 1e-400 it rounds to 0.
+                      ELSE (SELECT CASE WHEN sig = '' OR lead < -400 THEN 0
+                                        WHEN lead <= 400 THEN (neg || '0.' || left(sig, 15000) || 'e' || (lead + 1))::numeric
+                                   END
+                            FROM (SELECT neg, sig, intlen - (length(digits) - length(sig)) - 1 + ex AS lead
+                                  FROM (SELECT CASE WHEN m LIKE '-%' THEN '-' ELSE '' END AS neg,
+                                               length(split_part(ltrim(m, '-'), '.', 1)) AS intlen,
+                                               translate(m, '-.', '') AS digits,
+                                               ltrim(translate(m, '-.', ''), '0') AS sig,
+                                               CASE WHEN length(ltrim(e, '+-0')) <= 9 THEN COALESCE(NULLIF(e, '')::bigint, 0)
+                                                    WHEN e LIKE '-%' THEN -10000000000
+                                                    ELSE 10000000000 END AS ex
+                                        FROM (SELECT split_part(t, 'e', 1) AS m, split_part(t, 'e', 2) AS e
+                                              FROM (SELECT lower(btrim(j::text, E' \t\n\r')) AS t) AS t0) AS t1) AS t2) AS t3)
+                 END AS n
+          FROM (SELECT (stored_at / $1::bigint) * $1::bigint AS bucket,
+                       stored_at, id, value_json::json #> $2::text[] AS j
+                FROM record_history
+                WHERE record_name = $3::text
+                  AND stored_at >= $4::bigint
+                  AND stored_at <= $5::bigint
+                OFFSET 0) AS f
+          OFFSET 0) AS v
+    WHERE abs(n) < 2::numeric ^ 1024 - 2::numeric ^ 970
+    OFFSET 0
 ), w AS (
-    SELECT bucket, x,
+    SELECT bucket, stored_at, id, x,
            FIRST_VALUE(x) OVER (PARTITION BY bucket ORDER BY stored_at, id) AS first_x,
            FIRST_VALUE(x) OVER (PARTITION BY bucket ORDER BY stored_at DESC, id DESC) AS last_x
-    FROM v
+    FROM nums
 )
 SELECT bucket::bigint AS bucket,
        COUNT(*)::bigint AS n,
        MIN(x)::float8 AS min_x,
        MAX(x)::float8 AS max_x,
-       SUM(x)::float8 AS sum_x,
+       COALESCE(SUM(CASE WHEN abs(x) < 2::float8 ^ 960 THEN x END
+                    ORDER BY stored_at, id DESC), 0)::float8 AS small,
+       COALESCE(SUM(CASE WHEN abs(x) >= 2::float8 ^ 960 THEN x * 2::float8 ^ -64 END
+                    ORDER BY stored_at, id DESC), 0)::float8 AS big,
        MAX(first_x)::float8 AS first_x,
        MAX(last_x)::float8 AS last_x
 FROM w
@@ -52,14 +94,31 @@ type AggregateRecordRow struct {
 	N      int64
 	MinX   float64
 	MaxX   float64
-	SumX   float64
+	Small  float64
+	Big    float64
 	FirstX float64
 	LastX  float64
 }
 
 // A numeric field of one record's values (path: the keys, as text[]) in
 // buckets aligned to the Unix epoch, computed in PostgreSQL on the text
-// column cast to jsonb.
+// column cast to json (not jsonb, which converts every number of the value
+// to numeric and fails on one beyond numeric's range, such as 1e-20000,
+// which rechist stores: float64 reads it as 0). The same buckets as the
+// SQLite engine's rechist_aggregate, and nothing fails on a number at
+// float64's edges:
+//   - n is the JSON number, exact; one beyond float64 (|n| >= 2^1024 -
+//     2^970, what rounds to ±Inf, e.g. 1e400, which only another program
+//     can write) is left out, as strconv leaves it out;
+//   - x is n rounded to float64 (float8 fails on an n that rounds to
+//     zero, so those are 0: |n| <= 2^-1075);
+//   - the sum is of x, in two parts that cannot overflow (float8
+//     addition fails on overflow), below.
+//
+// small and big are core.BucketSum's partial sums, the same float8
+// additions in the same order (the SQLite engine's scan order): x below
+// 2^960 in magnitude, and x times 2^-64 for the others. Neither can
+// overflow; the engine computes Sum and Mean from them.
 func (q *Queries) AggregateRecord(ctx context.Context, arg AggregateRecordParams) ([]AggregateRecordRow, error) {
 	rows, err := q.db.Query(ctx, AggregateRecord,
 		arg.EveryMs,
@@ -80,7 +139,8 @@ func (q *Queries) AggregateRecord(ctx context.Context, arg AggregateRecordParams
 			&i.N,
 			&i.MinX,
 			&i.MaxX,
-			&i.SumX,
+			&i.Small,
+			&i.Big,
 			&i.FirstX,
 			&i.LastX,
 		); err != nil {
