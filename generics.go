@@ -42,6 +42,7 @@ type QueryParams struct {
 type Repo[T any] struct {
 	db     *DB
 	strict bool
+	bad    error // a nil option given to NewRepo: every method returns it
 }
 
 // RepoOption configures [NewRepo].
@@ -55,13 +56,16 @@ type repoConfig struct{ strict bool }
 // returning it as a zero Temperature.
 func Strict() RepoOption { return func(c *repoConfig) { c.strict = true } }
 
-// NewRepo returns a typed view of db for values of type T.
+// NewRepo returns a typed view of db for values of type T. NewRepo
+// returns no error: given a nil option, it returns a Repo every method of
+// which fails with an error wrapping [ErrInvalidArgument] and does nothing.
 func NewRepo[T any](db *DB, opts ...RepoOption) *Repo[T] {
 	var c repoConfig
 	for _, o := range opts {
-		if o != nil {
-			o(&c)
+		if o == nil {
+			return &Repo[T]{db: db, bad: public(core.Invalidf("repo", "NewRepo: option is nil"))}
 		}
+		o(&c)
 	}
 	return &Repo[T]{db: db, strict: c.strict}
 }
@@ -83,6 +87,9 @@ func (r *Repo[T]) Store(ctx context.Context, name string, v T) error {
 // millisecond. at must lie between the Unix epoch and the last int64
 // millisecond.
 func (r *Repo[T]) StoreAt(ctx context.Context, name string, v T, at time.Time) error {
+	if r.bad != nil {
+		return r.bad
+	}
 	row, err := encodeRecord("store", name, v, at)
 	if err != nil {
 		return public(err)
@@ -95,6 +102,9 @@ func (r *Repo[T]) StoreAt(ctx context.Context, name string, v T, at time.Time) e
 // with the current time. It is the fast path for producers that hold many
 // values at once; ctx behaves as in [Repo.Store].
 func (r *Repo[T]) StoreMany(ctx context.Context, recs []Record[T]) error {
+	if r.bad != nil {
+		return r.bad
+	}
 	rows := make([]core.Row, len(recs))
 	now := time.Now()
 	for i, rec := range recs {
@@ -127,6 +137,9 @@ func (r *Repo[T]) StoreMany(ctx context.Context, recs []Record[T]) error {
 // and counted in [Stats].SkippedRows. Queries read the last committed state
 // on their own connections and never wait for a write transaction.
 func (r *Repo[T]) Query(ctx context.Context, pattern string, p QueryParams) ([]Record[T], error) {
+	if r.bad != nil {
+		return nil, r.bad
+	}
 	rng, err := p.toRange()
 	if err != nil {
 		return nil, public(err)
@@ -141,6 +154,9 @@ func (r *Repo[T]) Query(ctx context.Context, pattern string, p QueryParams) ([]R
 // QueryLatest returns the newest n values of every record matching pattern;
 // it is Query(ctx, pattern, QueryParams{LimitPerRecord: n}) with n >= 1.
 func (r *Repo[T]) QueryLatest(ctx context.Context, pattern string, n int) ([]Record[T], error) {
+	if r.bad != nil {
+		return nil, r.bad
+	}
 	if n < 1 {
 		return nil, public(core.Invalidf("query", "n must be at least 1, got %d", n))
 	}

@@ -25,10 +25,10 @@ const (
 // String returns the PRAGMA value, "FULL" or "NORMAL".
 func (s Synchronous) String() string { return core.Synchronous(s).String() }
 
-// Option configures [Open]. Every option checks its argument; a bad one, an
-// option given twice, or an option that only concerns SQLite files given
-// with a postgres:// URL makes Open fail with an error wrapping
-// [ErrInvalidArgument] that names it.
+// Option configures [Open]. Every option checks its argument; a bad one, a
+// nil one, an option given twice, or an option that only concerns SQLite
+// files given with a postgres:// URL makes Open fail with an error
+// wrapping [ErrInvalidArgument] that names it.
 type Option interface {
 	apply(*settings) error
 }

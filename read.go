@@ -20,6 +20,10 @@ import (
 // snapshot keeps the WAL from starting over for as long as the loop runs.
 func (r *Repo[T]) All(ctx context.Context, pattern string, p QueryParams) iter.Seq2[Record[T], error] {
 	return func(yield func(Record[T], error) bool) {
+		if r.bad != nil {
+			yield(Record[T]{}, r.bad)
+			return
+		}
 		rng, err := p.toRange()
 		if err != nil {
 			yield(Record[T]{}, public(err))
@@ -46,6 +50,9 @@ func (r *Repo[T]) All(ctx context.Context, pattern string, p QueryParams) iter.S
 // rows is an error wrapping [ErrNotFound]; a row that does not decode into
 // T is skipped and counted, and the error is ErrNotFound too.
 func (r *Repo[T]) Latest(ctx context.Context, name string) (Record[T], error) {
+	if r.bad != nil {
+		return Record[T]{}, r.bad
+	}
 	row, err := r.db.core.Latest(ctx, name)
 	if err != nil {
 		return Record[T]{}, public(err)

@@ -15,7 +15,8 @@ import (
 // TestConformance runs the engine conformance suite on SQLite files.
 func TestConformance(t *testing.T) {
 	rechisttest.Run(t, rechisttest.Harness{
-		Fast: []rechist.Option{rechist.WithSynchronous(rechist.SyncNormal)},
+		Fast:       []rechist.Option{rechist.WithSynchronous(rechist.SyncNormal)},
+		HoldWrites: holdSQLiteWrites,
 		NewDSN: func(t *testing.T) string {
 			return filepath.Join(t.TempDir(), "nested", "data", "history.db")
 		},

@@ -7,7 +7,9 @@ import (
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// SyncOption configures [Sync].
+// SyncOption configures [Sync]. A nil SyncOption, like a bad one, makes
+// Sync fail with an error wrapping [ErrInvalidArgument] before it does
+// anything.
 type SyncOption func(*core.SyncOptions) error
 
 // SyncPattern sends only the records matching pattern (in the source's
@@ -44,9 +46,12 @@ func SyncBatchRows(n int) SyncOption {
 }
 
 // SyncProgress calls fn after every batch committed on the destination,
-// with the result so far.
+// with the result so far. A nil fn makes Sync fail at once.
 func SyncProgress(fn func(SyncResult)) SyncOption {
 	return func(o *core.SyncOptions) error {
+		if fn == nil {
+			return core.Invalidf("sync", "SyncProgress: func is nil")
+		}
 		o.Progress = func(r core.SyncResult) { fn(syncResult(r)) }
 		return nil
 	}
@@ -59,9 +64,12 @@ type SyncResult struct {
 	// Copied is how many rows this Sync stored on the destination;
 	// Skipped how many the pattern left out.
 	Copied, Skipped int64
-	// Missed is how many rows the source deleted (its retention, a
-	// Delete) before this Sync could send them: a gap in the destination's
-	// copy that no later Sync fills.
+	// Missed is how many source ids this Sync passed over without a row:
+	// rows the source deleted (its retention, a Delete) before they could
+	// be sent, a gap in the destination's copy that no later Sync fills.
+	// On a PostgreSQL source it also counts the ids of write transactions
+	// that failed there (its sequence does not give them back), although
+	// no row was lost; a SQLite source has no such gaps. See docs/sync.md.
 	Missed int64
 	// Cursor is the id of the last source row the destination covers;
 	// SourceLast the source's newest row id when Sync last looked.
@@ -102,11 +110,15 @@ func syncResult(r core.SyncResult) SyncResult {
 // identity of its own.
 //
 // Rows src deleted before they were sent are counted in
-// [SyncResult.Missed]: retention on a device must outlast its longest time
+// [SyncResult.Missed] (with, on a PostgreSQL source, the ids its failed
+// writes used up): retention on a device must outlast its longest time
 // offline.
 func Sync(ctx context.Context, src, dst *DB, opts ...SyncOption) (SyncResult, error) {
 	var o core.SyncOptions
 	for _, opt := range opts {
+		if opt == nil {
+			return SyncResult{}, public(core.Invalidf("sync", "Sync: option is nil"))
+		}
 		if err := opt(&o); err != nil {
 			return SyncResult{}, public(err)
 		}
@@ -132,8 +144,8 @@ func (db *DB) SourceID(ctx context.Context) (string, error) {
 type SyncStatus struct {
 	Source string
 	// Cursor is the id of the last source row received; Sent and Missed
-	// count the rows received and those the source deleted before they
-	// could be sent, since the first sync.
+	// count, since the first sync, the rows received and the source ids
+	// passed over without a row (see [SyncResult.Missed]).
 	Cursor, Sent, Missed int64
 	// Updated is when the last batch from this source committed.
 	Updated time.Time

@@ -17,9 +17,12 @@ import (
 // one INSERT of arrays.
 const copyRows = 1000
 
-// Commit runs the batch in one transaction: every small insert request's
-// rows in a single INSERT, large ones through COPY, cleanup chunks as
-// DELETEs. ctx (the batch deadline) bounds every wait, a lock included.
+// Commit runs the batch in one transaction, its requests in queue order:
+// the rows of consecutive small insert requests in a single INSERT, large
+// ones through COPY, cleanup chunks as DELETEs. So rows get ids in the
+// order their requests were queued, and a delete removes what was queued
+// before it and not what was queued after, as on SQLite. ctx (the batch
+// deadline) bounds every wait, a lock included.
 //
 // The transaction first takes the schema's commit-order lock (BeginWrite):
 // write transactions of all processes on the schema take turns, so row ids
@@ -62,11 +65,29 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	return e.learnOutcome(xid, fmt.Errorf("commit: %w", err))
 }
 
-// applyBatch runs the batch's statements inside the transaction.
+// applyBatch runs the batch's statements inside the transaction, in queue
+// order: the rows of small insert requests are pooled into one INSERT,
+// which runs before any other statement (a COPY, a DELETE), so no row
+// overtakes a request queued before it.
 func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error {
 	var arr db.InsertRecordsParams
+	flush := func() error {
+		if len(arr.RecordNames) == 0 {
+			return nil
+		}
+		if err := q.InsertRecords(ctx, arr); err != nil {
+			return statementError(nil, err) // rows of several requests: which one is unknown
+		}
+		arr.RecordNames, arr.ValueJsons, arr.StoredAts = arr.RecordNames[:0], arr.ValueJsons[:0], arr.StoredAts[:0]
+		return nil
+	}
 	var err error
 	for _, r := range batch {
+		if !pooled(r) {
+			if err = flush(); err != nil {
+				return err
+			}
+		}
 		switch {
 		case r.Kind == core.KindDeleteChunk:
 			if r.N, err = q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{CutoffMs: r.CutoffMs, ChunkSize: r.Chunk}); err != nil {
@@ -127,12 +148,13 @@ func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error
 			r.N = int64(len(r.Rows))
 		}
 	}
-	if len(arr.RecordNames) > 0 {
-		if err := q.InsertRecords(ctx, arr); err != nil {
-			return statementError(nil, err) // rows of several requests: which one is unknown
-		}
-	}
-	return nil
+	return flush()
+}
+
+// pooled says whether r's rows go into the batch's pooled INSERT: an
+// insert or sync request of fewer than copyRows rows.
+func pooled(r *core.Request) bool {
+	return (r.Kind == core.KindInsert || r.Kind == core.KindSync) && len(r.Rows) < copyRows
 }
 
 // statementError sorts a failed statement's error for the core: the

@@ -24,8 +24,9 @@ func newSchema(t *testing.T) string { return pgtest.NewSchema(t) }
 func TestConformance(t *testing.T) {
 	serverURL(t)
 	rechisttest.Run(t, rechisttest.Harness{
-		Server: true,
-		NewDSN: newSchema,
+		Server:     true,
+		NewDSN:     newSchema,
+		HoldWrites: holdWrites,
 		InsertRaw: func(t *testing.T, dsn, name, valueJSON string, storedAt int64) {
 			t.Helper()
 			c, err := pgx.Connect(context.Background(), dsn)

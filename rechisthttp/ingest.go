@@ -21,7 +21,8 @@ type lineError struct {
 // serveIngest stores a JSON Lines body ({"name","value","at"} per line,
 // read by jsonl.ParseLine as the CLI's ingest reads it) in one
 // transaction: every line or, when one is bad, none. A line without "at"
-// is stored at the time the body was read.
+// is stored at the time the body was read. The query timeout bounds the
+// store, not the reading of the body.
 func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 	if !h.cfg.writable {
 		return &statusError{http.StatusForbidden, "this server is read-only (rechist serve --writable allows ingest)"}
@@ -57,7 +58,11 @@ func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 		}{fmt.Sprintf("line %d: %s; nothing was stored", bad[0].Line, bad[0].Error), bad})
 	}
 	if len(recs) > 0 {
-		if err := h.raw.StoreMany(r.Context(), recs); err != nil {
+		// The query timeout bounds the store: past it while the rows still
+		// wait for the writer, nothing is stored and the answer is 503.
+		ctx, cancel := h.deadline(r)
+		defer cancel()
+		if err := h.raw.StoreMany(ctx, recs); err != nil {
 			return err
 		}
 	}

@@ -40,7 +40,11 @@ func (h *Handler) serveDelete(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	n, err := h.db.Delete(r.Context(), p.pattern, rechist.QueryParams{Start: p.start, End: p.end})
+	// The query timeout bounds the delete; past it, the chunks already
+	// deleted stay deleted and the answer is 503.
+	ctx, cancel := h.deadline(r)
+	defer cancel()
+	n, err := h.db.Delete(ctx, p.pattern, rechist.QueryParams{Start: p.start, End: p.end})
 	if err != nil {
 		return err
 	}
