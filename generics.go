@@ -45,27 +45,36 @@ type Repo[T any] struct {
 	bad    error // a nil option given to NewRepo: every method returns it
 }
 
-// RepoOption configures [NewRepo].
-type RepoOption func(*repoConfig)
+// RepoOption configures [NewRepo], as [Option] configures [Open]; see
+// NewRepo for what a bad one does.
+type RepoOption interface {
+	repoOption() namedOption[repoConfig]
+}
 
 type repoConfig struct{ strict bool }
+
+// repoOpt is every RepoOption.
+type repoOpt namedOption[repoConfig]
+
+func (o repoOpt) repoOption() namedOption[repoConfig] { return namedOption[repoConfig](o) }
 
 // Strict makes a Repo skip (and count in [Stats].SkippedRows) the rows
 // whose JSON has fields T does not have, instead of decoding what fits:
 // a Repo[Temperature] over "*" then leaves a Power row out rather than
 // returning it as a zero Temperature.
-func Strict() RepoOption { return func(c *repoConfig) { c.strict = true } }
+func Strict() RepoOption {
+	return repoOpt{"Strict", func(c *repoConfig) error { c.strict = true; return nil }}
+}
 
 // NewRepo returns a typed view of db for values of type T. NewRepo
-// returns no error: given a nil option, it returns a Repo every method of
-// which fails with an error wrapping [ErrInvalidArgument] and does nothing.
+// returns no error: given a nil option or one twice, it returns a Repo
+// every method of which fails with an error wrapping [ErrInvalidArgument]
+// that names it, and does nothing.
 func NewRepo[T any](db *DB, opts ...RepoOption) *Repo[T] {
 	var c repoConfig
-	for _, o := range opts {
-		if o == nil {
-			return &Repo[T]{db: db, bad: public(core.Invalidf("repo", "NewRepo: option is nil"))}
-		}
-		o(&c)
+	var given []string
+	if err := applyOptions("repo", "NewRepo", &c, &given, opts, RepoOption.repoOption); err != nil {
+		return &Repo[T]{db: db, bad: public(err)}
 	}
 	return &Repo[T]{db: db, strict: c.strict}
 }

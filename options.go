@@ -1,9 +1,7 @@
 package rechist
 
 import (
-	"fmt"
 	"log/slog"
-	"slices"
 	"time"
 
 	"github.com/seed178a96f3/rechist/internal/core"
@@ -28,9 +26,10 @@ func (s Synchronous) String() string { return core.Synchronous(s).String() }
 // Option configures [Open]. Every option checks its argument; a bad one, a
 // nil one, an option given twice, or an option that only concerns SQLite
 // files given with a postgres:// URL makes Open fail with an error
-// wrapping [ErrInvalidArgument] that names it.
+// wrapping [ErrInvalidArgument] that names it. [SyncOption] and
+// [RepoOption] behave the same way.
 type Option interface {
-	apply(*settings) error
+	openOption() namedOption[settings]
 }
 
 // settings gathers what the options set.
@@ -39,38 +38,21 @@ type settings struct {
 	sqliteOnly []string // the SQLite-only options given
 }
 
-// option is every Option: its name, whether it concerns SQLite files only,
-// and what it sets.
-type option struct {
-	name       string
-	sqliteOnly bool
-	set        func(*core.Config) error
-}
+// option is every Option.
+type option namedOption[settings]
 
-func (o option) apply(s *settings) error {
-	if slices.Contains(s.cfg.Given, o.name) {
-		return invalidOption(o.name, "given more than once")
-	}
-	if err := o.set(&s.cfg); err != nil {
-		return err
-	}
-	s.cfg.Given = append(s.cfg.Given, o.name)
-	if o.sqliteOnly {
-		s.sqliteOnly = append(s.sqliteOnly, o.name)
-	}
-	return nil
+func (o option) openOption() namedOption[settings] { return namedOption[settings](o) }
+
+// configOption is the Option name that sets cfg with set.
+func configOption(name string, set func(*core.Config) error) Option {
+	return option{name: name, set: func(s *settings) error { return set(&s.cfg) }}
 }
 
 // settingsFor applies opts for path.
 func settingsFor(path string, opts []Option) (core.Config, error) {
 	var s settings
-	for _, o := range opts {
-		if o == nil {
-			return s.cfg, invalidOption("Open", "option is nil")
-		}
-		if err := o.apply(&s); err != nil {
-			return s.cfg, err
-		}
+	if err := applyOptions("open", "Open", &s, &s.cfg.Given, opts, Option.openOption); err != nil {
+		return s.cfg, err
 	}
 	if scheme := core.Scheme(path); scheme != "" && len(s.sqliteOnly) > 0 {
 		return s.cfg, invalidOption(s.sqliteOnly[0], "applies to SQLite files only, and %s:// is not one", scheme)
@@ -79,32 +61,40 @@ func settingsFor(path string, opts []Option) (core.Config, error) {
 }
 
 func invalidOption(name, format string, args ...any) error {
-	return core.Invalidf("open", "%s: %s", name, fmt.Sprintf(format, args...))
+	return optionError("open", name, format, args...)
 }
 
 func positiveDuration(name string, d time.Duration, set func(*core.Config)) Option {
-	return option{name: name, set: func(c *core.Config) error {
+	return configOption(name, func(c *core.Config) error {
 		if d <= 0 {
 			return invalidOption(name, "want a positive duration, got %v", d)
 		}
 		set(c)
 		return nil
-	}}
+	})
 }
 
 func positiveInt(name string, n int, set func(*core.Config)) Option {
-	return option{name: name, set: func(c *core.Config) error {
+	return configOption(name, func(c *core.Config) error {
 		if n <= 0 {
 			return invalidOption(name, "want a positive number, got %d", n)
 		}
 		set(c)
 		return nil
-	}}
+	})
 }
 
+// sqliteOnly marks o as an option of SQLite files only.
 func sqliteOnly(o Option) Option {
 	op := o.(option)
-	op.sqliteOnly = true
+	set := op.set
+	op.set = func(s *settings) error {
+		if err := set(s); err != nil {
+			return err
+		}
+		s.sqliteOnly = append(s.sqliteOnly, op.name)
+		return nil
+	}
 	return op
 }
 
@@ -123,26 +113,26 @@ func WithCleanupInterval(d time.Duration) Option {
 // WithSynchronous sets the SQLite writer's durability mode; default
 // [SyncFull]. SQLite only.
 func WithSynchronous(s Synchronous) Option {
-	return option{name: "WithSynchronous", sqliteOnly: true, set: func(c *core.Config) error {
+	return sqliteOnly(configOption("WithSynchronous", func(c *core.Config) error {
 		if s != SyncFull && s != SyncNormal {
 			return invalidOption("WithSynchronous", "%v is neither SyncFull nor SyncNormal", s)
 		}
 		c.Synchronous = core.Synchronous(s)
 		return nil
-	}}
+	}))
 }
 
 // WithLogger sends the library's logs to l: warnings (rows skipped because
 // they do not decode, failed cleanups and batches) and debug-level lifecycle
 // events. By default nothing is logged.
 func WithLogger(l *slog.Logger) Option {
-	return option{name: "WithLogger", set: func(c *core.Config) error {
+	return configOption("WithLogger", func(c *core.Config) error {
 		if l == nil {
 			return invalidOption("WithLogger", "logger is nil")
 		}
 		c.Logger = l
 		return nil
-	}}
+	})
 }
 
 // WithBusyTimeout sets how long a SQLite statement waits for a lock held
@@ -199,13 +189,13 @@ func WithReadConns(n int) Option {
 // program that only exports or reads can use a few MiB. A larger cache keeps more of the index in
 // memory as history grows. SQLite only.
 func WithCacheSize(bytes int64) Option {
-	return option{name: "WithCacheSize", sqliteOnly: true, set: func(c *core.Config) error {
+	return sqliteOnly(configOption("WithCacheSize", func(c *core.Config) error {
 		if bytes < 1<<10 {
 			return invalidOption("WithCacheSize", "want at least 1 KiB, got %d bytes", bytes)
 		}
 		c.CacheSizeKiB = int(bytes >> 10)
 		return nil
-	}}
+	}))
 }
 
 // WithPageSize sets the page size, in bytes, of a SQLite file Open
@@ -217,13 +207,13 @@ func WithCacheSize(bytes int64) Option {
 // written by StoreMany or holding values of several KiB. See
 // docs/performance.md, "Page size". SQLite only.
 func WithPageSize(bytes int) Option {
-	return option{name: "WithPageSize", sqliteOnly: true, set: func(c *core.Config) error {
+	return sqliteOnly(configOption("WithPageSize", func(c *core.Config) error {
 		if !core.ValidPageSize(bytes) {
 			return invalidOption("WithPageSize", "want a power of two from 512 to 65536, got %d", bytes)
 		}
 		c.PageSize = bytes
 		return nil
-	}}
+	}))
 }
 
 // WithReadOnly opens an existing database for reading only: Open creates
@@ -233,10 +223,10 @@ func WithPageSize(bytes int) Option {
 // [ErrReadOnly]. Queries work on any schema that has the Rust crate's
 // table. It cannot be combined with [WithRetention].
 func WithReadOnly() Option {
-	return option{name: "WithReadOnly", set: func(c *core.Config) error {
+	return configOption("WithReadOnly", func(c *core.Config) error {
 		c.ReadOnly = true
 		return nil
-	}}
+	})
 }
 
 // WithoutMigrations makes Open leave the schema alone: a database whose
@@ -246,10 +236,10 @@ func WithReadOnly() Option {
 // teams that run goose themselves: apply the migrations/ folder (or
 // postgres/migrations) as part of the deployment, and open with this.
 func WithoutMigrations() Option {
-	return option{name: "WithoutMigrations", set: func(c *core.Config) error {
+	return configOption("WithoutMigrations", func(c *core.Config) error {
 		c.NoMigrations = true
 		return nil
-	}}
+	})
 }
 
 // WithTopicPatterns switches every pattern of the DB (Query, QueryLatest,
@@ -262,8 +252,8 @@ func WithoutMigrations() Option {
 // segments before the first wildcard still bound the index range. Without
 // it, '*' matches any run of characters, as in the Rust crate.
 func WithTopicPatterns() Option {
-	return option{name: "WithTopicPatterns", set: func(c *core.Config) error {
+	return configOption("WithTopicPatterns", func(c *core.Config) error {
 		c.TopicPatterns = true
 		return nil
-	}}
+	})
 }

@@ -143,3 +143,41 @@ func TestNilOptionsAreRefused(t *testing.T) {
 		t.Fatalf("NewRepo with valid options: %v, %v", got, err)
 	}
 }
+
+// Every option of the package has one shape: given twice, it is refused
+// by name, as Open's always were. Before, Sync and NewRepo took the last
+// of two.
+func TestOptionsGivenTwiceAreRefused(t *testing.T) {
+	ctx := t.Context()
+	db, err := rechist.Open(ctx, filepath.Join(t.TempDir(), "twice.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	other, err := rechist.Open(ctx, filepath.Join(t.TempDir(), "other.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	for name, err := range map[string]error{
+		"Open": func() error {
+			d, err := rechist.Open(ctx, filepath.Join(t.TempDir(), "x.db"), rechist.WithQueueSize(1), rechist.WithQueueSize(2))
+			if err == nil {
+				d.Close()
+			}
+			return err
+		}(),
+		"Sync": func() error {
+			_, err := rechist.Sync(ctx, db, other, rechist.SyncBatchRows(1), rechist.SyncBatchRows(2))
+			return err
+		}(),
+		"NewRepo": rechist.NewRepo[int](db, rechist.Strict(), rechist.Strict()).Store(ctx, "a", 1),
+	} {
+		if !errors.Is(err, rechist.ErrInvalidArgument) || !strings.Contains(err.Error(), "given more than once") {
+			t.Errorf("%s with an option twice: %v; want ErrInvalidArgument, given more than once", name, err)
+		}
+	}
+	if n, err := db.LastID(ctx); err != nil || n != 0 {
+		t.Errorf("refused calls stored rows: last id %d, %v", n, err)
+	}
+}

@@ -7,54 +7,61 @@ import (
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// SyncOption configures [Sync]. A nil SyncOption, like a bad one, makes
-// Sync fail with an error wrapping [ErrInvalidArgument] before it does
-// anything.
-type SyncOption func(*core.SyncOptions) error
+// SyncOption configures [Sync], as [Option] configures [Open]: a bad
+// one, a nil one or one given twice makes Sync fail with an error
+// wrapping [ErrInvalidArgument] that names it, before it does anything.
+type SyncOption interface {
+	syncOption() namedOption[core.SyncOptions]
+}
+
+// syncOpt is every SyncOption.
+type syncOpt namedOption[core.SyncOptions]
+
+func (o syncOpt) syncOption() namedOption[core.SyncOptions] { return namedOption[core.SyncOptions](o) }
 
 // SyncPattern sends only the records matching pattern (in the source's
 // pattern language; default: all). The destination's cursor covers every
 // source row Sync has looked at, sent or not: rows a later Sync with a
 // wider pattern would select are not sent after all.
 func SyncPattern(pattern string) SyncOption {
-	return func(o *core.SyncOptions) error { o.Pattern = pattern; return nil }
+	return syncOpt{"SyncPattern", func(o *core.SyncOptions) error { o.Pattern = pattern; return nil }}
 }
 
 // SyncPrefix stores every record on the destination under prefix + name
 // ("vienna-gw1." + "sensors.temp"), so that names from several devices do
 // not collide.
 func SyncPrefix(prefix string) SyncOption {
-	return func(o *core.SyncOptions) error {
+	return syncOpt{"SyncPrefix", func(o *core.SyncOptions) error {
 		if prefix == "" {
-			return core.Invalidf("sync", "empty prefix")
+			return optionError("sync", "SyncPrefix", "empty prefix")
 		}
 		o.Prefix = prefix
 		return nil
-	}
+	}}
 }
 
 // SyncBatchRows sets how many source rows one transaction on the
 // destination covers, at most (default 10,000).
 func SyncBatchRows(n int) SyncOption {
-	return func(o *core.SyncOptions) error {
+	return syncOpt{"SyncBatchRows", func(o *core.SyncOptions) error {
 		if n < 1 {
-			return core.Invalidf("sync", "batch rows must be at least 1, got %d", n)
+			return optionError("sync", "SyncBatchRows", "batch rows must be at least 1, got %d", n)
 		}
 		o.BatchRows = n
 		return nil
-	}
+	}}
 }
 
 // SyncProgress calls fn after every batch committed on the destination,
 // with the result so far. A nil fn makes Sync fail at once.
 func SyncProgress(fn func(SyncResult)) SyncOption {
-	return func(o *core.SyncOptions) error {
+	return syncOpt{"SyncProgress", func(o *core.SyncOptions) error {
 		if fn == nil {
-			return core.Invalidf("sync", "SyncProgress: func is nil")
+			return optionError("sync", "SyncProgress", "func is nil")
 		}
 		o.Progress = func(r core.SyncResult) { fn(syncResult(r)) }
 		return nil
-	}
+	}}
 }
 
 // SyncResult says what [Sync] did and where the destination stands.
@@ -115,13 +122,9 @@ func syncResult(r core.SyncResult) SyncResult {
 // offline.
 func Sync(ctx context.Context, src, dst *DB, opts ...SyncOption) (SyncResult, error) {
 	var o core.SyncOptions
-	for _, opt := range opts {
-		if opt == nil {
-			return SyncResult{}, public(core.Invalidf("sync", "Sync: option is nil"))
-		}
-		if err := opt(&o); err != nil {
-			return SyncResult{}, public(err)
-		}
+	var given []string
+	if err := applyOptions("sync", "Sync", &o, &given, opts, SyncOption.syncOption); err != nil {
+		return SyncResult{}, public(err)
 	}
 	if src == nil || dst == nil {
 		return SyncResult{}, public(core.Invalidf("sync", "source and destination must not be nil"))
