@@ -36,6 +36,9 @@ type engine struct {
 	epoch     syncEpoch // begun by the first batch that stores rows (sync.go)
 }
 
+// The whole engine contract; none of the optional capabilities (Compact,
+// Backup, batch hooks, extra stats: PostgreSQL has its own tools and
+// counters for those).
 var _ core.Engine = (*engine)(nil)
 
 // open connects to the database at dsn (a postgres:// URL or a pgx

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5/pgtype"
 
@@ -12,22 +11,28 @@ import (
 
 // Query returns the matching rows within r in result order: record name
 // (bytewise), newest first, the later insert first among equal times.
+// Names are tested in SQL (likeFilter), or in Go where LIKE cannot express
+// p: the walk takes each name's rows apart, so dropping a name's rows
+// afterwards is the same as skipping the name.
 func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]core.Row, error) {
 	var got []db.RecordHistory
 	var err error
+	complete := true // the SQL tested the names (likeFilter)
 	if p.MatchesAll && r.LimitPerRecord == 0 {
 		got, err = e.q.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
 	} else {
-		hi, bounded := textPrefixEnd(p.Lo)
+		var like string
+		like, complete = likeFilter(p)
+		hi, bounded := upperBound(p)
 		limit := pgtype.Int8{Int64: r.LimitPerRecord, Valid: r.LimitPerRecord > 0}
 		if bounded {
 			got, err = e.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
-				Lo: p.Lo, Hi: hi, LikePattern: p.Like,
+				Lo: p.Prefix, Hi: hi, LikePattern: like,
 				StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
 			})
 		} else {
 			got, err = e.q.QueryLatestWalkOpen(ctx, db.QueryLatestWalkOpenParams{
-				Lo: p.Lo, LikePattern: p.Like,
+				Lo: p.Prefix, LikePattern: like,
 				StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
 			})
 		}
@@ -35,32 +40,13 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]cor
 	if err != nil {
 		return nil, err
 	}
-	rows := make([]core.Row, len(got))
-	for i, g := range got {
-		rows[i] = core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
+	rows := make([]core.Row, 0, len(got))
+	for _, g := range got {
+		if complete || p.Match(g.RecordName) {
+			rows = append(rows, core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt})
+		}
 	}
 	return rows, nil
-}
-
-// textPrefixEnd returns a valid UTF-8 string greater than every string that
-// starts with prefix: prefix with its last rune incremented (the bytewise
-// order of UTF-8 is the order of code points). It reports false when there
-// is none (an empty prefix, or one of U+10FFFF only).
-func textPrefixEnd(prefix string) (string, bool) {
-	for prefix != "" {
-		r, size := utf8.DecodeLastRuneInString(prefix)
-		prefix = prefix[:len(prefix)-size]
-		switch {
-		case r == utf8.MaxRune:
-			continue
-		case r == 0xD7FF:
-			r = 0xE000 // skip the surrogates, which UTF-8 cannot hold
-		default:
-			r++
-		}
-		return prefix + string(r), true
-	}
-	return "", false
 }
 
 // Summary counts rows and records, the time span and the table's size on

@@ -10,8 +10,6 @@ import (
 	"github.com/seed178a96f3/rechist/postgres/db"
 )
 
-var _ core.Snapshotter = (*engine)(nil)
-
 // Read runs fn in one REPEATABLE READ, read-only transaction: every record
 // it reads comes from the same snapshot.
 func (e *engine) Read(ctx context.Context, fn func(core.Reader) error) error {
@@ -29,14 +27,13 @@ type reader struct {
 }
 
 func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
-	// The prefix's successor bounds the range (PostgreSQL text holds no
-	// NUL, so an exact name's [name, name+"\x00") is widened to it; the
-	// core tests every name with the pattern anyway).
-	end, bounded := textPrefixEnd(p.Lo)
+	// The core tests every name with the pattern (an exact name's range
+	// is widened: see upperBound).
+	end, bounded := upperBound(p)
 	if !bounded {
-		return r.q.NamesAfterOpen(ctx, db.NamesAfterOpenParams{Lo: p.Lo, After: after, Page: int64(limit)})
+		return r.q.NamesAfterOpen(ctx, db.NamesAfterOpenParams{Lo: p.Prefix, After: after, Page: int64(limit)})
 	}
-	return r.q.NamesAfter(ctx, db.NamesAfterParams{Lo: p.Lo, After: after, Hi: end, Page: int64(limit)})
+	return r.q.NamesAfter(ctx, db.NamesAfterParams{Lo: p.Prefix, After: after, Hi: end, Page: int64(limit)})
 }
 
 func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {

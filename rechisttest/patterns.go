@@ -3,6 +3,8 @@ package rechisttest
 // Name patterns: only * is special.
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
 	"github.com/seed178a96f3/rechist"
@@ -44,5 +46,37 @@ func testPatternCharactersAreLiteral(t *testing.T, h Harness) {
 		if names(got) != tc.want {
 			t.Errorf("pattern %q matched %q, want %q", tc.pattern, names(got), tc.want)
 		}
+	}
+}
+
+// A pattern with '*' is taken up to 50,000 bytes (runs of '*' collapsed),
+// whatever characters it holds, and refused as invalid input beyond, by
+// every call that takes a pattern; the same on every engine, though
+// SQLite's GLOB takes only 50,000 bytes and writes '[' and '?' as three.
+func testLongWildcardPatterns(t *testing.T, h Harness) {
+	db, _ := h.openDB(t)
+	r := rechist.NewRepo[string](db)
+	storeAt(t, r, "[[x", "short", ms(1))
+	const most = 50_000
+	for _, tc := range []struct {
+		pattern string
+		ok      bool
+	}{
+		{strings.Repeat("[", most-1) + "*", true},
+		{"[[*" + strings.Repeat("?", most-4) + "*", true},
+		{"*" + strings.Repeat("[*", most/2), false},
+		{strings.Repeat("?", most) + "*", false},
+	} {
+		_, qerr := r.QueryLatest(t.Context(), tc.pattern, 1)
+		_, rerr := db.Records(t.Context(), tc.pattern)
+		for what, err := range map[string]error{"QueryLatest": qerr, "Records": rerr} {
+			if tc.ok && err != nil || !tc.ok && !errors.Is(err, rechist.ErrInvalidArgument) {
+				t.Errorf("%s of a %d-byte pattern: %v, want ok %v", what, len(tc.pattern), err, tc.ok)
+			}
+		}
+	}
+	got, err := r.QueryLatest(t.Context(), "[[*"+strings.Repeat("[", 20_000), 1)
+	if err != nil || len(got) != 0 {
+		t.Errorf("a pattern matching no name: %d records, %v", len(got), err)
 	}
 }

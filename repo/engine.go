@@ -44,10 +44,14 @@ type engine struct {
 	epoch    syncEpoch // begun by the first batch that stores rows (sync.go)
 }
 
+// The whole engine contract, and every optional capability: the
+// checkpointer between batches, its counters, Compact and Backup.
 var (
 	_ core.Engine      = (*engine)(nil)
 	_ core.BatchHooks  = (*engine)(nil)
 	_ core.StatsFiller = (*engine)(nil)
+	_ core.Compacter   = (*engine)(nil)
+	_ core.Backuper    = (*engine)(nil)
 )
 
 // open opens (or creates) the database at path, applies the pending

@@ -45,7 +45,8 @@ func TestQueryPlanUsesRecordTimeIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plan := explain(t, e, db.QueryLatestWalk, 0, 100, 5, p.Glob, p.Lo, p.Hi)
+	lo, hi := nameRange(p)
+	plan := explain(t, e, db.QueryLatestWalk, 0, 100, 5, glob(p), lo, hi)
 	t.Logf("plan:\n%s", plan)
 	for _, want := range []string{
 		"SEARCH r USING COVERING INDEX idx_record_time (record_name>? AND record_name<?)",

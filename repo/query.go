@@ -12,7 +12,9 @@ import (
 
 // Query returns the rows whose record name matches p within r, ordered by
 // record name (bytewise ascending), then newest first, the later insert
-// first among equal times.
+// first among equal times. Names are tested in SQL (nameFilter), or in Go
+// where GLOB cannot express p: the walk takes each name's rows apart, so
+// dropping a name's rows afterwards is the same as skipping the name.
 //
 // Reads run on the read-only pool and see the last committed state; they
 // never wait for a write transaction, only for the moment the writer
@@ -31,14 +33,18 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]cor
 			rows[i] = core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
 		}
 	} else {
+		lo, hi := nameRange(p)
+		filter, complete := nameFilter(p)
 		var got []db.QueryLatestWalkRow
 		got, err = e.readQ.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
-			Lo: p.Lo, Hi: p.Hi, Pattern: p.NameFilter,
+			Lo: lo, Hi: hi, Pattern: filter,
 			StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
 		})
-		rows = make([]core.Row, len(got))
-		for i, g := range got {
-			rows[i] = core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
+		rows = make([]core.Row, 0, len(got))
+		for _, g := range got {
+			if complete || p.Match(g.RecordName) {
+				rows = append(rows, core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt})
+			}
 		}
 	}
 	if err != nil {

@@ -8,8 +8,6 @@ import (
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-var _ core.Snapshotter = (*engine)(nil)
-
 // Read runs fn in one read transaction on the read pool: every record it
 // reads comes from the same snapshot. It does not hold the read gate (a
 // stream lasts as long as its consumer wants): while it runs, the WAL
@@ -30,7 +28,8 @@ type reader struct {
 }
 
 func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
-	return r.q.NamesAfter(ctx, db.NamesAfterParams{Lo: p.Lo, After: after, Hi: p.Hi, Page: int64(limit)})
+	lo, hi := nameRange(p)
+	return r.q.NamesAfter(ctx, db.NamesAfterParams{Lo: lo, After: after, Hi: hi, Page: int64(limit)})
 }
 
 func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"strings"
 	"sync/atomic"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/seed178a96f3/rechist/db/syncdb"
 	"github.com/seed178a96f3/rechist/internal/core"
@@ -58,10 +60,21 @@ func (s *syncEpoch) committed(started bool) {
 	}
 }
 
-// missingSchema reports whether err says that a sync table (or column) is
-// not in the file: a file opened read-only that predates its migration.
-func missingSchema(err error) bool {
-	return err != nil && (strings.Contains(err.Error(), "no such table") || strings.Contains(err.Error(), "no such column"))
+// tableExists says whether the file has a table of that name.
+const tableExists = `SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?)`
+
+// missingTable reports whether err is a query of table failing because the
+// file has no such table (a file opened read-only that predates the
+// table's migration). SQLite reports that as its generic SQLITE_ERROR, so
+// the table is looked up in the same snapshot; any other failure, a table
+// of another shape included, stays an error.
+func (r *reader) missingTable(ctx context.Context, err error, table string) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_ERROR {
+		return false
+	}
+	var exists bool
+	return r.tx.QueryRowContext(ctx, tableExists, table).Scan(&exists) == nil && !exists
 }
 
 func (r *reader) IDHighWater(ctx context.Context) (int64, error) {
@@ -70,7 +83,7 @@ func (r *reader) IDHighWater(ctx context.Context) (int64, error) {
 
 func (r *reader) SourceID(ctx context.Context) (string, error) {
 	id, err := syncdb.New(r.tx).SourceID(ctx)
-	if errors.Is(err, sql.ErrNoRows) || missingSchema(err) {
+	if errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_meta") {
 		return "", core.ErrNoSourceID
 	}
 	return id, err
@@ -80,13 +93,13 @@ func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, er
 	q := syncdb.New(r.tx)
 	got, err := q.SyncCursor(ctx, id)
 	switch {
-	case errors.Is(err, sql.ErrNoRows) || missingSchema(err):
+	case errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_sync_cursor"):
 		return core.SyncCursor{}, nil
 	case err != nil:
 		return core.SyncCursor{}, err
 	}
 	epoch, err := q.SyncCursorEpoch(ctx, id)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) && !missingSchema(err) {
+	if err != nil && !errors.Is(err, sql.ErrNoRows) && !r.missingTable(ctx, err, "rechist_sync_cursor_epoch") {
 		return core.SyncCursor{}, err
 	}
 	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: epoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
@@ -94,7 +107,7 @@ func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, er
 
 func (r *reader) SyncEpoch(ctx context.Context, id int64) (string, error) {
 	token, err := syncdb.New(r.tx).SyncEpoch(ctx, id)
-	if errors.Is(err, sql.ErrNoRows) || missingSchema(err) {
+	if errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_sync_epoch") {
 		return "", nil
 	}
 	return token, err

@@ -76,7 +76,7 @@ func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
 		if limit == 0 {
 			limit = -1
 		}
-		window, err := e.e.readQ.QueryWindow(ctx, db.QueryWindowParams{Pattern: p.Glob, StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
+		window, err := e.e.readQ.QueryWindow(ctx, db.QueryWindowParams{Pattern: glob(p), StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
 		if err != nil {
 			t.Fatalf("QueryWindow(%q): %v", pat, err)
 		}

@@ -7,40 +7,109 @@ import "context"
 // retries, retention, patterns, argument checks, the closed flag and the
 // Close order, errors, logging, stats) lives in this package, once.
 //
+// This interface is the whole contract every engine implements; each
+// engine asserts it at compile time (var _ core.Engine = (*engine)(nil)).
+// What only some engines can do is one of the small optional interfaces
+// below (BatchHooks, Compacter, Backuper, StatsFiller), each asserted by
+// the engines that implement it and looked up by its one caller.
+//
 // The DB calls an Engine only with arguments it has already checked. Commit
 // is called by one goroutine at a time (the writer's); the other methods may
 // be called concurrently with each other and with Commit.
 type Engine interface {
-	// Commit runs batch in one transaction and sets each request's N to
-	// the rows it inserted (KindInsert) or deleted (KindDeleteChunk). An
-	// error means nothing of the batch was committed. ctx carries the
-	// batch's deadline (Config.BatchTimeout); the engine must honour it in
-	// every wait, for a lock as for a server.
+	// Writes.
+
+	// Commit runs batch in one transaction. The kinds it receives are
+	// KindInsert and KindSync (insert Rows; KindSync also moves the
+	// source's cursor as Sync says), KindDeleteChunk and KindDeleteRange
+	// (delete one chunk, set More when rows to delete may remain) and
+	// KindSetSourceID; KindCompact goes to Compacter instead. It sets each
+	// request's N to the rows it inserted or deleted. An error means
+	// nothing of the batch was committed; a *RequestError names the one
+	// request whose data was refused, a Retryable error a lock met before
+	// anything was written. ctx carries the batch's deadline
+	// (Config.BatchTimeout); the engine must honour it in every wait, for
+	// a lock as for a server.
 	Commit(ctx context.Context, batch []*Request) error
+
+	// Reads.
 
 	// Query returns the rows whose names match p within r, in result
 	// order: record name bytewise ascending, newest first, the later
 	// insert (higher id) first among equal times; at most
-	// r.LimitPerRecord rows per record when it is positive.
+	// r.LimitPerRecord rows per record when it is positive. The DB passes
+	// LangWildcard patterns (CompilePattern); the engine turns p into its
+	// own SQL and tests in Go (p.Match) what that SQL cannot express.
 	Query(ctx context.Context, p Pattern, r Range) ([]Row, error)
+
+	// Read runs fn in one read-only snapshot of the database and releases
+	// the snapshot when fn returns: what All, Latest, Records, Aggregate,
+	// Delete, Changes and Sync read through.
+	Read(ctx context.Context, fn func(Reader) error) error
 
 	// Summary counts rows and records, the time span and the storage
 	// size, and lists the top records by rows (none when top is 0).
 	Summary(ctx context.Context, top int) (Summary, error)
+
+	// Lifecycle.
 
 	// Close releases the engine. The DB calls it once, after the writer
 	// has committed everything it accepted and stopped, so no Commit runs
 	// any more; queries may still be finishing. ctx bounds the wait.
 	Close(ctx context.Context) error
 
+	// Classification.
+
 	// Classify returns ErrBusy or ErrDiskFull when err is the engine's
-	// lock-timeout or out-of-space failure, and nil otherwise.
+	// lock-timeout or out-of-space failure, and nil otherwise, by the
+	// database's error code, never by the text of a message.
 	Classify(err error) error
 }
 
+// Reader reads one consistent snapshot of the database, one record at a
+// time (Engine.Read): what All, Latest, Records, Aggregate and Delete are
+// built on, for every pattern language (names are tested in Go with
+// Pattern.Match), and what Changes and Sync read.
+type Reader interface {
+	// Names returns up to limit distinct record names that start with
+	// p.Prefix (only p.Prefix itself when p.Exact), in bytewise order,
+	// greater than after (all when after is ""). Names the pattern does
+	// not match may be among them: the caller tests each with p.Match.
+	Names(ctx context.Context, p Pattern, after string, limit int) ([]string, error)
+	// Rows streams the rows of the record name within r, newest first,
+	// the later insert first among equal times, at most r.LimitPerRecord
+	// when positive; it stops when yield returns false.
+	Rows(ctx context.Context, name string, r Range, yield func(Row) bool) error
+	// Info counts the record's rows and reads its first and last times.
+	Info(ctx context.Context, name string) (rows, firstMs, lastMs int64, err error)
+	// Aggregate summarises a numeric field of the record's values in
+	// buckets of a.EveryMs within [a.StartMs, a.EndMs], ascending; empty
+	// buckets are left out.
+	Aggregate(ctx context.Context, name string, a AggSpec) ([]Bucket, error)
+	// ChangesAfter streams up to limit rows with an id above after,
+	// ascending by id, whatever their names; it stops when yield returns
+	// false.
+	ChangesAfter(ctx context.Context, after int64, limit int, yield func(Row) bool) error
+	// LastID returns the highest row id (0 when there are no rows).
+	LastID(ctx context.Context) (int64, error)
+	// IDHighWater returns the highest row id ever handed out, which
+	// deleting rows does not lower.
+	IDHighWater(ctx context.Context) (int64, error)
+	// SourceID returns the database's identity as a sync source;
+	// ErrNoSourceID when its schema has none.
+	SourceID(ctx context.Context) (string, error)
+	// SyncCursor returns the cursor of the sync source id; the zero
+	// SyncCursor when it has none (or the schema has no cursors).
+	SyncCursor(ctx context.Context, id string) (SyncCursor, error)
+	// SyncEpoch returns the token of the epoch of the database's row ids
+	// that holds id (see WritesRows); "" when id predates every epoch or
+	// the schema has none.
+	SyncEpoch(ctx context.Context, id int64) (string, error)
+}
+
 // BatchHooks is implemented by an engine that acts between batches (the
-// SQLite engine's checkpointer). Both run around every batch, on the
-// writer goroutine or on a caller committing directly, never two at once
+// SQLite engine's checkpointer). The writer (newWriter) looks it up once;
+// both run around every batch, on the writer goroutine, never two at once
 // and never during another batch.
 type BatchHooks interface {
 	// BeforeBatch runs when the writer holds a request and has not yet
@@ -51,19 +120,23 @@ type BatchHooks interface {
 }
 
 // Compacter is implemented by an engine that can give the space of deleted
-// rows back to the file system. The writer calls Compact alone, between
-// batches, so no write transaction of this DB runs meanwhile.
+// rows back to the file system (SQLite). The writer calls Compact for a
+// KindCompact request (DB.Compact), alone, between batches, so no write
+// transaction of this DB runs meanwhile; without it DB.Compact is
+// errors.ErrUnsupported.
 type Compacter interface {
 	Compact(ctx context.Context) error
 }
 
 // Backuper is implemented by an engine that can write a consistent copy of
-// the database to a new file while writers go on.
+// the database to a new file while writers go on (SQLite). DB.Backup calls
+// it; without it DB.Backup is errors.ErrUnsupported.
 type Backuper interface {
 	Backup(ctx context.Context, dst string) error
 }
 
-// StatsFiller is implemented by an engine with counters of its own.
+// StatsFiller is implemented by an engine with counters of its own
+// (SQLite's WAL rewinds). DB.Stats calls it after the writer's counters.
 type StatsFiller interface {
 	FillStats(*Stats)
 }

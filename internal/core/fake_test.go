@@ -22,6 +22,8 @@ type fakeEngine struct {
 	fail    []error       // the next Commits fail with these, in order
 }
 
+var _ Engine = (*fakeEngine)(nil)
+
 func newFake() *fakeEngine {
 	return &fakeEngine{entered: make(chan struct{}, 1024)}
 }
@@ -76,13 +78,16 @@ func (f *fakeEngine) Query(_ context.Context, p Pattern, _ Range) ([]Row, error)
 	defer f.mu.Unlock()
 	var out []Row
 	for _, r := range f.rows {
-		if p.MatchesAll || strings.HasPrefix(r.Name, p.Lo) {
+		if p.MatchesAll || strings.HasPrefix(r.Name, p.Prefix) {
 			out = append(out, r)
 		}
 	}
 	slices.SortStableFunc(out, func(a, b Row) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil
 }
+
+// Read has no snapshot to offer: the writer's tests read with Query.
+func (f *fakeEngine) Read(context.Context, func(Reader) error) error { return errors.ErrUnsupported }
 
 func (f *fakeEngine) Summary(context.Context, int) (Summary, error) { return Summary{}, nil }
 

@@ -2,49 +2,68 @@ package core
 
 import "strings"
 
-// Pattern is a record-name pattern compiled for the engines' queries.
+// Pattern is a compiled record-name pattern: what every engine needs to
+// find the names it matches, and nothing of any engine's SQL. Each engine
+// turns it into its own query (repo/pattern.go, postgres/pattern.go).
 //
-// The language: '*' matches any run of characters, the empty run included;
-// every other character, '?', '[', '%', '_' and '\' among them, stands for
-// itself; the match covers the whole name and is case-sensitive. A pattern
-// without '*' names one record.
+// Every name the pattern matches starts with Prefix, so an engine can seek
+// its name index from Prefix on; when Exact is set, Prefix is the only
+// name it matches. Names an engine's query returns beyond that are tested
+// with Match, which is the definition of the language; an engine may
+// instead test names in SQL when its SQL can express Lang exactly.
 type Pattern struct {
-	// Glob is the exact test in SQLite's GLOB syntax, where '?' and '[' are
-	// special and so are written as the one-character classes "[?]", "[[]".
-	Glob string
-	// Like is the exact test in LIKE syntax with '\' as the escape
-	// character (PostgreSQL's default): '%', '_' and '\' escaped, '*' as '%'.
-	Like string
-	// Lo and Hi bound the names that can match as the half-open range
-	// [Lo, Hi) in bytewise order: Lo is the literal prefix before the first
-	// '*'. The range is what lets the engine seek idx_record_time.
-	Lo, Hi string
-	// MatchesAll is true for a pattern of only '*': every name matches.
+	// Prefix is the literal text every matching name starts with: a
+	// wildcard pattern's text before its first '*', a topic pattern's
+	// literal segments before its first wildcard segment, an exact name
+	// itself.
+	Prefix string
+	// Exact is true for a pattern that matches the name Prefix and no
+	// other: a wildcard pattern without '*', a topic pattern without a
+	// wildcard segment, an ExactPattern.
+	Exact bool
+	// MatchesAll is true for a pattern that every name matches: "*", or
+	// the topic pattern "#".
 	MatchesAll bool
-	// NameFilter is the GLOB the walk applies to each name in [Lo, Hi):
-	// Glob, or "*" for a pattern without '*', whose range is exact. (SQLite
-	// refuses GLOB patterns longer than 50,000 bytes; names may be longer.)
-	NameFilter string
-	// Topic is true for a pattern the engines' SQL tests (Glob, Like,
-	// NameFilter) do not express: a topic pattern (WithTopicPatterns) or an
-	// ExactPattern. Names in [Lo, Hi) are then tested with Match only.
-	Topic bool
+	// Lang is the language Source is written in.
+	Lang Language
 
-	src   string // the pattern as given ('*' runs collapsed)
-	exact bool   // ExactPattern: src is the name itself
+	src string // the pattern as given ('*' runs collapsed in LangWildcard)
 }
 
-// Match reports whether name matches the pattern, in Go: the same answer
-// as the engines' SQL for the '*' language, and the only test for topic
-// patterns.
+// Language is the language of a Pattern's Source.
+type Language uint8
+
+const (
+	// LangWildcard is rechist's own language (CompilePattern): '*'
+	// matches any run of characters, the empty run included; every other
+	// character, '?', '[', '%', '_' and '\' among them, stands for itself;
+	// the match covers the whole name and is case-sensitive. Engines
+	// translate it into their SQL (GLOB, LIKE).
+	LangWildcard Language = iota + 1
+	// LangTopic is the topic language (CompileTopicPattern,
+	// WithTopicPatterns): dot-separated segments, "*" one segment, "#"
+	// zero or more. No engine's SQL expresses it: names are tested with
+	// Match.
+	LangTopic
+	// LangName is one record name taken literally, '*' included
+	// (ExactPattern): Exact is set and Prefix is the name.
+	LangName
+)
+
+// Source returns the pattern's text in its language, runs of '*'
+// collapsed into one in LangWildcard.
+func (p Pattern) Source() string { return p.src }
+
+// Match reports whether name matches the pattern, in Go: the definition
+// of every language, which the engines' SQL must agree with.
 func (p Pattern) Match(name string) bool {
-	if p.exact {
-		return name == p.src
-	}
-	if p.Topic {
+	switch p.Lang {
+	case LangTopic:
 		return matchTopic(strings.Split(p.src, "."), strings.Split(name, "."))
+	case LangWildcard:
+		return matchWildcard(p.src, name)
 	}
-	return matchWildcard(p.src, name)
+	return name == p.src
 }
 
 // matchWildcard is the '*' language: '*' any run of bytes, every other
@@ -96,15 +115,12 @@ func matchTopic(pat, name []string) bool {
 	return len(name) > 0 && name[0] == pat[0] && matchTopic(pat[1:], name[1:])
 }
 
-var (
-	// globEscaper writes the GLOB form of a pattern: '*' stays the wildcard.
-	globEscaper = strings.NewReplacer("[", "[[]", "?", "[?]")
-	// likeEscaper writes the LIKE form: '*' becomes '%'.
-	likeEscaper = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`, "*", "%")
-)
-
-// maxGlobBytes is SQLite's SQLITE_MAX_LIKE_PATTERN_LENGTH.
-const maxGlobBytes = 50_000
+// MaxWildcardPatternBytes is the longest wildcard pattern with '*' that
+// every engine takes, counted once runs of '*' are collapsed; a longer one
+// is ErrInvalidArgument on every engine. (A pattern without '*' names one
+// record and has no limit: a name another program stored may be longer.)
+// Engines whose SQL takes less test such names in Go (repo/pattern.go).
+const MaxWildcardPatternBytes = 50_000
 
 // CompilePattern checks p and compiles it; the error wraps
 // ErrInvalidArgument and says what is wrong.
@@ -112,51 +128,26 @@ func CompilePattern(op, p string) (Pattern, error) {
 	if problem := nameProblem("pattern", p); problem != "" {
 		return Pattern{}, Invalidf(op, "%s", problem)
 	}
-	for strings.Contains(p, "**") { // the same language, a shorter GLOB
+	for strings.Contains(p, "**") { // the same language, a shorter pattern
 		p = strings.ReplaceAll(p, "**", "*")
 	}
-	c := Pattern{Glob: globEscaper.Replace(p), Like: likeEscaper.Replace(p), MatchesAll: p == "*", src: p}
-	c.NameFilter = c.Glob
-	if !strings.Contains(p, "*") {
-		c.NameFilter = "*"
-	} else if len(c.Glob) > maxGlobBytes {
-		return Pattern{}, Invalidf(op, "pattern with '*' is %d bytes written as a GLOB; SQLite takes at most %d", len(c.Glob), maxGlobBytes)
-	}
 	prefix, _, wild := strings.Cut(p, "*")
-	c.Lo = prefix
-	if wild {
-		c.Hi = prefixEnd(prefix)
-	} else {
-		// Only p itself sorts in [p, p+"\x00"): names hold no NUL byte.
-		c.Hi = p + "\x00"
+	if wild && len(p) > MaxWildcardPatternBytes {
+		return Pattern{}, Invalidf(op, "pattern with '*' is %d bytes; at most %d are taken", len(p), MaxWildcardPatternBytes)
 	}
-	return c, nil
-}
-
-// prefixEnd returns the least string greater than every string that starts
-// with prefix. Names are valid UTF-8, which never holds the byte 0xFF, so
-// incrementing the last byte cannot overflow, and "\xff" sorts after every
-// name when the prefix is empty.
-func prefixEnd(prefix string) string {
-	if prefix == "" {
-		return "\xff"
-	}
-	b := []byte(prefix)
-	b[len(b)-1]++
-	return string(b)
+	return Pattern{Prefix: prefix, Exact: !wild, MatchesAll: p == "*", Lang: LangWildcard, src: p}, nil
 }
 
 // CompileTopicPattern checks and compiles a topic pattern: dot-separated
 // segments, where a segment "*" matches exactly one segment and "#" zero or
 // more; everything else, '*' inside a segment and '/' included, is
-// literal. The literal segments before the first wildcard bound the names
-// that can match, as [Lo, Hi).
+// literal. The literal segments before the first wildcard are the prefix.
 func CompileTopicPattern(op, p string) (Pattern, error) {
 	if problem := nameProblem("pattern", p); problem != "" {
 		return Pattern{}, Invalidf(op, "%s", problem)
 	}
 	segs := strings.Split(p, ".")
-	c := Pattern{Topic: true, src: p}
+	c := Pattern{Lang: LangTopic, src: p}
 	wild := -1
 	for i, s := range segs {
 		if s == "*" || s == "#" {
@@ -166,17 +157,14 @@ func CompileTopicPattern(op, p string) (Pattern, error) {
 	}
 	switch {
 	case wild < 0: // no wildcard: one name
-		c.Lo, c.Hi = p, p+"\x00"
+		c.Prefix, c.Exact = p, true
 	case wild == 0:
-		c.Lo, c.Hi = "", prefixEnd("")
 		c.MatchesAll = p == "#"
 	case segs[wild] == "#":
 		// "a.b.#" matches "a.b" itself: the prefix has no trailing dot.
-		c.Lo = strings.Join(segs[:wild], ".")
-		c.Hi = prefixEnd(c.Lo)
+		c.Prefix = strings.Join(segs[:wild], ".")
 	default:
-		c.Lo = strings.Join(segs[:wild], ".") + "."
-		c.Hi = prefixEnd(c.Lo)
+		c.Prefix = strings.Join(segs[:wild], ".") + "."
 	}
 	return c, nil
 }
@@ -187,5 +175,5 @@ func ExactPattern(op, name string) (Pattern, error) {
 	if problem := nameProblem("record name", name); problem != "" {
 		return Pattern{}, Invalidf(op, "%s", problem)
 	}
-	return Pattern{Lo: name, Hi: name + "\x00", Topic: true, src: name, exact: true}, nil
+	return Pattern{Prefix: name, Exact: true, Lang: LangName, src: name}, nil
 }

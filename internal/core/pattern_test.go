@@ -9,29 +9,49 @@ import (
 	"github.com/seed178a96f3/rechist/internal/testutil/refmatch"
 )
 
+// A wildcard pattern compiles to its literal prefix and whether it names
+// one record; the engines' SQL forms are tested with each engine
+// (repo/pattern_test.go, postgres/pattern_test.go).
 func TestCompilePattern(t *testing.T) {
 	for _, tc := range []struct {
-		in, glob, lo, hi string
+		in, src, prefix string
+		exact, all      bool
 	}{
-		{"accuracy::*", "accuracy::*", "accuracy::", "accuracy:;"},
-		{"a?b[c]", "a[?]b[[]c]", "a?b[c]", "a?b[c]\x00"},
-		{"*", "*", "", "\xff"},
-		{"x*y*", "x*y*", "x", "y"},
-		{"%_\\", "%_\\", "%_\\", "%_\\\x00"},
-		{"é*", "é*", "é", "\xc3\xaa"},
+		{"accuracy::*", "accuracy::*", "accuracy::", false, false},
+		{"a?b[c]", "a?b[c]", "a?b[c]", true, false},
+		{"*", "*", "", false, true},
+		{"***", "*", "", false, true},
+		{"x**y*", "x*y*", "x", false, false},
+		{"%_\\", "%_\\", "%_\\", true, false},
+		{"é*", "é*", "é", false, false},
 	} {
 		p, err := CompilePattern("query", tc.in)
 		if err != nil {
 			t.Fatalf("%q: %v", tc.in, err)
 		}
-		if p.Glob != tc.glob || p.Lo != tc.lo || p.Hi != tc.hi {
-			t.Errorf("%q: got glob %q [%q, %q), want glob %q [%q, %q)", tc.in, p.Glob, p.Lo, p.Hi, tc.glob, tc.lo, tc.hi)
+		if p.Source() != tc.src || p.Prefix != tc.prefix || p.Exact != tc.exact || p.MatchesAll != tc.all || p.Lang != LangWildcard {
+			t.Errorf("%q: got %+v (source %q), want source %q prefix %q exact %v all %v", tc.in, p, p.Source(), tc.src, tc.prefix, tc.exact, tc.all)
 		}
 	}
 	for _, bad := range []string{"", "a\x00b", "\xff*"} {
 		if _, err := CompilePattern("query", bad); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%q: got %v, want ErrInvalidArgument", bad, err)
 		}
+	}
+}
+
+// A pattern with '*' is taken up to MaxWildcardPatternBytes once its runs
+// of '*' collapse, whatever characters it holds, and refused as invalid
+// input beyond; a pattern without '*' (one name) has no limit.
+func TestWildcardPatternLimit(t *testing.T) {
+	at := strings.Repeat("[", MaxWildcardPatternBytes-1) + "*"
+	for _, ok := range []string{at, at + "***", strings.Repeat("?", 1<<20)} {
+		if _, err := CompilePattern("query", ok); err != nil {
+			t.Errorf("%d-byte pattern: %v", len(ok), err)
+		}
+	}
+	if _, err := CompilePattern("query", "a"+at); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("%d-byte pattern: got %v, want ErrInvalidArgument", len(at)+1, err)
 	}
 }
 
@@ -60,7 +80,7 @@ func TestMatchWildcardAgreesWithReference(t *testing.T) {
 	}
 }
 
-// AimDB's topic-pattern cases, and the index range each one bounds.
+// AimDB's topic-pattern cases, and the names each one's prefix bounds.
 func TestTopicPatterns(t *testing.T) {
 	for _, tc := range []struct {
 		pattern, name string
@@ -90,8 +110,19 @@ func TestTopicPatterns(t *testing.T) {
 		if got := p.Match(tc.name); got != tc.want {
 			t.Errorf("%q matches %q: %v, want %v", tc.pattern, tc.name, got, tc.want)
 		}
-		if tc.want && (tc.name < p.Lo || tc.name >= p.Hi) {
-			t.Errorf("%q: %q outside its range [%q, %q)", tc.pattern, tc.name, p.Lo, p.Hi)
+		if tc.want && (!strings.HasPrefix(tc.name, p.Prefix) || p.Exact && tc.name != p.Prefix) {
+			t.Errorf("%q: %q outside its names (prefix %q, exact %v)", tc.pattern, tc.name, p.Prefix, p.Exact)
 		}
+	}
+}
+
+// ExactPattern takes every character literally, '*' too.
+func TestExactPattern(t *testing.T) {
+	p, err := ExactPattern("latest", "a*b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !p.Exact || p.Prefix != "a*b" || p.Lang != LangName || !p.Match("a*b") || p.Match("aXb") {
+		t.Errorf("ExactPattern(%q) = %+v", "a*b", p)
 	}
 }

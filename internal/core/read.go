@@ -11,52 +11,6 @@ import (
 // ErrNotFound is returned by Latest for a record without rows.
 var ErrNotFound = errors.New("record not found")
 
-// Reader reads one consistent snapshot of the database, one record at a
-// time: what All, Latest, Records, Aggregate and Delete are built on, for
-// both pattern languages (names are tested in Go with Pattern.Match).
-type Reader interface {
-	// Names returns up to limit distinct record names in [p.Lo, p.Hi)
-	// (the engine may narrow the range further with the pattern's literal
-	// prefix), in bytewise order, greater than after (all when after is
-	// ""). Names the pattern does not match may be among them.
-	Names(ctx context.Context, p Pattern, after string, limit int) ([]string, error)
-	// Rows streams the rows of the record name within r, newest first,
-	// the later insert first among equal times, at most r.LimitPerRecord
-	// when positive; it stops when yield returns false.
-	Rows(ctx context.Context, name string, r Range, yield func(Row) bool) error
-	// Info counts the record's rows and reads its first and last times.
-	Info(ctx context.Context, name string) (rows, firstMs, lastMs int64, err error)
-	// Aggregate summarises a numeric field of the record's values in
-	// buckets of a.EveryMs within [a.StartMs, a.EndMs], ascending; empty
-	// buckets are left out.
-	Aggregate(ctx context.Context, name string, a AggSpec) ([]Bucket, error)
-	// ChangesAfter streams up to limit rows with an id above after,
-	// ascending by id, whatever their names; it stops when yield returns
-	// false.
-	ChangesAfter(ctx context.Context, after int64, limit int, yield func(Row) bool) error
-	// LastID returns the highest row id (0 when there are no rows).
-	LastID(ctx context.Context) (int64, error)
-	// IDHighWater returns the highest row id ever handed out, which
-	// deleting rows does not lower.
-	IDHighWater(ctx context.Context) (int64, error)
-	// SourceID returns the database's identity as a sync source;
-	// ErrNoSourceID when its schema has none.
-	SourceID(ctx context.Context) (string, error)
-	// SyncCursor returns the cursor of the sync source id; the zero
-	// SyncCursor when it has none.
-	SyncCursor(ctx context.Context, id string) (SyncCursor, error)
-	// SyncEpoch returns the token of the epoch of the database's row ids
-	// that holds id (see WritesRows); "" when id predates every epoch or
-	// the schema has none.
-	SyncEpoch(ctx context.Context, id int64) (string, error)
-}
-
-// Snapshotter is implemented by an engine that can read: Read runs fn in
-// one read-only snapshot and releases it when fn returns.
-type Snapshotter interface {
-	Read(ctx context.Context, fn func(Reader) error) error
-}
-
 // AggSpec is a checked aggregation.
 type AggSpec struct {
 	// Path is the field's path of object keys; empty means the value
@@ -77,7 +31,8 @@ type Bucket struct {
 const namesPage = 512
 
 // matchingNames calls fn with each record name that p matches, in
-// bytewise order, within rd's snapshot; fn returning false stops.
+// bytewise order, within rd's snapshot; fn returning false stops. Names
+// reads the names with p's prefix; Match tests each.
 func matchingNames(ctx context.Context, rd Reader, p Pattern, fn func(string) (bool, error)) error {
 	after := ""
 	for {
@@ -113,11 +68,7 @@ func (db *DB) read(ctx context.Context, op string, fn func(Reader) error) error 
 	if db.closed.Load() {
 		return Wrap(op, ErrClosed, nil)
 	}
-	s, ok := db.eng.(Snapshotter)
-	if !ok {
-		return Wrap(op, errors.ErrUnsupported, nil)
-	}
-	return db.readError(op, s.Read(ctx, fn))
+	return db.readError(op, db.eng.Read(ctx, fn))
 }
 
 // All streams the rows Query would return, in the same order, with memory
