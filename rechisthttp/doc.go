@@ -8,8 +8,11 @@
 //
 // The handler works under any prefix: the page uses relative URLs. It
 // reads only, unless [Writable] is given; with [WithToken] every /api/ and
-// /metrics request needs the token. The command `rechist serve` wraps it
-// in a server with timeouts and graceful shutdown.
+// /metrics request needs the token. Without a token it answers only to
+// loopback Host names and [WithAllowedHosts] (against DNS rebinding); a
+// write must be typed as JSON and come from no other origin (against
+// cross-site request forgery). The command `rechist serve` wraps it in a
+// server with timeouts and graceful shutdown.
 //
 // # API
 //
@@ -32,7 +35,8 @@
 //
 // Errors are JSON {"error": "..."}: 400 for a bad parameter (and for what
 // the library refuses with [rechist.ErrInvalidArgument]), 401 without the
-// token, 403 for writes to a read-only handler, 404, 405, 413 past
-// [WithMaxBodyBytes], 503 while the database closes or stays busy, 500
-// otherwise.
+// token, 403 for writes to a read-only handler, a Host it does not answer
+// to or a write from another origin, 415 for a POST not typed as JSON,
+// 404, 405, 413 past [WithMaxBodyBytes], 503 while the database closes or
+// stays busy, 500 otherwise.
 package rechisthttp

@@ -142,6 +142,7 @@ func TestLoad(t *testing.T) {
 				}
 				t0 := time.Now()
 				req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL+"/api/ingest", strings.NewReader(b.String()))
+				req.Header.Set("Content-Type", "application/x-ndjson")
 				res, err := client.Do(req)
 				if err != nil {
 					t.Error(err)

@@ -14,16 +14,21 @@ import (
 )
 
 type serveCmd struct {
-	Addr      string `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address to listen on (default: ${default}). Any address but a loopback one needs --token."`
-	Token     string `env:"RECHIST_TOKEN" placeholder:"TOKEN" help:"Require this token on every /api/ and /metrics request (Authorization: Bearer TOKEN, or ?token=). Also set by ${env}, which keeps it off the command line."`
-	Writable  bool   `help:"Open the database for writing and allow POST /api/ingest and DELETE /api/records. Without it the server only reads: it never creates or changes a file."`
-	topicFlag `embed:""`
+	Addr     string `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address to listen on (default: ${default}). Any address but a loopback one needs --token."`
+	Token    string `env:"RECHIST_TOKEN" placeholder:"TOKEN" help:"Require this token on every /api/ and /metrics request (Authorization: Bearer TOKEN, or ?token=). Also set by ${env}, which keeps it off the command line."`
+	Writable bool   `help:"Open the database for writing and allow POST /api/ingest and DELETE /api/records. Without it the server only reads: it never creates or changes a file."`
+	// AllowedHost is repeated, never split: one name a flag.
+	AllowedHost []string `name:"allowed-host" sep:"none" placeholder:"NAME" help:"Also answer requests whose Host is NAME (a host name or address, optionally :port; repeatable), as behind a reverse proxy. Without a token only loopback names are answered, against DNS rebinding."`
+	topicFlag   `embed:""`
 }
 
 func (c *serveCmd) Help() string {
 	return `Serves the database over HTTP: the dashboard at /, the JSON API under
 /api/ (query, records, aggregate, export, stream), /metrics for Prometheus
-and /healthz. See docs/serve.md.
+and /healthz. Without a token it answers only to loopback Host names
+(localhost, 127.0.0.1, [::1]) and --allowed-host ones; with --writable,
+writes must be typed as JSON (Content-Type: application/x-ndjson) and
+come from no other origin. See docs/serve.md.
 
 Example:
   rechist demo && rechist serve        # then open http://127.0.0.1:8080
@@ -37,6 +42,11 @@ const shutdownGrace = 10 * time.Second
 func (c *serveCmd) Run(e *env) error {
 	if c.Token == "" && !loopback(c.Addr) {
 		return usagef("--addr %s is reachable from other machines: give a --token (or RECHIST_TOKEN), or listen on 127.0.0.1", c.Addr)
+	}
+	for _, name := range c.AllowedHost {
+		if err := rechisthttp.ValidateAllowedHost(name); err != nil {
+			return usagef("--allowed-host: %v", err)
+		}
 	}
 	opts := c.options()
 	var db *rechist.DB
@@ -59,6 +69,9 @@ func (c *serveCmd) Run(e *env) error {
 	}
 	if c.Topics {
 		hopts = append(hopts, rechisthttp.TopicPatterns())
+	}
+	if len(c.AllowedHost) > 0 {
+		hopts = append(hopts, rechisthttp.WithAllowedHosts(c.AllowedHost...))
 	}
 	h := rechisthttp.NewHandler(db, hopts...)
 
