@@ -1,7 +1,12 @@
 package rechisthttp
 
 import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -10,22 +15,20 @@ import (
 	"github.com/seed178a96f3/rechist"
 )
 
-type seriesLine struct {
-	Name    string       `json:"name"`
-	Buckets []bucketLine `json:"buckets"`
+// aggSpan is one record to aggregate: its name and the span of its rows
+// within the request's range, in Unix ms.
+type aggSpan struct {
+	name   string
+	lo, hi int64
 }
 
-type bucketLine struct {
-	Start int64   `json:"start"`
-	Count int64   `json:"count"`
-	Min   float64 `json:"min"`
-	Max   float64 `json:"max"`
-	Mean  float64 `json:"mean"`
-	Sum   float64 `json:"sum"`
-	First float64 `json:"first"`
-	Last  float64 `json:"last"`
-}
-
+// serveAggregate answers /api/aggregate, streamed record by record. The
+// bucket count is bounded per record by the span of its rows within the
+// range (from Records: its first and last rows), whether start and end
+// are given or not; each record's buckets are read in chunks of aggChunk
+// buckets (aggregateRecord), so memory holds one chunk whatever the
+// answer's size. It takes a slot (acquire) and runs within its work
+// budget.
 func (h *Handler) serveAggregate(w http.ResponseWriter, r *http.Request) error {
 	p, err := h.readParams(r, false)
 	if err != nil {
@@ -43,26 +46,222 @@ func (h *Handler) serveAggregate(w http.ResponseWriter, r *http.Request) error {
 	if every < time.Millisecond || every%time.Millisecond != 0 {
 		return badRequest("every %q must be a whole number of milliseconds, at least 1ms", s)
 	}
-	if !p.start.IsZero() && !p.end.IsZero() {
-		if n := p.end.Sub(p.start) / every; int64(n) > h.cfg.maxAggBuckets {
-			return badRequest("every %s makes %d buckets per record between start and end; at most %d", s, n, h.cfg.maxAggBuckets)
-		}
-	}
-	ctx, cancel := h.deadline(r)
-	defer cancel()
-	series, err := h.db.Aggregate(ctx, p.pattern, rechist.AggregateParams{
-		Field: q.Get("field"), Every: every, Start: p.start, End: p.end})
+	field := q.Get("field")
+	release, err := h.acquire(r)
 	if err != nil {
 		return err
 	}
-	out := make([]seriesLine, len(series))
-	for i, s := range series {
-		out[i] = seriesLine{Name: s.Name, Buckets: make([]bucketLine, len(s.Buckets))}
-		for j, b := range s.Buckets {
-			out[i].Buckets[j] = bucketLine{b.Start.UnixMilli(), b.Count, b.Min, b.Max, b.Mean, b.Sum, b.First, b.Last}
+	defer release()
+	b := h.newBudget(r)
+	defer b.end()
+	ctx := b.ctx
+
+	spans, err := h.aggSpans(ctx, p, every, s)
+	if err != nil {
+		return b.err(err)
+	}
+	if len(spans) == 0 {
+		// Nothing in range: the library still checks the field (a 400).
+		if _, err := h.db.Aggregate(ctx, p.pattern, rechist.AggregateParams{Field: field, Every: every, Start: p.start, End: p.end}); err != nil {
+			return b.err(err)
 		}
 	}
-	return writeJSON(w, out)
+
+	cw := h.newClientWriter(w, b)
+	bw := bufio.NewWriterSize(cw, 32<<10)
+	started, series := false, 0
+	var line []byte
+	for _, sp := range spans {
+		buckets := 0
+		err := h.aggregateRecord(ctx, sp, p, every, field, func(k rechist.Bucket) error {
+			if !started {
+				w.Header().Set("Content-Type", "application/json")
+				w.Header().Set("X-Content-Type-Options", "nosniff")
+				bw.WriteByte('[')
+				started = true
+			}
+			line = line[:0]
+			switch {
+			case buckets > 0:
+				line = append(line, ',')
+			case series > 0:
+				line = append(line, ',')
+				fallthrough
+			default:
+				line = append(line, `{"name":`...)
+				line = appendJSONString(line, sp.name)
+				line = append(line, `,"buckets":[`...)
+			}
+			buckets++
+			line = appendBucket(line, k)
+			_, err := bw.Write(line)
+			return err
+		})
+		if err != nil {
+			if cw.wrote { // else nothing is sent yet: an error status still can be
+				return fmt.Errorf("%w: %w", errStarted, b.err(err))
+			}
+			return b.err(err)
+		}
+		if buckets > 0 {
+			bw.WriteString("]}")
+			series++
+		}
+	}
+	if !started {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		bw.WriteByte('[')
+	}
+	bw.WriteString("]\n")
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("%w: %w", errStarted, err)
+	}
+	if err := cw.finish(); err != nil {
+		return fmt.Errorf("%w: %w", errStarted, err)
+	}
+	return nil
+}
+
+// aggSpans lists the records to aggregate with the span of their rows
+// within p's range, and refuses (400) a record with more than
+// maxAggBuckets buckets in its span.
+//
+// A range given at both ends with at most aggChunk buckets (a chart's
+// request) needs no spans: each record with a row in range is one chunk,
+// and the names come from the newest row in range of each, one index
+// seek a record. Any other request takes each record's first and last
+// rows from Records, which also counts the record's rows in the index:
+// cheaper than the aggregate's own reading of every row in range.
+func (h *Handler) aggSpans(ctx context.Context, p params, every time.Duration, everyParam string) ([]aggSpan, error) {
+	ms := every.Milliseconds()
+	var spans []aggSpan
+	if !p.start.IsZero() && !p.end.IsZero() {
+		lo, hi := p.start.UnixMilli(), p.end.UnixMilli()
+		if hi/ms-lo/ms+1 <= min(h.cfg.aggChunk, h.cfg.maxAggBuckets) {
+			for rec, err := range h.raw.All(ctx, p.pattern, rechist.QueryParams{Start: p.start, End: p.end, LimitPerRecord: 1}) {
+				if err != nil {
+					return nil, err
+				}
+				spans = append(spans, aggSpan{rec.Name, lo, hi})
+			}
+			return spans, nil
+		}
+	}
+	infos, err := h.db.Records(ctx, p.pattern)
+	if err != nil {
+		return nil, err
+	}
+	for _, info := range infos {
+		lo, hi := info.First.UnixMilli(), info.Last.UnixMilli()
+		if !p.start.IsZero() {
+			lo = max(lo, p.start.UnixMilli())
+		}
+		if !p.end.IsZero() {
+			hi = min(hi, p.end.UnixMilli())
+		}
+		if lo > hi {
+			continue
+		}
+		if n := hi/ms - lo/ms + 1; n > h.cfg.maxAggBuckets {
+			return nil, badRequest("every %s makes %d buckets for record %q between its first and last rows in range; at most %d per record",
+				everyParam, n, info.Name, h.cfg.maxAggBuckets)
+		}
+		spans = append(spans, aggSpan{info.Name, lo, hi})
+	}
+	return spans, nil
+}
+
+// aggregateRecord calls emit with the buckets of one record, ascending,
+// read in chunks of at most aggChunk buckets: each chunk is one Aggregate
+// query over whole buckets (chunks start on multiples of every, like the
+// buckets), so its answer is the same as one query's. The first chunk
+// begins where the request's range begins and the last ends where it
+// ends, so rows stored beyond the span Records saw are not missed between
+// chunks.
+func (h *Handler) aggregateRecord(ctx context.Context, sp aggSpan, p params, every time.Duration, field string, emit func(rechist.Bucket) error) error {
+	ms := every.Milliseconds()
+	width := ms * min(h.cfg.aggChunk, math.MaxInt64/4/ms)
+	from := sp.lo / ms * ms
+	for c := from; ; c += width {
+		q := rechist.AggregateParams{Field: field, Every: every, Start: time.UnixMilli(c), End: time.UnixMilli(c + width - 1)}
+		if c == from {
+			q.Start = p.start
+		}
+		last := c+width-1 >= sp.hi
+		if last {
+			q.End = p.end
+		}
+		series, err := h.db.Aggregate(ctx, sp.name, q)
+		if err != nil {
+			return err
+		}
+		// A name read as a pattern is that record alone, unless it holds
+		// '*' (or a topic wildcard): other records' series are skipped.
+		for _, s := range series {
+			if s.Name != sp.name {
+				continue
+			}
+			for _, k := range s.Buckets {
+				if err := emit(k); err != nil {
+					return err
+				}
+			}
+		}
+		if last {
+			return nil
+		}
+	}
+}
+
+// appendBucket appends k as JSON: {"start","count","min","max","mean",
+// "sum","first","last"}, a number that JSON cannot carry (±Inf, NaN) as
+// null.
+func appendBucket(b []byte, k rechist.Bucket) []byte {
+	b = append(b, `{"start":`...)
+	b = strconv.AppendInt(b, k.Start.UnixMilli(), 10)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, k.Count, 10)
+	for _, f := range [...]struct {
+		key string
+		v   float64
+	}{{`,"min":`, k.Min}, {`,"max":`, k.Max}, {`,"mean":`, k.Mean}, {`,"sum":`, k.Sum}, {`,"first":`, k.First}, {`,"last":`, k.Last}} {
+		b = append(b, f.key...)
+		b = appendNumber(b, f.v)
+	}
+	return append(b, '}')
+}
+
+// appendNumber appends f as a JSON number, null when it is not finite.
+// Plain notation from 1e-6 to below 1e21 and exponents otherwise, the
+// shortest digits that read back as f: what encoding/json writes.
+func appendNumber(b []byte, f float64) []byte {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return append(b, "null"...)
+	}
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// 'e' writes at least two exponent digits: 1e-07 becomes 1e-7.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// appendJSONString appends s as a JSON string, HTML characters as they
+// are (as writeJSON writes them).
+func appendJSONString(b []byte, s string) []byte {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 }
 
 // parseDuration reads a Go duration (90m, 36h) or whole days (7d, 1d12h).

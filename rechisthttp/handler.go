@@ -28,15 +28,23 @@ type config struct {
 	maxBodyBytes int64
 	pollInterval time.Duration
 	heartbeat    time.Duration
-	// writeTimeout is how long a stream subscriber may keep a write
-	// blocked (its socket full) before it is dropped: streamWriteTimeout,
-	// shorter in tests.
+	// writeTimeout is how long one write to a client may stay blocked (its
+	// socket full) before the answer is cut or the stream subscriber
+	// dropped: streamWriteTimeout unless WithWriteTimeout says otherwise.
 	writeTimeout  time.Duration
 	streamBuffer  int
 	logger        *slog.Logger
 	windowRows    int
 	windowBytes   int
 	maxAggBuckets int64
+	// maxQueries bounds the heavy requests in progress (limits.go);
+	// aggChunk is how many buckets one aggregate query reads at most
+	// (aggregate.go).
+	maxQueries int
+	aggChunk   int64
+	// allowedHosts are the names besides the loopback ones a request's
+	// Host may be (WithAllowedHosts; guard.go).
+	allowedHosts []hostPort
 }
 
 // WithToken makes every /api/ and /metrics request carry token, as
@@ -54,9 +62,14 @@ func Writable() Option { return func(c *config) { c.writable = true } }
 // the default pattern is then "#" instead of "*".
 func TopicPatterns() Option { return func(c *config) { c.topics = true } }
 
-// WithQueryTimeout bounds each request's database work (default 1
-// minute); the stream and the export, which run as long as their client
-// reads, are not bounded by it.
+// WithQueryTimeout bounds the work of each request (default 1 minute):
+// the time it spends querying the database and preparing its answer,
+// not the time it waits for a slot ([WithMaxConcurrentQueries]) nor the
+// time it is blocked writing to a client that reads slowly. Past it, a
+// request that has not answered yet answers 503; one whose answer has
+// begun is cut. The stream and the export, which run as long as their
+// client reads, are not bounded by it; a client that stops reading is cut
+// by [WithWriteTimeout].
 func WithQueryTimeout(d time.Duration) Option { return func(c *config) { c.queryTimeout = d } }
 
 // WithMaxBodyBytes limits a request's body (default 16 MiB); a larger one
@@ -84,6 +97,7 @@ type Handler struct {
 	mux     *http.ServeMux
 	metrics *metrics
 	streams streams
+	slots   chan struct{} // heavy requests in progress (limits.go)
 	routes  map[string]map[string]func(http.ResponseWriter, *http.Request) error
 }
 
@@ -102,6 +116,8 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 		windowRows:    10_000,
 		windowBytes:   16 << 20,
 		maxAggBuckets: 1_000_000,
+		maxQueries:    defaultMaxQueries(),
+		aggChunk:      10_000,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -109,6 +125,7 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 		}
 	}
 	h := &Handler{db: db, raw: rechist.NewRepo[json.RawMessage](db), cfg: cfg, mux: http.NewServeMux()}
+	h.slots = make(chan struct{}, cfg.maxQueries)
 	h.metrics = newMetrics(db)
 	h.streams.init()
 	h.route("/api/query", http.MethodGet, h.serveQuery)
@@ -118,9 +135,9 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 	h.route("/api/export", http.MethodGet, h.serveExport)
 	h.route("/api/stream", http.MethodGet, h.serveStream)
 	h.route("/api/ingest", http.MethodPost, h.serveIngest)
-	h.mux.Handle("/metrics", h.count("/metrics", h.auth(promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{}))))
-	h.mux.Handle("/healthz", h.count("/healthz", http.HandlerFunc(h.serveHealth)))
-	h.mux.Handle("/", h.count("/", http.HandlerFunc(h.servePage)))
+	h.mux.Handle("/metrics", h.count("/metrics", h.guard(h.auth(promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{})))))
+	h.mux.Handle("/healthz", h.count("/healthz", h.guard(http.HandlerFunc(h.serveHealth))))
+	h.mux.Handle("/", h.count("/", h.guard(http.HandlerFunc(h.servePage))))
 	return h
 }
 
@@ -136,7 +153,7 @@ func (h *Handler) route(path, method string, f func(http.ResponseWriter, *http.R
 	if !ok {
 		ms = map[string]func(http.ResponseWriter, *http.Request) error{}
 		h.routes[path] = ms
-		h.mux.Handle(path, h.count(path, h.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mux.Handle(path, h.count(path, h.guard(h.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			f, ok := ms[r.Method]
 			if !ok && r.Method == http.MethodHead {
 				f, ok = ms[http.MethodGet]
@@ -153,7 +170,7 @@ func (h *Handler) route(path, method string, f func(http.ResponseWriter, *http.R
 			if err := f(w, r); err != nil {
 				h.fail(w, r, err)
 			}
-		}))))
+		})))))
 	}
 	ms[method] = f
 }

@@ -24,6 +24,8 @@ type row struct {
 
 // serveQuery answers /api/query in the shape of AimX record.query, rows
 // sorted by ts, then name, then insert order, streamed as they are found.
+// It takes a slot (acquire) and runs within its work budget: the time it
+// is blocked writing to its client does not count.
 func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request) error {
 	p, err := h.readParams(r, false)
 	if err != nil {
@@ -36,15 +38,21 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("limit %q is not a whole number from 0 (0: no limit)", s)
 		}
 	}
-	ctx, cancel := h.deadline(r)
-	defer cancel()
+	release, err := h.acquire(r)
+	if err != nil {
+		return err
+	}
+	defer release()
+	b := h.newBudget(r)
+	defer b.end()
+	cw := h.newClientWriter(w, b)
 
-	bw := bufio.NewWriterSize(w, 32<<10)
+	bw := bufio.NewWriterSize(cw, 32<<10)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
 	total := 0
 	started := false
-	err = h.sortedRows(ctx, p, limit, func(rw row) error {
+	err = h.sortedRows(b.ctx, p, limit, func(rw row) error {
 		if !started {
 			w.Header().Set("Content-Type", "application/json")
 			w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -57,17 +65,24 @@ func (h *Handler) serveQuery(w http.ResponseWriter, r *http.Request) error {
 		return enc.Encode(rw) // Encode's newline is JSON whitespace
 	})
 	if err != nil {
-		if started {
-			return fmt.Errorf("%w: %w", errStarted, err)
+		if cw.wrote { // else nothing is sent yet: an error status still can be
+			return fmt.Errorf("%w: %w", errStarted, b.err(err))
 		}
-		return err
+		return b.err(err)
 	}
 	if !started {
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		bw.WriteString(`{"records":[`)
 	}
 	fmt.Fprintf(bw, `],"total":%d}`+"\n", total)
-	return bw.Flush()
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("%w: %w", errStarted, err)
+	}
+	if err := cw.finish(); err != nil {
+		return fmt.Errorf("%w: %w", errStarted, err)
+	}
+	return nil
 }
 
 // cutoff is where one record's newest limit rows begin: its oldest

@@ -40,8 +40,9 @@ func (h *Handler) CloseStreams() {
 const (
 	// streamPage is the most rows one read of the table returns.
 	streamPage = 1000
-	// streamWriteTimeout is how long a subscriber may keep a write blocked
-	// (its socket full) before it is dropped.
+	// streamWriteTimeout is the default of WithWriteTimeout: how long a
+	// subscriber may keep a write blocked (its socket full) before it is
+	// dropped, and a client of an answer (clientWriter) before it is cut.
 	streamWriteTimeout = 10 * time.Second
 )
 
@@ -51,7 +52,7 @@ const (
 //
 // Each subscriber reads the database itself, at most streamPage rows at a
 // time: a slow one only falls behind (the database is its buffer), and
-// one whose writes stay blocked for streamWriteTimeout is dropped; nothing
+// one whose writes stay blocked for the write timeout is dropped; nothing
 // it does holds up the others.
 func (h *Handler) serveStream(w http.ResponseWriter, r *http.Request) error {
 	p, err := h.readParams(r, false)
