@@ -9,10 +9,10 @@ import (
 	"math"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/timeparse"
 )
 
 // aggSpan is one record to aggregate: its name and the span of its rows
@@ -39,7 +39,7 @@ func (h *Handler) serveAggregate(w http.ResponseWriter, r *http.Request) error {
 	if s == "" {
 		return badRequest("every is required: the bucket width, such as 1m, 1h or 1d")
 	}
-	every, err := parseDuration(s)
+	every, err := timeparse.Duration(s)
 	if err != nil {
 		return badRequest("every: %v", err)
 	}
@@ -262,28 +262,4 @@ func appendJSONString(b []byte, s string) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s) // a string always encodes
 	return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
-}
-
-// parseDuration reads a Go duration (90m, 36h) or whole days (7d, 1d12h).
-func parseDuration(s string) (time.Duration, error) {
-	var total time.Duration
-	rest := s
-	if days, after, ok := strings.Cut(s, "d"); ok {
-		n, err := strconv.ParseUint(days, 10, 16)
-		if err != nil {
-			return 0, fmt.Errorf("bad duration %q: want 90m, 36h or 7d", s)
-		}
-		total, rest = time.Duration(n)*24*time.Hour, after
-	}
-	if rest != "" {
-		v, err := time.ParseDuration(rest)
-		if err != nil {
-			return 0, fmt.Errorf("bad duration %q: want 90m, 36h or 7d", s)
-		}
-		total += v
-	}
-	if total <= 0 {
-		return 0, fmt.Errorf("bad duration %q: must be positive", s)
-	}
-	return total, nil
 }

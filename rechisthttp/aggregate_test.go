@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/timeparse"
 )
 
 // Without start and end, the bucket count is bounded from the span of the
@@ -128,7 +129,7 @@ func TestAggregateChunksMatchTheLibrary(t *testing.T) {
 		target := fmt.Sprintf("/api/aggregate?field=c&pattern=%s&every=%s", url.QueryEscape(q.pattern), q.every)
 		var p rechist.AggregateParams
 		p.Field = "c"
-		p.Every, _ = parseDuration(q.every)
+		p.Every, _ = timeparse.Duration(q.every)
 		if q.start >= 0 {
 			target += fmt.Sprintf("&start=%d", q.start)
 			p.Start = time.UnixMilli(q.start)

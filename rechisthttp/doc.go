@@ -38,5 +38,7 @@
 // token, 403 for writes to a read-only handler, a Host it does not answer
 // to or a write from another origin, 415 for a POST not typed as JSON,
 // 404, 405, 413 past [WithMaxBodyBytes], 503 while the database closes or
-// stays busy, 500 otherwise.
+// stays busy, when a request's database work outlasts [WithQueryTimeout],
+// or when [WithMaxConcurrentQueries] heavy requests keep it waiting that
+// long (with Retry-After), 500 otherwise.
 package rechisthttp

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/jsonl"
 )
 
 // serveExport streams the rows of a range as CSV or JSON Lines in the
@@ -57,8 +58,7 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request) error {
 	cw := h.newClientWriter(w, nil)
 	bw := bufio.NewWriterSize(cw, 64<<10)
 	csvw := csv.NewWriter(bw)
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
+	enc := jsonl.NewEncoder(bw) // ingest's input: {"name","value","at"}
 	if format == "csv" {
 		_ = csvw.Write([]string{"record", "ts", "time", "value"})
 	}
@@ -67,12 +67,7 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request) error {
 			return csvw.Write([]string{rec.Name, strconv.FormatInt(rec.StoredAt.UnixMilli(), 10),
 				rec.StoredAt.Format("2006-01-02T15:04:05.000Z07:00"), string(rec.Value)})
 		}
-		// The line is ingest's input: {"name","value","at"}.
-		return enc.Encode(struct {
-			Name  string          `json:"name"`
-			Value json.RawMessage `json:"value"`
-			At    int64           `json:"at"`
-		}{rec.Name, rec.Value, rec.StoredAt.UnixMilli()})
+		return enc.Encode(rec)
 	})
 	if err == nil {
 		csvw.Flush()

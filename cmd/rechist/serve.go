@@ -86,7 +86,9 @@ func (c *serveCmd) Run(e *env) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		// No WriteTimeout: the stream and large exports run as long as
-		// their client reads; each query has its own deadline.
+		// their client reads. The handler sets a deadline on each write
+		// instead (a client that stops reading is cut after 10 s), and
+		// bounds each request's database work.
 	}
 	srv.RegisterOnShutdown(h.CloseStreams)
 	mode := "read-only"
