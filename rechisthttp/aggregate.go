@@ -153,14 +153,8 @@ func (h *Handler) aggSpans(ctx context.Context, p params, every time.Duration, e
 		return nil, err
 	}
 	for _, info := range infos {
-		lo, hi := info.First.UnixMilli(), info.Last.UnixMilli()
-		if !p.start.IsZero() {
-			lo = max(lo, p.start.UnixMilli())
-		}
-		if !p.end.IsZero() {
-			hi = min(hi, p.end.UnixMilli())
-		}
-		if lo > hi {
+		lo, hi, ok := p.span(info)
+		if !ok {
 			continue
 		}
 		if n := hi/ms - lo/ms + 1; n > h.cfg.maxAggBuckets {

@@ -107,14 +107,8 @@ func (h *Handler) exportRows(ctx context.Context, p params, infos []rechist.Reco
 	var buf []rechist.Record[json.RawMessage]
 	rows := int64(h.cfg.windowRows)
 	for _, info := range infos {
-		lo, hi := info.First.UnixMilli(), info.Last.UnixMilli()
-		if !p.start.IsZero() {
-			lo = max(lo, p.start.UnixMilli())
-		}
-		if !p.end.IsZero() {
-			hi = min(hi, p.end.UnixMilli())
-		}
-		if lo > hi {
+		lo, hi, ok := p.span(info)
+		if !ok {
 			continue
 		}
 		width := hi - lo + 1

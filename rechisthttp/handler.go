@@ -326,6 +326,19 @@ func (h *Handler) readParams(r *http.Request, requirePattern bool) (params, erro
 	return p, nil
 }
 
+// span is the part of a record's rows (first to last, in Unix ms) within
+// the request's range; ok is false when none of them is.
+func (p params) span(info rechist.RecordInfo) (lo, hi int64, ok bool) {
+	lo, hi = info.First.UnixMilli(), info.Last.UnixMilli()
+	if !p.start.IsZero() {
+		lo = max(lo, p.start.UnixMilli())
+	}
+	if !p.end.IsZero() {
+		hi = min(hi, p.end.UnixMilli())
+	}
+	return lo, hi, lo <= hi
+}
+
 // msParam reads Unix milliseconds; "" is the zero time (unbounded).
 func msParam(s, name string) (time.Time, error) {
 	if s == "" {
