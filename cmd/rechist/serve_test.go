@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"io"
 	"net/http"
 	"os"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 )
 
 // startServe runs `rechist serve` on a free loopback port and returns its
@@ -51,21 +49,10 @@ func startServe(t *testing.T, dir string, env []string, args ...string) string {
 	return m[1]
 }
 
+// get is a GET of url with the headers hdr (pairs): its status and body.
 func get(t *testing.T, url string, hdr ...string) (int, string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-	if len(hdr) == 2 {
-		req.Header.Set(hdr[0], hdr[1])
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, string(b)
+	return guardSend(t, "GET", url, "", "", hdr...)
 }
 
 func TestServeReadOnly(t *testing.T) {
