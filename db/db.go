@@ -24,9 +24,6 @@ func New(db DBTX) *Queries {
 func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	q := Queries{db: db}
 	var err error
-	if q.aggregateRecordStmt, err = db.PrepareContext(ctx, AggregateRecord); err != nil {
-		return nil, fmt.Errorf("error preparing query AggregateRecord: %w", err)
-	}
 	if q.changesAfterStmt, err = db.PrepareContext(ctx, ChangesAfter); err != nil {
 		return nil, fmt.Errorf("error preparing query ChangesAfter: %w", err)
 	}
@@ -60,20 +57,11 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.queryTimeRangeStmt, err = db.PrepareContext(ctx, QueryTimeRange); err != nil {
 		return nil, fmt.Errorf("error preparing query QueryTimeRange: %w", err)
 	}
-	if q.queryWindowStmt, err = db.PrepareContext(ctx, QueryWindow); err != nil {
-		return nil, fmt.Errorf("error preparing query QueryWindow: %w", err)
-	}
 	if q.recordInfoStmt, err = db.PrepareContext(ctx, RecordInfo); err != nil {
 		return nil, fmt.Errorf("error preparing query RecordInfo: %w", err)
 	}
 	if q.recordRowsStmt, err = db.PrepareContext(ctx, RecordRows); err != nil {
 		return nil, fmt.Errorf("error preparing query RecordRows: %w", err)
-	}
-	if q.scanSinceStmt, err = db.PrepareContext(ctx, ScanSince); err != nil {
-		return nil, fmt.Errorf("error preparing query ScanSince: %w", err)
-	}
-	if q.seedQueryLikeStmt, err = db.PrepareContext(ctx, SeedQueryLike); err != nil {
-		return nil, fmt.Errorf("error preparing query SeedQueryLike: %w", err)
 	}
 	if q.topRecordsStmt, err = db.PrepareContext(ctx, TopRecords); err != nil {
 		return nil, fmt.Errorf("error preparing query TopRecords: %w", err)
@@ -83,11 +71,6 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 
 func (q *Queries) Close() error {
 	var err error
-	if q.aggregateRecordStmt != nil {
-		if cerr := q.aggregateRecordStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing aggregateRecordStmt: %w", cerr)
-		}
-	}
 	if q.changesAfterStmt != nil {
 		if cerr := q.changesAfterStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing changesAfterStmt: %w", cerr)
@@ -143,11 +126,6 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing queryTimeRangeStmt: %w", cerr)
 		}
 	}
-	if q.queryWindowStmt != nil {
-		if cerr := q.queryWindowStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing queryWindowStmt: %w", cerr)
-		}
-	}
 	if q.recordInfoStmt != nil {
 		if cerr := q.recordInfoStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing recordInfoStmt: %w", cerr)
@@ -156,16 +134,6 @@ func (q *Queries) Close() error {
 	if q.recordRowsStmt != nil {
 		if cerr := q.recordRowsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing recordRowsStmt: %w", cerr)
-		}
-	}
-	if q.scanSinceStmt != nil {
-		if cerr := q.scanSinceStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing scanSinceStmt: %w", cerr)
-		}
-	}
-	if q.seedQueryLikeStmt != nil {
-		if cerr := q.seedQueryLikeStmt.Close(); cerr != nil {
-			err = fmt.Errorf("error closing seedQueryLikeStmt: %w", cerr)
 		}
 	}
 	if q.topRecordsStmt != nil {
@@ -212,7 +180,6 @@ func (q *Queries) queryRow(ctx context.Context, stmt *sql.Stmt, query string, ar
 type Queries struct {
 	db                         DBTX
 	tx                         *sql.Tx
-	aggregateRecordStmt        *sql.Stmt
 	changesAfterStmt           *sql.Stmt
 	countRecordsStmt           *sql.Stmt
 	countRowsStmt              *sql.Stmt
@@ -224,11 +191,8 @@ type Queries struct {
 	namesAfterStmt             *sql.Stmt
 	queryLatestWalkStmt        *sql.Stmt
 	queryTimeRangeStmt         *sql.Stmt
-	queryWindowStmt            *sql.Stmt
 	recordInfoStmt             *sql.Stmt
 	recordRowsStmt             *sql.Stmt
-	scanSinceStmt              *sql.Stmt
-	seedQueryLikeStmt          *sql.Stmt
 	topRecordsStmt             *sql.Stmt
 }
 
@@ -236,7 +200,6 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 	return &Queries{
 		db:                         tx,
 		tx:                         tx,
-		aggregateRecordStmt:        q.aggregateRecordStmt,
 		changesAfterStmt:           q.changesAfterStmt,
 		countRecordsStmt:           q.countRecordsStmt,
 		countRowsStmt:              q.countRowsStmt,
@@ -248,11 +211,8 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		namesAfterStmt:             q.namesAfterStmt,
 		queryLatestWalkStmt:        q.queryLatestWalkStmt,
 		queryTimeRangeStmt:         q.queryTimeRangeStmt,
-		queryWindowStmt:            q.queryWindowStmt,
 		recordInfoStmt:             q.recordInfoStmt,
 		recordRowsStmt:             q.recordRowsStmt,
-		scanSinceStmt:              q.scanSinceStmt,
-		seedQueryLikeStmt:          q.seedQueryLikeStmt,
 		topRecordsStmt:             q.topRecordsStmt,
 	}
 }

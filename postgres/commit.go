@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/seed178a96f3/rechist/internal/core"
-	"github.com/seed178a96f3/rechist/postgres/db"
+	"github.com/seed178a96f3/rechist/postgres/internal/db"
 )
 
 // copyRows is the request size from which rows go through COPY rather than

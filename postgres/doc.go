@@ -14,7 +14,9 @@
 // INSERT of unnested arrays per batch, COPY for large requests), and reads
 // straight from the connection pool. See migrations/00001 for the schema:
 // the same table and index names, record_name in the "C" collation so order
-// and prefix ranges are bytewise as in SQLite, value_json as TEXT.
+// and prefix ranges are bytewise as in SQLite, value_json as TEXT. The SQL
+// lives in postgres/queries and reaches this package through the
+// sqlc-generated postgres/internal/db, internal to it.
 //
 // Options that only make sense for a SQLite file (synchronous mode, page
 // cache, busy timeout) are refused with an error naming them. Programs

@@ -16,7 +16,7 @@ import (
 	"github.com/pressly/goose/v3/lock"
 
 	"github.com/seed178a96f3/rechist/internal/core"
-	"github.com/seed178a96f3/rechist/postgres/db"
+	"github.com/seed178a96f3/rechist/postgres/internal/db"
 	"github.com/seed178a96f3/rechist/postgres/migrations"
 )
 

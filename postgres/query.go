@@ -6,7 +6,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/seed178a96f3/rechist/internal/core"
-	"github.com/seed178a96f3/rechist/postgres/db"
+	"github.com/seed178a96f3/rechist/postgres/internal/db"
 )
 
 // Query returns the matching rows within r in result order: record name

@@ -7,7 +7,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/seed178a96f3/rechist/internal/core"
-	"github.com/seed178a96f3/rechist/postgres/db"
+	"github.com/seed178a96f3/rechist/postgres/internal/db"
 )
 
 // Read runs fn in one REPEATABLE READ, read-only transaction: every record

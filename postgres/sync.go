@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/seed178a96f3/rechist/internal/core"
-	"github.com/seed178a96f3/rechist/postgres/db"
+	"github.com/seed178a96f3/rechist/postgres/internal/db"
 )
 
 // moveSyncCursor checks and moves a KindSync request's cursor inside the

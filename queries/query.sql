@@ -49,27 +49,6 @@ JOIN record_history AS h
      END
 WHERE names.name GLOB CAST(@pattern AS TEXT);
 
--- name: QueryWindow :many
--- The Rust crate's formulation: ROW_NUMBER() over every matching row. Its
--- cost grows with the history of each record, so the library answers with
--- QueryLatestWalk; this one is kept as the reference the tests compare
--- QueryLatestWalk against, row for row.
-WITH ranked AS (
-    SELECT id, record_name, value_json, stored_at,
-           ROW_NUMBER() OVER (
-               PARTITION BY record_name ORDER BY stored_at DESC, id DESC
-           ) AS rn
-    FROM record_history
-    WHERE (record_name GLOB CAST(@pattern AS TEXT))
-      AND stored_at >= CAST(@start_ms AS INTEGER)
-      AND stored_at <= CAST(@end_ms AS INTEGER)
-)
-SELECT id, record_name, value_json, stored_at
-FROM ranked
-WHERE CAST(@limit_per_record AS INTEGER) < 0
-   OR rn <= CAST(@limit_per_record AS INTEGER)
-ORDER BY record_name, stored_at DESC, id DESC;
-
 -- name: QueryTimeRange :many
 -- Every record's rows within a time range, through idx_record_stored_at: how
 -- a pattern of only '*' without a per-record limit is answered, since then

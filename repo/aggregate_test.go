@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/bench/benchdb"
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
@@ -69,7 +69,7 @@ func TestAggregateAgreesWithSQLReference(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := e.e.readQ.AggregateRecord(ctx, db.AggregateRecordParams{EveryMs: spec.EveryMs, Path: jsonPath(path), Name: name, StartMs: spec.StartMs, EndMs: spec.EndMs})
+		want, err := benchdb.New(e.e.readDB).AggregateRecord(ctx, benchdb.AggregateRecordParams{EveryMs: spec.EveryMs, Path: jsonPath(path), Name: name, StartMs: spec.StartMs, EndMs: spec.EndMs})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,16 +3,19 @@
 // transactions), applies the goose migrations in migrations/, commits the
 // writer's batches, answers queries from a read-only connection pool, and
 // keeps the WAL short with a background checkpointer. The SQL lives in
-// queries/ and reaches this package only through the sqlc-generated
-// package db.
+// queries/ and reaches this package only through sqlc-generated code:
+// package db (queries/*.sql, all prepared on every read connection) and
+// repo/internal/syncdb (queries/sync/, unprepared). The queries the engine
+// does not run, the benchmarks' baselines and the tests' references, are
+// generated apart, in internal/bench/benchdb.
 //
 // Everything that is not SQL (the writer goroutine, group commit, retries,
 // retention, patterns, validation, errors, Close order) lives once in
 // internal/core, which drives this engine through core.Engine; package
 // postgres is the same shape over PostgreSQL. Package rechist is the public
-// API. What this package exports (Driver, OpenSQL, MemoryPath) is for
-// rechist's own packages and tools and is not covered by any compatibility
-// promise.
+// API. What this package exports (Driver, MemoryPath) is what package
+// rechist needs; Driver's type is internal, so no program outside this
+// module can use it, and neither is covered by any compatibility promise.
 //
 // # Write path
 //
@@ -35,5 +38,6 @@
 // from a cutoff seek as one index range; the engine orders the rows and
 // trims ties. A pattern of only '*' without a per-record limit reads
 // idx_record_stored_at instead (QueryTimeRange). The seed's window-function
-// query, QueryWindow, is kept as the reference the tests check against.
+// query, QueryWindow (internal/bench/queries/reference.sql), is kept as the
+// reference the tests check against.
 package repo

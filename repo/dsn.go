@@ -14,7 +14,8 @@ import (
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// MemoryPath opens a private in-memory database instead of a file.
+// MemoryPath opens a private in-memory database instead of a file; users
+// name it rechist.MemoryPath, which is this constant.
 const MemoryPath = ":memory:"
 
 // location is where the database lives and how to reach it through the
@@ -117,13 +118,13 @@ func readerParams(cfg core.Config) url.Values {
 	return v
 }
 
-// OpenSQL opens a plain database/sql handle on the file at path with the
-// pragmas the engine's writer uses (WAL, cfg's synchronous mode, busy
-// timeout, immediate transactions, page cache), except that SQLite's own
-// automatic checkpoint stays on. It is for rechist's benchmarks, which
-// compare the engine with plain SQL on equal terms; it does not migrate.
-// It is not covered by any compatibility promise.
-func OpenSQL(path string, cfg core.Config) (*sql.DB, error) {
+// openSQL (Driver.OpenSQL) opens a plain database/sql handle on the file
+// at path with the pragmas the engine's writer uses (WAL, cfg's
+// synchronous mode, busy timeout, immediate transactions, page cache),
+// except that SQLite's own automatic checkpoint stays on. It is for
+// rechist's benchmarks, which compare the engine with plain SQL on equal
+// terms; it does not migrate.
+func openSQL(path string, cfg core.Config) (*sql.DB, error) {
 	cfg, err := cfg.Normalized()
 	if err != nil {
 		return nil, err

@@ -19,9 +19,11 @@ import (
 )
 
 // Driver is the SQLite engine, for paths without a URL scheme (and
-// MemoryPath). It is exported for package rechist only and is not covered
-// by any compatibility promise.
-var Driver = core.Driver{Name: "sqlite", Open: open, Migrations: migrationsProvider, Classify: classify}
+// MemoryPath). Its type is internal, so only rechist's own packages can
+// use it: package rechist opens files through it, and rechist bench opens
+// its plain-SQL baselines with its OpenSQL. It is not covered by any
+// compatibility promise.
+var Driver = core.Driver{Name: "sqlite", Open: open, Migrations: migrationsProvider, Classify: classify, OpenSQL: openSQL}
 
 // engine is an open SQLite file: one connection for the writer goroutine,
 // one for the background checkpointer, and a read-only pool.

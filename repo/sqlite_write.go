@@ -10,8 +10,8 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/seed178a96f3/rechist/db"
-	"github.com/seed178a96f3/rechist/db/syncdb"
 	"github.com/seed178a96f3/rechist/internal/core"
+	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
 // Commit runs the whole batch in one immediate write transaction on the

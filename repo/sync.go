@@ -9,8 +9,8 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
-	"github.com/seed178a96f3/rechist/db/syncdb"
 	"github.com/seed178a96f3/rechist/internal/core"
+	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
 // The sync queries (package syncdb) are not prepared at Open: their tables

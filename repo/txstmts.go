@@ -7,7 +7,7 @@ import (
 	"fmt"
 
 	"github.com/seed178a96f3/rechist/db"
-	"github.com/seed178a96f3/rechist/db/syncdb"
+	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
 // writerQueries are the generated queries the writer runs.

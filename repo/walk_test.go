@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/bench/benchdb"
 	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/internal/testutil/refmatch"
 )
@@ -76,7 +76,7 @@ func TestWalkAgreesWithWindowQueryAndReference(t *testing.T) {
 		if limit == 0 {
 			limit = -1
 		}
-		window, err := e.e.readQ.QueryWindow(ctx, db.QueryWindowParams{Pattern: glob(p), StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
+		window, err := benchdb.New(e.e.readDB).QueryWindow(ctx, benchdb.QueryWindowParams{Pattern: glob(p), StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit})
 		if err != nil {
 			t.Fatalf("QueryWindow(%q): %v", pat, err)
 		}

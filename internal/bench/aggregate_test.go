@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
-	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/bench/benchdb"
 	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/repo"
 )
@@ -42,7 +42,7 @@ WHERE typeof(x) IN ('integer', 'real') GROUP BY b ORDER BY b`},
   WHERE record_name = ?3 AND stored_at >= ?4 AND stored_at <= ?5)
 WHERE t IN ('integer', 'real') GROUP BY b ORDER BY b`},
 	{"sql/noWindow", noWindow},
-	{"sql/current", db.AggregateRecord},
+	{"sql/current", benchdb.AggregateRecord},
 }
 
 // noWindow is AggregateRecord's answer without window functions: count,
@@ -79,7 +79,7 @@ func BenchmarkAggregateParts(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer h.Close()
-	raw, err := repo.OpenSQL(path, core.Config{})
+	raw, err := repo.Driver.OpenSQL(path, core.Config{})
 	if err != nil {
 		b.Fatal(err)
 	}

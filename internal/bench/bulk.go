@@ -50,7 +50,7 @@ func minPositive(a, b time.Duration) time.Duration {
 }
 
 func timeLimitBulk(ctx context.Context, path string, sync rechist.Synchronous, n int, at int64) (time.Duration, error) {
-	conn, err := repo.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
+	conn, err := repo.Driver.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
 	if err != nil {
 		return 0, err
 	}

@@ -97,7 +97,7 @@ func buildWith(ctx context.Context, path string, rows int, row func(i int) (name
 	if err := d.Close(); err != nil {
 		return err
 	}
-	conn, err := repo.OpenSQL(path, core.Config{Synchronous: core.SyncNormal})
+	conn, err := repo.Driver.OpenSQL(path, core.Config{Synchronous: core.SyncNormal})
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/seed178a96f3/rechist"
-	pgdb "github.com/seed178a96f3/rechist/postgres/db"
+	"github.com/seed178a96f3/rechist/internal/bench/pgbenchdb"
 )
 
 // RunPostgres measures the PostgreSQL engine on the server at serverURL,
@@ -52,7 +52,7 @@ func RunPostgres(ctx context.Context, cfg Config, serverURL string, out io.Write
 		return err
 	}
 	defer conn.Close(context.Background())
-	raw := pgdb.New(conn)
+	raw := pgbenchdb.New(conn)
 	if err := r.pgStore(ctx, dsn, raw, conn); err != nil {
 		return err
 	}
@@ -82,12 +82,12 @@ func (r *runner) pgBuild(ctx context.Context, dsn string, rows int) error {
 	const chunk = 100_000
 	for done := 0; done < rows; done += chunk {
 		n := min(chunk, rows-done)
-		params := make([]pgdb.CopyRecordsParams, n)
+		params := make([]pgbenchdb.CopyRecordsParams, n)
 		for i := range params {
 			seq := done + i
-			params[i] = pgdb.CopyRecordsParams{RecordName: names[seq%len(names)], ValueJson: valueJSON(int64(seq)), StoredAt: baseStart + int64(seq)}
+			params[i] = pgbenchdb.CopyRecordsParams{RecordName: names[seq%len(names)], ValueJson: valueJSON(int64(seq)), StoredAt: baseStart + int64(seq)}
 		}
-		if _, err := pgdb.New(conn).CopyRecords(ctx, params); err != nil {
+		if _, err := pgbenchdb.New(conn).CopyRecords(ctx, params); err != nil {
 			return err
 		}
 	}
@@ -95,7 +95,7 @@ func (r *runner) pgBuild(ctx context.Context, dsn string, rows int) error {
 	return err
 }
 
-func (r *runner) pgStore(ctx context.Context, dsn string, raw *pgdb.Queries, conn *pgx.Conn) error {
+func (r *runner) pgStore(ctx context.Context, dsn string, raw *pgbenchdb.Queries, conn *pgx.Conn) error {
 	r.progress("store: limit")
 	limit, err := pgLimit(ctx, conn, raw, r.cfg.StoreFor)
 	if err != nil {
@@ -140,7 +140,7 @@ func (r *runner) pgStore(ctx context.Context, dsn string, raw *pgdb.Queries, con
 		return err
 	}
 	for i := range n {
-		if err := raw.WithTx(tx).InsertRecord(ctx, pgdb.InsertRecordParams{RecordName: names[i%len(names)], ValueJson: valueJSON(int64(i)), StoredAt: time.Now().UnixMilli()}); err != nil {
+		if err := raw.WithTx(tx).InsertRecord(ctx, pgbenchdb.InsertRecordParams{RecordName: names[i%len(names)], ValueJson: valueJSON(int64(i)), StoredAt: time.Now().UnixMilli()}); err != nil {
 			return err
 		}
 	}
@@ -168,7 +168,7 @@ func (r *runner) pgStore(ctx context.Context, dsn string, raw *pgdb.Queries, con
 }
 
 // pgLimit inserts for d in one transaction, one INSERT a row.
-func pgLimit(ctx context.Context, conn *pgx.Conn, raw *pgdb.Queries, d time.Duration) (storeResult, error) {
+func pgLimit(ctx context.Context, conn *pgx.Conn, raw *pgbenchdb.Queries, d time.Duration) (storeResult, error) {
 	start := time.Now()
 	tx, err := conn.Begin(ctx)
 	if err != nil {
@@ -178,7 +178,7 @@ func pgLimit(ctx context.Context, conn *pgx.Conn, raw *pgdb.Queries, d time.Dura
 	q := raw.WithTx(tx)
 	var n int64
 	for ; n%256 != 0 || time.Since(start) < d; n++ {
-		if err := q.InsertRecord(ctx, pgdb.InsertRecordParams{RecordName: names[n%int64(len(names))], ValueJson: valueJSON(n), StoredAt: time.Now().UnixMilli()}); err != nil {
+		if err := q.InsertRecord(ctx, pgbenchdb.InsertRecordParams{RecordName: names[n%int64(len(names))], ValueJson: valueJSON(n), StoredAt: time.Now().UnixMilli()}); err != nil {
 			return storeResult{}, err
 		}
 	}
@@ -190,9 +190,9 @@ func pgLimit(ctx context.Context, conn *pgx.Conn, raw *pgdb.Queries, d time.Dura
 
 // pgSeed is the seed design: one writer goroutine, one autocommit INSERT a
 // store, g callers waiting for replies.
-func pgSeed(ctx context.Context, raw *pgdb.Queries, g int, d time.Duration) (storeResult, error) {
+func pgSeed(ctx context.Context, raw *pgbenchdb.Queries, g int, d time.Duration) (storeResult, error) {
 	type cmd struct {
-		p     pgdb.InsertRecordParams
+		p     pgbenchdb.InsertRecordParams
 		reply chan error
 	}
 	cmds := make(chan cmd, 64)
@@ -205,7 +205,7 @@ func pgSeed(ctx context.Context, raw *pgdb.Queries, g int, d time.Duration) (sto
 	}()
 	res, err := runCallers(g, d, func(seq int64) error {
 		reply := make(chan error, 1)
-		cmds <- cmd{pgdb.InsertRecordParams{RecordName: names[seq%int64(len(names))], ValueJson: valueJSON(seq), StoredAt: time.Now().UnixMilli()}, reply}
+		cmds <- cmd{pgbenchdb.InsertRecordParams{RecordName: names[seq%int64(len(names))], ValueJson: valueJSON(seq), StoredAt: time.Now().UnixMilli()}, reply}
 		return <-reply
 	})
 	close(cmds)
@@ -213,7 +213,7 @@ func pgSeed(ctx context.Context, raw *pgdb.Queries, g int, d time.Duration) (sto
 	return res, err
 }
 
-func (r *runner) pgQueries(ctx context.Context, dsn string, raw *pgdb.Queries) error {
+func (r *runner) pgQueries(ctx context.Context, dsn string, raw *pgbenchdb.Queries) error {
 	h, err := rechist.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -221,11 +221,11 @@ func (r *runner) pgQueries(ctx context.Context, dsn string, raw *pgdb.Queries) e
 	defer h.Close()
 	return r.readScenarios(ctx, "PostgreSQL", h, r.cfg.BaseRows, baselines{
 		seed: func(like string) (int, error) {
-			got, err := raw.SeedQueryLike(ctx, pgdb.SeedQueryLikeParams{LikePattern: like, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
+			got, err := raw.SeedQueryLike(ctx, pgbenchdb.SeedQueryLikeParams{LikePattern: like, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
 			return len(got), err
 		},
 		scan: func(start, end int64) (int, error) {
-			got, err := raw.ScanRange(ctx, pgdb.ScanRangeParams{StartMs: start, EndMs: end})
+			got, err := raw.ScanRange(ctx, pgbenchdb.ScanRangeParams{StartMs: start, EndMs: end})
 			return len(got), err
 		},
 	})

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
-	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/internal/bench/benchdb"
 	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/repo"
 )
@@ -43,15 +43,15 @@ func (r *runner) queryAt(ctx context.Context, path string, rows int) error {
 		return err
 	}
 	defer h.Close()
-	raw, err := repo.OpenSQL(path, core.Config{})
+	raw, err := repo.Driver.OpenSQL(path, core.Config{})
 	if err != nil {
 		return err
 	}
 	defer raw.Close()
-	q := db.New(raw)
+	q := benchdb.New(raw)
 	return r.readScenarios(ctx, rowsLabel(rows), h, rows, baselines{
 		seed: func(like string) (int, error) {
-			got, err := q.SeedQueryLike(ctx, db.SeedQueryLikeParams{LikePattern: like, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
+			got, err := q.SeedQueryLike(ctx, benchdb.SeedQueryLikeParams{LikePattern: like, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
 			return len(got), err
 		},
 		scan: func(start, _ int64) (int, error) {

@@ -57,7 +57,7 @@ func (r *runner) recordsAt(ctx context.Context, path string, rows, runs int) err
 		return err
 	}
 	defer h.Close()
-	raw, err := repo.OpenSQL(path, core.Config{})
+	raw, err := repo.Driver.OpenSQL(path, core.Config{})
 	if err != nil {
 		return err
 	}

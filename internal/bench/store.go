@@ -67,7 +67,7 @@ func (r *runner) storeScenarios(ctx context.Context) error {
 
 // measureLimit inserts for d in one transaction with one prepared INSERT.
 func measureLimit(ctx context.Context, path string, sync rechist.Synchronous, d time.Duration) (storeResult, error) {
-	conn, err := repo.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
+	conn, err := repo.Driver.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
 	if err != nil {
 		return storeResult{}, err
 	}
@@ -99,7 +99,7 @@ func measureLimit(ctx context.Context, path string, sync rechist.Synchronous, d 
 // behind a channel of 64, one autocommit INSERT per store, g callers each
 // waiting for its reply.
 func measureSeed(ctx context.Context, path string, sync rechist.Synchronous, g int, d time.Duration) (storeResult, error) {
-	conn, err := repo.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
+	conn, err := repo.Driver.OpenSQL(path, core.Config{Synchronous: core.Synchronous(sync)})
 	if err != nil {
 		return storeResult{}, err
 	}

@@ -26,6 +26,11 @@ type Driver struct {
 	// Classify is the engine's Engine.Classify, for errors of Open and of
 	// the migration functions, before there is an engine.
 	Classify func(error) error
+	// OpenSQL, when the engine has it (SQLite), opens a plain database/sql
+	// handle with the pragmas of the engine's writer, without migrating:
+	// for rechist bench's plain-SQL baselines. Kept here rather than
+	// exported by the engine so that it is no public API.
+	OpenSQL func(path string, cfg Config) (*sql.DB, error)
 }
 
 // SchemaMode is how the migration tools open a database.

@@ -1,8 +1,9 @@
 // Package migrations holds rechist's PostgreSQL schema as goose SQL
 // migrations: applied by the postgres engine when it opens a database (under
 // goose's session lock, so instances starting together migrate once), read
-// by sqlc to type the generated queries in postgres/db, and usable with the
-// goose command line: goose -dir postgres/migrations postgres "$URL" up.
+// by sqlc to type the generated queries in postgres/internal/db (and the
+// benchmarks' in internal/bench/pgbenchdb), and usable with the goose
+// command line: goose -dir postgres/migrations postgres "$URL" up.
 package migrations
 
 import "embed"

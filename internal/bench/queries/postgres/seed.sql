@@ -1,4 +1,9 @@
--- Baselines for `rechist bench --engine postgres`; not used by the engine.
+-- Baselines for `rechist bench --engine postgres` (package pgbenchdb); not
+-- used by the engine, whose queries are internal to package postgres.
+
+-- name: CopyRecords :copyfrom
+-- Loads the data the query scenarios read.
+INSERT INTO record_history (record_name, value_json, stored_at) VALUES ($1, $2, $3);
 
 -- name: InsertRecord :exec
 -- One row per statement: the limit and seed-design baselines.

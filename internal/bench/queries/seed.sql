@@ -1,4 +1,5 @@
--- Baselines for `rechist bench`: not used by the library itself.
+-- Baselines for `rechist bench` (package benchdb, with reference.sql): not
+-- used by the library itself.
 
 -- name: SeedQueryLike :many
 -- The Rust crate's query as its README describes it: LIKE with '\' as the
