@@ -127,6 +127,7 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 	h := &Handler{db: db, raw: rechist.NewRepo[json.RawMessage](db), cfg: cfg, mux: http.NewServeMux()}
 	h.slots = make(chan struct{}, cfg.maxQueries)
 	h.metrics = newMetrics(db)
+	h.metrics.countSlots(h.slots)
 	h.streams.init()
 	h.route("/api/query", http.MethodGet, h.serveQuery)
 	h.route("/api/records", http.MethodGet, h.serveRecords)

@@ -130,3 +130,14 @@ func (h *Handler) count(route string, next http.Handler) http.Handler {
 		next.ServeHTTP(rec, r)
 	})
 }
+
+// countSlots adds a gauge of the heavy requests (query, aggregate,
+// export) holding a slot now, out of WithMaxConcurrentQueries; those
+// refused for want of one are counted with code 503 in
+// rechist_http_requests_total.
+func (m *metrics) countSlots(slots chan struct{}) {
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "rechist_http_heavy_requests", Help: "Queries, aggregates and exports running now (at most the server's limit).",
+		ConstLabels: prometheus.Labels{"limit": strconv.Itoa(cap(slots))}},
+		func() float64 { return float64(len(slots)) }))
+}

@@ -18,8 +18,11 @@ type serveCmd struct {
 	Token    string `env:"RECHIST_TOKEN" placeholder:"TOKEN" help:"Require this token on every /api/ and /metrics request (Authorization: Bearer TOKEN, or ?token=). Also set by ${env}, which keeps it off the command line."`
 	Writable bool   `help:"Open the database for writing and allow POST /api/ingest and DELETE /api/records. Without it the server only reads: it never creates or changes a file."`
 	// AllowedHost is repeated, never split: one name a flag.
-	AllowedHost []string `name:"allowed-host" sep:"none" placeholder:"NAME" help:"Also answer requests whose Host is NAME (a host name or address, optionally :port; repeatable), as behind a reverse proxy. Without a token only loopback names are answered, against DNS rebinding."`
-	topicFlag   `embed:""`
+	AllowedHost  []string      `name:"allowed-host" sep:"none" placeholder:"NAME" help:"Also answer requests whose Host is NAME (a host name or address, optionally :port; repeatable), as behind a reverse proxy. Without a token only loopback names are answered, against DNS rebinding."`
+	QueryTimeout time.Duration `default:"1m" placeholder:"DURATION" help:"Bound each request's database work (default: ${default}); time spent waiting for a slow client does not count."`
+	WriteTimeout time.Duration `default:"10s" placeholder:"DURATION" help:"Cut a client whose reading keeps one write of an answer blocked this long (default: ${default}); a slow but steady reader is served."`
+	MaxQueries   int           `default:"0" placeholder:"N" help:"Run at most N queries, aggregates and exports at once; others wait up to the query timeout, then get 503 (default 0: twice the CPUs)."`
+	topicFlag    `embed:""`
 }
 
 func (c *serveCmd) Help() string {
@@ -43,6 +46,14 @@ func (c *serveCmd) Run(e *env) error {
 	if c.Token == "" && !loopback(c.Addr) {
 		return usagef("--addr %s is reachable from other machines: give a --token (or RECHIST_TOKEN), or listen on 127.0.0.1", c.Addr)
 	}
+	switch {
+	case c.QueryTimeout <= 0:
+		return usagef("--query-timeout must be positive, got %v", c.QueryTimeout)
+	case c.WriteTimeout <= 0:
+		return usagef("--write-timeout must be positive, got %v", c.WriteTimeout)
+	case c.MaxQueries < 0:
+		return usagef("--max-queries must not be negative, got %d", c.MaxQueries)
+	}
 	for _, name := range c.AllowedHost {
 		if err := rechisthttp.ValidateAllowedHost(name); err != nil {
 			return usagef("--allowed-host: %v", err)
@@ -63,7 +74,9 @@ func (c *serveCmd) Run(e *env) error {
 
 	var hopts []rechisthttp.Option
 	hopts = append(hopts, rechisthttp.WithToken(c.Token),
-		rechisthttp.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+		rechisthttp.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
+		rechisthttp.WithQueryTimeout(c.QueryTimeout), rechisthttp.WithWriteTimeout(c.WriteTimeout),
+		rechisthttp.WithMaxConcurrentQueries(c.MaxQueries))
 	if c.Writable {
 		hopts = append(hopts, rechisthttp.Writable())
 	}

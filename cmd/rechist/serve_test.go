@@ -115,3 +115,24 @@ func TestServeRefuses(t *testing.T) {
 		}
 	}
 }
+
+// The HTTP limits are the operator's to set: bad values are usage errors
+// (exit 2) before anything opens, and the limit shows in /metrics beside
+// the heavy requests running now.
+func TestServeLimits(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{"--query-timeout", "0s"}, {"--write-timeout", "-1s"}, {"--max-queries", "-1"}} {
+		r := runCLI(t, dir, "", append([]string{"serve", "--addr", "127.0.0.1:0"}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, args[0]) {
+			t.Errorf("serve %s: exit %d, %s; want 2 naming the flag", strings.Join(args, " "), r.code, r.stderr)
+		}
+	}
+	if r := runCLI(t, dir, "", "ingest"); r.code != 0 {
+		t.Fatalf("ingest of nothing: exit %d, %s", r.code, r.stderr)
+	}
+	url := startServe(t, dir, nil, "--max-queries", "3", "--query-timeout", "5s", "--write-timeout", "2s")
+	code, body := get(t, url+"/metrics")
+	if code != 200 || !strings.Contains(body, `rechist_http_heavy_requests{limit="3"} 0`) {
+		t.Fatalf("/metrics: %d, no rechist_http_heavy_requests{limit=\"3\"} 0 in:\n%.2000s", code, body)
+	}
+}
