@@ -101,6 +101,7 @@ func Run(t *testing.T, h Harness) {
 		{"Read", []testCase{
 			{name: "AllMatchesQuery", test: testAllMatchesQuery},
 			{name: "AllStopsOnCancel", test: testAllStopsOnCancel},
+			{name: "TimelineOrder", test: testTimelineOrder},
 			{name: "LatestByExactName", test: testLatestByExactName},
 			{name: "RecordsListsWhatIsThere", test: testRecordsListsWhatIsThere},
 			{name: "DeleteMatchingRows", test: testDeleteMatchingRows},

@@ -1,0 +1,192 @@
+package core
+
+import (
+	"cmp"
+	"context"
+	"iter"
+	"math"
+	"slices"
+)
+
+// Default window bounds of Timeline: a window holding more rows or bytes
+// (names plus values) than these is read again in halves.
+const (
+	TimelineWindowRows  = 10_000
+	TimelineWindowBytes = 16 << 20
+)
+
+// timelineWindowKey is the context key of WithTimelineWindow.
+type timelineWindowKey struct{}
+
+// timelineWindow is a window bound carried by a context.
+type timelineWindow struct{ rows, bytes int }
+
+// WithTimelineWindow returns ctx carrying window bounds for the Timeline
+// streams run with it, in place of the defaults: how rechisthttp applies
+// its configured bounds, and how tests force many small windows. Bounds
+// below 1 keep the default.
+func WithTimelineWindow(ctx context.Context, rows, bytes int) context.Context {
+	return context.WithValue(ctx, timelineWindowKey{}, timelineWindow{rows, bytes})
+}
+
+// timelineBounds returns the window bounds ctx carries, or the defaults.
+func timelineBounds(ctx context.Context) (rows, bytes int) {
+	rows, bytes = TimelineWindowRows, TimelineWindowBytes
+	if w, ok := ctx.Value(timelineWindowKey{}).(timelineWindow); ok {
+		if w.rows > 0 {
+			rows = w.rows
+		}
+		if w.bytes > 0 {
+			bytes = w.bytes
+		}
+	}
+	return rows, bytes
+}
+
+// timelineCut is where one record's newest limit rows begin: its oldest
+// included time, and how many rows at that time are included (the newest
+// stores among the rows of that millisecond).
+type timelineCut struct {
+	ms   int64
+	ties int
+	left int64 // rows still to emit, so the limit holds even against rows stored meanwhile
+}
+
+// Timeline streams the rows of the records pattern matches within r in
+// time order: stored_at ascending, then name bytewise, then insert order.
+// r.LimitPerRecord keeps each record's newest rows (0: all of them), still
+// emitted oldest first. Memory is bounded by one window of rows (see
+// WithTimelineWindow for the bounds):
+//
+//  1. A first pass over All with the per-record limit (at least 1) finds
+//     the newest row in range (the stream's last time) and, with a limit,
+//     each record's cutoff. It keeps one entry per record, not rows.
+//  2. The time range is then read in windows of ascending time, each one
+//     All snapshot of its own; a window's rows are sorted and emitted. A
+//     window that would hold more rows or bytes than the bounds is given
+//     up and halved; a window with few rows doubles the next one, so empty
+//     stretches of time cost a few queries. Only a single millisecond
+//     holding more rows than the bound is kept whole.
+//
+// Rows stored while the stream runs may or may not appear; the limit
+// still holds. An error is yielded once, last.
+func (db *DB) Timeline(ctx context.Context, pattern string, r Range) iter.Seq2[Row, error] {
+	return func(yield func(Row, error) bool) {
+		if err := db.timeline(ctx, pattern, r, yield); err != nil {
+			yield(Row{}, err)
+		}
+	}
+}
+
+// timeline runs Timeline, calling yield for each row; it returns the error
+// to yield last, or nil (also when yield stopped the stream).
+func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(Row, error) bool) error {
+	const op = "query"
+	if err := r.check(op); err != nil {
+		return err
+	}
+	maxRows, maxBytes := timelineBounds(ctx)
+	limit := r.LimitPerRecord
+	first := r
+	first.LimitPerRecord = max(limit, 1)
+	cuts := map[string]*timelineCut{}
+	lo, hi := int64(math.MaxInt64), int64(-1)
+	for row, err := range db.All(ctx, pattern, first) {
+		if err != nil {
+			return err
+		}
+		ms := row.StoredAt
+		hi = max(hi, ms)
+		if limit == 0 {
+			continue
+		}
+		c := cuts[row.Name]
+		switch {
+		case c == nil:
+			cuts[row.Name] = &timelineCut{ms: ms, ties: 1, left: limit}
+		case c.ms == ms:
+			c.ties++
+		default:
+			c.ms, c.ties = ms, 1
+		}
+	}
+	if hi < 0 {
+		return nil
+	}
+	if limit > 0 {
+		for _, c := range cuts {
+			lo = min(lo, c.ms)
+		}
+	} else {
+		lo = max(r.StartMs, 0)
+	}
+
+	width := max(1, (hi-lo)/64+1)
+	type item struct {
+		Row
+		seq int
+	}
+	var buf []item
+	for lo <= hi {
+		end := hi
+		if width-1 < hi-lo {
+			end = lo + width - 1
+		}
+		buf = buf[:0]
+		bytes, full := 0, false
+		seen := map[string]int{} // rows at the cutoff time taken so far, per record
+		for row, err := range db.All(ctx, pattern, Range{StartMs: lo, EndMs: end}) {
+			if err != nil {
+				return err
+			}
+			ms := row.StoredAt
+			if limit > 0 {
+				c := cuts[row.Name]
+				if c == nil || ms < c.ms {
+					continue // a record that was not there, or rows older than its newest limit
+				}
+				if ms == c.ms {
+					if seen[row.Name] == c.ties {
+						continue // rows of the cutoff millisecond stored before the newest ties
+					}
+					seen[row.Name]++
+				}
+			}
+			buf = append(buf, item{row, len(buf)})
+			bytes += len(row.ValueJSON) + len(row.Name)
+			if (len(buf) > maxRows || bytes > maxBytes) && end > lo {
+				full = true
+				break
+			}
+		}
+		if full {
+			width = max(1, (end-lo+1)/2)
+			continue
+		}
+		// Within a record, All yields the later store first among equal
+		// times: a higher seq is an earlier store.
+		slices.SortFunc(buf, func(a, b item) int {
+			return cmp.Or(cmp.Compare(a.StoredAt, b.StoredAt), cmp.Compare(a.Name, b.Name), cmp.Compare(b.seq, a.seq))
+		})
+		for _, it := range buf {
+			if limit > 0 {
+				c := cuts[it.Name]
+				if c.left == 0 {
+					continue
+				}
+				c.left--
+			}
+			if !yield(it.Row, nil) {
+				return nil
+			}
+		}
+		if len(buf) <= maxRows/2 && width < math.MaxInt64/2 {
+			width *= 2
+		}
+		if end == hi {
+			break
+		}
+		lo = end + 1
+	}
+	return ctx.Err()
+}
