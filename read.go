@@ -19,6 +19,13 @@ import (
 // The whole stream reads one snapshot of the database. On SQLite that
 // snapshot keeps the WAL from starting over for as long as the loop runs.
 func (r *Repo[T]) All(ctx context.Context, pattern string, p QueryParams) iter.Seq2[Record[T], error] {
+	return r.decoded(p, func(rng core.Range) iter.Seq2[core.Row, error] { return r.db.core.All(ctx, pattern, rng) })
+}
+
+// decoded streams the rows rows(p's range) yields, decoded into T: rows
+// that do not decode are skipped and counted; an error (a bad p, a nil
+// option of NewRepo, ctx, I/O) is yielded once, as the last element.
+func (r *Repo[T]) decoded(p QueryParams, rows func(core.Range) iter.Seq2[core.Row, error]) iter.Seq2[Record[T], error] {
 	return func(yield func(Record[T], error) bool) {
 		if r.bad != nil {
 			yield(Record[T]{}, r.bad)
@@ -29,7 +36,7 @@ func (r *Repo[T]) All(ctx context.Context, pattern string, p QueryParams) iter.S
 			yield(Record[T]{}, public(err))
 			return
 		}
-		for row, err := range r.db.core.All(ctx, pattern, rng) {
+		for row, err := range rows(rng) {
 			if err != nil {
 				yield(Record[T]{}, public(err))
 				return

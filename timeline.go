@@ -3,6 +3,8 @@ package rechist
 import (
 	"context"
 	"iter"
+
+	"github.com/seed178a96f3/rechist/internal/core"
 )
 
 // Timeline streams the records matching pattern within p in time order:
@@ -20,28 +22,5 @@ import (
 // that is read whole. Breaking out of the loop stops the stream. An error
 // (bad argument, ctx, I/O) is yielded once, as the last element.
 func (r *Repo[T]) Timeline(ctx context.Context, pattern string, p QueryParams) iter.Seq2[Record[T], error] {
-	return func(yield func(Record[T], error) bool) {
-		if r.bad != nil {
-			yield(Record[T]{}, r.bad)
-			return
-		}
-		rng, err := p.toRange()
-		if err != nil {
-			yield(Record[T]{}, public(err))
-			return
-		}
-		for row, err := range r.db.core.Timeline(ctx, pattern, rng) {
-			if err != nil {
-				yield(Record[T]{}, public(err))
-				return
-			}
-			rec, ok := decodeOne[T](r.db.core, row, r.strict)
-			if !ok {
-				continue
-			}
-			if !yield(rec, nil) {
-				return
-			}
-		}
-	}
+	return r.decoded(p, func(rng core.Range) iter.Seq2[core.Row, error] { return r.db.core.Timeline(ctx, pattern, rng) })
 }
