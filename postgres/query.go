@@ -14,24 +14,24 @@ import (
 // Names are tested in SQL (likeFilter), or in Go where LIKE cannot express
 // p: the walk takes each name's rows apart, so dropping a name's rows
 // afterwards is the same as skipping the name.
-func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]core.Row, error) {
+func (rd *reader) Query(ctx context.Context, p core.Pattern, r core.Range) ([]core.Row, error) {
 	var got []db.RecordHistory
 	var err error
 	complete := true // the SQL tested the names (likeFilter)
 	if p.MatchesAll && r.LimitPerRecord == 0 {
-		got, err = e.q.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
+		got, err = rd.q.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
 	} else {
 		var like string
 		like, complete = likeFilter(p)
 		hi, bounded := upperBound(p)
 		limit := pgtype.Int8{Int64: r.LimitPerRecord, Valid: r.LimitPerRecord > 0}
 		if bounded {
-			got, err = e.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
+			got, err = rd.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
 				Lo: p.Prefix, Hi: hi, LikePattern: like,
 				StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
 			})
 		} else {
-			got, err = e.q.QueryLatestWalkOpen(ctx, db.QueryLatestWalkOpenParams{
+			got, err = rd.q.QueryLatestWalkOpen(ctx, db.QueryLatestWalkOpenParams{
 				Lo: p.Prefix, LikePattern: like,
 				StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
 			})

@@ -18,12 +18,20 @@ func (e *engine) Read(ctx context.Context, fn func(core.Reader) error) error {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // read-only: nothing to keep
-	return fn(&reader{tx: tx, q: e.q.WithTx(tx)})
+	return fn(&reader{conn: tx, q: e.q.WithTx(tx)})
 }
 
+// Reader returns the reader of the pool: each call its own snapshot, with
+// no BEGIN and no ROLLBACK around it.
+func (e *engine) Reader() core.Reader {
+	return &reader{conn: e.pool, q: e.q}
+}
+
+// reader is core.Reader on a read transaction (Read) or on the pool
+// (Reader).
 type reader struct {
-	tx pgx.Tx
-	q  *db.Queries
+	conn db.DBTX // pgx.Tx or *pgxpool.Pool
+	q    *db.Queries
 }
 
 func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
@@ -38,7 +46,7 @@ func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit 
 
 func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
 	lim := pgtype.Int8{Int64: rg.LimitPerRecord, Valid: rg.LimitPerRecord > 0}
-	rows, err := r.tx.Query(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
+	rows, err := r.conn.Query(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
 	if err != nil {
 		return err
 	}
@@ -71,7 +79,7 @@ func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]
 }
 
 func (r *reader) ChangesAfter(ctx context.Context, after int64, limit int, yield func(core.Row) bool) error {
-	rows, err := r.tx.Query(ctx, db.ChangesAfter, after, int64(limit))
+	rows, err := r.conn.Query(ctx, db.ChangesAfter, after, int64(limit))
 	if err != nil {
 		return err
 	}

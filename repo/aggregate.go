@@ -250,7 +250,7 @@ func (r *reader) aggregate(ctx context.Context, name string, spec core.AggSpec) 
 	t := start(a)
 	defer stop(t)
 	var total float64
-	if err := r.tx.QueryRowContext(ctx, aggregateSQL, t, name, spec.StartMs, spec.EndMs).Scan(&total); err != nil {
+	if err := r.conn.QueryRowContext(ctx, aggregateSQL, t, name, spec.StartMs, spec.EndMs).Scan(&total); err != nil {
 		return nil, err
 	}
 	if total != float64(a.counted) {

@@ -16,18 +16,18 @@ import (
 // where GLOB cannot express p: the walk takes each name's rows apart, so
 // dropping a name's rows afterwards is the same as skipping the name.
 //
-// Reads run on the read-only pool and see the last committed state; they
-// never wait for a write transaction, only for the moment the writer
-// rewinds a long WAL (see checkpoint.go).
-func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]core.Row, error) {
+// It holds the read gate while it runs: it never waits for a write
+// transaction, only for the moment the writer rewinds a long WAL (see
+// checkpoint.go), which then waits for no query of this process.
+func (r *reader) Query(ctx context.Context, p core.Pattern, rg core.Range) ([]core.Row, error) {
 	var rows []core.Row
 	var err error
-	byTime := p.MatchesAll && r.LimitPerRecord == 0
-	e.readGate.RLock()
-	defer e.readGate.RUnlock()
+	byTime := p.MatchesAll && rg.LimitPerRecord == 0
+	r.gate.RLock()
+	defer r.gate.RUnlock()
 	if byTime {
 		var got []db.QueryTimeRangeRow
-		got, err = e.readQ.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: r.StartMs, EndMs: r.EndMs})
+		got, err = r.q.QueryTimeRange(ctx, db.QueryTimeRangeParams{StartMs: rg.StartMs, EndMs: rg.EndMs})
 		rows = make([]core.Row, len(got))
 		for i, g := range got {
 			rows[i] = core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
@@ -36,9 +36,9 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]cor
 		lo, hi := nameRange(p)
 		filter, complete := nameFilter(p)
 		var got []db.QueryLatestWalkRow
-		got, err = e.readQ.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
+		got, err = r.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
 			Lo: lo, Hi: hi, Pattern: filter,
-			StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: r.LimitPerRecord,
+			StartMs: rg.StartMs, EndMs: rg.EndMs, LimitPerRecord: rg.LimitPerRecord,
 		})
 		rows = make([]core.Row, 0, len(got))
 		for _, g := range got {
@@ -53,7 +53,7 @@ func (e *engine) Query(ctx context.Context, p core.Pattern, r core.Range) ([]cor
 	if byTime {
 		return groupByName(rows), nil
 	}
-	return orderAndTrim(rows, r.LimitPerRecord), nil
+	return orderAndTrim(rows, rg.LimitPerRecord), nil
 }
 
 // groupByName orders rows that QueryTimeRange returned ordered by

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"sync"
 
 	"github.com/seed178a96f3/rechist/db"
 	"github.com/seed178a96f3/rechist/internal/core"
@@ -18,13 +19,21 @@ func (e *engine) Read(ctx context.Context, fn func(core.Reader) error) error {
 		return err
 	}
 	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
-	return fn(&reader{tx: tx, q: e.readQ.WithTx(tx)})
+	return fn(&reader{conn: tx, q: e.readQ.WithTx(tx), gate: &e.readGate})
 }
 
-// reader is core.Reader inside one read transaction.
+// Reader returns the reader of the read pool: each call its own snapshot,
+// on statements prepared once (readQ).
+func (e *engine) Reader() core.Reader {
+	return &reader{conn: e.readDB, q: e.readQ, gate: &e.readGate}
+}
+
+// reader is core.Reader on a read transaction (Read) or on the read pool
+// (Reader).
 type reader struct {
-	tx *sql.Tx
-	q  *db.Queries
+	conn db.DBTX // *sql.Tx or *sql.DB
+	q    *db.Queries
+	gate *sync.RWMutex // the engine's readGate: see Query
 }
 
 func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
@@ -37,7 +46,7 @@ func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield fun
 	if lim <= 0 {
 		lim = -1
 	}
-	rows, err := r.tx.QueryContext(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
+	rows, err := r.conn.QueryContext(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
 	if err != nil {
 		return err
 	}
@@ -54,7 +63,7 @@ func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]
 }
 
 func (r *reader) ChangesAfter(ctx context.Context, after int64, limit int, yield func(core.Row) bool) error {
-	rows, err := r.tx.QueryContext(ctx, db.ChangesAfter, after, limit)
+	rows, err := r.conn.QueryContext(ctx, db.ChangesAfter, after, limit)
 	if err != nil {
 		return err
 	}

@@ -74,15 +74,15 @@ func (r *reader) missingTable(ctx context.Context, err error, table string) bool
 		return false
 	}
 	var exists bool
-	return r.tx.QueryRowContext(ctx, tableExists, table).Scan(&exists) == nil && !exists
+	return r.conn.QueryRowContext(ctx, tableExists, table).Scan(&exists) == nil && !exists
 }
 
 func (r *reader) IDHighWater(ctx context.Context) (int64, error) {
-	return syncdb.New(r.tx).IDHighWater(ctx)
+	return syncdb.New(r.conn).IDHighWater(ctx)
 }
 
 func (r *reader) SourceID(ctx context.Context) (string, error) {
-	id, err := syncdb.New(r.tx).SourceID(ctx)
+	id, err := syncdb.New(r.conn).SourceID(ctx)
 	if errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_meta") {
 		return "", core.ErrNoSourceID
 	}
@@ -90,7 +90,7 @@ func (r *reader) SourceID(ctx context.Context) (string, error) {
 }
 
 func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, error) {
-	q := syncdb.New(r.tx)
+	q := syncdb.New(r.conn)
 	got, err := q.SyncCursor(ctx, id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_sync_cursor"):
@@ -106,7 +106,7 @@ func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, er
 }
 
 func (r *reader) SyncEpoch(ctx context.Context, id int64) (string, error) {
-	token, err := syncdb.New(r.tx).SyncEpoch(ctx, id)
+	token, err := syncdb.New(r.conn).SyncEpoch(ctx, id)
 	if errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_sync_epoch") {
 		return "", nil
 	}

@@ -10,7 +10,10 @@ import (
 	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
-// writerQueries are the generated queries the writer runs.
+// writerQueries are the generated queries the writer runs often enough to
+// prepare once per engine; any other statement is prepared on the
+// transaction that runs it (txStmts.stmt), so a new kind of request needs
+// no line here unless it is hot.
 var writerQueries = []string{db.InsertRecord, db.InsertRecords8, db.DeleteOlderThanChunk, db.DeleteRecordRangeChunk, syncdb.SyncCursor, syncdb.SetSyncCursor, syncdb.SetSourceID,
 	syncdb.SetSyncCursorEpoch, syncdb.StartSyncEpoch}
 
@@ -40,6 +43,9 @@ func (w *writerStmts) get(query string) (*sql.Stmt, error) {
 	return nil, fmt.Errorf("rechist: internal error: the writer has no prepared statement for %.40q", query)
 }
 
+// lookup returns the statement prepared for query at Open, or nil.
+func (w *writerStmts) lookup(query string) *sql.Stmt { return w.prepared[query] }
+
 func (w *writerStmts) close() error {
 	var errs []error
 	for _, st := range w.prepared {
@@ -63,11 +69,14 @@ func (t *txStmts) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
 	if st, ok := t.bound[query]; ok {
 		return st, nil
 	}
-	prepared, err := t.stmts.get(query)
-	if err != nil {
-		return nil, err
+	prepared := t.stmts.lookup(query)
+	var st *sql.Stmt
+	var err error
+	if prepared != nil {
+		st = t.tx.StmtContext(ctx, prepared)
+	} else if st, err = t.tx.PrepareContext(ctx, query); err != nil {
+		return nil, err // closed with the transaction
 	}
-	st := t.tx.StmtContext(ctx, prepared)
 	t.bound[query] = st
 	return st, nil
 }

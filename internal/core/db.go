@@ -130,7 +130,7 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 }
 
 // Query compiles pattern, checks r and returns the matching rows in result
-// order (see Engine.Query).
+// order (see Reader.Query).
 func (db *DB) Query(ctx context.Context, pattern string, r Range) ([]Row, error) {
 	const op = "query"
 	if db.cfg.TopicPatterns {
@@ -152,11 +152,12 @@ func (db *DB) Query(ctx context.Context, pattern string, r Range) ([]Row, error)
 	if err := r.check(op); err != nil {
 		return nil, err
 	}
-	if db.closed.Load() {
-		return nil, Wrap(op, ErrClosed, nil)
-	}
-	rows, err := db.eng.Query(ctx, p, r)
-	return rows, db.readError(op, err)
+	var rows []Row
+	err = db.readOne(op, func(rd Reader) (err error) {
+		rows, err = rd.Query(ctx, p, r)
+		return err
+	})
+	return rows, err
 }
 
 // Summary describes what the database holds; see Engine.Summary.

@@ -34,18 +34,16 @@ type Engine interface {
 
 	// Reads.
 
-	// Query returns the rows whose names match p within r, in result
-	// order: record name bytewise ascending, newest first, the later
-	// insert (higher id) first among equal times; at most
-	// r.LimitPerRecord rows per record when it is positive. The DB passes
-	// LangWildcard patterns (CompilePattern); the engine turns p into its
-	// own SQL and tests in Go (p.Match) what that SQL cannot express.
-	Query(ctx context.Context, p Pattern, r Range) ([]Row, error)
-
 	// Read runs fn in one read-only snapshot of the database and releases
-	// the snapshot when fn returns: what All, Latest, Records, Aggregate,
-	// Delete, Changes and Sync read through.
+	// the snapshot when fn returns: what All, Timeline, Records,
+	// Aggregate, Delete, Changes and Sync read through.
 	Read(ctx context.Context, fn func(Reader) error) error
+
+	// Reader returns the same Reader outside a transaction: each of its
+	// calls reads a snapshot of its own. The DB uses it for a read of
+	// one statement (Query, QueryLatest, Latest), which then costs no
+	// BEGIN and no ROLLBACK (two round trips to a server).
+	Reader() Reader
 
 	// Summary counts rows and records, the time span and the storage
 	// size, and lists the top records by rows (none when top is 0).
@@ -66,11 +64,22 @@ type Engine interface {
 	Classify(err error) error
 }
 
-// Reader reads one consistent snapshot of the database, one record at a
-// time (Engine.Read): what All, Latest, Records, Aggregate and Delete are
-// built on, for every pattern language (names are tested in Go with
-// Pattern.Match), and what Changes and Sync read.
+// Reader reads one consistent snapshot of the database (Engine.Read):
+// Query answers a wildcard pattern in one statement (Query, QueryLatest);
+// Names and Rows read one record at a time, for every pattern language
+// (names are tested in Go with Pattern.Match: All, Timeline, Latest,
+// Records, Aggregate, Delete); the rest is what Changes and Sync read.
 type Reader interface {
+	// Query returns the rows whose names match p within r, in result
+	// order: record name bytewise ascending, newest first, the later
+	// insert (higher id) first among equal times; at most
+	// r.LimitPerRecord rows per record when it is positive. It is the
+	// fast path of the library's most common read (a pattern's newest N
+	// rows per record, one walk of the (name, time) index), so the DB
+	// passes only LangWildcard patterns (CompilePattern); the engine
+	// turns p into its own SQL and tests in Go (p.Match) what that SQL
+	// cannot express.
+	Query(ctx context.Context, p Pattern, r Range) ([]Row, error)
 	// Names returns up to limit distinct record names that start with
 	// p.Prefix (only p.Prefix itself when p.Exact), in bytewise order,
 	// greater than after (all when after is ""). Names the pattern does

@@ -73,7 +73,15 @@ func (f *fakeEngine) Commit(ctx context.Context, batch []*Request) error {
 	return nil
 }
 
-func (f *fakeEngine) Query(_ context.Context, p Pattern, _ Range) ([]Row, error) {
+// fakeReader answers Query from the fake's rows; the writer's tests read
+// nothing else (the embedded nil Reader panics if they do).
+type fakeReader struct {
+	Reader
+	f *fakeEngine
+}
+
+func (r fakeReader) Query(_ context.Context, p Pattern, _ Range) ([]Row, error) {
+	f := r.f
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	var out []Row
@@ -88,6 +96,8 @@ func (f *fakeEngine) Query(_ context.Context, p Pattern, _ Range) ([]Row, error)
 
 // Read has no snapshot to offer: the writer's tests read with Query.
 func (f *fakeEngine) Read(context.Context, func(Reader) error) error { return errors.ErrUnsupported }
+
+func (f *fakeEngine) Reader() Reader { return fakeReader{f: f} }
 
 func (f *fakeEngine) Summary(context.Context, int) (Summary, error) { return Summary{}, nil }
 

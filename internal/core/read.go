@@ -71,6 +71,15 @@ func (db *DB) read(ctx context.Context, op string, fn func(Reader) error) error 
 	return db.readError(op, db.eng.Read(ctx, fn))
 }
 
+// readOne runs fn with the engine's Reader, outside a transaction: for a
+// read of one statement, which is a snapshot of its own.
+func (db *DB) readOne(op string, fn func(Reader) error) error {
+	if db.closed.Load() {
+		return Wrap(op, ErrClosed, nil)
+	}
+	return db.readError(op, fn(db.eng.Reader()))
+}
+
 // All streams the rows Query would return, in the same order, with memory
 // independent of their number. An error is yielded once, last.
 func (db *DB) All(ctx context.Context, pattern string, r Range) iter.Seq2[Row, error] {
@@ -111,7 +120,7 @@ func (db *DB) Latest(ctx context.Context, name string) (Row, error) {
 	}
 	var out Row
 	found := false
-	err := db.read(ctx, op, func(rd Reader) error {
+	err := db.readOne(op, func(rd Reader) error {
 		return rd.Rows(ctx, name, Range{StartMs: 0, EndMs: Unbounded.EndMs, LimitPerRecord: 1}, func(row Row) bool {
 			out, found = row, true
 			return false
