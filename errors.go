@@ -49,7 +49,8 @@ var (
 	// committed) as usual. SQLite commits locally and never returns it.
 	ErrOutcomeUnknown = core.ErrOutcomeUnknown
 
-	// ErrNotFound is wrapped by [Repo.Latest] for a record without rows.
+	// ErrNotFound is wrapped by [Repo.Latest] for a record without rows,
+	// and by [DB.RemovePolicy] for a pattern without a policy.
 	ErrNotFound = core.ErrNotFound
 
 	// ErrConflict is wrapped by [Sync] when the destination's record of

@@ -100,12 +100,17 @@ func sqliteOnly(o Option) Option {
 
 // WithRetention keeps rows for d: rows stored more than d ago are deleted
 // once in the background right after Open, then every cleanup interval
-// (see [WithCleanupInterval]). Without it nothing is deleted automatically.
+// (see [WithCleanupInterval]). It is the default policy: records a stored
+// [Policy] matches keep their rows as the policy says. Without it, and
+// without policies, nothing is deleted automatically.
 func WithRetention(d time.Duration) Option {
 	return positiveDuration("WithRetention", d, func(c *core.Config) { c.Retention = d })
 }
 
-// WithCleanupInterval sets how often the retention cleanup runs; default 1h.
+// WithCleanupInterval sets how often the retention cleanup runs; default
+// 1h. Every handle that may write runs it, for the stored policies and
+// [WithRetention]: once right after Open with WithRetention, else first
+// after one interval (a short-lived program does not delete by opening).
 func WithCleanupInterval(d time.Duration) Option {
 	return positiveDuration("WithCleanupInterval", d, func(c *core.Config) { c.CleanupInterval = d })
 }

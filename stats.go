@@ -22,6 +22,10 @@ type Stats struct {
 	Cleanups int64
 	// RowsDeleted is the number of rows deleted by cleanups.
 	RowsDeleted int64
+	// RetentionPasses is the number of completed retention passes (the
+	// background job's and ApplyRetention's), whether or not they had
+	// anything to delete.
+	RetentionPasses int64
 	// WALRewinds is how many times the SQLite writer helped the background
 	// checkpointer so the WAL could start over from its beginning; zero on
 	// PostgreSQL.
@@ -36,16 +40,17 @@ type Stats struct {
 func (db *DB) Stats() Stats {
 	s := db.core.Stats()
 	return Stats{
-		Requests:      s.Requests,
-		RowsWritten:   s.RowsWritten,
-		Batches:       s.Batches,
-		WriteErrors:   s.WriteErrors,
-		Abandoned:     s.Abandoned,
-		SkippedRows:   s.SkippedRows,
-		Cleanups:      s.Cleanups,
-		RowsDeleted:   s.RowsDeleted,
-		WALRewinds:    s.WALRewinds,
-		QueueDepth:    s.QueueDepth,
-		QueueCapacity: s.QueueCapacity,
+		Requests:        s.Requests,
+		RowsWritten:     s.RowsWritten,
+		Batches:         s.Batches,
+		WriteErrors:     s.WriteErrors,
+		Abandoned:       s.Abandoned,
+		SkippedRows:     s.SkippedRows,
+		Cleanups:        s.Cleanups,
+		RowsDeleted:     s.RowsDeleted,
+		RetentionPasses: s.RetentionPasses,
+		WALRewinds:      s.WALRewinds,
+		QueueDepth:      s.QueueDepth,
+		QueueCapacity:   s.QueueCapacity,
 	}
 }

@@ -116,6 +116,10 @@ func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error
 			if err := q.SetSourceID(ctx, r.Name); err != nil {
 				return statementError(r, err)
 			}
+		case r.Kind == core.KindPolicy:
+			if r.N, err = applyPolicy(ctx, q, r.Policy); err != nil {
+				return statementError(r, err)
+			}
 		case r.Kind == core.KindSync && len(r.Rows) < copyRows:
 			if err := moveSyncCursor(ctx, q, r); err != nil {
 				return err

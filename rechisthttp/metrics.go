@@ -60,6 +60,7 @@ var statDescs = []statDesc{
 	counter("rechist_abandoned_total", "Store requests given up by their caller while queued.", func(s rechist.Stats) int64 { return s.Abandoned }),
 	counter("rechist_skipped_rows_total", "Rows a query skipped because they did not decode.", func(s rechist.Stats) int64 { return s.SkippedRows }),
 	counter("rechist_cleanups_total", "Completed cleanups.", func(s rechist.Stats) int64 { return s.Cleanups }),
+	counter("rechist_retention_passes_total", "Completed retention passes (stored policies and WithRetention), whether or not they deleted anything.", func(s rechist.Stats) int64 { return s.RetentionPasses }),
 	counter("rechist_rows_deleted_total", "Rows deleted by cleanups.", func(s rechist.Stats) int64 { return s.RowsDeleted }),
 	counter("rechist_wal_rewinds_total", "Times the SQLite writer let the WAL start over.", func(s rechist.Stats) int64 { return s.WALRewinds }),
 	gauge("rechist_queue_depth", "Store requests waiting for the writer.", func(s rechist.Stats) int64 { return int64(s.QueueDepth) }),

@@ -93,6 +93,14 @@ func Run(t *testing.T, h Harness) {
 			{name: "ConcurrentCleanupsLeaveNothingBehind", test: testConcurrentCleanupsLeaveNothingBehind},
 			{name: "RetentionRunsAtOpen", test: testRetentionRunsAtOpen},
 		}},
+		{"Policy", []testCase{
+			{name: "RoundTrip", test: testPolicyRoundTrip},
+			{name: "BadInput", test: testPolicyBadInput},
+			{name: "MostSpecificApplies", test: testPolicyMostSpecificApplies},
+			{name: "AppliedByRetentionJob", test: testPolicyAppliedByRetentionJob},
+			{name: "ReadOnly", test: testPolicyReadOnly},
+			{name: "KeepsItsLanguage", test: testPolicyKeepsItsLanguage},
+		}},
 		{"Lifecycle", []testCase{
 			{name: "ReopenKeepsData", test: testReopenKeepsData},
 			{name: "ClosedDB", test: testClosedDB},

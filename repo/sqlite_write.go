@@ -188,6 +188,8 @@ func applyRequest(ctx context.Context, q *db.Queries, sq *syncdb.Queries, r *cor
 		}
 	case core.KindSetSourceID:
 		return 0, sq.SetSourceID(ctx, r.Name)
+	case core.KindPolicy:
+		return applyPolicy(ctx, sq, r.Policy)
 	}
 	for i := range r.Rows {
 		row := &r.Rows[i]

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/seed178a96f3/rechist"
 )
 
 // A cleanup whose arguments cannot work fails before it touches the
@@ -30,5 +33,28 @@ func TestCleanupChecksArgumentsFirst(t *testing.T) {
 	ok(t, dir, `{"name":"old","value":1,"at":1000}`+"\n", "ingest")
 	if out := ok(t, dir, "", "cleanup", "--older-than", "365d"); !strings.HasPrefix(out, "deleted 1 row stored before ") {
 		t.Errorf("cleanup of one row: %q", out)
+	}
+}
+
+// Without --older-than, cleanup applies the retention policies (none
+// stored: nothing goes, and it says so); with it, every record loses its
+// old rows, whatever its policy.
+func TestCleanupPoliciesOrOlderThan(t *testing.T) {
+	dir := t.TempDir()
+	seedRetention(t, retentionDB(dir))
+	r := runCLI(t, dir, "", "cleanup")
+	if r.code != 0 || r.stdout != "deleted 0 rows (retention policies)\n" || !strings.Contains(r.stderr, "no retention policies") {
+		t.Fatalf("cleanup without policies: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	if _, rows := retentionState(t, retentionDB(dir)); rows != seededRows {
+		t.Fatalf("after cleanup without policies: rows %q, want %q", rows, seededRows)
+	}
+	dir = t.TempDir()
+	seedRetention(t, retentionDB(dir), rechist.Policy{Pattern: "sensors::*", Raw: 0}, rechist.Policy{Pattern: "other", Raw: 30 * 24 * time.Hour})
+	if out := ok(t, dir, "", "cleanup", "--older-than", "1d"); !strings.HasPrefix(out, "deleted 3 rows stored before ") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("cleanup --older-than 1d: %q", out)
+	}
+	if _, rows := retentionState(t, retentionDB(dir)); rows != "other=1;sensors::a=2;sensors::b=1;" {
+		t.Fatalf("after cleanup --older-than 1d: rows %q; want every 10-day-old row gone", rows)
 	}
 }

@@ -12,10 +12,10 @@
 // Every command takes --db PATH (default ./data/history.db, or the
 // RECHIST_DB environment variable, which keeps a password in a postgres://
 // URL off the command line; rechist prints URLs without it). The commands
-// that only read (latest, query, records, agg, delete without --yes, stats,
-// migrate status, serve without --writable, and backup and sync for their
-// source) open the database read-only: they never create, migrate or
-// change it. query and latest print rows as they stream from the
+// that only read (latest, query, records, agg, delete and retention
+// without --yes, stats, migrate status, serve without --writable, and
+// backup and sync for their source) open the database read-only: they
+// never create, migrate or change it. query and latest print rows as they stream from the
 // database, so their memory does not grow with the result. Every command
 // that takes a pattern reads it as an AimDB topic pattern with --topics.
 // Exit status: 0 on success, 2 for bad usage
@@ -48,21 +48,22 @@ type cli struct {
 	DB      string           `name:"db" env:"RECHIST_DB" default:"${defaultDB}" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}; also set by ${env}, which keeps a password off the command line). Commands that write create a missing file and its directory; commands that read never do."`
 	Version kong.VersionFlag `help:"Print the version and the source revision, then exit."`
 
-	Demo    demoCmd    `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
-	Ingest  ingestCmd  `cmd:"" help:"Store JSON Lines records from a file or standard input."`
-	Latest  latestCmd  `cmd:"" help:"Show the newest values of the records matching a pattern."`
-	Query   queryCmd   `cmd:"" help:"Show the values of matching records within a time range."`
-	Records recordsCmd `cmd:"" help:"List the records matching a pattern with their row counts and time spans."`
-	Agg     aggCmd     `cmd:"" help:"Summarize a numeric field of matching records in time buckets."`
-	Delete  deleteCmd  `cmd:"" help:"Delete the rows of matching records within a time range (with --yes; without, count them)."`
-	Cleanup cleanupCmd `cmd:"" help:"Delete rows older than a duration."`
-	Backup  backupCmd  `cmd:"" help:"Copy the database to a new file while it is in use."`
-	Compact compactCmd `cmd:"" help:"Give the space of deleted rows back to the file system."`
-	Migrate migrateCmd `cmd:"" help:"Manage the schema migrations."`
-	Stats   statsCmd   `cmd:"" help:"Summarize what the database holds."`
-	Bench   benchCmd   `cmd:"" help:"Measure rechist against in-run baselines (builds its own files)."`
-	Serve   serveCmd   `cmd:"" help:"Serve the dashboard, the JSON API, a live stream and metrics over HTTP."`
-	Sync    syncCmd    `cmd:"" help:"Push the rows the destination has not received yet to a server or another file, exactly once (--follow: as they arrive)."`
+	Demo      demoCmd      `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
+	Ingest    ingestCmd    `cmd:"" help:"Store JSON Lines records from a file or standard input."`
+	Latest    latestCmd    `cmd:"" help:"Show the newest values of the records matching a pattern."`
+	Query     queryCmd     `cmd:"" help:"Show the values of matching records within a time range."`
+	Records   recordsCmd   `cmd:"" help:"List the records matching a pattern with their row counts and time spans."`
+	Agg       aggCmd       `cmd:"" help:"Summarize a numeric field of matching records in time buckets."`
+	Delete    deleteCmd    `cmd:"" help:"Delete the rows of matching records within a time range (with --yes; without, count them)."`
+	Cleanup   cleanupCmd   `cmd:"" help:"Apply the retention policies now, or delete every record's rows older than a duration."`
+	Retention retentionCmd `cmd:"" help:"List, set and remove the retention policies: how long matching records keep their raw rows."`
+	Backup    backupCmd    `cmd:"" help:"Copy the database to a new file while it is in use."`
+	Compact   compactCmd   `cmd:"" help:"Give the space of deleted rows back to the file system."`
+	Migrate   migrateCmd   `cmd:"" help:"Manage the schema migrations."`
+	Stats     statsCmd     `cmd:"" help:"Summarize what the database holds."`
+	Bench     benchCmd     `cmd:"" help:"Measure rechist against in-run baselines (builds its own files)."`
+	Serve     serveCmd     `cmd:"" help:"Serve the dashboard, the JSON API, a live stream and metrics over HTTP."`
+	Sync      syncCmd      `cmd:"" help:"Push the rows the destination has not received yet to a server or another file, exactly once (--follow: as they arrive)."`
 }
 
 // env is what every command runs with.

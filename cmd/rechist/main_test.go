@@ -258,6 +258,9 @@ func TestCleanupAndMigrate(t *testing.T) {
 		!regexp.MustCompile(`(?m)^2\s+00002_stored_at_index.sql\s+\d{4}-`).MatchString(status) {
 		t.Fatalf("migrate status:\n%s", status)
 	}
+	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00005_retention_policies.sql\n" {
+		t.Fatalf("migrate down: %q", out)
+	}
 	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00004_sync_epoch.sql\n" {
 		t.Fatalf("migrate down: %q", out)
 	}
@@ -273,7 +276,7 @@ func TestCleanupAndMigrate(t *testing.T) {
 	if !strings.Contains(ok(t, dir, "", "migrate", "status"), "pending") {
 		t.Fatal("status does not show the rolled-back migration as pending")
 	}
-	if out := ok(t, dir, "", "migrate", "up"); out != "applied 00002_stored_at_index.sql\napplied 00003_sync.sql\napplied 00004_sync_epoch.sql\n" {
+	if out := ok(t, dir, "", "migrate", "up"); out != "applied 00002_stored_at_index.sql\napplied 00003_sync.sql\napplied 00004_sync_epoch.sql\napplied 00005_retention_policies.sql\n" {
 		t.Fatalf("migrate up: %q", out)
 	}
 	if out := ok(t, dir, "", "migrate", "up"); out != "no pending migrations\n" {
@@ -303,7 +306,7 @@ func TestErrorExits(t *testing.T) {
 		{[]string{"latest", ""}, 2, "pattern is empty"},
 		{[]string{"cleanup", "--older-than", "7x"}, 2, `bad duration "7x"`},
 		{[]string{"cleanup", "--older-than=-5m"}, 2, "must be positive"},
-		{[]string{"cleanup"}, 2, "missing flags: --older-than"},
+		{[]string{"retention", "set", "x"}, 2, "missing flags: --raw"},
 		{[]string{"query", "x", "--start", "yesterday"}, 2, `bad time "yesterday"`},
 		{[]string{"query", "x", "--since", "1h", "--start", "2026-01-01"}, 2, "can't be used together"},
 		{[]string{"query", "x", "--start", "2026-01-02", "--end", "2026-01-01"}, 2, "is after end"},

@@ -45,7 +45,9 @@ func Open(ctx context.Context, d Driver, dsn, shown string, cfg Config) (*DB, er
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	db.bgCancel = cancel
-	if cfg.Retention > 0 {
+	if !cfg.ReadOnly {
+		// Every writer applies the stored policies (set by any process),
+		// and Config.Retention, every CleanupInterval (see runRetention).
 		db.bgWG.Go(func() { db.runRetention(bg) })
 	}
 	cfg.Logger.Debug("rechist: opened", slog.String(LogKeyEngine, d.Name), slog.String(LogKeyPath, shown))

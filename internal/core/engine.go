@@ -110,6 +110,9 @@ type Reader interface {
 	// SyncCursor returns the cursor of the sync source id; the zero
 	// SyncCursor when it has none (or the schema has no cursors).
 	SyncCursor(ctx context.Context, id string) (SyncCursor, error)
+	// Policies returns the stored retention policies, ordered by pattern
+	// and language; none when the schema has no policies table.
+	Policies(ctx context.Context) ([]Policy, error)
 	// SyncEpoch returns the token of the epoch of the database's row ids
 	// that holds id (see WritesRows); "" when id predates every epoch or
 	// the schema has none.

@@ -94,6 +94,9 @@ func (r fakeReader) Query(_ context.Context, p Pattern, _ Range) ([]Row, error) 
 	return out, nil
 }
 
+// Policies: the fake stores none, so retention passes do nothing.
+func (r fakeReader) Policies(context.Context) ([]Policy, error) { return nil, nil }
+
 // Read has no snapshot to offer: the writer's tests read with Query.
 func (f *fakeEngine) Read(context.Context, func(Reader) error) error { return errors.ErrUnsupported }
 

@@ -27,6 +27,8 @@ const (
 	// KindSetSourceID sets the database's identity as a sync source to
 	// Request.Name.
 	KindSetSourceID
+	// KindPolicy sets or removes a retention policy (Request.Policy).
+	KindPolicy
 )
 
 func (k Kind) op() string {
@@ -41,6 +43,8 @@ func (k Kind) op() string {
 		return "sync"
 	case KindSetSourceID:
 		return "new source id"
+	case KindPolicy:
+		return "policy"
 	}
 	return "store"
 }
@@ -70,6 +74,8 @@ type Request struct {
 	Name            string
 	// Sync is a KindSync request's cursor move.
 	Sync *SyncStep
+	// Policy is a KindPolicy request's change.
+	Policy *PolicyChange
 	// N is set by Engine.Commit: the rows inserted or deleted.
 	N int64
 	// More is set by Engine.Commit for a KindDeleteChunk or

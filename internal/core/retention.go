@@ -7,14 +7,23 @@ import (
 	"time"
 )
 
-// runRetention deletes the rows older than cfg.Retention at once and then
-// every cfg.CleanupInterval, until ctx ends. A pass cut short by Close
+// runRetention applies retention (ApplyRetention: the stored policies and
+// cfg.Retention) every cfg.CleanupInterval until ctx ends, and at once
+// when cfg.Retention is set. A pass cut short by Close
 // (ctx ended, or the DB closed) is not a failure and is not logged as one.
 func (db *DB) runRetention(ctx context.Context) {
 	tick := time.NewTicker(db.cfg.CleanupInterval)
 	defer tick.Stop()
+	// Only a handle opened with a retention of its own runs a pass at
+	// Open; any other waits one interval first, so a short-lived program
+	// (a command that stores a row, or that sets a policy) never deletes
+	// as a side effect of opening the file.
+	pass := db.cfg.Retention > 0
 	for {
-		db.retentionPass(ctx)
+		if pass {
+			db.retentionPass(ctx)
+		}
+		pass = true
 		select {
 		case <-ctx.Done():
 			return
@@ -23,17 +32,149 @@ func (db *DB) runRetention(ctx context.Context) {
 	}
 }
 
-// retentionPass deletes the rows older than the retention period once.
+// retentionPass applies the retention policies and Config.Retention once.
 func (db *DB) retentionPass(ctx context.Context) {
 	cfg := db.cfg
-	cutoff := cfg.Now().Add(-cfg.Retention)
-	n, err := db.cleanup(ctx, max(cutoff.UnixMilli(), 0))
+	n, err := db.applyRetention(ctx)
 	switch {
 	case err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed):
 		cfg.Logger.Warn("rechist: retention cleanup failed",
 			slog.Int64(LogKeyDeleted, n), slog.Any(LogKeyError, err))
 	case err == nil:
-		cfg.Logger.Debug("rechist: retention cleanup",
-			slog.Int64(LogKeyDeleted, n), slog.Time(LogKeyCutoff, cutoff))
+		cfg.Logger.Debug("rechist: retention cleanup", slog.Int64(LogKeyDeleted, n))
+	}
+}
+
+// ApplyRetention deletes now what retention deletes: each record's raw
+// rows older than its policy's raw keep (the most specific stored policy
+// whose pattern matches it, PolicyFor), and the rows of records no policy
+// matches older than Config.Retention (none when it is zero). Deletes are
+// chunked, each chunk a transaction of its own; it returns the rows
+// deleted, with the error that stopped it.
+func (db *DB) ApplyRetention(ctx context.Context) (int64, error) {
+	const op = "retention"
+	n, err := db.applyRetention(ctx)
+	return n, Wrap(op, err, db.eng.Classify)
+}
+
+func (db *DB) applyRetention(ctx context.Context) (int64, error) {
+	if err := db.writable("retention"); err != nil {
+		return 0, err
+	}
+	n, err := db.retentionDelete(ctx)
+	if err == nil {
+		db.w.stats.retentionPasses.Add(1)
+	}
+	return n, err
+}
+
+// retentionDelete deletes what a retention pass deletes.
+func (db *DB) retentionDelete(ctx context.Context) (int64, error) {
+	pols, err := db.Policies(ctx)
+	if err != nil {
+		return 0, err
+	}
+	now := db.cfg.Now()
+	if len(pols) == 0 {
+		if db.cfg.Retention <= 0 {
+			return 0, nil
+		}
+		// One policy for every record: the engine's cleanup, which
+		// walks the time index once.
+		return db.cleanup(ctx, max(now.Add(-db.cfg.Retention).UnixMilli(), 0))
+	}
+	var total int64
+	err = db.retentionCutoffs(ctx, pols, now, func(name string, cutoffMs int64) error {
+		old := Range{StartMs: 0, EndMs: cutoffMs - 1, LimitPerRecord: 1}
+		found := false
+		err := db.readOne("retention", func(rd Reader) error {
+			return rd.Rows(ctx, name, old, func(Row) bool { found = true; return false })
+		})
+		if err != nil || !found {
+			return err
+		}
+		old.LimitPerRecord = 0
+		n, err := db.w.deleteRange(ctx, name, old)
+		total += n
+		return err
+	})
+	if err == nil {
+		db.w.stats.cleanups.Add(1)
+	}
+	return total, err
+}
+
+// RetentionPlan is what a retention pass would delete now.
+type RetentionPlan struct {
+	Rows, Records int64
+}
+
+// PlanRetention counts what ApplyRetention would delete now if pols were
+// the stored policies, and changes nothing: the dry run of a policy
+// change. It streams the rows it counts.
+func (db *DB) PlanRetention(ctx context.Context, pols []Policy) (RetentionPlan, error) {
+	const op = "retention"
+	for _, pol := range pols {
+		if _, err := compilePolicy(op, pol); err != nil {
+			return RetentionPlan{}, err
+		}
+	}
+	var plan RetentionPlan
+	err := db.retentionCutoffs(ctx, pols, db.cfg.Now(), func(name string, cutoffMs int64) error {
+		var n int64
+		err := db.readOne(op, func(rd Reader) error {
+			return rd.Rows(ctx, name, Range{StartMs: 0, EndMs: cutoffMs - 1}, func(Row) bool { n++; return true })
+		})
+		if n > 0 {
+			plan.Rows += n
+			plan.Records++
+		}
+		return err
+	})
+	return plan, err
+}
+
+// retentionCutoffs calls fn with every record name and the time before
+// which retention deletes its rows under pols and Config.Retention, for
+// the records that have such a time. Names are read a page at a time,
+// each page a snapshot of its own, so no read lasts the whole pass.
+func (db *DB) retentionCutoffs(ctx context.Context, pols []Policy, now time.Time, fn func(name string, cutoffMs int64) error) error {
+	set, skipped := newPolicySet(pols)
+	for _, pol := range skipped {
+		db.cfg.Logger.Warn("rechist: a retention policy this version cannot read is ignored",
+			slog.String("pattern", pol.Pattern), slog.String("language", pol.Lang.String()))
+	}
+	all, err := CompilePattern("retention", "*")
+	if err != nil {
+		return err
+	}
+	after := ""
+	for {
+		var names []string
+		err := db.readOne("retention", func(rd Reader) (err error) {
+			names, err = rd.Names(ctx, all, after, namesPage)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			keep := db.cfg.Retention.Milliseconds()
+			if pol, ok := set.forName(name); ok {
+				keep = pol.RawKeepMs
+			}
+			if keep <= 0 {
+				continue
+			}
+			if cutoff := now.UnixMilli() - keep; cutoff > 0 {
+				if err := fn(name, cutoff); err != nil {
+					return err
+				}
+			}
+		}
+		if len(names) < namesPage {
+			return nil
+		}
+		after = names[len(names)-1]
 	}
 }

@@ -24,6 +24,10 @@ type Stats struct {
 	Cleanups int64
 	// RowsDeleted is the number of rows deleted by cleanups.
 	RowsDeleted int64
+	// RetentionPasses is the number of completed retention passes (the
+	// background job's and ApplyRetention's), whether or not they had
+	// anything to delete.
+	RetentionPasses int64
 	// WALRewinds is how many times the SQLite writer helped the background
 	// checkpointer so the WAL could start over from its beginning (an
 	// engine that has none leaves it zero; see StatsFiller).
@@ -35,21 +39,22 @@ type Stats struct {
 
 type counters struct {
 	requests, rowsWritten, batches, writeErrors, abandoned atomic.Int64
-	skippedRows, cleanups, rowsDeleted                     atomic.Int64
+	skippedRows, cleanups, rowsDeleted, retentionPasses    atomic.Int64
 }
 
 // Stats returns the writer's counters; the engine's own are added by DB.
 func (w *Writer) Stats() Stats {
 	return Stats{
-		Requests:      w.stats.requests.Load(),
-		RowsWritten:   w.stats.rowsWritten.Load(),
-		Batches:       w.stats.batches.Load(),
-		WriteErrors:   w.stats.writeErrors.Load(),
-		Abandoned:     w.stats.abandoned.Load(),
-		SkippedRows:   w.stats.skippedRows.Load(),
-		Cleanups:      w.stats.cleanups.Load(),
-		RowsDeleted:   w.stats.rowsDeleted.Load(),
-		QueueDepth:    len(w.queue),
-		QueueCapacity: cap(w.queue),
+		Requests:        w.stats.requests.Load(),
+		RowsWritten:     w.stats.rowsWritten.Load(),
+		Batches:         w.stats.batches.Load(),
+		WriteErrors:     w.stats.writeErrors.Load(),
+		Abandoned:       w.stats.abandoned.Load(),
+		SkippedRows:     w.stats.skippedRows.Load(),
+		Cleanups:        w.stats.cleanups.Load(),
+		RowsDeleted:     w.stats.rowsDeleted.Load(),
+		RetentionPasses: w.stats.retentionPasses.Load(),
+		QueueDepth:      len(w.queue),
+		QueueCapacity:   cap(w.queue),
 	}
 }

@@ -9,6 +9,13 @@ type RechistMetum struct {
 	Value string
 }
 
+type RechistPolicy struct {
+	Pattern   string
+	Language  string
+	RawKeepMs int64
+	SetAtMs   int64
+}
+
 type RechistSyncCursor struct {
 	SourceID   string
 	LastID     int64

@@ -1,0 +1,167 @@
+package rechist
+
+import (
+	"context"
+	"time"
+
+	"github.com/seed178a96f3/rechist/internal/core"
+)
+
+// Policy says how long the history of the records a pattern matches is
+// kept. Policies live in the database ([DB.SetPolicy]), so every process
+// that opens it for writing applies the same ones on its retention passes
+// (every [WithCleanupInterval]; see there) and [DB.ApplyRetention] (what
+// `rechist cleanup` runs) applies them now.
+//
+// A record is governed by the most specific policy whose pattern matches
+// it: a pattern without wildcards (one record) first; then the pattern
+// with more literal bytes (all but its wildcards: "sensors.temp.*" beats
+// "sensors.*"); then the longer literal prefix ("a.b*" beats "a*b.");
+// then, for a total order, the pattern text and language. Records no
+// policy matches keep their rows for [WithRetention] (forever without
+// it); a record a policy matches keeps its rows for the policy's Raw,
+// whatever WithRetention says.
+type Policy struct {
+	// Pattern selects the records, in the pattern language of the DB
+	// that sets it: rechist's '*' patterns, or AimDB's topics with
+	// [WithTopicPatterns]. The policy keeps its language: a DB opened in
+	// the other language applies it as it was written.
+	Pattern string
+	// Raw is how long raw rows are kept; 0 keeps them forever. Whole
+	// milliseconds, at most 200 years.
+	Raw time.Duration
+
+	// Topic and SetAt are reported by [DB.Policies] and ignored by
+	// SetPolicy: Topic is true when Pattern is a topic pattern, SetAt
+	// when the policy was last set.
+	Topic bool
+	SetAt time.Time
+}
+
+// RetentionPlan is what a retention pass would delete now
+// ([DB.PlanRetention]).
+type RetentionPlan struct {
+	Rows    int64 // rows it would delete
+	Records int64 // records that would lose rows
+}
+
+// SetPolicy stores p for the records p.Pattern matches, replacing the
+// policy of the same pattern. It deletes nothing itself: the next
+// retention pass applies it (see [DB.PlanRetention] for what that will
+// delete). Bad input (a pattern that does not compile, a negative Raw or
+// one with a fraction of a millisecond) wraps [ErrInvalidArgument].
+func (db *DB) SetPolicy(ctx context.Context, p Policy) error {
+	c, err := db.corePolicy("set policy", p)
+	if err != nil {
+		return err
+	}
+	return public(db.core.SetPolicy(ctx, c))
+}
+
+// RemovePolicy removes the policy of pattern (in the DB's pattern
+// language); [ErrNotFound] when there is none. Its records then keep
+// their rows as the next most specific policy, or [WithRetention], says.
+func (db *DB) RemovePolicy(ctx context.Context, pattern string) error {
+	return public(db.core.RemovePolicy(ctx, pattern, db.core.Language()))
+}
+
+// Policies lists the stored policies, by pattern (bytewise). A file that
+// predates policies has none.
+func (db *DB) Policies(ctx context.Context) ([]Policy, error) {
+	got, err := db.core.Policies(ctx)
+	if err != nil {
+		return nil, public(err)
+	}
+	out := make([]Policy, len(got))
+	for i, c := range got {
+		out[i] = publicPolicy(c)
+	}
+	return out, nil
+}
+
+// ApplyRetention runs a retention pass now: each record loses the rows
+// older than its policy's Raw, or than [WithRetention] when no policy
+// matches it. It deletes in chunks, each a transaction of its own, and
+// returns the rows deleted, with the error that stopped it.
+func (db *DB) ApplyRetention(ctx context.Context) (int64, error) {
+	n, err := db.core.ApplyRetention(ctx)
+	return n, public(err)
+}
+
+// PlanRetention says what a retention pass would delete now if the
+// policies in set were set and those of the patterns in remove removed,
+// and changes nothing (both nil: the stored policies as they are). It
+// counts the rows one by one, streaming them: the dry run of a policy
+// change.
+func (db *DB) PlanRetention(ctx context.Context, set []Policy, remove []string) (RetentionPlan, error) {
+	const op = "retention"
+	stored, err := db.core.Policies(ctx)
+	if err != nil {
+		return RetentionPlan{}, public(err)
+	}
+	lang := db.core.Language()
+	type key struct {
+		pattern string
+		lang    core.Language
+	}
+	drop := map[key]bool{}
+	var add []core.Policy
+	for _, pattern := range remove {
+		drop[key{pattern, lang}] = true
+	}
+	for _, p := range set {
+		c, err := db.corePolicy(op, p)
+		if err != nil {
+			return RetentionPlan{}, err
+		}
+		drop[key{c.Pattern, c.Lang}] = true
+		add = append(add, c)
+	}
+	pols := add
+	for _, c := range stored {
+		if !drop[key{c.Pattern, c.Lang}] {
+			pols = append(pols, c)
+		}
+	}
+	plan, err := db.core.PlanRetention(ctx, pols)
+	return RetentionPlan{Rows: plan.Rows, Records: plan.Records}, public(err)
+}
+
+// PolicyFor returns the policy of policies that governs the record name
+// (the most specific one whose pattern matches it: see [Policy]); false
+// when none does.
+func PolicyFor(policies []Policy, name string) (Policy, bool) {
+	cs := make([]core.Policy, len(policies))
+	for i, p := range policies {
+		cs[i] = core.Policy{Pattern: p.Pattern, RawKeepMs: p.Raw.Milliseconds(), Lang: core.LangWildcard}
+		if p.Topic {
+			cs[i].Lang = core.LangTopic
+		}
+	}
+	c, ok := core.PolicyFor(cs, name)
+	if !ok {
+		return Policy{}, false
+	}
+	for _, p := range policies {
+		if p.Pattern == c.Pattern && p.Topic == (c.Lang == core.LangTopic) {
+			return p, true
+		}
+	}
+	return Policy{}, false
+}
+
+// corePolicy checks p and turns it into the core's policy in the DB's
+// language.
+func (db *DB) corePolicy(op string, p Policy) (core.Policy, error) {
+	if p.Raw < 0 || p.Raw%time.Millisecond != 0 {
+		return core.Policy{}, public(core.Invalidf(op, "policy %q: raw keep must be whole milliseconds, 0 or more, got %v", p.Pattern, p.Raw))
+	}
+	return core.Policy{Pattern: p.Pattern, Lang: db.core.Language(), RawKeepMs: p.Raw.Milliseconds()}, nil
+}
+
+func publicPolicy(c core.Policy) Policy {
+	return Policy{
+		Pattern: c.Pattern, Raw: time.Duration(c.RawKeepMs) * time.Millisecond,
+		Topic: c.Lang == core.LangTopic, SetAt: time.UnixMilli(c.SetAtMs).UTC(),
+	}
+}
