@@ -139,14 +139,15 @@ type Series struct {
 // Last are the values of the bucket's oldest and newest rows (by time, then
 // insert order). Values are float64: integers beyond 2^53 lose precision.
 //
-// Sum adds the values as float64, in the rows' order (by time, the newest
-// first among rows of one time), so both engines give the same Sum bit for
-// bit: ten 0.1 sum to 0.9999999999999999. Mean is Sum / Count. Nothing
-// overflows on the way: a bucket whose sum is beyond float64's range has
-// Sum +Inf or -Inf, by its sign, and a finite Mean computed without
-// overflow (the mean of 1.7e308 and 1.7e308 is 1.7e308); Min, Max, First
-// and Last stay finite; and huge values that cancel (1.7e308 + 1.7e308 -
-// 1.7e308) give a finite Sum (1.7e308).
+// Sum adds the values exactly, each as its shortest decimal (the digits
+// strconv.FormatFloat(v, 'g', -1, 64) prints), and rounds once to the
+// nearest float64: ten 0.1 sum to 1, the order of the rows does not
+// matter, and both engines give the same Sum bit for bit. Mean is that
+// exact sum over Count, rounded once. Nothing overflows on the way: a
+// bucket whose sum is beyond float64's range has Sum +Inf or -Inf, by its
+// sign, and a finite Mean (the mean of 1.7e308 and 1.7e308 is 1.7e308);
+// Min, Max, First and Last stay finite; and huge values that cancel
+// (1.7e308 + 1.7e308 - 1.7e308) give a finite Sum (1.7e308).
 type Bucket struct {
 	Start                            time.Time
 	Count                            int64

@@ -57,6 +57,10 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 	} else {
 		pcfg.MaxConns = int32(max(4, cfg.ReadConns+1))
 	}
+	// float8 prints as its shortest exact decimal, as Go's strconv does:
+	// what Aggregate's exact sums add (queries/records.sql), whatever the
+	// server's or the role's default.
+	pcfg.ConnConfig.RuntimeParams["extra_float_digits"] = "1"
 	if cfg.ReadOnly {
 		// Every transaction of the pool is read-only: the server refuses
 		// any write, whatever the core does.

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -71,9 +72,12 @@ func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]
 	}
 	out := make([]core.Bucket, len(got))
 	for i, g := range got {
-		sum := core.BucketSum{Small: g.Small, Big: g.Big}
+		sum, ok := core.ParseDecimalSum(g.Sum)
+		if !ok {
+			return nil, fmt.Errorf("aggregate: the server's sum %.40q is not a decimal", g.Sum)
+		}
 		out[i] = core.Bucket{StartMs: g.Bucket, Count: g.N, Min: g.MinX, Max: g.MaxX, Sum: sum.Sum(),
-			First: g.FirstX, Last: g.LastX, Mean: sum.Mean(g.N, g.MinX, g.MaxX)}
+			First: g.FirstX, Last: g.LastX, Mean: sum.Mean(g.N)}
 	}
 	return out, nil
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -52,10 +53,10 @@ func testAggregateOverflow(t *testing.T, h Harness) {
 	put("ov::big", 20, big, big, "-"+big)          // back in range: 1.7e308
 	put("ov::big", 30, "-"+big, big, big)          // the same in another order
 	put("ov::big", 40, top, top, "-"+top, "-"+top) // 0
-	// Ordinary values add as a plain loop adds them, in the rows' order
-	// (by time, then the newest first), on both engines.
-	put("ov::big", 50, "1e16", "1", "-1e16")                  // 1e16 + 1 is 1e16: 0
-	put("ov::big", 60, slices.Repeat([]string{"0.1"}, 10)...) // 0.9999999999999999
+	// Ordinary values add exactly, as their shortest decimals, in any
+	// order, on both engines: no float64 addition loses the 1.
+	put("ov::big", 50, "1e16", "1", "-1e16")                  // 1
+	put("ov::big", 60, slices.Repeat([]string{"0.1"}, 10)...) // 1, not 0.9999999999999999
 	put("ov::big", 70, "1e16")
 	put("ov::big", 70, "1")
 	put("ov::big", 70, "1")                        // at one time: 1 + 1 + 1e16
@@ -76,8 +77,8 @@ func testAggregateOverflow(t *testing.T, h Harness) {
 		" [20 n3 min-1.7e+308 max1.7e+308 mean5.666666666666667e+307 sum1.7e+308 first1.7e+308 last-1.7e+308]",
 		" [30 n3 min-1.7e+308 max1.7e+308 mean5.666666666666667e+307 sum1.7e+308 first-1.7e+308 last1.7e+308]",
 		" [40 n4 min-1.7976931348623157e+308 max1.7976931348623157e+308 mean0 sum0 first1.7976931348623157e+308 last-1.7976931348623157e+308]",
-		" [50 n3 min-1e+16 max1e+16 mean0 sum0 first1e+16 last-1e+16]",
-		" [60 n10 min0.1 max0.1 mean0.09999999999999999 sum0.9999999999999999 first0.1 last0.1]",
+		" [50 n3 min-1e+16 max1e+16 mean0.3333333333333333 sum1 first1e+16 last-1e+16]",
+		" [60 n10 min0.1 max0.1 mean0.1 sum1 first0.1 last0.1]",
 		" [70 n3 min1 max1e+16 mean3.333333333333334e+15 sum1.0000000000000002e+16 first1e+16 last1]",
 		"; ov::edge:",
 		" [0 n1 min5 max5 mean5 sum5 first5 last5]",
@@ -189,10 +190,10 @@ func testAggregateNumberForms(t *testing.T, h Harness) {
 	}
 }
 
-// Sum adds the values as a plain float64 loop does, in the rows' order:
-// by time, and the newest first among rows of one time. So both engines
-// give the same sums and means bit for bit, on values that are not exact
-// in binary, and with ties in time.
+// Sum adds the values exactly, each as its shortest decimal, and rounds
+// once (Mean too): so the order of the rows, ties in time included, does
+// not matter, and both engines give the same sums and means bit for bit
+// on values that are not exact in binary.
 func testAggregateSumOrder(t *testing.T, h Harness) {
 	db, _ := h.openDB(t)
 	rng := rand.New(rand.NewPCG(19, 7))
@@ -200,8 +201,11 @@ func testAggregateSumOrder(t *testing.T, h Harness) {
 	var xs []float64
 	for i := range 3000 {
 		x := math.Round((rng.Float64()*200-100)*100) / 100
-		if i%3 == 0 {
+		switch i % 3 {
+		case 0:
 			x = rng.NormFloat64() * 1e6
+		case 1:
+			x = math.Float64frombits(rng.Uint64()>>2 | 1<<61) // 17 digits, any exponent
 		}
 		xs = append(xs, x)
 		recs = append(recs, rechist.Record[json.RawMessage]{Name: "s", Value: json.RawMessage(strconv.FormatFloat(x, 'g', -1, 64)),
@@ -215,14 +219,15 @@ func testAggregateSumOrder(t *testing.T, h Harness) {
 		t.Fatalf("Aggregate(s): %d series, %v; want 1 of 100 buckets", len(series), err)
 	}
 	for j, k := range series[0].Buckets {
-		var sum float64
-		for ms := j * 10; ms < j*10+10; ms++ { // the bucket's milliseconds
-			for i := ms*3 + 2; i >= ms*3; i-- { // a millisecond's rows, newest first
-				sum += xs[i]
-			}
+		exact := new(big.Rat)
+		for _, x := range xs[j*30 : j*30+30] { // the bucket's rows
+			d, _ := new(big.Rat).SetString(strconv.FormatFloat(x, 'g', -1, 64))
+			exact.Add(exact, d)
 		}
-		if k.Sum != sum || k.Mean != sum/30 {
-			t.Fatalf("bucket %d: sum %v mean %v, a plain loop's %v %v", j, k.Sum, k.Mean, sum, sum/30)
+		sum, _ := exact.Float64()
+		mean, _ := exact.Quo(exact, big.NewRat(30, 1)).Float64()
+		if k.Sum != sum || k.Mean != mean {
+			t.Fatalf("bucket %d: sum %v mean %v, want the exact sum and mean rounded once: %v %v", j, k.Sum, k.Mean, sum, mean)
 		}
 	}
 }

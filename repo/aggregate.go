@@ -196,7 +196,7 @@ func intFloatCmp(i int64, r float64) int {
 type bucketAcc struct {
 	core.Bucket
 	firstAt, lastAt storedAt
-	sum             core.BucketSum
+	sum             core.DecimalSum
 }
 
 // row adds one row, the value and the time SQLite handed the function,
@@ -259,7 +259,7 @@ func (r *reader) aggregate(ctx context.Context, name string, spec core.AggSpec) 
 	out := make([]core.Bucket, len(a.buckets))
 	for i, b := range a.buckets {
 		out[i] = b.Bucket
-		out[i].Sum, out[i].Mean = b.sum.Sum(), b.sum.Mean(b.Count, b.Min, b.Max)
+		out[i].Sum, out[i].Mean = b.sum.Sum(), b.sum.Mean(b.Count)
 	}
 	return out, nil
 }

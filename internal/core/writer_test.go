@@ -264,8 +264,7 @@ func TestCloseCommitsAcceptedWritesBeforeTheEngineCloses(t *testing.T) {
 func TestRetentionIsQuietWhenTheDBCloses(t *testing.T) {
 	var logs syncbuf.Buffer
 	f := newFake()
-	db := openFake(t, f, Config{Logger: logs.Logger(slog.LevelDebug)})
-	db.cfg.Retention = time.Hour
+	db := openFake(t, f, Config{Logger: logs.Logger(slog.LevelDebug), Retention: time.Hour})
 	db.retentionPass(context.Background())
 	if !strings.Contains(logs.String(), "retention cleanup") {
 		t.Fatalf("an open DB's pass logged nothing:\n%s", logs.String())

@@ -124,18 +124,17 @@ WITH nums AS (
            FIRST_VALUE(x) OVER (PARTITION BY bucket ORDER BY stored_at DESC, id DESC) AS last_x
     FROM nums
 )
--- small and big are core.BucketSum's partial sums, the same float8
--- additions in the same order (the SQLite engine's scan order): x below
--- 2^960 in magnitude, and x times 2^-64 for the others. Neither can
--- overflow; the engine computes Sum and Mean from them.
+-- sum is core.DecimalSum's exact sum: each x as its shortest decimal
+-- (float8's text output; the engine's connections keep
+-- extra_float_digits at 1, where PostgreSQL 12 and later print the
+-- shortest decimal that reads back as x, the digits Go prints), added in
+-- numeric, which does not round: the same sum in any order. The engine
+-- rounds Sum and Mean from it once.
 SELECT bucket::bigint AS bucket,
        COUNT(*)::bigint AS n,
        MIN(x)::float8 AS min_x,
        MAX(x)::float8 AS max_x,
-       COALESCE(SUM(CASE WHEN abs(x) < 2::float8 ^ 960 THEN x END
-                    ORDER BY stored_at, id DESC), 0)::float8 AS small,
-       COALESCE(SUM(CASE WHEN abs(x) >= 2::float8 ^ 960 THEN x * 2::float8 ^ -64 END
-                    ORDER BY stored_at, id DESC), 0)::float8 AS big,
+       COALESCE(SUM(x::text::numeric), 0)::text AS sum,
        MAX(first_x)::float8 AS first_x,
        MAX(last_x)::float8 AS last_x
 FROM w
