@@ -30,12 +30,27 @@ type Policy struct {
 	// Raw is how long raw rows are kept; 0 keeps them forever. Whole
 	// milliseconds, at most 200 years.
 	Raw time.Duration
+	// Tiers are the rollup tiers, finest first: buckets that summarise
+	// the raw rows (count, first and last value, and per numeric field
+	// count, exact sum, min, max, first and last) and outlive them.
+	Tiers []Tier
 
 	// Topic and SetAt are reported by [DB.Policies] and ignored by
 	// SetPolicy: Topic is true when Pattern is a topic pattern, SetAt
 	// when the policy was last set.
 	Topic bool
 	SetAt time.Time
+}
+
+// Tier is one rollup tier of a [Policy]: buckets Every wide (whole
+// seconds, aligned to the Unix epoch, each tier's width a multiple of the
+// one before), kept Keep after they end (0: forever; else at least Every
+// and at least the policy's Raw). The tiers hold the exact summary of
+// every row the records stored, late ones and other processes' too, and
+// survive the raw rows; [DB.Aggregate] answers from them where they give
+// the exact answer ([Series].Tier says when they did).
+type Tier struct {
+	Every, Keep time.Duration
 }
 
 // RetentionPlan is what a retention pass would delete now
@@ -77,6 +92,18 @@ func (db *DB) Policies(ctx context.Context) ([]Policy, error) {
 		out[i] = publicPolicy(c)
 	}
 	return out, nil
+}
+
+// RollUp rolls the rows stored since the last rollup into the tiers of
+// their records' policies now, and returns how many rows it read. Every
+// handle that may write does it in the background a moment after it
+// stores rows, and before retention deletes any; rows stored by other
+// processes (the Rust crate included) are rolled up by the next handle
+// that does. Aggregate is exact either way: it adds the rows not rolled
+// up yet from the raw rows.
+func (db *DB) RollUp(ctx context.Context) (int64, error) {
+	n, err := db.core.RollUp(ctx)
+	return n, public(err)
 }
 
 // ApplyRetention runs a retention pass now: each record loses the rows
@@ -134,6 +161,9 @@ func PolicyFor(policies []Policy, name string) (Policy, bool) {
 	cs := make([]core.Policy, len(policies))
 	for i, p := range policies {
 		cs[i] = core.Policy{Pattern: p.Pattern, RawKeepMs: p.Raw.Milliseconds(), Lang: core.LangWildcard}
+		for _, t := range p.Tiers {
+			cs[i].Tiers = append(cs[i].Tiers, core.Tier{EveryMs: t.Every.Milliseconds(), KeepMs: t.Keep.Milliseconds()})
+		}
 		if p.Topic {
 			cs[i].Lang = core.LangTopic
 		}
@@ -156,12 +186,23 @@ func (db *DB) corePolicy(op string, p Policy) (core.Policy, error) {
 	if p.Raw < 0 || p.Raw%time.Millisecond != 0 {
 		return core.Policy{}, public(core.Invalidf(op, "policy %q: raw keep must be whole milliseconds, 0 or more, got %v", p.Pattern, p.Raw))
 	}
-	return core.Policy{Pattern: p.Pattern, Lang: db.core.Language(), RawKeepMs: p.Raw.Milliseconds()}, nil
+	c := core.Policy{Pattern: p.Pattern, Lang: db.core.Language(), RawKeepMs: p.Raw.Milliseconds()}
+	for _, t := range p.Tiers {
+		if t.Every%time.Millisecond != 0 || t.Keep%time.Millisecond != 0 {
+			return core.Policy{}, public(core.Invalidf(op, "policy %q: a tier's width and keep must be whole milliseconds, got %v and %v", p.Pattern, t.Every, t.Keep))
+		}
+		c.Tiers = append(c.Tiers, core.Tier{EveryMs: t.Every.Milliseconds(), KeepMs: t.Keep.Milliseconds()})
+	}
+	return c, nil
 }
 
 func publicPolicy(c core.Policy) Policy {
-	return Policy{
+	p := Policy{
 		Pattern: c.Pattern, Raw: time.Duration(c.RawKeepMs) * time.Millisecond,
 		Topic: c.Lang == core.LangTopic, SetAt: time.UnixMilli(c.SetAtMs).UTC(),
 	}
+	for _, t := range c.Tiers {
+		p.Tiers = append(p.Tiers, Tier{Every: time.Duration(t.EveryMs) * time.Millisecond, Keep: time.Duration(t.KeepMs) * time.Millisecond})
+	}
+	return p
 }

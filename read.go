@@ -133,6 +133,11 @@ type AggregateParams struct {
 type Series struct {
 	Name    string
 	Buckets []Bucket
+	// Tier is the width of the rollup tier whose buckets answered the
+	// whole tier buckets within the range (the rest, and rows not rolled
+	// up yet, came from raw rows, merged exactly); 0 when raw rows alone
+	// answered. See [Policy].
+	Tier time.Duration
 }
 
 // Bucket summarises the numbers of one record within one bucket. First and
@@ -179,7 +184,7 @@ func (db *DB) Aggregate(ctx context.Context, pattern string, p AggregateParams) 
 	}
 	out := make([]Series, len(got))
 	for i, g := range got {
-		s := Series{Name: g.Name, Buckets: make([]Bucket, len(g.Buckets))}
+		s := Series{Name: g.Name, Buckets: make([]Bucket, len(g.Buckets)), Tier: time.Duration(g.TierMs) * time.Millisecond}
 		for j, b := range g.Buckets {
 			s.Buckets[j] = Bucket{Start: fromMillis(b.StartMs), Count: b.Count, Min: b.Min, Max: b.Max,
 				Mean: b.Mean, Sum: b.Sum, First: b.First, Last: b.Last}

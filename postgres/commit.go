@@ -50,7 +50,7 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := applyBatch(ctx, q, batch); err != nil {
+	if err := applyBatch(ctx, tx, q, batch); err != nil {
 		return err
 	}
 	err = tx.Commit(ctx)
@@ -69,7 +69,7 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 // order: the rows of small insert requests are pooled into one INSERT,
 // which runs before any other statement (a COPY, a DELETE), so no row
 // overtakes a request queued before it.
-func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error {
+func applyBatch(ctx context.Context, tx pgx.Tx, q *db.Queries, batch []*core.Request) error {
 	var arr db.InsertRecordsParams
 	flush := func() error {
 		if len(arr.RecordNames) == 0 {
@@ -116,8 +116,8 @@ func applyBatch(ctx context.Context, q *db.Queries, batch []*core.Request) error
 			if err := q.SetSourceID(ctx, r.Name); err != nil {
 				return statementError(r, err)
 			}
-		case r.Kind == core.KindPolicy:
-			if r.N, err = applyPolicy(ctx, q, r.Policy); err != nil {
+		case r.Kind == core.KindTiers:
+			if r.N, err = r.Tiers(ctx, &tierStore{tx: tx, q: q}); err != nil {
 				return statementError(r, err)
 			}
 		case r.Kind == core.KindSync && len(r.Rows) < copyRows:

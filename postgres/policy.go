@@ -27,25 +27,19 @@ func (r *reader) Policies(ctx context.Context) ([]core.Policy, error) {
 		}
 		return nil, err
 	}
+	return policiesOf(got)
+}
+
+// policiesOf converts the table's rows.
+func policiesOf(got []db.RechistPolicy) ([]core.Policy, error) {
 	pols := make([]core.Policy, len(got))
 	for i, g := range got {
 		lang, _ := core.ParseLanguage(g.Language) // unknown: 0, which the core skips
-		pols[i] = core.Policy{Pattern: g.Pattern, Lang: lang, RawKeepMs: g.RawKeepMs, SetAtMs: g.SetAtMs}
+		tiers, err := core.ParseTiers(g.Tiers)
+		if err != nil {
+			return nil, err
+		}
+		pols[i] = core.Policy{Pattern: g.Pattern, Lang: lang, RawKeepMs: g.RawKeepMs, Tiers: tiers, SetAtMs: g.SetAtMs}
 	}
 	return pols, nil
-}
-
-// applyPolicy sets or removes the policy of a KindPolicy request inside the
-// write transaction and returns the policies it set or removed (a set: 1;
-// a remove: 0 or 1).
-func applyPolicy(ctx context.Context, q *db.Queries, c *core.PolicyChange) (int64, error) {
-	p := c.Policy
-	if c.Remove {
-		return q.RemovePolicy(ctx, db.RemovePolicyParams{Pattern: p.Pattern, Language: p.Lang.String()})
-	}
-	err := q.SetPolicy(ctx, db.SetPolicyParams{Pattern: p.Pattern, Language: p.Lang.String(), RawKeepMs: p.RawKeepMs, SetAtMs: p.SetAtMs})
-	if err != nil {
-		return 0, err
-	}
-	return 1, nil
 }

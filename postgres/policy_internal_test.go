@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"reflect"
 	"testing"
 
 	"github.com/seed178a96f3/rechist/internal/core"
@@ -56,14 +57,16 @@ func TestPolicyOfAnUnknownLanguageIsLanguageZero(t *testing.T) {
 	e := openEngine(t)
 	set := func(pol core.Policy) {
 		t.Helper()
-		r := &core.Request{Kind: core.KindPolicy, Policy: &core.PolicyChange{Policy: pol}}
+		r := &core.Request{Kind: core.KindTiers, Tiers: func(ctx context.Context, s core.TierStore) (int64, error) {
+			return 1, s.SetPolicy(ctx, pol)
+		}}
 		if err := e.Commit(ctx, []*core.Request{r}); err != nil || r.N != 1 {
 			t.Fatalf("set %+v: N=%d, %v", pol, r.N, err)
 		}
 	}
 	set(core.Policy{Pattern: "a.#", Lang: core.LangTopic, RawKeepMs: 5, SetAtMs: 7})
 	set(core.Policy{Pattern: "a*", Lang: core.LangWildcard, RawKeepMs: 6, SetAtMs: 8})
-	if _, err := e.pool.Exec(ctx, `INSERT INTO rechist_policy VALUES ('a*', 'regex', 1, 2)`); err != nil {
+	if _, err := e.pool.Exec(ctx, `INSERT INTO rechist_policy (pattern, language, raw_keep_ms, set_at_ms) VALUES ('a*', 'regex', 1, 2)`); err != nil {
 		t.Fatal(err)
 	}
 	for _, how := range []string{"pool", "transaction"} {
@@ -83,12 +86,18 @@ func TestPolicyOfAnUnknownLanguageIsLanguageZero(t *testing.T) {
 			t.Fatalf("%s: Policies = %+v, %v; want %+v", how, pols, err, want)
 		}
 		for i := range want {
-			if pols[i] != want[i] {
+			if !reflect.DeepEqual(pols[i], want[i]) {
 				t.Errorf("%s: policy %d = %+v, want %+v", how, i, pols[i], want[i])
 			}
 		}
 	}
-	r := &core.Request{Kind: core.KindPolicy, Policy: &core.PolicyChange{Policy: core.Policy{Pattern: "a*", Lang: core.LangWildcard}, Remove: true}}
+	r := &core.Request{Kind: core.KindTiers, Tiers: func(ctx context.Context, s core.TierStore) (int64, error) {
+		found, err := s.RemovePolicy(ctx, "a*", core.LangWildcard)
+		if found {
+			return 1, err
+		}
+		return 0, err
+	}}
 	if err := e.Commit(ctx, []*core.Request{r}); err != nil || r.N != 1 {
 		t.Fatalf("remove: N=%d, %v; want 1", r.N, err)
 	}

@@ -69,7 +69,7 @@ func TestPoliciesRoundTripBytewise(t *testing.T) {
 		WHERE table_schema = current_schema() AND table_name = 'rechist_policy' AND data_type = 'text'`).Scan(&collations); err != nil {
 		t.Fatal(err)
 	}
-	if collations != "language:C pattern:C" {
-		t.Fatalf("rechist_policy's text columns: %s, want both COLLATE \"C\"", collations)
+	if collations != "language:C pattern:C tiers:C" {
+		t.Fatalf("rechist_policy's text columns: %s, want all COLLATE \"C\"", collations)
 	}
 }

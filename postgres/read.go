@@ -33,6 +33,8 @@ func (e *engine) Reader() core.Reader {
 type reader struct {
 	conn db.DBTX // pgx.Tx or *pgxpool.Pool
 	q    *db.Queries
+
+	tiersPresent *bool // in a transaction: whether the tiers' tables exist, once asked (tiers.go)
 }
 
 func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {

@@ -100,6 +100,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "AppliedByRetentionJob", test: testPolicyAppliedByRetentionJob},
 			{name: "ReadOnly", test: testPolicyReadOnly},
 			{name: "KeepsItsLanguage", test: testPolicyKeepsItsLanguage},
+			{name: "TiersMatchAReference", test: testTiersMatchAReference},
 		}},
 		{"Lifecycle", []testCase{
 			{name: "ReopenKeepsData", test: testReopenKeepsData},

@@ -75,7 +75,14 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 		if err := ins.flush(stmtCtx); err != nil {
 			return fail(nil, err)
 		}
-		if r.N, err = applyRequest(stmtCtx, q, sq, r); err != nil {
+		if r.Kind == core.KindTiers {
+			// The function sees the batch's deadline; its statements
+			// run without cancellation all the same (tierStore).
+			r.N, err = runTiers(ctx, ts, q, sq, r)
+		} else {
+			r.N, err = applyRequest(stmtCtx, q, sq, r)
+		}
+		if err != nil {
 			return fail(r, err)
 		}
 		if r.Kind == core.KindDeleteChunk || r.Kind == core.KindDeleteRange {
@@ -188,8 +195,6 @@ func applyRequest(ctx context.Context, q *db.Queries, sq *syncdb.Queries, r *cor
 		}
 	case core.KindSetSourceID:
 		return 0, sq.SetSourceID(ctx, r.Name)
-	case core.KindPolicy:
-		return applyPolicy(ctx, sq, r.Policy)
 	}
 	for i := range r.Rows {
 		row := &r.Rows[i]

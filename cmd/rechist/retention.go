@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -134,9 +135,10 @@ func approxBytes(rows int64, perRow float64) string {
 
 // retentionSetCmd stores a policy.
 type retentionSetCmd struct {
-	Pattern   string `arg:"" help:"${patternHelp}"`
-	Raw       keep   `name:"raw" required:"" placeholder:"DURATION" help:"How long the matching records keep their raw rows: 90m, 36h, 7d; forever (or 0) keeps them all."`
-	Yes       bool   `name:"yes" help:"Set the policy. Without it, set only counts what a retention pass would delete with it, and changes nothing."`
+	Pattern   string     `arg:"" help:"${patternHelp}"`
+	Raw       keep       `name:"raw" required:"" placeholder:"DURATION" help:"How long the matching records keep their raw rows: 90m, 36h, 7d; forever (or 0) keeps them all."`
+	Tier      []tierSpec `name:"tier" placeholder:"EVERY:KEEP" help:"A rollup tier, finest first (repeat the flag): buckets EVERY wide kept KEEP (or forever) after the raw rows are gone, e.g. 1m:90d, 1h:forever."`
+	Yes       bool       `name:"yes" help:"Set the policy. Without it, set only counts what a retention pass would delete with it, and changes nothing."`
 	topicFlag `embed:""`
 }
 
@@ -151,6 +153,7 @@ database open for writing runs one every cleanup interval).
 Example:
   rechist retention set 'sensors::*' --raw 7d
   rechist retention set 'sensors::*' --raw 7d --yes
+  rechist retention set 'sensors::*' --raw 7d --tier 1m:90d --tier 1h:forever --yes
   rechist retention set sensors::vienna --raw forever --yes
   rechist retention set --topics 'sensors.#' --raw 36h --yes`
 }
@@ -161,6 +164,10 @@ func (c *retentionSetCmd) Run(e *env) error {
 	}
 	p := rechist.Policy{Pattern: c.Pattern, Raw: time.Duration(c.Raw)}
 	what := fmt.Sprintf("%s keeping raw rows %v", c.Pattern, c.Raw)
+	for _, t := range c.Tier {
+		p.Tiers = append(p.Tiers, rechist.Tier(t))
+		what += fmt.Sprintf(", %v buckets %v", duration(t.Every), keep(t.Keep))
+	}
 	if !c.Yes {
 		db, err := e.openRead(c.options()...)
 		if err != nil {
@@ -177,7 +184,7 @@ func (c *retentionSetCmd) Run(e *env) error {
 	if err := db.SetPolicy(e.ctx, p); err != nil {
 		return err
 	}
-	return afterChange(e, db, c.options(), fmt.Sprintf("set %s to keep raw rows %v", c.Pattern, c.Raw))
+	return afterChange(e, db, c.options(), "set "+what)
 }
 
 // retentionRemoveCmd removes a policy.
@@ -309,6 +316,34 @@ func planString(plan rechist.RetentionPlan) string {
 // takes it, or forever (also 0). It holds what a policy may hold: whole
 // milliseconds, at most core.MaxRawKeep.
 type keep time.Duration
+
+// tierSpec is a --tier flag: EVERY:KEEP.
+type tierSpec rechist.Tier
+
+func (t *tierSpec) Decode(ctx *kong.DecodeContext) error {
+	var s string
+	if err := ctx.Scan.PopValueInto("tier", &s); err != nil {
+		return err
+	}
+	every, k, ok := strings.Cut(s, ":")
+	if !ok {
+		return fmt.Errorf("bad tier %q: want EVERY:KEEP, e.g. 1h:forever", s)
+	}
+	e, err := timeparse.Duration(every)
+	if err != nil {
+		return fmt.Errorf("bad tier %q: %w", s, err)
+	}
+	t.Every = e
+	if k == "forever" || k == "0" {
+		return nil
+	}
+	kv, err := timeparse.Duration(k)
+	if err != nil {
+		return fmt.Errorf("bad tier %q: %w (or forever)", s, err)
+	}
+	t.Keep = kv
+	return nil
+}
 
 func (k *keep) Decode(ctx *kong.DecodeContext) error {
 	var s string

@@ -141,7 +141,7 @@ func testRetentionSetThenCleanup(t *testing.T, dir, dsn string) {
 	}
 
 	out = ok("retention", "set", "sensors::*", "--raw", "1d", "--yes")
-	if want := "set sensors::* to keep raw rows 1d; the next retention pass deletes 2 rows of 2 records (rechist cleanup runs it now)\n"; out != want {
+	if want := "set sensors::* keeping raw rows 1d; the next retention pass deletes 2 rows of 2 records (rechist cleanup runs it now)\n"; out != want {
 		t.Fatalf("set --yes: %q, want %q", out, want)
 	}
 	if pols, _ := retentionState(t, dsn); pols != "sensors::*=24h0m0s;" {

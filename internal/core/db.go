@@ -18,6 +18,8 @@ type DB struct {
 	path   string // what Path shows: the DSN without a password
 	w      *Writer
 
+	rollupKick chan struct{} // wakes runRollups (buffered: one pending pass)
+
 	closed    atomic.Bool
 	skipped   atomic.Int64 // SkippedRows of a read-only DB, which has no writer
 	bgCancel  context.CancelFunc
@@ -49,6 +51,8 @@ func Open(ctx context.Context, d Driver, dsn, shown string, cfg Config) (*DB, er
 		// Every writer applies the stored policies (set by any process),
 		// and Config.Retention, every CleanupInterval (see runRetention).
 		db.bgWG.Go(func() { db.runRetention(bg) })
+		db.rollupKick = make(chan struct{}, 1)
+		db.bgWG.Go(func() { db.runRollups(bg) })
 	}
 	cfg.Logger.Debug("rechist: opened", slog.String(LogKeyEngine, d.Name), slog.String(LogKeyPath, shown))
 	return db, nil
@@ -66,7 +70,11 @@ func (db *DB) Insert(ctx context.Context, rows []Row) error {
 	if err := db.writable(op); err != nil {
 		return err
 	}
-	return Wrap(op, db.w.insert(ctx, rows), db.eng.Classify)
+	err := db.w.insert(ctx, rows)
+	if err == nil {
+		db.kickRollup()
+	}
+	return Wrap(op, err, db.eng.Classify)
 }
 
 // Cleanup deletes every row stored before cutoffMs in chunks of at most

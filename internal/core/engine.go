@@ -113,6 +113,9 @@ type Reader interface {
 	// Policies returns the stored retention policies, ordered by pattern
 	// and language; none when the schema has no policies table.
 	Policies(ctx context.Context) ([]Policy, error)
+	// TierReader reads the rollup tiers in the snapshot: a schema without
+	// their tables has no cursor, no buckets and no horizon.
+	TierReader
 	// SyncEpoch returns the token of the epoch of the database's row ids
 	// that holds id (see WritesRows); "" when id predates every epoch or
 	// the schema has none.

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"strconv"
 	"slices"
 	"strings"
 	"time"
@@ -17,15 +18,49 @@ type Policy struct {
 	Pattern   string
 	Lang      Language // LangWildcard or LangTopic
 	RawKeepMs int64
-	SetAtMs   int64 // when it was last set
+	// Tiers are the rollup tiers, finest first (see CheckTiers); stored
+	// as FormatTiers writes them.
+	Tiers   []Tier
+	SetAtMs int64 // when it was last set
 }
 
-// PolicyChange is a KindPolicy request's payload: set Policy, or remove
-// the policy of (Policy.Pattern, Policy.Lang) when Remove is set (the
-// engine sets N to the policies removed: 0 or 1).
-type PolicyChange struct {
-	Policy Policy
-	Remove bool
+// Tier is one rollup tier of a policy: buckets EveryMs wide, aligned to
+// the Unix epoch, kept KeepMs after they end (0: forever).
+type Tier struct {
+	EveryMs, KeepMs int64
+}
+
+// FormatTiers writes tiers as the policies table keeps them:
+// "EVERY:KEEP,..." in milliseconds ("" for none).
+func FormatTiers(tiers []Tier) string {
+	var b []byte
+	for i, t := range tiers {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, t.EveryMs, 10)
+		b = append(b, ':')
+		b = strconv.AppendInt(b, t.KeepMs, 10)
+	}
+	return string(b)
+}
+
+// ParseTiers reads what FormatTiers writes.
+func ParseTiers(s string) ([]Tier, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var out []Tier
+	for part := range strings.SplitSeq(s, ",") {
+		every, keep, ok := strings.Cut(part, ":")
+		e, err1 := strconv.ParseInt(every, 10, 64)
+		k, err2 := strconv.ParseInt(keep, 10, 64)
+		if !ok || err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("rechist: bad tiers %q in the policies table", s)
+		}
+		out = append(out, Tier{EveryMs: e, KeepMs: k})
+	}
+	return out, nil
 }
 
 // MaxRawKeep is the longest raw keep a policy may have (two hundred
@@ -157,6 +192,14 @@ func PolicyFor(pols []Policy, name string) (Policy, bool) {
 	return set.forName(name)
 }
 
+// rawKeepText is a raw keep for messages.
+func rawKeepText(ms int64) string {
+	if ms == 0 {
+		return "forever"
+	}
+	return (time.Duration(ms) * time.Millisecond).String()
+}
+
 // Language is the pattern language of the DB's patterns, and of the
 // policies SetPolicy stores: LangTopic with Config.TopicPatterns, else
 // LangWildcard.
@@ -180,8 +223,10 @@ func (db *DB) Policies(ctx context.Context) ([]Policy, error) {
 }
 
 // SetPolicy stores pol, replacing the policy of the same pattern and
-// language. It deletes nothing by itself: the next retention pass
-// (ApplyRetention) applies it.
+// language, and in the same transaction gives the records it governs the
+// tiers it has and they lack (filled from a finer tier they have, else
+// from their raw rows) and drops those it has not. It deletes no raw row:
+// the next retention pass (ApplyRetention) does.
 func (db *DB) SetPolicy(ctx context.Context, pol Policy) error {
 	const op = "set policy"
 	if _, err := compilePolicy(op, pol); err != nil {
@@ -191,18 +236,31 @@ func (db *DB) SetPolicy(ctx context.Context, pol Policy) error {
 		return Invalidf(op, "policy %q: raw keep must be between 0 (forever) and %v, got %v",
 			pol.Pattern, MaxRawKeep, time.Duration(pol.RawKeepMs)*time.Millisecond)
 	}
+	if err := checkTiers(op, pol.Pattern, pol.Tiers); err != nil {
+		return err
+	}
+	for _, t := range pol.Tiers {
+		// A tier kept shorter than the raw rows would lose rows to late
+		// stores that raw rows still answer for.
+		if t.KeepMs != 0 && (pol.RawKeepMs == 0 || t.KeepMs < pol.RawKeepMs) {
+			return Invalidf(op, "policy %q: a tier must be kept at least as long as the raw rows (%v), or forever; the %v tier is kept %v",
+				pol.Pattern, rawKeepText(pol.RawKeepMs), time.Duration(t.EveryMs)*time.Millisecond, time.Duration(t.KeepMs)*time.Millisecond)
+		}
+	}
 	if err := db.writable(op); err != nil {
 		return err
 	}
-	pol.SetAtMs = db.cfg.Now().UnixMilli()
-	r := newRequest(KindPolicy)
-	r.Policy = &PolicyChange{Policy: pol}
-	_, err := db.w.submit(ctx, r)
+	now := db.cfg.Now().UnixMilli()
+	pol.SetAtMs = now
+	_, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
+		return changePolicy(ctx, s, pol, false, now)
+	})
 	return Wrap(op, err, db.eng.Classify)
 }
 
-// RemovePolicy removes the policy of pattern in lang; ErrNotFound when
-// there is none.
+// RemovePolicy removes the policy of pattern in lang, and the tiers of
+// the records it governed that their next policy has not; ErrNotFound
+// when there is none.
 func (db *DB) RemovePolicy(ctx context.Context, pattern string, lang Language) error {
 	const op = "remove policy"
 	if _, err := compilePolicy(op, Policy{Pattern: pattern, Lang: lang}); err != nil {
@@ -211,9 +269,10 @@ func (db *DB) RemovePolicy(ctx context.Context, pattern string, lang Language) e
 	if err := db.writable(op); err != nil {
 		return err
 	}
-	r := newRequest(KindPolicy)
-	r.Policy = &PolicyChange{Policy: Policy{Pattern: pattern, Lang: lang}, Remove: true}
-	n, err := db.w.submit(ctx, r)
+	now := db.cfg.Now().UnixMilli()
+	n, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
+		return changePolicy(ctx, s, Policy{Pattern: pattern, Lang: lang}, true, now)
+	})
 	if err == nil && n == 0 {
 		err = fmt.Errorf("no %s policy for %q: %w", lang, pattern, ErrNotFound)
 	}

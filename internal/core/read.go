@@ -55,6 +55,58 @@ func matchingNames(ctx context.Context, rd Reader, p Pattern, fn func(string) (b
 	}
 }
 
+// matchingNamesWithTiers is matchingNames over the records with rows and
+// those with tiers (whose raw rows may all be gone), each name once.
+func matchingNamesWithTiers(ctx context.Context, rd Reader, p Pattern, fn func(string) (bool, error)) error {
+	type pager struct {
+		next  func(after string) ([]string, error)
+		buf   []string
+		after string
+		done  bool
+	}
+	fill := func(pg *pager) error {
+		if len(pg.buf) > 0 || pg.done {
+			return nil
+		}
+		names, err := pg.next(pg.after)
+		if err != nil {
+			return err
+		}
+		pg.buf, pg.done = names, len(names) < namesPage
+		if len(names) > 0 {
+			pg.after = names[len(names)-1]
+		}
+		return nil
+	}
+	a := &pager{next: func(after string) ([]string, error) { return rd.Names(ctx, p, after, namesPage) }}
+	b := &pager{next: func(after string) ([]string, error) { return rd.TierNames(ctx, p, after, namesPage) }}
+	for {
+		if err := fill(a); err != nil {
+			return err
+		}
+		if err := fill(b); err != nil {
+			return err
+		}
+		var n string
+		switch {
+		case len(a.buf) == 0 && len(b.buf) == 0:
+			return nil
+		case len(b.buf) == 0 || len(a.buf) > 0 && a.buf[0] < b.buf[0]:
+			n, a.buf = a.buf[0], a.buf[1:]
+		case len(a.buf) == 0 || b.buf[0] < a.buf[0]:
+			n, b.buf = b.buf[0], b.buf[1:]
+		default: // the same name in both
+			n, a.buf, b.buf = a.buf[0], a.buf[1:], b.buf[1:]
+		}
+		if !p.Match(n) {
+			continue
+		}
+		if more, err := fn(n); err != nil || !more {
+			return err
+		}
+	}
+}
+
 // compile compiles pattern in the DB's language.
 func (db *DB) compile(op, pattern string) (Pattern, error) {
 	if db.cfg.TopicPatterns {
@@ -163,6 +215,10 @@ func (db *DB) Records(ctx context.Context, pattern string) ([]RecordInfo, error)
 type Series struct {
 	Name    string
 	Buckets []Bucket
+	// TierMs is the width of the rollup tier whose buckets served the
+	// whole buckets of the range (merged with raw rows for the rest); 0
+	// when raw rows alone did.
+	TierMs int64
 }
 
 // Aggregate summarises a numeric field of the records pattern matches.
@@ -188,10 +244,10 @@ func (db *DB) Aggregate(ctx context.Context, pattern string, a AggSpec) ([]Serie
 	}
 	var out []Series
 	err = db.read(ctx, op, func(rd Reader) error {
-		return matchingNames(ctx, rd, p, func(name string) (bool, error) {
-			b, err := rd.Aggregate(ctx, name, a)
+		return matchingNamesWithTiers(ctx, rd, p, func(name string) (bool, error) {
+			b, tier, err := aggregateRecord(ctx, rd, op, name, a)
 			if err == nil && len(b) > 0 {
-				out = append(out, Series{Name: name, Buckets: b})
+				out = append(out, Series{Name: name, Buckets: b, TierMs: tier})
 			}
 			return true, err
 		})
@@ -218,7 +274,7 @@ func (db *DB) Delete(ctx context.Context, pattern string, r Range) (int64, error
 	}
 	var names []string
 	if err := db.read(ctx, op, func(rd Reader) error {
-		return matchingNames(ctx, rd, p, func(name string) (bool, error) {
+		return matchingNamesWithTiers(ctx, rd, p, func(name string) (bool, error) {
 			names = append(names, name)
 			return true, nil
 		})
@@ -227,7 +283,19 @@ func (db *DB) Delete(ctx context.Context, pattern string, r Range) (int64, error
 	}
 	var total int64
 	for _, name := range names {
-		n, err := db.w.deleteRange(ctx, name, r)
+		var widths []int64
+		if err := db.readOne(op, func(rd Reader) (err error) {
+			widths, err = rd.TierWidths(ctx, name)
+			return err
+		}); err != nil {
+			return total, err
+		}
+		var n int64
+		if len(widths) > 0 {
+			n, err = db.deleteWithTiers(ctx, name, r)
+		} else {
+			n, err = db.w.deleteRange(ctx, name, r)
+		}
 		total += n
 		if err != nil {
 			return total, Wrap(op, err, db.eng.Classify)

@@ -27,8 +27,9 @@ const (
 	// KindSetSourceID sets the database's identity as a sync source to
 	// Request.Name.
 	KindSetSourceID
-	// KindPolicy sets or removes a retention policy (Request.Policy).
-	KindPolicy
+	// KindTiers runs Request.Tiers on a TierStore of the transaction: the
+	// rollup tiers' work (rollup.go), all in the batch's transaction.
+	KindTiers
 )
 
 func (k Kind) op() string {
@@ -43,8 +44,8 @@ func (k Kind) op() string {
 		return "sync"
 	case KindSetSourceID:
 		return "new source id"
-	case KindPolicy:
-		return "policy"
+	case KindTiers:
+		return "rollup"
 	}
 	return "store"
 }
@@ -74,8 +75,9 @@ type Request struct {
 	Name            string
 	// Sync is a KindSync request's cursor move.
 	Sync *SyncStep
-	// Policy is a KindPolicy request's change.
-	Policy *PolicyChange
+	// Tiers is a KindTiers request's work; the engine sets N to what it
+	// returns.
+	Tiers func(ctx context.Context, s TierStore) (int64, error)
 	// N is set by Engine.Commit: the rows inserted or deleted.
 	N int64
 	// More is set by Engine.Commit for a KindDeleteChunk or

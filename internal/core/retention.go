@@ -84,7 +84,21 @@ func (db *DB) retentionDelete(ctx context.Context) (int64, error) {
 		return db.cleanup(ctx, max(now.Add(-db.cfg.Retention).UnixMilli(), 0))
 	}
 	var total int64
-	err = db.retentionCutoffs(ctx, pols, now, func(name string, cutoffMs int64) error {
+	if hasTiers(pols) {
+		// The raw rows retention deletes must be in the tiers first.
+		if _, err := db.RollUp(ctx); err != nil {
+			return 0, err
+		}
+	}
+	err = db.retentionCutoffs(ctx, pols, now, func(name string, pol Policy, cutoffMs int64) error {
+		if len(pol.Tiers) > 0 {
+			n, err := db.deleteRolledUp(ctx, name, pol, cutoffMs, now.UnixMilli())
+			total += n
+			return err
+		}
+		if cutoffMs <= 0 {
+			return nil
+		}
 		old := Range{StartMs: 0, EndMs: cutoffMs - 1, LimitPerRecord: 1}
 		found := false
 		err := db.readOne("retention", func(rd Reader) error {
@@ -120,7 +134,10 @@ func (db *DB) PlanRetention(ctx context.Context, pols []Policy) (RetentionPlan, 
 		}
 	}
 	var plan RetentionPlan
-	err := db.retentionCutoffs(ctx, pols, db.cfg.Now(), func(name string, cutoffMs int64) error {
+	err := db.retentionCutoffs(ctx, pols, db.cfg.Now(), func(name string, _ Policy, cutoffMs int64) error {
+		if cutoffMs <= 0 {
+			return nil
+		}
 		var n int64
 		err := db.readOne(op, func(rd Reader) error {
 			return rd.Rows(ctx, name, Range{StartMs: 0, EndMs: cutoffMs - 1}, func(Row) bool { n++; return true })
@@ -134,11 +151,12 @@ func (db *DB) PlanRetention(ctx context.Context, pols []Policy) (RetentionPlan, 
 	return plan, err
 }
 
-// retentionCutoffs calls fn with every record name and the time before
-// which retention deletes its rows under pols and Config.Retention, for
-// the records that have such a time. Names are read a page at a time,
-// each page a snapshot of its own, so no read lasts the whole pass.
-func (db *DB) retentionCutoffs(ctx context.Context, pols []Policy, now time.Time, fn func(name string, cutoffMs int64) error) error {
+// retentionCutoffs calls fn with every record name, its policy (the zero
+// Policy when none governs it) and the time before which retention
+// deletes its raw rows under pols and Config.Retention (0: none), for the
+// records that have such a time or tiers. Names are read a page at a
+// time, each page a snapshot of its own, so no read lasts the whole pass.
+func (db *DB) retentionCutoffs(ctx context.Context, pols []Policy, now time.Time, fn func(name string, pol Policy, cutoffMs int64) error) error {
 	set, skipped := newPolicySet(pols)
 	for _, pol := range skipped {
 		db.cfg.Logger.Warn("rechist: a retention policy this version cannot read is ignored",
@@ -160,14 +178,16 @@ func (db *DB) retentionCutoffs(ctx context.Context, pols []Policy, now time.Time
 		}
 		for _, name := range names {
 			keep := db.cfg.Retention.Milliseconds()
-			if pol, ok := set.forName(name); ok {
+			pol, ok := set.forName(name)
+			if ok {
 				keep = pol.RawKeepMs
 			}
-			if keep <= 0 {
-				continue
+			cutoff := int64(0)
+			if keep > 0 {
+				cutoff = max(now.UnixMilli()-keep, 0)
 			}
-			if cutoff := now.UnixMilli() - keep; cutoff > 0 {
-				if err := fn(name, cutoff); err != nil {
+			if cutoff > 0 || len(pol.Tiers) > 0 {
+				if err := fn(name, pol, cutoff); err != nil {
 					return err
 				}
 			}

@@ -200,6 +200,7 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 		if _, err := dst.w.submit(ctx, req); err != nil {
 			return res, Wrap(op, err, dst.eng.Classify)
 		}
+		dst.kickRollup()
 		if cur, err = step.Next(cur, len(rows)); err != nil {
 			return res, Wrap(op, err, nil) // cannot happen: the engine checked the same
 		}

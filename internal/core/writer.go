@@ -402,7 +402,7 @@ func (w *Writer) answer(r *Request, err error) {
 		n = 0
 	case r.Kind == KindDeleteChunk || r.Kind == KindDeleteRange:
 		w.stats.rowsDeleted.Add(n)
-	case r.Kind == KindPolicy || r.Kind == KindSetSourceID:
+	case r.Kind == KindTiers || r.Kind == KindSetSourceID:
 		// no history rows
 	default:
 		w.stats.rowsWritten.Add(n)

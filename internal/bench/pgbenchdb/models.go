@@ -14,6 +14,30 @@ type RechistPolicy struct {
 	Language  string
 	RawKeepMs int64
 	SetAtMs   int64
+	Tiers     string
+}
+
+type RechistRollup struct {
+	RecordName string
+	EveryMs    int64
+	BucketMs   int64
+	State      string
+}
+
+type RechistRollupCursor struct {
+	Slot int32
+	ID   int64
+}
+
+type RechistRollupHorizon struct {
+	RecordName string
+	BeforeMs   int64
+}
+
+type RechistRollupTier struct {
+	RecordName string
+	EveryMs    int64
+	FromMs     int64
 }
 
 type RechistSyncCursor struct {

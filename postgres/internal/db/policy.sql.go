@@ -10,7 +10,7 @@ import (
 )
 
 const Policies = `-- name: Policies :many
-SELECT pattern, language, raw_keep_ms, set_at_ms
+SELECT pattern, language, raw_keep_ms, set_at_ms, tiers
 FROM rechist_policy
 ORDER BY pattern, language
 `
@@ -30,6 +30,7 @@ func (q *Queries) Policies(ctx context.Context) ([]RechistPolicy, error) {
 			&i.Language,
 			&i.RawKeepMs,
 			&i.SetAtMs,
+			&i.Tiers,
 		); err != nil {
 			return nil, err
 		}
@@ -74,11 +75,12 @@ func (q *Queries) RemovePolicy(ctx context.Context, arg RemovePolicyParams) (int
 
 const SetPolicy = `-- name: SetPolicy :exec
 
-INSERT INTO rechist_policy (pattern, language, raw_keep_ms, set_at_ms)
-VALUES ($1::text, $2::text, $3::bigint, $4::bigint)
+INSERT INTO rechist_policy (pattern, language, raw_keep_ms, set_at_ms, tiers)
+VALUES ($1::text, $2::text, $3::bigint, $4::bigint, $5::text)
 ON CONFLICT (pattern, language) DO UPDATE SET
     raw_keep_ms = excluded.raw_keep_ms,
-    set_at_ms = excluded.set_at_ms
+    set_at_ms = excluded.set_at_ms,
+    tiers = excluded.tiers
 `
 
 type SetPolicyParams struct {
@@ -86,10 +88,12 @@ type SetPolicyParams struct {
 	Language  string
 	RawKeepMs int64
 	SetAtMs   int64
+	Tiers     string
 }
 
 // Retention policies (migration 00004), set and removed through the writer
-// (KindPolicy) and read on every retention pass.
+// (a KindTiers request: core.changePolicy) and read on every retention
+// pass.
 // Replaces the policy of the same pattern and language.
 func (q *Queries) SetPolicy(ctx context.Context, arg SetPolicyParams) error {
 	_, err := q.db.Exec(ctx, SetPolicy,
@@ -97,6 +101,7 @@ func (q *Queries) SetPolicy(ctx context.Context, arg SetPolicyParams) error {
 		arg.Language,
 		arg.RawKeepMs,
 		arg.SetAtMs,
+		arg.Tiers,
 	)
 	return err
 }

@@ -10,7 +10,7 @@ import (
 )
 
 const Policies = `-- name: Policies :many
-SELECT pattern, language, raw_keep_ms, set_at_ms
+SELECT pattern, language, raw_keep_ms, set_at_ms, tiers
 FROM rechist_policy
 ORDER BY pattern, language
 `
@@ -29,6 +29,7 @@ func (q *Queries) Policies(ctx context.Context) ([]RechistPolicy, error) {
 			&i.Language,
 			&i.RawKeepMs,
 			&i.SetAtMs,
+			&i.Tiers,
 		); err != nil {
 			return nil, err
 		}
@@ -63,10 +64,10 @@ func (q *Queries) RemovePolicy(ctx context.Context, arg RemovePolicyParams) (int
 
 const SetPolicy = `-- name: SetPolicy :exec
 
-INSERT INTO rechist_policy (pattern, language, raw_keep_ms, set_at_ms)
-VALUES (?1, ?2, ?3, ?4)
+INSERT INTO rechist_policy (pattern, language, raw_keep_ms, set_at_ms, tiers)
+VALUES (?1, ?2, ?3, ?4, ?5)
 ON CONFLICT (pattern, language) DO UPDATE
-SET raw_keep_ms = excluded.raw_keep_ms, set_at_ms = excluded.set_at_ms
+SET raw_keep_ms = excluded.raw_keep_ms, set_at_ms = excluded.set_at_ms, tiers = excluded.tiers
 `
 
 type SetPolicyParams struct {
@@ -74,6 +75,7 @@ type SetPolicyParams struct {
 	Language  string
 	RawKeepMs int64
 	SetAtMs   int64
+	Tiers     string
 }
 
 // Retention policies (migration 00005). Unprepared, as every query of a
@@ -84,6 +86,7 @@ func (q *Queries) SetPolicy(ctx context.Context, arg SetPolicyParams) error {
 		arg.Language,
 		arg.RawKeepMs,
 		arg.SetAtMs,
+		arg.Tiers,
 	)
 	return err
 }

@@ -1,0 +1,364 @@
+package core
+
+import (
+	"context"
+	"math"
+	"slices"
+)
+
+// Rollup tiers: each record a policy with tiers governs keeps, besides its
+// raw rows, buckets of every tier's width (RollupState) in rechist_rollup.
+// They are exact at all times, whatever is killed when:
+//   - rows roll up in id order past a cursor (the highest id the buckets
+//     include), the buckets and the cursor moving in one transaction
+//     (rollupStep), so no row is counted twice or lost, and rows of other
+//     processes (the Rust crate's too) and late rows roll up like any;
+//   - retention deletes a raw row only at or below the cursor
+//     (DeleteRolledUp), and a bucket only when its tier's keep has passed;
+//   - a policy change adds a tier's buckets from the raw rows at or below
+//     the cursor and drops a tier no longer wanted, in the transaction
+//     that stores the policy (reconcile);
+//   - Delete adjusts the buckets its range touches in the transaction of
+//     each chunk it deletes (adjustForDelete).
+
+// rollupRows is how many rows one rollup step reads.
+const rollupRows = 4096
+
+// namesPageTiers is how many names a reconcile reads at a time.
+const namesPageTiers = 512
+
+// hasTiers says whether any policy has tiers.
+func hasTiers(pols []Policy) bool {
+	for _, p := range pols {
+		if len(p.Tiers) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// tiersOf returns the tiers of the policy that governs name.
+func (s policySet) tiersOf(name string) []Tier {
+	if p, ok := s.forName(name); ok {
+		return p.Tiers
+	}
+	return nil
+}
+
+// bucketStart is the start of the bucket of width every that holds ms.
+func bucketStart(ms, every int64) int64 {
+	b := ms / every * every
+	if ms < 0 && b != ms {
+		b -= every
+	}
+	return b
+}
+
+// expired says whether the bucket of tier t starting at b has outlived
+// its keep at nowMs.
+func (t Tier) expired(b, nowMs int64) bool {
+	return t.KeepMs > 0 && b+t.EveryMs <= nowMs-t.KeepMs
+}
+
+// bucketKey names one bucket.
+type bucketKey struct {
+	name      string
+	every, at int64
+}
+
+// addToBuckets merges delta into the stored buckets, creating them as
+// needed.
+func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupState) error {
+	keys := make([]bucketKey, 0, len(delta))
+	for k := range delta {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b bucketKey) int {
+		if a.name != b.name {
+			if a.name < b.name {
+				return -1
+			}
+			return 1
+		}
+		if a.every != b.every {
+			return int(math.Copysign(1, float64(a.every-b.every)))
+		}
+		return int(math.Copysign(1, float64(a.at-b.at)))
+	})
+	for _, k := range keys {
+		st := *delta[k]
+		got, err := s.Buckets(ctx, k.name, k.every, k.at, k.at)
+		if err != nil {
+			return err
+		}
+		if len(got) == 1 {
+			old, err := DecodeRollupState(got[0].State)
+			if err != nil {
+				return err
+			}
+			old.Merge(st)
+			st = old
+		}
+		if err := s.PutBucket(ctx, TierBucket{Name: k.name, EveryMs: k.every, BucketMs: k.at, State: st.Encode()}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rollupStep rolls up to limit rows past the cursor into the buckets of
+// their records' tiers and moves the cursor past them, and returns how
+// many rows it read (0: the tiers are up to date). With no cursor yet it
+// starts the tiers when a policy has some (startTiers).
+func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64, error) {
+	pols, err := s.Policies(ctx)
+	if err != nil {
+		return 0, err
+	}
+	cursor, ok, err := s.RollupCursor(ctx)
+	if err != nil || !ok {
+		if err == nil && hasTiers(pols) {
+			err = startTiers(ctx, s, pols, nowMs)
+		}
+		return 0, err
+	}
+	rows, err := s.RowsAfter(ctx, cursor, limit)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	set, _ := newPolicySet(pols)
+	delta := map[bucketKey]*RollupState{}
+	tiers := map[string][]Tier{}
+	for _, row := range rows {
+		ts, seen := tiers[row.Name]
+		if !seen {
+			ts = set.tiersOf(row.Name)
+			tiers[row.Name] = ts
+		}
+		for _, t := range ts {
+			b := bucketStart(row.StoredAt, t.EveryMs)
+			if t.expired(b, nowMs) {
+				continue // a late row for a bucket its tier no longer keeps
+			}
+			k := bucketKey{row.Name, t.EveryMs, b}
+			st := delta[k]
+			if st == nil {
+				st = &RollupState{}
+				delta[k] = st
+			}
+			st.Add(row)
+		}
+	}
+	// A record seen for the first time gets its tiers, complete from the
+	// start: all its rows come through here.
+	for name, ts := range tiers {
+		if len(ts) == 0 {
+			continue
+		}
+		have, err := s.TierWidths(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		for _, t := range ts {
+			if !slices.Contains(have, t.EveryMs) {
+				if err := s.SetTier(ctx, name, t.EveryMs, math.MinInt64); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	if err := addToBuckets(ctx, s, delta); err != nil {
+		return 0, err
+	}
+	return int64(len(rows)), s.SetRollupCursor(ctx, rows[len(rows)-1].ID)
+}
+
+// startTiers sets the cursor at the newest row and fills every record's
+// tiers from its raw rows: the first policy with tiers.
+func startTiers(ctx context.Context, s TierStore, pols []Policy, nowMs int64) error {
+	maxID, err := s.MaxID(ctx)
+	if err != nil {
+		return err
+	}
+	if err := s.SetRollupCursor(ctx, maxID); err != nil {
+		return err
+	}
+	return reconcile(ctx, s, pols, nowMs)
+}
+
+// reconcile makes every record's buckets those of its policy's tiers: it
+// drops the buckets of widths its policy no longer has, and fills a
+// width it has no buckets of from its raw rows at or below the cursor.
+func reconcile(ctx context.Context, s TierStore, pols []Policy, nowMs int64) error {
+	cursor, ok, err := s.RollupCursor(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	set, _ := newPolicySet(pols)
+	after := ""
+	for {
+		names, err := s.Names(ctx, after, namesPageTiers)
+		if err != nil {
+			return err
+		}
+		for _, name := range names {
+			if err := reconcileRecord(ctx, s, name, set.tiersOf(name), cursor, nowMs); err != nil {
+				return err
+			}
+		}
+		if len(names) < namesPageTiers {
+			return nil
+		}
+		after = names[len(names)-1]
+	}
+}
+
+func reconcileRecord(ctx context.Context, s TierStore, name string, want []Tier, cursor, nowMs int64) error {
+	have, err := s.TierWidths(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, t := range want {
+		if !slices.Contains(have, t.EveryMs) {
+			if err := fillTier(ctx, s, name, t, have, cursor, nowMs); err != nil {
+				return err
+			}
+		}
+	}
+	for _, w := range have {
+		if !slices.ContainsFunc(want, func(t Tier) bool { return t.EveryMs == w }) {
+			if err := s.DeleteTier(ctx, name, w); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// fillTier gives the record name the tier t: from the buckets of the
+// coarsest tier it has whose width divides t's (complete as far back as
+// that one is), else from its raw rows at or below the cursor (complete
+// from its horizon on: rows retention deleted are not there to count).
+func fillTier(ctx context.Context, s TierStore, name string, t Tier, have []int64, cursor, nowMs int64) error {
+	delta := map[bucketKey]*RollupState{}
+	add := func(at int64, st RollupState) {
+		b := bucketStart(at, t.EveryMs)
+		if t.expired(b, nowMs) {
+			return
+		}
+		k := bucketKey{name, t.EveryMs, b}
+		if delta[k] == nil {
+			delta[k] = &RollupState{}
+		}
+		delta[k].Merge(st)
+	}
+	from := int64(math.MinInt64) // complete from the start
+	var src int64
+	for _, w := range have {
+		if t.EveryMs%w == 0 {
+			src = w
+		}
+	}
+	if src != 0 {
+		f, _, err := s.TierFrom(ctx, name, src)
+		if err != nil {
+			return err
+		}
+		from = f
+		bs, err := s.Buckets(ctx, name, src, math.MinInt64, math.MaxInt64)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			st, err := DecodeRollupState(b.State)
+			if err != nil {
+				return err
+			}
+			add(b.BucketMs, st)
+		}
+	} else {
+		h, err := s.Horizon(ctx, name)
+		if err != nil {
+			return err
+		}
+		if h != 0 {
+			from = h
+		}
+		err = s.RecordRows(ctx, name, math.MinInt64, math.MaxInt64, cursor, func(row Row) bool {
+			var st RollupState
+			st.Add(row)
+			add(row.StoredAt, st)
+			return true
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if from != math.MinInt64 {
+		// The bucket that holds from may lack rows before it.
+		if b := bucketStart(from, t.EveryMs); b != from {
+			from = b + t.EveryMs
+		}
+	}
+	if err := s.SetTier(ctx, name, t.EveryMs, from); err != nil {
+		return err
+	}
+	return addToBuckets(ctx, s, delta)
+}
+
+// changePolicy stores or removes a policy and reconciles the tiers with
+// the policies that result, in one transaction; for a removal it returns
+// 0 when there was no such policy.
+func changePolicy(ctx context.Context, s TierStore, p Policy, remove bool, nowMs int64) (int64, error) {
+	before, err := s.Policies(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if remove {
+		found, err := s.RemovePolicy(ctx, p.Pattern, p.Lang)
+		if err != nil || !found {
+			return 0, err
+		}
+	} else if err := s.SetPolicy(ctx, p); err != nil {
+		return 0, err
+	}
+	after, err := s.Policies(ctx)
+	if err != nil {
+		return 0, err
+	}
+	_, ok, err := s.RollupCursor(ctx)
+	switch {
+	case err != nil:
+		return 0, err
+	case !ok && hasTiers(after):
+		err = startTiers(ctx, s, after, nowMs)
+	case ok && (hasTiers(before) || hasTiers(after)):
+		// Rows past the cursor first, under the policies they were
+		// stored under, then the change.
+		for {
+			n, err := rollupStepWith(ctx, s, before, nowMs, rollupRows)
+			if err != nil {
+				return 0, err
+			}
+			if n == 0 {
+				break
+			}
+		}
+		err = reconcile(ctx, s, after, nowMs)
+	}
+	return 1, err
+}
+
+// rollupStepWith is rollupStep under the given policies (the ones before
+// a change, whose transaction has already stored the new ones).
+func rollupStepWith(ctx context.Context, s TierStore, pols []Policy, nowMs int64, limit int) (int64, error) {
+	return rollupStep(ctx, policyOverride{TierStore: s, pols: pols}, nowMs, limit)
+}
+
+// policyOverride is a TierStore whose Policies are given.
+type policyOverride struct {
+	TierStore
+	pols []Policy
+}
+
+func (p policyOverride) Policies(context.Context) ([]Policy, error) { return p.pols, nil }

@@ -1,0 +1,237 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"time"
+)
+
+// MaxTiers is how many tiers a policy may have.
+const MaxTiers = 8
+
+// checkTiers says what is wrong with a policy's tiers: each at least a
+// second wide and a whole number of seconds, each a multiple of the one
+// before (so a coarser bucket is a union of finer ones), kept forever (0)
+// or at least as long as it is wide.
+func checkTiers(op, pattern string, tiers []Tier) error {
+	if len(tiers) > MaxTiers {
+		return Invalidf(op, "policy %q: at most %d tiers, got %d", pattern, MaxTiers, len(tiers))
+	}
+	for i, t := range tiers {
+		every, keep := time.Duration(t.EveryMs)*time.Millisecond, time.Duration(t.KeepMs)*time.Millisecond
+		switch {
+		case t.EveryMs < 1000 || t.EveryMs%1000 != 0:
+			return Invalidf(op, "policy %q: a tier's width must be whole seconds, at least 1s, got %v", pattern, every)
+		case t.EveryMs > 366*24*time.Hour.Milliseconds():
+			return Invalidf(op, "policy %q: a tier's width must be at most 366 days, got %v", pattern, every)
+		case t.KeepMs < 0 || t.KeepMs > MaxRawKeep.Milliseconds():
+			return Invalidf(op, "policy %q: a tier's keep must be between 0 (forever) and %v, got %v", pattern, MaxRawKeep, keep)
+		case t.KeepMs != 0 && t.KeepMs < t.EveryMs:
+			return Invalidf(op, "policy %q: the %v tier must be kept at least %v (or forever), got %v", pattern, every, every, keep)
+		case i > 0 && (t.EveryMs <= tiers[i-1].EveryMs || t.EveryMs%tiers[i-1].EveryMs != 0):
+			return Invalidf(op, "policy %q: each tier must be a multiple of the one before, wider: %v after %v",
+				pattern, every, time.Duration(tiers[i-1].EveryMs)*time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// submitTiers runs fn in a KindTiers request.
+func (db *DB) submitTiers(ctx context.Context, fn func(ctx context.Context, s TierStore) (int64, error)) (int64, error) {
+	r := newRequest(KindTiers)
+	r.Tiers = fn
+	return db.w.submit(ctx, r)
+}
+
+// RollUp rolls every row past the cursor into the tiers, a step
+// (rollupRows rows) a transaction, and returns how many it rolled up.
+// Every writing handle does it in the background after it stores rows
+// (and before retention deletes any); tests and tools call it to be sure.
+func (db *DB) RollUp(ctx context.Context) (int64, error) {
+	const op = "rollup"
+	if err := db.writable(op); err != nil {
+		return 0, err
+	}
+	var total int64
+	for {
+		now := db.cfg.Now().UnixMilli()
+		n, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
+			return rollupStep(ctx, s, now, rollupRows)
+		})
+		total += n
+		if err != nil || n == 0 {
+			return total, Wrap(op, err, db.eng.Classify)
+		}
+	}
+}
+
+// kickRollup asks the background rollup for a pass, without waiting.
+func (db *DB) kickRollup() {
+	if db.rollupKick != nil {
+		select {
+		case db.rollupKick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// rollupDelay is how long the background rollup gathers stores before a
+// pass, so that one pass takes many rows.
+const rollupDelay = 250 * time.Millisecond
+
+// runRollups rolls up in the background after stores, until ctx ends.
+func (db *DB) runRollups(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-db.rollupKick:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(rollupDelay):
+		}
+		pols, err := db.Policies(ctx)
+		if err != nil || !hasTiers(pols) {
+			continue
+		}
+		if _, err := db.RollUp(ctx); err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
+			db.cfg.Logger.Warn("rechist: rollup failed", slog.Any(LogKeyError, err))
+		}
+	}
+}
+
+// deleteRolledUp deletes the raw rows of the record name stored before
+// cutoffMs that the tiers include, chunk by chunk, moving the record's
+// horizon, and then the buckets its tiers no longer keep.
+func (db *DB) deleteRolledUp(ctx context.Context, name string, pol Policy, cutoffMs, nowMs int64) (int64, error) {
+	chunk := int64(db.cfg.CleanupChunk)
+	var total int64
+	for cutoffMs > 0 {
+		n, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
+			cursor, ok, err := s.RollupCursor(ctx)
+			if err != nil || !ok {
+				return 0, err
+			}
+			n, err := s.DeleteRolledUp(ctx, name, cutoffMs, cursor, chunk)
+			if err != nil || n == 0 {
+				return n, err
+			}
+			h, err := s.Horizon(ctx, name)
+			if err != nil {
+				return 0, err
+			}
+			if cutoffMs > h {
+				err = s.SetHorizon(ctx, name, cutoffMs)
+			}
+			return n, err
+		})
+		db.w.stats.rowsDeleted.Add(n)
+		total += n
+		if err != nil {
+			return total, err
+		}
+		if n < chunk {
+			break
+		}
+	}
+	_, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
+		for _, t := range pol.Tiers {
+			if t.KeepMs > 0 {
+				if _, err := s.DeleteBuckets(ctx, name, t.EveryMs, math.MinInt64, nowMs-t.KeepMs-t.EveryMs); err != nil {
+					return 0, err
+				}
+			}
+		}
+		return 0, nil
+	})
+	return total, err
+}
+
+// deleteWithTiers deletes the rows of the record name within r, chunk by
+// chunk, each chunk's transaction first taking the range out of the
+// record's buckets (adjustForDelete: again in every chunk, for rows that
+// rolled up in between).
+func (db *DB) deleteWithTiers(ctx context.Context, name string, r Range) (int64, error) {
+	chunk := int64(db.cfg.CleanupChunk)
+	var total int64
+	for {
+		n, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
+			if err := adjustForDelete(ctx, s, name, r.StartMs, r.EndMs); err != nil {
+				return 0, err
+			}
+			return s.DeleteRange(ctx, name, r.StartMs, r.EndMs, chunk)
+		})
+		db.w.stats.rowsDeleted.Add(n)
+		total += n
+		if err != nil || n < chunk {
+			return total, err
+		}
+	}
+}
+
+// adjustForDelete takes the rows of name within [startMs, endMs] out of
+// its buckets: a bucket wholly within the range goes; one partly within
+// it is summed again from the raw rows the tiers include, outside the
+// range, when they are all still there (its tier complete and the raw
+// rows not deleted by retention from its start on). A bucket partly
+// within the range whose raw rows retention deleted keeps what it holds:
+// the rows it summarises cannot be told apart any more.
+func adjustForDelete(ctx context.Context, s TierStore, name string, startMs, endMs int64) error {
+	widths, err := s.TierWidths(ctx, name)
+	if err != nil || len(widths) == 0 {
+		return err
+	}
+	cursor, ok, err := s.RollupCursor(ctx)
+	if err != nil || !ok {
+		return err
+	}
+	h, err := s.Horizon(ctx, name)
+	if err != nil {
+		return err
+	}
+	for _, w := range widths {
+		from, _, err := s.TierFrom(ctx, name, w)
+		if err != nil {
+			return err
+		}
+		bs, err := s.Buckets(ctx, name, w, bucketStart(startMs, w), bucketStart(endMs, w))
+		if err != nil {
+			return err
+		}
+		for _, b := range bs {
+			end := b.BucketMs + w - 1
+			if b.BucketMs >= startMs && end <= endMs {
+				if _, err := s.DeleteBuckets(ctx, name, w, b.BucketMs, b.BucketMs); err != nil {
+					return err
+				}
+				continue
+			}
+			if b.BucketMs < h || b.BucketMs < from {
+				continue // raw rows gone: kept as it is (see above)
+			}
+			var st RollupState
+			err := s.RecordRows(ctx, name, b.BucketMs, end, cursor, func(row Row) bool {
+				if row.StoredAt < startMs || row.StoredAt > endMs {
+					st.Add(row)
+				}
+				return true
+			})
+			if err != nil {
+				return err
+			}
+			if st.Rows == 0 {
+				_, err = s.DeleteBuckets(ctx, name, w, b.BucketMs, b.BucketMs)
+			} else {
+				err = s.PutBucket(ctx, TierBucket{Name: name, EveryMs: w, BucketMs: b.BucketMs, State: st.Encode()})
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

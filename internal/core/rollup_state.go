@@ -1,0 +1,190 @@
+package core
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/seed178a96f3/rechist/internal/jsonpath"
+)
+
+// RollupState summarises the rows of one record within one bucket: what a
+// tier keeps of them. Every part merges exactly (Merge), so a coarser
+// bucket, or a range across buckets, is the summary of its rows, never a
+// summary of summaries that rounds twice.
+type RollupState struct {
+	Rows        int64
+	First, Last RowRef  // the oldest row (time, then lowest id) and the newest (time, then highest id)
+	Fields      []Field // one for each path of object keys to a number in some row, by path
+}
+
+// RowRef is a row a state keeps: its time, id and value.
+type RowRef struct {
+	Ms, ID int64
+	JSON   string
+}
+
+// Field summarises the numbers at one path (Aggregate's Field): what
+// Aggregate's bucket of these rows is.
+type Field struct {
+	Path        []string
+	N           int64
+	Sum         DecimalSum
+	Min, Max    float64
+	First, Last NumRef // the number of the oldest and of the newest row that has one
+}
+
+// NumRef is a number of a row, with the row's time and id.
+type NumRef struct {
+	Ms, ID int64
+	X      float64
+}
+
+// before orders rows by time, then id.
+func before(ams, aid, bms, bid int64) bool {
+	return ams < bms || ams == bms && aid < bid
+}
+
+// Add adds one row.
+func (s *RollupState) Add(row Row) {
+	ref := RowRef{Ms: row.StoredAt, ID: row.ID, JSON: row.ValueJSON}
+	if s.Rows == 0 || before(ref.Ms, ref.ID, s.First.Ms, s.First.ID) {
+		s.First = ref
+	}
+	if s.Rows == 0 || before(s.Last.Ms, s.Last.ID, ref.Ms, ref.ID) {
+		s.Last = ref
+	}
+	s.Rows++
+	jsonpath.Leaves(row.ValueJSON, func(path []string, x float64) {
+		if x == 0 {
+			x = 0 // -0 counts as +0, as Aggregate reads it
+		}
+		f := s.field(path)
+		n := NumRef{Ms: row.StoredAt, ID: row.ID, X: x}
+		f.combine(1, x, x, n, n)
+		f.Sum.Add(x)
+	})
+}
+
+// field returns the field of path, adding it in path order if new.
+func (s *RollupState) field(path []string) *Field {
+	i, found := slices.BinarySearchFunc(s.Fields, path, func(f Field, p []string) int { return slices.Compare(f.Path, p) })
+	if !found {
+		s.Fields = slices.Insert(s.Fields, i, Field{Path: append([]string{}, path...)})
+	}
+	return &s.Fields[i]
+}
+
+// combine adds the count, extremes and first and last of n more numbers
+// (not their sum).
+func (f *Field) combine(n int64, lo, hi float64, first, last NumRef) {
+	if f.N == 0 {
+		f.Min, f.Max, f.First, f.Last = lo, hi, first, last
+	} else {
+		f.Min, f.Max = min(f.Min, lo), max(f.Max, hi)
+		if before(first.Ms, first.ID, f.First.Ms, f.First.ID) {
+			f.First = first
+		}
+		if before(f.Last.Ms, f.Last.ID, last.Ms, last.ID) {
+			f.Last = last
+		}
+	}
+	f.N += n
+}
+
+// Merge adds the rows o summarises (rows of the same record, none in both).
+func (s *RollupState) Merge(o RollupState) {
+	if o.Rows == 0 {
+		return
+	}
+	if s.Rows == 0 || before(o.First.Ms, o.First.ID, s.First.Ms, s.First.ID) {
+		s.First = o.First
+	}
+	if s.Rows == 0 || before(s.Last.Ms, s.Last.ID, o.Last.Ms, o.Last.ID) {
+		s.Last = o.Last
+	}
+	s.Rows += o.Rows
+	for _, of := range o.Fields {
+		f := s.field(of.Path)
+		f.combine(of.N, of.Min, of.Max, of.First, of.Last)
+		f.Sum.Merge(of.Sum)
+	}
+}
+
+// Bucket is the Aggregate bucket of the field at path, starting at
+// startMs; false when no row has a number there.
+func (s *RollupState) Bucket(path []string, startMs int64) (Bucket, bool) {
+	i, found := slices.BinarySearchFunc(s.Fields, path, func(f Field, p []string) int { return slices.Compare(f.Path, p) })
+	if !found {
+		return Bucket{}, false
+	}
+	f := s.Fields[i]
+	return Bucket{StartMs: startMs, Count: f.N, Min: f.Min, Max: f.Max, Sum: f.Sum.Sum(),
+		Mean: f.Sum.Mean(f.N), First: f.First.X, Last: f.Last.X}, true
+}
+
+// Encode writes the state as stored in rechist_rollup.state: one JSON
+// array, [rows, first, last, fields...], a row as [ms, id, json], a field
+// as [path, n, sum, min, max, [ms, id, x], [ms, id, x]], the sum as
+// DecimalSum.String.
+func (s *RollupState) Encode() string {
+	out := make([]any, 0, 3+len(s.Fields))
+	out = append(out, s.Rows, []any{s.First.Ms, s.First.ID, s.First.JSON}, []any{s.Last.Ms, s.Last.ID, s.Last.JSON})
+	for _, f := range s.Fields {
+		out = append(out, []any{f.Path, f.N, f.Sum.String(), f.Min, f.Max,
+			[]any{f.First.Ms, f.First.ID, f.First.X}, []any{f.Last.Ms, f.Last.ID, f.Last.X}})
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		panic("rechist: encode a rollup state: " + err.Error()) // finite numbers and strings only
+	}
+	return string(b)
+}
+
+// DecodeRollupState reads what Encode writes.
+func DecodeRollupState(text string) (RollupState, error) {
+	var s RollupState
+	bad := func(what string) (RollupState, error) {
+		return RollupState{}, fmt.Errorf("rechist: a rollup state in the database is damaged (%s): %.60q", what, text)
+	}
+	var parts []json.RawMessage
+	if err := json.Unmarshal([]byte(text), &parts); err != nil || len(parts) < 3 {
+		return bad("not an array of three or more")
+	}
+	if json.Unmarshal(parts[0], &s.Rows) != nil {
+		return bad("rows")
+	}
+	for i, ref := range []*RowRef{&s.First, &s.Last} {
+		var r []json.RawMessage
+		if json.Unmarshal(parts[1+i], &r) != nil || len(r) != 3 ||
+			json.Unmarshal(r[0], &ref.Ms) != nil || json.Unmarshal(r[1], &ref.ID) != nil || json.Unmarshal(r[2], &ref.JSON) != nil {
+			return bad("first or last row")
+		}
+	}
+	for _, p := range parts[3:] {
+		var r []json.RawMessage
+		var f Field
+		var sum string
+		if json.Unmarshal(p, &r) != nil || len(r) != 7 ||
+			json.Unmarshal(r[0], &f.Path) != nil || json.Unmarshal(r[1], &f.N) != nil || json.Unmarshal(r[2], &sum) != nil ||
+			json.Unmarshal(r[3], &f.Min) != nil || json.Unmarshal(r[4], &f.Max) != nil {
+			return bad("field")
+		}
+		var ok bool
+		if f.Sum, ok = ParseDecimalSum(sum); !ok {
+			return bad("field sum")
+		}
+		for i, n := range []*NumRef{&f.First, &f.Last} {
+			var q []json.RawMessage
+			if json.Unmarshal(r[5+i], &q) != nil || len(q) != 3 ||
+				json.Unmarshal(q[0], &n.Ms) != nil || json.Unmarshal(q[1], &n.ID) != nil || json.Unmarshal(q[2], &n.X) != nil {
+				return bad("field first or last")
+			}
+		}
+		if f.Path == nil {
+			f.Path = []string{}
+		}
+		s.Fields = append(s.Fields, f)
+	}
+	return s, nil
+}

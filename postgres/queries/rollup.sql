@@ -1,0 +1,101 @@
+-- Rollup tiers (migration 00004): what core.TierStore runs in a KindTiers
+-- request's write transaction and core.TierReader in a read snapshot.
+-- MaxID, RowsAfter and DeleteRange reuse LastID, ChangesAfter and
+-- DeleteRecordRangeChunk.
+
+-- name: TierTables :one
+-- Whether the schema has the tiers' tables: asked first in a read
+-- transaction, which a query of a missing table would abort.
+SELECT (to_regclass('rechist_rollup_tier') IS NOT NULL)::boolean AS present;
+
+-- name: RollupCursor :one
+SELECT id FROM rechist_rollup_cursor WHERE slot = 1;
+
+-- name: SetRollupCursor :exec
+INSERT INTO rechist_rollup_cursor (slot, id) VALUES (1, @id::bigint)
+ON CONFLICT (slot) DO UPDATE SET id = excluded.id;
+
+-- name: RollupHorizon :one
+SELECT before_ms FROM rechist_rollup_horizon WHERE record_name = @name::text;
+
+-- name: SetRollupHorizon :exec
+INSERT INTO rechist_rollup_horizon (record_name, before_ms)
+VALUES (@name::text, @before_ms::bigint)
+ON CONFLICT (record_name) DO UPDATE SET before_ms = excluded.before_ms;
+
+-- name: RollupBuckets :many
+-- A range of the primary key, in bucket order.
+SELECT record_name, every_ms, bucket_ms, state
+FROM rechist_rollup
+WHERE record_name = @name::text
+  AND every_ms = @every_ms::bigint
+  AND bucket_ms >= @from_ms::bigint
+  AND bucket_ms <= @to_ms::bigint
+ORDER BY bucket_ms;
+
+-- name: PutRollupBucket :exec
+INSERT INTO rechist_rollup (record_name, every_ms, bucket_ms, state)
+VALUES (@name::text, @every_ms::bigint, @bucket_ms::bigint, @state::text)
+ON CONFLICT (record_name, every_ms, bucket_ms) DO UPDATE SET state = excluded.state;
+
+-- name: DeleteRollupBuckets :execrows
+DELETE FROM rechist_rollup
+WHERE record_name = @name::text
+  AND every_ms = @every_ms::bigint
+  AND bucket_ms >= @from_ms::bigint
+  AND bucket_ms <= @to_ms::bigint;
+
+-- name: RollupWidths :many
+SELECT every_ms FROM rechist_rollup_tier
+WHERE record_name = @name::text
+ORDER BY every_ms;
+
+-- name: RollupTierFrom :one
+SELECT from_ms FROM rechist_rollup_tier
+WHERE record_name = @name::text AND every_ms = @every_ms::bigint;
+
+-- name: SetRollupTier :exec
+INSERT INTO rechist_rollup_tier (record_name, every_ms, from_ms)
+VALUES (@name::text, @every_ms::bigint, @from_ms::bigint)
+ON CONFLICT (record_name, every_ms) DO UPDATE SET from_ms = excluded.from_ms;
+
+-- name: DeleteRollupTier :exec
+DELETE FROM rechist_rollup_tier
+WHERE record_name = @name::text AND every_ms = @every_ms::bigint;
+
+-- name: DeleteRollupTierBuckets :exec
+DELETE FROM rechist_rollup
+WHERE record_name = @name::text AND every_ms = @every_ms::bigint;
+
+-- name: RecordRowsByID :many
+-- One record's rows within [start_ms, end_ms] whose id is in
+-- (above_id, upto_id], in no order.
+SELECT id, record_name, value_json, stored_at
+FROM record_history
+WHERE record_name = @name::text
+  AND stored_at >= @start_ms::bigint
+  AND stored_at <= @end_ms::bigint
+  AND id > @above_id::bigint
+  AND id <= @upto_id::bigint;
+
+-- name: DeleteRolledUpChunk :execrows
+-- At most chunk_size rows of one record stored before cutoff_ms whose id
+-- is at most max_id (rolled up).
+DELETE FROM record_history
+WHERE id IN (
+    SELECT id FROM record_history
+    WHERE record_name = @name::text
+      AND stored_at < @cutoff_ms::bigint
+      AND id <= @max_id::bigint
+    LIMIT @chunk_size::bigint
+);
+
+-- name: RollupNames :many
+-- Up to page distinct names of records with tiers, at or above lo and
+-- above after, below hi unless hi is NULL: a range of the primary key.
+SELECT DISTINCT record_name FROM rechist_rollup_tier
+WHERE record_name >= @lo::text
+  AND record_name > @after::text
+  AND (sqlc.narg(hi)::text IS NULL OR record_name < sqlc.narg(hi)::text)
+ORDER BY record_name
+LIMIT @page::bigint;

@@ -1,0 +1,120 @@
+-- Rollup tiers (migration 00005): what core.TierStore and core.TierReader
+-- run. Unprepared, as every query of a table newer than the files a
+-- read-only open may meet. The writer runs the writes in the transaction
+-- of a KindTiers request; RowsAfter (db.ChangesAfter), MaxID (db.LastID)
+-- and Names (db.NamesAfter) reuse package db's queries.
+
+-- name: RollupCursor :one
+SELECT id FROM rechist_rollup_cursor WHERE only = 1;
+
+-- name: SetRollupCursor :exec
+INSERT INTO rechist_rollup_cursor (only, id) VALUES (1, CAST(@id AS INTEGER))
+ON CONFLICT (only) DO UPDATE SET id = excluded.id;
+
+-- name: RollupHorizon :one
+SELECT before_ms FROM rechist_rollup_horizon
+WHERE record_name = CAST(@name AS TEXT);
+
+-- name: SetRollupHorizon :exec
+INSERT INTO rechist_rollup_horizon (record_name, before_ms)
+VALUES (CAST(@name AS TEXT), CAST(@before_ms AS INTEGER))
+ON CONFLICT (record_name) DO UPDATE SET before_ms = excluded.before_ms;
+
+-- name: RollupBuckets :many
+-- Hot: a range of the primary key, already in bucket order.
+SELECT record_name, every_ms, bucket_ms, state
+FROM rechist_rollup
+WHERE record_name = CAST(@name AS TEXT)
+  AND every_ms = CAST(@every_ms AS INTEGER)
+  AND bucket_ms >= CAST(@from_ms AS INTEGER)
+  AND bucket_ms <= CAST(@to_ms AS INTEGER)
+ORDER BY bucket_ms;
+
+-- name: PutRollupBucket :exec
+-- Hot: one primary-key upsert per bucket a rollup touches.
+INSERT INTO rechist_rollup (record_name, every_ms, bucket_ms, state)
+VALUES (CAST(@name AS TEXT), CAST(@every_ms AS INTEGER), CAST(@bucket_ms AS INTEGER), CAST(@state AS TEXT))
+ON CONFLICT (record_name, every_ms, bucket_ms) DO UPDATE SET state = excluded.state;
+
+-- name: DeleteRollupBuckets :execrows
+DELETE FROM rechist_rollup
+WHERE record_name = CAST(@name AS TEXT)
+  AND every_ms = CAST(@every_ms AS INTEGER)
+  AND bucket_ms >= CAST(@from_ms AS INTEGER)
+  AND bucket_ms <= CAST(@to_ms AS INTEGER);
+
+-- name: RollupWidths :many
+-- The widths of one record's tiers, ascending: a range of the primary key.
+SELECT every_ms FROM rechist_rollup_tier
+WHERE record_name = CAST(@name AS TEXT)
+ORDER BY every_ms;
+
+-- name: RollupTierFrom :one
+SELECT from_ms FROM rechist_rollup_tier
+WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
+
+-- name: SetRollupTier :exec
+INSERT INTO rechist_rollup_tier (record_name, every_ms, from_ms)
+VALUES (CAST(@name AS TEXT), CAST(@every_ms AS INTEGER), CAST(@from_ms AS INTEGER))
+ON CONFLICT (record_name, every_ms) DO UPDATE SET from_ms = excluded.from_ms;
+
+-- name: DeleteRollupTier :exec
+-- With its buckets (DeleteRollupTierBuckets), in the same transaction.
+DELETE FROM rechist_rollup_tier
+WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
+
+-- name: DeleteRollupTierBuckets :exec
+DELETE FROM rechist_rollup
+WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
+
+-- name: RecordRowsByID :many
+-- One record's rows within [start_ms, end_ms] whose id is in
+-- (above_id, upto_id], in no order: an index range of idx_record_time,
+-- the id tested on the index entry (its rowid). RecordRows of a rollup
+-- (ids up to its cursor), and RowsAbove of Aggregate (ids above it) when
+-- those are many (else RecentRecordRows).
+SELECT id, record_name, value_json,
+       CAST(stored_at AS INTEGER) AS stored_at -- a REAL from another program
+FROM record_history
+WHERE record_name = CAST(@name AS TEXT)
+  AND stored_at >= CAST(@start_ms AS INTEGER)
+  AND stored_at <= CAST(@end_ms AS INTEGER)
+  AND id > CAST(@above_id AS INTEGER)
+  AND id <= CAST(@upto_id AS INTEGER);
+
+-- name: DeleteRolledUpChunk :execrows
+-- At most chunk_size rows of one record stored before cutoff_ms whose id
+-- is at most max_id (rolled up): an index range of idx_record_time.
+DELETE FROM record_history
+WHERE id IN (
+    SELECT id FROM record_history
+    WHERE record_name = CAST(@name AS TEXT)
+      AND stored_at < CAST(@cutoff_ms AS INTEGER)
+      AND id <= CAST(@max_id AS INTEGER)
+    LIMIT CAST(@chunk_size AS INTEGER)
+);
+
+-- name: RecentRecordRows :many
+-- RecordRowsByID's rows above above_id, read through the table's own
+-- B-tree from above_id on (NOT INDEXED keeps SQLite off idx_record_time;
+-- the rowid still seeks): the rows a rollup has not reached yet are the
+-- newest ids, few when it keeps up, however many the record has in the
+-- range. RowsAbove runs it when the ids above above_id are few.
+SELECT id, record_name, value_json,
+       CAST(stored_at AS INTEGER) AS stored_at -- a REAL from another program
+FROM record_history NOT INDEXED
+WHERE id > CAST(@above_id AS INTEGER)
+  AND record_name = CAST(@name AS TEXT)
+  AND stored_at >= CAST(@start_ms AS INTEGER)
+  AND stored_at <= CAST(@end_ms AS INTEGER);
+
+-- name: RollupNames :many
+-- Up to page distinct names in [lo, hi), greater than after, of the
+-- records that have tiers, whose raw rows may all be gone: a range of
+-- rechist_rollup_tier's primary key (a few rows a record).
+SELECT DISTINCT record_name FROM rechist_rollup_tier
+WHERE record_name >= CAST(@lo AS TEXT)
+  AND record_name > CAST(@after AS TEXT)
+  AND record_name < CAST(@hi AS TEXT)
+ORDER BY record_name
+LIMIT CAST(@page AS INTEGER);

@@ -1,0 +1,184 @@
+package rechisttest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/seed178a96f3/rechist"
+)
+
+// tierRow is a row of the shadow copy: every row stored and not removed by
+// Delete, whatever retention did since.
+type tierRow struct {
+	at time.Time
+	v  float64
+}
+
+// refBuckets aggregates rows as Aggregate must: buckets of every aligned
+// to the Unix epoch within [start, end], the exact sum of the shortest
+// decimals rounded once, first and last by time (times are unique).
+func refBuckets(rows []tierRow, every time.Duration, start, end time.Time) []rechist.Bucket {
+	type acc struct {
+		n           int64
+		lo, hi      float64
+		sum         *big.Rat
+		first, last tierRow
+		startMs     int64
+	}
+	by := map[int64]*acc{}
+	for _, r := range rows {
+		if r.at.Before(start) || r.at.After(end) {
+			continue
+		}
+		ms := r.at.UnixMilli()
+		b := ms / every.Milliseconds() * every.Milliseconds()
+		a := by[b]
+		if a == nil {
+			a = &acc{lo: r.v, hi: r.v, sum: new(big.Rat), first: r, last: r, startMs: b}
+			by[b] = a
+		}
+		a.n++
+		a.lo, a.hi = min(a.lo, r.v), max(a.hi, r.v)
+		d, _ := new(big.Rat).SetString(strconv.FormatFloat(r.v, 'g', -1, 64))
+		a.sum.Add(a.sum, d)
+		if r.at.Before(a.first.at) {
+			a.first = r
+		}
+		if r.at.After(a.last.at) {
+			a.last = r
+		}
+	}
+	var out []rechist.Bucket
+	for _, a := range by {
+		sum, _ := a.sum.Float64()
+		mean, _ := new(big.Rat).Quo(a.sum, new(big.Rat).SetInt64(a.n)).Float64()
+		out = append(out, rechist.Bucket{Start: time.UnixMilli(a.startMs).UTC(), Count: a.n, Min: a.lo, Max: a.hi,
+			Sum: sum, Mean: mean, First: a.first.v, Last: a.last.v})
+	}
+	slices.SortFunc(out, func(x, y rechist.Bucket) int { return x.Start.Compare(y.Start) })
+	return out
+}
+
+func bucketsText(bs []rechist.Bucket) string {
+	s := ""
+	for _, b := range bs {
+		s += fmt.Sprintf("[%d n%d %v..%v sum%v mean%v %v>%v]", b.Start.UnixMilli(), b.Count, b.Min, b.Max, b.Sum, b.Mean, b.First, b.Last)
+	}
+	return s
+}
+
+// The tiers equal, at every step, what the raw rows would give had none
+// been deleted: random stores (late ones too, to buckets long rolled up),
+// retention passes that delete raw rows, Deletes of whole buckets, and
+// rollups at random moments; each step compared with a shadow copy of all
+// rows through Aggregate, which must answer from the tiers once the raw
+// rows are gone (Series.Tier) and from either where both are there.
+func testTiersMatchAReference(t *testing.T, h Harness) {
+	ctx := t.Context()
+	db, _ := h.openDB(t)
+	rng := rand.New(rand.NewPCG(21, 7))
+	now := time.Now().Truncate(time.Hour)
+	const raw = 2 * time.Hour
+	tiers := []rechist.Tier{{Every: time.Minute}, {Every: 10 * time.Minute}, {Every: time.Hour}}
+	if err := db.SetPolicy(ctx, rechist.Policy{Pattern: "t::*", Raw: raw, Tiers: tiers}); err != nil {
+		t.Fatal(err)
+	}
+	names := []string{"t::a", "t::b", "t::c"}
+	shadow := map[string][]tierRow{}
+	used := map[string]map[int64]bool{} // times taken per record: times are unique
+	r := rechist.NewRepo[json.RawMessage](db)
+	store := func(name string, at time.Time) {
+		ms := at.UnixMilli()
+		if used[name] == nil {
+			used[name] = map[int64]bool{}
+		}
+		if used[name][ms] {
+			return
+		}
+		used[name][ms] = true
+		var v float64
+		switch rng.IntN(3) {
+		case 0:
+			v = math.Round(rng.NormFloat64()*2000) / 100
+		case 1:
+			v = rng.NormFloat64() * 1e9
+		default:
+			v = float64(rng.IntN(100))
+		}
+		js := fmt.Sprintf(`{"v":%s,"s":"x"}`, strconv.FormatFloat(v, 'g', -1, 64))
+		if err := r.StoreAt(ctx, name, json.RawMessage(js), at); err != nil {
+			t.Fatal(err)
+		}
+		shadow[name] = append(shadow[name], tierRow{at: at, v: v})
+	}
+	check := func(step int) {
+		t.Helper()
+		for _, name := range names {
+			for _, every := range []time.Duration{time.Minute, 10 * time.Minute, time.Hour, 2 * time.Hour} {
+				start, end := now.Add(-12*time.Hour), now.Add(time.Hour)
+				got, err := db.Aggregate(ctx, name, rechist.AggregateParams{Field: "v", Every: every, Start: start, End: end})
+				if err != nil {
+					t.Fatalf("step %d: Aggregate(%s, %v): %v", step, name, every, err)
+				}
+				var gb []rechist.Bucket
+				if len(got) == 1 {
+					gb = got[0].Buckets
+				}
+				want := refBuckets(shadow[name], every, start, end)
+				if bucketsText(gb) != bucketsText(want) {
+					t.Fatalf("step %d: Aggregate(%s, every %v) =\n%s\nwant\n%s", step, name, every, bucketsText(gb), bucketsText(want))
+				}
+			}
+		}
+	}
+	for step := range 40 {
+		op := rng.IntN(10)
+		t.Logf("step %d op %d", step, op)
+		switch {
+		case op < 5: // stores, some late: up to 10 hours back
+			for range 1 + rng.IntN(30) {
+				name := names[rng.IntN(len(names))]
+				back := time.Duration(rng.Int64N(int64(10 * time.Hour)))
+				store(name, now.Add(-back).Truncate(time.Millisecond))
+			}
+		case op < 7:
+			if _, err := db.ApplyRetention(ctx); err != nil {
+				t.Fatal(err)
+			}
+		case op < 8: // a Delete of whole hours: whole buckets of every tier
+			name := names[rng.IntN(len(names))]
+			from := now.Add(-time.Duration(1+rng.IntN(10)) * time.Hour)
+			to := from.Add(time.Duration(1+rng.IntN(2))*time.Hour - time.Millisecond)
+			if _, err := db.Delete(ctx, name, rechist.QueryParams{Start: from, End: to}); err != nil {
+				t.Fatal(err)
+			}
+			shadow[name] = slices.DeleteFunc(shadow[name], func(r tierRow) bool { return !r.at.Before(from) && !r.at.After(to) })
+		default:
+			if _, err := db.RollUp(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check(step)
+	}
+	// Once retention has run, the old hours come from the tiers.
+	if _, err := db.ApplyRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Aggregate(ctx, "t::a", rechist.AggregateParams{Field: "v", Every: time.Hour, Start: now.Add(-12 * time.Hour), End: now.Add(time.Hour)})
+	if err != nil || len(got) != 1 || got[0].Tier != time.Hour {
+		t.Fatalf("Aggregate over the old hours: %+v, %v; want one series served by the 1h tier", got, err)
+	}
+	// A width no tier divides, where raw rows are gone: a clear error.
+	_, err = db.Aggregate(ctx, "t::a", rechist.AggregateParams{Field: "v", Every: 90 * time.Second, Start: now.Add(-12 * time.Hour)})
+	if !errors.Is(err, rechist.ErrInvalidArgument) {
+		t.Fatalf("Aggregate every 90s over deleted raw rows: %v, want ErrInvalidArgument naming the widths", err)
+	}
+}
