@@ -263,3 +263,11 @@ func (r *reader) RowsAbove(ctx context.Context, name string, rg core.Range, afte
 
 // maxID is above every id.
 const maxID = 1<<63 - 1
+
+func (s *tierStore) TierNames(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
+	arg := db.RollupNamesParams{Lo: p.Prefix, After: after, Page: int64(limit)}
+	if hi, bounded := upperBound(p); bounded {
+		arg.Hi = pgtype.Text{String: hi, Valid: true}
+	}
+	return s.q.RollupNames(ctx, arg)
+}

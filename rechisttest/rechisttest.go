@@ -101,6 +101,10 @@ func Run(t *testing.T, h Harness) {
 			{name: "ReadOnly", test: testPolicyReadOnly},
 			{name: "KeepsItsLanguage", test: testPolicyKeepsItsLanguage},
 			{name: "TiersMatchAReference", test: testTiersMatchAReference},
+			{name: "TiersRollUpOtherWritersRows", test: testTiersRollUpOtherWritersRows},
+			{name: "TiersPolicyChange", test: testTiersPolicyChange},
+			{name: "TiersBadInput", test: testTiersBadInput},
+			{name: "TiersSyncBacklog", test: testTiersSyncBacklog},
 		}},
 		{"Lifecycle", []testCase{
 			{name: "ReopenKeepsData", test: testReopenKeepsData},

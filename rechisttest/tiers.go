@@ -182,3 +182,157 @@ func testTiersMatchAReference(t *testing.T, h Harness) {
 		t.Fatalf("Aggregate every 90s over deleted raw rows: %v, want ErrInvalidArgument naming the widths", err)
 	}
 }
+
+// aggEqual compares one record's Aggregate with the reference of rows.
+func aggEqual(t *testing.T, db *rechist.DB, what, name string, rows []tierRow, every time.Duration, start, end time.Time) rechist.Series {
+	t.Helper()
+	got, err := db.Aggregate(t.Context(), name, rechist.AggregateParams{Field: "v", Every: every, Start: start, End: end})
+	if err != nil {
+		t.Fatalf("%s: Aggregate(%s, every %v): %v", what, name, every, err)
+	}
+	var s rechist.Series
+	if len(got) == 1 {
+		s = got[0]
+	}
+	if want := refBuckets(rows, every, start, end); bucketsText(s.Buckets) != bucketsText(want) {
+		t.Fatalf("%s: Aggregate(%s, every %v) =\n%s\nwant\n%s", what, name, every, bucketsText(s.Buckets), bucketsText(want))
+	}
+	return s
+}
+
+// Rows another program writes straight into the table (the Rust crate)
+// come above the cursor and roll up as the writer's own: retention then
+// deletes them and the tiers answer for them.
+func testTiersRollUpOtherWritersRows(t *testing.T, h Harness) {
+	ctx := t.Context()
+	db, dsn := h.openDB(t)
+	if err := db.SetPolicy(ctx, rechist.Policy{Pattern: "crate::*", Raw: time.Hour,
+		Tiers: []rechist.Tier{{Every: time.Minute}, {Every: time.Hour}}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Hour)
+	var rows []tierRow
+	for i := range 50 {
+		at := now.Add(-5 * time.Hour).Add(time.Duration(i) * 97 * time.Second)
+		v := float64(i) / 10
+		h.InsertRaw(t, dsn, "crate::x", fmt.Sprintf(`{"v":%s}`, strconv.FormatFloat(v, 'g', -1, 64)), at.UnixMilli())
+		rows = append(rows, tierRow{at: at, v: v})
+	}
+	if n, err := db.RollUp(ctx); err != nil || n != 50 {
+		t.Fatalf("RollUp = %d, %v; want the 50 rows another program wrote", n, err)
+	}
+	if n, err := db.ApplyRetention(ctx); err != nil || n != 50 {
+		t.Fatalf("ApplyRetention = %d, %v; want the 50 rows, all older than an hour", n, err)
+	}
+	start, end := now.Add(-6*time.Hour), now
+	if s := aggEqual(t, db, "after retention", "crate::x", rows, time.Hour, start, end); s.Tier != time.Hour {
+		t.Fatalf("served by %v, want the 1h tier", s.Tier)
+	}
+	aggEqual(t, db, "after retention", "crate::x", rows, time.Minute, start, end)
+}
+
+// A tier added later is filled from a finer tier the records have (so it
+// holds the rows retention has deleted too), and a tier dropped from the
+// policy goes: an aggregation that needed it then names the widths left.
+func testTiersPolicyChange(t *testing.T, h Harness) {
+	ctx := t.Context()
+	db, _ := h.openDB(t)
+	pol := rechist.Policy{Pattern: "pc::*", Raw: time.Hour, Tiers: []rechist.Tier{{Every: time.Minute}}}
+	if err := db.SetPolicy(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Hour)
+	r := rechist.NewRepo[json.RawMessage](db)
+	var rows []tierRow
+	for i := range 120 {
+		at := now.Add(-4 * time.Hour).Add(time.Duration(i) * 73 * time.Second)
+		v := math.Round(float64(i)*1.37*100) / 100
+		if err := r.StoreAt(ctx, "pc::a", json.RawMessage(fmt.Sprintf(`{"v":%v}`, v)), at); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, tierRow{at: at, v: v})
+	}
+	if _, err := db.ApplyRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	start, end := now.Add(-5*time.Hour), now
+	// Hours from the minute tier (no hour tier yet).
+	if s := aggEqual(t, db, "minute tier", "pc::a", rows, time.Hour, start, end); s.Tier != time.Minute {
+		t.Fatalf("served by %v, want the 1m tier", s.Tier)
+	}
+	pol.Tiers = append(pol.Tiers, rechist.Tier{Every: time.Hour})
+	if err := db.SetPolicy(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	if s := aggEqual(t, db, "hour tier added", "pc::a", rows, time.Hour, start, end); s.Tier != time.Hour {
+		t.Fatalf("served by %v, want the new 1h tier", s.Tier)
+	}
+	pol.Tiers = pol.Tiers[1:] // only the hour
+	if err := db.SetPolicy(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	aggEqual(t, db, "minute tier dropped", "pc::a", rows, 2*time.Hour, start, end)
+	_, err := db.Aggregate(ctx, "pc::a", rechist.AggregateParams{Field: "v", Every: time.Minute, Start: start, End: end})
+	if !errors.Is(err, rechist.ErrInvalidArgument) {
+		t.Fatalf("every 1m after the minute tier went: %v, want ErrInvalidArgument", err)
+	}
+}
+
+// Bad tiers are refused with ErrInvalidArgument and store nothing.
+func testTiersBadInput(t *testing.T, h Harness) {
+	ctx := t.Context()
+	db, _ := h.openDB(t)
+	for _, p := range []rechist.Policy{
+		{Pattern: "x", Raw: time.Hour, Tiers: []rechist.Tier{{Every: 500 * time.Millisecond}}},
+		{Pattern: "x", Raw: time.Hour, Tiers: []rechist.Tier{{Every: 1500 * time.Millisecond}}},
+		{Pattern: "x", Raw: time.Hour, Tiers: []rechist.Tier{{Every: time.Hour}, {Every: time.Minute}}},
+		{Pattern: "x", Raw: time.Hour, Tiers: []rechist.Tier{{Every: time.Minute}, {Every: 90 * time.Second}}},
+		{Pattern: "x", Raw: 48 * time.Hour, Tiers: []rechist.Tier{{Every: time.Hour, Keep: 24 * time.Hour}}},
+		{Pattern: "x", Raw: 0, Tiers: []rechist.Tier{{Every: time.Hour, Keep: 24 * time.Hour}}},
+		{Pattern: "x", Raw: time.Hour, Tiers: []rechist.Tier{{Every: time.Hour, Keep: -time.Hour}}},
+		{Pattern: "x", Raw: time.Hour, Tiers: slices.Repeat([]rechist.Tier{{Every: time.Minute}}, 9)},
+	} {
+		if err := db.SetPolicy(ctx, p); !errors.Is(err, rechist.ErrInvalidArgument) {
+			t.Errorf("SetPolicy(%+v): %v, want ErrInvalidArgument", p.Tiers, err)
+		}
+	}
+	if got, err := db.Policies(ctx); err != nil || len(got) != 0 {
+		t.Fatalf("after bad tiers: %d policies, %v", len(got), err)
+	}
+}
+
+// A device that keeps raw rows a day pushes its backlog, late rows of
+// last week included, into a server that keeps hourly tiers forever: the
+// server rolls up what arrives, whatever its age, and answers for it once
+// its own retention has deleted the raw rows.
+func testTiersSyncBacklog(t *testing.T, h Harness) {
+	ctx := t.Context()
+	device, _ := h.openDB(t, h.Fast...)
+	server, _ := h.openDB(t, h.Fast...)
+	if err := device.SetPolicy(ctx, rechist.Policy{Pattern: "*", Raw: 24 * time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	if err := server.SetPolicy(ctx, rechist.Policy{Pattern: "dev.*", Raw: time.Hour, Tiers: []rechist.Tier{{Every: time.Hour}}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Hour)
+	r := rechist.NewRepo[json.RawMessage](device)
+	var rows []tierRow
+	for i := range 100 {
+		at := now.Add(-20 * time.Hour).Add(time.Duration(i) * 11 * time.Minute) // the last 20 hours
+		v := float64(i%17) + 0.25
+		if err := r.StoreAt(ctx, "t", json.RawMessage(fmt.Sprintf(`{"v":%v}`, v)), at); err != nil {
+			t.Fatal(err)
+		}
+		rows = append(rows, tierRow{at: at, v: v})
+	}
+	if _, err := rechist.Sync(ctx, device, server, rechist.SyncPrefix("dev.")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.ApplyRetention(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := aggEqual(t, server, "server after its retention", "dev.t", rows, time.Hour, now.Add(-21*time.Hour), now); s.Tier != time.Hour {
+		t.Fatalf("served by %v, want the 1h tier", s.Tier)
+	}
+}

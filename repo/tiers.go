@@ -252,3 +252,8 @@ func (r *reader) RowsAbove(ctx context.Context, name string, rg core.Range, afte
 	}
 	return yieldRows(rows, yield)
 }
+
+func (s *tierStore) TierNames(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
+	lo, hi := nameRange(p)
+	return s.sq.RollupNames(context.WithoutCancel(ctx), syncdb.RollupNamesParams{Lo: lo, After: after, Hi: hi, Page: int64(limit)})
+}

@@ -58,6 +58,15 @@ func matchingNames(ctx context.Context, rd Reader, p Pattern, fn func(string) (b
 // matchingNamesWithTiers is matchingNames over the records with rows and
 // those with tiers (whose raw rows may all be gone), each name once.
 func matchingNamesWithTiers(ctx context.Context, rd Reader, p Pattern, fn func(string) (bool, error)) error {
+	return mergedNames(p,
+		func(after string) ([]string, error) { return rd.Names(ctx, p, after, namesPage) },
+		func(after string) ([]string, error) { return rd.TierNames(ctx, p, after, namesPage) },
+		fn)
+}
+
+// mergedNames calls fn with each name p matches of two sources of names
+// (pages of namesPage, bytewise ascending), in order, each name once.
+func mergedNames(p Pattern, pageA, pageB func(after string) ([]string, error), fn func(string) (bool, error)) error {
 	type pager struct {
 		next  func(after string) ([]string, error)
 		buf   []string
@@ -78,8 +87,8 @@ func matchingNamesWithTiers(ctx context.Context, rd Reader, p Pattern, fn func(s
 		}
 		return nil
 	}
-	a := &pager{next: func(after string) ([]string, error) { return rd.Names(ctx, p, after, namesPage) }}
-	b := &pager{next: func(after string) ([]string, error) { return rd.TierNames(ctx, p, after, namesPage) }}
+	a := &pager{next: pageA}
+	b := &pager{next: pageB}
 	for {
 		if err := fill(a); err != nil {
 			return err

@@ -24,9 +24,6 @@ import (
 // rollupRows is how many rows one rollup step reads.
 const rollupRows = 4096
 
-// namesPageTiers is how many names a reconcile reads at a time.
-const namesPageTiers = 512
-
 // hasTiers says whether any policy has tiers.
 func hasTiers(pols []Policy) bool {
 	for _, p := range pols {
@@ -195,22 +192,16 @@ func reconcile(ctx context.Context, s TierStore, pols []Policy, nowMs int64) err
 		return err
 	}
 	set, _ := newPolicySet(pols)
-	after := ""
-	for {
-		names, err := s.Names(ctx, after, namesPageTiers)
-		if err != nil {
-			return err
-		}
-		for _, name := range names {
-			if err := reconcileRecord(ctx, s, name, set.tiersOf(name), cursor, nowMs); err != nil {
-				return err
-			}
-		}
-		if len(names) < namesPageTiers {
-			return nil
-		}
-		after = names[len(names)-1]
+	all, err := CompilePattern("rollup", "*")
+	if err != nil {
+		return err
 	}
+	return mergedNames(all,
+		func(after string) ([]string, error) { return s.Names(ctx, after, namesPage) },
+		func(after string) ([]string, error) { return s.TierNames(ctx, all, after, namesPage) },
+		func(name string) (bool, error) {
+			return true, reconcileRecord(ctx, s, name, set.tiersOf(name), cursor, nowMs)
+		})
 }
 
 func reconcileRecord(ctx context.Context, s TierStore, name string, want []Tier, cursor, nowMs int64) error {

@@ -47,6 +47,9 @@ type TierStore interface {
 	// Names returns up to limit distinct record names above after (all
 	// when after is ""), bytewise ascending.
 	Names(ctx context.Context, after string, limit int) ([]string, error)
+	// TierNames is TierReader's, on the transaction: the records with
+	// tiers, whose raw rows may all be gone.
+	TierNames(ctx context.Context, p Pattern, after string, limit int) ([]string, error)
 
 	// Buckets returns the stored buckets of (name, everyMs) whose
 	// BucketMs is within [fromMs, toMs], ascending.
