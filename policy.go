@@ -96,7 +96,7 @@ func (db *DB) Policies(ctx context.Context) ([]Policy, error) {
 
 // RollUp rolls the rows stored since the last rollup into the tiers of
 // their records' policies now, and returns how many rows it read. Every
-// handle that may write does it in the background a moment after it
+// handle that may write does it in the background a second after it
 // stores rows, and before retention deletes any; rows stored by other
 // processes (the Rust crate included) are rolled up by the next handle
 // that does. Aggregate is exact either way: it adds the rows not rolled

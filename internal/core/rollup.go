@@ -22,7 +22,7 @@ import (
 //     each chunk it deletes (adjustForDelete).
 
 // rollupRows is how many rows one rollup step reads.
-const rollupRows = 4096
+const rollupRows = 16384
 
 // hasTiers says whether any policy has tiers.
 func hasTiers(pols []Policy) bool {

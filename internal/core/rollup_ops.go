@@ -79,7 +79,7 @@ func (db *DB) kickRollup() {
 
 // rollupDelay is how long the background rollup gathers stores before a
 // pass, so that one pass takes many rows.
-const rollupDelay = 250 * time.Millisecond
+const rollupDelay = time.Second
 
 // runRollups rolls up in the background after stores, until ctx ends.
 func (db *DB) runRollups(ctx context.Context) {
