@@ -225,11 +225,22 @@ func ParseDecimalSum(text string) (DecimalSum, bool) {
 	if mant == "" || mant == "-" || strings.ContainsAny(mant, "+. ") {
 		return DecimalSum{}, false
 	}
+	var s DecimalSum
+	if len(mant) <= 18 && mant[len(mant)-1] != '-' {
+		// The common sum fits an int64: no big.Int.
+		v, err := strconv.ParseInt(mant, 10, 64)
+		if err != nil || strings.HasPrefix(mant, "+") {
+			return DecimalSum{}, false
+		}
+		if v != 0 {
+			s.small, s.exp, s.set = v, int32(exp), true
+		}
+		return s, true
+	}
 	d, ok := new(big.Int).SetString(mant, 10)
 	if !ok {
 		return DecimalSum{}, false
 	}
-	var s DecimalSum
 	if d.Sign() == 0 {
 		return s, true
 	}

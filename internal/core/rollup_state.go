@@ -141,8 +141,18 @@ func (s *RollupState) Encode() string {
 	return string(b)
 }
 
-// DecodeRollupState reads what Encode writes.
+// DecodeRollupState reads what Encode writes: with a scanner made for
+// its one shape (a year of hourly buckets is 8,760 of them an
+// aggregation), and with encoding/json where the scanner does not follow.
 func DecodeRollupState(text string) (RollupState, error) {
+	if s, ok := scanRollupState(text); ok {
+		return s, nil
+	}
+	return decodeRollupStateJSON(text)
+}
+
+// decodeRollupStateJSON is DecodeRollupState through encoding/json.
+func decodeRollupStateJSON(text string) (RollupState, error) {
 	var s RollupState
 	bad := func(what string) (RollupState, error) {
 		return RollupState{}, fmt.Errorf("rechist: a rollup state in the database is damaged (%s): %.60q", what, text)
