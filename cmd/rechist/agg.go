@@ -80,9 +80,20 @@ type bucketLine struct {
 	Sum   float64 `json:"sum"`
 	First float64 `json:"first"`
 	Last  float64 `json:"last"`
+	// Tier is the width of the rollup tier that served the series' whole
+	// buckets ("" for raw rows alone).
+	Tier string `json:"tier,omitempty"`
 }
 
 func (c *aggCmd) print(e *env, series []rechist.Series) error {
+	if !c.JSON {
+		// Which data served, beside the output it does not change.
+		for _, s := range series {
+			if s.Tier != 0 {
+				fmt.Fprintf(e.stderr, "%s: whole %s buckets from its rollup tier, the rest from raw rows\n", s.Name, tierText(s.Tier))
+			}
+		}
+	}
 	bw := bufio.NewWriter(e.stdout)
 	exact := func(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 	switch {
@@ -91,7 +102,7 @@ func (c *aggCmd) print(e *env, series []rechist.Series) error {
 		enc.SetEscapeHTML(false)
 		for _, s := range series {
 			for _, b := range s.Buckets {
-				if err := enc.Encode(bucketLine{s.Name, c.format(b.Start), b.Count, b.Min, b.Mean, b.Max, b.Sum, b.First, b.Last}); err != nil {
+				if err := enc.Encode(bucketLine{s.Name, c.format(b.Start), b.Count, b.Min, b.Mean, b.Max, b.Sum, b.First, b.Last, tierText(s.Tier)}); err != nil {
 					return err
 				}
 			}
@@ -122,6 +133,14 @@ func (c *aggCmd) print(e *env, series []rechist.Series) error {
 		return t.flush()
 	}
 	return bw.Flush()
+}
+
+// tierText is a tier width as agg prints it ("" for none).
+func tierText(d time.Duration) string {
+	if d == 0 {
+		return ""
+	}
+	return duration(d).String()
 }
 
 // short formats a number for the table: as stored when it is whole or

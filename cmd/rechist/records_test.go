@@ -109,7 +109,7 @@ sensors.temp.a  2023-11-14T23:00:00.000Z  1      5    5     5    5
 	if err := json.Unmarshal([]byte(js), &b); err != nil {
 		t.Fatalf("agg --json %q: %v", js, err)
 	}
-	if b != (bucketLine{"sensors.temp.a", "2023-11-14T00:00:00.000Z", 2, 1, 2, 3, 4, 1, 3}) {
+	if b != (bucketLine{"sensors.temp.a", "2023-11-14T00:00:00.000Z", 2, 1, 2, 3, 4, 1, 3, ""}) {
 		t.Fatalf("agg --json: %+v", b)
 	}
 	// No --field: the value itself; records without numbers are left out.
