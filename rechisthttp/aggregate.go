@@ -73,7 +73,7 @@ func (h *Handler) serveAggregate(w http.ResponseWriter, r *http.Request) error {
 	var line []byte
 	for _, sp := range spans {
 		buckets := 0
-		err := h.aggregateRecord(ctx, sp, p, every, field, func(k rechist.Bucket) error {
+		tier, err := h.aggregateRecord(ctx, sp, p, every, field, func(k rechist.Bucket) error {
 			if !started {
 				w.Header().Set("Content-Type", "application/json")
 				w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -104,7 +104,12 @@ func (h *Handler) serveAggregate(w http.ResponseWriter, r *http.Request) error {
 			return b.err(err)
 		}
 		if buckets > 0 {
-			bw.WriteString("]}")
+			// The widest rollup tier that answered; none: raw rows alone.
+			if tier != 0 {
+				fmt.Fprintf(bw, `],"tier_ms":%d}`, tier.Milliseconds())
+			} else {
+				bw.WriteString("]}")
+			}
 			series++
 		}
 	}
@@ -173,7 +178,11 @@ func (h *Handler) aggSpans(ctx context.Context, p params, every time.Duration, e
 // begins where the request's range begins and the last ends where it
 // ends, so rows stored beyond the span Records saw are not missed between
 // chunks.
-func (h *Handler) aggregateRecord(ctx context.Context, sp aggSpan, p params, every time.Duration, field string, emit func(rechist.Bucket) error) error {
+//
+// It returns the widest rollup tier that served a chunk (0: raw rows
+// alone served them all).
+func (h *Handler) aggregateRecord(ctx context.Context, sp aggSpan, p params, every time.Duration, field string, emit func(rechist.Bucket) error) (time.Duration, error) {
+	var tier time.Duration
 	ms := every.Milliseconds()
 	width := ms * min(h.cfg.aggChunk, math.MaxInt64/4/ms)
 	from := sp.lo / ms * ms
@@ -188,7 +197,7 @@ func (h *Handler) aggregateRecord(ctx context.Context, sp aggSpan, p params, eve
 		}
 		series, err := h.db.Aggregate(ctx, sp.name, q)
 		if err != nil {
-			return err
+			return tier, err
 		}
 		// A name read as a pattern is that record alone, unless it holds
 		// '*' (or a topic wildcard): other records' series are skipped.
@@ -196,14 +205,15 @@ func (h *Handler) aggregateRecord(ctx context.Context, sp aggSpan, p params, eve
 			if s.Name != sp.name {
 				continue
 			}
+			tier = max(tier, s.Tier)
 			for _, k := range s.Buckets {
 				if err := emit(k); err != nil {
-					return err
+					return tier, err
 				}
 			}
 		}
 		if last {
-			return nil
+			return tier, nil
 		}
 	}
 }
