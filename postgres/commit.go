@@ -165,8 +165,14 @@ func pooled(r *core.Request) bool {
 // request's own data refused (SQLSTATE classes 22 data exception, 23
 // integrity constraint, 54 program limit, P0 raised by a trigger) is a
 // RequestError (r nil: one of the requests of the statement), a lock
-// timeout is Retryable, anything else fails the batch.
+// timeout is Retryable, anything else fails the batch. A RequestError
+// (a KindTiers request's function may return one) is already sorted: it
+// goes on unchanged.
 func statementError(r *core.Request, err error) error {
+	var re *core.RequestError
+	if errors.As(err, &re) {
+		return err
+	}
 	var pe *pgconn.PgError
 	if !errors.As(err, &pe) || len(pe.Code) != 5 {
 		return err
