@@ -26,7 +26,7 @@ type benchCmd struct {
 	Runs       *int           `placeholder:"N" help:"Timed runs per query (median reported; full 50, quick 20)."`
 	Dir        string         `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
 	Progress   bool           `default:"true" negatable:"" help:"Print each step on stderr."`
-	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup,export,aggregate,records,stall,sync" help:"Run only these steps (store, bulk, query, cleanup, export, aggregate, records, stall: writers beside a reader that stays, sync: SQLite to PostgreSQL on --url)."`
+	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup,export,aggregate,records,stall,tiers,sync" help:"Run only these steps (store, bulk, query, cleanup, export, aggregate, records, stall: writers beside a reader that stays, tiers: retention policies with rollup tiers, sync: SQLite to PostgreSQL on --url)."`
 	PageSize   int            `name:"page-size" placeholder:"BYTES" help:"Page size of the files the bench builds (default: rechist's, 1024)."`
 	CPUProfile string         `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the whole run to FILE."`
 }

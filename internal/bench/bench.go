@@ -54,26 +54,28 @@ type Config struct {
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
 	// Only, if set, names the steps to run: store, bulk, query, cleanup,
-	// export, aggregate, records, stall, sync. The base file is built whatever runs.
+	// export, aggregate, records, stall, tiers, sync. The base file is built whatever runs.
 	Only []string
 	// PageSize, if set, is the page size of the files the bench builds
 	// (rechist.WithPageSize); zero is rechist's default.
 	PageSize int
 	// SyncURL is the PostgreSQL server of the sync step; empty skips it.
 	SyncURL string
+	// TierRecords is the number of records of the tiers step's year files.
+	TierRecords int
 }
 
 // Quick is a profile that finishes in about two minutes on 2 cores (the
 // export step builds a 1M-row file whatever the profile).
 func Quick() Config {
 	return Config{Records: 1000, BaseRows: 200_000, Writers: []int{1, 16, 64, 256},
-		StoreFor: 1500 * time.Millisecond, BulkRows: 100_000, QueryRuns: 20}
+		StoreFor: 1500 * time.Millisecond, BulkRows: 100_000, QueryRuns: 20, TierRecords: 1}
 }
 
 // Full is the profile the README's table comes from.
 func Full() Config {
 	return Config{Records: 1000, BaseRows: 1_000_000, BigRows: 10_000_000, Writers: []int{1, 16, 64, 256},
-		StoreFor: 5 * time.Second, BulkRows: 100_000, QueryRuns: 50}
+		StoreFor: 5 * time.Second, BulkRows: 100_000, QueryRuns: 50, TierRecords: 10}
 }
 
 // steps are Run's steps, in the order it runs them.
@@ -83,7 +85,7 @@ var steps = []struct {
 }{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
 	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios},
 	{"aggregate", (*runner).aggregateScenarios}, {"records", (*runner).recordsScenarios},
-	{"stall", (*runner).stallScenarios}, {"sync", (*runner).syncScenarios}}
+	{"stall", (*runner).stallScenarios}, {"tiers", (*runner).tierScenarios}, {"sync", (*runner).syncScenarios}}
 
 // Steps returns the names Config.Only accepts, in the order Run runs them.
 func Steps() []string {
