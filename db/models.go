@@ -17,11 +17,11 @@ type RechistPolicy struct {
 	Tiers     string
 }
 
-type RechistRollup struct {
+type RechistRollupBlock struct {
 	RecordName string
 	EveryMs    int64
-	BucketMs   int64
-	State      string
+	BlockMs    int64
+	Data       []byte
 }
 
 type RechistRollupCursor struct {

@@ -91,28 +91,28 @@ func (s *tierStore) Names(ctx context.Context, after string, limit int) ([]strin
 	return s.q.NamesAfterOpen(ctx, db.NamesAfterOpenParams{Lo: "", After: after, Page: int64(limit)})
 }
 
-func (s *tierStore) Buckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBucket, error) {
-	return buckets(ctx, s.q, name, everyMs, fromMs, toMs)
+func (s *tierStore) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
+	return blocks(ctx, s.q, name, everyMs, fromMs, toMs)
 }
 
-func buckets(ctx context.Context, q *db.Queries, name string, everyMs, fromMs, toMs int64) ([]core.TierBucket, error) {
-	got, err := q.RollupBuckets(ctx, db.RollupBucketsParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
+func blocks(ctx context.Context, q *db.Queries, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
+	got, err := q.RollupBlocks(ctx, db.RollupBlocksParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]core.TierBucket, len(got))
+	out := make([]core.TierBlock, len(got))
 	for i, g := range got {
-		out[i] = core.TierBucket{Name: g.RecordName, EveryMs: g.EveryMs, BucketMs: g.BucketMs, State: g.State}
+		out[i] = core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: g.BlockMs, Data: g.Data}
 	}
 	return out, nil
 }
 
-func (s *tierStore) PutBucket(ctx context.Context, b core.TierBucket) error {
-	return s.q.PutRollupBucket(ctx, db.PutRollupBucketParams{Name: b.Name, EveryMs: b.EveryMs, BucketMs: b.BucketMs, State: b.State})
+func (s *tierStore) PutBlock(ctx context.Context, b core.TierBlock) error {
+	return s.q.PutRollupBlock(ctx, db.PutRollupBlockParams{Name: b.Name, EveryMs: b.EveryMs, BlockMs: b.BlockMs, Data: b.Data})
 }
 
-func (s *tierStore) DeleteBuckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) (int64, error) {
-	return s.q.DeleteRollupBuckets(ctx, db.DeleteRollupBucketsParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
+func (s *tierStore) DeleteBlocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) (int64, error) {
+	return s.q.DeleteRollupBlocks(ctx, db.DeleteRollupBlocksParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
 }
 
 func (s *tierStore) TierWidths(ctx context.Context, name string) ([]int64, error) {
@@ -136,7 +136,7 @@ func (s *tierStore) SetTier(ctx context.Context, name string, everyMs, fromMs in
 }
 
 func (s *tierStore) DeleteTier(ctx context.Context, name string, everyMs int64) error {
-	if err := s.q.DeleteRollupTierBuckets(ctx, db.DeleteRollupTierBucketsParams{Name: name, EveryMs: everyMs}); err != nil {
+	if err := s.q.DeleteRollupTierBlocks(ctx, db.DeleteRollupTierBlocksParams{Name: name, EveryMs: everyMs}); err != nil {
 		return err
 	}
 	return s.q.DeleteRollupTier(ctx, db.DeleteRollupTierParams{Name: name, EveryMs: everyMs})
@@ -209,11 +209,15 @@ func (r *reader) Horizon(ctx context.Context, name string) (int64, error) {
 	return h, err
 }
 
-func (r *reader) Buckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBucket, error) {
+// errTiersPredateBlocks is Blocks' error on a schema whose tiers are in
+// migration 00004's format.
+var errTiersPredateBlocks = errors.New("the schema's rollup tiers are in an earlier rechist's format: open it writable once (rechist migrate) to rebuild them")
+
+func (r *reader) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
 	if none, err := r.noTiers(ctx); none || err != nil {
 		return nil, err
 	}
-	b, err := buckets(ctx, r.q, name, everyMs, fromMs, toMs)
+	b, err := blocks(ctx, r.q, name, everyMs, fromMs, toMs)
 	if missingSchema(err) {
 		return nil, nil
 	}
@@ -227,6 +231,18 @@ func (r *reader) TierWidths(ctx context.Context, name string) ([]int64, error) {
 	w, err := r.q.RollupWidths(ctx, name)
 	if missingSchema(err) {
 		return nil, nil
+	}
+	if err == nil && len(w) > 0 && r.tiersPresent == nil {
+		// On the pool, noTiers did not look: tiers whose blocks table is
+		// missing (a schema between migrations 00004 and 00005) cannot be
+		// read.
+		present, err := r.q.TierTables(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if r.tiersPresent = &present; !present {
+			return nil, errTiersPredateBlocks
+		}
 	}
 	return w, err
 }

@@ -140,22 +140,22 @@ func TestTierStoreRoundTrip(t *testing.T) {
 		}
 
 		// Tiers and buckets.
-		for _, bk := range []core.TierBucket{
-			{Name: "a", EveryMs: 60_000, BucketMs: 120_000, State: "s3"},
-			{Name: "a", EveryMs: 60_000, BucketMs: 0, State: "old"},
-			{Name: "a", EveryMs: 60_000, BucketMs: 0, State: "s1"}, // replaces
-			{Name: "a", EveryMs: 60_000, BucketMs: 60_000, State: "s2"},
-			{Name: "a", EveryMs: 3_600_000, BucketMs: 0, State: "h"},
-			{Name: "b", EveryMs: 60_000, BucketMs: 0, State: "b1"},
+		for _, bk := range []core.TierBlock{
+			{Name: "a", EveryMs: 60_000, BlockMs: 120_000, Data: []byte("s3")},
+			{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("old")},
+			{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}, // replaces
+			{Name: "a", EveryMs: 60_000, BlockMs: 60_000, Data: []byte("s2")},
+			{Name: "a", EveryMs: 3_600_000, BlockMs: 0, Data: []byte("h")},
+			{Name: "b", EveryMs: 60_000, BlockMs: 0, Data: []byte("b1")},
 		} {
-			must("PutBucket", s.PutBucket(ctx, bk))
+			must("PutBlock", s.PutBlock(ctx, bk))
 		}
-		bks, err := s.Buckets(ctx, "a", 60_000, 0, 60_000)
-		if must("Buckets", err); len(bks) != 2 || bks[0] != (core.TierBucket{Name: "a", EveryMs: 60_000, BucketMs: 0, State: "s1"}) || bks[1].State != "s2" {
-			t.Errorf("Buckets(a, 1m, [0, 1m]): %+v", bks)
+		bks, err := s.Blocks(ctx, "a", 60_000, 0, 60_000)
+		if must("Blocks", err); len(bks) != 2 || !sameBlock(bks[0], core.TierBlock{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}) || string(bks[1].Data) != "s2" {
+			t.Errorf("Blocks(a, 1m, [0, 1m]): %+v", bks)
 		}
-		if n, err := s.DeleteBuckets(ctx, "a", 60_000, 60_000, 200_000); err != nil || n != 2 {
-			t.Errorf("DeleteBuckets: %d, %v; want 2", n, err)
+		if n, err := s.DeleteBlocks(ctx, "a", 60_000, 60_000, 200_000); err != nil || n != 2 {
+			t.Errorf("DeleteBlocks: %d, %v; want 2", n, err)
 		}
 		must("SetTier", s.SetTier(ctx, "a", 3_600_000, 7))
 		must("SetTier", s.SetTier(ctx, "a", 60_000, 99))
@@ -186,11 +186,11 @@ func TestTierStoreRoundTrip(t *testing.T) {
 		if w, err := s.TierWidths(ctx, "a"); err != nil || !slices.Equal(w, []int64{60_000}) {
 			t.Errorf("TierWidths(a) after DeleteTier: %v, %v", w, err)
 		}
-		if bks, err := s.Buckets(ctx, "a", 3_600_000, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 0 {
-			t.Errorf("Buckets of a deleted tier: %+v, %v", bks, err)
+		if bks, err := s.Blocks(ctx, "a", 3_600_000, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 0 {
+			t.Errorf("Blocks of a deleted tier: %+v, %v", bks, err)
 		}
-		if bks, err := s.Buckets(ctx, "a", 60_000, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 1 {
-			t.Errorf("Buckets of the tier kept: %+v, %v; want one", bks, err)
+		if bks, err := s.Blocks(ctx, "a", 60_000, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 1 {
+			t.Errorf("Blocks of the tier kept: %+v, %v; want one", bks, err)
 		}
 
 		// Horizons and deletes.
@@ -253,8 +253,8 @@ func TestTierReader(t *testing.T) {
 	_, err := commitTiers(t, e, func(ctx context.Context, s core.TierStore) (int64, error) {
 		return 0, errors.Join(s.SetRollupCursor(ctx, a[1]), s.SetHorizon(ctx, "a", 15),
 			s.SetTier(ctx, "a", 60_000, 0), s.SetTier(ctx, "a", 10, 3), s.SetTier(ctx, "b", 10, 0),
-			s.PutBucket(ctx, core.TierBucket{Name: "a", EveryMs: 10, BucketMs: 10, State: "x"}),
-			s.PutBucket(ctx, core.TierBucket{Name: "a", EveryMs: 10, BucketMs: 20, State: "y"}))
+			s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 10, Data: []byte("x")}),
+			s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 20, Data: []byte("y")}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -270,8 +270,8 @@ func TestTierReader(t *testing.T) {
 		if h, err := rd.Horizon(ctx, "b"); err != nil || h != 0 {
 			t.Errorf("%s: Horizon of none: %d, %v", how, h, err)
 		}
-		if bks, err := rd.Buckets(ctx, "a", 10, 0, 15); err != nil || len(bks) != 1 || bks[0] != (core.TierBucket{Name: "a", EveryMs: 10, BucketMs: 10, State: "x"}) {
-			t.Errorf("%s: Buckets: %+v, %v", how, bks, err)
+		if bks, err := rd.Blocks(ctx, "a", 10, 0, 15); err != nil || len(bks) != 1 || !sameBlock(bks[0], core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 10, Data: []byte("x")}) {
+			t.Errorf("%s: Blocks: %+v, %v", how, bks, err)
 		}
 		if w, err := rd.TierWidths(ctx, "a"); err != nil || !slices.Equal(w, []int64{10, 60_000}) {
 			t.Errorf("%s: TierWidths: %v, %v", how, w, err)
@@ -318,7 +318,7 @@ func TestTierReader(t *testing.T) {
 // request's, as a refused row of any other request is.
 func TestTierStoreErrorRollsBack(t *testing.T) {
 	e := openEngine(t)
-	nul := core.TierBucket{Name: "a", EveryMs: 10, BucketMs: 0, State: "\x00"} // text refuses NUL: SQLSTATE 22021
+	nul := core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 0} // no data: NOT NULL refuses it, SQLSTATE 23502
 	boom := errors.New("boom")
 	for _, c := range []struct {
 		name string
@@ -328,9 +328,9 @@ func TestTierStoreErrorRollsBack(t *testing.T) {
 		{"plain", func(context.Context, core.TierStore) error { return boom }, true},
 		{"RequestError", func(context.Context, core.TierStore) error { return &core.RequestError{Err: boom} }, true},
 		{"RequestError of a statement", func(ctx context.Context, s core.TierStore) error {
-			return &core.RequestError{Err: s.PutBucket(ctx, nul)}
+			return &core.RequestError{Err: s.PutBlock(ctx, nul)}
 		}, true},
-		{"a statement's", func(ctx context.Context, s core.TierStore) error { return s.PutBucket(ctx, nul) }, false},
+		{"a statement's", func(ctx context.Context, s core.TierStore) error { return s.PutBlock(ctx, nul) }, false},
 	} {
 		var returned error
 		r := &core.Request{Kind: core.KindTiers, Tiers: func(ctx context.Context, s core.TierStore) (int64, error) {
@@ -346,8 +346,8 @@ func TestTierStoreErrorRollsBack(t *testing.T) {
 		switch {
 		case c.same && err != returned:
 			t.Errorf("%s: Commit: %#v, want %#v unchanged", c.name, err, returned)
-		case !c.same && (!errors.As(err, &re) || re.Request != r || !errors.As(re.Err, &pe) || pe.Code != "22021"):
-			t.Errorf("%s: Commit: %#v, want a RequestError of the request wrapping SQLSTATE 22021", c.name, err)
+		case !c.same && (!errors.As(err, &re) || re.Request != r || !errors.As(re.Err, &pe) || pe.Code != "23502"):
+			t.Errorf("%s: Commit: %#v, want a RequestError of the request wrapping SQLSTATE 23502", c.name, err)
 		}
 	}
 	if _, ok, err := e.Reader().RollupCursor(t.Context()); ok || err != nil {
@@ -366,7 +366,7 @@ func TestTierReaderOfASchemaWithoutTheTables(t *testing.T) {
 	if err := e.Commit(ctx, []*core.Request{ins}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.pool.Exec(ctx, `DROP TABLE rechist_policy, rechist_rollup, rechist_rollup_tier, rechist_rollup_cursor, rechist_rollup_horizon`); err != nil {
+	if _, err := e.pool.Exec(ctx, `DROP TABLE rechist_policy, rechist_rollup_block, rechist_rollup_tier, rechist_rollup_cursor, rechist_rollup_horizon`); err != nil {
 		t.Fatal(err)
 	}
 	check := func(how string, rd core.Reader) {
@@ -379,8 +379,8 @@ func TestTierReaderOfASchemaWithoutTheTables(t *testing.T) {
 		if h, err := rd.Horizon(ctx, "a"); err != nil || h != 0 {
 			t.Errorf("%s: Horizon: %d, %v", how, h, err)
 		}
-		if bks, err := rd.Buckets(ctx, "a", 10, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 0 {
-			t.Errorf("%s: Buckets: %+v, %v", how, bks, err)
+		if bks, err := rd.Blocks(ctx, "a", 10, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 0 {
+			t.Errorf("%s: Blocks: %+v, %v", how, bks, err)
 		}
 		if w, err := rd.TierWidths(ctx, "a"); err != nil || len(w) != 0 {
 			t.Errorf("%s: TierWidths: %v, %v", how, w, err)
@@ -445,7 +445,7 @@ func TestTierQueryPlans(t *testing.T) {
 	}{
 		{"RecordRowsByID", db.RecordRowsByID, "idx_record_time", []any{"a", 0, 100, int64(math.MinInt64), 4}},
 		{"DeleteRolledUpChunk", db.DeleteRolledUpChunk, "idx_record_time", []any{"a", 100, 4, 10}},
-		{"RollupBuckets", db.RollupBuckets, "rechist_rollup_pkey", []any{"a", 10, 0, 100}},
+		{"RollupBlocks", db.RollupBlocks, "rechist_rollup_block_pkey", []any{"a", 10, 0, 100}},
 		{"RollupNames", db.RollupNames, "rechist_rollup_tier_pkey", []any{"", "", nil, 10}},
 	} {
 		rows, err := tx.Query(ctx, "EXPLAIN "+c.query, c.args...)
@@ -461,4 +461,9 @@ func TestTierQueryPlans(t *testing.T) {
 			t.Errorf("%s: plan\n%s\nwant %q and no sequential scan", c.name, plan, c.want)
 		}
 	}
+}
+
+// sameBlock says whether two blocks are the same.
+func sameBlock(a, b core.TierBlock) bool {
+	return a.Name == b.Name && a.EveryMs == b.EveryMs && a.BlockMs == b.BlockMs && string(a.Data) == string(b.Data)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
-// The rollup tiers' SQL (queries/sync/rollup.sql, migration 00005): the
+// The rollup tiers' SQL (queries/sync/rollup.sql, migrations 00005 and 00006): the
 // write side (tierStore) on the writer's transaction, the read side
 // (TierReader) on a reader's snapshot. Their tables may be missing only
 // in a file opened read-only that predates them, so only the reader
@@ -93,16 +93,16 @@ func (s *tierStore) Names(ctx context.Context, after string, limit int) ([]strin
 	return s.q.NamesAfter(context.WithoutCancel(ctx), db.NamesAfterParams{Lo: "", After: after, Hi: prefixEnd(""), Page: int64(limit)})
 }
 
-func (s *tierStore) Buckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBucket, error) {
-	return buckets(context.WithoutCancel(ctx), s.sq, name, everyMs, fromMs, toMs)
+func (s *tierStore) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
+	return blocks(context.WithoutCancel(ctx), s.sq, name, everyMs, fromMs, toMs)
 }
 
-func (s *tierStore) PutBucket(ctx context.Context, b core.TierBucket) error {
-	return s.sq.PutRollupBucket(context.WithoutCancel(ctx), syncdb.PutRollupBucketParams{Name: b.Name, EveryMs: b.EveryMs, BucketMs: b.BucketMs, State: b.State})
+func (s *tierStore) PutBlock(ctx context.Context, b core.TierBlock) error {
+	return s.sq.PutRollupBlock(context.WithoutCancel(ctx), syncdb.PutRollupBlockParams{Name: b.Name, EveryMs: b.EveryMs, BlockMs: b.BlockMs, Data: b.Data})
 }
 
-func (s *tierStore) DeleteBuckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) (int64, error) {
-	return s.sq.DeleteRollupBuckets(context.WithoutCancel(ctx), syncdb.DeleteRollupBucketsParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
+func (s *tierStore) DeleteBlocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) (int64, error) {
+	return s.sq.DeleteRollupBlocks(context.WithoutCancel(ctx), syncdb.DeleteRollupBlocksParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
 }
 
 func (s *tierStore) TierWidths(ctx context.Context, name string) ([]int64, error) {
@@ -119,7 +119,7 @@ func (s *tierStore) SetTier(ctx context.Context, name string, everyMs, fromMs in
 
 func (s *tierStore) DeleteTier(ctx context.Context, name string, everyMs int64) error {
 	ctx = context.WithoutCancel(ctx)
-	if err := s.sq.DeleteRollupTierBuckets(ctx, syncdb.DeleteRollupTierBucketsParams{Name: name, EveryMs: everyMs}); err != nil {
+	if err := s.sq.DeleteRollupTierBlocks(ctx, syncdb.DeleteRollupTierBlocksParams{Name: name, EveryMs: everyMs}); err != nil {
 		return err
 	}
 	return s.sq.DeleteRollupTier(ctx, syncdb.DeleteRollupTierParams{Name: name, EveryMs: everyMs})
@@ -145,15 +145,15 @@ func (s *tierStore) SetHorizon(ctx context.Context, name string, ms int64) error
 	return s.sq.SetRollupHorizon(context.WithoutCancel(ctx), syncdb.SetRollupHorizonParams{Name: name, BeforeMs: ms})
 }
 
-// buckets reads the buckets of (name, everyMs) within [fromMs, toMs].
-func buckets(ctx context.Context, sq *syncdb.Queries, name string, everyMs, fromMs, toMs int64) ([]core.TierBucket, error) {
-	got, err := sq.RollupBuckets(ctx, syncdb.RollupBucketsParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
+// blocks reads the blocks of (name, everyMs) within [fromMs, toMs].
+func blocks(ctx context.Context, sq *syncdb.Queries, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
+	got, err := sq.RollupBlocks(ctx, syncdb.RollupBlocksParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
 	if err != nil {
 		return nil, err
 	}
-	out := make([]core.TierBucket, len(got))
+	out := make([]core.TierBlock, len(got))
 	for i, g := range got {
-		out[i] = core.TierBucket{Name: g.RecordName, EveryMs: g.EveryMs, BucketMs: g.BucketMs, State: g.State}
+		out[i] = core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: g.BlockMs, Data: g.Data}
 	}
 	return out, nil
 }
@@ -172,7 +172,9 @@ func tierFrom(ctx context.Context, sq *syncdb.Queries, name string, everyMs int6
 }
 
 // The reader's TierReader: a file opened read-only that predates migration
-// 00005 has no cursor, no horizons, no tiers and no buckets.
+// 00005 has no cursor, no horizons, no tiers and no buckets; one between
+// 00005 and 00006 has tiers whose buckets it cannot read (Blocks fails
+// with errTiersPredateBlocks).
 
 func (r *reader) RollupCursor(ctx context.Context) (int64, bool, error) {
 	id, err := syncdb.New(r.conn).RollupCursor(ctx)
@@ -193,10 +195,17 @@ func (r *reader) Horizon(ctx context.Context, name string) (int64, error) {
 	return ms, err
 }
 
-func (r *reader) Buckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBucket, error) {
-	got, err := buckets(ctx, syncdb.New(r.conn), name, everyMs, fromMs, toMs)
-	if err != nil && r.missingTable(ctx, err, "rechist_rollup") {
-		return nil, nil
+// errTiersPredateBlocks is Blocks' error on a file whose tiers are in
+// migration 00005's format.
+var errTiersPredateBlocks = errors.New("the file's rollup tiers are in an earlier rechist's format: open it writable once (rechist migrate) to rebuild them")
+
+func (r *reader) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
+	got, err := blocks(ctx, syncdb.New(r.conn), name, everyMs, fromMs, toMs)
+	if err != nil && r.missingTable(ctx, err, "rechist_rollup_block") {
+		if r.missingTable(ctx, err, "rechist_rollup_tier") {
+			return nil, nil // before tiers: none
+		}
+		return nil, errTiersPredateBlocks
 	}
 	return got, err
 }

@@ -133,22 +133,22 @@ func TestTierStoreRoundTrip(t *testing.T) {
 		}
 
 		// Tiers and buckets.
-		for _, bk := range []core.TierBucket{
-			{Name: "a", EveryMs: 60_000, BucketMs: 120_000, State: "s3"},
-			{Name: "a", EveryMs: 60_000, BucketMs: 0, State: "old"},
-			{Name: "a", EveryMs: 60_000, BucketMs: 0, State: "s1"}, // replaces
-			{Name: "a", EveryMs: 60_000, BucketMs: 60_000, State: "s2"},
-			{Name: "a", EveryMs: 3_600_000, BucketMs: 0, State: "h"},
-			{Name: "b", EveryMs: 60_000, BucketMs: 0, State: "b1"},
+		for _, bk := range []core.TierBlock{
+			{Name: "a", EveryMs: 60_000, BlockMs: 120_000, Data: []byte("s3")},
+			{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("old")},
+			{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}, // replaces
+			{Name: "a", EveryMs: 60_000, BlockMs: 60_000, Data: []byte("s2")},
+			{Name: "a", EveryMs: 3_600_000, BlockMs: 0, Data: []byte("h")},
+			{Name: "b", EveryMs: 60_000, BlockMs: 0, Data: []byte("b1")},
 		} {
-			must("PutBucket", s.PutBucket(ctx, bk))
+			must("PutBlock", s.PutBlock(ctx, bk))
 		}
-		bks, err := s.Buckets(ctx, "a", 60_000, 0, 60_000)
-		if must("Buckets", err); len(bks) != 2 || bks[0] != (core.TierBucket{Name: "a", EveryMs: 60_000, BucketMs: 0, State: "s1"}) || bks[1].State != "s2" {
-			t.Errorf("Buckets(a, 1m, [0, 1m]): %+v", bks)
+		bks, err := s.Blocks(ctx, "a", 60_000, 0, 60_000)
+		if must("Blocks", err); len(bks) != 2 || !sameBlock(bks[0], core.TierBlock{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}) || string(bks[1].Data) != "s2" {
+			t.Errorf("Blocks(a, 1m, [0, 1m]): %+v", bks)
 		}
-		if n, err := s.DeleteBuckets(ctx, "a", 60_000, 60_000, 200_000); err != nil || n != 2 {
-			t.Errorf("DeleteBuckets: %d, %v; want 2", n, err)
+		if n, err := s.DeleteBlocks(ctx, "a", 60_000, 60_000, 200_000); err != nil || n != 2 {
+			t.Errorf("DeleteBlocks: %d, %v; want 2", n, err)
 		}
 		must("SetTier", s.SetTier(ctx, "a", 3_600_000, 7))
 		must("SetTier", s.SetTier(ctx, "a", 60_000, 99))
@@ -167,8 +167,8 @@ func TestTierStoreRoundTrip(t *testing.T) {
 		if w, err := s.TierWidths(ctx, "a"); err != nil || !slices.Equal(w, []int64{60_000}) {
 			t.Errorf("TierWidths(a) after DeleteTier: %v, %v", w, err)
 		}
-		if bks, err := s.Buckets(ctx, "a", 3_600_000, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 0 {
-			t.Errorf("Buckets of a deleted tier: %+v, %v", bks, err)
+		if bks, err := s.Blocks(ctx, "a", 3_600_000, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 0 {
+			t.Errorf("Blocks of a deleted tier: %+v, %v", bks, err)
 		}
 
 		// Horizons and deletes.
@@ -228,8 +228,8 @@ func TestTierReader(t *testing.T) {
 	_, err := commitTiers(t, e, func(ctx context.Context, s core.TierStore) (int64, error) {
 		return 0, errors.Join(s.SetRollupCursor(ctx, a[1]), s.SetHorizon(ctx, "a", 15),
 			s.SetTier(ctx, "a", 60_000, 0), s.SetTier(ctx, "a", 10, 0), s.SetTier(ctx, "b", 10, 0),
-			s.PutBucket(ctx, core.TierBucket{Name: "a", EveryMs: 10, BucketMs: 10, State: "x"}),
-			s.PutBucket(ctx, core.TierBucket{Name: "a", EveryMs: 10, BucketMs: 20, State: "y"}))
+			s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 10, Data: []byte("x")}),
+			s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 20, Data: []byte("y")}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -245,8 +245,8 @@ func TestTierReader(t *testing.T) {
 		if h, err := rd.Horizon(ctx, "b"); err != nil || h != 0 {
 			t.Errorf("%s: Horizon of none: %d, %v", how, h, err)
 		}
-		if bks, err := rd.Buckets(ctx, "a", 10, 0, 15); err != nil || len(bks) != 1 || bks[0].State != "x" {
-			t.Errorf("%s: Buckets: %+v, %v", how, bks, err)
+		if bks, err := rd.Blocks(ctx, "a", 10, 0, 15); err != nil || len(bks) != 1 || string(bks[0].Data) != "x" {
+			t.Errorf("%s: Blocks: %+v, %v", how, bks, err)
 		}
 		if w, err := rd.TierWidths(ctx, "a"); err != nil || !slices.Equal(w, []int64{10, 60_000}) {
 			t.Errorf("%s: TierWidths: %v, %v", how, w, err)
@@ -321,9 +321,9 @@ func TestTierStoreErrorRollsBack(t *testing.T) {
 // cursor, horizons, tiers or buckets: empty, not an error; its raw rows
 // still read.
 func TestTierReaderOfAFileBeforeTiers(t *testing.T) {
-	e := reshape(t, "DROP TABLE rechist_policy", "DROP TABLE rechist_rollup", "DROP TABLE rechist_rollup_tier",
+	e := reshape(t, "DROP TABLE rechist_policy", "DROP TABLE rechist_rollup_block", "DROP TABLE rechist_rollup_tier",
 		"DROP TABLE rechist_rollup_cursor", "DROP TABLE rechist_rollup_horizon",
-		"DELETE FROM goose_db_version WHERE version_id = 5")
+		"DELETE FROM goose_db_version WHERE version_id >= 5")
 	ctx := context.Background()
 	check := func(how string, rd core.Reader) {
 		if pols, err := rd.Policies(ctx); err != nil || len(pols) != 0 {
@@ -335,8 +335,8 @@ func TestTierReaderOfAFileBeforeTiers(t *testing.T) {
 		if h, err := rd.Horizon(ctx, "a"); err != nil || h != 0 {
 			t.Errorf("%s: Horizon: %d, %v", how, h, err)
 		}
-		if bks, err := rd.Buckets(ctx, "a", 10, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 0 {
-			t.Errorf("%s: Buckets: %+v, %v", how, bks, err)
+		if bks, err := rd.Blocks(ctx, "a", 10, math.MinInt64, math.MaxInt64); err != nil || len(bks) != 0 {
+			t.Errorf("%s: Blocks: %+v, %v", how, bks, err)
 		}
 		if w, err := rd.TierWidths(ctx, "a"); err != nil || len(w) != 0 {
 			t.Errorf("%s: TierWidths: %v, %v", how, w, err)
@@ -381,7 +381,7 @@ func TestTierQueryPlans(t *testing.T) {
 		{"RecentRecordRows", syncdb.RecentRecordRows, "USING INTEGER PRIMARY KEY (rowid>?)", []any{4, "a", 0, 100}},
 		{"DeleteRolledUpChunk", syncdb.DeleteRolledUpChunk, "USING COVERING INDEX idx_record_time (record_name=? AND stored_at<?)",
 			[]any{"a", 100, 4, 10}},
-		{"RollupBuckets", syncdb.RollupBuckets, "USING PRIMARY KEY (record_name=? AND every_ms=? AND bucket_ms>? AND bucket_ms<?)",
+		{"RollupBlocks", syncdb.RollupBlocks, "USING PRIMARY KEY (record_name=? AND every_ms=? AND block_ms>? AND block_ms<?)",
 			[]any{"a", 10, 0, 100}},
 	} {
 		plan := explain(t, e, c.query, c.args...)
@@ -389,4 +389,9 @@ func TestTierQueryPlans(t *testing.T) {
 			t.Errorf("%s: plan\n%swant %q and no sort", c.name, plan, c.want)
 		}
 	}
+}
+
+// sameBlock says whether two blocks are the same.
+func sameBlock(a, b core.TierBlock) bool {
+	return a.Name == b.Name && a.EveryMs == b.EveryMs && a.BlockMs == b.BlockMs && string(a.Data) == string(b.Data)
 }

@@ -81,17 +81,18 @@ func aggregateRecord(ctx context.Context, rd Reader, op, name string, a AggSpec)
 		}
 	}
 	acc := aggAcc{every: a.EveryMs}
-	bs, err := rd.Buckets(ctx, name, w, ts, te-w+1)
+	last := te - w + 1 // the last whole bucket's start
+	bs, err := rd.Blocks(ctx, name, w, blockStart(ts, w), blockStart(last, w))
 	if err != nil {
 		return nil, 0, err
 	}
-	for _, b := range bs {
-		st, err := DecodeRollupState(b.State)
+	for _, raw := range bs {
+		b, err := decodeBlock(raw.BlockMs, w, raw.Data)
+		if err == nil {
+			err = b.foldField(a.Path, ts, last, func(at int64, f *Field) { acc.field(at).merge(*f) })
+		}
 		if err != nil {
 			return nil, 0, err
-		}
-		if i, found := slices.BinarySearchFunc(st.Fields, a.Path, func(f Field, p []string) int { return slices.Compare(f.Path, p) }); found {
-			acc.field(b.BucketMs).merge(st.Fields[i])
 		}
 	}
 	raw := func(r Range, afterID int64) error {

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/binary"
 	"math"
 	"math/big"
 	"math/bits"
@@ -161,6 +162,14 @@ func (s *DecimalSum) Merge(o DecimalSum) {
 		s.scale(s.exp - o.exp)
 		s.exp = o.exp
 	}
+	if s.big == nil && o.big == nil { // the common case: no big.Int
+		if m, ok := mulPow10(o.small, o.exp-s.exp); ok {
+			if sum, ok := addInt64(s.small, m); ok {
+				s.small = sum
+				return
+			}
+		}
+	}
 	t := o.digits()
 	if d := o.exp - s.exp; d > 0 {
 		t.Mul(t, pow10(d))
@@ -283,6 +292,21 @@ func pow10(d int32) *big.Int {
 	return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d)), nil)
 }
 
+// mulPow10 is m * 10^d (d >= 0), or false when it overflows an int64.
+func mulPow10(m int64, d int32) (int64, bool) {
+	if d == 0 || m == 0 {
+		return m, true
+	}
+	if d >= int32(len(pow10u)) {
+		return 0, false
+	}
+	p := int64(pow10u[d])
+	if d > 18 || m > math.MaxInt64/p || m < math.MinInt64/p {
+		return 0, false
+	}
+	return m * p, true
+}
+
 // addInt64 adds without overflow, or says it would overflow.
 func addInt64(a, b int64) (int64, bool) {
 	c := a + b
@@ -290,4 +314,58 @@ func addInt64(a, b int64) (int64, bool) {
 		return 0, false
 	}
 	return c, true
+}
+
+// appendBinary appends the sum as rollup blocks store it: a byte (0: no
+// value, 1: small, 2: big and positive, 3: big and negative), then varint
+// exp and either varint digits or uvarint length and the digits' bytes,
+// big-endian.
+func (s DecimalSum) appendBinary(out []byte) []byte {
+	switch {
+	case !s.set:
+		return append(out, 0)
+	case s.big == nil:
+		out = append(out, 1)
+		out = binary.AppendVarint(out, int64(s.exp))
+		return binary.AppendVarint(out, s.small)
+	}
+	tag := byte(2)
+	if s.big.Sign() < 0 {
+		tag = 3
+	}
+	out = append(out, tag)
+	out = binary.AppendVarint(out, int64(s.exp))
+	abs := s.big.Bytes()
+	out = binary.AppendUvarint(out, uint64(len(abs)))
+	return append(out, abs...)
+}
+
+// decimalSum reads what appendBinary writes.
+func (r *binReader) decimalSum() DecimalSum {
+	var s DecimalSum
+	tag := r.byte()
+	if tag == 0 {
+		return s
+	}
+	exp := r.varint()
+	if exp < math.MinInt32 || exp > math.MaxInt32 {
+		r.bad = true
+		return s
+	}
+	s.exp, s.set = int32(exp), true
+	switch tag {
+	case 1:
+		s.small = r.varint()
+	case 2, 3:
+		s.big = new(big.Int).SetBytes(r.bytes(r.uvarint()))
+		if tag == 3 {
+			s.big.Neg(s.big)
+		}
+		if s.big.IsInt64() { // not what appendBinary writes, but the same sum
+			s.small, s.big = s.big.Int64(), nil
+		}
+	default:
+		r.bad = true
+	}
+	return s
 }

@@ -159,29 +159,3 @@ func BenchmarkDecimalSumAdd(b *testing.B) {
 		s.Add(xs[i&1023])
 	}
 }
-
-// The scanner reads what Encode writes exactly as encoding/json does.
-func TestRollupStateScannerAgreesWithJSON(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	values := []string{`{"a":1.5,"b":{"c":-2e-7,"d":"x\"y"},"e":[1]}`, `21.53`, `"text"`, `{"k\u00e9":1e300,"n":null}`, `{"a":{"b":{"c":3}}}`}
-	for round := range 300 {
-		var s RollupState
-		for i := range 1 + rng.IntN(5) {
-			s.Add(Row{ID: int64(round*10 + i), Name: "n", ValueJSON: values[rng.IntN(len(values))], StoredAt: rng.Int64N(1e12)})
-		}
-		text := s.Encode()
-		fast, ok := scanRollupState(text)
-		slow, err := decodeRollupStateJSON(text)
-		if !ok || err != nil {
-			t.Fatalf("%s: scanner %v, json %v", text, ok, err)
-		}
-		if fast.Encode() != text || slow.Encode() != text {
-			t.Fatalf("round trip of %s:\nscanner %s\njson    %s", text, fast.Encode(), slow.Encode())
-		}
-	}
-	for _, bad := range []string{``, `[`, `[1,[1,2,"x"],[1,2,"y"]`, `[1,[1,2,"x"],[1,2,"y"]]x`, `{}`} {
-		if _, ok := scanRollupState(bad); ok {
-			t.Errorf("scanner read %q", bad)
-		}
-	}
-}

@@ -1,13 +1,16 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"math"
 	"slices"
+	"strings"
 )
 
 // Rollup tiers: each record a policy with tiers governs keeps, besides its
-// raw rows, buckets of every tier's width (RollupState) in rechist_rollup.
+// raw rows, buckets of every tier's width (RollupState), eight to a row
+// of rechist_rollup_block (rollup_block.go).
 // They are exact at all times, whatever is killed when:
 //   - rows roll up in id order past a cursor (the highest id the buckets
 //     include), the buckets and the cursor moving in one transaction
@@ -42,10 +45,15 @@ func (s policySet) tiersOf(name string) []Tier {
 	return nil
 }
 
-// bucketStart is the start of the bucket of width every that holds ms.
+// bucketStart is the start of the bucket of width every that holds ms;
+// math.MinInt64 for the bucket that would start before it (a bound, for
+// a range from the beginning of time).
 func bucketStart(ms, every int64) int64 {
 	b := ms / every * every
 	if ms < 0 && b != ms {
+		if b < math.MinInt64+every {
+			return math.MinInt64
+		}
 		b -= every
 	}
 	return b
@@ -64,40 +72,93 @@ type bucketKey struct {
 }
 
 // addToBuckets merges delta into the stored buckets, creating them as
-// needed.
+// needed: a block read and written once for all its buckets.
 func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupState) error {
-	keys := make([]bucketKey, 0, len(delta))
+	blocks := map[bucketKey][]int64{} // by block (at: its start): the buckets' starts
 	for k := range delta {
+		bk := bucketKey{k.name, k.every, blockStart(k.at, k.every)}
+		blocks[bk] = append(blocks[bk], k.at)
+	}
+	keys := make([]bucketKey, 0, len(blocks))
+	for k := range blocks {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, b bucketKey) int {
-		if a.name != b.name {
-			if a.name < b.name {
-				return -1
-			}
-			return 1
-		}
-		if a.every != b.every {
-			return int(math.Copysign(1, float64(a.every-b.every)))
-		}
-		return int(math.Copysign(1, float64(a.at-b.at)))
-	})
+	slices.SortFunc(keys, compareKeys)
 	for _, k := range keys {
-		st := *delta[k]
-		got, err := s.Buckets(ctx, k.name, k.every, k.at, k.at)
+		b, err := loadBlock(ctx, s, k.name, k.every, k.at)
 		if err != nil {
 			return err
 		}
-		if len(got) == 1 {
-			old, err := DecodeRollupState(got[0].State)
+		for _, at := range blocks[k] {
+			slot := b.slotOf(at)
+			st, err := b.state(slot)
 			if err != nil {
 				return err
 			}
-			old.Merge(st)
-			st = old
+			st.Merge(*delta[bucketKey{k.name, k.every, at}])
+			b.set(slot, st)
 		}
-		if err := s.PutBucket(ctx, TierBucket{Name: k.name, EveryMs: k.every, BucketMs: k.at, State: st.Encode()}); err != nil {
+		if err := storeBlock(ctx, s, k.name, b); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// compareKeys orders bucket keys by name, width and start.
+func compareKeys(a, b bucketKey) int {
+	if c := strings.Compare(a.name, b.name); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(a.every, b.every); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.at, b.at)
+}
+
+// loadBlock reads the block of (name, every) starting at at, empty when
+// it is not stored.
+func loadBlock(ctx context.Context, s TierStore, name string, every, at int64) (*block, error) {
+	got, err := s.Blocks(ctx, name, every, at, at)
+	if err != nil || len(got) == 0 {
+		return newBlock(at, every), err
+	}
+	return decodeBlock(at, every, got[0].Data)
+}
+
+// storeBlock writes b, or deletes it when it has no bucket left.
+func storeBlock(ctx context.Context, s TierStore, name string, b *block) error {
+	data := b.encode()
+	if data == nil {
+		_, err := s.DeleteBlocks(ctx, name, b.every, b.at, b.at)
+		return err
+	}
+	return s.PutBlock(ctx, TierBlock{Name: name, EveryMs: b.every, BlockMs: b.at, Data: data})
+}
+
+// eachBucket calls fn with each stored bucket of (name, every) whose
+// start is within [fromMs, toMs], ascending.
+func eachBucket(ctx context.Context, s TierStore, name string, every, fromMs, toMs int64, fn func(b *block, slot int, st RollupState) error) error {
+	bs, err := s.Blocks(ctx, name, every, blockStart(fromMs, every), blockStart(toMs, every))
+	if err != nil {
+		return err
+	}
+	for _, raw := range bs {
+		b, err := decodeBlock(raw.BlockMs, every, raw.Data)
+		if err != nil {
+			return err
+		}
+		for slot := range blockBuckets {
+			if at := b.bucketAt(slot); b.slots[slot] == nil || at < fromMs || at > toMs {
+				continue
+			}
+			st, err := b.state(slot)
+			if err == nil {
+				err = fn(b, slot, st)
+			}
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -132,6 +193,11 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 			ts = set.tiersOf(row.Name)
 			tiers[row.Name] = ts
 		}
+		if len(ts) == 0 {
+			continue
+		}
+		var one RollupState // the row's JSON read once, merged into each tier
+		one.Add(row)
 		for _, t := range ts {
 			b := bucketStart(row.StoredAt, t.EveryMs)
 			if t.expired(b, nowMs) {
@@ -143,7 +209,7 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 				st = &RollupState{}
 				delta[k] = st
 			}
-			st.Add(row)
+			st.Merge(one)
 		}
 	}
 	// A record seen for the first time gets its tiers, complete from the
@@ -256,16 +322,12 @@ func fillTier(ctx context.Context, s TierStore, name string, t Tier, have []int6
 			return err
 		}
 		from = f
-		bs, err := s.Buckets(ctx, name, src, math.MinInt64, math.MaxInt64)
+		err = eachBucket(ctx, s, name, src, math.MinInt64, math.MaxInt64, func(b *block, slot int, st RollupState) error {
+			add(b.bucketAt(slot), st)
+			return nil
+		})
 		if err != nil {
 			return err
-		}
-		for _, b := range bs {
-			st, err := DecodeRollupState(b.State)
-			if err != nil {
-				return err
-			}
-			add(b.BucketMs, st)
 		}
 	} else {
 		h, err := s.Horizon(ctx, name)

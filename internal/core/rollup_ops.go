@@ -140,10 +140,8 @@ func (db *DB) deleteRolledUp(ctx context.Context, name string, pol Policy, cutof
 	}
 	_, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
 		for _, t := range pol.Tiers {
-			if t.KeepMs > 0 {
-				if _, err := s.DeleteBuckets(ctx, name, t.EveryMs, math.MinInt64, nowMs-t.KeepMs-t.EveryMs); err != nil {
-					return 0, err
-				}
+			if err := expireBuckets(ctx, s, name, t, nowMs); err != nil {
+				return 0, err
 			}
 		}
 		return 0, nil
@@ -198,40 +196,75 @@ func adjustForDelete(ctx context.Context, s TierStore, name string, startMs, end
 		if err != nil {
 			return err
 		}
-		bs, err := s.Buckets(ctx, name, w, bucketStart(startMs, w), bucketStart(endMs, w))
+		changed := map[*block]bool{}
+		var order []*block
+		err = eachBucket(ctx, s, name, w, bucketStart(startMs, w), bucketStart(endMs, w), func(b *block, slot int, _ RollupState) error {
+			at := b.bucketAt(slot)
+			end := at + w - 1
+			switch {
+			case at >= startMs && end <= endMs:
+				b.set(slot, RollupState{})
+			case at < h || at < from:
+				return nil // raw rows gone: kept as it is (see above)
+			default:
+				var st RollupState
+				err := s.RecordRows(ctx, name, at, end, cursor, func(row Row) bool {
+					if row.StoredAt < startMs || row.StoredAt > endMs {
+						st.Add(row)
+					}
+					return true
+				})
+				if err != nil {
+					return err
+				}
+				b.set(slot, st)
+			}
+			if !changed[b] {
+				changed[b] = true
+				order = append(order, b)
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		for _, b := range bs {
-			end := b.BucketMs + w - 1
-			if b.BucketMs >= startMs && end <= endMs {
-				if _, err := s.DeleteBuckets(ctx, name, w, b.BucketMs, b.BucketMs); err != nil {
-					return err
-				}
-				continue
-			}
-			if b.BucketMs < h || b.BucketMs < from {
-				continue // raw rows gone: kept as it is (see above)
-			}
-			var st RollupState
-			err := s.RecordRows(ctx, name, b.BucketMs, end, cursor, func(row Row) bool {
-				if row.StoredAt < startMs || row.StoredAt > endMs {
-					st.Add(row)
-				}
-				return true
-			})
-			if err != nil {
-				return err
-			}
-			if st.Rows == 0 {
-				_, err = s.DeleteBuckets(ctx, name, w, b.BucketMs, b.BucketMs)
-			} else {
-				err = s.PutBucket(ctx, TierBucket{Name: name, EveryMs: w, BucketMs: b.BucketMs, State: st.Encode()})
-			}
-			if err != nil {
+		for _, b := range order {
+			if err := storeBlock(ctx, s, name, b); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// expireBuckets deletes the buckets of the record name's tier t whose keep
+// has passed at nowMs: the blocks wholly past it, and those buckets of the
+// block that holds the newest of them.
+func expireBuckets(ctx context.Context, s TierStore, name string, t Tier, nowMs int64) error {
+	if t.KeepMs <= 0 {
+		return nil
+	}
+	last := bucketStart(nowMs-t.KeepMs-t.EveryMs, t.EveryMs) // the newest bucket that has expired
+	if !t.expired(last, nowMs) {
+		last -= t.EveryMs
+	}
+	at := blockStart(last, t.EveryMs)
+	if _, err := s.DeleteBlocks(ctx, name, t.EveryMs, math.MinInt64, at-1); err != nil {
+		return err
+	}
+	b, err := loadBlock(ctx, s, name, t.EveryMs, at)
+	if err != nil {
+		return err
+	}
+	dirty := false
+	for slot := range blockBuckets {
+		if b.slots[slot] != nil && b.bucketAt(slot) <= last {
+			b.set(slot, RollupState{})
+			dirty = true
+		}
+	}
+	if !dirty {
+		return nil
+	}
+	return storeBlock(ctx, s, name, b)
 }

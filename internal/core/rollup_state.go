@@ -1,8 +1,6 @@
 package core
 
 import (
-	"encoding/json"
-	"fmt"
 	"slices"
 
 	"github.com/seed178a96f3/rechist/internal/jsonpath"
@@ -121,80 +119,4 @@ func (s *RollupState) Bucket(path []string, startMs int64) (Bucket, bool) {
 	f := s.Fields[i]
 	return Bucket{StartMs: startMs, Count: f.N, Min: f.Min, Max: f.Max, Sum: f.Sum.Sum(),
 		Mean: f.Sum.Mean(f.N), First: f.First.X, Last: f.Last.X}, true
-}
-
-// Encode writes the state as stored in rechist_rollup.state: one JSON
-// array, [rows, first, last, fields...], a row as [ms, id, json], a field
-// as [path, n, sum, min, max, [ms, id, x], [ms, id, x]], the sum as
-// DecimalSum.String.
-func (s *RollupState) Encode() string {
-	out := make([]any, 0, 3+len(s.Fields))
-	out = append(out, s.Rows, []any{s.First.Ms, s.First.ID, s.First.JSON}, []any{s.Last.Ms, s.Last.ID, s.Last.JSON})
-	for _, f := range s.Fields {
-		out = append(out, []any{f.Path, f.N, f.Sum.String(), f.Min, f.Max,
-			[]any{f.First.Ms, f.First.ID, f.First.X}, []any{f.Last.Ms, f.Last.ID, f.Last.X}})
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		panic("rechist: encode a rollup state: " + err.Error()) // finite numbers and strings only
-	}
-	return string(b)
-}
-
-// DecodeRollupState reads what Encode writes: with a scanner made for
-// its one shape (a year of hourly buckets is 8,760 of them an
-// aggregation), and with encoding/json where the scanner does not follow.
-func DecodeRollupState(text string) (RollupState, error) {
-	if s, ok := scanRollupState(text); ok {
-		return s, nil
-	}
-	return decodeRollupStateJSON(text)
-}
-
-// decodeRollupStateJSON is DecodeRollupState through encoding/json.
-func decodeRollupStateJSON(text string) (RollupState, error) {
-	var s RollupState
-	bad := func(what string) (RollupState, error) {
-		return RollupState{}, fmt.Errorf("rechist: a rollup state in the database is damaged (%s): %.60q", what, text)
-	}
-	var parts []json.RawMessage
-	if err := json.Unmarshal([]byte(text), &parts); err != nil || len(parts) < 3 {
-		return bad("not an array of three or more")
-	}
-	if json.Unmarshal(parts[0], &s.Rows) != nil {
-		return bad("rows")
-	}
-	for i, ref := range []*RowRef{&s.First, &s.Last} {
-		var r []json.RawMessage
-		if json.Unmarshal(parts[1+i], &r) != nil || len(r) != 3 ||
-			json.Unmarshal(r[0], &ref.Ms) != nil || json.Unmarshal(r[1], &ref.ID) != nil || json.Unmarshal(r[2], &ref.JSON) != nil {
-			return bad("first or last row")
-		}
-	}
-	for _, p := range parts[3:] {
-		var r []json.RawMessage
-		var f Field
-		var sum string
-		if json.Unmarshal(p, &r) != nil || len(r) != 7 ||
-			json.Unmarshal(r[0], &f.Path) != nil || json.Unmarshal(r[1], &f.N) != nil || json.Unmarshal(r[2], &sum) != nil ||
-			json.Unmarshal(r[3], &f.Min) != nil || json.Unmarshal(r[4], &f.Max) != nil {
-			return bad("field")
-		}
-		var ok bool
-		if f.Sum, ok = ParseDecimalSum(sum); !ok {
-			return bad("field sum")
-		}
-		for i, n := range []*NumRef{&f.First, &f.Last} {
-			var q []json.RawMessage
-			if json.Unmarshal(r[5+i], &q) != nil || len(q) != 3 ||
-				json.Unmarshal(q[0], &n.Ms) != nil || json.Unmarshal(q[1], &n.ID) != nil || json.Unmarshal(q[2], &n.X) != nil {
-				return bad("field first or last")
-			}
-		}
-		if f.Path == nil {
-			f.Path = []string{}
-		}
-		s.Fields = append(s.Fields, f)
-	}
-	return s, nil
 }

@@ -2,13 +2,13 @@ package core
 
 import "context"
 
-// TierBucket is one stored rollup bucket (rechist_rollup): the record
-// Name's rows within [BucketMs, BucketMs+EveryMs), summarised in State
-// (RollupState's encoding).
-type TierBucket struct {
-	Name              string
-	EveryMs, BucketMs int64
-	State             string
+// TierBlock is one stored block of rollup buckets (rechist_rollup_block):
+// the record Name's buckets of width EveryMs from BlockMs on, eight of
+// them (blockBuckets), in Data (see rollup_block.go).
+type TierBlock struct {
+	Name             string
+	EveryMs, BlockMs int64
+	Data             []byte
 }
 
 // TierStore is what the rollup code (rollup.go) reads and writes inside one
@@ -51,14 +51,14 @@ type TierStore interface {
 	// tiers, whose raw rows may all be gone.
 	TierNames(ctx context.Context, p Pattern, after string, limit int) ([]string, error)
 
-	// Buckets returns the stored buckets of (name, everyMs) whose
-	// BucketMs is within [fromMs, toMs], ascending.
-	Buckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]TierBucket, error)
-	// PutBucket inserts or replaces the bucket (Name, EveryMs, BucketMs).
-	PutBucket(ctx context.Context, b TierBucket) error
-	// DeleteBuckets deletes the buckets of (name, everyMs) whose BucketMs
-	// is within [fromMs, toMs] and returns how many.
-	DeleteBuckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) (int64, error)
+	// Blocks returns the stored blocks of (name, everyMs) whose BlockMs
+	// is within [fromMs, toMs], ascending.
+	Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]TierBlock, error)
+	// PutBlock inserts or replaces the block (Name, EveryMs, BlockMs).
+	PutBlock(ctx context.Context, b TierBlock) error
+	// DeleteBlocks deletes the blocks of (name, everyMs) whose BlockMs is
+	// within [fromMs, toMs] and returns how many.
+	DeleteBlocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) (int64, error)
 	// TierWidths returns the widths of the tiers the record name has
 	// (rows of rechist_rollup_tier, whether or not they have buckets yet),
 	// ascending.
@@ -70,9 +70,9 @@ type TierStore interface {
 	// SetTier records that the record name has the tier everyMs, complete
 	// from fromMs (table rechist_rollup_tier: record_name, every_ms,
 	// from_ms, primary key (record_name, every_ms); added by the same
-	// migration as rechist_rollup).
+	// migration as the policies).
 	SetTier(ctx context.Context, name string, everyMs, fromMs int64) error
-	// DeleteTier deletes the tier (name, everyMs) and all its buckets.
+	// DeleteTier deletes the tier (name, everyMs) and all its blocks.
 	DeleteTier(ctx context.Context, name string, everyMs int64) error
 
 	// DeleteRolledUp deletes at most limit rows of the record name stored
@@ -96,8 +96,8 @@ type TierReader interface {
 	// RollupCursor and Horizon are TierStore's, in the snapshot.
 	RollupCursor(ctx context.Context) (id int64, ok bool, err error)
 	Horizon(ctx context.Context, name string) (int64, error)
-	// Buckets is TierStore's, in the snapshot.
-	Buckets(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]TierBucket, error)
+	// Blocks is TierStore's, in the snapshot.
+	Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]TierBlock, error)
 	// TierWidths and TierFrom are TierStore's, in the snapshot.
 	TierWidths(ctx context.Context, name string) ([]int64, error)
 	TierFrom(ctx context.Context, name string, everyMs int64) (fromMs int64, ok bool, err error)

@@ -4,9 +4,11 @@
 -- DeleteRecordRangeChunk.
 
 -- name: TierTables :one
--- Whether the schema has the tiers' tables: asked first in a read
--- transaction, which a query of a missing table would abort.
-SELECT (to_regclass('rechist_rollup_tier') IS NOT NULL)::boolean AS present;
+-- Whether the schema has the tiers' tables, as migration 00005 left them
+-- (a schema between 00004 and 00005 has tiers it cannot read): asked
+-- first in a read transaction, which a query of a missing table would
+-- abort.
+SELECT (to_regclass('rechist_rollup_block') IS NOT NULL)::boolean AS present;
 
 -- name: RollupCursor :one
 SELECT id FROM rechist_rollup_cursor WHERE slot = 1;
@@ -23,27 +25,27 @@ INSERT INTO rechist_rollup_horizon (record_name, before_ms)
 VALUES (@name::text, @before_ms::bigint)
 ON CONFLICT (record_name) DO UPDATE SET before_ms = excluded.before_ms;
 
--- name: RollupBuckets :many
--- A range of the primary key, in bucket order.
-SELECT record_name, every_ms, bucket_ms, state
-FROM rechist_rollup
+-- name: RollupBlocks :many
+-- A range of the primary key, in block order.
+SELECT block_ms, data
+FROM rechist_rollup_block
 WHERE record_name = @name::text
   AND every_ms = @every_ms::bigint
-  AND bucket_ms >= @from_ms::bigint
-  AND bucket_ms <= @to_ms::bigint
-ORDER BY bucket_ms;
+  AND block_ms >= @from_ms::bigint
+  AND block_ms <= @to_ms::bigint
+ORDER BY block_ms;
 
--- name: PutRollupBucket :exec
-INSERT INTO rechist_rollup (record_name, every_ms, bucket_ms, state)
-VALUES (@name::text, @every_ms::bigint, @bucket_ms::bigint, @state::text)
-ON CONFLICT (record_name, every_ms, bucket_ms) DO UPDATE SET state = excluded.state;
+-- name: PutRollupBlock :exec
+INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
+VALUES (@name::text, @every_ms::bigint, @block_ms::bigint, @data::bytea)
+ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data;
 
--- name: DeleteRollupBuckets :execrows
-DELETE FROM rechist_rollup
+-- name: DeleteRollupBlocks :execrows
+DELETE FROM rechist_rollup_block
 WHERE record_name = @name::text
   AND every_ms = @every_ms::bigint
-  AND bucket_ms >= @from_ms::bigint
-  AND bucket_ms <= @to_ms::bigint;
+  AND block_ms >= @from_ms::bigint
+  AND block_ms <= @to_ms::bigint;
 
 -- name: RollupWidths :many
 SELECT every_ms FROM rechist_rollup_tier
@@ -63,8 +65,8 @@ ON CONFLICT (record_name, every_ms) DO UPDATE SET from_ms = excluded.from_ms;
 DELETE FROM rechist_rollup_tier
 WHERE record_name = @name::text AND every_ms = @every_ms::bigint;
 
--- name: DeleteRollupTierBuckets :exec
-DELETE FROM rechist_rollup
+-- name: DeleteRollupTierBlocks :exec
+DELETE FROM rechist_rollup_block
 WHERE record_name = @name::text AND every_ms = @every_ms::bigint;
 
 -- name: RecordRowsByID :many

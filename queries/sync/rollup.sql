@@ -1,4 +1,4 @@
--- Rollup tiers (migration 00005): what core.TierStore and core.TierReader
+-- Rollup tiers (migrations 00005 and 00006): what core.TierStore and core.TierReader
 -- run. Unprepared, as every query of a table newer than the files a
 -- read-only open may meet. The writer runs the writes in the transaction
 -- of a KindTiers request; RowsAfter (db.ChangesAfter), MaxID (db.LastID)
@@ -20,28 +20,28 @@ INSERT INTO rechist_rollup_horizon (record_name, before_ms)
 VALUES (CAST(@name AS TEXT), CAST(@before_ms AS INTEGER))
 ON CONFLICT (record_name) DO UPDATE SET before_ms = excluded.before_ms;
 
--- name: RollupBuckets :many
--- Hot: a range of the primary key, already in bucket order.
-SELECT record_name, every_ms, bucket_ms, state
-FROM rechist_rollup
+-- name: RollupBlocks :many
+-- Hot: a range of the primary key, already in block order.
+SELECT block_ms, data
+FROM rechist_rollup_block
 WHERE record_name = CAST(@name AS TEXT)
   AND every_ms = CAST(@every_ms AS INTEGER)
-  AND bucket_ms >= CAST(@from_ms AS INTEGER)
-  AND bucket_ms <= CAST(@to_ms AS INTEGER)
-ORDER BY bucket_ms;
+  AND block_ms >= CAST(@from_ms AS INTEGER)
+  AND block_ms <= CAST(@to_ms AS INTEGER)
+ORDER BY block_ms;
 
--- name: PutRollupBucket :exec
--- Hot: one primary-key upsert per bucket a rollup touches.
-INSERT INTO rechist_rollup (record_name, every_ms, bucket_ms, state)
-VALUES (CAST(@name AS TEXT), CAST(@every_ms AS INTEGER), CAST(@bucket_ms AS INTEGER), CAST(@state AS TEXT))
-ON CONFLICT (record_name, every_ms, bucket_ms) DO UPDATE SET state = excluded.state;
+-- name: PutRollupBlock :exec
+-- Hot: one primary-key upsert per block a rollup touches.
+INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
+VALUES (CAST(@name AS TEXT), CAST(@every_ms AS INTEGER), CAST(@block_ms AS INTEGER), CAST(@data AS BLOB))
+ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data;
 
--- name: DeleteRollupBuckets :execrows
-DELETE FROM rechist_rollup
+-- name: DeleteRollupBlocks :execrows
+DELETE FROM rechist_rollup_block
 WHERE record_name = CAST(@name AS TEXT)
   AND every_ms = CAST(@every_ms AS INTEGER)
-  AND bucket_ms >= CAST(@from_ms AS INTEGER)
-  AND bucket_ms <= CAST(@to_ms AS INTEGER);
+  AND block_ms >= CAST(@from_ms AS INTEGER)
+  AND block_ms <= CAST(@to_ms AS INTEGER);
 
 -- name: RollupWidths :many
 -- The widths of one record's tiers, ascending: a range of the primary key.
@@ -59,12 +59,12 @@ VALUES (CAST(@name AS TEXT), CAST(@every_ms AS INTEGER), CAST(@from_ms AS INTEGE
 ON CONFLICT (record_name, every_ms) DO UPDATE SET from_ms = excluded.from_ms;
 
 -- name: DeleteRollupTier :exec
--- With its buckets (DeleteRollupTierBuckets), in the same transaction.
+-- With its blocks (DeleteRollupTierBlocks), in the same transaction.
 DELETE FROM rechist_rollup_tier
 WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
 
--- name: DeleteRollupTierBuckets :exec
-DELETE FROM rechist_rollup
+-- name: DeleteRollupTierBlocks :exec
+DELETE FROM rechist_rollup_block
 WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
 
 -- name: RecordRowsByID :many

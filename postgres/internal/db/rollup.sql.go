@@ -44,23 +44,23 @@ func (q *Queries) DeleteRolledUpChunk(ctx context.Context, arg DeleteRolledUpChu
 	return result.RowsAffected(), nil
 }
 
-const DeleteRollupBuckets = `-- name: DeleteRollupBuckets :execrows
-DELETE FROM rechist_rollup
+const DeleteRollupBlocks = `-- name: DeleteRollupBlocks :execrows
+DELETE FROM rechist_rollup_block
 WHERE record_name = $1::text
   AND every_ms = $2::bigint
-  AND bucket_ms >= $3::bigint
-  AND bucket_ms <= $4::bigint
+  AND block_ms >= $3::bigint
+  AND block_ms <= $4::bigint
 `
 
-type DeleteRollupBucketsParams struct {
+type DeleteRollupBlocksParams struct {
 	Name    string
 	EveryMs int64
 	FromMs  int64
 	ToMs    int64
 }
 
-func (q *Queries) DeleteRollupBuckets(ctx context.Context, arg DeleteRollupBucketsParams) (int64, error) {
-	result, err := q.db.Exec(ctx, DeleteRollupBuckets,
+func (q *Queries) DeleteRollupBlocks(ctx context.Context, arg DeleteRollupBlocksParams) (int64, error) {
+	result, err := q.db.Exec(ctx, DeleteRollupBlocks,
 		arg.Name,
 		arg.EveryMs,
 		arg.FromMs,
@@ -87,40 +87,40 @@ func (q *Queries) DeleteRollupTier(ctx context.Context, arg DeleteRollupTierPara
 	return err
 }
 
-const DeleteRollupTierBuckets = `-- name: DeleteRollupTierBuckets :exec
-DELETE FROM rechist_rollup
+const DeleteRollupTierBlocks = `-- name: DeleteRollupTierBlocks :exec
+DELETE FROM rechist_rollup_block
 WHERE record_name = $1::text AND every_ms = $2::bigint
 `
 
-type DeleteRollupTierBucketsParams struct {
+type DeleteRollupTierBlocksParams struct {
 	Name    string
 	EveryMs int64
 }
 
-func (q *Queries) DeleteRollupTierBuckets(ctx context.Context, arg DeleteRollupTierBucketsParams) error {
-	_, err := q.db.Exec(ctx, DeleteRollupTierBuckets, arg.Name, arg.EveryMs)
+func (q *Queries) DeleteRollupTierBlocks(ctx context.Context, arg DeleteRollupTierBlocksParams) error {
+	_, err := q.db.Exec(ctx, DeleteRollupTierBlocks, arg.Name, arg.EveryMs)
 	return err
 }
 
-const PutRollupBucket = `-- name: PutRollupBucket :exec
-INSERT INTO rechist_rollup (record_name, every_ms, bucket_ms, state)
-VALUES ($1::text, $2::bigint, $3::bigint, $4::text)
-ON CONFLICT (record_name, every_ms, bucket_ms) DO UPDATE SET state = excluded.state
+const PutRollupBlock = `-- name: PutRollupBlock :exec
+INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
+VALUES ($1::text, $2::bigint, $3::bigint, $4::bytea)
+ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data
 `
 
-type PutRollupBucketParams struct {
-	Name     string
-	EveryMs  int64
-	BucketMs int64
-	State    string
+type PutRollupBlockParams struct {
+	Name    string
+	EveryMs int64
+	BlockMs int64
+	Data    []byte
 }
 
-func (q *Queries) PutRollupBucket(ctx context.Context, arg PutRollupBucketParams) error {
-	_, err := q.db.Exec(ctx, PutRollupBucket,
+func (q *Queries) PutRollupBlock(ctx context.Context, arg PutRollupBlockParams) error {
+	_, err := q.db.Exec(ctx, PutRollupBlock,
 		arg.Name,
 		arg.EveryMs,
-		arg.BucketMs,
-		arg.State,
+		arg.BlockMs,
+		arg.Data,
 	)
 	return err
 }
@@ -176,26 +176,31 @@ func (q *Queries) RecordRowsByID(ctx context.Context, arg RecordRowsByIDParams) 
 	return items, nil
 }
 
-const RollupBuckets = `-- name: RollupBuckets :many
-SELECT record_name, every_ms, bucket_ms, state
-FROM rechist_rollup
+const RollupBlocks = `-- name: RollupBlocks :many
+SELECT block_ms, data
+FROM rechist_rollup_block
 WHERE record_name = $1::text
   AND every_ms = $2::bigint
-  AND bucket_ms >= $3::bigint
-  AND bucket_ms <= $4::bigint
-ORDER BY bucket_ms
+  AND block_ms >= $3::bigint
+  AND block_ms <= $4::bigint
+ORDER BY block_ms
 `
 
-type RollupBucketsParams struct {
+type RollupBlocksParams struct {
 	Name    string
 	EveryMs int64
 	FromMs  int64
 	ToMs    int64
 }
 
-// A range of the primary key, in bucket order.
-func (q *Queries) RollupBuckets(ctx context.Context, arg RollupBucketsParams) ([]RechistRollup, error) {
-	rows, err := q.db.Query(ctx, RollupBuckets,
+type RollupBlocksRow struct {
+	BlockMs int64
+	Data    []byte
+}
+
+// A range of the primary key, in block order.
+func (q *Queries) RollupBlocks(ctx context.Context, arg RollupBlocksParams) ([]RollupBlocksRow, error) {
+	rows, err := q.db.Query(ctx, RollupBlocks,
 		arg.Name,
 		arg.EveryMs,
 		arg.FromMs,
@@ -205,15 +210,10 @@ func (q *Queries) RollupBuckets(ctx context.Context, arg RollupBucketsParams) ([
 		return nil, err
 	}
 	defer rows.Close()
-	var items []RechistRollup
+	var items []RollupBlocksRow
 	for rows.Next() {
-		var i RechistRollup
-		if err := rows.Scan(
-			&i.RecordName,
-			&i.EveryMs,
-			&i.BucketMs,
-			&i.State,
-		); err != nil {
+		var i RollupBlocksRow
+		if err := rows.Scan(&i.BlockMs, &i.Data); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -377,15 +377,17 @@ func (q *Queries) SetRollupTier(ctx context.Context, arg SetRollupTierParams) er
 
 const TierTables = `-- name: TierTables :one
 
-SELECT (to_regclass('rechist_rollup_tier') IS NOT NULL)::boolean AS present
+SELECT (to_regclass('rechist_rollup_block') IS NOT NULL)::boolean AS present
 `
 
 // Rollup tiers (migration 00004): what core.TierStore runs in a KindTiers
 // request's write transaction and core.TierReader in a read snapshot.
 // MaxID, RowsAfter and DeleteRange reuse LastID, ChangesAfter and
 // DeleteRecordRangeChunk.
-// Whether the schema has the tiers' tables: asked first in a read
-// transaction, which a query of a missing table would abort.
+// Whether the schema has the tiers' tables, as migration 00005 left them
+// (a schema between 00004 and 00005 has tiers it cannot read): asked
+// first in a read transaction, which a query of a missing table would
+// abort.
 func (q *Queries) TierTables(ctx context.Context) (bool, error) {
 	row := q.db.QueryRow(ctx, TierTables)
 	var present bool

@@ -42,23 +42,23 @@ func (q *Queries) DeleteRolledUpChunk(ctx context.Context, arg DeleteRolledUpChu
 	return result.RowsAffected()
 }
 
-const DeleteRollupBuckets = `-- name: DeleteRollupBuckets :execrows
-DELETE FROM rechist_rollup
+const DeleteRollupBlocks = `-- name: DeleteRollupBlocks :execrows
+DELETE FROM rechist_rollup_block
 WHERE record_name = CAST(?1 AS TEXT)
   AND every_ms = CAST(?2 AS INTEGER)
-  AND bucket_ms >= CAST(?3 AS INTEGER)
-  AND bucket_ms <= CAST(?4 AS INTEGER)
+  AND block_ms >= CAST(?3 AS INTEGER)
+  AND block_ms <= CAST(?4 AS INTEGER)
 `
 
-type DeleteRollupBucketsParams struct {
+type DeleteRollupBlocksParams struct {
 	Name    string
 	EveryMs int64
 	FromMs  int64
 	ToMs    int64
 }
 
-func (q *Queries) DeleteRollupBuckets(ctx context.Context, arg DeleteRollupBucketsParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, DeleteRollupBuckets,
+func (q *Queries) DeleteRollupBlocks(ctx context.Context, arg DeleteRollupBlocksParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, DeleteRollupBlocks,
 		arg.Name,
 		arg.EveryMs,
 		arg.FromMs,
@@ -80,47 +80,47 @@ type DeleteRollupTierParams struct {
 	EveryMs int64
 }
 
-// With its buckets (DeleteRollupTierBuckets), in the same transaction.
+// With its blocks (DeleteRollupTierBlocks), in the same transaction.
 func (q *Queries) DeleteRollupTier(ctx context.Context, arg DeleteRollupTierParams) error {
 	_, err := q.db.ExecContext(ctx, DeleteRollupTier, arg.Name, arg.EveryMs)
 	return err
 }
 
-const DeleteRollupTierBuckets = `-- name: DeleteRollupTierBuckets :exec
-DELETE FROM rechist_rollup
+const DeleteRollupTierBlocks = `-- name: DeleteRollupTierBlocks :exec
+DELETE FROM rechist_rollup_block
 WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
 `
 
-type DeleteRollupTierBucketsParams struct {
+type DeleteRollupTierBlocksParams struct {
 	Name    string
 	EveryMs int64
 }
 
-func (q *Queries) DeleteRollupTierBuckets(ctx context.Context, arg DeleteRollupTierBucketsParams) error {
-	_, err := q.db.ExecContext(ctx, DeleteRollupTierBuckets, arg.Name, arg.EveryMs)
+func (q *Queries) DeleteRollupTierBlocks(ctx context.Context, arg DeleteRollupTierBlocksParams) error {
+	_, err := q.db.ExecContext(ctx, DeleteRollupTierBlocks, arg.Name, arg.EveryMs)
 	return err
 }
 
-const PutRollupBucket = `-- name: PutRollupBucket :exec
-INSERT INTO rechist_rollup (record_name, every_ms, bucket_ms, state)
-VALUES (CAST(?1 AS TEXT), CAST(?2 AS INTEGER), CAST(?3 AS INTEGER), CAST(?4 AS TEXT))
-ON CONFLICT (record_name, every_ms, bucket_ms) DO UPDATE SET state = excluded.state
+const PutRollupBlock = `-- name: PutRollupBlock :exec
+INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
+VALUES (CAST(?1 AS TEXT), CAST(?2 AS INTEGER), CAST(?3 AS INTEGER), CAST(?4 AS BLOB))
+ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data
 `
 
-type PutRollupBucketParams struct {
-	Name     string
-	EveryMs  int64
-	BucketMs int64
-	State    string
+type PutRollupBlockParams struct {
+	Name    string
+	EveryMs int64
+	BlockMs int64
+	Data    []byte
 }
 
-// Hot: one primary-key upsert per bucket a rollup touches.
-func (q *Queries) PutRollupBucket(ctx context.Context, arg PutRollupBucketParams) error {
-	_, err := q.db.ExecContext(ctx, PutRollupBucket,
+// Hot: one primary-key upsert per block a rollup touches.
+func (q *Queries) PutRollupBlock(ctx context.Context, arg PutRollupBlockParams) error {
+	_, err := q.db.ExecContext(ctx, PutRollupBlock,
 		arg.Name,
 		arg.EveryMs,
-		arg.BucketMs,
-		arg.State,
+		arg.BlockMs,
+		arg.Data,
 	)
 	return err
 }
@@ -252,26 +252,31 @@ func (q *Queries) RecordRowsByID(ctx context.Context, arg RecordRowsByIDParams) 
 	return items, nil
 }
 
-const RollupBuckets = `-- name: RollupBuckets :many
-SELECT record_name, every_ms, bucket_ms, state
-FROM rechist_rollup
+const RollupBlocks = `-- name: RollupBlocks :many
+SELECT block_ms, data
+FROM rechist_rollup_block
 WHERE record_name = CAST(?1 AS TEXT)
   AND every_ms = CAST(?2 AS INTEGER)
-  AND bucket_ms >= CAST(?3 AS INTEGER)
-  AND bucket_ms <= CAST(?4 AS INTEGER)
-ORDER BY bucket_ms
+  AND block_ms >= CAST(?3 AS INTEGER)
+  AND block_ms <= CAST(?4 AS INTEGER)
+ORDER BY block_ms
 `
 
-type RollupBucketsParams struct {
+type RollupBlocksParams struct {
 	Name    string
 	EveryMs int64
 	FromMs  int64
 	ToMs    int64
 }
 
-// Hot: a range of the primary key, already in bucket order.
-func (q *Queries) RollupBuckets(ctx context.Context, arg RollupBucketsParams) ([]RechistRollup, error) {
-	rows, err := q.db.QueryContext(ctx, RollupBuckets,
+type RollupBlocksRow struct {
+	BlockMs int64
+	Data    []byte
+}
+
+// Hot: a range of the primary key, already in block order.
+func (q *Queries) RollupBlocks(ctx context.Context, arg RollupBlocksParams) ([]RollupBlocksRow, error) {
+	rows, err := q.db.QueryContext(ctx, RollupBlocks,
 		arg.Name,
 		arg.EveryMs,
 		arg.FromMs,
@@ -281,15 +286,10 @@ func (q *Queries) RollupBuckets(ctx context.Context, arg RollupBucketsParams) ([
 		return nil, err
 	}
 	defer rows.Close()
-	var items []RechistRollup
+	var items []RollupBlocksRow
 	for rows.Next() {
-		var i RechistRollup
-		if err := rows.Scan(
-			&i.RecordName,
-			&i.EveryMs,
-			&i.BucketMs,
-			&i.State,
-		); err != nil {
+		var i RollupBlocksRow
+		if err := rows.Scan(&i.BlockMs, &i.Data); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -308,7 +308,7 @@ const RollupCursor = `-- name: RollupCursor :one
 SELECT id FROM rechist_rollup_cursor WHERE only = 1
 `
 
-// Rollup tiers (migration 00005): what core.TierStore and core.TierReader
+// Rollup tiers (migrations 00005 and 00006): what core.TierStore and core.TierReader
 // run. Unprepared, as every query of a table newer than the files a
 // read-only open may meet. The writer runs the writes in the transaction
 // of a KindTiers request; RowsAfter (db.ChangesAfter), MaxID (db.LastID)
