@@ -4,7 +4,11 @@
 -- 1,095 rows rather than 8,760, and about a third of the bytes.
 --   rechist_rollup_block  per record and tier width, the buckets from
 --                         block_ms (aligned to eight widths from the
---                         epoch) on, in data.
+--                         epoch) on, in data. A rowid table: a block
+--                         (about 700 bytes for one numeric field) fits a
+--                         1 KiB page's row, where WITHOUT ROWID would
+--                         spill all but ~230 bytes to an overflow page,
+--                         which SQLite reads with a system call each time.
 -- 00005's buckets were never in a release: they are not converted. The
 -- tiers are started again (no cursor, no tier rows), so the next rollup
 -- fills them from the raw rows still there, complete from each record's
@@ -21,7 +25,7 @@ CREATE TABLE IF NOT EXISTS rechist_rollup_block (
     block_ms    INTEGER NOT NULL,
     data        BLOB    NOT NULL,
     PRIMARY KEY (record_name, every_ms, block_ms)
-) WITHOUT ROWID;
+);
 
 -- +goose Down
 -- Nothing: dropping the table would lose the rollups of raw rows
