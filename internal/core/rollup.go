@@ -24,8 +24,17 @@ import (
 //   - Delete adjusts the buckets its range touches in the transaction of
 //     each chunk it deletes (adjustForDelete).
 
-// rollupRows is how many rows one rollup step reads.
-const rollupRows = 16384
+// rollupRows is how many rows a rollup step reads at a time (a page); a
+// step reads pages until it has read rollupStepPages of them or touched
+// rollupStepBuckets buckets, and then writes each block it touched once:
+// a record that stores all the time costs one block write per tier a
+// step, however many rows it stored. The step's memory is bounded by
+// the page and the buckets, not by the rows behind the cursor.
+const (
+	rollupRows        = 16384
+	rollupStepPages   = 8
+	rollupStepBuckets = 2 * rollupRows
+)
 
 // hasTiers says whether any policy has tiers.
 func hasTiers(pols []Policy) bool {
@@ -84,26 +93,52 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareKeys)
-	for _, k := range keys {
-		b, err := loadBlock(ctx, s, k.name, k.every, k.at)
+	for len(keys) > 0 {
+		// A run of blocks of one tier no more than blockGap blocks apart
+		// is read in one range (a late-row storm touches many blocks of a
+		// record): what is read beyond the blocks touched is bounded.
+		n := 1
+		for n < len(keys) && keys[n].name == keys[0].name && keys[n].every == keys[0].every &&
+			keys[n].at-keys[n-1].at <= blockGap*blockBuckets*keys[0].every {
+			n++
+		}
+		run := keys[:n]
+		keys = keys[n:]
+		stored, err := s.Blocks(ctx, run[0].name, run[0].every, run[0].at, run[n-1].at)
 		if err != nil {
 			return err
 		}
-		for _, at := range blocks[k] {
-			slot := b.slotOf(at)
-			st, err := b.state(slot)
-			if err != nil {
+		byAt := make(map[int64][]byte, len(stored))
+		for _, b := range stored {
+			byAt[b.BlockMs] = b.Data
+		}
+		for _, k := range run {
+			b := newBlock(k.at, k.every)
+			if data, ok := byAt[k.at]; ok {
+				if b, err = decodeBlock(k.at, k.every, data); err != nil {
+					return err
+				}
+			}
+			for _, at := range blocks[k] {
+				slot := b.slotOf(at)
+				st, err := b.state(slot)
+				if err != nil {
+					return err
+				}
+				st.Merge(*delta[bucketKey{k.name, k.every, at}])
+				b.set(slot, st)
+			}
+			if err := storeBlock(ctx, s, k.name, b); err != nil {
 				return err
 			}
-			st.Merge(*delta[bucketKey{k.name, k.every, at}])
-			b.set(slot, st)
-		}
-		if err := storeBlock(ctx, s, k.name, b); err != nil {
-			return err
 		}
 	}
 	return nil
 }
+
+// blockGap is how many blocks apart two blocks addToBuckets touches may
+// be and still be read in one range.
+const blockGap = 4
 
 // compareKeys orders bucket keys by name, width and start.
 func compareKeys(a, b bucketKey) int {
@@ -164,9 +199,10 @@ func eachBucket(ctx context.Context, s TierStore, name string, every, fromMs, to
 	return nil
 }
 
-// rollupStep rolls up to limit rows past the cursor into the buckets of
-// their records' tiers and moves the cursor past them, and returns how
-// many rows it read (0: the tiers are up to date). With no cursor yet it
+// rollupStep rolls rows past the cursor, read in pages of limit rows (see
+// rollupRows), into the buckets of their records' tiers and moves the
+// cursor past them, and returns how many rows it read (0: the tiers are
+// up to date). With no cursor yet it
 // starts the tiers when a policy has some (startTiers).
 func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64, error) {
 	pols, err := s.Policies(ctx)
@@ -180,13 +216,55 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 		}
 		return 0, err
 	}
-	rows, err := s.RowsAfter(ctx, cursor, limit)
-	if err != nil || len(rows) == 0 {
-		return 0, err
-	}
 	set, _ := newPolicySet(pols)
 	delta := map[bucketKey]*RollupState{}
 	tiers := map[string][]Tier{}
+	var read int64
+	for pages := 0; pages < rollupStepPages && len(delta) < rollupStepBuckets; pages++ {
+		rows, err := s.RowsAfter(ctx, cursor, limit)
+		if err != nil {
+			return 0, err
+		}
+		if len(rows) == 0 {
+			break
+		}
+		read += int64(len(rows))
+		cursor = rows[len(rows)-1].ID
+		addRows(rows, set, tiers, delta, nowMs)
+		if len(rows) < limit {
+			break
+		}
+	}
+	if read == 0 {
+		return 0, nil
+	}
+	// A record seen for the first time gets its tiers, complete from the
+	// start: all its rows come through here.
+	for name, ts := range tiers {
+		if len(ts) == 0 {
+			continue
+		}
+		have, err := s.TierWidths(ctx, name)
+		if err != nil {
+			return 0, err
+		}
+		for _, t := range ts {
+			if !slices.Contains(have, t.EveryMs) {
+				if err := s.SetTier(ctx, name, t.EveryMs, math.MinInt64); err != nil {
+					return 0, err
+				}
+			}
+		}
+	}
+	if err := addToBuckets(ctx, s, delta); err != nil {
+		return 0, err
+	}
+	return read, s.SetRollupCursor(ctx, cursor)
+}
+
+// addRows adds rows to the buckets of their records' tiers in delta
+// (tiers caches each record's tiers).
+func addRows(rows []Row, set policySet, tiers map[string][]Tier, delta map[bucketKey]*RollupState, nowMs int64) {
 	for _, row := range rows {
 		ts, seen := tiers[row.Name]
 		if !seen {
@@ -212,28 +290,6 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 			st.Merge(one)
 		}
 	}
-	// A record seen for the first time gets its tiers, complete from the
-	// start: all its rows come through here.
-	for name, ts := range tiers {
-		if len(ts) == 0 {
-			continue
-		}
-		have, err := s.TierWidths(ctx, name)
-		if err != nil {
-			return 0, err
-		}
-		for _, t := range ts {
-			if !slices.Contains(have, t.EveryMs) {
-				if err := s.SetTier(ctx, name, t.EveryMs, math.MinInt64); err != nil {
-					return 0, err
-				}
-			}
-		}
-	}
-	if err := addToBuckets(ctx, s, delta); err != nil {
-		return 0, err
-	}
-	return int64(len(rows)), s.SetRollupCursor(ctx, rows[len(rows)-1].ID)
 }
 
 // startTiers sets the cursor at the newest row and fills every record's

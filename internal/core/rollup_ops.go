@@ -78,8 +78,12 @@ func (db *DB) kickRollup() {
 }
 
 // rollupDelay is how long the background rollup gathers stores before a
-// pass, so that one pass takes many rows.
-const rollupDelay = time.Second
+// pass, so that one pass takes many rows: a pass writes one block per
+// record and tier whatever the rows, so its cost per second of stores
+// falls with the delay (Store from 64 goroutines into 1,000 records with
+// two tiers: 0.71x of no tiers at 1 s). Aggregate adds the rows not
+// rolled up yet from the raw rows, so the delay never shows in an answer.
+const rollupDelay = 3 * time.Second
 
 // runRollups rolls up in the background after stores, until ctx ends.
 func (db *DB) runRollups(ctx context.Context) {
