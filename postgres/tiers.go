@@ -107,6 +107,22 @@ func blocks(ctx context.Context, q *db.Queries, name string, everyMs, fromMs, to
 	return out, nil
 }
 
+func (s *tierStore) BlocksAt(ctx context.Context, keys []core.TierBlock) ([]core.TierBlock, error) {
+	arg := db.RollupBlocksAtParams{Names: make([]string, len(keys)), Everys: make([]int64, len(keys)), Ats: make([]int64, len(keys))}
+	for i, k := range keys {
+		arg.Names[i], arg.Everys[i], arg.Ats[i] = k.Name, k.EveryMs, k.BlockMs
+	}
+	got, err := s.q.RollupBlocksAt(ctx, arg)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.TierBlock, len(got))
+	for i, g := range got {
+		out[i] = core.TierBlock{Name: g.RecordName, EveryMs: g.EveryMs, BlockMs: g.BlockMs, Data: g.Data}
+	}
+	return out, nil
+}
+
 func (s *tierStore) PutBlock(ctx context.Context, b core.TierBlock) error {
 	return s.q.PutRollupBlock(ctx, db.PutRollupBlockParams{Name: b.Name, EveryMs: b.EveryMs, BlockMs: b.BlockMs, Data: b.Data})
 }

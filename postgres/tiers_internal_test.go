@@ -154,6 +154,13 @@ func TestTierStoreRoundTrip(t *testing.T) {
 		if must("Blocks", err); len(bks) != 2 || !sameBlock(bks[0], core.TierBlock{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}) || string(bks[1].Data) != "s2" {
 			t.Errorf("Blocks(a, 1m, [0, 1m]): %+v", bks)
 		}
+		at, err := s.BlocksAt(ctx, []core.TierBlock{{Name: "a", EveryMs: 60_000, BlockMs: 60_000}, {Name: "a", EveryMs: 60_000, BlockMs: 1},
+			{Name: "b", EveryMs: 60_000, BlockMs: 0}, {Name: "a", EveryMs: 3_600_000, BlockMs: 0}})
+		slices.SortFunc(at, func(x, y core.TierBlock) int { return strings.Compare(string(x.Data), string(y.Data)) })
+		if must("BlocksAt", err); len(at) != 3 || !sameBlock(at[0], core.TierBlock{Name: "b", EveryMs: 60_000, BlockMs: 0, Data: []byte("b1")}) ||
+			!sameBlock(at[1], core.TierBlock{Name: "a", EveryMs: 3_600_000, BlockMs: 0, Data: []byte("h")}) || string(at[2].Data) != "s2" {
+			t.Errorf("BlocksAt: %+v", at)
+		}
 		if n, err := s.DeleteBlocks(ctx, "a", 60_000, 60_000, 200_000); err != nil || n != 2 {
 			t.Errorf("DeleteBlocks: %d, %v; want 2", n, err)
 		}

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"math"
 
@@ -95,6 +96,26 @@ func (s *tierStore) Names(ctx context.Context, after string, limit int) ([]strin
 
 func (s *tierStore) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
 	return blocks(context.WithoutCancel(ctx), s.sq, name, everyMs, fromMs, toMs)
+}
+
+func (s *tierStore) BlocksAt(ctx context.Context, keys []core.TierBlock) ([]core.TierBlock, error) {
+	list := make([][3]any, len(keys))
+	for i, k := range keys {
+		list[i] = [3]any{k.Name, k.EveryMs, k.BlockMs}
+	}
+	text, err := json.Marshal(list)
+	if err != nil {
+		return nil, err
+	}
+	got, err := s.sq.RollupBlocksAt(context.WithoutCancel(ctx), string(text))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.TierBlock, len(got))
+	for i, g := range got {
+		out[i] = core.TierBlock{Name: g.RecordName, EveryMs: g.EveryMs, BlockMs: g.BlockMs, Data: g.Data}
+	}
+	return out, nil
 }
 
 func (s *tierStore) PutBlock(ctx context.Context, b core.TierBlock) error {

@@ -147,6 +147,13 @@ func TestTierStoreRoundTrip(t *testing.T) {
 		if must("Blocks", err); len(bks) != 2 || !sameBlock(bks[0], core.TierBlock{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}) || string(bks[1].Data) != "s2" {
 			t.Errorf("Blocks(a, 1m, [0, 1m]): %+v", bks)
 		}
+		at, err := s.BlocksAt(ctx, []core.TierBlock{{Name: "a", EveryMs: 60_000, BlockMs: 60_000}, {Name: "a", EveryMs: 60_000, BlockMs: 1},
+			{Name: "b", EveryMs: 60_000, BlockMs: 0}, {Name: "a", EveryMs: 3_600_000, BlockMs: 0}})
+		slices.SortFunc(at, func(x, y core.TierBlock) int { return strings.Compare(string(x.Data), string(y.Data)) })
+		if must("BlocksAt", err); len(at) != 3 || !sameBlock(at[0], core.TierBlock{Name: "b", EveryMs: 60_000, BlockMs: 0, Data: []byte("b1")}) ||
+			!sameBlock(at[1], core.TierBlock{Name: "a", EveryMs: 3_600_000, BlockMs: 0, Data: []byte("h")}) || string(at[2].Data) != "s2" {
+			t.Errorf("BlocksAt: %+v", at)
+		}
 		if n, err := s.DeleteBlocks(ctx, "a", 60_000, 60_000, 200_000); err != nil || n != 2 {
 			t.Errorf("DeleteBlocks: %d, %v; want 2", n, err)
 		}
@@ -381,8 +388,10 @@ func TestTierQueryPlans(t *testing.T) {
 		{"RecentRecordRows", syncdb.RecentRecordRows, "USING INTEGER PRIMARY KEY (rowid>?)", []any{4, "a", 0, 100}},
 		{"DeleteRolledUpChunk", syncdb.DeleteRolledUpChunk, "USING COVERING INDEX idx_record_time (record_name=? AND stored_at<?)",
 			[]any{"a", 100, 4, 10}},
-		{"RollupBlocks", syncdb.RollupBlocks, "USING PRIMARY KEY (record_name=? AND every_ms=? AND block_ms>? AND block_ms<?)",
+		{"RollupBlocks", syncdb.RollupBlocks, "USING INDEX sqlite_autoindex_rechist_rollup_block_1 (record_name=? AND every_ms=? AND block_ms>? AND block_ms<?)",
 			[]any{"a", 10, 0, 100}},
+		{"RollupBlocksAt", syncdb.RollupBlocksAt, "USING INDEX sqlite_autoindex_rechist_rollup_block_1 (record_name=? AND every_ms=? AND block_ms=?)",
+			[]any{`[["a",10,0],["b",10,80]]`}},
 	} {
 		plan := explain(t, e, c.query, c.args...)
 		if !strings.Contains(plan, c.want) || strings.Contains(plan, "TEMP B-TREE") {

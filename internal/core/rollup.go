@@ -94,27 +94,25 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 	}
 	slices.SortFunc(keys, compareKeys)
 	for len(keys) > 0 {
-		// A run of blocks of one tier no more than blockGap blocks apart
-		// is read in one range (a late-row storm touches many blocks of a
-		// record): what is read beyond the blocks touched is bounded.
-		n := 1
-		for n < len(keys) && keys[n].name == keys[0].name && keys[n].every == keys[0].every &&
-			keys[n].at-keys[n-1].at <= blockGap*blockBuckets*keys[0].every {
-			n++
+		// The blocks are read blocksAtOnce at a time: one statement, not
+		// one a block (a late-row storm touches one or two a row).
+		chunk := keys[:min(len(keys), blocksAtOnce)]
+		keys = keys[len(chunk):]
+		want := make([]TierBlock, len(chunk))
+		for i, k := range chunk {
+			want[i] = TierBlock{Name: k.name, EveryMs: k.every, BlockMs: k.at}
 		}
-		run := keys[:n]
-		keys = keys[n:]
-		stored, err := s.Blocks(ctx, run[0].name, run[0].every, run[0].at, run[n-1].at)
+		stored, err := s.BlocksAt(ctx, want)
 		if err != nil {
 			return err
 		}
-		byAt := make(map[int64][]byte, len(stored))
+		byKey := make(map[bucketKey][]byte, len(stored))
 		for _, b := range stored {
-			byAt[b.BlockMs] = b.Data
+			byKey[bucketKey{b.Name, b.EveryMs, b.BlockMs}] = b.Data
 		}
-		for _, k := range run {
+		for _, k := range chunk {
 			b := newBlock(k.at, k.every)
-			if data, ok := byAt[k.at]; ok {
+			if data, ok := byKey[k]; ok {
 				if b, err = decodeBlock(k.at, k.every, data); err != nil {
 					return err
 				}
@@ -136,9 +134,8 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 	return nil
 }
 
-// blockGap is how many blocks apart two blocks addToBuckets touches may
-// be and still be read in one range.
-const blockGap = 4
+// blocksAtOnce is how many blocks addToBuckets reads in one statement.
+const blocksAtOnce = 512
 
 // compareKeys orders bucket keys by name, width and start.
 func compareKeys(a, b bucketKey) int {

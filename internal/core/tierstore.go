@@ -54,6 +54,10 @@ type TierStore interface {
 	// Blocks returns the stored blocks of (name, everyMs) whose BlockMs
 	// is within [fromMs, toMs], ascending.
 	Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]TierBlock, error)
+	// BlocksAt returns the stored blocks of the keys (their Data unset),
+	// in
+	// any order; a key with no block has none.
+	BlocksAt(ctx context.Context, keys []TierBlock) ([]TierBlock, error)
 	// PutBlock inserts or replaces the block (Name, EveryMs, BlockMs).
 	PutBlock(ctx context.Context, b TierBlock) error
 	// DeleteBlocks deletes the blocks of (name, everyMs) whose BlockMs is

@@ -101,3 +101,13 @@ WHERE record_name >= @lo::text
   AND (sqlc.narg(hi)::text IS NULL OR record_name < sqlc.narg(hi)::text)
 ORDER BY record_name
 LIMIT @page::bigint;
+
+-- name: RollupBlocksAt :many
+-- The blocks of the keys (three arrays of the same length, zipped by the
+-- set-returning functions side by side): one statement for the blocks of
+-- a whole rollup step, each a primary-key seek.
+SELECT b.record_name, b.every_ms, b.block_ms, b.data
+FROM (SELECT unnest(@names::text[]) AS name, unnest(@everys::bigint[]) AS every_ms,
+             unnest(@ats::bigint[]) AS block_ms) AS k
+JOIN rechist_rollup_block AS b
+  ON b.record_name = k.name AND b.every_ms = k.every_ms AND b.block_ms = k.block_ms;

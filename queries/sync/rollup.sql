@@ -118,3 +118,14 @@ WHERE record_name >= CAST(@lo AS TEXT)
   AND record_name < CAST(@hi AS TEXT)
 ORDER BY record_name
 LIMIT CAST(@page AS INTEGER);
+
+-- name: RollupBlocksAt :many
+-- The blocks of the keys, a JSON array of [record_name, every_ms,
+-- block_ms]: one statement for the blocks of a whole rollup step (a
+-- late-row storm touches a block or two a row), each a primary-key seek.
+SELECT b.record_name, b.every_ms, b.block_ms, b.data
+FROM json_each(CAST(@keys AS TEXT)) AS k
+JOIN rechist_rollup_block AS b
+  ON b.record_name = json_extract(k.value, '$[0]')
+ AND b.every_ms = json_extract(k.value, '$[1]')
+ AND b.block_ms = json_extract(k.value, '$[2]');

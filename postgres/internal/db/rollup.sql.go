@@ -224,6 +224,48 @@ func (q *Queries) RollupBlocks(ctx context.Context, arg RollupBlocksParams) ([]R
 	return items, nil
 }
 
+const RollupBlocksAt = `-- name: RollupBlocksAt :many
+SELECT b.record_name, b.every_ms, b.block_ms, b.data
+FROM (SELECT unnest($1::text[]) AS name, unnest($2::bigint[]) AS every_ms,
+             unnest($3::bigint[]) AS block_ms) AS k
+JOIN rechist_rollup_block AS b
+  ON b.record_name = k.name AND b.every_ms = k.every_ms AND b.block_ms = k.block_ms
+`
+
+type RollupBlocksAtParams struct {
+	Names  []string
+	Everys []int64
+	Ats    []int64
+}
+
+// The blocks of the keys (three arrays of the same length, zipped by the
+// set-returning functions side by side): one statement for the blocks of
+// a whole rollup step, each a primary-key seek.
+func (q *Queries) RollupBlocksAt(ctx context.Context, arg RollupBlocksAtParams) ([]RechistRollupBlock, error) {
+	rows, err := q.db.Query(ctx, RollupBlocksAt, arg.Names, arg.Everys, arg.Ats)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RechistRollupBlock
+	for rows.Next() {
+		var i RechistRollupBlock
+		if err := rows.Scan(
+			&i.RecordName,
+			&i.EveryMs,
+			&i.BlockMs,
+			&i.Data,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const RollupCursor = `-- name: RollupCursor :one
 SELECT id FROM rechist_rollup_cursor WHERE slot = 1
 `

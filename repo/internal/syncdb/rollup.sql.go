@@ -303,6 +303,46 @@ func (q *Queries) RollupBlocks(ctx context.Context, arg RollupBlocksParams) ([]R
 	return items, nil
 }
 
+const RollupBlocksAt = `-- name: RollupBlocksAt :many
+SELECT b.record_name, b.every_ms, b.block_ms, b.data
+FROM json_each(CAST(?1 AS TEXT)) AS k
+JOIN rechist_rollup_block AS b
+  ON b.record_name = json_extract(k.value, '$[0]')
+ AND b.every_ms = json_extract(k.value, '$[1]')
+ AND b.block_ms = json_extract(k.value, '$[2]')
+`
+
+// The blocks of the keys, a JSON array of [record_name, every_ms,
+// block_ms]: one statement for the blocks of a whole rollup step (a
+// late-row storm touches a block or two a row), each a primary-key seek.
+func (q *Queries) RollupBlocksAt(ctx context.Context, keys string) ([]RechistRollupBlock, error) {
+	rows, err := q.db.QueryContext(ctx, RollupBlocksAt, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RechistRollupBlock
+	for rows.Next() {
+		var i RechistRollupBlock
+		if err := rows.Scan(
+			&i.RecordName,
+			&i.EveryMs,
+			&i.BlockMs,
+			&i.Data,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const RollupCursor = `-- name: RollupCursor :one
 
 SELECT id FROM rechist_rollup_cursor WHERE only = 1
