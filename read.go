@@ -3,6 +3,7 @@ package rechist
 import (
 	"context"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 
@@ -71,12 +72,31 @@ func (r *Repo[T]) Latest(ctx context.Context, name string) (Record[T], error) {
 	return rec, nil
 }
 
-// RecordInfo describes one record: its name, how many rows it holds, and
-// the times of its oldest and newest rows.
+// RecordInfo describes one record: its name, how many raw rows it holds,
+// and the times of the oldest and newest row of its history, raw or rolled
+// up into a tier (a record whose raw rows retention deleted is still
+// listed while its tiers hold any).
 type RecordInfo struct {
 	Name        string
 	Rows        int64
 	First, Last time.Time
+	// Tiers are the widths of the record's rollup tiers (none without a
+	// policy that has tiers).
+	Tiers []time.Duration
+	// Fields are the numeric fields of the rows in the newest block of
+	// each of the record's tiers, as [AggregateParams].Field takes them ("" for a value
+	// that is itself a number): what its tiers can aggregate. Empty
+	// without tiers, and a field whose keys hold a dot is left out.
+	Fields []string
+}
+
+// Names lists the names of the records pattern matches, ordered by name:
+// those with raw rows and those whose history is left in rollup tiers only.
+// It costs an index seek a record, whatever its rows (Records also counts
+// them).
+func (db *DB) Names(ctx context.Context, pattern string) ([]string, error) {
+	names, err := db.core.Names(ctx, pattern)
+	return names, public(err)
 }
 
 // Records lists every record whose name matches pattern, ordered by name.
@@ -91,6 +111,14 @@ func (db *DB) Records(ctx context.Context, pattern string) ([]RecordInfo, error)
 	out := make([]RecordInfo, len(got))
 	for i, g := range got {
 		out[i] = RecordInfo{Name: g.Name, Rows: g.Rows, First: fromMillis(g.FirstMs), Last: fromMillis(g.LastMs)}
+		for _, w := range g.TierMs {
+			out[i].Tiers = append(out[i].Tiers, time.Duration(w)*time.Millisecond)
+		}
+		for _, p := range g.Fields {
+			if !slices.ContainsFunc(p, func(k string) bool { return strings.Contains(k, ".") }) {
+				out[i].Fields = append(out[i].Fields, strings.Join(p, "."))
+			}
+		}
 	}
 	return out, nil
 }

@@ -240,6 +240,27 @@ func (r *reader) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs 
 	return b, err
 }
 
+func (r *reader) EdgeBlocks(ctx context.Context, name string, everyMs int64) (oldest, newest core.TierBlock, ok bool, err error) {
+	if none, err := r.noTiers(ctx); none || err != nil {
+		return oldest, newest, false, err
+	}
+	o, err := r.q.RollupOldestBlock(ctx, db.RollupOldestBlockParams{Name: name, EveryMs: everyMs})
+	if err == nil {
+		var n db.RollupNewestBlockRow
+		n, err = r.q.RollupNewestBlock(ctx, db.RollupNewestBlockParams{Name: name, EveryMs: everyMs})
+		newest = core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: n.BlockMs, Data: n.Data}
+	}
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return oldest, newest, false, nil
+	case missingSchema(err):
+		return oldest, newest, false, errTiersPredateBlocks
+	case err != nil:
+		return oldest, newest, false, err
+	}
+	return core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: o.BlockMs, Data: o.Data}, newest, true, nil
+}
+
 func (r *reader) TierWidths(ctx context.Context, name string) ([]int64, error) {
 	if none, err := r.noTiers(ctx); none || err != nil {
 		return nil, err

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -144,12 +146,33 @@ func (h *Handler) aggSpans(ctx context.Context, p params, every time.Duration, e
 	if !p.start.IsZero() && !p.end.IsZero() {
 		lo, hi := p.start.UnixMilli(), p.end.UnixMilli()
 		if hi/ms-lo/ms+1 <= min(h.cfg.aggChunk, h.cfg.maxAggBuckets) {
+			seen := map[string]bool{}
 			for rec, err := range h.raw.All(ctx, p.pattern, rechist.QueryParams{Start: p.start, End: p.end, LimitPerRecord: 1}) {
 				if err != nil {
 					return nil, err
 				}
 				spans = append(spans, aggSpan{rec.Name, lo, hi})
+				seen[rec.Name] = true
 			}
+			// Where policies keep rollup tiers, a record with no raw row in
+			// range may have history there in its tiers (raw rows retention
+			// deleted): one query each, an empty answer when it has none.
+			tiered, err := h.hasTiers(ctx)
+			if err != nil {
+				return nil, err
+			}
+			var names []string
+			if tiered {
+				if names, err = h.db.Names(ctx, p.pattern); err != nil {
+					return nil, err
+				}
+			}
+			for _, name := range names {
+				if !seen[name] {
+					spans = append(spans, aggSpan{name, lo, hi})
+				}
+			}
+			slices.SortFunc(spans, func(a, b aggSpan) int { return strings.Compare(a.name, b.name) })
 			return spans, nil
 		}
 	}
@@ -169,6 +192,15 @@ func (h *Handler) aggSpans(ctx context.Context, p params, every time.Duration, e
 		spans = append(spans, aggSpan{info.Name, lo, hi})
 	}
 	return spans, nil
+}
+
+// hasTiers says whether a stored policy keeps rollup tiers.
+func (h *Handler) hasTiers(ctx context.Context) (bool, error) {
+	pols, err := h.db.Policies(ctx)
+	if err != nil {
+		return false, err
+	}
+	return slices.ContainsFunc(pols, func(p rechist.Policy) bool { return len(p.Tiers) > 0 }), nil
 }
 
 // aggregateRecord calls emit with the buckets of one record, ascending,

@@ -99,46 +99,8 @@ func TestDashboardInBrowser(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 760),
-		chromedp.UserDataDir(t.TempDir()))
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	defer cancelAlloc()
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	defer cancelBrowser()
-
-	// Collect the console from the start.
-	var mu sync.Mutex
-	var problems []string
-	if err := chromedp.Do(bctx); err != nil { // starts the browser and the tab
-		t.Fatal(err)
-	}
-	console := chromedp.Console(bctx)
-	go func() {
-		for m, err := range console {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.IsException() {
-				mu.Lock()
-				problems = append(problems, m.String())
-				mu.Unlock()
-			}
-		}
-	}()
-
-	run := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(bctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	wait := func(what, expr string) {
-		t.Helper()
-		if _, err := chromedp.Run(bctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(0))); err != nil {
-			t.Fatalf("waiting for %s (%s): %v", what, expr, err)
-		}
-	}
+	br := newBrowser(t, ctx, exe)
+	bctx, run, wait := br.ctx, br.run, br.wait
 
 	run("load the page", chromedp.Navigate(srv.URL+"/history/"))
 	wait("the record list", `document.querySelectorAll("#records tbody tr").length === 6`)
@@ -217,9 +179,65 @@ func TestDashboardInBrowser(t *testing.T) {
 		}
 	}
 
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("console errors:\n%s", strings.Join(problems, "\n"))
+	br.checkConsole()
+}
+
+// browser is a headless Chromium tab whose console errors are collected
+// from the start; every wait is bounded by the context it was made with.
+type browser struct {
+	t        *testing.T
+	ctx      context.Context
+	mu       sync.Mutex
+	problems []string
+}
+
+func newBrowser(t *testing.T, ctx context.Context, exe string) *browser {
+	t.Helper()
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 760),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+	t.Cleanup(cancelAlloc)
+	bctx, cancelBrowser := chromedp.NewContext(actx)
+	t.Cleanup(cancelBrowser)
+	br := &browser{t: t, ctx: bctx}
+	if err := chromedp.Do(bctx); err != nil { // starts the browser and the tab
+		t.Fatal(err)
+	}
+	console := chromedp.Console(bctx)
+	go func() {
+		for m, err := range console {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				br.mu.Lock()
+				br.problems = append(br.problems, m.String())
+				br.mu.Unlock()
+			}
+		}
+	}()
+	return br
+}
+
+func (br *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
+	br.t.Helper()
+	if err := chromedp.Do(br.ctx, actions...); err != nil {
+		br.t.Fatalf("%s: %v", what, err)
+	}
+}
+
+func (br *browser) wait(what, expr string) {
+	br.t.Helper()
+	if _, err := chromedp.Run(br.ctx, chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(0))); err != nil {
+		br.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+	}
+}
+
+func (br *browser) checkConsole() {
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if len(br.problems) > 0 {
+		br.t.Errorf("console errors:\n%s", strings.Join(br.problems, "\n"))
 	}
 }

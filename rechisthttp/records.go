@@ -6,12 +6,16 @@ import (
 	"github.com/seed178a96f3/rechist"
 )
 
-// recordLine is one element of /api/records.
+// recordLine is one element of /api/records: rows counts the raw rows,
+// first and last span the history, raw or rolled up; tiers_ms and fields
+// (what the tiers can aggregate) come with a record that has tiers.
 type recordLine struct {
-	Name  string `json:"name"`
-	Rows  int64  `json:"rows"`
-	First int64  `json:"first"`
-	Last  int64  `json:"last"`
+	Name    string   `json:"name"`
+	Rows    int64    `json:"rows"`
+	First   int64    `json:"first"`
+	Last    int64    `json:"last"`
+	TiersMs []int64  `json:"tiers_ms,omitempty"`
+	Fields  []string `json:"fields,omitempty"`
 }
 
 func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request) error {
@@ -27,7 +31,10 @@ func (h *Handler) serveRecords(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := make([]recordLine, len(recs))
 	for i, rec := range recs {
-		out[i] = recordLine{rec.Name, rec.Rows, rec.First.UnixMilli(), rec.Last.UnixMilli()}
+		out[i] = recordLine{Name: rec.Name, Rows: rec.Rows, First: rec.First.UnixMilli(), Last: rec.Last.UnixMilli(), Fields: rec.Fields}
+		for _, w := range rec.Tiers {
+			out[i].TiersMs = append(out[i].TiersMs, w.Milliseconds())
+		}
 	}
 	return writeJSON(w, out)
 }

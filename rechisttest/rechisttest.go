@@ -105,6 +105,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "TiersPolicyChange", test: testTiersPolicyChange},
 			{name: "TiersBadInput", test: testTiersBadInput},
 			{name: "TiersSyncBacklog", test: testTiersSyncBacklog},
+			{name: "TiersListed", test: testTiersListed},
 		}},
 		{"Lifecycle", []testCase{
 			{name: "ReopenKeepsData", test: testReopenKeepsData},

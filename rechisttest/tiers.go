@@ -336,3 +336,60 @@ func testTiersSyncBacklog(t *testing.T, h Harness) {
 		t.Fatalf("served by %v, want the 1h tier", s.Tier)
 	}
 }
+
+// A record whose raw rows retention deleted is still listed by Records and
+// Names while its tiers hold history: its span from the rows its buckets
+// keep (their times are exact), its tiers and its fields; a record with
+// raw rows gets its span widened back to the oldest rolled-up row.
+func testTiersListed(t *testing.T, h Harness) {
+	ctx := t.Context()
+	db, _ := h.openDB(t)
+	if err := db.SetPolicy(ctx, rechist.Policy{Pattern: "ls::*", Raw: time.Hour,
+		Tiers: []rechist.Tier{{Every: time.Minute}, {Every: time.Hour}}}); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().Truncate(time.Hour)
+	r := rechist.NewRepo[json.RawMessage](db)
+	first := now.Add(-5 * time.Hour).Add(17 * time.Second)
+	last := now.Add(-3 * time.Hour).Add(-17 * time.Second)
+	for _, c := range []struct {
+		name string
+		at   time.Time
+		v    string
+	}{{"ls::gone", first, `{"a":1,"b":{"c":2},"s":"x"}`}, {"ls::gone", last, `{"a":3}`},
+		{"ls::kept", first, `5`}, {"ls::kept", now.Add(-time.Minute), `6`}} {
+		if err := r.StoreAt(ctx, c.name, json.RawMessage(c.v), c.at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.RollUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := db.ApplyRetention(ctx); err != nil || n != 3 {
+		t.Fatalf("ApplyRetention = %d, %v; want 3 rows", n, err)
+	}
+	recs, err := db.Records(ctx, "ls::*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 2 {
+		t.Fatalf("Records: %+v, want ls::gone and ls::kept", recs)
+	}
+	tiers := []time.Duration{time.Minute, time.Hour}
+	gone, kept := recs[0], recs[1]
+	if gone.Name != "ls::gone" || gone.Rows != 0 || !gone.First.Equal(first) || !gone.Last.Equal(last) ||
+		!slices.Equal(gone.Tiers, tiers) || !slices.Equal(gone.Fields, []string{"a", "b.c"}) {
+		t.Errorf("the record left in its tiers: %+v; want no rows, %v to %v, tiers %v, fields a and b.c", gone, first, last, tiers)
+	}
+	if kept.Name != "ls::kept" || kept.Rows != 1 || !kept.First.Equal(first) || !kept.Last.Equal(now.Add(-time.Minute)) ||
+		!slices.Equal(kept.Tiers, tiers) || !slices.Equal(kept.Fields, []string{""}) {
+		t.Errorf("the record with a raw row left: %+v; want 1 row, from %v (rolled up) to its raw row", kept, first)
+	}
+	names, err := db.Names(ctx, "ls::*")
+	if err != nil || !slices.Equal(names, []string{"ls::gone", "ls::kept"}) {
+		t.Errorf("Names = %q, %v", names, err)
+	}
+	if _, err := db.Names(ctx, "ls::[bad"); err != nil && !errors.Is(err, rechist.ErrInvalidArgument) {
+		t.Errorf("Names of a bad pattern: %v", err)
+	}
+}

@@ -231,6 +231,25 @@ func (r *reader) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs 
 	return got, err
 }
 
+func (r *reader) EdgeBlocks(ctx context.Context, name string, everyMs int64) (oldest, newest core.TierBlock, ok bool, err error) {
+	q := syncdb.New(r.conn)
+	o, err := q.RollupOldestBlock(ctx, syncdb.RollupOldestBlockParams{Name: name, EveryMs: everyMs})
+	if err == nil {
+		var n syncdb.RollupNewestBlockRow
+		n, err = q.RollupNewestBlock(ctx, syncdb.RollupNewestBlockParams{Name: name, EveryMs: everyMs})
+		newest = core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: n.BlockMs, Data: n.Data}
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return oldest, newest, false, nil
+	case err != nil && r.missingTable(ctx, err, "rechist_rollup_block"):
+		return oldest, newest, false, errTiersPredateBlocks
+	case err != nil:
+		return oldest, newest, false, err
+	}
+	return core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: o.BlockMs, Data: o.Data}, newest, true, nil
+}
+
 func (r *reader) TierWidths(ctx context.Context, name string) ([]int64, error) {
 	got, err := syncdb.New(r.conn).RollupWidths(ctx, name)
 	if err != nil && r.missingTable(ctx, err, "rechist_rollup_tier") {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -193,11 +194,33 @@ func (db *DB) Latest(ctx context.Context, name string) (Row, error) {
 	return out, err
 }
 
-// RecordInfo describes one record.
+// RecordInfo describes one record: its raw rows (Rows), the times of the
+// oldest and newest row its history holds, raw or rolled up into a tier,
+// its tiers' widths, and the numeric fields of its tiers' newest blocks.
 type RecordInfo struct {
 	Name            string
 	Rows            int64
 	FirstMs, LastMs int64
+	TierMs          []int64
+	Fields          [][]string
+}
+
+// Names lists the names of the records pattern matches, by name: those
+// with raw rows and those whose history is left in tiers only.
+func (db *DB) Names(ctx context.Context, pattern string) ([]string, error) {
+	const op = "names"
+	p, err := db.compile(op, pattern)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	err = db.read(ctx, op, func(rd Reader) error {
+		return matchingNamesWithTiers(ctx, rd, p, func(name string) (bool, error) {
+			out = append(out, name)
+			return true, nil
+		})
+	})
+	return out, err
 }
 
 // Records lists the records pattern matches, by name.
@@ -209,15 +232,88 @@ func (db *DB) Records(ctx context.Context, pattern string) ([]RecordInfo, error)
 	}
 	var out []RecordInfo
 	err = db.read(ctx, op, func(rd Reader) error {
-		return matchingNames(ctx, rd, p, func(name string) (bool, error) {
-			n, first, last, err := rd.Info(ctx, name)
-			if err == nil && n > 0 {
-				out = append(out, RecordInfo{Name: name, Rows: n, FirstMs: first, LastMs: last})
+		return matchingNamesWithTiers(ctx, rd, p, func(name string) (bool, error) {
+			info := RecordInfo{Name: name}
+			var err error
+			if info.Rows, info.FirstMs, info.LastMs, err = rd.Info(ctx, name); err != nil {
+				return false, err
+			}
+			held, err := addTierInfo(ctx, rd, &info)
+			if err == nil && (info.Rows > 0 || held) {
+				out = append(out, info)
 			}
 			return true, err
 		})
 	})
 	return out, err
+}
+
+// addTierInfo adds what the record's tiers hold to info: their widths,
+// the fields of the newest block, and the times of the oldest and newest
+// row they summarise where the raw rows do not reach (the blocks keep
+// those rows' times exactly). It reports whether the tiers hold a row.
+func addTierInfo(ctx context.Context, rd Reader, info *RecordInfo) (bool, error) {
+	widths, err := rd.TierWidths(ctx, info.Name)
+	if err != nil || len(widths) == 0 {
+		return false, err
+	}
+	info.TierMs = widths
+	held := false
+	for _, w := range widths {
+		oldest, newest, ok, err := rd.EdgeBlocks(ctx, info.Name, w)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			continue
+		}
+		first, _, err := blockEdge(oldest, true)
+		if err != nil {
+			return false, err
+		}
+		last, nb, err := blockEdge(newest, false)
+		if err != nil {
+			return false, err
+		}
+		for _, p := range nb.paths {
+			if !slices.ContainsFunc(info.Fields, func(q []string) bool { return slices.Equal(p, q) }) {
+				info.Fields = append(info.Fields, p)
+			}
+		}
+		if info.Rows == 0 && !held || first.Ms < info.FirstMs {
+			info.FirstMs = first.Ms
+		}
+		if info.Rows == 0 && !held || last.Ms > info.LastMs {
+			info.LastMs = last.Ms
+		}
+		held = true
+	}
+	slices.SortFunc(info.Fields, slices.Compare[[]string])
+	return held, nil
+}
+
+// blockEdge returns the oldest row of the block's first bucket (first) or
+// the newest of its last, with the decoded block.
+func blockEdge(raw TierBlock, first bool) (RowRef, *block, error) {
+	b, err := decodeBlock(raw.BlockMs, raw.EveryMs, raw.Data)
+	if err != nil {
+		return RowRef{}, nil, err
+	}
+	for i := range blockBuckets {
+		slot := i
+		if !first {
+			slot = blockBuckets - 1 - i
+		}
+		if b.slots[slot] == nil {
+			continue
+		}
+		st, err := b.state(slot)
+		if first {
+			return st.First, b, err
+		}
+		return st.Last, b, err
+	}
+	return RowRef{}, nil, errBlockDamaged // a stored block has a bucket
 }
 
 // Series is one record's buckets.

@@ -102,6 +102,9 @@ type TierReader interface {
 	Horizon(ctx context.Context, name string) (int64, error)
 	// Blocks is TierStore's, in the snapshot.
 	Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]TierBlock, error)
+	// EdgeBlocks returns the oldest and the newest block of the tier
+	// (name, everyMs); ok false when it has none.
+	EdgeBlocks(ctx context.Context, name string, everyMs int64) (oldest, newest TierBlock, ok bool, err error)
 	// TierWidths and TierFrom are TierStore's, in the snapshot.
 	TierWidths(ctx context.Context, name string) ([]int64, error)
 	TierFrom(ctx context.Context, name string, everyMs int64) (fromMs int64, ok bool, err error)

@@ -111,3 +111,13 @@ FROM (SELECT unnest(@names::text[]) AS name, unnest(@everys::bigint[]) AS every_
              unnest(@ats::bigint[]) AS block_ms) AS k
 JOIN rechist_rollup_block AS b
   ON b.record_name = k.name AND b.every_ms = k.every_ms AND b.block_ms = k.block_ms;
+
+-- name: RollupOldestBlock :one
+SELECT block_ms, data FROM rechist_rollup_block
+WHERE record_name = @name::text AND every_ms = @every_ms::bigint
+ORDER BY block_ms LIMIT 1;
+
+-- name: RollupNewestBlock :one
+SELECT block_ms, data FROM rechist_rollup_block
+WHERE record_name = @name::text AND every_ms = @every_ms::bigint
+ORDER BY block_ms DESC LIMIT 1;

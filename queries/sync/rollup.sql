@@ -129,3 +129,15 @@ JOIN rechist_rollup_block AS b
   ON b.record_name = json_extract(k.value, '$[0]')
  AND b.every_ms = json_extract(k.value, '$[1]')
  AND b.block_ms = json_extract(k.value, '$[2]');
+
+-- name: RollupOldestBlock :one
+-- The first block of a tier: one seek of the primary key.
+SELECT block_ms, data FROM rechist_rollup_block
+WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER)
+ORDER BY block_ms LIMIT 1;
+
+-- name: RollupNewestBlock :one
+-- The last block of a tier: one seek of the primary key.
+SELECT block_ms, data FROM rechist_rollup_block
+WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER)
+ORDER BY block_ms DESC LIMIT 1;

@@ -13,12 +13,14 @@ const WIDTHS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1e3, 2e3, 5e3, 1e4, 15e3, 3e
 const state = {
   token: sessionStorage.getItem("rechist.token") || "",
   pattern: "*",
-  rows: new Map(), // name -> {ts, payload}
+  rows: new Map(), // name -> {ts, payload}; payload null: history in rollup tiers only
+  info: new Map(), // name -> /api/records line: first, tiers_ms, fields
   selected: "",
   field: "",
   range: null, // {start, end, live}
   every: 0,
   buckets: [],
+  tierMs: 0, // the rollup tier that served the chart (0: raw rows)
   source: null,
 };
 
@@ -94,6 +96,27 @@ async function loadList() {
   for (const r of q.records) state.rows.set(r.topic, r);
   renderList();
   $("empty").hidden = q.records.length > 0;
+  loadInfo(state.pattern).catch(showError);
+}
+
+// loadInfo adds what /api/records says (it counts rows, so it may come
+// later): each record's tiers and span, and the records whose history is
+// left in rollup tiers only, whose raw rows retention deleted.
+async function loadInfo(pattern) {
+  const lines = await api("api/records?pattern=" + encodeURIComponent(pattern));
+  if (pattern !== state.pattern) return;
+  state.info = new Map(lines.map((l) => [l.name, l]));
+  let added = false;
+  for (const l of lines) {
+    if (!state.rows.has(l.name)) {
+      state.rows.set(l.name, { topic: l.name, ts: l.last, payload: null });
+      added = true;
+    }
+  }
+  if (added) {
+    renderList();
+    $("empty").hidden = state.rows.size > 0;
+  }
 }
 
 function renderList() {
@@ -107,7 +130,7 @@ function listRow(name) {
   const tr = document.createElement("tr");
   tr.dataset.name = name;
   if (name === state.selected) tr.classList.add("selected");
-  const cells = [name, JSON.stringify(r.payload), fmtTime(r.ts)];
+  const cells = [name, r.payload === null ? "(rolled up)" : JSON.stringify(r.payload), fmtTime(r.ts)];
   cells.forEach((text, i) => {
     const td = document.createElement("td");
     td.textContent = text;
@@ -141,7 +164,8 @@ function select(name) {
   for (const tr of $("records").tBodies[0].rows) tr.classList.toggle("selected", tr.dataset.name === name);
   $("detail").hidden = false;
   $("name").textContent = name;
-  const fields = numericFields(state.rows.get(name)?.payload);
+  const row = state.rows.get(name);
+  const fields = row && row.payload !== null ? numericFields(row.payload) : state.info.get(name)?.fields ?? [];
   const sel = $("field");
   sel.replaceChildren();
   for (const f of fields) {
@@ -157,6 +181,11 @@ function select(name) {
 
 function currentRange() {
   const v = $("range").value;
+  if (v === "all") {
+    const end = Date.now();
+    const first = state.info.get(state.selected)?.first ?? state.rows.get(state.selected)?.ts ?? end - 86400000;
+    return { start: Math.min(first, end - 1000), end, live: true };
+  }
   if (v !== "custom") {
     const end = Date.now();
     return { start: end - Number(v), end, live: true };
@@ -168,21 +197,36 @@ function currentRange() {
 }
 
 // bucketWidth is the smallest round width that keeps a span at most
-// MAX_POINTS buckets long.
-function bucketWidth(span) {
-  for (const w of WIDTHS) if (span / w <= MAX_POINTS) return w;
-  return Math.ceil(span / MAX_POINTS);
+// MAX_POINTS buckets long; a multiple of tier (a rollup tier's width)
+// when one is given, so that the tier answers where raw rows are gone.
+function bucketWidth(span, tier = 1) {
+  for (const w of WIDTHS) if (span / w <= MAX_POINTS && w % tier === 0) return w;
+  return Math.ceil(span / MAX_POINTS / tier) * tier;
+}
+
+// tierFor is the finest tier width a chart of the span must be a multiple
+// of: for a long span (raw rows are likely gone) or a record with no raw
+// rows left; 1 when raw rows serve.
+function tierFor(name, span) {
+  const info = state.info.get(name);
+  if (!info || !info.tiers_ms || !info.tiers_ms.length) return 1;
+  return span >= 7 * 86400000 || info.rows === 0 ? info.tiers_ms[0] : 1;
 }
 
 async function loadChart() {
   if (!state.selected) return;
   const range = currentRange();
   state.range = range;
-  state.every = bucketWidth(range.end - range.start);
+  state.every = bucketWidth(range.end - range.start, tierFor(state.selected, range.end - range.start));
+  // Buckets are aligned to the epoch: a start on a bucket's edge lets a
+  // tier answer the first bucket too.
+  range.start = Math.floor(range.start / state.every) * state.every;
   const q = new URLSearchParams({ pattern: state.selected, field: state.field, every: state.every + "ms",
     start: range.start, end: range.end });
   const series = await api("api/aggregate?" + q);
-  state.buckets = (series.find((s) => s.name === state.selected)?.buckets ?? []).map((b) => ({ ...b }));
+  const mine = series.find((s) => s.name === state.selected);
+  state.buckets = (mine?.buckets ?? []).map((b) => ({ ...b }));
+  state.tierMs = mine?.tier_ms ?? 0;
   const dl = new URLSearchParams({ pattern: state.selected, start: range.start, end: range.end });
   $("dl-csv").href = withToken("api/export?format=csv&" + dl);
   $("dl-jsonl").href = withToken("api/export?format=jsonl&" + dl);
@@ -237,7 +281,8 @@ function drawChart() {
   svg.append(el("path", { class: "mean", id: "mean", d: mean, "data-points": bs.length }));
   const n = bs.reduce((a, b) => a + b.count, 0);
   $("legend").textContent = `${bs.length} buckets of ${fmtNum(state.every / 1000)} s, ${n} values` +
-    (state.field ? ` of field ${state.field}` : "") + "; line: mean, band: min to max";
+    (state.field ? ` of field ${state.field}` : "") + "; line: mean, band: min to max" +
+    (state.tierMs ? `; from the ${fmtNum(state.tierMs / 1000)} s rollup tier` : "");
 }
 
 // addPoint folds a live value into the chart's buckets.

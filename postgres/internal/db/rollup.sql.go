@@ -331,6 +331,52 @@ func (q *Queries) RollupNames(ctx context.Context, arg RollupNamesParams) ([]str
 	return items, nil
 }
 
+const RollupNewestBlock = `-- name: RollupNewestBlock :one
+SELECT block_ms, data FROM rechist_rollup_block
+WHERE record_name = $1::text AND every_ms = $2::bigint
+ORDER BY block_ms DESC LIMIT 1
+`
+
+type RollupNewestBlockParams struct {
+	Name    string
+	EveryMs int64
+}
+
+type RollupNewestBlockRow struct {
+	BlockMs int64
+	Data    []byte
+}
+
+func (q *Queries) RollupNewestBlock(ctx context.Context, arg RollupNewestBlockParams) (RollupNewestBlockRow, error) {
+	row := q.db.QueryRow(ctx, RollupNewestBlock, arg.Name, arg.EveryMs)
+	var i RollupNewestBlockRow
+	err := row.Scan(&i.BlockMs, &i.Data)
+	return i, err
+}
+
+const RollupOldestBlock = `-- name: RollupOldestBlock :one
+SELECT block_ms, data FROM rechist_rollup_block
+WHERE record_name = $1::text AND every_ms = $2::bigint
+ORDER BY block_ms LIMIT 1
+`
+
+type RollupOldestBlockParams struct {
+	Name    string
+	EveryMs int64
+}
+
+type RollupOldestBlockRow struct {
+	BlockMs int64
+	Data    []byte
+}
+
+func (q *Queries) RollupOldestBlock(ctx context.Context, arg RollupOldestBlockParams) (RollupOldestBlockRow, error) {
+	row := q.db.QueryRow(ctx, RollupOldestBlock, arg.Name, arg.EveryMs)
+	var i RollupOldestBlockRow
+	err := row.Scan(&i.BlockMs, &i.Data)
+	return i, err
+}
+
 const RollupTierFrom = `-- name: RollupTierFrom :one
 SELECT from_ms FROM rechist_rollup_tier
 WHERE record_name = $1::text AND every_ms = $2::bigint

@@ -419,6 +419,54 @@ func (q *Queries) RollupNames(ctx context.Context, arg RollupNamesParams) ([]str
 	return items, nil
 }
 
+const RollupNewestBlock = `-- name: RollupNewestBlock :one
+SELECT block_ms, data FROM rechist_rollup_block
+WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
+ORDER BY block_ms DESC LIMIT 1
+`
+
+type RollupNewestBlockParams struct {
+	Name    string
+	EveryMs int64
+}
+
+type RollupNewestBlockRow struct {
+	BlockMs int64
+	Data    []byte
+}
+
+// The last block of a tier: one seek of the primary key.
+func (q *Queries) RollupNewestBlock(ctx context.Context, arg RollupNewestBlockParams) (RollupNewestBlockRow, error) {
+	row := q.db.QueryRowContext(ctx, RollupNewestBlock, arg.Name, arg.EveryMs)
+	var i RollupNewestBlockRow
+	err := row.Scan(&i.BlockMs, &i.Data)
+	return i, err
+}
+
+const RollupOldestBlock = `-- name: RollupOldestBlock :one
+SELECT block_ms, data FROM rechist_rollup_block
+WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
+ORDER BY block_ms LIMIT 1
+`
+
+type RollupOldestBlockParams struct {
+	Name    string
+	EveryMs int64
+}
+
+type RollupOldestBlockRow struct {
+	BlockMs int64
+	Data    []byte
+}
+
+// The first block of a tier: one seek of the primary key.
+func (q *Queries) RollupOldestBlock(ctx context.Context, arg RollupOldestBlockParams) (RollupOldestBlockRow, error) {
+	row := q.db.QueryRowContext(ctx, RollupOldestBlock, arg.Name, arg.EveryMs)
+	var i RollupOldestBlockRow
+	err := row.Scan(&i.BlockMs, &i.Data)
+	return i, err
+}
+
 const RollupTierFrom = `-- name: RollupTierFrom :one
 SELECT from_ms FROM rechist_rollup_tier
 WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
