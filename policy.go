@@ -206,3 +206,27 @@ func publicPolicy(c core.Policy) Policy {
 	}
 	return p
 }
+
+// TierUsage is what one record's rollup tier stores: its buckets, eight
+// to a row (Blocks rows), and Bytes bytes of their data (the file holds
+// somewhat more: the rows' keys and the pages' free space).
+type TierUsage struct {
+	Name          string
+	Every         time.Duration
+	Blocks, Bytes int64
+}
+
+// TierUsage lists what each record's rollup tiers store, by name and
+// width: what `rechist retention` shows per tier. It reads every tier's
+// row keys (not their data), so it takes longer on long histories.
+func (db *DB) TierUsage(ctx context.Context) ([]TierUsage, error) {
+	got, err := db.core.TierUsage(ctx)
+	if err != nil {
+		return nil, public(err)
+	}
+	out := make([]TierUsage, len(got))
+	for i, g := range got {
+		out[i] = TierUsage{Name: g.Name, Every: time.Duration(g.EveryMs) * time.Millisecond, Blocks: g.Blocks, Bytes: g.Bytes}
+	}
+	return out, nil
+}

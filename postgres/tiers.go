@@ -240,6 +240,24 @@ func (r *reader) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs 
 	return b, err
 }
 
+func (r *reader) TierUsage(ctx context.Context) ([]core.TierUsage, error) {
+	if none, err := r.noTiers(ctx); none || err != nil {
+		return nil, err
+	}
+	got, err := r.q.RollupUsage(ctx)
+	if missingSchema(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.TierUsage, len(got))
+	for i, g := range got {
+		out[i] = core.TierUsage{Name: g.RecordName, EveryMs: g.EveryMs, Blocks: g.Blocks, Bytes: g.Bytes}
+	}
+	return out, nil
+}
+
 func (r *reader) EdgeBlocks(ctx context.Context, name string, everyMs int64) (oldest, newest core.TierBlock, ok bool, err error) {
 	if none, err := r.noTiers(ctx); none || err != nil {
 		return oldest, newest, false, err

@@ -385,6 +385,15 @@ func testTiersListed(t *testing.T, h Harness) {
 		!slices.Equal(kept.Tiers, tiers) || !slices.Equal(kept.Fields, []string{""}) {
 		t.Errorf("the record with a raw row left: %+v; want 1 row, from %v (rolled up) to its raw row", kept, first)
 	}
+	usage, err := db.TierUsage(ctx)
+	if err != nil || len(usage) != 4 {
+		t.Fatalf("TierUsage = %+v, %v; want two tiers of two records", usage, err)
+	}
+	for i, u := range usage {
+		if u.Name != []string{"ls::gone", "ls::gone", "ls::kept", "ls::kept"}[i] || u.Every != tiers[i%2] || u.Blocks < 1 || u.Blocks > 2 || u.Bytes < 20*u.Blocks {
+			t.Errorf("TierUsage[%d] = %+v", i, u)
+		}
+	}
 	names, err := db.Names(ctx, "ls::*")
 	if err != nil || !slices.Equal(names, []string{"ls::gone", "ls::kept"}) {
 		t.Errorf("Names = %q, %v", names, err)

@@ -231,6 +231,21 @@ func (r *reader) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs 
 	return got, err
 }
 
+func (r *reader) TierUsage(ctx context.Context) ([]core.TierUsage, error) {
+	got, err := syncdb.New(r.conn).RollupUsage(ctx)
+	if err != nil {
+		if r.missingTable(ctx, err, "rechist_rollup_block") {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]core.TierUsage, len(got))
+	for i, g := range got {
+		out[i] = core.TierUsage{Name: g.RecordName, EveryMs: g.EveryMs, Blocks: g.Blocks, Bytes: g.Bytes}
+	}
+	return out, nil
+}
+
 func (r *reader) EdgeBlocks(ctx context.Context, name string, everyMs int64) (oldest, newest core.TierBlock, ok bool, err error) {
 	q := syncdb.New(r.conn)
 	o, err := q.RollupOldestBlock(ctx, syncdb.RollupOldestBlockParams{Name: name, EveryMs: everyMs})

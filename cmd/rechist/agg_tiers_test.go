@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,14 @@ func TestAggSaysWhichDataServed(t *testing.T) {
 	ok(t, dir, "", "retention", "set", "s::*", "--raw", "1d", "--tier", "1h:forever", "--yes")
 	if out := ok(t, dir, "", "cleanup"); out != "deleted 120 rows (retention policies)\n" {
 		t.Fatalf("cleanup: %q", out)
+	}
+	// The record is still listed (its history is in its tier), and the
+	// retention list shows what the tier holds.
+	if out := ok(t, dir, "", "records", "s::*"); !strings.Contains(out, "s::a") {
+		t.Errorf("records after cleanup:\n%s", out)
+	}
+	if out := ok(t, dir, "", "retention"); !regexp.MustCompile(`(?m)^s::\*\s+1d\s+1\s+0\s+0 B\s+1h:forever \d+ B$`).MatchString(out) {
+		t.Errorf("retention list: want s::* with 1 record, 0 rows and its tier's bytes:\n%s", out)
 	}
 	start := fmt.Sprint(base.UnixMilli())
 	js := ok(t, dir, "", "agg", "s::a", "--field", "c", "--every", "1h", "--json", "--start", start)

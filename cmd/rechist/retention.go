@@ -43,8 +43,10 @@ type retentionListCmd struct{}
 
 func (c *retentionListCmd) Help() string {
 	return `Opens the database read-only. RECORDS and ROWS are what each policy governs
-now: the records for which it is the most specific matching policy. BYTES
-estimates their share of the file (rows times the file's bytes per row).
+now: the records for which it is the most specific matching policy (ROWS:
+their raw rows). BYTES estimates the raw rows' share of the file (rows
+times the file's bytes per raw row); TIERS lists each rollup tier with the
+bytes its buckets hold.
 Topic policies (set with --topics) are marked. Counting reads the whole
 index, so it takes longer on deep histories.
 
@@ -53,8 +55,12 @@ Example:
   rechist retention list`
 }
 
-// governed is what one policy (or none: the default) governs.
-type governed struct{ records, rows int64 }
+// governed is what one policy (or none: the default) governs: records,
+// raw rows, and the bytes of each tier (by width).
+type governed struct {
+	records, rows int64
+	tierBytes     map[time.Duration]int64
+}
 
 func (c *retentionListCmd) Run(e *env) error {
 	db, err := e.openRead()
@@ -80,29 +86,51 @@ func (c *retentionListCmd) Run(e *env) error {
 		pattern string
 		topic   bool
 	}
+	usage, err := db.TierUsage(e.ctx)
+	if err != nil {
+		return err
+	}
 	by := map[key]*governed{}
 	var def governed
-	for _, r := range recs {
-		g := &def
-		if p, ok := rechist.PolicyFor(pols, r.Name); ok {
-			k := key{p.Pattern, p.Topic}
-			if by[k] == nil {
-				by[k] = &governed{}
-			}
-			g = by[k]
+	governing := func(name string) *governed {
+		p, ok := rechist.PolicyFor(pols, name)
+		if !ok {
+			return &def
 		}
+		k := key{p.Pattern, p.Topic}
+		if by[k] == nil {
+			by[k] = &governed{tierBytes: map[time.Duration]int64{}}
+		}
+		return by[k]
+	}
+	for _, r := range recs {
+		g := governing(r.Name)
 		g.records++
 		g.rows += r.Rows
 	}
+	var tierBytes int64
+	for _, u := range usage {
+		if g := governing(u.Name); g.tierBytes != nil {
+			g.tierBytes[u.Every] += u.Bytes
+		}
+		tierBytes += u.Bytes
+	}
 	perRow := 0.0
 	if s.Rows > 0 {
-		perRow = float64(s.FileBytes-s.FreeBytes) / float64(s.Rows)
+		perRow = float64(max(0, s.FileBytes-s.FreeBytes-tierBytes)) / float64(s.Rows)
 	}
 	bw := bufio.NewWriter(e.stdout)
-	t := newTable(bw, "PATTERN", "RAW", "RECORDS", "ROWS", "BYTES")
-	line := func(pattern string, raw time.Duration, g governed) {
+	t := newTable(bw, "PATTERN", "RAW", "RECORDS", "ROWS", "BYTES", "TIERS")
+	line := func(pattern string, raw time.Duration, tiers []rechist.Tier, g governed) {
+		var ts []string
+		for _, tier := range tiers {
+			ts = append(ts, shortKeep(tier.Every)+":"+shortKeep(tier.Keep)+" "+bytesString(g.tierBytes[tier.Every]))
+		}
+		if len(ts) == 0 {
+			ts = []string{"-"}
+		}
 		t.add(pattern, keep(raw).String(), strconv.FormatInt(g.records, 10), strconv.FormatInt(g.rows, 10),
-			approxBytes(g.rows, perRow))
+			approxBytes(g.rows, perRow), strings.Join(ts, ", "))
 	}
 	for _, p := range pols {
 		g := by[key{p.Pattern, p.Topic}]
@@ -113,9 +141,9 @@ func (c *retentionListCmd) Run(e *env) error {
 		if p.Topic {
 			name += " (topic)"
 		}
-		line(name, p.Raw, *g)
+		line(name, p.Raw, p.Tiers, *g)
 	}
-	line("(default)", 0, def)
+	line("(default)", 0, nil, def)
 	if err := t.flush(); err != nil {
 		return err
 	}
@@ -369,6 +397,19 @@ func (k *keep) Decode(ctx *kong.DecodeContext) error {
 }
 
 // String prints k as the flag takes it: forever, or a duration (7d).
+// shortKeep is keep's String without zero minutes and seconds: 1h, 90m,
+// 1d12h, forever, as --tier takes them.
+func shortKeep(d time.Duration) string {
+	s := keep(d).String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
 func (k keep) String() string {
 	if k == 0 {
 		return "forever"

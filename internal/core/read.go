@@ -223,6 +223,16 @@ func (db *DB) Names(ctx context.Context, pattern string) ([]string, error) {
 	return out, err
 }
 
+// TierUsage lists what each record's tiers store, by name and width.
+func (db *DB) TierUsage(ctx context.Context) ([]TierUsage, error) {
+	var out []TierUsage
+	err := db.read(ctx, "tier usage", func(rd Reader) (err error) {
+		out, err = rd.TierUsage(ctx)
+		return err
+	})
+	return out, err
+}
+
 // Records lists the records pattern matches, by name.
 func (db *DB) Records(ctx context.Context, pattern string) ([]RecordInfo, error) {
 	const op = "records"

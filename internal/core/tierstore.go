@@ -11,6 +11,13 @@ type TierBlock struct {
 	Data             []byte
 }
 
+// TierUsage is what one record's tier of width EveryMs stores: Blocks
+// rows holding Bytes bytes of data.
+type TierUsage struct {
+	Name                   string
+	EveryMs, Blocks, Bytes int64
+}
+
 // TierStore is what the rollup code (rollup.go) reads and writes inside one
 // write transaction: the engine hands it to Request.Tiers for a KindTiers
 // request, on the batch's transaction, so that everything the function
@@ -102,6 +109,9 @@ type TierReader interface {
 	Horizon(ctx context.Context, name string) (int64, error)
 	// Blocks is TierStore's, in the snapshot.
 	Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]TierBlock, error)
+	// TierUsage returns, per record and tier, its blocks and the bytes of
+	// their data, by name and width.
+	TierUsage(ctx context.Context) ([]TierUsage, error)
 	// EdgeBlocks returns the oldest and the newest block of the tier
 	// (name, everyMs); ok false when it has none.
 	EdgeBlocks(ctx context.Context, name string, everyMs int64) (oldest, newest TierBlock, ok bool, err error)

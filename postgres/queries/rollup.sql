@@ -121,3 +121,9 @@ ORDER BY block_ms LIMIT 1;
 SELECT block_ms, data FROM rechist_rollup_block
 WHERE record_name = @name::text AND every_ms = @every_ms::bigint
 ORDER BY block_ms DESC LIMIT 1;
+
+-- name: RollupUsage :many
+SELECT record_name, every_ms, COUNT(*)::bigint AS blocks, SUM(octet_length(data))::bigint AS bytes
+FROM rechist_rollup_block
+GROUP BY record_name, every_ms
+ORDER BY record_name, every_ms;

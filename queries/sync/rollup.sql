@@ -141,3 +141,12 @@ ORDER BY block_ms LIMIT 1;
 SELECT block_ms, data FROM rechist_rollup_block
 WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER)
 ORDER BY block_ms DESC LIMIT 1;
+
+-- name: RollupUsage :many
+-- Per record and tier, its blocks and their data's bytes: the whole table,
+-- read by rechist retention's listing (length of a blob needs no
+-- overflow page).
+SELECT record_name, every_ms, COUNT(*) AS blocks, CAST(SUM(length(data)) AS INTEGER) AS bytes
+FROM rechist_rollup_block
+GROUP BY record_name, every_ms
+ORDER BY record_name, every_ms;

@@ -394,6 +394,45 @@ func (q *Queries) RollupTierFrom(ctx context.Context, arg RollupTierFromParams) 
 	return from_ms, err
 }
 
+const RollupUsage = `-- name: RollupUsage :many
+SELECT record_name, every_ms, COUNT(*)::bigint AS blocks, SUM(octet_length(data))::bigint AS bytes
+FROM rechist_rollup_block
+GROUP BY record_name, every_ms
+ORDER BY record_name, every_ms
+`
+
+type RollupUsageRow struct {
+	RecordName string
+	EveryMs    int64
+	Blocks     int64
+	Bytes      int64
+}
+
+func (q *Queries) RollupUsage(ctx context.Context) ([]RollupUsageRow, error) {
+	rows, err := q.db.Query(ctx, RollupUsage)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RollupUsageRow
+	for rows.Next() {
+		var i RollupUsageRow
+		if err := rows.Scan(
+			&i.RecordName,
+			&i.EveryMs,
+			&i.Blocks,
+			&i.Bytes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const RollupWidths = `-- name: RollupWidths :many
 SELECT every_ms FROM rechist_rollup_tier
 WHERE record_name = $1::text

@@ -484,6 +484,51 @@ func (q *Queries) RollupTierFrom(ctx context.Context, arg RollupTierFromParams) 
 	return from_ms, err
 }
 
+const RollupUsage = `-- name: RollupUsage :many
+SELECT record_name, every_ms, COUNT(*) AS blocks, CAST(SUM(length(data)) AS INTEGER) AS bytes
+FROM rechist_rollup_block
+GROUP BY record_name, every_ms
+ORDER BY record_name, every_ms
+`
+
+type RollupUsageRow struct {
+	RecordName string
+	EveryMs    int64
+	Blocks     int64
+	Bytes      int64
+}
+
+// Per record and tier, its blocks and their data's bytes: the whole table,
+// read by rechist retention's listing (length of a blob needs no
+// overflow page).
+func (q *Queries) RollupUsage(ctx context.Context) ([]RollupUsageRow, error) {
+	rows, err := q.db.QueryContext(ctx, RollupUsage)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RollupUsageRow
+	for rows.Next() {
+		var i RollupUsageRow
+		if err := rows.Scan(
+			&i.RecordName,
+			&i.EveryMs,
+			&i.Blocks,
+			&i.Bytes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const RollupWidths = `-- name: RollupWidths :many
 SELECT every_ms FROM rechist_rollup_tier
 WHERE record_name = CAST(?1 AS TEXT)
