@@ -87,6 +87,14 @@ func (r *runner) tierYear(ctx context.Context) error {
 	ret := time.Since(t0)
 	r.t.add(fmt.Sprintf("tiers: SetPolicy filling 1h from %d rows, then ApplyRetention", recs*minutes), ms(fill), ms(ret), "",
 		fmt.Sprintf("fill, then retention deleting %d rows", deleted))
+	usage, err := h.TierUsage(ctx)
+	if err != nil {
+		return err
+	}
+	var blocks, blockBytes int64
+	for _, u := range usage {
+		blocks, blockBytes = blocks+u.Blocks, blockBytes+u.Bytes
+	}
 	if err := h.Compact(ctx); err != nil {
 		return err
 	}
@@ -105,7 +113,8 @@ func (r *runner) tierYear(ctx context.Context) error {
 		return err
 	}
 	r.t.add(fmt.Sprintf("tiers: file of %d records × a year per minute, raw 7d + 1h forever", recs), fmt.Sprintf("%.1f MiB", float64(ks)/(1<<20)), fmt.Sprintf("%.1f MiB", float64(rs)/(1<<20)),
-		fmt.Sprintf("%.1f%%", 100*float64(ks)/float64(rs)), "of the file keeping every raw row, both compacted (target <= 5%)")
+		fmt.Sprintf("%.1f%%", 100*float64(ks)/float64(rs)), fmt.Sprintf("of the file keeping every raw row, both compacted (target <= 5%%); "+
+			"the tier: %d blocks, %d bytes of data (%.0f a bucket)", blocks, blockBytes, float64(blockBytes)/float64(recs*minutes/60)))
 	return r.tierAggregate(ctx, kept, raw)
 }
 
