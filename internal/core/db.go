@@ -118,8 +118,12 @@ func (db *DB) Compact(ctx context.Context) error {
 	if err := db.writable(op); err != nil {
 		return err
 	}
-	_, err := db.w.submit(ctx, newRequest(KindCompact))
-	return Wrap(op, err, db.eng.Classify)
+	for {
+		more, err := db.w.submit(ctx, newRequest(KindCompact))
+		if err != nil || more == 0 {
+			return Wrap(op, err, db.eng.Classify)
+		}
+	}
 }
 
 // Backup writes a consistent copy of the database to dst, if the engine

@@ -138,9 +138,11 @@ type BatchHooks interface {
 // rows back to the file system (SQLite). The writer calls Compact for a
 // KindCompact request (DB.Compact), alone, between batches, so no write
 // transaction of this DB runs meanwhile; without it DB.Compact is
-// errors.ErrUnsupported.
+// errors.ErrUnsupported. Compact may do part of the work, within the
+// batch timeout, and report more: DB.Compact then asks again, and the
+// batches waiting in between go first.
 type Compacter interface {
-	Compact(ctx context.Context) error
+	Compact(ctx context.Context) (more bool, err error)
 }
 
 // Backuper is implemented by an engine that can write a consistent copy of

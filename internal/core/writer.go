@@ -352,7 +352,11 @@ func (w *Writer) compact(r *Request) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.BatchTimeout)
 	defer cancel()
-	w.answer(r, c.Compact(ctx))
+	more, err := c.Compact(ctx)
+	if more {
+		r.N = 1 // DB.Compact asks again
+	}
+	w.answer(r, err)
 }
 
 // maxRetryPause bounds the pause between two tries of a batch that met a
