@@ -89,7 +89,7 @@ func aggregateRecord(ctx context.Context, rd Reader, op, name string, a AggSpec)
 	for _, raw := range bs {
 		b, err := decodeBlock(raw.BlockMs, w, raw.Data)
 		if err == nil {
-			err = b.foldField(a.Path, ts, last, func(at int64, f *Field) { acc.field(at).merge(*f) })
+			err = b.foldField(a.Path, ts, last, func(at int64, f Field) { acc.field(at).merge(f) })
 		}
 		if err != nil {
 			return nil, 0, err

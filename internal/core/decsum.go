@@ -262,10 +262,26 @@ func ParseDecimalSum(text string) (DecimalSum, bool) {
 	return s, true
 }
 
+// exactFloat is the largest integer below which every integer is a
+// float64 (2^53), and pow10e the powers of ten that are float64s exactly.
+const exactFloat = 1 << 53
+
+var pow10e = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
 // Sum is the sum rounded to the nearest float64: ±Inf beyond its range.
 func (s DecimalSum) Sum() float64 {
 	if !s.set {
 		return 0
+	}
+	// The common sum: digits and a power of ten that are both float64s
+	// exactly, so one multiplication or division rounds once, correctly
+	// (the fast path of decimal-to-float conversion).
+	if s.big == nil && s.small > -exactFloat && s.small < exactFloat && s.exp >= -22 && s.exp <= 22 {
+		if s.exp >= 0 {
+			return float64(s.small) * pow10e[s.exp]
+		}
+		return float64(s.small) / pow10e[-s.exp]
 	}
 	f, _ := strconv.ParseFloat(s.String(), 64) // a range error comes with ±Inf or ±0, as wanted
 	return f
@@ -275,6 +291,21 @@ func (s DecimalSum) Sum() float64 {
 func (s DecimalSum) Mean(n int64) float64 {
 	if !s.set || n == 0 {
 		return 0
+	}
+	// The common mean: digits / (n * 10^-exp), or digits * 10^exp / n,
+	// with both sides integers a float64 holds exactly: one division,
+	// rounded once.
+	if s.big == nil && s.small > -exactFloat && s.small < exactFloat && n > 0 && n < exactFloat {
+		switch {
+		case s.exp >= 0 && s.exp <= 15:
+			if m, ok := mulPow10(s.small, s.exp); ok && m > -exactFloat && m < exactFloat {
+				return float64(m) / float64(n)
+			}
+		case s.exp < 0 && s.exp >= -15:
+			if d, ok := mulPow10(n, -s.exp); ok && d < exactFloat {
+				return float64(s.small) / float64(d)
+			}
+		}
 	}
 	r := new(big.Rat).SetInt(s.digits())
 	if s.exp >= 0 {

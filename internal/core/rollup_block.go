@@ -388,7 +388,7 @@ func (r *binReader) field(s *RollupState) Field {
 // foldField calls fn with the field at path of each bucket of the block
 // that starts within [fromMs, toMs] and has one: what Aggregate reads,
 // without decoding the rest (the rows' JSON, the other fields).
-func (b *block) foldField(path []string, fromMs, toMs int64, fn func(bucketMs int64, f *Field)) error {
+func (b *block) foldField(path []string, fromMs, toMs int64, fn func(bucketMs int64, f Field)) error {
 	pi := -1
 	for i, p := range b.paths {
 		if slices.Equal(p, path) {
@@ -421,7 +421,7 @@ func (b *block) foldField(path []string, fromMs, toMs int64, fn func(bucketMs in
 			i := r.uvarint()
 			f := r.field(&s)
 			if int(i) == pi && r.ok() {
-				fn(at, &f)
+				fn(at, f)
 				break
 			}
 		}

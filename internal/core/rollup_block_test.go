@@ -78,9 +78,9 @@ func TestBlockRoundTrip(t *testing.T) {
 			}
 			for _, f := range st.Fields {
 				var folded []string
-				err := got.foldField(f.Path, b.bucketAt(slot), b.bucketAt(slot), func(ms int64, g *Field) {
+				err := got.foldField(f.Path, b.bucketAt(slot), b.bucketAt(slot), func(ms int64, g Field) {
 					g.Path = f.Path
-					folded = append(folded, stateText(RollupState{Fields: []Field{*g}}))
+					folded = append(folded, stateText(RollupState{Fields: []Field{g}}))
 				})
 				if err != nil || len(folded) != 1 || folded[0] != stateText(RollupState{Fields: []Field{f}}) {
 					t.Fatalf("round %d slot %d field %q: foldField %v, %v; want %s", round, slot, f.Path, folded, err, stateText(RollupState{Fields: []Field{f}}))
@@ -152,7 +152,7 @@ func FuzzDecodeBlock(f *testing.F) {
 		for slot := range blockBuckets {
 			if st, err := got.state(slot); err == nil && st.Rows > 0 {
 				for _, fl := range st.Fields {
-					_ = got.foldField(fl.Path, 0, 1<<40, func(int64, *Field) {})
+					_ = got.foldField(fl.Path, 0, 1<<40, func(int64, Field) {})
 				}
 			}
 		}
