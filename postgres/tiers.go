@@ -123,6 +123,15 @@ func (s *tierStore) BlocksAt(ctx context.Context, keys []core.TierBlock) ([]core
 	return out, nil
 }
 
+func (s *tierStore) PutBlocks(ctx context.Context, bs []core.TierBlock) error {
+	arg := db.PutRollupBlocksParams{Names: make([]string, len(bs)), Everys: make([]int64, len(bs)),
+		Ats: make([]int64, len(bs)), Datas: make([][]byte, len(bs))}
+	for i, b := range bs {
+		arg.Names[i], arg.Everys[i], arg.Ats[i], arg.Datas[i] = b.Name, b.EveryMs, b.BlockMs, b.Data
+	}
+	return s.q.PutRollupBlocks(ctx, arg)
+}
+
 func (s *tierStore) PutBlock(ctx context.Context, b core.TierBlock) error {
 	return s.q.PutRollupBlock(ctx, db.PutRollupBlockParams{Name: b.Name, EveryMs: b.EveryMs, BlockMs: b.BlockMs, Data: b.Data})
 }

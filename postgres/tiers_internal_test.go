@@ -154,6 +154,21 @@ func TestTierStoreRoundTrip(t *testing.T) {
 		if must("Blocks", err); len(bks) != 2 || !sameBlock(bks[0], core.TierBlock{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}) || string(bks[1].Data) != "s2" {
 			t.Errorf("Blocks(a, 1m, [0, 1m]): %+v", bks)
 		}
+		// PutBlocks: eight in one statement and the rest one by one, a
+		// block replaced among them.
+		var many []core.TierBlock
+		for i := range 10 {
+			many = append(many, core.TierBlock{Name: "m", EveryMs: 1000, BlockMs: int64(i) * 8000, Data: []byte{byte(i), 0, 1}})
+		}
+		must("PutBlocks", s.PutBlocks(ctx, many))
+		many[9].Data = []byte("nine")
+		must("PutBlocks again", s.PutBlocks(ctx, many[9:]))
+		if got, err := s.Blocks(ctx, "m", 1000, 0, 80_000); err != nil || len(got) != 10 || !sameBlock(got[3], many[3]) || !sameBlock(got[9], many[9]) {
+			t.Errorf("Blocks after PutBlocks: %+v, %v", got, err)
+		}
+		if n, err := s.DeleteBlocks(ctx, "m", 1000, 0, 80_000); err != nil || n != 10 {
+			t.Errorf("DeleteBlocks of m: %d, %v", n, err)
+		}
 		at, err := s.BlocksAt(ctx, []core.TierBlock{{Name: "a", EveryMs: 60_000, BlockMs: 60_000}, {Name: "a", EveryMs: 60_000, BlockMs: 1},
 			{Name: "b", EveryMs: 60_000, BlockMs: 0}, {Name: "a", EveryMs: 3_600_000, BlockMs: 0}})
 		slices.SortFunc(at, func(x, y core.TierBlock) int { return strings.Compare(string(x.Data), string(y.Data)) })

@@ -118,6 +118,32 @@ func (s *tierStore) BlocksAt(ctx context.Context, keys []core.TierBlock) ([]core
 	return out, nil
 }
 
+func (s *tierStore) PutBlocks(ctx context.Context, bs []core.TierBlock) error {
+	for len(bs) >= 8 {
+		b := bs[:8]
+		p := syncdb.PutRollupBlocks8Params{
+			N1: b[0].Name, E1: b[0].EveryMs, B1: b[0].BlockMs, D1: b[0].Data,
+			N2: b[1].Name, E2: b[1].EveryMs, B2: b[1].BlockMs, D2: b[1].Data,
+			N3: b[2].Name, E3: b[2].EveryMs, B3: b[2].BlockMs, D3: b[2].Data,
+			N4: b[3].Name, E4: b[3].EveryMs, B4: b[3].BlockMs, D4: b[3].Data,
+			N5: b[4].Name, E5: b[4].EveryMs, B5: b[4].BlockMs, D5: b[4].Data,
+			N6: b[5].Name, E6: b[5].EveryMs, B6: b[5].BlockMs, D6: b[5].Data,
+			N7: b[6].Name, E7: b[6].EveryMs, B7: b[6].BlockMs, D7: b[6].Data,
+			N8: b[7].Name, E8: b[7].EveryMs, B8: b[7].BlockMs, D8: b[7].Data,
+		}
+		if err := s.sq.PutRollupBlocks8(context.WithoutCancel(ctx), p); err != nil {
+			return err
+		}
+		bs = bs[8:]
+	}
+	for _, b := range bs {
+		if err := s.PutBlock(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *tierStore) PutBlock(ctx context.Context, b core.TierBlock) error {
 	return s.sq.PutRollupBlock(context.WithoutCancel(ctx), syncdb.PutRollupBlockParams{Name: b.Name, EveryMs: b.EveryMs, BlockMs: b.BlockMs, Data: b.Data})
 }

@@ -93,6 +93,7 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, compareKeys)
+	var puts []TierBlock
 	for len(keys) > 0 {
 		// The blocks are read blocksAtOnce at a time: one statement, not
 		// one a block (a late-row storm touches one or two a row).
@@ -126,15 +127,19 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 				st.Merge(*delta[bucketKey{k.name, k.every, at}])
 				b.set(slot, st)
 			}
-			if err := storeBlock(ctx, s, k.name, b); err != nil {
-				return err
-			}
+			puts = append(puts, TierBlock{Name: k.name, EveryMs: k.every, BlockMs: k.at, Data: b.encode()})
 		}
+		// Buckets only gain rows here: every block has data to write.
+		if err := s.PutBlocks(ctx, puts); err != nil {
+			return err
+		}
+		puts = puts[:0]
 	}
 	return nil
 }
 
-// blocksAtOnce is how many blocks addToBuckets reads in one statement.
+// blocksAtOnce is how many blocks addToBuckets reads in one statement
+// (and writes with one PutBlocks).
 const blocksAtOnce = 512
 
 // compareKeys orders bucket keys by name, width and start.

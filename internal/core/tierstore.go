@@ -65,6 +65,9 @@ type TierStore interface {
 	// in
 	// any order; a key with no block has none.
 	BlocksAt(ctx context.Context, keys []TierBlock) ([]TierBlock, error)
+	// PutBlocks inserts or replaces the blocks (keys all different): what
+	// PutBlock does for each, in fewer statements.
+	PutBlocks(ctx context.Context, bs []TierBlock) error
 	// PutBlock inserts or replaces the block (Name, EveryMs, BlockMs).
 	PutBlock(ctx context.Context, b TierBlock) error
 	// DeleteBlocks deletes the blocks of (name, everyMs) whose BlockMs is

@@ -127,3 +127,10 @@ SELECT record_name, every_ms, COUNT(*)::bigint AS blocks, SUM(octet_length(data)
 FROM rechist_rollup_block
 GROUP BY record_name, every_ms
 ORDER BY record_name, every_ms;
+
+-- name: PutRollupBlocks :exec
+-- The blocks of a rollup step in one statement (four arrays of the same
+-- length, zipped by the set-returning functions side by side).
+INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
+SELECT unnest(@names::text[]), unnest(@everys::bigint[]), unnest(@ats::bigint[]), unnest(@datas::bytea[])
+ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data;

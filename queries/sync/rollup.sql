@@ -150,3 +150,17 @@ SELECT record_name, every_ms, COUNT(*) AS blocks, CAST(SUM(length(data)) AS INTE
 FROM rechist_rollup_block
 GROUP BY record_name, every_ms
 ORDER BY record_name, every_ms;
+
+-- name: PutRollupBlocks8 :exec
+-- Eight blocks in one statement: PutBlocks writes a step's blocks eight at
+-- a time (one statement's overhead for eight), the rest one by one.
+INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data) VALUES
+    (CAST(@n1 AS TEXT), CAST(@e1 AS INTEGER), CAST(@b1 AS INTEGER), CAST(@d1 AS BLOB)),
+    (CAST(@n2 AS TEXT), CAST(@e2 AS INTEGER), CAST(@b2 AS INTEGER), CAST(@d2 AS BLOB)),
+    (CAST(@n3 AS TEXT), CAST(@e3 AS INTEGER), CAST(@b3 AS INTEGER), CAST(@d3 AS BLOB)),
+    (CAST(@n4 AS TEXT), CAST(@e4 AS INTEGER), CAST(@b4 AS INTEGER), CAST(@d4 AS BLOB)),
+    (CAST(@n5 AS TEXT), CAST(@e5 AS INTEGER), CAST(@b5 AS INTEGER), CAST(@d5 AS BLOB)),
+    (CAST(@n6 AS TEXT), CAST(@e6 AS INTEGER), CAST(@b6 AS INTEGER), CAST(@d6 AS BLOB)),
+    (CAST(@n7 AS TEXT), CAST(@e7 AS INTEGER), CAST(@b7 AS INTEGER), CAST(@d7 AS BLOB)),
+    (CAST(@n8 AS TEXT), CAST(@e8 AS INTEGER), CAST(@b8 AS INTEGER), CAST(@d8 AS BLOB))
+ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data;

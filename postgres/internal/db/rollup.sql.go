@@ -125,6 +125,31 @@ func (q *Queries) PutRollupBlock(ctx context.Context, arg PutRollupBlockParams) 
 	return err
 }
 
+const PutRollupBlocks = `-- name: PutRollupBlocks :exec
+INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
+SELECT unnest($1::text[]), unnest($2::bigint[]), unnest($3::bigint[]), unnest($4::bytea[])
+ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data
+`
+
+type PutRollupBlocksParams struct {
+	Names  []string
+	Everys []int64
+	Ats    []int64
+	Datas  [][]byte
+}
+
+// The blocks of a rollup step in one statement (four arrays of the same
+// length, zipped by the set-returning functions side by side).
+func (q *Queries) PutRollupBlocks(ctx context.Context, arg PutRollupBlocksParams) error {
+	_, err := q.db.Exec(ctx, PutRollupBlocks,
+		arg.Names,
+		arg.Everys,
+		arg.Ats,
+		arg.Datas,
+	)
+	return err
+}
+
 const RecordRowsByID = `-- name: RecordRowsByID :many
 SELECT id, record_name, value_json, stored_at
 FROM record_history

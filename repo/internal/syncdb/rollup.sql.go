@@ -125,6 +125,94 @@ func (q *Queries) PutRollupBlock(ctx context.Context, arg PutRollupBlockParams) 
 	return err
 }
 
+const PutRollupBlocks8 = `-- name: PutRollupBlocks8 :exec
+INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data) VALUES
+    (CAST(?1 AS TEXT), CAST(?2 AS INTEGER), CAST(?3 AS INTEGER), CAST(?4 AS BLOB)),
+    (CAST(?5 AS TEXT), CAST(?6 AS INTEGER), CAST(?7 AS INTEGER), CAST(?8 AS BLOB)),
+    (CAST(?9 AS TEXT), CAST(?10 AS INTEGER), CAST(?11 AS INTEGER), CAST(?12 AS BLOB)),
+    (CAST(?13 AS TEXT), CAST(?14 AS INTEGER), CAST(?15 AS INTEGER), CAST(?16 AS BLOB)),
+    (CAST(?17 AS TEXT), CAST(?18 AS INTEGER), CAST(?19 AS INTEGER), CAST(?20 AS BLOB)),
+    (CAST(?21 AS TEXT), CAST(?22 AS INTEGER), CAST(?23 AS INTEGER), CAST(?24 AS BLOB)),
+    (CAST(?25 AS TEXT), CAST(?26 AS INTEGER), CAST(?27 AS INTEGER), CAST(?28 AS BLOB)),
+    (CAST(?29 AS TEXT), CAST(?30 AS INTEGER), CAST(?31 AS INTEGER), CAST(?32 AS BLOB))
+ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data
+`
+
+type PutRollupBlocks8Params struct {
+	N1 string
+	E1 int64
+	B1 int64
+	D1 []byte
+	N2 string
+	E2 int64
+	B2 int64
+	D2 []byte
+	N3 string
+	E3 int64
+	B3 int64
+	D3 []byte
+	N4 string
+	E4 int64
+	B4 int64
+	D4 []byte
+	N5 string
+	E5 int64
+	B5 int64
+	D5 []byte
+	N6 string
+	E6 int64
+	B6 int64
+	D6 []byte
+	N7 string
+	E7 int64
+	B7 int64
+	D7 []byte
+	N8 string
+	E8 int64
+	B8 int64
+	D8 []byte
+}
+
+// Eight blocks in one statement: PutBlocks writes a step's blocks eight at
+// a time (one statement's overhead for eight), the rest one by one.
+func (q *Queries) PutRollupBlocks8(ctx context.Context, arg PutRollupBlocks8Params) error {
+	_, err := q.db.ExecContext(ctx, PutRollupBlocks8,
+		arg.N1,
+		arg.E1,
+		arg.B1,
+		arg.D1,
+		arg.N2,
+		arg.E2,
+		arg.B2,
+		arg.D2,
+		arg.N3,
+		arg.E3,
+		arg.B3,
+		arg.D3,
+		arg.N4,
+		arg.E4,
+		arg.B4,
+		arg.D4,
+		arg.N5,
+		arg.E5,
+		arg.B5,
+		arg.D5,
+		arg.N6,
+		arg.E6,
+		arg.B6,
+		arg.D6,
+		arg.N7,
+		arg.E7,
+		arg.B7,
+		arg.D7,
+		arg.N8,
+		arg.E8,
+		arg.B8,
+		arg.D8,
+	)
+	return err
+}
+
 const RecentRecordRows = `-- name: RecentRecordRows :many
 SELECT id, record_name, value_json,
        CAST(stored_at AS INTEGER) AS stored_at -- a REAL from another program
