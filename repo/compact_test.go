@@ -2,8 +2,10 @@ package repo
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -65,5 +67,50 @@ func TestCompactGivesSpaceBackInSteps(t *testing.T) {
 	}
 	if after := size(); after > mid-(before-compactPages)*1024*9/10 {
 		t.Fatalf("the file went from %d to %d bytes, want about %d less", mid, after, (before-compactPages)*1024)
+	}
+}
+
+// The writer keeps statement journals in memory (temp_store 2), and keeps
+// doing so after Compact's VACUUM, which runs with its copy on disk: a file
+// without incremental auto-vacuum (as the Rust crate makes them) is
+// rebuilt by it. The connection that migrates keeps SQLite's default.
+func TestWriterKeepsStatementJournalsInMemory(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "crate.db")
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE t (x); INSERT INTO t VALUES (1)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	e := openTestAt(t, path, core.Config{})
+	tempStore := func() int {
+		var n int
+		if err := e.e.writeDB.QueryRowContext(ctx, "PRAGMA temp_store").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if got := tempStore(); got != 2 {
+		t.Fatalf("writer's temp_store %d, want 2 (memory)", got)
+	}
+	var mode int
+	if err := e.e.writeDB.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil || mode != 0 {
+		t.Fatalf("auto_vacuum %d, %v; want 0 before Compact", mode, err)
+	}
+	if err := e.Compact(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.e.writeDB.QueryRowContext(ctx, "PRAGMA auto_vacuum").Scan(&mode); err != nil || mode != 2 {
+		t.Fatalf("auto_vacuum %d, %v; want 2: Compact did not VACUUM", mode, err)
+	}
+	if got := tempStore(); got != 2 {
+		t.Fatalf("writer's temp_store %d after VACUUM, want 2 (memory)", got)
+	}
+	params := writerParams(e.e.cfg, false, false)
+	if strings.Contains(params.Encode(), "temp_store") {
+		t.Fatalf("the migrating connection's params %q set temp_store", params.Encode())
 	}
 }

@@ -94,7 +94,7 @@ func (e *engine) openPools(ctx context.Context) error {
 	if e.loc.memory {
 		// An in-memory database lives with its connections: set it up on
 		// the writer's own. No other process shares it.
-		if e.writeDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, true, true))); err != nil {
+		if e.writeDB, err = openOneConn(ctx, e.loc.dsn(withMemoryJournals(writerParams(e.cfg, true, true)))); err != nil {
 			return fmt.Errorf("open %s: %w", e.path, err)
 		}
 		if err := e.prepareSchema(ctx, e.writeDB); err != nil {
@@ -122,7 +122,7 @@ func (e *engine) openPools(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("open %s: %w", e.path, err)
 		}
-		params := writerParams(e.cfg, false, true)
+		params := withMemoryJournals(writerParams(e.cfg, false, true))
 		params.Set("_busy_timeout", fmt.Sprint(writerBusyTimeout.Milliseconds()))
 		if e.writeDB, err = openOneConn(ctx, e.loc.dsn(params)); err != nil {
 			return fmt.Errorf("open %s: %w", e.path, err)

@@ -84,8 +84,8 @@ func (e *engine) Compact(ctx context.Context) (more bool, err error) {
 		if _, err := e.writeDB.ExecContext(ctx, "PRAGMA auto_vacuum = 2"); err != nil {
 			return false, err
 		}
-		if _, err := e.writeDB.ExecContext(ctx, "VACUUM"); err != nil {
-			return false, fmt.Errorf("VACUUM: %w", err)
+		if err := vacuumOnDisk(ctx, e.writeDB); err != nil {
+			return false, err
 		}
 	}
 	if e.loc.memory {
@@ -103,6 +103,25 @@ func (e *engine) Compact(ctx context.Context) (more bool, err error) {
 		e.cfg.Logger.Info("rechist: compacted; the file shrinks at the next checkpoint: another connection still reads the WAL")
 	}
 	return more, nil
+}
+
+// vacuumOnDisk runs VACUUM on the writer's connection with its temporary
+// copy of the database in a file (temp_store FILE), then puts the
+// connection's temp_store(memory) back (withMemoryJournals): in memory,
+// the copy would take as much memory as the database is large.
+func vacuumOnDisk(ctx context.Context, conn *sql.DB) (err error) {
+	if _, err := conn.ExecContext(ctx, "PRAGMA temp_store = FILE"); err != nil {
+		return err
+	}
+	defer func() {
+		if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "PRAGMA temp_store = MEMORY"); err == nil {
+			err = rerr
+		}
+	}()
+	if _, err := conn.ExecContext(ctx, "VACUUM"); err != nil {
+		return fmt.Errorf("VACUUM: %w", err)
+	}
+	return nil
 }
 
 // compactPages is how many free pages one Compact step gives back: 8 MiB
