@@ -95,6 +95,7 @@ func testTiersMatchAReference(t *testing.T, h Harness) {
 	shadow := map[string][]tierRow{}
 	used := map[string]map[int64]bool{} // times taken per record: times are unique
 	r := rechist.NewRepo[json.RawMessage](db)
+	var many []rechist.Record[json.RawMessage] // pooled for one StoreMany, when not nil
 	store := func(name string, at time.Time) {
 		ms := at.UnixMilli()
 		if used[name] == nil {
@@ -114,7 +115,9 @@ func testTiersMatchAReference(t *testing.T, h Harness) {
 			v = float64(rng.IntN(100))
 		}
 		js := fmt.Sprintf(`{"v":%s,"s":"x"}`, strconv.FormatFloat(v, 'g', -1, 64))
-		if err := r.StoreAt(ctx, name, json.RawMessage(js), at); err != nil {
+		if many != nil {
+			many = append(many, rechist.Record[json.RawMessage]{Name: name, Value: json.RawMessage(js), StoredAt: at})
+		} else if err := r.StoreAt(ctx, name, json.RawMessage(js), at); err != nil {
 			t.Fatal(err)
 		}
 		shadow[name] = append(shadow[name], tierRow{at: at, v: v})
@@ -143,11 +146,20 @@ func testTiersMatchAReference(t *testing.T, h Harness) {
 		op := rng.IntN(10)
 		t.Logf("step %d op %d", step, op)
 		switch {
-		case op < 5: // stores, some late: up to 10 hours back
+		case op < 5: // stores, some late: up to 10 hours back; one by one or in one StoreMany
+			if rng.IntN(2) == 0 {
+				many = []rechist.Record[json.RawMessage]{}
+			}
 			for range 1 + rng.IntN(30) {
 				name := names[rng.IntN(len(names))]
 				back := time.Duration(rng.Int64N(int64(10 * time.Hour)))
 				store(name, now.Add(-back).Truncate(time.Millisecond))
+			}
+			if many != nil {
+				if err := r.StoreMany(ctx, many); err != nil {
+					t.Fatal(err)
+				}
+				many = nil
 			}
 		case op < 7:
 			if _, err := db.ApplyRetention(ctx); err != nil {

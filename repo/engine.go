@@ -43,7 +43,8 @@ type engine struct {
 	ckpt     *checkpointer
 	ckptDB   *sql.DB // the checkpointer's connection (files only)
 	ckptEnd  chan struct{}
-	epoch    syncEpoch // begun by the first batch that stores rows (sync.go)
+	epoch    syncEpoch  // begun by the first batch that stores rows (sync.go)
+	recent   recentRows // rows just committed, for the rollup (recent.go)
 }
 
 // The whole engine contract, and every optional capability: the

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -55,6 +56,9 @@ func runHelper(role, path string) error {
 	}
 	if role == "stayer" {
 		return stay(path, stop)
+	}
+	if role == "exec" {
+		return execSQL(path, os.Getenv(helperEnv+"_SQL"), stop)
 	}
 	db, err := core.Open(context.Background(), Driver, path, path, core.Config{BusyTimeout: helperBusyTimeout})
 	if err != nil {
@@ -238,6 +242,25 @@ type helper struct {
 // startHelper runs the test binary as another process in role on path,
 // waits until it is ready, and returns a func that stops it (closes its
 // stdin) and fails the test if it failed.
+// execSQL runs one statement on the file as another program would (no
+// rechist: database/sql with SQLite's defaults), says ready, and waits.
+func execSQL(path, stmt string, stop <-chan struct{}) error {
+	conn, err := sql.Open("sqlite", path)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	res, err := conn.Exec(stmt)
+	if err != nil {
+		return err
+	}
+	n, _ := res.RowsAffected()
+	fmt.Println("ready")
+	fmt.Fprintln(os.Stderr, "rows affected:", n)
+	<-stop
+	return nil
+}
+
 func startHelper(t *testing.T, role, path string) (stop func()) {
 	t.Helper()
 	h := startHelperProcess(t, role, path)
@@ -253,6 +276,9 @@ func startHelperProcess(t *testing.T, role, path string) *helper {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+role, helperEnv+"_PATH="+path)
+	if i := strings.IndexByte(role, ':'); i > 0 { // exec:STATEMENT
+		cmd.Env = append(os.Environ(), helperEnv+"="+role[:i], helperEnv+"_PATH="+path, helperEnv+"_SQL="+role[i+1:])
+	}
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		t.Fatal(err)

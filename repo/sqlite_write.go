@@ -33,8 +33,24 @@ import (
 // the handle's sync epoch before its rows (sync.go).
 func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	if len(batch) == 1 && batch[0].Kind == core.KindInsert && len(batch[0].Rows) == 1 && e.epoch.begun.Load() {
+		e.recent.drop()
 		return e.commitOneRow(ctx, batch[0])
 	}
+	// Inserts alone are kept for the rollup (recent.go); any other write
+	// to record_history forgets what was kept (a KindTiers request's
+	// deletes do so in tierStore).
+	inserts := true
+	for _, r := range batch {
+		switch r.Kind {
+		case core.KindInsert:
+		case core.KindTiers:
+			inserts = false
+		default:
+			inserts = false
+			e.recent.drop()
+		}
+	}
+	keep := inserts && e.recent.wanted()
 	tx, err := e.writeDB.BeginTx(ctx, nil)
 	if err != nil {
 		err = fmt.Errorf("begin: %w", err)
@@ -78,7 +94,7 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 		if r.Kind == core.KindTiers {
 			// The function sees the batch's deadline; its statements
 			// run without cancellation all the same (tierStore).
-			r.N, err = runTiers(ctx, ts, q, sq, r)
+			r.N, err = runTiers(ctx, ts, q, sq, r, &e.recent)
 		} else {
 			r.N, err = applyRequest(stmtCtx, q, sq, r)
 		}
@@ -94,13 +110,27 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	if err := ins.flush(stmtCtx); err != nil {
 		return fail(nil, err)
 	}
+	var lastID, version int64
+	if keep {
+		if err := tx.QueryRowContext(stmtCtx, lastInsertAndVersion).Scan(&lastID, &version); err != nil {
+			return fail(nil, err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		_ = tx.Rollback()
 		return fmt.Errorf("commit: %w", err)
 	}
 	e.epoch.committed(epochStarted)
+	if keep {
+		e.recent.add(version, lastID, batch)
+	}
 	return nil
 }
+
+// lastInsertAndVersion reads, inside a write transaction, the id of its
+// last insert and the connection's data_version, which changes when
+// another connection has committed since it was last read (recent.go).
+const lastInsertAndVersion = `SELECT last_insert_rowid(), data_version FROM pragma_data_version`
 
 // inserter pools the rows of a batch's insert requests and inserts them
 // eight to a statement (InsertRecords8), the rest one by one, in order.

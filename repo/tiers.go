@@ -26,15 +26,16 @@ var _ core.TierStore = (*tierStore)(nil)
 // batch does (Commit); the request's function gets the batch's ctx, to
 // see its deadline between statements.
 type tierStore struct {
-	conn db.DBTX // the txStmts of the transaction
-	q    *db.Queries
-	sq   *syncdb.Queries
+	conn   db.DBTX // the txStmts of the transaction
+	q      *db.Queries
+	sq     *syncdb.Queries
+	recent *recentRows // the writer's rows just committed
 }
 
 // runTiers runs a KindTiers request's function on the transaction of q
 // and sq and returns what it returns, its errors unchanged.
-func runTiers(ctx context.Context, conn db.DBTX, q *db.Queries, sq *syncdb.Queries, r *core.Request) (int64, error) {
-	return r.Tiers(ctx, &tierStore{conn: conn, q: q, sq: sq})
+func runTiers(ctx context.Context, conn db.DBTX, q *db.Queries, sq *syncdb.Queries, r *core.Request, recent *recentRows) (int64, error) {
+	return r.Tiers(ctx, &tierStore{conn: conn, q: q, sq: sq, recent: recent})
 }
 
 func (s *tierStore) Policies(ctx context.Context) ([]core.Policy, error) {
@@ -69,7 +70,16 @@ func (s *tierStore) MaxID(ctx context.Context) (int64, error) {
 	return s.q.LastID(context.WithoutCancel(ctx))
 }
 
+// RowsAfter takes the rows from the writer's memory when it has exactly
+// those (recentRows), else from the table.
 func (s *tierStore) RowsAfter(ctx context.Context, after int64, limit int) ([]core.Row, error) {
+	var version int64
+	if err := s.conn.QueryRowContext(context.WithoutCancel(ctx), dataVersion).Scan(&version); err != nil {
+		return nil, err
+	}
+	if rows, ok := s.recent.after(version, after, limit); ok {
+		return rows, nil
+	}
 	rows, err := s.conn.QueryContext(context.WithoutCancel(ctx), db.ChangesAfter, after, limit)
 	if err != nil {
 		return nil, err
@@ -81,6 +91,9 @@ func (s *tierStore) RowsAfter(ctx context.Context, after int64, limit int) ([]co
 	})
 	return out, err
 }
+
+// dataVersion is the connection's data_version (recent.go).
+const dataVersion = `SELECT data_version FROM pragma_data_version`
 
 func (s *tierStore) RecordRows(ctx context.Context, name string, fromMs, toMs, maxID int64, yield func(core.Row) bool) error {
 	rows, err := s.conn.QueryContext(context.WithoutCancel(ctx), syncdb.RecordRowsByID, name, fromMs, toMs, int64(math.MinInt64), maxID)
@@ -173,10 +186,12 @@ func (s *tierStore) DeleteTier(ctx context.Context, name string, everyMs int64) 
 }
 
 func (s *tierStore) DeleteRolledUp(ctx context.Context, name string, cutoffMs, maxID, limit int64) (int64, error) {
+	s.recent.drop()
 	return s.sq.DeleteRolledUpChunk(context.WithoutCancel(ctx), syncdb.DeleteRolledUpChunkParams{Name: name, CutoffMs: cutoffMs, MaxID: maxID, ChunkSize: limit})
 }
 
 func (s *tierStore) DeleteRange(ctx context.Context, name string, fromMs, toMs, limit int64) (int64, error) {
+	s.recent.drop()
 	return s.q.DeleteRecordRangeChunk(context.WithoutCancel(ctx), db.DeleteRecordRangeChunkParams{Name: name, StartMs: fromMs, EndMs: toMs, ChunkSize: limit})
 }
 

@@ -1,0 +1,175 @@
+package repo
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/seed178a96f3/rechist/internal/core"
+)
+
+func insertRequest(names ...string) *core.Request {
+	r := &core.Request{Kind: core.KindInsert}
+	for _, n := range names {
+		r.Rows = append(r.Rows, core.Row{Name: n, ValueJSON: "1"})
+	}
+	return r
+}
+
+// recentRows answers only from the id right after the cursor, up to the
+// first gap, at the data_version it was filled at, within its cap.
+func TestRecentRowsAnswersOnlyWhatItKnows(t *testing.T) {
+	var c recentRows
+	c.on = true
+	c.add(5, 12, []*core.Request{insertRequest("a", "b"), insertRequest("c")}) // ids 10-12
+	c.add(5, 14, []*core.Request{insertRequest("d", "e")})                     // 13-14
+	c.add(5, 20, []*core.Request{insertRequest("f")})                          // 20, after a gap
+
+	if _, ok := c.after(5, 8, 100); ok {
+		t.Fatal("rows after 8: answered, but id 9 is not known")
+	}
+	rows, ok := c.after(5, 10, 3)
+	if !ok || len(rows) != 3 || rows[0].ID != 11 || rows[0].Name != "b" || rows[2].ID != 13 || rows[2].Name != "d" {
+		t.Fatalf("rows after 10, limit 3: %+v %v; want ids 11-13 (b, c, d)", rows, ok)
+	}
+	rows, ok = c.after(5, 13, 100)
+	if !ok || len(rows) != 1 || rows[0].ID != 14 {
+		t.Fatalf("rows after 13: %+v %v; want id 14 alone: 15 is not known", rows, ok)
+	}
+	if c.n != 3 {
+		t.Fatalf("%d rows kept after the cursor passed 13, want 3 (13-14's segment and 20)", c.n)
+	}
+	if _, ok := c.after(5, 14, 100); ok {
+		t.Fatal("rows after 14: answered across the gap to 20")
+	}
+	if rows, ok := c.after(5, 19, 100); !ok || len(rows) != 1 || rows[0].ID != 20 {
+		t.Fatalf("rows after 19: %+v %v; want id 20", rows, ok)
+	}
+	// Another connection committed: nothing is answered, all is dropped.
+	c.add(5, 30, []*core.Request{insertRequest("g")})
+	if _, ok := c.after(6, 29, 100); ok || c.n != 0 {
+		t.Fatalf("at another data_version: answered %v, %d rows kept; want none", ok, c.n)
+	}
+	// A segment read at a new version starts afresh.
+	c.add(5, 31, []*core.Request{insertRequest("h")})
+	c.add(7, 32, []*core.Request{insertRequest("i")})
+	if _, ok := c.after(7, 30, 100); ok {
+		t.Fatal("row 31, kept before data_version changed, answered")
+	}
+	if rows, ok := c.after(7, 31, 100); !ok || len(rows) != 1 || rows[0].Name != "i" {
+		t.Fatalf("rows after 31: %+v %v; want i", rows, ok)
+	}
+	c.drop()
+	if _, ok := c.after(7, 31, 100); ok {
+		t.Fatal("answered after drop")
+	}
+	c.add(7, 100, []*core.Request{insertRequest(strings.Repeat("x", recentCap))})
+	if c.n != 0 || c.bytes != 0 {
+		t.Fatalf("%d rows kept of a transaction over the cap", c.n)
+	}
+}
+
+// rollUpAll rolls up until the tiers are up to date.
+func rollUpAll(t *testing.T, e *testDB) {
+	t.Helper()
+	if _, err := e.RollUp(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// count is the rows the one-minute tier holds for record r from start on.
+func tierCount(t *testing.T, e *testDB, start int64) (n int64) {
+	t.Helper()
+	got, err := e.Aggregate(context.Background(), "r", core.AggSpec{EveryMs: 60_000, StartMs: start, EndMs: start + time.Hour.Milliseconds()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].TierMs != 60_000 {
+		t.Fatalf("Aggregate: %+v; want one series served by the 1m tier", got)
+	}
+	for _, b := range got[0].Buckets {
+		n += b.Count
+	}
+	return n
+}
+
+// tieredFile opens a file whose records r* have a one-minute tier, rolled
+// up once (so the writer keeps its rows for the next rollup), and returns
+// a minute-aligned time an hour ago.
+func tieredFile(t *testing.T) (*testDB, int64) {
+	t.Helper()
+	e := openTest(t, core.Config{})
+	if err := e.SetPolicy(context.Background(), core.Policy{Pattern: "r*", Lang: core.LangWildcard, Tiers: []core.Tier{{EveryMs: 60_000}}}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now().Add(-time.Hour).Truncate(time.Minute).UnixMilli()
+	mustInsert(t, e, core.Row{Name: "r", ValueJSON: "1", StoredAt: start - 60_000})
+	rollUpAll(t, e)
+	return e, start
+}
+
+func rowsAt(start int64, n int) []core.Row {
+	rows := make([]core.Row, n)
+	for i := range rows {
+		rows[i] = core.Row{Name: "r", ValueJSON: fmt.Sprint(i), StoredAt: start + int64(i)*1000}
+	}
+	return rows
+}
+
+// The rollup takes the rows the writer has just committed from memory,
+// and the tiers come out as from the table.
+func TestRollupTakesTheWritersRowsFromMemory(t *testing.T) {
+	e, start := tieredFile(t)
+	mustInsert(t, e, rowsAt(start, 200)...)
+	mustInsert(t, e, rowsAt(start+200_000, 100)...)
+	rollUpAll(t, e)
+	if got := e.e.recent.served; got != 300 {
+		t.Fatalf("%d rows taken from memory, want the 300 just stored", got)
+	}
+	if n := tierCount(t, e, start); n != 300 {
+		t.Fatalf("the tier holds %d rows from start, want 300", n)
+	}
+}
+
+// Rows another process deletes after the writer committed them, before
+// the rollup, are not rolled up from memory: the rollup sees the other
+// connection's commit (data_version) and reads the table. Without that,
+// the tier counted the 50 deleted rows.
+func TestRollupSeesAnotherProcessDeleteRowsJustStored(t *testing.T) {
+	e, start := tieredFile(t)
+	mustInsert(t, e, rowsAt(start, 200)...)
+	startHelper(t, fmt.Sprintf("exec:DELETE FROM record_history WHERE stored_at < %d", start+50_000), e.Path())()
+	rollUpAll(t, e)
+	if n := tierCount(t, e, start); n != 150 {
+		t.Fatalf("the tier holds %d rows from start, want the 150 left", n)
+	}
+	if got := e.e.recent.served; got != 0 {
+		t.Fatalf("%d rows taken from memory after another process's delete", got)
+	}
+	// The writer's next rows come from memory again.
+	mustInsert(t, e, rowsAt(start+300_000, 10)...)
+	rollUpAll(t, e)
+	if got := e.e.recent.served; got != 10 {
+		t.Fatalf("%d rows taken from memory, want the 10 stored since", got)
+	}
+	if n := tierCount(t, e, start); n != 160 {
+		t.Fatalf("the tier holds %d rows from start, want 160", n)
+	}
+}
+
+// The writer's own delete, and a one-row store, make it forget what it
+// kept: a Delete of rows not yet rolled up leaves them out of the tier.
+func TestRollupAfterTheWritersOwnDelete(t *testing.T) {
+	ctx := context.Background()
+	e, start := tieredFile(t)
+	mustInsert(t, e, rowsAt(start, 200)...)
+	if _, err := e.Delete(ctx, "r", core.Range{StartMs: start, EndMs: start + 49_999}); err != nil {
+		t.Fatal(err)
+	}
+	rollUpAll(t, e)
+	if n := tierCount(t, e, start); n != 150 {
+		t.Fatalf("the tier holds %d rows from start, want the 150 left", n)
+	}
+}
