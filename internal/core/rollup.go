@@ -267,6 +267,7 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 // addRows adds rows to the buckets of their records' tiers in delta
 // (tiers caches each record's tiers).
 func addRows(rows []Row, set policySet, tiers map[string][]Tier, delta map[bucketKey]*RollupState, nowMs int64) {
+	var one RollupState
 	for _, row := range rows {
 		ts, seen := tiers[row.Name]
 		if !seen {
@@ -276,7 +277,7 @@ func addRows(rows []Row, set policySet, tiers map[string][]Tier, delta map[bucke
 		if len(ts) == 0 {
 			continue
 		}
-		var one RollupState // the row's JSON read once, merged into each tier
+		one.reset() // the row's JSON read once, merged into each tier
 		one.Add(row)
 		for _, t := range ts {
 			b := bucketStart(row.StoredAt, t.EveryMs)

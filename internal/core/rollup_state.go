@@ -64,6 +64,16 @@ func (s *RollupState) Add(row Row) {
 	})
 }
 
+// reset empties s for another row, keeping its fields' paths (with no
+// numbers: N 0, which Merge skips) so that a state reused row after row
+// (addRows) allocates only for a path it has not seen.
+func (s *RollupState) reset() {
+	s.Rows, s.First, s.Last = 0, RowRef{}, RowRef{}
+	for i := range s.Fields {
+		s.Fields[i] = Field{Path: s.Fields[i].Path}
+	}
+}
+
 // field returns the field of path, adding it in path order if new.
 func (s *RollupState) field(path []string) *Field {
 	i, found := slices.BinarySearchFunc(s.Fields, path, func(f Field, p []string) int { return slices.Compare(f.Path, p) })
@@ -103,6 +113,9 @@ func (s *RollupState) Merge(o RollupState) {
 	}
 	s.Rows += o.Rows
 	for _, of := range o.Fields {
+		if of.N == 0 {
+			continue // a path a reused state keeps (reset)
+		}
 		f := s.field(of.Path)
 		f.combine(of.N, of.Min, of.Max, of.First, of.Last)
 		f.Sum.Merge(of.Sum)
