@@ -167,6 +167,26 @@ func (s *tierStore) DeleteTier(ctx context.Context, name string, everyMs int64) 
 	return s.q.DeleteRollupTier(ctx, db.DeleteRollupTierParams{Name: name, EveryMs: everyMs})
 }
 
+func (s *tierStore) MarkFill(ctx context.Context, name string, everyMs int64) error {
+	return s.q.AddRollupFill(ctx, db.AddRollupFillParams{Name: name, EveryMs: everyMs})
+}
+
+func (s *tierStore) UnmarkFill(ctx context.Context, name string, everyMs int64) error {
+	return s.q.DeleteRollupFill(ctx, db.DeleteRollupFillParams{Name: name, EveryMs: everyMs})
+}
+
+func (s *tierStore) FillWidths(ctx context.Context, name string) ([]int64, error) {
+	return s.q.RollupFillWidths(ctx, name)
+}
+
+func (s *tierStore) FirstFill(ctx context.Context) (string, int64, bool, error) {
+	f, err := s.q.FirstRollupFill(ctx)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, false, nil
+	}
+	return f.RecordName, f.EveryMs, err == nil, err
+}
+
 func (s *tierStore) DeleteRolledUp(ctx context.Context, name string, cutoffMs, maxID, limit int64) (int64, error) {
 	return s.q.DeleteRolledUpChunk(ctx, db.DeleteRolledUpChunkParams{Name: name, CutoffMs: cutoffMs, MaxID: maxID, ChunkSize: limit})
 }

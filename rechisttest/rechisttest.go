@@ -103,6 +103,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "TiersMatchAReference", test: testTiersMatchAReference},
 			{name: "TiersRollUpOtherWritersRows", test: testTiersRollUpOtherWritersRows},
 			{name: "TiersPolicyChange", test: testTiersPolicyChange},
+			{name: "TiersFilledRecordByRecord", test: testTiersFilledRecordByRecord},
 			{name: "TiersBadInput", test: testTiersBadInput},
 			{name: "TiersSyncBacklog", test: testTiersSyncBacklog},
 			{name: "TiersListed", test: testTiersListed},

@@ -290,6 +290,43 @@ func testTiersPolicyChange(t *testing.T, h Harness) {
 	}
 }
 
+// A tier filled from raw rows is filled one record a transaction after
+// the policy's own (so a big file's fill never holds the writer past the
+// batch timeout), and SetPolicy returns once all are filled, each exact.
+func testTiersFilledRecordByRecord(t *testing.T, h Harness) {
+	ctx := t.Context()
+	db, _ := h.openDB(t)
+	const records = 40
+	now := time.Now().Truncate(time.Hour)
+	rows := map[string][]tierRow{}
+	type value struct {
+		V float64 `json:"v"`
+	}
+	var recs []rechist.Record[value]
+	for i := range records * 30 {
+		name := fmt.Sprintf("fr::%02d", i%records)
+		at := now.Add(-3 * time.Hour).Add(time.Duration(i) * 7 * time.Second)
+		v := float64(i%97) / 4
+		recs = append(recs, rechist.Record[value]{Name: name, Value: value{v}, StoredAt: at})
+		rows[name] = append(rows[name], tierRow{at: at, v: v})
+	}
+	if err := rechist.NewRepo[value](db).StoreMany(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	before := db.Stats().Batches
+	if err := db.SetPolicy(ctx, rechist.Policy{Pattern: "fr::*", Tiers: []rechist.Tier{{Every: time.Minute}}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := db.Stats().Batches - before; n < records+1 {
+		t.Fatalf("SetPolicy took %d write transactions, want one for the policy and one a record (%d)", n, records)
+	}
+	for name, rs := range rows {
+		if s := aggEqual(t, db, "filled", name, rs, time.Minute, now.Add(-4*time.Hour), now); s.Tier != time.Minute {
+			t.Fatalf("%s served by %v, want the 1m tier", name, s.Tier)
+		}
+	}
+}
+
 // Bad tiers are refused with ErrInvalidArgument and store nothing.
 func testTiersBadInput(t *testing.T, h Harness) {
 	ctx := t.Context()

@@ -185,6 +185,26 @@ func (s *tierStore) DeleteTier(ctx context.Context, name string, everyMs int64) 
 	return s.sq.DeleteRollupTier(ctx, syncdb.DeleteRollupTierParams{Name: name, EveryMs: everyMs})
 }
 
+func (s *tierStore) MarkFill(ctx context.Context, name string, everyMs int64) error {
+	return s.sq.AddRollupFill(context.WithoutCancel(ctx), syncdb.AddRollupFillParams{Name: name, EveryMs: everyMs})
+}
+
+func (s *tierStore) UnmarkFill(ctx context.Context, name string, everyMs int64) error {
+	return s.sq.DeleteRollupFill(context.WithoutCancel(ctx), syncdb.DeleteRollupFillParams{Name: name, EveryMs: everyMs})
+}
+
+func (s *tierStore) FillWidths(ctx context.Context, name string) ([]int64, error) {
+	return s.sq.RollupFillWidths(context.WithoutCancel(ctx), name)
+}
+
+func (s *tierStore) FirstFill(ctx context.Context) (string, int64, bool, error) {
+	f, err := s.sq.FirstRollupFill(context.WithoutCancel(ctx))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, false, nil
+	}
+	return f.RecordName, f.EveryMs, err == nil, err
+}
+
 func (s *tierStore) DeleteRolledUp(ctx context.Context, name string, cutoffMs, maxID, limit int64) (int64, error) {
 	s.recent.drop()
 	return s.sq.DeleteRolledUpChunk(context.WithoutCancel(ctx), syncdb.DeleteRolledUpChunkParams{Name: name, CutoffMs: cutoffMs, MaxID: maxID, ChunkSize: limit})

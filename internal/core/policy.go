@@ -224,9 +224,15 @@ func (db *DB) Policies(ctx context.Context) ([]Policy, error) {
 
 // SetPolicy stores pol, replacing the policy of the same pattern and
 // language, and in the same transaction gives the records it governs the
-// tiers it has and they lack (filled from a finer tier they have, else
-// from their raw rows) and drops those it has not. It deletes no raw row:
-// the next retention pass (ApplyRetention) does.
+// tiers it has and they lack and drops those it has not. A tier is filled
+// from a finer tier the record has in that transaction; else it is marked
+// there and filled from the record's raw rows afterwards, one record and
+// tier a transaction (so a big file's fill never holds the writer for
+// long), before SetPolicy returns. If that is cut short (ctx), the error
+// says the policy is stored, and the next rollup (any writing handle's,
+// in the background, or RollUp) goes on; until a tier is filled,
+// Aggregate does not use it and retention keeps the record's raw rows.
+// It deletes no raw row: the next retention pass (ApplyRetention) does.
 func (db *DB) SetPolicy(ctx context.Context, pol Policy) error {
 	const op = "set policy"
 	if _, err := compilePolicy(op, pol); err != nil {
@@ -255,6 +261,11 @@ func (db *DB) SetPolicy(ctx context.Context, pol Policy) error {
 	_, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
 		return changePolicy(ctx, s, pol, false, now)
 	})
+	if err == nil {
+		if err = db.fillTiers(ctx); err != nil {
+			err = fmt.Errorf("policy %q stored; filling its tiers from raw rows stopped, the next rollup goes on: %w", pol.Pattern, err)
+		}
+	}
 	return Wrap(op, err, db.eng.Classify)
 }
 

@@ -3,6 +3,7 @@ package core
 import (
 	"cmp"
 	"context"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -241,7 +242,8 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 		return 0, nil
 	}
 	// A record seen for the first time gets its tiers, complete from the
-	// start: all its rows come through here.
+	// start: all its rows come through here. A tier marked to be filled
+	// (fillStep) is left alone: its fill reads these rows too.
 	for name, ts := range tiers {
 		if len(ts) == 0 {
 			continue
@@ -250,11 +252,24 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 		if err != nil {
 			return 0, err
 		}
+		var marked []int64
+		read := false // marked is read when a tier is missing
 		for _, t := range ts {
-			if !slices.Contains(have, t.EveryMs) {
-				if err := s.SetTier(ctx, name, t.EveryMs, math.MinInt64); err != nil {
+			if slices.Contains(have, t.EveryMs) {
+				continue
+			}
+			if !read {
+				if marked, err = s.FillWidths(ctx, name); err != nil {
 					return 0, err
 				}
+				read = true
+			}
+			if slices.Contains(marked, t.EveryMs) {
+				maps.DeleteFunc(delta, func(k bucketKey, _ *RollupState) bool { return k.name == name && k.every == t.EveryMs })
+				continue
+			}
+			if err := s.SetTier(ctx, name, t.EveryMs, math.MinInt64); err != nil {
+				return 0, err
 			}
 		}
 	}
@@ -329,26 +344,93 @@ func reconcile(ctx context.Context, s TierStore, pols []Policy, nowMs int64) err
 		})
 }
 
+// reconcileRecord gives the record name the tiers want: one it lacks is
+// filled now from a finer tier it has (its buckets, a bounded read), else
+// marked to be filled from its raw rows in a transaction of its own
+// (fillStep); the tiers and marks it no longer wants go.
 func reconcileRecord(ctx context.Context, s TierStore, name string, want []Tier, cursor, nowMs int64) error {
 	have, err := s.TierWidths(ctx, name)
 	if err != nil {
 		return err
 	}
+	marked, err := s.FillWidths(ctx, name)
+	if err != nil {
+		return err
+	}
+	wanted := func(w int64) bool { return slices.ContainsFunc(want, func(t Tier) bool { return t.EveryMs == w }) }
 	for _, t := range want {
-		if !slices.Contains(have, t.EveryMs) {
+		switch {
+		case slices.Contains(have, t.EveryMs), slices.Contains(marked, t.EveryMs):
+		case finerSource(t, have) != 0:
 			if err := fillTier(ctx, s, name, t, have, cursor, nowMs); err != nil {
+				return err
+			}
+		default:
+			if err := s.MarkFill(ctx, name, t.EveryMs); err != nil {
 				return err
 			}
 		}
 	}
 	for _, w := range have {
-		if !slices.ContainsFunc(want, func(t Tier) bool { return t.EveryMs == w }) {
+		if !wanted(w) {
 			if err := s.DeleteTier(ctx, name, w); err != nil {
 				return err
 			}
 		}
 	}
+	for _, w := range marked {
+		if !wanted(w) {
+			if err := s.UnmarkFill(ctx, name, w); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
+}
+
+// finerSource is the coarsest of the widths have that divides t's (0:
+// none), the tier fillTier fills t from.
+func finerSource(t Tier, have []int64) (src int64) {
+	for _, w := range have {
+		if t.EveryMs%w == 0 {
+			src = w
+		}
+	}
+	return src
+}
+
+// fillStep fills the first marked tier (reconcileRecord) in the calling
+// transaction: from a finer tier the record has by now, else from its raw
+// rows at or below the cursor, then removes the mark. It returns 0 when
+// no tier is marked. While a tier is marked the rollup leaves it out
+// (rollupStep) and retention keeps the record's raw rows
+// (deleteRolledUp), so the rows the fill reads are all those it must:
+// the ones the cursor has passed, Delete's aside.
+func fillStep(ctx context.Context, s TierStore, nowMs int64) (int64, error) {
+	name, every, ok, err := s.FirstFill(ctx)
+	if err != nil || !ok {
+		return 0, err
+	}
+	pols, err := s.Policies(ctx)
+	if err != nil {
+		return 0, err
+	}
+	set, _ := newPolicySet(pols)
+	i := slices.IndexFunc(set.tiersOf(name), func(t Tier) bool { return t.EveryMs == every })
+	have, err := s.TierWidths(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	cursor, ok, err := s.RollupCursor(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if i >= 0 && ok && !slices.Contains(have, every) {
+		if err := fillTier(ctx, s, name, set.tiersOf(name)[i], have, cursor, nowMs); err != nil {
+			return 0, err
+		}
+	}
+	return 1, s.UnmarkFill(ctx, name, every)
 }
 
 // fillTier gives the record name the tier t: from the buckets of the
@@ -369,13 +451,7 @@ func fillTier(ctx context.Context, s TierStore, name string, t Tier, have []int6
 		delta[k].Merge(st)
 	}
 	from := int64(math.MinInt64) // complete from the start
-	var src int64
-	for _, w := range have {
-		if t.EveryMs%w == 0 {
-			src = w
-		}
-	}
-	if src != 0 {
+	if src := finerSource(t, have); src != 0 {
 		f, _, err := s.TierFrom(ctx, name, src)
 		if err != nil {
 			return err

@@ -46,9 +46,10 @@ func (db *DB) submitTiers(ctx context.Context, fn func(ctx context.Context, s Ti
 }
 
 // RollUp rolls every row past the cursor into the tiers, a step
-// (rollupRows rows) a transaction, and returns how many it rolled up.
-// Every writing handle does it in the background after it stores rows
-// (and before retention deletes any); tests and tools call it to be sure.
+// (rollupRows rows) a transaction, then fills the tiers a policy change
+// marked (fillTiers), and returns how many rows it rolled up. Every
+// writing handle does it in the background after it stores rows (and
+// before retention deletes any); tests and tools call it to be sure.
 func (db *DB) RollUp(ctx context.Context) (int64, error) {
 	const op = "rollup"
 	if err := db.writable(op); err != nil {
@@ -61,8 +62,25 @@ func (db *DB) RollUp(ctx context.Context) (int64, error) {
 			return rollupStep(ctx, s, now, rollupRows)
 		})
 		total += n
-		if err != nil || n == 0 {
+		if err != nil {
 			return total, Wrap(op, err, db.eng.Classify)
+		}
+		if n == 0 {
+			return total, Wrap(op, db.fillTiers(ctx), db.eng.Classify)
+		}
+	}
+}
+
+// fillTiers fills the tiers marked to be filled from raw rows, one record
+// and tier a transaction (fillStep), until none is left.
+func (db *DB) fillTiers(ctx context.Context) error {
+	for {
+		now := db.cfg.Now().UnixMilli()
+		n, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
+			return fillStep(ctx, s, now)
+		})
+		if err != nil || n == 0 {
+			return err
 		}
 	}
 }
@@ -118,6 +136,10 @@ func (db *DB) deleteRolledUp(ctx context.Context, name string, pol Policy, cutof
 		n, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
 			cursor, ok, err := s.RollupCursor(ctx)
 			if err != nil || !ok {
+				return 0, err
+			}
+			// A tier still to fill from the raw rows needs them all.
+			if marked, err := s.FillWidths(ctx, name); err != nil || len(marked) > 0 {
 				return 0, err
 			}
 			n, err := s.DeleteRolledUp(ctx, name, cutoffMs, cursor, chunk)

@@ -88,6 +88,16 @@ type TierStore interface {
 	SetTier(ctx context.Context, name string, everyMs, fromMs int64) error
 	// DeleteTier deletes the tier (name, everyMs) and all its blocks.
 	DeleteTier(ctx context.Context, name string, everyMs int64) error
+	// MarkFill records that the tier (name, everyMs) is to be filled from
+	// the record's raw rows (table rechist_rollup_fill: record_name,
+	// every_ms, primary key both); UnmarkFill removes the mark (none is
+	// no error). FillWidths returns the record's marked widths,
+	// ascending; FirstFill the first mark by name and width (ok false:
+	// none).
+	MarkFill(ctx context.Context, name string, everyMs int64) error
+	UnmarkFill(ctx context.Context, name string, everyMs int64) error
+	FillWidths(ctx context.Context, name string) ([]int64, error)
+	FirstFill(ctx context.Context) (name string, everyMs int64, ok bool, err error)
 
 	// DeleteRolledUp deletes at most limit rows of the record name stored
 	// before cutoffMs whose id is at most maxID, and returns how many.

@@ -134,3 +134,25 @@ ORDER BY record_name, every_ms;
 INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
 SELECT unnest(@names::text[]), unnest(@everys::bigint[]), unnest(@ats::bigint[]), unnest(@datas::bytea[])
 ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data;
+
+-- name: AddRollupFill :exec
+-- A tier to fill from the record's raw rows (migration 00006).
+INSERT INTO rechist_rollup_fill (record_name, every_ms)
+VALUES (@name::text, @every_ms::bigint)
+ON CONFLICT (record_name, every_ms) DO NOTHING;
+
+-- name: DeleteRollupFill :exec
+DELETE FROM rechist_rollup_fill
+WHERE record_name = @name::text AND every_ms = @every_ms::bigint;
+
+-- name: RollupFillWidths :many
+-- The widths of one record's tiers waiting to be filled.
+SELECT every_ms FROM rechist_rollup_fill
+WHERE record_name = @name::text
+ORDER BY every_ms;
+
+-- name: FirstRollupFill :one
+-- The first tier waiting to be filled, by name and width.
+SELECT record_name, every_ms FROM rechist_rollup_fill
+ORDER BY record_name, every_ms
+LIMIT 1;

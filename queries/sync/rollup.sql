@@ -164,3 +164,26 @@ INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data) VALUES
     (CAST(@n7 AS TEXT), CAST(@e7 AS INTEGER), CAST(@b7 AS INTEGER), CAST(@d7 AS BLOB)),
     (CAST(@n8 AS TEXT), CAST(@e8 AS INTEGER), CAST(@b8 AS INTEGER), CAST(@d8 AS BLOB))
 ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data;
+
+-- name: AddRollupFill :exec
+-- A tier to fill from the record's raw rows (migration 00007).
+INSERT INTO rechist_rollup_fill (record_name, every_ms)
+VALUES (CAST(@name AS TEXT), CAST(@every_ms AS INTEGER))
+ON CONFLICT (record_name, every_ms) DO NOTHING;
+
+-- name: DeleteRollupFill :exec
+DELETE FROM rechist_rollup_fill
+WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
+
+-- name: RollupFillWidths :many
+-- The widths of one record's tiers waiting to be filled: a range of the
+-- primary key.
+SELECT every_ms FROM rechist_rollup_fill
+WHERE record_name = CAST(@name AS TEXT)
+ORDER BY every_ms;
+
+-- name: FirstRollupFill :one
+-- The first tier waiting to be filled, by name and width.
+SELECT record_name, every_ms FROM rechist_rollup_fill
+ORDER BY record_name, every_ms
+LIMIT 1;

@@ -76,8 +76,31 @@ func tiersChild(path string, run int) error {
 			}
 		}
 		os.Stdout.Write([]byte("ack\n"))
+		if rng.IntN(4) == 0 {
+			// A 30 s tier comes or goes: it comes filled from the raw
+			// rows, a record a transaction (the kill may fall there).
+			if err := toggleHalfMinute(ctx, db); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
+}
+
+// killTiers are the kill test's tiers; toggleHalfMinute adds a 30 s tier
+// before them, or takes it away.
+var killTiers = []rechist.Tier{{Every: time.Minute}, {Every: 10 * time.Minute}, {Every: time.Hour}}
+
+func toggleHalfMinute(ctx context.Context, db *rechist.DB) error {
+	pols, err := db.Policies(ctx)
+	if err != nil {
+		return err
+	}
+	tiers := killTiers
+	if len(pols) == 1 && len(pols[0].Tiers) == len(killTiers) {
+		tiers = append([]rechist.Tier{{Every: 30 * time.Second}}, killTiers...)
+	}
+	return db.SetPolicy(ctx, rechist.Policy{Pattern: "k::*", Tiers: tiers})
 }
 
 // tiersRef aggregates the raw rows as Aggregate must: exact sums of the
@@ -143,8 +166,7 @@ func TestTiersSurviveSIGKILL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.SetPolicy(ctx, rechist.Policy{Pattern: "k::*",
-		Tiers: []rechist.Tier{{Every: time.Minute}, {Every: 10 * time.Minute}, {Every: time.Hour}}}); err != nil {
+	if err := db.SetPolicy(ctx, rechist.Policy{Pattern: "k::*", Tiers: killTiers}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -172,7 +194,7 @@ func TestTiersSurviveSIGKILL(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, every := range []time.Duration{time.Minute, 10 * time.Minute, time.Hour, 2 * time.Hour} {
+			for _, every := range []time.Duration{30 * time.Second, time.Minute, 10 * time.Minute, time.Hour, 2 * time.Hour} {
 				got, err := db.Aggregate(ctx, name, rechist.AggregateParams{Every: every})
 				if err != nil {
 					t.Fatal(err)
@@ -218,6 +240,9 @@ func tiersKill(t *testing.T, path string, run, target int) {
 	sc := bufio.NewScanner(out)
 	for sc.Scan() {
 		if acks++; acks == target && !killed {
+			// A little later, so the kill falls anywhere: in a store, a
+			// rollup, a policy change or a tier's fill.
+			time.Sleep(time.Duration(run%7) * 3 * time.Millisecond)
 			if err := cmd.Process.Kill(); err != nil {
 				t.Fatal(err)
 			}

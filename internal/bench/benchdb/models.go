@@ -29,6 +29,11 @@ type RechistRollupCursor struct {
 	ID   int64
 }
 
+type RechistRollupFill struct {
+	RecordName string
+	EveryMs    int64
+}
+
 type RechistRollupHorizon struct {
 	RecordName string
 	BeforeMs   int64

@@ -11,6 +11,23 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const AddRollupFill = `-- name: AddRollupFill :exec
+INSERT INTO rechist_rollup_fill (record_name, every_ms)
+VALUES ($1::text, $2::bigint)
+ON CONFLICT (record_name, every_ms) DO NOTHING
+`
+
+type AddRollupFillParams struct {
+	Name    string
+	EveryMs int64
+}
+
+// A tier to fill from the record's raw rows (migration 00006).
+func (q *Queries) AddRollupFill(ctx context.Context, arg AddRollupFillParams) error {
+	_, err := q.db.Exec(ctx, AddRollupFill, arg.Name, arg.EveryMs)
+	return err
+}
+
 const DeleteRolledUpChunk = `-- name: DeleteRolledUpChunk :execrows
 DELETE FROM record_history
 WHERE id IN (
@@ -72,6 +89,21 @@ func (q *Queries) DeleteRollupBlocks(ctx context.Context, arg DeleteRollupBlocks
 	return result.RowsAffected(), nil
 }
 
+const DeleteRollupFill = `-- name: DeleteRollupFill :exec
+DELETE FROM rechist_rollup_fill
+WHERE record_name = $1::text AND every_ms = $2::bigint
+`
+
+type DeleteRollupFillParams struct {
+	Name    string
+	EveryMs int64
+}
+
+func (q *Queries) DeleteRollupFill(ctx context.Context, arg DeleteRollupFillParams) error {
+	_, err := q.db.Exec(ctx, DeleteRollupFill, arg.Name, arg.EveryMs)
+	return err
+}
+
 const DeleteRollupTier = `-- name: DeleteRollupTier :exec
 DELETE FROM rechist_rollup_tier
 WHERE record_name = $1::text AND every_ms = $2::bigint
@@ -100,6 +132,20 @@ type DeleteRollupTierBlocksParams struct {
 func (q *Queries) DeleteRollupTierBlocks(ctx context.Context, arg DeleteRollupTierBlocksParams) error {
 	_, err := q.db.Exec(ctx, DeleteRollupTierBlocks, arg.Name, arg.EveryMs)
 	return err
+}
+
+const FirstRollupFill = `-- name: FirstRollupFill :one
+SELECT record_name, every_ms FROM rechist_rollup_fill
+ORDER BY record_name, every_ms
+LIMIT 1
+`
+
+// The first tier waiting to be filled, by name and width.
+func (q *Queries) FirstRollupFill(ctx context.Context) (RechistRollupFill, error) {
+	row := q.db.QueryRow(ctx, FirstRollupFill)
+	var i RechistRollupFill
+	err := row.Scan(&i.RecordName, &i.EveryMs)
+	return i, err
 }
 
 const PutRollupBlock = `-- name: PutRollupBlock :exec
@@ -300,6 +346,33 @@ func (q *Queries) RollupCursor(ctx context.Context) (int64, error) {
 	var id int64
 	err := row.Scan(&id)
 	return id, err
+}
+
+const RollupFillWidths = `-- name: RollupFillWidths :many
+SELECT every_ms FROM rechist_rollup_fill
+WHERE record_name = $1::text
+ORDER BY every_ms
+`
+
+// The widths of one record's tiers waiting to be filled.
+func (q *Queries) RollupFillWidths(ctx context.Context, name string) ([]int64, error) {
+	rows, err := q.db.Query(ctx, RollupFillWidths, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var every_ms int64
+		if err := rows.Scan(&every_ms); err != nil {
+			return nil, err
+		}
+		items = append(items, every_ms)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const RollupHorizon = `-- name: RollupHorizon :one

@@ -9,6 +9,23 @@ import (
 	"context"
 )
 
+const AddRollupFill = `-- name: AddRollupFill :exec
+INSERT INTO rechist_rollup_fill (record_name, every_ms)
+VALUES (CAST(?1 AS TEXT), CAST(?2 AS INTEGER))
+ON CONFLICT (record_name, every_ms) DO NOTHING
+`
+
+type AddRollupFillParams struct {
+	Name    string
+	EveryMs int64
+}
+
+// A tier to fill from the record's raw rows (migration 00007).
+func (q *Queries) AddRollupFill(ctx context.Context, arg AddRollupFillParams) error {
+	_, err := q.db.ExecContext(ctx, AddRollupFill, arg.Name, arg.EveryMs)
+	return err
+}
+
 const DeleteRolledUpChunk = `-- name: DeleteRolledUpChunk :execrows
 DELETE FROM record_history
 WHERE id IN (
@@ -70,6 +87,21 @@ func (q *Queries) DeleteRollupBlocks(ctx context.Context, arg DeleteRollupBlocks
 	return result.RowsAffected()
 }
 
+const DeleteRollupFill = `-- name: DeleteRollupFill :exec
+DELETE FROM rechist_rollup_fill
+WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
+`
+
+type DeleteRollupFillParams struct {
+	Name    string
+	EveryMs int64
+}
+
+func (q *Queries) DeleteRollupFill(ctx context.Context, arg DeleteRollupFillParams) error {
+	_, err := q.db.ExecContext(ctx, DeleteRollupFill, arg.Name, arg.EveryMs)
+	return err
+}
+
 const DeleteRollupTier = `-- name: DeleteRollupTier :exec
 DELETE FROM rechist_rollup_tier
 WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
@@ -99,6 +131,20 @@ type DeleteRollupTierBlocksParams struct {
 func (q *Queries) DeleteRollupTierBlocks(ctx context.Context, arg DeleteRollupTierBlocksParams) error {
 	_, err := q.db.ExecContext(ctx, DeleteRollupTierBlocks, arg.Name, arg.EveryMs)
 	return err
+}
+
+const FirstRollupFill = `-- name: FirstRollupFill :one
+SELECT record_name, every_ms FROM rechist_rollup_fill
+ORDER BY record_name, every_ms
+LIMIT 1
+`
+
+// The first tier waiting to be filled, by name and width.
+func (q *Queries) FirstRollupFill(ctx context.Context) (RechistRollupFill, error) {
+	row := q.db.QueryRowContext(ctx, FirstRollupFill)
+	var i RechistRollupFill
+	err := row.Scan(&i.RecordName, &i.EveryMs)
+	return i, err
 }
 
 const PutRollupBlock = `-- name: PutRollupBlock :exec
@@ -446,6 +492,37 @@ func (q *Queries) RollupCursor(ctx context.Context) (int64, error) {
 	var id int64
 	err := row.Scan(&id)
 	return id, err
+}
+
+const RollupFillWidths = `-- name: RollupFillWidths :many
+SELECT every_ms FROM rechist_rollup_fill
+WHERE record_name = CAST(?1 AS TEXT)
+ORDER BY every_ms
+`
+
+// The widths of one record's tiers waiting to be filled: a range of the
+// primary key.
+func (q *Queries) RollupFillWidths(ctx context.Context, name string) ([]int64, error) {
+	rows, err := q.db.QueryContext(ctx, RollupFillWidths, name)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var every_ms int64
+		if err := rows.Scan(&every_ms); err != nil {
+			return nil, err
+		}
+		items = append(items, every_ms)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const RollupHorizon = `-- name: RollupHorizon :one
