@@ -63,8 +63,14 @@ type RetentionPlan struct {
 // SetPolicy stores p for the records p.Pattern matches, replacing the
 // policy of the same pattern. It deletes nothing itself: the next
 // retention pass applies it (see [DB.PlanRetention] for what that will
-// delete). Bad input (a pattern that does not compile, a negative Raw or
-// one with a fraction of a millisecond) wraps [ErrInvalidArgument].
+// delete). A tier the records lack is filled before it returns: from a
+// finer tier they have, with the policy, else from their raw rows, a
+// record a transaction (so a large file never holds the writer for long).
+// If that is cut short (ctx), the error says the policy is stored, and
+// the next rollup goes on; until then Aggregate answers without that tier
+// and retention keeps those records' raw rows. Bad input (a pattern that
+// does not compile, a negative Raw or one with a fraction of a
+// millisecond) wraps [ErrInvalidArgument].
 func (db *DB) SetPolicy(ctx context.Context, p Policy) error {
 	c, err := db.corePolicy("set policy", p)
 	if err != nil {
