@@ -173,3 +173,46 @@ func TestRollupAfterTheWritersOwnDelete(t *testing.T) {
 		t.Fatalf("the tier holds %d rows from start, want the 150 left", n)
 	}
 }
+
+// While a tier is marked to be filled from raw rows (a policy change's
+// fill cut short), retention keeps the record's raw rows, so the fill
+// still finds them all; RollUp fills it, and retention then deletes.
+func TestRetentionKeepsRawRowsOfATierToFill(t *testing.T) {
+	ctx := context.Background()
+	e := openTest(t, core.Config{})
+	old := time.Now().Add(-48 * time.Hour).Truncate(time.Minute).UnixMilli()
+	mustInsert(t, e, rowsAt(old, 100)...)
+	pol := core.Policy{Pattern: "r*", Lang: core.LangWildcard, RawKeepMs: time.Hour.Milliseconds(), Tiers: []core.Tier{{EveryMs: 60_000}}}
+	if err := e.SetPolicy(ctx, pol); err != nil {
+		t.Fatal(err)
+	}
+	// A 30 s tier (no finer one to fill it from), as a policy change
+	// whose fill was cut short leaves it.
+	pol.Tiers = append([]core.Tier{{EveryMs: 30_000}}, pol.Tiers...)
+	if _, err := commitTiers(t, e, func(ctx context.Context, s core.TierStore) (int64, error) {
+		if err := s.SetPolicy(ctx, pol); err != nil {
+			return 0, err
+		}
+		return 0, s.MarkFill(ctx, "r", 30_000)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := e.ApplyRetention(ctx); err != nil || n != 0 {
+		t.Fatalf("ApplyRetention = %d, %v; want no row deleted while a tier waits for them", n, err)
+	}
+	rollUpAll(t, e)
+	got, err := e.Aggregate(ctx, "r", core.AggSpec{EveryMs: 30_000, StartMs: old - 30_000, EndMs: old + time.Hour.Milliseconds()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	for _, b := range got[0].Buckets {
+		n += b.Count
+	}
+	if len(got) != 1 || got[0].TierMs != 30_000 || n != 100 {
+		t.Fatalf("Aggregate every 30s: %d rows from the %d ms tier, want the 100 from the new 30s tier", n, got[0].TierMs)
+	}
+	if n, err := e.ApplyRetention(ctx); err != nil || n != 100 {
+		t.Fatalf("ApplyRetention after the fill = %d, %v; want the 100 old rows", n, err)
+	}
+}

@@ -85,8 +85,9 @@ func (db *DB) retentionDelete(ctx context.Context) (int64, error) {
 	}
 	var total int64
 	if hasTiers(pols) {
-		// The raw rows retention deletes must be in the tiers first.
-		if _, err := db.RollUp(ctx); err != nil {
+		// The raw rows retention deletes must be in the tiers first
+		// (not the tiers still to fill: their records' raw rows stay).
+		if _, err := db.rollUp(ctx, false); err != nil {
 			return 0, err
 		}
 	}

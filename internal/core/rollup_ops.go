@@ -51,10 +51,16 @@ func (db *DB) submitTiers(ctx context.Context, fn func(ctx context.Context, s Ti
 // writing handle does it in the background after it stores rows (and
 // before retention deletes any); tests and tools call it to be sure.
 func (db *DB) RollUp(ctx context.Context) (int64, error) {
-	return db.rollUp(ctx, false)
+	n, err := db.rollUp(ctx, false)
+	if err == nil {
+		err = Wrap("rollup", db.fillTiers(ctx), db.eng.Classify)
+	}
+	return n, err
 }
 
-// rollUp is RollUp; a pass (the background's) rolls up only the rows
+// rollUp is RollUp's steps, without the fills (retention needs only the
+// rows rolled up: it keeps the raw rows of a record with a tier to fill);
+// a pass (the background's) rolls up only the rows
 // stored before it began: those stored meanwhile wait for the next pass
 // (their stores asked for one), rather than a step each few hundred
 // milliseconds chasing the writer, each writing a block per record and
@@ -92,7 +98,7 @@ func (db *DB) rollUp(ctx context.Context, pass bool) (int64, error) {
 			return total, Wrap(op, err, db.eng.Classify)
 		}
 		if n == 0 || cursor >= upTo {
-			return total, Wrap(op, db.fillTiers(ctx), db.eng.Classify)
+			return total, nil
 		}
 	}
 }
@@ -129,8 +135,18 @@ func (db *DB) kickRollup() {
 // rolled up yet from the raw rows, so the delay never shows in an answer.
 const rollupDelay = 3 * time.Second
 
+// fillRetryMin and fillRetryMax bound how long the background pass waits
+// before it tries again a fill that failed, doubling from one to the
+// other.
+const (
+	fillRetryMin = time.Minute
+	fillRetryMax = time.Hour
+)
+
 // runRollups rolls up in the background after stores, until ctx ends.
 func (db *DB) runRollups(ctx context.Context) {
+	var fillAt time.Time // no fill before
+	fillWait := fillRetryMin
 	for {
 		select {
 		case <-ctx.Done():
@@ -146,7 +162,18 @@ func (db *DB) runRollups(ctx context.Context) {
 		if err != nil || !hasTiers(pols) {
 			continue
 		}
-		if _, err := db.rollUp(ctx, true); err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
+		_, err = db.rollUp(ctx, true)
+		if err == nil && !time.Now().Before(fillAt) {
+			if err = db.fillTiers(ctx); err != nil {
+				// A fill that failed (one record's rows past the batch
+				// timeout, say) is tried again later, not every pass:
+				// each try holds the writer.
+				fillAt, fillWait = time.Now().Add(fillWait), min(2*fillWait, fillRetryMax)
+			} else {
+				fillWait = fillRetryMin
+			}
+		}
+		if err != nil && ctx.Err() == nil && !errors.Is(err, ErrClosed) {
 			db.cfg.Logger.Warn("rechist: rollup failed", slog.Any(LogKeyError, err))
 		}
 	}
