@@ -258,6 +258,9 @@ func TestCleanupAndMigrate(t *testing.T) {
 		!regexp.MustCompile(`(?m)^2\s+00002_stored_at_index.sql\s+\d{4}-`).MatchString(status) {
 		t.Fatalf("migrate status:\n%s", status)
 	}
+	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00007_rollup_fill.sql\n" {
+		t.Fatalf("migrate down: %q", out)
+	}
 	if out := ok(t, dir, "", "migrate", "down"); out != "rolled back 00006_rollup_blocks.sql\n" {
 		t.Fatalf("migrate down: %q", out)
 	}
@@ -279,7 +282,7 @@ func TestCleanupAndMigrate(t *testing.T) {
 	if !strings.Contains(ok(t, dir, "", "migrate", "status"), "pending") {
 		t.Fatal("status does not show the rolled-back migration as pending")
 	}
-	if out := ok(t, dir, "", "migrate", "up"); out != "applied 00002_stored_at_index.sql\napplied 00003_sync.sql\napplied 00004_sync_epoch.sql\napplied 00005_retention_policies.sql\napplied 00006_rollup_blocks.sql\n" {
+	if out := ok(t, dir, "", "migrate", "up"); out != "applied 00002_stored_at_index.sql\napplied 00003_sync.sql\napplied 00004_sync_epoch.sql\napplied 00005_retention_policies.sql\napplied 00006_rollup_blocks.sql\napplied 00007_rollup_fill.sql\n" {
 		t.Fatalf("migrate up: %q", out)
 	}
 	if out := ok(t, dir, "", "migrate", "up"); out != "no pending migrations\n" {
