@@ -244,6 +244,11 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 	// A record seen for the first time gets its tiers, complete from the
 	// start: all its rows come through here. A tier marked to be filled
 	// (fillStep) is left alone: its fill reads these rows too.
+	type tierKey struct {
+		name  string
+		every int64
+	}
+	var skip map[tierKey]bool
 	for name, ts := range tiers {
 		if len(ts) == 0 {
 			continue
@@ -265,13 +270,19 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 				read = true
 			}
 			if slices.Contains(marked, t.EveryMs) {
-				maps.DeleteFunc(delta, func(k bucketKey, _ *RollupState) bool { return k.name == name && k.every == t.EveryMs })
+				if skip == nil {
+					skip = map[tierKey]bool{}
+				}
+				skip[tierKey{name, t.EveryMs}] = true
 				continue
 			}
 			if err := s.SetTier(ctx, name, t.EveryMs, math.MinInt64); err != nil {
 				return 0, err
 			}
 		}
+	}
+	if skip != nil {
+		maps.DeleteFunc(delta, func(k bucketKey, _ *RollupState) bool { return skip[tierKey{k.name, k.every}] })
 	}
 	if err := addToBuckets(ctx, s, delta); err != nil {
 		return 0, err
@@ -416,7 +427,8 @@ func fillStep(ctx context.Context, s TierStore, nowMs int64) (int64, error) {
 		return 0, err
 	}
 	set, _ := newPolicySet(pols)
-	i := slices.IndexFunc(set.tiersOf(name), func(t Tier) bool { return t.EveryMs == every })
+	want := set.tiersOf(name)
+	i := slices.IndexFunc(want, func(t Tier) bool { return t.EveryMs == every })
 	have, err := s.TierWidths(ctx, name)
 	if err != nil {
 		return 0, err
@@ -426,7 +438,7 @@ func fillStep(ctx context.Context, s TierStore, nowMs int64) (int64, error) {
 		return 0, err
 	}
 	if i >= 0 && ok && !slices.Contains(have, every) {
-		if err := fillTier(ctx, s, name, set.tiersOf(name)[i], have, cursor, nowMs); err != nil {
+		if err := fillTier(ctx, s, name, want[i], have, cursor, nowMs); err != nil {
 			return 0, err
 		}
 	}

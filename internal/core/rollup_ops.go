@@ -71,22 +71,18 @@ func (db *DB) rollUp(ctx context.Context, pass bool) (int64, error) {
 	if err := db.writable(op); err != nil {
 		return 0, err
 	}
-	upTo := int64(math.MaxInt64)
-	if pass {
-		_, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
-			var err error
-			upTo, err = s.MaxID(ctx)
-			return 0, err
-		})
-		if err != nil {
-			return 0, Wrap(op, err, db.eng.Classify)
-		}
-	}
+	upTo := int64(math.MaxInt64) // a pass's: the newest row when it began
 	var total int64
-	for {
+	for first := true; ; first = false {
 		now := db.cfg.Now().UnixMilli()
 		var cursor int64
 		n, err := db.submitTiers(ctx, func(ctx context.Context, s TierStore) (int64, error) {
+			if pass && first {
+				var err error
+				if upTo, err = s.MaxID(ctx); err != nil {
+					return 0, err
+				}
+			}
 			n, err := rollupStep(ctx, s, now, rollupRows)
 			if err == nil && n > 0 {
 				cursor, _, err = s.RollupCursor(ctx)
