@@ -399,8 +399,14 @@ func testTiersListed(t *testing.T, h Harness) {
 	}
 	now := time.Now().Truncate(time.Hour)
 	r := rechist.NewRepo[json.RawMessage](db)
-	first := now.Add(-5 * time.Hour).Add(17 * time.Second)
-	last := now.Add(-3 * time.Hour).Add(-17 * time.Second)
+	// Both of ls::gone's rows in one block of the hourly tier (eight hours
+	// from the epoch; time.Truncate's zero is a multiple of them), the
+	// previous one: its newest block holds both rows' fields whatever the
+	// time of day. (Five and three hours ago, they fell in two blocks
+	// from 08:00 to 10:00 UTC.)
+	block := time.Now().Truncate(8 * time.Hour).Add(-8 * time.Hour)
+	first := block.Add(time.Hour).Add(17 * time.Second)
+	last := block.Add(3 * time.Hour).Add(-17 * time.Second)
 	for _, c := range []struct {
 		name string
 		at   time.Time
