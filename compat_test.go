@@ -2,6 +2,7 @@ package rechist_test
 
 import (
 	"database/sql"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,6 +60,18 @@ func TestRustCrateFileOpensMigratesAndReads(t *testing.T) {
 	if s := testutil.Summary(got); s != "accuracy::graz@-1699999998500={0.25 graz} accuracy::vienna@-1699999998000={0.75 vienna} accuracy::vienna@-1699999999000={0.5 vienna}" {
 		t.Fatalf("rows of the Rust file: %s", s)
 	}
+	// The names table was filled from the rows the crate wrote, and keeps
+	// up with rows it writes into the migrated file.
+	if got := recordList(t, db); got != "accuracy::graz:1:1500-1500 accuracy::vienna:2:1000-2000" {
+		t.Fatalf("Records of the migrated Rust file: %s", got)
+	}
+	if _, err := raw.Exec(`INSERT INTO record_history (record_name, value_json, stored_at) VALUES (?, ?, ?)`,
+		"accuracy::graz", `{"value":0.5,"city":"graz"}`, 500); err != nil {
+		t.Fatal(err)
+	}
+	if got := recordList(t, db); got != "accuracy::graz:2:500-1500 accuracy::vienna:2:1000-2000" {
+		t.Fatalf("Records after the crate wrote into the migrated file: %s", got)
+	}
 	testutil.StoreAt(t, acc, "accuracy::linz", Accuracy{Value: 1, City: "linz"}, testutil.MS(0))
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -97,4 +110,18 @@ func TestRustCrateFileOpensMigratesAndReads(t *testing.T) {
 	if want := `accuracy::graz={"value":0.25,"city":"graz"} accuracy::linz={"value":1,"city":"linz"} accuracy::vienna={"value":0.75,"city":"vienna"}`; strings.Join(seen, " ") != want {
 		t.Fatalf("Rust query read:\n %s\nwant\n %s", strings.Join(seen, " "), want)
 	}
+}
+
+// recordList is Records("*") as name:rows:first-last (Unix ms), in order.
+func recordList(t *testing.T, db *rechist.DB) string {
+	t.Helper()
+	infos, err := db.Records(t.Context(), "*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, i := range infos {
+		out = append(out, fmt.Sprintf("%s:%d:%d-%d", i.Name, i.Rows, i.First.UnixMilli(), i.Last.UnixMilli()))
+	}
+	return strings.Join(out, " ")
 }

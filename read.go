@@ -92,17 +92,19 @@ type RecordInfo struct {
 
 // Names lists the names of the records pattern matches, ordered by name:
 // those with raw rows and those whose history is left in rollup tiers only.
-// It costs an index seek a record, whatever its rows (Records also counts
-// them).
+// It reads the names table, a row a record, whatever their rows (on a
+// file opened read-only that predates the table: an index seek a record).
 func (db *DB) Names(ctx context.Context, pattern string) ([]string, error) {
 	names, err := db.core.Names(ctx, pattern)
 	return names, public(err)
 }
 
 // Records lists every record whose name matches pattern, ordered by name.
-// Names, First and Last come from the index, one seek each, however deep
-// the history; Rows counts the record's entries in the index, so it costs
-// time in proportion to the record's rows.
+// Rows, First and Last come from the names table, which the database's
+// triggers keep in the transaction of every write (any program's), so the
+// cost is a row a record, however deep the history. On a file opened
+// read-only that predates the table, Rows is counted from the index, in
+// time proportional to the record's rows.
 func (db *DB) Records(ctx context.Context, pattern string) ([]RecordInfo, error) {
 	got, err := db.core.Records(ctx, pattern)
 	if err != nil {

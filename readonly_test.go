@@ -77,8 +77,11 @@ func TestReadOnlyOpenChangesNothing(t *testing.T) {
 			if err != nil || len(all) != 2 {
 				t.Fatalf("Query * (no stored_at index in this schema): %d rows, %v", len(all), err)
 			}
-			if _, err := db.Summary(t.Context(), 3); err != nil {
-				t.Fatal(err)
+			if sum, err := db.Summary(t.Context(), 3); err != nil || sum.Rows != 2 || sum.Records != 2 {
+				t.Fatalf("Summary: %+v, %v", sum, err)
+			}
+			if got := recordList(t, db); got != "accuracy::graz:1:1001-1001 accuracy::vienna:1:1000-1000" {
+				t.Fatalf("Records on the Rust schema: %s", got)
 			}
 			if _, err := rechist.MigrationStatus(t.Context(), path); err != nil {
 				t.Fatal(err)

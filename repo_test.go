@@ -22,17 +22,28 @@ func TestConformance(t *testing.T) {
 		},
 		InsertRaw: func(t *testing.T, path, name, valueJSON string, storedAt int64) {
 			t.Helper()
-			raw, err := sql.Open("sqlite", path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer raw.Close()
-			if _, err := raw.Exec(`INSERT INTO record_history (record_name, value_json, stored_at) VALUES (?, ?, ?)`,
-				name, valueJSON, storedAt); err != nil {
-				t.Fatal(err)
-			}
+			execSQLite(t, path, `INSERT INTO record_history (record_name, value_json, stored_at) VALUES (?, ?, ?)`,
+				name, valueJSON, storedAt)
+		},
+		ExecRaw: func(t *testing.T, path, query string) {
+			t.Helper()
+			execSQLite(t, path, query)
 		},
 	})
+}
+
+// execSQLite runs one statement on the file at path on a connection of
+// its own, as another program would.
+func execSQLite(t *testing.T, path, query string, args ...any) {
+	t.Helper()
+	raw, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(query, args...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestMemoryDatabase(t *testing.T) {

@@ -33,8 +33,10 @@ type RecordSummary struct {
 }
 
 // Summary counts the rows and records, reads the time span and file sizes,
-// and lists the top records by row count (none when top is 0). It reads the
-// whole index, so it takes time in proportion to the history's size.
+// and lists the top records by row count (none when top is 0), from the
+// names table: a row a record. On a file opened read-only that predates
+// the table it reads the whole index instead, in time proportional to the
+// history's size.
 func (db *DB) Summary(ctx context.Context, top int) (Summary, error) {
 	s, err := db.core.Summary(ctx, top)
 	if err != nil {

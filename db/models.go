@@ -4,6 +4,10 @@
 
 package db
 
+import (
+	"database/sql"
+)
+
 type RechistMetum struct {
 	Key   string
 	Value string
@@ -15,6 +19,19 @@ type RechistPolicy struct {
 	RawKeepMs int64
 	SetAtMs   int64
 	Tiers     string
+}
+
+type RechistRecord struct {
+	RecordID   int64
+	RecordName string
+	RowCount   int64
+	FirstMs    sql.NullInt64
+	LastMs     sql.NullInt64
+}
+
+type RechistRecordMark struct {
+	Slot         int64
+	WriterCounts int64
 }
 
 type RechistRollupBlock struct {

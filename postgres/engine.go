@@ -34,6 +34,9 @@ type engine struct {
 	// orderLock is the schema's commit-order lock id (see BeginWrite).
 	orderLock int64
 	epoch     syncEpoch // begun by the first batch that stores rows (sync.go)
+	// names says whether the schema has the names table (names.go): a
+	// migrated schema has; a read-only open asks once.
+	names bool
 }
 
 // The whole engine contract; none of the optional capabilities (Compact,
@@ -82,11 +85,15 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 	if err == nil {
 		err = pool.QueryRow(ctx, "SELECT COALESCE(current_schema(), '')").Scan(&schema)
 	}
+	names := true
+	if err == nil && cfg.ReadOnly {
+		names, err = db.New(pool).NamesTable(ctx)
+	}
 	if err != nil {
 		pool.Close()
 		return nil, err
 	}
-	return &engine{cfg: cfg, pool: pool, q: db.New(pool), orderLock: schemaLockID("rechist commit order", schema)}, nil
+	return &engine{cfg: cfg, pool: pool, q: db.New(pool), orderLock: schemaLockID("rechist commit order", schema), names: names}, nil
 }
 
 // migrate applies the embedded migrations under goose's PostgreSQL session

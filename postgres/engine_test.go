@@ -31,18 +31,28 @@ func TestConformance(t *testing.T) {
 		HoldWrites: holdWrites,
 		InsertRaw: func(t *testing.T, dsn, name, valueJSON string, storedAt int64) {
 			t.Helper()
-			c, err := pgx.Connect(context.Background(), dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close(context.Background())
-			if _, err := c.Exec(context.Background(),
-				`INSERT INTO record_history (record_name, value_json, stored_at) VALUES ($1, $2, $3)`,
-				name, valueJSON, storedAt); err != nil {
-				t.Fatal(err)
-			}
+			execPostgres(t, dsn, `INSERT INTO record_history (record_name, value_json, stored_at) VALUES ($1, $2, $3)`,
+				name, valueJSON, storedAt)
+		},
+		ExecRaw: func(t *testing.T, dsn, query string) {
+			t.Helper()
+			execPostgres(t, dsn, query)
 		},
 	})
+}
+
+// execPostgres runs one statement in the schema of dsn on a connection of
+// its own, as another program would.
+func execPostgres(t *testing.T, dsn, query string, args ...any) {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(context.Background(), query, args...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Instances that start together migrate one after the other under goose's

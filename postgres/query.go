@@ -25,12 +25,15 @@ func (rd *reader) Query(ctx context.Context, p core.Pattern, r core.Range) ([]co
 		like, complete = likeFilter(p)
 		hi, bounded := upperBound(p)
 		limit := pgtype.Int8{Int64: r.LimitPerRecord, Valid: r.LimitPerRecord > 0}
-		if bounded {
+		switch {
+		case rd.names:
+			got, err = rd.latestNamed(ctx, p, like, r)
+		case bounded:
 			got, err = rd.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
 				Lo: p.Prefix, Hi: hi, LikePattern: like,
 				StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
 			})
-		} else {
+		default:
 			got, err = rd.q.QueryLatestWalkOpen(ctx, db.QueryLatestWalkOpenParams{
 				Lo: p.Prefix, LikePattern: like,
 				StartMs: r.StartMs, EndMs: r.EndMs, LimitPerRecord: limit,
@@ -50,28 +53,29 @@ func (rd *reader) Query(ctx context.Context, p core.Pattern, r core.Range) ([]co
 }
 
 // Summary counts rows and records, the time span and the table's size on
-// disk (FileBytes; WALBytes is zero), and lists the top records by rows.
+// disk (FileBytes; WALBytes is zero), and lists the top records by rows:
+// from the names table, a row a record; in a schema that predates it, by
+// reading every row.
 func (e *engine) Summary(ctx context.Context, top int) (core.Summary, error) {
 	var s core.Summary
+	var err error
+	if s.FileBytes, err = e.q.TableBytes(ctx); err != nil {
+		return s, err
+	}
+	if e.names {
+		return s, e.namedSummary(ctx, &s, top)
+	}
 	counts, err := e.q.CountRows(ctx)
 	if err != nil {
 		return s, err
 	}
 	s.Rows, s.OldestMs, s.NewestMs = counts.RowCount, counts.OldestMs, counts.NewestMs
-	if s.Records, err = e.q.CountRecords(ctx); err != nil {
+	if s.Records, err = e.q.CountRecords(ctx); err != nil || top <= 0 {
 		return s, err
 	}
-	if s.FileBytes, err = e.q.TableBytes(ctx); err != nil {
-		return s, err
+	rows, err := e.q.TopRecords(ctx, int64(top))
+	for _, r := range rows {
+		s.Top = append(s.Top, core.RecordSummary{Name: r.RecordName, Rows: r.RowCount, NewestMs: r.NewestMs})
 	}
-	if top > 0 {
-		rows, err := e.q.TopRecords(ctx, int64(top))
-		if err != nil {
-			return s, err
-		}
-		for _, r := range rows {
-			s.Top = append(s.Top, core.RecordSummary{Name: r.RecordName, Rows: r.RowCount, NewestMs: r.NewestMs})
-		}
-	}
-	return s, nil
+	return s, err
 }

@@ -19,13 +19,13 @@ func (e *engine) Read(ctx context.Context, fn func(core.Reader) error) error {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // read-only: nothing to keep
-	return fn(&reader{conn: tx, q: e.q.WithTx(tx)})
+	return fn(&reader{conn: tx, q: e.q.WithTx(tx), names: e.names})
 }
 
 // Reader returns the reader of the pool: each call its own snapshot, with
 // no BEGIN and no ROLLBACK around it.
 func (e *engine) Reader() core.Reader {
-	return &reader{conn: e.pool, q: e.q}
+	return &reader{conn: e.pool, q: e.q, names: e.names}
 }
 
 // reader is core.Reader on a read transaction (Read) or on the pool
@@ -35,16 +35,7 @@ type reader struct {
 	q    *db.Queries
 
 	tiersPresent *bool // in a transaction: whether the tiers' tables exist, once asked (tiers.go)
-}
-
-func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
-	// The core tests every name with the pattern (an exact name's range
-	// is widened: see upperBound).
-	end, bounded := upperBound(p)
-	if !bounded {
-		return r.q.NamesAfterOpen(ctx, db.NamesAfterOpenParams{Lo: p.Prefix, After: after, Page: int64(limit)})
-	}
-	return r.q.NamesAfter(ctx, db.NamesAfterParams{Lo: p.Prefix, After: after, Hi: end, Page: int64(limit)})
+	names        bool  // whether the schema has the names table (names.go)
 }
 
 func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
@@ -54,11 +45,6 @@ func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield fun
 		return err
 	}
 	return yieldRows(rows, yield)
-}
-
-func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, error) {
-	i, err := r.q.RecordInfo(ctx, name)
-	return i.RowCount, i.FirstMs, i.LastMs, err
 }
 
 func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {

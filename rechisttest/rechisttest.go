@@ -37,6 +37,10 @@ type Harness struct {
 	// the suite uses it for rows rechist would never write. It must be safe
 	// for concurrent use.
 	InsertRaw func(t *testing.T, dsn, name, valueJSON string, storedAt int64)
+	// ExecRaw runs a statement on record_history as another program
+	// would (an UPDATE or a DELETE, in SQL both engines read alike).
+	// Without it the cases that need it leave those steps out.
+	ExecRaw func(t *testing.T, dsn, query string)
 	// Fast are options that make the engine quicker where a case does not
 	// depend on durability (the SQLite harness gives
 	// WithSynchronous(SyncNormal)); empty for an engine that has none.
@@ -119,6 +123,8 @@ func Run(t *testing.T, h Harness) {
 			{name: "TimelineOrder", test: testTimelineOrder},
 			{name: "LatestByExactName", test: testLatestByExactName},
 			{name: "RecordsListsWhatIsThere", test: testRecordsListsWhatIsThere},
+			{name: "ListingsFollowEveryWrite", test: testListingsFollowEveryWrite},
+			{name: "ListingsOfAnOlderSchema", test: testListingsOfAnOlderSchema},
 			{name: "DeleteMatchingRows", test: testDeleteMatchingRows},
 			{name: "AggregateBuckets", test: testAggregateBuckets},
 			{name: "AggregateOverflow", test: testAggregateOverflow},

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/seed178a96f3/rechist/db"
+	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
 // explain returns SQLite's EXPLAIN QUERY PLAN for query, one step a line.
@@ -77,5 +78,40 @@ func TestQueryPlanUsesRecordTimeIndex(t *testing.T) {
 	t.Logf("cleanup plan:\n%s", plan)
 	if !strings.Contains(plan, "idx_record_stored_at (stored_at<?)") {
 		t.Errorf("cleanup does not use idx_record_stored_at")
+	}
+}
+
+// With the names table, the walk reads the pattern's names as one range
+// of the table's name index, and each name's rows as before; a page of
+// names (Records, All) is one range of that index too.
+func TestNamedQueryPlans(t *testing.T) {
+	e := openTest(t, core.Config{})
+	for i := range 50 {
+		mustInsert(t, e, core.Row{Name: fmt.Sprintf("accuracy::city%02d", i%10), ValueJSON: "1", StoredAt: int64(i)})
+	}
+	p, err := core.CompilePattern("query", "accuracy::*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := nameRange(p)
+	names := "SEARCH rechist_record USING INDEX sqlite_autoindex_rechist_record_1 (record_name>? AND record_name<?)"
+	plan := explain(t, e, syncdb.QueryLatestNamed, 100, 5, 0, glob(p), lo, hi)
+	t.Logf("plan:\n%s", plan)
+	for _, want := range []string{
+		names,
+		"SEARCH x USING COVERING INDEX idx_record_time (record_name=? AND stored_at>? AND stored_at<?)",
+		"SEARCH h USING INDEX idx_record_time (record_name=? AND stored_at>? AND stored_at<?)",
+	} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("plan lacks %q", want)
+		}
+	}
+	if strings.Contains(plan, "SCAN") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("plan scans or sorts")
+	}
+	plan = explain(t, e, syncdb.NamedRecords, lo, "", hi, 512)
+	t.Logf("names plan:\n%s", plan)
+	if !strings.Contains(plan, names) || strings.Contains(plan, "SCAN") || strings.Contains(plan, "TEMP B-TREE") {
+		t.Errorf("a page of names is not one range of the name index")
 	}
 }

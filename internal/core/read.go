@@ -68,50 +68,71 @@ func matchingNamesWithTiers(ctx context.Context, rd Reader, p Pattern, fn func(s
 // mergedNames calls fn with each name p matches of two sources of names
 // (pages of namesPage, bytewise ascending), in order, each name once.
 func mergedNames(p Pattern, pageA, pageB func(after string) ([]string, error), fn func(string) (bool, error)) error {
-	type pager struct {
-		next  func(after string) ([]string, error)
-		buf   []string
-		after string
-		done  bool
-	}
-	fill := func(pg *pager) error {
-		if len(pg.buf) > 0 || pg.done {
-			return nil
+	self := func(s string) string { return s }
+	return mergeSorted(p, &pager[string]{next: pageA, name: self}, &pager[string]{next: pageB, name: self},
+		func(name string, _, _ *string) (bool, error) { return fn(name) })
+}
+
+// pager reads a source of items in bytewise order of their names, a page
+// of namesPage at a time.
+type pager[T any] struct {
+	next  func(after string) ([]T, error)
+	name  func(T) string
+	buf   []T
+	after string
+	done  bool
+}
+
+// head returns the source's next item, reading a page when needed; nil at
+// its end.
+func (pg *pager[T]) head() (*T, error) {
+	if len(pg.buf) == 0 && !pg.done {
+		page, err := pg.next(pg.after)
+		if err != nil {
+			return nil, err
 		}
-		names, err := pg.next(pg.after)
+		pg.buf, pg.done = page, len(page) < namesPage
+		if len(page) > 0 {
+			pg.after = pg.name(page[len(page)-1])
+		}
+	}
+	if len(pg.buf) == 0 {
+		return nil, nil
+	}
+	return &pg.buf[0], nil
+}
+
+// mergeSorted calls fn with each name p matches of two sources, in order,
+// each name once, with its item from each source (nil where that source
+// lacks it).
+func mergeSorted[A, B any](p Pattern, a *pager[A], b *pager[B], fn func(name string, x *A, y *B) (bool, error)) error {
+	for {
+		x, err := a.head()
 		if err != nil {
 			return err
 		}
-		pg.buf, pg.done = names, len(names) < namesPage
-		if len(names) > 0 {
-			pg.after = names[len(names)-1]
-		}
-		return nil
-	}
-	a := &pager{next: pageA}
-	b := &pager{next: pageB}
-	for {
-		if err := fill(a); err != nil {
+		y, err := b.head()
+		if err != nil {
 			return err
 		}
-		if err := fill(b); err != nil {
-			return err
-		}
-		var n string
+		var name string
 		switch {
-		case len(a.buf) == 0 && len(b.buf) == 0:
+		case x == nil && y == nil:
 			return nil
-		case len(b.buf) == 0 || len(a.buf) > 0 && a.buf[0] < b.buf[0]:
-			n, a.buf = a.buf[0], a.buf[1:]
-		case len(a.buf) == 0 || b.buf[0] < a.buf[0]:
-			n, b.buf = b.buf[0], b.buf[1:]
+		case y == nil || x != nil && a.name(*x) < b.name(*y):
+			name, y = a.name(*x), nil
+			a.buf = a.buf[1:]
+		case x == nil || b.name(*y) < a.name(*x):
+			name, x = b.name(*y), nil
+			b.buf = b.buf[1:]
 		default: // the same name in both
-			n, a.buf, b.buf = a.buf[0], a.buf[1:], b.buf[1:]
+			name = a.name(*x)
+			a.buf, b.buf = a.buf[1:], b.buf[1:]
 		}
-		if !p.Match(n) {
+		if !p.Match(name) {
 			continue
 		}
-		if more, err := fn(n); err != nil || !more {
+		if more, err := fn(name, x, y); err != nil || !more {
 			return err
 		}
 	}
@@ -242,20 +263,59 @@ func (db *DB) Records(ctx context.Context, pattern string) ([]RecordInfo, error)
 	}
 	var out []RecordInfo
 	err = db.read(ctx, op, func(rd Reader) error {
-		return matchingNamesWithTiers(ctx, rd, p, func(name string) (bool, error) {
+		stats := &pager[RecordStat]{
+			next: func(after string) ([]RecordStat, error) { return rd.RecordStats(ctx, p, after, namesPage) },
+			name: func(s RecordStat) string { return s.Name },
+		}
+		tiered := &pager[string]{
+			next: func(after string) ([]string, error) { return rd.TierNames(ctx, p, after, namesPage) },
+			name: func(s string) string { return s },
+		}
+		return mergeSorted(p, stats, tiered, func(name string, st *RecordStat, inTiers *string) (bool, error) {
 			info := RecordInfo{Name: name}
-			var err error
-			if info.Rows, info.FirstMs, info.LastMs, err = rd.Info(ctx, name); err != nil {
-				return false, err
+			if st != nil {
+				info.Rows, info.FirstMs, info.LastMs = st.Rows, st.FirstMs, st.LastMs
 			}
-			held, err := addTierInfo(ctx, rd, &info)
-			if err == nil && (info.Rows > 0 || held) {
+			held := false
+			if inTiers != nil {
+				var err error
+				if held, err = addTierInfo(ctx, rd, &info); err != nil {
+					return false, err
+				}
+			}
+			if info.Rows > 0 || held {
 				out = append(out, info)
 			}
-			return true, err
+			return true, nil
 		})
 	})
 	return out, err
+}
+
+// RecordStat is one record's raw rows: their number and the times of the
+// oldest and newest (Reader.RecordStats).
+type RecordStat struct {
+	Name            string
+	Rows            int64
+	FirstMs, LastMs int64
+}
+
+// StatsByWalk is Reader.RecordStats for a schema without the names table:
+// Names, then Info for each name (which counts its rows).
+func StatsByWalk(ctx context.Context, rd Reader, p Pattern, after string, limit int) ([]RecordStat, error) {
+	names, err := rd.Names(ctx, p, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RecordStat, 0, len(names))
+	for _, n := range names {
+		st := RecordStat{Name: n}
+		if st.Rows, st.FirstMs, st.LastMs, err = rd.Info(ctx, n); err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // addTierInfo adds what the record's tiers hold to info: their widths,

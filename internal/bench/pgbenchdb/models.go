@@ -4,6 +4,10 @@
 
 package pgbenchdb
 
+import (
+	"github.com/jackc/pgx/v5/pgtype"
+)
+
 type RechistMetum struct {
 	Key   string
 	Value string
@@ -15,6 +19,14 @@ type RechistPolicy struct {
 	RawKeepMs int64
 	SetAtMs   int64
 	Tiers     string
+}
+
+type RechistRecord struct {
+	RecordID   int64
+	RecordName string
+	RowCount   int64
+	FirstMs    pgtype.Int8
+	LastMs     pgtype.Int8
 }
 
 type RechistRollupBlock struct {

@@ -1,0 +1,55 @@
+package postgres
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/seed178a96f3/rechist/postgres/internal/db"
+)
+
+// The names table's reads are ranges of its name index, and the walk
+// takes each name's rows from idx_record_time (sequential scans off, so
+// that the planner shows what it can use on a table this small).
+func TestNamedQueryPlans(t *testing.T) {
+	e := openEngine(t)
+	ctx := t.Context()
+	if _, err := e.pool.Exec(ctx, `INSERT INTO record_history (record_name, value_json, stored_at)
+		SELECT 'a::' || (i % 10), '1', i FROM generate_series(1, 200) AS i`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := e.pool.BeginTx(ctx, pgx.TxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // EXPLAIN only
+	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name  string
+		query string
+		want  []string
+		args  []any
+	}{
+		{"QueryLatestNamed", db.QueryLatestNamed, []string{"rechist_record_record_name_key", "idx_record_time"}, []any{0, 1000, 5, "a::", "a:;", "a::%"}},
+		{"NamedRecords", db.NamedRecords, []string{"rechist_record_record_name_key"}, []any{"a::", "", "a:;", 512}},
+	} {
+		rows, err := tx.Query(ctx, "EXPLAIN "+c.query, c.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		plan := strings.Join(lines, "\n")
+		for _, w := range c.want {
+			if !strings.Contains(plan, w) || strings.Contains(plan, "Seq Scan") {
+				t.Errorf("%s: plan\n%s\nwant %q and no sequential scan", c.name, plan, w)
+			}
+		}
+	}
+}
