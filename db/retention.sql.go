@@ -9,31 +9,52 @@ import (
 	"context"
 )
 
-const DeleteOlderThanChunk = `-- name: DeleteOlderThanChunk :execrows
+const DeleteOlderThanChunk = `-- name: DeleteOlderThanChunk :many
 DELETE FROM record_history
 WHERE id IN (
     SELECT id FROM record_history
-    WHERE stored_at < CAST(?1 AS INTEGER)
+    WHERE stored_at >= CAST(?1 AS INTEGER)
+      AND stored_at < CAST(?2 AS INTEGER)
     ORDER BY stored_at
-    LIMIT CAST(?2 AS INTEGER)
+    LIMIT CAST(?3 AS INTEGER)
 )
+RETURNING CAST(stored_at AS INTEGER) AS stored_at
 `
 
 type DeleteOlderThanChunkParams struct {
+	FromMs    int64
 	CutoffMs  int64
 	ChunkSize int64
 }
 
-// Deletes at most chunk_size of the oldest rows stored before cutoff_ms.
-// idx_record_stored_at makes each chunk an index range, so a cleanup of any
-// size is a series of short write transactions that let stores through in
-// between.
-func (q *Queries) DeleteOlderThanChunk(ctx context.Context, arg DeleteOlderThanChunkParams) (int64, error) {
-	result, err := q.exec(ctx, q.deleteOlderThanChunkStmt, DeleteOlderThanChunk, arg.CutoffMs, arg.ChunkSize)
+// Deletes at most chunk_size of the oldest rows stored in [from_ms,
+// cutoff_ms) and returns their times: the cleanup's next chunk starts at
+// the newest of them, so no chunk reads again where the chunks before it
+// deleted (on PostgreSQL, dead index entries until a vacuum: the cost of a
+// chunk grew with what the cleanup had deleted). idx_record_stored_at
+// makes each chunk an index range, so a cleanup of any size is a series of
+// short write transactions that let stores through in between.
+func (q *Queries) DeleteOlderThanChunk(ctx context.Context, arg DeleteOlderThanChunkParams) ([]int64, error) {
+	rows, err := q.query(ctx, q.deleteOlderThanChunkStmt, DeleteOlderThanChunk, arg.FromMs, arg.CutoffMs, arg.ChunkSize)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	return result.RowsAffected()
+	defer rows.Close()
+	var items []int64
+	for rows.Next() {
+		var stored_at int64
+		if err := rows.Scan(&stored_at); err != nil {
+			return nil, err
+		}
+		items = append(items, stored_at)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const DeleteRecordRangeChunk = `-- name: DeleteRecordRangeChunk :execrows

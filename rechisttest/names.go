@@ -186,9 +186,14 @@ func testListingsOfAnOlderSchema(t *testing.T, h Harness) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	m, err := rechist.MigrateDown(ctx, dsn)
-	if err != nil || !strings.HasSuffix(m.Source, "_record_names.sql") {
-		t.Fatalf("MigrateDown = %+v, %v; want the names table's migration", m, err)
+	for i := 0; ; i++ { // down to before the names table's migration
+		m, err := rechist.MigrateDown(ctx, dsn)
+		if err != nil || i == 5 {
+			t.Fatalf("MigrateDown = %+v, %v; want the names table's migration within 5", m, err)
+		}
+		if strings.HasSuffix(m.Source, "_record_names.sql") {
+			break
+		}
 	}
 	h.InsertRaw(t, dsn, "old::d", "1", ms(7).UnixMilli())
 	h.InsertRaw(t, dsn, "old::a", "1", ms(-3).UnixMilli())

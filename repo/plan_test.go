@@ -74,9 +74,9 @@ func TestQueryPlanUsesRecordTimeIndex(t *testing.T) {
 	}
 
 	// Retention deletes through the stored_at index.
-	plan = explain(t, e, db.DeleteOlderThanChunk, 10, 1000)
+	plan = explain(t, e, db.DeleteOlderThanChunk, 0, 10, 1000)
 	t.Logf("cleanup plan:\n%s", plan)
-	if !strings.Contains(plan, "idx_record_stored_at (stored_at<?)") {
+	if !strings.Contains(plan, "idx_record_stored_at (stored_at>? AND stored_at<?)") {
 		t.Errorf("cleanup does not use idx_record_stored_at")
 	}
 }

@@ -291,7 +291,12 @@ func (e *engine) commitOneRow(ctx context.Context, r *core.Request) error {
 func applyRequest(ctx context.Context, q *db.Queries, sq *syncdb.Queries, r *core.Request) (int64, error) {
 	switch r.Kind {
 	case core.KindDeleteChunk:
-		return q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{CutoffMs: r.CutoffMs, ChunkSize: r.Chunk})
+		times, err := q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{FromMs: r.StartMs, CutoffMs: r.CutoffMs, ChunkSize: r.Chunk})
+		r.LastMs = 0
+		for _, t := range times {
+			r.LastMs = max(r.LastMs, t)
+		}
+		return int64(len(times)), err
 	case core.KindDeleteRange:
 		return q.DeleteRecordRangeChunk(ctx, db.DeleteRecordRangeChunkParams{Name: r.Name, StartMs: r.StartMs, EndMs: r.CutoffMs, ChunkSize: r.Chunk})
 	case core.KindSync:

@@ -219,6 +219,9 @@ func (r *runner) pgQueries(ctx context.Context, dsn string, raw *pgbenchdb.Queri
 		return err
 	}
 	defer h.Close()
+	if err := r.pgRecords(ctx, h, raw); err != nil {
+		return err
+	}
 	return r.readScenarios(ctx, "PostgreSQL", h, r.cfg.BaseRows, baselines{
 		seed: func(like string) (int, error) {
 			got, err := raw.SeedQueryLike(ctx, pgbenchdb.SeedQueryLikeParams{LikePattern: like, LimitPerRecord: 5, StartMs: 0, EndMs: 1 << 62})
@@ -229,4 +232,42 @@ func (r *runner) pgQueries(ctx context.Context, dsn string, raw *pgbenchdb.Queri
 			return len(got), err
 		},
 	})
+}
+
+// pgRecords times DB.Records over every record against a plain GROUP BY
+// with COUNT(*), as recordsAt does on SQLite.
+func (r *runner) pgRecords(ctx context.Context, h *rechist.DB, raw *pgbenchdb.Queries) error {
+	runs := max(3, r.cfg.QueryRuns/10)
+	r.progress("records: Records(*) on PostgreSQL")
+	var got []rechist.RecordInfo
+	ours, _, err := timeRuns(runs, func() (int, error) {
+		var err error
+		got, err = h.Records(ctx, "*")
+		return len(got), err
+	})
+	if err != nil {
+		return err
+	}
+	var counted int64
+	for _, g := range got {
+		counted += g.Rows
+	}
+	sum, err := h.Summary(ctx, 0)
+	if err != nil {
+		return err
+	}
+	if len(got) != len(names) || counted != sum.Rows {
+		return fmt.Errorf("records: %d records holding %d rows, want %d holding %d", len(got), counted, len(names), sum.Rows)
+	}
+	groupBy, _, err := timeRuns(runs, func() (int, error) {
+		got, err := raw.GroupByRecords(ctx)
+		return len(got), err
+	})
+	if err != nil {
+		return err
+	}
+	r.t.add(fmt.Sprintf("Records(*), %d records, PostgreSQL", len(names)), ms(ours.median()), ms(groupBy.median()),
+		ratio(float64(groupBy.median()), float64(ours.median())),
+		fmt.Sprintf("speed-up over a plain GROUP BY with COUNT(*), %d rows; medians of %d", sum.Rows, runs))
+	return nil
 }

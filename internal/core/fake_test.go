@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -20,6 +21,8 @@ type fakeEngine struct {
 	entered chan struct{} // receives once per Commit that reaches the gate
 	stuck   bool          // Commit waits for its ctx only
 	fail    []error       // the next Commits fail with these, in order
+	// afterChunk, if set, runs (locked) after each KindDeleteChunk.
+	afterChunk func(f *fakeEngine)
 }
 
 var _ Engine = (*fakeEngine)(nil)
@@ -63,7 +66,21 @@ func (f *fakeEngine) Commit(ctx context.Context, batch []*Request) error {
 			add = append(add, r.Rows...)
 			r.N = int64(len(r.Rows))
 		case KindDeleteChunk:
-			r.N, r.More = 0, false
+			// The oldest Chunk rows in [StartMs, CutoffMs), as the engines.
+			slices.SortStableFunc(f.rows, func(a, b Row) int { return int(a.StoredAt - b.StoredAt) })
+			r.N, r.LastMs = 0, 0
+			f.rows = slices.DeleteFunc(f.rows, func(row Row) bool {
+				if r.N < r.Chunk && row.StoredAt >= r.StartMs && row.StoredAt < r.CutoffMs {
+					r.N, r.LastMs = r.N+1, row.StoredAt
+					return true
+				}
+				return false
+			})
+			r.More = r.N == r.Chunk
+			f.events = append(f.events, fmt.Sprintf("chunk from %d: %d", r.StartMs, r.N))
+			if f.afterChunk != nil {
+				f.afterChunk(f)
+			}
 		default:
 			return errors.New("request without a kind")
 		}

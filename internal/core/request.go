@@ -11,8 +11,9 @@ type Kind uint8
 const (
 	// KindInsert inserts Request.Rows.
 	KindInsert Kind = iota + 1
-	// KindDeleteChunk deletes at most Request.Chunk rows stored before
-	// Request.CutoffMs (one chunk of a cleanup).
+	// KindDeleteChunk deletes at most Request.Chunk of the oldest rows
+	// stored in [Request.StartMs, Request.CutoffMs) (one chunk of a
+	// cleanup) and sets Request.LastMs to the time of the newest.
 	KindDeleteChunk
 	// KindDeleteRange deletes at most Request.Chunk rows of the record
 	// Request.Name stored within [Request.StartMs, Request.CutoffMs] (one
@@ -66,8 +67,9 @@ type Request struct {
 	Kind Kind
 	// Rows are what a KindInsert request inserts.
 	Rows []Row
-	// CutoffMs and Chunk are a KindDeleteChunk request's: delete at most
-	// Chunk rows stored before CutoffMs. A KindDeleteRange request deletes
+	// CutoffMs, StartMs and Chunk are a KindDeleteChunk request's: delete
+	// at most Chunk of the oldest rows stored in [StartMs, CutoffMs). A
+	// KindDeleteRange request deletes
 	// at most Chunk rows of the record Name stored within
 	// [StartMs, CutoffMs].
 	CutoffMs, Chunk int64
@@ -84,6 +86,10 @@ type Request struct {
 	// KindDeleteRange request: rows it would delete may remain (the
 	// cleanup or delete goes on).
 	More bool
+	// LastMs is set by Engine.Commit for a KindDeleteChunk request: the
+	// time of the newest row it deleted, where the cleanup's next chunk
+	// starts (0 when it deleted none).
+	LastMs int64
 
 	ctx   context.Context // the caller's, while its request is not yet in a transaction
 	state atomic.Int32

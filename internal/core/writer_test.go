@@ -362,3 +362,38 @@ func TestCloseWaitsForADirectCommit(t *testing.T) {
 		t.Fatalf("events %q, want %q", got, want)
 	}
 }
+
+// A cleanup's chunks each start where the one before it stopped (the time
+// of the newest row it deleted), not at the oldest row again; when they
+// run out, one more chunk looks from the start, and deletes a row stored
+// there meanwhile.
+func TestCleanupChunksResumeAndLookBackOnce(t *testing.T) {
+	f := newFake()
+	for i := range 10 {
+		f.rows = append(f.rows, Row{Name: "x", ValueJSON: "1", StoredAt: int64(10 + i)})
+	}
+	late := false
+	f.afterChunk = func(f *fakeEngine) {
+		if !late {
+			late = true
+			f.rows = append(f.rows, Row{Name: "late", ValueJSON: "1", StoredAt: 1})
+		}
+	}
+	db := openFake(t, f, Config{CleanupChunk: 3})
+	n, err := db.Cleanup(t.Context(), 100)
+	if err != nil || n != 11 {
+		t.Fatalf("Cleanup = %d, %v; want the 10 rows and the late one", n, err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var chunks []string
+	for _, e := range f.events {
+		if strings.HasPrefix(e, "chunk") {
+			chunks = append(chunks, e)
+		}
+	}
+	want := "chunk from 0: 3|chunk from 12: 3|chunk from 15: 3|chunk from 18: 1|chunk from 0: 1"
+	if got := strings.Join(chunks, "|"); got != want || len(f.rows) != 0 {
+		t.Fatalf("chunks %s, %d rows left; want %s and none", got, len(f.rows), want)
+	}
+}

@@ -9,16 +9,25 @@ SELECT unnest(@record_names::text[]), unnest(@value_jsons::text[]), unnest(@stor
 -- The bulk path for large requests: COPY inside the batch's transaction.
 INSERT INTO record_history (record_name, value_json, stored_at) VALUES ($1, $2, $3);
 
--- name: DeleteOlderThanChunk :execrows
--- At most chunk_size of the oldest rows stored before cutoff_ms, through
--- idx_record_stored_at.
-DELETE FROM record_history
-WHERE id IN (
-    SELECT id FROM record_history
-    WHERE stored_at < @cutoff_ms::bigint
-    ORDER BY stored_at
-    LIMIT @chunk_size::bigint
-);
+-- name: DeleteOlderThanChunk :one
+-- At most chunk_size of the oldest rows stored in [from_ms, cutoff_ms),
+-- through idx_record_stored_at: how many, and the time of the newest, where
+-- the cleanup's next chunk starts. Starting there, a chunk never reads the
+-- dead index entries of the chunks before it (until a vacuum removes them,
+-- a scan from the start of the index reads them all again: 8 index pages
+-- a chunk at first, 2,800 after 2M rows).
+WITH deleted AS (
+    DELETE FROM record_history
+    WHERE id IN (
+        SELECT id FROM record_history
+        WHERE stored_at >= @from_ms::bigint
+          AND stored_at < @cutoff_ms::bigint
+        ORDER BY stored_at
+        LIMIT @chunk_size::bigint
+    )
+    RETURNING stored_at
+)
+SELECT COUNT(*)::bigint AS n, COALESCE(MAX(stored_at), 0)::bigint AS last_ms FROM deleted;
 
 -- name: AnyOlderThan :one
 -- Whether a row stored before cutoff_ms is still there, in a snapshot of its

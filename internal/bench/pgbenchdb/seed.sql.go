@@ -15,6 +15,47 @@ type CopyRecordsParams struct {
 	StoredAt   int64
 }
 
+const groupByRecords = `-- name: GroupByRecords :many
+SELECT record_name, COUNT(*)::bigint AS row_count, MIN(stored_at)::bigint AS first_ms, MAX(stored_at)::bigint AS last_ms
+FROM record_history
+GROUP BY record_name
+ORDER BY record_name
+`
+
+type GroupByRecordsRow struct {
+	RecordName string
+	RowCount   int64
+	FirstMs    int64
+	LastMs     int64
+}
+
+// Records as a program without the names table would list them: one pass
+// over idx_record_time.
+func (q *Queries) GroupByRecords(ctx context.Context) ([]GroupByRecordsRow, error) {
+	rows, err := q.db.Query(ctx, groupByRecords)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []GroupByRecordsRow
+	for rows.Next() {
+		var i GroupByRecordsRow
+		if err := rows.Scan(
+			&i.RecordName,
+			&i.RowCount,
+			&i.FirstMs,
+			&i.LastMs,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const insertRecord = `-- name: InsertRecord :exec
 INSERT INTO record_history (record_name, value_json, stored_at)
 VALUES ($1::text, $2::text, $3::bigint)

@@ -31,3 +31,11 @@ ORDER BY record_name, stored_at DESC;
 SELECT id, record_name, value_json, stored_at
 FROM record_history
 WHERE stored_at >= @start_ms::bigint AND stored_at <= @end_ms::bigint;
+
+-- name: GroupByRecords :many
+-- Records as a program without the names table would list them: one pass
+-- over idx_record_time.
+SELECT record_name, COUNT(*)::bigint AS row_count, MIN(stored_at)::bigint AS first_ms, MAX(stored_at)::bigint AS last_ms
+FROM record_history
+GROUP BY record_name
+ORDER BY record_name;
