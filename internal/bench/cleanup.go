@@ -18,6 +18,16 @@ func (r *runner) cleanupScenario(ctx context.Context) error {
 		return err
 	}
 	defer h.Close()
+	if err := r.cleanupUnderWriters(ctx, h, ""); err != nil {
+		return err
+	}
+	return h.Close()
+}
+
+// cleanupUnderWriters deletes the oldest 10% of the base rows of h while
+// 16 goroutines store, and adds the writers' p99 during the cleanup
+// against their p99 just before it to the table.
+func (r *runner) cleanupUnderWriters(ctx context.Context, h *rechist.DB, label string) error {
 	rp := rechist.NewRepo[value](h)
 	r.progress("cleanup: oldest 10%% while 16 goroutines store")
 
@@ -60,8 +70,8 @@ func (r *runner) cleanupScenario(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.t.add(fmt.Sprintf("writers' p99 during Cleanup of %d rows (16 writers)", n), ms(lat[1].percentile(99)), ms(lat[0].percentile(99)),
+	r.t.add(fmt.Sprintf("writers' p99 during Cleanup of %d rows (16 writers)%s", n, label), ms(lat[1].percentile(99)), ms(lat[0].percentile(99)),
 		ratio(float64(lat[1].percentile(99)), float64(lat[0].percentile(99))),
 		fmt.Sprintf("vs p99 before it; cleanup took %v (%.0f rows/s), max %s", took.Round(time.Millisecond), float64(n)/took.Seconds(), ms(lat[1].percentile(100))))
-	return h.Close()
+	return nil
 }

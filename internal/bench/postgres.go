@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -53,11 +54,28 @@ func RunPostgres(ctx context.Context, cfg Config, serverURL string, out io.Write
 	}
 	defer conn.Close(context.Background())
 	raw := pgbenchdb.New(conn)
-	if err := r.pgStore(ctx, dsn, raw, conn); err != nil {
-		return err
+	if r.wants("store") {
+		if err := r.pgStore(ctx, dsn, raw, conn); err != nil {
+			return err
+		}
 	}
-	if err := r.pgQueries(ctx, dsn, raw); err != nil {
-		return err
+	if r.wants("query") || r.wants("records") {
+		if err := r.pgQueries(ctx, dsn, raw); err != nil {
+			return err
+		}
+	}
+	if r.wants("cleanup") {
+		h, err := rechist.Open(ctx, dsn)
+		if err != nil {
+			return err
+		}
+		err = r.cleanupUnderWriters(ctx, h, ", PostgreSQL")
+		if cerr := h.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return err
+		}
 	}
 	r.t.print(out)
 	fmt.Fprintf(out, "\npeak memory (VmHWM): %s; total time %v\n", peakRSS(), time.Since(start).Round(time.Second))
@@ -270,4 +288,9 @@ func (r *runner) pgRecords(ctx context.Context, h *rechist.DB, raw *pgbenchdb.Qu
 		ratio(float64(groupBy.median()), float64(ours.median())),
 		fmt.Sprintf("speed-up over a plain GROUP BY with COUNT(*), %d rows; medians of %d", sum.Rows, runs))
 	return nil
+}
+
+// wants says whether Config.Only (none: every step) names step.
+func (r *runner) wants(step string) bool {
+	return len(r.cfg.Only) == 0 || slices.Contains(r.cfg.Only, step)
 }
