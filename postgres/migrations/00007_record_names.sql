@@ -4,6 +4,12 @@
 -- that see a statement's rows as transition tables: one upsert per record
 -- a statement touches (a COPY included), not one per row.
 --
+-- A delete's new edges are one seek each in idx_record_time, from the old
+-- edge on: every row left is within the old edges, and the index entries
+-- of rows deleted before (dead until a vacuum) lie beyond them, where a
+-- seek from the end of the record's range would read them all again (a
+-- cleanup deleting the oldest rows chunk by chunk, each seek longer).
+--
 -- Concurrent writers: an insert's upsert adds its count and widens the
 -- times, which commutes with any other writer's (the row lock only orders
 -- them; names are upserted in order, so two writers cannot deadlock over
@@ -62,10 +68,12 @@ BEGIN
         row_count = r.row_count - d.n,
         first_ms = CASE WHEN d.first_ms > r.first_ms THEN r.first_ms
                         ELSE (SELECT MIN(h.stored_at) FROM record_history AS h
-                              WHERE h.record_name = r.record_name) END,
+                              WHERE h.record_name = r.record_name
+                                AND h.stored_at >= r.first_ms) END,
         last_ms = CASE WHEN d.last_ms < r.last_ms THEN r.last_ms
                        ELSE (SELECT MAX(h.stored_at) FROM record_history AS h
-                             WHERE h.record_name = r.record_name) END
+                             WHERE h.record_name = r.record_name
+                               AND h.stored_at <= r.last_ms) END
     FROM (SELECT record_name, COUNT(*) AS n, MIN(stored_at) AS first_ms, MAX(stored_at) AS last_ms
           FROM rechist_old
           GROUP BY record_name) AS d
