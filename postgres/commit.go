@@ -90,11 +90,11 @@ func applyBatch(ctx context.Context, tx pgx.Tx, q *db.Queries, batch []*core.Req
 		}
 		switch {
 		case r.Kind == core.KindDeleteChunk:
-			d, err := q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{FromMs: r.StartMs, CutoffMs: r.CutoffMs, ChunkSize: r.Chunk})
+			d, err := q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{FromName: r.Name, CutoffMs: r.CutoffMs, ChunkSize: r.Chunk})
 			if err != nil {
 				return statementError(r, err)
 			}
-			r.N, r.LastMs = d.N, d.LastMs
+			r.N, r.LastName = d.N, d.LastName
 			// Under READ COMMITTED a concurrent cleanup may have deleted
 			// part of this chunk first: a short chunk proves nothing, so
 			// look (in a snapshot of this statement's own) for what is left.

@@ -11,9 +11,9 @@ type Kind uint8
 const (
 	// KindInsert inserts Request.Rows.
 	KindInsert Kind = iota + 1
-	// KindDeleteChunk deletes at most Request.Chunk of the oldest rows
-	// stored in [Request.StartMs, Request.CutoffMs) (one chunk of a
-	// cleanup) and sets Request.LastMs to the time of the newest.
+	// KindDeleteChunk deletes at most Request.Chunk rows stored before
+	// Request.CutoffMs (one chunk of a cleanup), going on from where the
+	// chunk before it stopped: see Request.LastMs.
 	KindDeleteChunk
 	// KindDeleteRange deletes at most Request.Chunk rows of the record
 	// Request.Name stored within [Request.StartMs, Request.CutoffMs] (one
@@ -67,9 +67,9 @@ type Request struct {
 	Kind Kind
 	// Rows are what a KindInsert request inserts.
 	Rows []Row
-	// CutoffMs, StartMs and Chunk are a KindDeleteChunk request's: delete
-	// at most Chunk of the oldest rows stored in [StartMs, CutoffMs). A
-	// KindDeleteRange request deletes
+	// CutoffMs and Chunk are a KindDeleteChunk request's: delete at most
+	// Chunk rows stored before CutoffMs, from StartMs and Name on (see
+	// LastMs). A KindDeleteRange request deletes
 	// at most Chunk rows of the record Name stored within
 	// [StartMs, CutoffMs].
 	CutoffMs, Chunk int64
@@ -86,10 +86,16 @@ type Request struct {
 	// KindDeleteRange request: rows it would delete may remain (the
 	// cleanup or delete goes on).
 	More bool
-	// LastMs is set by Engine.Commit for a KindDeleteChunk request: the
-	// time of the newest row it deleted, where the cleanup's next chunk
-	// starts (0 when it deleted none).
-	LastMs int64
+	// LastMs and LastName are set by Engine.Commit for a KindDeleteChunk
+	// request: where the cleanup's next chunk starts (its StartMs and
+	// Name), in the engine's own walk. An engine that deletes the oldest
+	// rows first (SQLite) sets LastMs, the time of the newest row it
+	// deleted: the next chunk deletes from there on. One that deletes
+	// record by record in name order (PostgreSQL) sets LastName, the
+	// last record it deleted rows of: the next chunk starts with that
+	// record. Both zero at the start, and when the chunk deleted none.
+	LastMs   int64
+	LastName string
 
 	ctx   context.Context // the caller's, while its request is not yet in a transaction
 	state atomic.Int32

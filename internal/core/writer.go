@@ -140,18 +140,19 @@ func (w *Writer) beforeBatch() {
 
 // cleanup deletes every row stored before cutoffMs in chunks of at most
 // CleanupChunk rows, each a request of its own, so stores queued meanwhile
-// are committed between chunks. Each chunk starts at the time of the
-// newest row the one before it deleted, never again at the start of the
-// time index, where a server's dead index entries pile up until a vacuum;
-// once the chunks run out, one more looks from the start, for rows stored
-// there meanwhile (a late row, another program's). If ctx ends or the
-// writer closes between chunks, it returns the rows deleted so far with
-// the error.
+// are committed between chunks. Each chunk goes on where the one before it
+// stopped (Request.LastMs, LastName), never again from the start of the
+// engine's walk, where a server's dead index entries pile up until a
+// vacuum; once the chunks run out, one more looks from the start, for rows
+// stored there meanwhile (a late row, another program's). If ctx ends or
+// the writer closes between chunks, it returns the rows deleted so far
+// with the error.
 func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 	var total, fromMs int64
+	var fromName string
 	for {
 		r := newRequest(KindDeleteChunk)
-		r.StartMs, r.CutoffMs, r.Chunk = fromMs, cutoffMs, int64(w.cfg.CleanupChunk)
+		r.StartMs, r.Name, r.CutoffMs, r.Chunk = fromMs, fromName, cutoffMs, int64(w.cfg.CleanupChunk)
 		n, err := w.submit(ctx, r)
 		total += n
 		if err != nil {
@@ -159,9 +160,9 @@ func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 		}
 		switch {
 		case r.More && r.N > 0:
-			fromMs = r.LastMs
-		case fromMs > 0:
-			fromMs = 0
+			fromMs, fromName = r.LastMs, r.LastName
+		case fromMs > 0 || fromName != "":
+			fromMs, fromName = 0, ""
 		case !r.More:
 			w.stats.cleanups.Add(1)
 			return total, nil

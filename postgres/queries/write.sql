@@ -10,24 +10,39 @@ SELECT unnest(@record_names::text[]), unnest(@value_jsons::text[]), unnest(@stor
 INSERT INTO record_history (record_name, value_json, stored_at) VALUES ($1, $2, $3);
 
 -- name: DeleteOlderThanChunk :one
--- At most chunk_size of the oldest rows stored in [from_ms, cutoff_ms),
--- through idx_record_stored_at: how many, and the time of the newest, where
--- the cleanup's next chunk starts. Starting there, a chunk never reads the
--- dead index entries of the chunks before it (until a vacuum removes them,
--- a scan from the start of the index reads them all again: 8 index pages
--- a chunk at first, 2,800 after 2M rows).
-WITH deleted AS (
-    DELETE FROM record_history
-    WHERE id IN (
-        SELECT id FROM record_history
-        WHERE stored_at >= @from_ms::bigint
-          AND stored_at < @cutoff_ms::bigint
-        ORDER BY stored_at
+-- At most chunk_size rows stored before cutoff_ms, record by record in name
+-- order from from_name on, each record's oldest first: how many, and the
+-- name of the last record, where the cleanup's next chunk starts. The names
+-- table says which records have rows to delete (first_ms < cutoff_ms) and
+-- where each one's start (first_ms, exact), so a chunk never reads the dead
+-- index entries of the chunks before it (until a vacuum, a scan from the
+-- start of idx_record_stored_at read them all again: 8 index pages a chunk
+-- at first, 2,800 after 2M rows). Record by record, a chunk updates the
+-- names table's rows of a few records, not of one record a row: the oldest
+-- 256 rows of a fleet are 256 records' (2.4x faster in a psql run of 100
+-- chunks at 1M rows; performance.md).
+WITH victims AS (
+    SELECT h.id
+    FROM rechist_record AS r
+    CROSS JOIN LATERAL (
+        SELECT x.id, x.stored_at
+        FROM record_history AS x
+        WHERE x.record_name = r.record_name
+          AND x.stored_at >= r.first_ms
+          AND x.stored_at < @cutoff_ms::bigint
+        ORDER BY x.stored_at
         LIMIT @chunk_size::bigint
-    )
-    RETURNING stored_at
+    ) AS h
+    WHERE r.record_name >= @from_name::text
+      AND r.first_ms < @cutoff_ms::bigint
+    ORDER BY r.record_name, h.stored_at
+    LIMIT @chunk_size::bigint
+), deleted AS (
+    DELETE FROM record_history
+    WHERE id IN (SELECT id FROM victims)
+    RETURNING record_name
 )
-SELECT COUNT(*)::bigint AS n, COALESCE(MAX(stored_at), 0)::bigint AS last_ms FROM deleted;
+SELECT COUNT(*)::bigint AS n, COALESCE(MAX(record_name), '')::text AS last_name FROM deleted;
 
 -- name: AnyOlderThan :one
 -- Whether a row stored before cutoff_ms is still there, in a snapshot of its
