@@ -10,8 +10,8 @@ import (
 	"github.com/seed178a96f3/rechist/postgres/internal/db"
 )
 
-// The names table's reads are ranges of its name index, and the walk
-// takes each name's rows from idx_record_time (sequential scans off, so
+// The names table's reads are ranges of its name index, and the walk and
+// a cleanup's chunk take each name's rows from idx_record_time (sequential scans off, so
 // that the planner shows what it can use on a table this small).
 func TestNamedQueryPlans(t *testing.T) {
 	e := openEngine(t)
@@ -36,6 +36,9 @@ func TestNamedQueryPlans(t *testing.T) {
 	}{
 		{"QueryLatestNamed", db.QueryLatestNamed, []string{"rechist_record_record_name_key", "idx_record_time"}, []any{0, 1000, 5, "a::", "a:;", "a::%"}},
 		{"NamedRecords", db.NamedRecords, []string{"rechist_record_record_name_key"}, []any{"a::", "", "a:;", 512}},
+		// A cleanup's chunk: the records from the names table, each one's
+		// rows an index range from its oldest on.
+		{"DeleteOlderThanChunk", db.DeleteOlderThanChunk, []string{"rechist_record_record_name_key", "idx_record_time"}, []any{100, 256, "a::3"}},
 	} {
 		rows, err := tx.Query(ctx, "EXPLAIN "+c.query, c.args...)
 		if err != nil {
