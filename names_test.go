@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/testutil"
@@ -51,5 +52,35 @@ func TestWriterCountsItsOwnBatches(t *testing.T) {
 				t.Fatalf("the mark another connection reads: %v, %v", mark, err)
 			}
 		})
+	}
+}
+
+// A cleanup resumes chunk by chunk through rows another program stored
+// before 1970 (negative times): each chunk starts at the newest time the
+// one before it deleted, not at 0.
+func TestCleanupChunksThroughRowsBefore1970(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	db, err := rechist.Open(t.Context(), path, rechist.WithCleanupChunk(3))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for i := range 10 {
+		execSQLite(t, path, `INSERT INTO record_history (record_name, value_json, stored_at) VALUES (?, '1', ?)`,
+			fmt.Sprintf("old::%d", i%2), -100+i)
+	}
+	testutil.StoreAt(t, rechist.NewRepo[int](db), "new", 1, testutil.MS(0))
+	before := db.Stats().Batches
+	if n, err := db.Cleanup(t.Context(), time.UnixMilli(0)); n != 10 || err != nil {
+		t.Fatalf("Cleanup(epoch) = %d, %v; want the 10 rows before it", n, err)
+	}
+	// 3+3+3+1 rows, then one chunk from the start that finds none. (A
+	// chunk resumed at 0 would find nothing, and the cleanup would go back
+	// to the start every other chunk: 7.)
+	if chunks := db.Stats().Batches - before; chunks != 5 {
+		t.Errorf("the cleanup took %d chunks, want 5", chunks)
+	}
+	if got := recordList(t, db); got != "new:1:1700000000000-1700000000000" {
+		t.Fatalf("Records after the cleanup: %s", got)
 	}
 }

@@ -292,7 +292,7 @@ func applyRequest(ctx context.Context, q *db.Queries, sq *syncdb.Queries, r *cor
 	switch r.Kind {
 	case core.KindDeleteChunk:
 		times, err := q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{FromMs: r.StartMs, CutoffMs: r.CutoffMs, ChunkSize: r.Chunk})
-		r.LastMs = 0
+		r.LastMs = r.StartMs
 		for _, t := range times {
 			r.LastMs = max(r.LastMs, t)
 		}

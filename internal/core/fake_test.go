@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"sync"
@@ -77,7 +78,11 @@ func (f *fakeEngine) Commit(ctx context.Context, batch []*Request) error {
 				return false
 			})
 			r.More = r.N == r.Chunk
-			f.events = append(f.events, fmt.Sprintf("chunk from %d: %d", r.StartMs, r.N))
+			from := fmt.Sprint(r.StartMs)
+			if r.StartMs == math.MinInt64 {
+				from = "the start"
+			}
+			f.events = append(f.events, fmt.Sprintf("chunk from %s: %d", from, r.N))
 			if f.afterChunk != nil {
 				f.afterChunk(f)
 			}

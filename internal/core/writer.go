@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -148,8 +149,8 @@ func (w *Writer) beforeBatch() {
 // the writer closes between chunks, it returns the rows deleted so far
 // with the error.
 func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
-	var total, fromMs int64
-	var fromName string
+	var total int64
+	fromMs, fromName := int64(math.MinInt64), "" // the start: rows may be stored before 1970
 	for {
 		r := newRequest(KindDeleteChunk)
 		r.StartMs, r.Name, r.CutoffMs, r.Chunk = fromMs, fromName, cutoffMs, int64(w.cfg.CleanupChunk)
@@ -161,8 +162,8 @@ func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 		switch {
 		case r.More && r.N > 0:
 			fromMs, fromName = r.LastMs, r.LastName
-		case fromMs > 0 || fromName != "":
-			fromMs, fromName = 0, ""
+		case fromMs != math.MinInt64 || fromName != "":
+			fromMs, fromName = math.MinInt64, ""
 		case !r.More:
 			w.stats.cleanups.Add(1)
 			return total, nil

@@ -376,7 +376,7 @@ func TestCleanupChunksResumeAndLookBackOnce(t *testing.T) {
 	f.afterChunk = func(f *fakeEngine) {
 		if !late {
 			late = true
-			f.rows = append(f.rows, Row{Name: "late", ValueJSON: "1", StoredAt: 1})
+			f.rows = append(f.rows, Row{Name: "late", ValueJSON: "1", StoredAt: -1}) // before 1970
 		}
 	}
 	db := openFake(t, f, Config{CleanupChunk: 3})
@@ -392,7 +392,7 @@ func TestCleanupChunksResumeAndLookBackOnce(t *testing.T) {
 			chunks = append(chunks, e)
 		}
 	}
-	want := "chunk from 0: 3|chunk from 12: 3|chunk from 15: 3|chunk from 18: 1|chunk from 0: 1"
+	want := "chunk from the start: 3|chunk from 12: 3|chunk from 15: 3|chunk from 18: 1|chunk from the start: 1"
 	if got := strings.Join(chunks, "|"); got != want || len(f.rows) != 0 {
 		t.Fatalf("chunks %s, %d rows left; want %s and none", got, len(f.rows), want)
 	}
