@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -41,15 +40,10 @@ func (r *reader) RecordStats(ctx context.Context, p core.Pattern, after string, 
 	return r.namedRecords(ctx, p, after, limit)
 }
 
+// Info counts the record's index entries: what RecordStats falls back to
+// in a schema without the names table.
 func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, error) {
-	if !r.names {
-		i, err := r.q.RecordInfo(ctx, name)
-		return i.RowCount, i.FirstMs, i.LastMs, err
-	}
-	i, err := r.q.NamedRecord(ctx, name)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, 0, 0, nil
-	}
+	i, err := r.q.RecordInfo(ctx, name)
 	return i.RowCount, i.FirstMs, i.LastMs, err
 }
 

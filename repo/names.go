@@ -2,8 +2,6 @@ package repo
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 
 	"github.com/seed178a96f3/rechist/db"
 	"github.com/seed178a96f3/rechist/internal/core"
@@ -35,18 +33,11 @@ func (r *reader) RecordStats(ctx context.Context, p core.Pattern, after string, 
 	return stats, err
 }
 
+// Info counts the record's index entries: what RecordStats falls back to
+// on a file without the names table.
 func (r *reader) Info(ctx context.Context, name string) (int64, int64, int64, error) {
-	i, err := syncdb.New(r.conn).NamedRecord(ctx, name)
-	switch {
-	case err == nil:
-		return i.RowCount, i.FirstMs, i.LastMs, nil
-	case errors.Is(err, sql.ErrNoRows):
-		return 0, 0, 0, nil
-	case r.missingTable(ctx, err, "rechist_record"):
-		c, err := r.q.RecordInfo(ctx, name)
-		return c.RowCount, c.FirstMs, c.LastMs, err
-	}
-	return 0, 0, 0, err
+	i, err := r.q.RecordInfo(ctx, name)
+	return i.RowCount, i.FirstMs, i.LastMs, err
 }
 
 // namedRecords reads a page of the names table.

@@ -89,7 +89,9 @@ type Reader interface {
 	// the later insert first among equal times, at most r.LimitPerRecord
 	// when positive; it stops when yield returns false.
 	Rows(ctx context.Context, name string, r Range, yield func(Row) bool) error
-	// Info counts the record's rows and reads its first and last times.
+	// Info counts the record's rows and reads its first and last times
+	// from the rows themselves: what StatsByWalk lists a schema without
+	// the names table with.
 	Info(ctx context.Context, name string) (rows, firstMs, lastMs int64, err error)
 	// RecordStats returns up to limit records that have raw rows, as
 	// Names selects them, each with what Info says of it: from the names

@@ -33,13 +33,6 @@ WHERE record_name >= @lo::text
 ORDER BY record_name
 LIMIT @page::bigint;
 
--- name: NamedRecord :one
-SELECT row_count,
-       COALESCE(first_ms, 0)::bigint AS first_ms,
-       COALESCE(last_ms, 0)::bigint AS last_ms
-FROM rechist_record
-WHERE record_name = @name::text;
-
 -- name: NamedTotals :one
 SELECT COALESCE(SUM(row_count), 0)::bigint AS row_count,
        (COUNT(*) FILTER (WHERE row_count > 0))::bigint AS record_count,

@@ -19,14 +19,6 @@ WHERE record_name >= CAST(@lo AS TEXT)
 ORDER BY record_name
 LIMIT CAST(@page AS INTEGER);
 
--- name: NamedRecord :one
--- One record's row count and times; no row for a name never stored.
-SELECT row_count,
-       CAST(COALESCE(first_ms, 0) AS INTEGER) AS first_ms,
-       CAST(COALESCE(last_ms, 0) AS INTEGER) AS last_ms
-FROM rechist_record
-WHERE record_name = CAST(@name AS TEXT);
-
 -- name: NamedTotals :one
 -- The rows, records and time span of the whole history, from the names
 -- alone.

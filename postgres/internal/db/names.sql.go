@@ -11,27 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-const NamedRecord = `-- name: NamedRecord :one
-SELECT row_count,
-       COALESCE(first_ms, 0)::bigint AS first_ms,
-       COALESCE(last_ms, 0)::bigint AS last_ms
-FROM rechist_record
-WHERE record_name = $1::text
-`
-
-type NamedRecordRow struct {
-	RowCount int64
-	FirstMs  int64
-	LastMs   int64
-}
-
-func (q *Queries) NamedRecord(ctx context.Context, name string) (NamedRecordRow, error) {
-	row := q.db.QueryRow(ctx, NamedRecord, name)
-	var i NamedRecordRow
-	err := row.Scan(&i.RowCount, &i.FirstMs, &i.LastMs)
-	return i, err
-}
-
 const NamedRecords = `-- name: NamedRecords :many
 SELECT record_name, row_count,
        COALESCE(first_ms, 0)::bigint AS first_ms,

@@ -28,28 +28,6 @@ func (q *Queries) AddNamedRows(ctx context.Context, counts string) error {
 	return err
 }
 
-const NamedRecord = `-- name: NamedRecord :one
-SELECT row_count,
-       CAST(COALESCE(first_ms, 0) AS INTEGER) AS first_ms,
-       CAST(COALESCE(last_ms, 0) AS INTEGER) AS last_ms
-FROM rechist_record
-WHERE record_name = CAST(?1 AS TEXT)
-`
-
-type NamedRecordRow struct {
-	RowCount int64
-	FirstMs  int64
-	LastMs   int64
-}
-
-// One record's row count and times; no row for a name never stored.
-func (q *Queries) NamedRecord(ctx context.Context, name string) (NamedRecordRow, error) {
-	row := q.db.QueryRowContext(ctx, NamedRecord, name)
-	var i NamedRecordRow
-	err := row.Scan(&i.RowCount, &i.FirstMs, &i.LastMs)
-	return i, err
-}
-
 const NamedRecords = `-- name: NamedRecords :many
 
 SELECT record_name, row_count,
