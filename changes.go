@@ -25,12 +25,14 @@ type Change struct {
 // the database through rechist, exactly once and in commit order: this is
 // what live streams and sync are built on.
 //
-// Ids grow in commit order on both engines: SQLite has one writer at a
-// time and never reuses an id (AUTOINCREMENT); the PostgreSQL engine's
-// write transactions take a commit-order lock of the schema, so writers in
-// several processes take turns. Rows inserted by other programs without
-// that lock may commit out of id order on PostgreSQL, and a follower can
-// miss them.
+// On SQLite, writers take turns (one write lock per file) and ids are
+// never reused (AUTOINCREMENT), so ids grow in commit order. On
+// PostgreSQL, writers of every process run side by side, and a row can
+// commit after one with a higher id: Changes then reads only the ids below
+// which no transaction that may write the table is still running, waiting
+// (within ctx) for the ones running when it was called. That covers rows
+// inserted by any program, rechist or not; a long transaction writing
+// record_history holds followers back until it ends.
 //
 // Deleted rows are simply absent. Errors wrap [ErrInvalidArgument] for a
 // bad pattern, a negative after or a limit under 1, and [ErrClosed] after

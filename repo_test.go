@@ -33,10 +33,11 @@ func TestConformance(t *testing.T) {
 }
 
 // execSQLite runs one statement on the file at path on a connection of
-// its own, as another program would.
+// its own, as another program would (one that waits up to 10 s for the
+// write lock, as the Rust crate's sqlx pool does for 5 s).
 func execSQLite(t *testing.T, path, query string, args ...any) {
 	t.Helper()
-	raw, err := sql.Open("sqlite", path)
+	raw, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,10 +24,14 @@ const copyRows = 1000
 // before it and not what was queued after, as on SQLite. ctx (the batch
 // deadline) bounds every wait, a lock included.
 //
-// The transaction first takes the schema's commit-order lock (BeginWrite):
-// write transactions of all processes on the schema take turns, so row ids
-// grow in commit order, which DB.Changes relies on. The handle's first
-// batch that stores rows then begins its sync epoch (sync.go).
+// The transaction first takes the schema's writer lock (BeginWrite): in
+// shared mode when the batch only inserts and deletes rows and moves sync
+// cursors, so that the writers of every process on the schema run side by
+// side, each sync source's pushes taking turns on its cursor row
+// (lockSyncCursors); exclusively when it must see no other writer at work
+// (alone). Rows then commit in any order of their ids, which followers
+// handle (reader.FinalID). The handle's first batch that stores rows
+// begins its sync epoch (sync.go).
 //
 // The transaction's id is read before COMMIT. If the connection is lost
 // while COMMIT is on its way (no answer from the server), the commit may or
@@ -35,16 +39,29 @@ const copyRows = 1000
 // connection (pg_xact_status) and answers with what happened, or with
 // ErrOutcomeUnknown when it cannot find out. It never reports a lost
 // commit as a plain failure, which a caller could retry into a duplicate.
+//
+// A batch of small inserts and sync pushes takes a shorter path
+// (commitPipelined).
 func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
+	if pipelined(batch) {
+		return e.commitPipelined(ctx, batch)
+	}
 	tx, err := e.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // a no-op after Commit
 	q := e.q.WithTx(tx)
-	xid, err := q.BeginWrite(ctx, e.orderLock)
+	begin := q.BeginWrite
+	if alone(batch) {
+		begin = q.BeginWriteAlone
+	}
+	xid, err := begin(ctx, e.writerLock)
 	if err != nil {
 		return statementError(nil, err)
+	}
+	if err := lockSyncCursors(ctx, q, batch); err != nil {
+		return err
 	}
 	epochStarted, err := e.epoch.begin(ctx, q, batch)
 	if err != nil {
@@ -157,6 +174,19 @@ func applyBatch(ctx context.Context, tx pgx.Tx, q *db.Queries, batch []*core.Req
 	return flush()
 }
 
+// alone says whether the batch must hold the writer lock alone: a rollup
+// reads rows after its cursor in id order and a policy change fills tiers
+// from them (both need every id below the newest final), and a new source
+// id is rare enough not to matter.
+func alone(batch []*core.Request) bool {
+	for _, r := range batch {
+		if r.Kind == core.KindTiers || r.Kind == core.KindSetSourceID {
+			return true
+		}
+	}
+	return false
+}
+
 // pooled says whether r's rows go into the batch's pooled INSERT: an
 // insert or sync request of fewer than copyRows rows.
 func pooled(r *core.Request) bool {
@@ -167,7 +197,7 @@ func pooled(r *core.Request) bool {
 // request's own data refused (SQLSTATE classes 22 data exception, 23
 // integrity constraint, 54 program limit, P0 raised by a trigger) is a
 // RequestError (r nil: one of the requests of the statement), a lock
-// timeout is Retryable, anything else fails the batch. A RequestError
+// timeout or a deadlock is Retryable, anything else fails the batch. A RequestError
 // (a KindTiers request's function may return one) is already sorted: it
 // goes on unchanged.
 func statementError(r *core.Request, err error) error {
@@ -183,7 +213,12 @@ func statementError(r *core.Request, err error) error {
 	case "22", "23", "54", "P0":
 		return &core.RequestError{Request: r, Err: err}
 	}
-	if pe.Code == "55P03" {
+	switch pe.Code {
+	case "55P03", "40P01":
+		// A lock timeout, or a deadlock the server broke by rolling this
+		// transaction back (writers side by side lock the names table's
+		// and sync cursors' rows; statements of two batches can meet in
+		// opposite orders): nothing was written, and a new try may pass.
 		return core.Retryable(err)
 	}
 	return err

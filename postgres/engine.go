@@ -31,9 +31,12 @@ type engine struct {
 	cfg  core.Config
 	pool *pgxpool.Pool
 	q    *db.Queries
-	// orderLock is the schema's commit-order lock id (see BeginWrite).
-	orderLock int64
-	epoch     syncEpoch // begun by the first batch that stores rows (sync.go)
+	// writerLock is the schema's writer lock id (see BeginWrite). Its
+	// purpose string is the one of older rechists' commit-order lock,
+	// which they take exclusively: a process still running one waits for
+	// the writers of this one, and they for it.
+	writerLock int64
+	epoch      syncEpoch // begun by the first batch that stores rows (sync.go)
 	// names says whether the schema has the names table (names.go): a
 	// migrated schema has; a read-only open asks once.
 	names bool
@@ -93,7 +96,7 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 		pool.Close()
 		return nil, err
 	}
-	return &engine{cfg: cfg, pool: pool, q: db.New(pool), orderLock: schemaLockID("rechist commit order", schema), names: names}, nil
+	return &engine{cfg: cfg, pool: pool, q: db.New(pool), writerLock: schemaLockID("rechist commit order", schema), names: names}, nil
 }
 
 // migrate applies the embedded migrations under goose's PostgreSQL session

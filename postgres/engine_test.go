@@ -2,8 +2,10 @@ package postgres_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.uber.org/goleak"
@@ -37,6 +39,13 @@ func TestConformance(t *testing.T) {
 		ExecRaw: func(t *testing.T, dsn, query string) {
 			t.Helper()
 			execPostgres(t, dsn, query)
+		},
+		DelayCommits: func(t *testing.T, dsn string, max time.Duration) {
+			t.Helper()
+			execPostgres(t, dsn, fmt.Sprintf(`CREATE FUNCTION rechist_test_delay() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN PERFORM pg_sleep(random() * %f); RETURN NULL; END $$`, max.Seconds()))
+			execPostgres(t, dsn, `CREATE TRIGGER rechist_test_delay AFTER INSERT ON record_history
+				FOR EACH STATEMENT EXECUTE FUNCTION rechist_test_delay()`)
 		},
 	})
 }

@@ -16,7 +16,7 @@ import (
 )
 
 // The names table's triggers stay exact when writers outside rechist's
-// commit-order lock insert, delete and move rows of the same records at
+// writer lock insert, delete and move rows of the same records at
 // the same time, each statement its own transaction: concurrent inserts
 // add up, a delete's new edges see every committed row, and inserts and
 // deletes never deadlock over the names.

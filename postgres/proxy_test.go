@@ -118,7 +118,9 @@ func (p *commitProxy) accept() {
 }
 
 // clientToServer forwards the client's messages, reading them one by one
-// to find a simple-protocol COMMIT.
+// to find a COMMIT: a simple-protocol one, or the Bind of a statement
+// whose Parse was COMMIT (a COMMIT sent in a pipeline, whose effect comes
+// with the next Sync).
 func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 	defer c.Close()
 	defer s.Close()
@@ -134,6 +136,8 @@ func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 	if _, err := s.Write(append(n[:], body...)); err != nil {
 		return
 	}
+	commits := map[string]bool{} // prepared statements that are a COMMIT
+	dropAtSync := false
 	for {
 		var hdr [5]byte
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
@@ -144,7 +148,27 @@ func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 			return
 		}
 		msg := append(hdr[:], body...)
-		if hdr[0] == 'Q' && bytes.EqualFold(bytes.TrimRight(body, "\x00"), []byte("commit")) {
+		if dropAtSync && hdr[0] == 'S' {
+			blackhole.Lock() // the reply must not reach the client
+			_, _ = s.Write(msg)
+			time.Sleep(300 * time.Millisecond) // the server commits meanwhile
+			c.Close()
+			s.Close()
+			blackhole.Unlock()
+			return
+		}
+		commit := false
+		switch hdr[0] {
+		case 'Q':
+			commit = bytes.EqualFold(bytes.TrimRight(body, "\x00"), []byte("commit"))
+		case 'P': // statement name, query text
+			parts := bytes.SplitN(body, []byte{0}, 3)
+			commits[string(parts[0])] = len(parts) > 1 && bytes.EqualFold(bytes.TrimSpace(parts[1]), []byte("commit"))
+		case 'B': // portal name, statement name
+			parts := bytes.SplitN(body, []byte{0}, 3)
+			commit = len(parts) > 1 && commits[string(parts[1])]
+		}
+		if commit {
 			p.mu.Lock()
 			mode := p.mode
 			switch {
@@ -156,10 +180,10 @@ func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 				p.dropped++
 			}
 			p.mu.Unlock()
-			switch mode {
-			case "before":
+			switch {
+			case mode == "before":
 				return // the COMMIT never reaches the server
-			case "after":
+			case mode == "after" && hdr[0] == 'Q':
 				blackhole.Lock() // the reply must not reach the client
 				_, _ = s.Write(msg)
 				time.Sleep(300 * time.Millisecond) // the server commits meanwhile
@@ -167,6 +191,8 @@ func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 				s.Close()
 				blackhole.Unlock()
 				return
+			case mode == "after":
+				dropAtSync = true // forward the pipeline up to its Sync, then drop
 			}
 		}
 		if _, err := s.Write(msg); err != nil {

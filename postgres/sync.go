@@ -12,10 +12,24 @@ import (
 	"github.com/seed178a96f3/rechist/postgres/internal/db"
 )
 
+// lockSyncCursors locks the cursor rows of the batch's sync sources
+// (LockSyncCursor) before anything else is written, in name order
+// (syncSources), so two batches with pushes of the same sources cannot
+// deadlock over them: the pushes of one source take turns, those of
+// different sources (and every other writer) go side by side.
+func lockSyncCursors(ctx context.Context, q *db.Queries, batch []*core.Request) error {
+	for _, s := range syncSources(batch) {
+		if err := q.LockSyncCursor(ctx, s); err != nil {
+			return statementError(nil, err)
+		}
+	}
+	return nil
+}
+
 // moveSyncCursor checks and moves a KindSync request's cursor inside the
-// write transaction; the commit-order lock it took first keeps every other
-// rechist writer of the schema out until COMMIT. The request's rows are
-// inserted by the caller in the same transaction.
+// write transaction, whose lockSyncCursors holds the cursor's row until
+// COMMIT. The request's rows are inserted by the caller in the same
+// transaction.
 func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 	got, err := q.SyncCursor(ctx, r.Sync.Source)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
@@ -41,12 +55,20 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 // does, in the batch's transaction, and only a commit makes it so.
 type syncEpoch struct{ begun atomic.Bool }
 
-// begin starts the epoch inside the write transaction, after BeginWrite
-// took the commit-order lock, when batch is the handle's first to store
-// rows, and says whether it did.
+// wants says whether batch is the handle's first to store rows: its
+// transaction begins the epoch.
+func (s *syncEpoch) wants(batch []*core.Request) bool {
+	return !s.begun.Load() && core.WritesRows(batch)
+}
+
+// begin starts the epoch inside the write transaction when wants said so
+// (LockHistoryForWriting, then StartSyncEpoch), and says whether it did.
 func (s *syncEpoch) begin(ctx context.Context, q *db.Queries, batch []*core.Request) (bool, error) {
-	if s.begun.Load() || !core.WritesRows(batch) {
+	if !s.wants(batch) {
 		return false, nil
+	}
+	if err := q.LockHistoryForWriting(ctx); err != nil {
+		return true, statementError(nil, err)
 	}
 	if err := q.StartSyncEpoch(ctx); err != nil {
 		return true, statementError(nil, err)
@@ -79,7 +101,24 @@ func (r *reader) SourceID(ctx context.Context) (string, error) {
 	return id, err
 }
 
+// SyncCursor reads the cursor and its epoch in one statement where the
+// schema has both tables (every writable one: a destination is migrated).
 func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, error) {
+	got, err := r.q.SyncCursorWithEpoch(ctx, id)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return core.SyncCursor{}, nil
+	case missingSchema(err):
+		return r.syncCursorOfAnOlderSchema(ctx, id)
+	case err != nil:
+		return core.SyncCursor{}, err
+	}
+	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: got.LastEpoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
+}
+
+// syncCursorOfAnOlderSchema is SyncCursor for a schema opened read-only
+// that lacks one of the tables (or both).
+func (r *reader) syncCursorOfAnOlderSchema(ctx context.Context, id string) (core.SyncCursor, error) {
 	got, err := r.q.SyncCursor(ctx, id)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows) || missingSchema(err):
@@ -87,11 +126,7 @@ func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, er
 	case err != nil:
 		return core.SyncCursor{}, err
 	}
-	epoch, err := r.q.SyncCursorEpoch(ctx, id)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) && !missingSchema(err) {
-		return core.SyncCursor{}, err
-	}
-	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: epoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
+	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
 }
 
 // SyncEpoch looks for the table first: Sync reads more in the same

@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed178a96f3/rechist"
 )
@@ -139,45 +141,108 @@ func testChangesBadInput(t *testing.T, h Harness) {
 
 // Two handles on one database (two writers, as two processes would be)
 // store concurrently while a follower reads Changes: it sees every row
-// exactly once, ids ascending. On PostgreSQL this holds only because
-// commits take the commit-order lock: without it, a transaction holding a
-// lower id can commit after one holding a higher id, and the follower,
-// already past it, never sees it.
+// exactly once, ids ascending.
 func testChangesFollowConcurrentWriters(t *testing.T, h Harness) {
 	dsn := h.NewDSN(t)
+	dbs := openHandles(t, dsn, 2, h.Fast...)
 	const writers, per = 6, 150
-	var dbs []*rechist.DB
-	for range 2 {
-		db, err := open(t.Context(), dsn, h.Fast...)
+	followWriters(t, dbs[0], writers*per, func(ctx context.Context, run func(func() error)) {
+		for w := range writers {
+			r := rechist.NewRepo[int](dbs[w%2])
+			run(func() error {
+				for i := range per {
+					if err := r.Store(ctx, fmt.Sprintf("w%d", w), i); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+	})
+}
+
+// Sixteen handles (sixteen writers, as sixteen processes would be) and
+// another program store while a follower reads Changes, every commit held
+// back for a random time after its rows are written (Harness.DelayCommits):
+// transactions commit in another order than their ids, and the follower
+// must still see every row once, ids ascending. On PostgreSQL, where
+// writers run side by side, it fails if Changes reads past an id that a
+// running transaction holds.
+func testChangesFollowWritersWithCommitDelays(t *testing.T, h Harness) {
+	dsn := h.NewDSN(t)
+	const writers, per, raw = 16, 40, 60
+	dbs := openHandles(t, dsn, writers, h.Fast...)
+	if h.DelayCommits != nil {
+		h.DelayCommits(t, dsn, 20*time.Millisecond)
+	}
+	want := writers * per
+	if h.InsertRaw != nil {
+		want += raw
+	}
+	followWriters(t, dbs[0], want, func(ctx context.Context, run func(func() error)) {
+		for w := range writers {
+			r := rechist.NewRepo[int](dbs[w])
+			run(func() error {
+				for i := range per {
+					if err := r.Store(ctx, fmt.Sprintf("w%d", w), i); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}
+		if h.InsertRaw != nil {
+			run(func() error {
+				for i := range raw {
+					h.InsertRaw(t, dsn, "other", strconv.Itoa(i), time.Now().UnixMilli())
+				}
+				return nil
+			})
+		}
+	})
+}
+
+// openHandles opens n handles on dsn, closed when the test ends.
+func openHandles(t *testing.T, dsn string, n int, opts ...rechist.Option) []*rechist.DB {
+	t.Helper()
+	dbs := make([]*rechist.DB, n)
+	for i := range dbs {
+		db, err := open(t.Context(), dsn, opts...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		dbs = append(dbs, db)
+		dbs[i] = db
 	}
+	return dbs
+}
+
+// followWriters starts the writers start runs (each function given to run
+// in a goroutine of its own) and follows db's Changes from the start until
+// it has seen want rows, each value (an int, unique per name) once and ids
+// ascending. Once every writer has returned, one more read must see the
+// rest.
+func followWriters(t *testing.T, db *rechist.DB, want int, start func(ctx context.Context, run func(func() error))) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), workTimeout)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for w := range writers {
+	errs := make(chan error, 64)
+	start(ctx, func(f func() error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rechist.NewRepo[int](dbs[w%2])
-			for i := range per {
-				if err := r.Store(ctx, fmt.Sprintf("w%d", w), i); err != nil {
-					errs <- err
-					return
-				}
+			if err := f(); err != nil {
+				errs <- err
 			}
 		}()
-	}
+	})
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	seen := map[string]int{}
 	var next, lastID int64
 	total, finished := 0, false
-	for total < writers*per {
+	for total < want {
 		select {
 		case err := <-errs:
 			t.Fatal(err)
@@ -191,10 +256,19 @@ func testChangesFollowConcurrentWriters(t *testing.T, h Harness) {
 				finished = true // every row is committed: one more read must see the rest
 			default:
 			}
-		} else if total < writers*per {
-			t.Fatalf("follower saw %d of %d rows after the writers finished (rows committed out of id order were skipped)", total, writers*per)
+		} else if total < want {
+			all, _, _ := db.Changes(ctx, "*", 0, 1<<20)
+			missed := ""
+			for _, c := range all {
+				var v int
+				_ = json.Unmarshal(c.Value, &v)
+				if seen[fmt.Sprintf("%s/%d", c.Name, v)] == 0 {
+					missed += fmt.Sprintf(" %d:%s/%d", c.ID, c.Name, v)
+				}
+			}
+			t.Fatalf("follower saw %d of %d rows after the writers finished (rows committed out of id order were skipped), next %d, missed:%s", total, want, next, missed)
 		}
-		got, n, err := dbs[0].Changes(ctx, "*", next, 1<<20)
+		got, n, err := db.Changes(ctx, "*", next, 1<<20)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -217,4 +291,9 @@ func testChangesFollowConcurrentWriters(t *testing.T, h Harness) {
 		next = n
 	}
 	waitGroup(t, "writers", &wg, eventTimeout)
+	select {
+	case err := <-errs:
+		t.Fatal(err)
+	default:
+	}
 }

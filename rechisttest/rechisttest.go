@@ -18,6 +18,7 @@ package rechisttest
 
 import (
 	"testing"
+	"time"
 
 	"github.com/seed178a96f3/rechist"
 )
@@ -41,6 +42,13 @@ type Harness struct {
 	// would (an UPDATE or a DELETE, in SQL both engines read alike).
 	// Without it the cases that need it leave those steps out.
 	ExecRaw func(t *testing.T, dsn, query string)
+	// DelayCommits makes every transaction that inserts into
+	// record_history at dsn (a database rechist has opened), whoever runs it, wait a random time up to max
+	// after writing its rows and before it commits (PostgreSQL: a
+	// statement trigger that sleeps), so that transactions commit in
+	// another order than their row ids. Nil for an engine whose writers
+	// take turns (SQLite), where that cannot happen.
+	DelayCommits func(t *testing.T, dsn string, max time.Duration)
 	// Fast are options that make the engine quicker where a case does not
 	// depend on durability (the SQLite harness gives
 	// WithSynchronous(SyncNormal)); empty for an engine that has none.
@@ -136,6 +144,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "InCommitOrder", test: testChangesInCommitOrder},
 			{name: "BadInput", test: testChangesBadInput},
 			{name: "FollowConcurrentWriters", test: testChangesFollowConcurrentWriters},
+			{name: "FollowWritersWithCommitDelays", test: testChangesFollowWritersWithCommitDelays},
 			{name: "BatchInQueueOrder", test: testBatchInQueueOrder},
 		}},
 		{"Sync", []testCase{

@@ -3,6 +3,7 @@ package repo
 import (
 	"context"
 	"database/sql"
+	"math"
 	"sync"
 
 	"github.com/seed178a96f3/rechist/db"
@@ -63,6 +64,11 @@ func (r *reader) ChangesAfter(ctx context.Context, after int64, limit int, yield
 func (r *reader) LastID(ctx context.Context) (int64, error) {
 	return r.q.LastID(ctx)
 }
+
+// FinalID is every id: SQLite's writers take turns (one write lock per
+// file), and AUTOINCREMENT hands out ids under it, so rows commit in id
+// order and whatever a snapshot holds is final.
+func (r *reader) FinalID(context.Context) (int64, error) { return math.MaxInt64, nil }
 
 // yieldRows scans (id, record_name, value_json, stored_at) rows into yield
 // until it returns false, and closes rows.

@@ -89,20 +89,35 @@ func (r *reader) SourceID(ctx context.Context) (string, error) {
 	return id, err
 }
 
+// SyncCursor reads the cursor and its epoch in one statement where the
+// file has both tables (every writable one: a destination is migrated).
 func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, error) {
 	q := syncdb.New(r.conn)
-	got, err := q.SyncCursor(ctx, id)
+	got, err := q.SyncCursorWithEpoch(ctx, id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return core.SyncCursor{}, nil
+	case err != nil && r.missingTable(ctx, err, "rechist_sync_cursor_epoch"):
+		return r.syncCursorOfAnOlderFile(ctx, id)
+	case err != nil && r.missingTable(ctx, err, "rechist_sync_cursor"):
+		return core.SyncCursor{}, nil
+	case err != nil:
+		return core.SyncCursor{}, err
+	}
+	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: got.LastEpoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
+}
+
+// syncCursorOfAnOlderFile is SyncCursor for a file opened read-only that
+// predates the epoch table.
+func (r *reader) syncCursorOfAnOlderFile(ctx context.Context, id string) (core.SyncCursor, error) {
+	got, err := syncdb.New(r.conn).SyncCursor(ctx, id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_sync_cursor"):
 		return core.SyncCursor{}, nil
 	case err != nil:
 		return core.SyncCursor{}, err
 	}
-	epoch, err := q.SyncCursorEpoch(ctx, id)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) && !r.missingTable(ctx, err, "rechist_sync_cursor_epoch") {
-		return core.SyncCursor{}, err
-	}
-	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: epoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
+	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
 }
 
 func (r *reader) SyncEpoch(ctx context.Context, id int64) (string, error) {

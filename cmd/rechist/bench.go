@@ -26,7 +26,8 @@ type benchCmd struct {
 	Runs       *int           `placeholder:"N" help:"Timed runs per query (median reported; full 50, quick 20)."`
 	Dir        string         `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`
 	Progress   bool           `default:"true" negatable:"" help:"Print each step on stderr."`
-	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup,export,aggregate,records,stall,tiers,sync" help:"Run only these steps (store, bulk, query, cleanup, export, aggregate, records, stall: writers beside a reader that stays, tiers: retention policies with rollup tiers, sync: SQLite to PostgreSQL on --url)."`
+	Only       []string       `placeholder:"STEP,..." enum:"store,bulk,query,cleanup,export,aggregate,records,stall,tiers,sync,commits,fleet" help:"Run only these steps (store, bulk, query, cleanup, export, aggregate, records, stall: writers beside a reader that stays, tiers: retention policies with rollup tiers, sync: SQLite to PostgreSQL on --url; with --engine postgres only: commits: one-row commits from separate handles against plain INSERTs, fleet: devices pushing with rechist.Sync, through --rtt)."`
+	RTT        time.Duration  `name:"rtt" placeholder:"DURATION" help:"With --engine postgres: the fleet step's devices reach the server through a proxy adding this round-trip time (e.g. 10ms)."`
 	PageSize   int            `name:"page-size" placeholder:"BYTES" help:"Page size of the files the bench builds (default: rechist's, 1024)."`
 	CPUProfile string         `name:"cpuprofile" placeholder:"FILE" help:"Write a CPU profile of the whole run to FILE."`
 }
@@ -93,6 +94,10 @@ func (c *benchCmd) Run(e *env) error {
 	cfg.Dir = c.Dir
 	cfg.Only = c.Only
 	cfg.SyncURL = c.URL
+	if c.RTT < 0 {
+		return usagef("--rtt must not be negative, got %v", c.RTT)
+	}
+	cfg.RTT = c.RTT
 	if c.CPUProfile != "" {
 		f, err := os.Create(c.CPUProfile)
 		if err != nil {

@@ -54,7 +54,8 @@ type Config struct {
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
 	// Only, if set, names the steps to run: store, bulk, query, cleanup,
-	// export, aggregate, records, stall, tiers, sync. The base file is built whatever runs.
+	// export, aggregate, records, stall, tiers, sync; RunPostgres also
+	// takes commits and fleet. The base file is built whatever runs.
 	Only []string
 	// PageSize, if set, is the page size of the files the bench builds
 	// (rechist.WithPageSize); zero is rechist's default.
@@ -63,6 +64,9 @@ type Config struct {
 	SyncURL string
 	// TierRecords is the number of records of the tiers step's year files.
 	TierRecords int
+	// RTT, if set, puts a proxy that delays each direction by half of it
+	// between the fleet step's devices and the server.
+	RTT time.Duration
 }
 
 // Quick is a profile that finishes in about two minutes on 2 cores (the

@@ -59,6 +59,16 @@ func RunPostgres(ctx context.Context, cfg Config, serverURL string, out io.Write
 			return err
 		}
 	}
+	if r.wants("commits") {
+		if err := r.pgCommits(ctx, dsn); err != nil {
+			return err
+		}
+	}
+	if r.wants("fleet") {
+		if err := r.pgFleet(ctx, dsn); err != nil {
+			return err
+		}
+	}
 	if r.wants("query") || r.wants("records") {
 		if err := r.pgQueries(ctx, dsn, raw); err != nil {
 			return err

@@ -165,6 +165,12 @@ func storeOn(ctx context.Context, h *rechist.DB, g int, d time.Duration) (storeR
 // runCallers calls store from g goroutines until d has passed and returns
 // the throughput and every call's latency.
 func runCallers(g int, d time.Duration, store func(seq int64) error) (storeResult, error) {
+	return runWorkers(g, d, func(_ int, seq int64) error { return store(seq) })
+}
+
+// runWorkers is runCallers telling store which of the g goroutines (0 to
+// g-1) calls it.
+func runWorkers(g int, d time.Duration, store func(worker int, seq int64) error) (storeResult, error) {
 	var seq atomic.Int64
 	var mu sync.Mutex
 	var all latencies
@@ -172,13 +178,13 @@ func runCallers(g int, d time.Duration, store func(seq int64) error) (storeResul
 	start := time.Now()
 	deadline := start.Add(d)
 	var wg sync.WaitGroup
-	for range g {
+	for w := range g {
 		wg.Go(func() {
 			var lat latencies
 			var err error
 			for time.Now().Before(deadline) {
 				t0 := time.Now()
-				if err = store(seq.Add(1)); err != nil {
+				if err = store(w, seq.Add(1)); err != nil {
 					break
 				}
 				lat = append(lat, time.Since(t0))

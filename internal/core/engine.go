@@ -108,6 +108,14 @@ type Reader interface {
 	ChangesAfter(ctx context.Context, after int64, limit int, yield func(Row) bool) error
 	// LastID returns the highest row id (0 when there are no rows).
 	LastID(ctx context.Context) (int64, error)
+	// FinalID returns an id at or below which every row is final: no
+	// transaction still running holds one, so a snapshot taken after it
+	// returns holds every row up to it that will ever commit. It may wait,
+	// bounded by ctx, for transactions running when it was called. The DB
+	// calls it outside a transaction (Reader), before the snapshot of a
+	// read that follows rows in commit order (Changes, Sync's source): an
+	// engine whose writers take turns (SQLite) returns math.MaxInt64.
+	FinalID(ctx context.Context) (int64, error)
 	// IDHighWater returns the highest row id ever handed out, which
 	// deleting rows does not lower.
 	IDHighWater(ctx context.Context) (int64, error)
@@ -115,7 +123,9 @@ type Reader interface {
 	// ErrNoSourceID when its schema has none.
 	SourceID(ctx context.Context) (string, error)
 	// SyncCursor returns the cursor of the sync source id; the zero
-	// SyncCursor when it has none (or the schema has no cursors).
+	// SyncCursor when it has none (or the schema has no cursors). The DB
+	// calls it outside a transaction (Reader): it reads the cursor and its
+	// epoch in one snapshot.
 	SyncCursor(ctx context.Context, id string) (SyncCursor, error)
 	// Policies returns the stored retention policies, ordered by pattern
 	// and language; none when the schema has no policies table.

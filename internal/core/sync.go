@@ -135,12 +135,13 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 	if err := dst.writable(op); err != nil {
 		return res, err
 	}
-	err = src.read(ctx, op, func(rd Reader) error {
+	err = src.readFinal(ctx, op, func(rd Reader, final int64) error {
 		var err error
 		if res.Source, err = rd.SourceID(ctx); err != nil {
 			return err
 		}
 		res.SourceLast, err = rd.LastID(ctx)
+		res.SourceLast = min(res.SourceLast, final)
 		return err
 	})
 	if err != nil {
@@ -150,7 +151,7 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 		syncSourceRead()
 	}
 	var cur SyncCursor
-	if err := dst.read(ctx, op, func(rd Reader) (err error) {
+	if err := dst.readOne(op, func(rd Reader) (err error) {
 		cur, err = rd.SyncCursor(ctx, res.Source)
 		return err
 	}); err != nil {
@@ -165,21 +166,20 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 		var last Row
 		var epoch string
 		read := 0
-		err := src.read(ctx, op, func(rd Reader) error {
-			err := rd.ChangesAfter(ctx, cur.LastID, o.BatchRows, func(r Row) bool {
-				read++
+		err := src.readFinal(ctx, op, func(rd Reader, final int64) (err error) {
+			read, err = changesUpTo(ctx, rd, cur.LastID, final, o.BatchRows, func(r Row) {
 				last = r
 				if p.Match(r.Name) {
 					r.Name = o.Prefix + r.Name
 					rows = append(rows, r)
 				}
-				return true
 			})
 			if err == nil && read > 0 {
 				epoch, err = rd.SyncEpoch(ctx, last.ID)
 			}
 			if err == nil && read < o.BatchRows {
 				res.SourceLast, err = rd.LastID(ctx)
+				res.SourceLast = min(res.SourceLast, final)
 			}
 			return err
 		})
@@ -301,7 +301,7 @@ func (db *DB) SourceID(ctx context.Context) (string, error) {
 // SyncStatus returns the database's cursor for the sync source id.
 func (db *DB) SyncStatus(ctx context.Context, id string) (SyncCursor, error) {
 	var c SyncCursor
-	err := db.read(ctx, "sync", func(rd Reader) (err error) {
+	err := db.readOne("sync", func(rd Reader) (err error) {
 		c, err = rd.SyncCursor(ctx, id)
 		return err
 	})

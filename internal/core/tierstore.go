@@ -25,9 +25,10 @@ type TierUsage struct {
 // the core's.
 //
 // The rollup cursor is the highest record_history id whose row the tiers
-// include; rows above it are still to roll up. Ids are commit order on
-// both engines (SQLite has one writer; PostgreSQL's writers take the
-// commit-order lock), so rows of other processes, the Rust crate's
+// include; rows above it are still to roll up. Ids are final below the
+// newest when a rollup runs on both engines (SQLite has one writer; on
+// PostgreSQL a KindTiers batch holds the writer lock alone, so no rechist
+// writer is running), so rows of other processes, the Rust crate's
 // included, come above the cursor.
 type TierStore interface {
 	// Policies, SetPolicy and RemovePolicy are Reader.Policies and

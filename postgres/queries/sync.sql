@@ -8,10 +8,31 @@ SELECT last_id, last_hash, rows_sent, rows_missed, updated_at
 FROM rechist_sync_cursor
 WHERE source_id = @source_id::text;
 
+-- name: SyncCursorWithEpoch :one
+-- SyncCursor and SyncCursorEpoch in one statement (one snapshot, one round
+-- trip): what a sync reads of its destination before it pushes.
+SELECT c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       COALESCE(e.last_epoch, '')::text AS last_epoch
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+WHERE c.source_id = @source_id::text;
+
+-- name: LockSyncCursor :exec
+-- The first step of a sync push's transaction: the source's cursor row,
+-- created (as an empty cursor) if the source is new, locked until COMMIT,
+-- so two pushes of one source take turns while other writers go on. An
+-- upsert, not a SELECT ... FOR UPDATE: it also waits for and then locks a
+-- row that another push inserted and committed after this statement's
+-- snapshot. Both cursor tables (rechist_sync_cursor_epoch too) are only
+-- written by a transaction that holds this lock.
+INSERT INTO rechist_sync_cursor AS c (source_id, last_id, last_hash, rows_sent, rows_missed, updated_at)
+VALUES (@source_id::text, 0, '', 0, 0, 0)
+ON CONFLICT (source_id) DO UPDATE SET last_id = c.last_id;
+
 -- name: SetSyncCursor :exec
 -- Written in the transaction of the rows it covers, after the check
--- (SyncCursor, same transaction, under the commit-order lock) that the
--- cursor is where the sync expects it.
+-- (SyncCursor, same transaction, after LockSyncCursor) that the cursor is
+-- where the sync expects it.
 INSERT INTO rechist_sync_cursor (source_id, last_id, last_hash, rows_sent, rows_missed, updated_at)
 VALUES (@source_id::text, @last_id::bigint, @last_hash::text, @rows_sent::bigint, @rows_missed::bigint, @updated_at::bigint)
 ON CONFLICT (source_id) DO UPDATE SET
@@ -31,12 +52,20 @@ SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('record_history', 
 INSERT INTO rechist_meta (key, value) VALUES ('source_id', @id::text)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
 
+-- name: LockHistoryForWriting :exec
+-- The lock an INSERT takes: a transaction that starts a sync epoch takes
+-- it before it reads where the epoch starts (StartSyncEpoch), so that
+-- followers wait for it (FinalID) as for a transaction holding a row id.
+LOCK TABLE record_history IN ROW EXCLUSIVE MODE;
+
 -- name: StartSyncEpoch :exec
 -- A new epoch of the schema's row ids, from the next id on: written in the
--- transaction of a DB handle's first rows, before them, under the
--- commit-order lock (BeginWrite), so no rechist writer holds an id above
--- the sequence's last value. An epoch at that id has no rows yet, so
--- replacing it loses nothing.
+-- transaction of a DB handle's first rows, before them, after
+-- LockHistoryForWriting. A row with an id at or above the epoch's start
+-- that another writer commits first is not read by a follower until this
+-- transaction ends (FinalID lists it as a writer), so every row is seen in
+-- one epoch only, before and after this commits. An epoch at that id has
+-- no rows yet, so replacing it loses nothing.
 INSERT INTO rechist_sync_epoch (start_id, token)
 SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('record_history', 'id')::regclass), 0)::bigint + 1,
        replace(gen_random_uuid()::text, '-', '')

@@ -51,16 +51,26 @@ SELECT COUNT(*)::bigint AS n, COALESCE(MAX(record_name), '')::text AS last_name 
 SELECT EXISTS (SELECT 1 FROM record_history WHERE stored_at < @cutoff_ms::bigint) AS any_left;
 
 -- name: BeginWrite :one
--- The first statement of every write transaction. It takes the schema's
--- commit-order lock (a transaction-level advisory lock, released at COMMIT
--- or ROLLBACK), so that write transactions of every process on this schema
--- run one after another: identity values are then handed out in commit
--- order and a reader following the table by id (DB.Changes) never sees a
--- higher id before a lower one that commits later. It returns the
--- transaction's id, taken before COMMIT so that its outcome can be learned
--- on another connection if the connection is lost during COMMIT.
+-- The first statement of a write transaction that only inserts or deletes
+-- rows (and moves sync cursors). It takes the schema's writer lock in
+-- shared mode (a transaction-level advisory lock, released at COMMIT or
+-- ROLLBACK): such writers run side by side, in any number of processes,
+-- and only wait for a transaction that holds the lock alone
+-- (BeginWriteAlone). Their rows commit in any order; followers read them
+-- in commit order all the same (FinalID). It returns the transaction's id:
+-- how the outcome of a COMMIT whose answer was lost is learned on another
+-- connection.
 SELECT pg_current_xact_id()::text AS xid
-FROM (SELECT pg_advisory_xact_lock(@lock_id::bigint)) AS commit_order;
+FROM (SELECT pg_advisory_xact_lock_shared(@lock_id::bigint)) AS writers;
+
+-- name: BeginWriteAlone :one
+-- BeginWrite for a transaction that must see no other rechist writer at
+-- work: a rollup (which reads rows after its cursor in id order, so every
+-- id below the newest must be final), a policy change, a new sync epoch or
+-- source id. It takes the writer lock exclusively: it waits for the
+-- writers in progress, and new ones wait for it.
+SELECT pg_current_xact_id()::text AS xid
+FROM (SELECT pg_advisory_xact_lock(@lock_id::bigint)) AS writers;
 
 -- name: XactStatus :one
 -- 'committed', 'aborted' or 'in progress' (NULL when too old to know).

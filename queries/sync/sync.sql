@@ -8,6 +8,15 @@ SELECT last_id, last_hash, rows_sent, rows_missed, updated_at
 FROM rechist_sync_cursor
 WHERE source_id = CAST(@source_id AS TEXT);
 
+-- name: SyncCursorWithEpoch :one
+-- SyncCursor and SyncCursorEpoch in one statement (one snapshot): what a
+-- sync reads of its destination before it pushes.
+SELECT c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       CAST(COALESCE(e.last_epoch, '') AS TEXT) AS last_epoch
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+WHERE c.source_id = CAST(@source_id AS TEXT);
+
 -- name: SetSyncCursor :exec
 -- Written by the writer in the transaction of the rows it covers, after it
 -- has checked (SyncCursor, same transaction) that the cursor is where the

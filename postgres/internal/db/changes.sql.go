@@ -24,9 +24,10 @@ type ChangesAfterParams struct {
 }
 
 // Reading rows in commit order: what DB.Changes (the live stream, sync) is
-// built on. Every commit of this engine takes the schema's commit-order
-// lock (CommitOrderLock) before its first statement, so identity values
-// are handed out in commit order, across processes too.
+// built on. Writers run side by side, so a row can commit after one with a
+// higher id; a follower therefore reads only up to an id below which every
+// row is final (FinalID: IDHighWater, then Writers, then
+// WritersStillRunning until none is), in a snapshot taken after that.
 // Up to page rows with an id above after, ascending by id: a range of the
 // primary key.
 func (q *Queries) ChangesAfter(ctx context.Context, arg ChangesAfterParams) ([]RecordHistory, error) {
@@ -64,4 +65,33 @@ func (q *Queries) LastID(ctx context.Context) (int64, error) {
 	var last_id int64
 	err := row.Scan(&last_id)
 	return last_id, err
+}
+
+const Writers = `-- name: Writers :one
+SELECT rechist_writers()::text[] AS writers
+`
+
+// The transactions that may hold a row id now (rechist_writers, migration
+// 00009), read after the identity's high-water mark (IDHighWater, its own
+// statement): each one that holds an id up to that mark is listed.
+func (q *Queries) Writers(ctx context.Context) ([]string, error) {
+	row := q.db.QueryRow(ctx, Writers)
+	var writers []string
+	err := row.Scan(&writers)
+	return writers, err
+}
+
+const WritersStillRunning = `-- name: WritersStillRunning :one
+SELECT COUNT(*)::bigint AS running
+FROM unnest($1::text[]) AS w
+WHERE w IN (SELECT unnest(rechist_writers()))
+`
+
+// How many of writers (a Writers list) still hold their lock on
+// record_history, that is, have not ended.
+func (q *Queries) WritersStillRunning(ctx context.Context, writers []string) (int64, error) {
+	row := q.db.QueryRow(ctx, WritersStillRunning, writers)
+	var running int64
+	err := row.Scan(&running)
+	return running, err
 }

@@ -22,6 +22,36 @@ func (q *Queries) IDHighWater(ctx context.Context) (int64, error) {
 	return high_water, err
 }
 
+const LockHistoryForWriting = `-- name: LockHistoryForWriting :exec
+LOCK TABLE record_history IN ROW EXCLUSIVE MODE
+`
+
+// The lock an INSERT takes: a transaction that starts a sync epoch takes
+// it before it reads where the epoch starts (StartSyncEpoch), so that
+// followers wait for it (FinalID) as for a transaction holding a row id.
+func (q *Queries) LockHistoryForWriting(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, LockHistoryForWriting)
+	return err
+}
+
+const LockSyncCursor = `-- name: LockSyncCursor :exec
+INSERT INTO rechist_sync_cursor AS c (source_id, last_id, last_hash, rows_sent, rows_missed, updated_at)
+VALUES ($1::text, 0, '', 0, 0, 0)
+ON CONFLICT (source_id) DO UPDATE SET last_id = c.last_id
+`
+
+// The first step of a sync push's transaction: the source's cursor row,
+// created (as an empty cursor) if the source is new, locked until COMMIT,
+// so two pushes of one source take turns while other writers go on. An
+// upsert, not a SELECT ... FOR UPDATE: it also waits for and then locks a
+// row that another push inserted and committed after this statement's
+// snapshot. Both cursor tables (rechist_sync_cursor_epoch too) are only
+// written by a transaction that holds this lock.
+func (q *Queries) LockSyncCursor(ctx context.Context, sourceID string) error {
+	_, err := q.db.Exec(ctx, LockSyncCursor, sourceID)
+	return err
+}
+
 const SetSourceID = `-- name: SetSourceID :exec
 INSERT INTO rechist_meta (key, value) VALUES ('source_id', $1::text)
 ON CONFLICT (key) DO UPDATE SET value = excluded.value
@@ -54,8 +84,8 @@ type SetSyncCursorParams struct {
 }
 
 // Written in the transaction of the rows it covers, after the check
-// (SyncCursor, same transaction, under the commit-order lock) that the
-// cursor is where the sync expects it.
+// (SyncCursor, same transaction, after LockSyncCursor) that the cursor is
+// where the sync expects it.
 func (q *Queries) SetSyncCursor(ctx context.Context, arg SetSyncCursorParams) error {
 	_, err := q.db.Exec(ctx, SetSyncCursor,
 		arg.SourceID,
@@ -106,10 +136,12 @@ ON CONFLICT (start_id) DO UPDATE SET token = excluded.token
 `
 
 // A new epoch of the schema's row ids, from the next id on: written in the
-// transaction of a DB handle's first rows, before them, under the
-// commit-order lock (BeginWrite), so no rechist writer holds an id above
-// the sequence's last value. An epoch at that id has no rows yet, so
-// replacing it loses nothing.
+// transaction of a DB handle's first rows, before them, after
+// LockHistoryForWriting. A row with an id at or above the epoch's start
+// that another writer commits first is not read by a follower until this
+// transaction ends (FinalID lists it as a writer), so every row is seen in
+// one epoch only, before and after this commits. An epoch at that id has
+// no rows yet, so replacing it loses nothing.
 func (q *Queries) StartSyncEpoch(ctx context.Context) error {
 	_, err := q.db.Exec(ctx, StartSyncEpoch)
 	return err
@@ -153,6 +185,39 @@ func (q *Queries) SyncCursorEpoch(ctx context.Context, sourceID string) (string,
 	var last_epoch string
 	err := row.Scan(&last_epoch)
 	return last_epoch, err
+}
+
+const SyncCursorWithEpoch = `-- name: SyncCursorWithEpoch :one
+SELECT c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       COALESCE(e.last_epoch, '')::text AS last_epoch
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+WHERE c.source_id = $1::text
+`
+
+type SyncCursorWithEpochRow struct {
+	LastID     int64
+	LastHash   string
+	RowsSent   int64
+	RowsMissed int64
+	UpdatedAt  int64
+	LastEpoch  string
+}
+
+// SyncCursor and SyncCursorEpoch in one statement (one snapshot, one round
+// trip): what a sync reads of its destination before it pushes.
+func (q *Queries) SyncCursorWithEpoch(ctx context.Context, sourceID string) (SyncCursorWithEpochRow, error) {
+	row := q.db.QueryRow(ctx, SyncCursorWithEpoch, sourceID)
+	var i SyncCursorWithEpochRow
+	err := row.Scan(
+		&i.LastID,
+		&i.LastHash,
+		&i.RowsSent,
+		&i.RowsMissed,
+		&i.UpdatedAt,
+		&i.LastEpoch,
+	)
+	return i, err
 }
 
 const SyncEpoch = `-- name: SyncEpoch :one

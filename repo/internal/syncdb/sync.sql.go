@@ -158,6 +158,39 @@ func (q *Queries) SyncCursorEpoch(ctx context.Context, sourceID string) (string,
 	return last_epoch, err
 }
 
+const SyncCursorWithEpoch = `-- name: SyncCursorWithEpoch :one
+SELECT c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       CAST(COALESCE(e.last_epoch, '') AS TEXT) AS last_epoch
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+WHERE c.source_id = CAST(?1 AS TEXT)
+`
+
+type SyncCursorWithEpochRow struct {
+	LastID     int64
+	LastHash   string
+	RowsSent   int64
+	RowsMissed int64
+	UpdatedAt  int64
+	LastEpoch  string
+}
+
+// SyncCursor and SyncCursorEpoch in one statement (one snapshot): what a
+// sync reads of its destination before it pushes.
+func (q *Queries) SyncCursorWithEpoch(ctx context.Context, sourceID string) (SyncCursorWithEpochRow, error) {
+	row := q.db.QueryRowContext(ctx, SyncCursorWithEpoch, sourceID)
+	var i SyncCursorWithEpochRow
+	err := row.Scan(
+		&i.LastID,
+		&i.LastHash,
+		&i.RowsSent,
+		&i.RowsMissed,
+		&i.UpdatedAt,
+		&i.LastEpoch,
+	)
+	return i, err
+}
+
 const SyncEpoch = `-- name: SyncEpoch :one
 SELECT token FROM rechist_sync_epoch
 WHERE start_id <= CAST(?1 AS INTEGER)
