@@ -31,13 +31,15 @@ func pipelined(batch []*core.Request) bool {
 // commitPipelined is Commit for a batch that pipelined accepts, in two
 // round trips where statement by statement takes four for an insert and
 // eight for a sync push (a WAN's round trip each, for a device pushing
-// straight to the server). The first sends BEGIN, BeginWrite, the epoch's
-// statements if the handle begins one, and LockSyncCursor and SyncCursor
-// for each sync source; the cursors' moves are checked here
-// (SyncStep.Next); the second sends the cursor writes, the INSERT and
-// COMMIT. The transaction's id is back before COMMIT is sent, so a
-// COMMIT whose answer is lost is learned as in Commit; a failure before
-// that wrote nothing.
+// straight to the server). The transaction's id comes back in the first,
+// before COMMIT is sent in the second, so a COMMIT whose answer is lost
+// is learned as in Commit; a failure before that wrote nothing.
+//
+// Inserts only: BEGIN and BeginWriteWithRecords, then COMMIT. With sync
+// pushes or a new epoch: BEGIN, BeginWrite, the epoch's statements, and
+// LockSyncCursor and SyncCursor for each source; the cursors' moves are
+// checked here (SyncStep.Next); then the cursor writes, the INSERT and
+// COMMIT.
 func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) error {
 	conn, err := e.pool.Acquire(ctx)
 	if err != nil {
@@ -46,30 +48,36 @@ func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) err
 	defer conn.Release()
 	sources := syncSources(batch)
 	epoch := e.epoch.wants(batch)
+	rows := pooledRows(batch)
 
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue(db.BeginWrite, e.writerLock)
-	if epoch {
-		b.Queue(db.LockHistoryForWriting)
-		b.Queue(db.StartSyncEpoch)
-	}
-	for _, s := range sources {
-		b.Queue(db.LockSyncCursor, s)
-	}
-	for _, s := range sources {
-		b.Queue(db.SyncCursor, s)
+	first := &pgx.Batch{}
+	first.Queue("BEGIN")
+	last := &pgx.Batch{}
+	if len(sources) == 0 && !epoch {
+		first.Queue(db.BeginWriteWithRecords, e.writerLock, rows.RecordNames, rows.ValueJsons, rows.StoredAts)
+	} else {
+		first.Queue(db.BeginWrite, e.writerLock)
+		if epoch {
+			first.Queue(db.LockHistoryForWriting)
+			first.Queue(db.StartSyncEpoch)
+		}
+		for _, s := range sources {
+			first.Queue(db.LockSyncCursor, s)
+		}
+		for _, s := range sources {
+			first.Queue(db.SyncCursor, s)
+		}
 	}
 	var xid string
 	cursors := make(map[string]core.SyncCursor, len(sources))
-	err = runBatch(ctx, conn, b, func(br pgx.BatchResults) error {
+	err = runBatch(ctx, conn, first, func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
 			return fmt.Errorf("begin: %w", err)
 		}
 		if err := br.QueryRow().Scan(&xid); err != nil {
-			return statementError(nil, err)
+			return statementError(nil, err) // rows of several requests: which one is unknown
 		}
-		for range len(b.QueuedQueries) - 2 - len(sources) {
+		for range len(first.QueuedQueries) - 2 - len(sources) {
 			if _, err := br.Exec(); err != nil {
 				return statementError(nil, err)
 			}
@@ -87,36 +95,29 @@ func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) err
 		rollback(conn)
 		return err
 	}
-
-	var arr db.InsertRecordsParams
-	moved := map[string]bool{}
-	for _, r := range batch {
-		if r.Kind == core.KindSync {
+	if len(sources) > 0 || epoch {
+		for _, r := range batch {
+			if r.Kind != core.KindSync {
+				continue
+			}
 			next, err := r.Sync.Next(cursors[r.Sync.Source], len(r.Rows))
 			if err != nil {
 				rollback(conn)
 				return &core.RequestError{Request: r, Err: err}
 			}
-			cursors[r.Sync.Source], moved[r.Sync.Source] = next, true
+			cursors[r.Sync.Source] = next
 		}
-		for _, row := range r.Rows {
-			arr.RecordNames = append(arr.RecordNames, row.Name)
-			arr.ValueJsons = append(arr.ValueJsons, row.ValueJSON)
-			arr.StoredAts = append(arr.StoredAts, row.StoredAt)
+		for _, s := range sources {
+			c := cursors[s]
+			last.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
+			last.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
 		}
-		r.N = int64(len(r.Rows))
+		last.Queue(db.InsertRecords, rows.RecordNames, rows.ValueJsons, rows.StoredAts)
 	}
-	b = &pgx.Batch{}
-	for _, s := range sources {
-		c := cursors[s]
-		b.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
-		b.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
-	}
-	b.Queue(db.InsertRecords, arr.RecordNames, arr.ValueJsons, arr.StoredAts)
-	b.Queue("COMMIT")
+	last.Queue("COMMIT")
 	var tag pgconn.CommandTag
-	err = runBatch(ctx, conn, b, func(br pgx.BatchResults) error {
-		for range len(b.QueuedQueries) - 1 {
+	err = runBatch(ctx, conn, last, func(br pgx.BatchResults) error {
+		for range len(last.QueuedQueries) - 1 {
 			if _, err := br.Exec(); err != nil {
 				return statementError(nil, err) // rows of several requests: which one is unknown
 			}
@@ -143,6 +144,21 @@ func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) err
 		e.epoch.committed(epoch)
 	}
 	return err
+}
+
+// pooledRows gathers the rows of batch's requests, in queue order, for
+// one INSERT, and sets each request's N.
+func pooledRows(batch []*core.Request) db.InsertRecordsParams {
+	var arr db.InsertRecordsParams
+	for _, r := range batch {
+		for _, row := range r.Rows {
+			arr.RecordNames = append(arr.RecordNames, row.Name)
+			arr.ValueJsons = append(arr.ValueJsons, row.ValueJSON)
+			arr.StoredAts = append(arr.StoredAts, row.StoredAt)
+		}
+		r.N = int64(len(r.Rows))
+	}
+	return arr
 }
 
 // runBatch sends b on conn, lets read take its results in order, and

@@ -38,7 +38,7 @@ const (
 	DefaultQueueSize       = 1024
 	DefaultMaxBatchRows    = 4096
 	DefaultCleanupInterval = time.Hour
-	DefaultCleanupChunk    = 256
+	DefaultCleanupChunk    = 4096
 	DefaultCacheSizeKiB    = 64 << 10 // 64 MiB of page cache per connection
 	DefaultWALRestartPages = 16384    // 64 MiB of WAL with 4 KiB pages, 16 MiB with 1 KiB
 	DefaultCheckpointEvery = 100 * time.Millisecond
@@ -93,7 +93,8 @@ type Config struct {
 	Retention time.Duration
 	// CleanupInterval is the period of the retention cleanup.
 	CleanupInterval time.Duration
-	// CleanupChunk is the most rows one cleanup transaction deletes.
+	// CleanupChunk is the most rows one cleanup transaction deletes
+	// (chunks are sized by time within it: chunkSizer).
 	CleanupChunk int
 	// Logger receives warnings (undecodable rows, failed cleanups) and
 	// lifecycle events at debug level. Nil discards everything.

@@ -78,7 +78,7 @@ func (db *DB) Insert(ctx context.Context, rows []Row) error {
 }
 
 // Cleanup deletes every row stored before cutoffMs in chunks of at most
-// Config.CleanupChunk rows, each a transaction of its own, so stores queued
+// Config.CleanupChunk rows sized by time, each a transaction of its own, so stores queued
 // meanwhile commit between chunks. If ctx ends or the DB closes between
 // chunks, it returns the rows deleted so far with the error.
 func (db *DB) Cleanup(ctx context.Context, cutoffMs int64) (int64, error) {

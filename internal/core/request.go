@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"sync/atomic"
+	"time"
 )
 
 // Kind says what a Request asks the engine to do.
@@ -96,6 +97,9 @@ type Request struct {
 	// record. Both zero at the start, and when the chunk deleted none.
 	LastMs   int64
 	LastName string
+	// Took is set by the writer: how long the transaction that ran the
+	// request took (chunkSizer sizes the next chunk by it).
+	Took time.Duration
 
 	ctx   context.Context // the caller's, while its request is not yet in a transaction
 	state atomic.Int32

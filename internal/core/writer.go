@@ -140,7 +140,7 @@ func (w *Writer) beforeBatch() {
 }
 
 // cleanup deletes every row stored before cutoffMs in chunks of at most
-// CleanupChunk rows, each a request of its own, so stores queued meanwhile
+// CleanupChunk rows sized by time (chunkSizer), each a request of its own, so stores queued meanwhile
 // are committed between chunks. Each chunk goes on where the one before it
 // stopped (Request.LastMs, LastName), never again from the start of the
 // engine's walk, where a server's dead index entries pile up until a
@@ -151,14 +151,16 @@ func (w *Writer) beforeBatch() {
 func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 	var total int64
 	fromMs, fromName := int64(math.MinInt64), "" // the start: rows may be stored before 1970
+	size := newChunkSizer(w.cfg.CleanupChunk)
 	for {
 		r := newRequest(KindDeleteChunk)
-		r.StartMs, r.Name, r.CutoffMs, r.Chunk = fromMs, fromName, cutoffMs, int64(w.cfg.CleanupChunk)
+		r.StartMs, r.Name, r.CutoffMs, r.Chunk = fromMs, fromName, cutoffMs, size.n
 		n, err := w.submit(ctx, r)
 		total += n
 		if err != nil {
 			return total, err
 		}
+		size.after(r)
 		switch {
 		case r.More && r.N > 0:
 			fromMs, fromName = r.LastMs, r.LastName
@@ -172,17 +174,20 @@ func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 }
 
 // deleteRange deletes the rows of the record name within r in chunks of
-// at most CleanupChunk rows, each a request of its own.
+// at most CleanupChunk rows sized by time (chunkSizer), each a request of
+// its own.
 func (w *Writer) deleteRange(ctx context.Context, name string, r Range) (int64, error) {
 	var total int64
+	size := newChunkSizer(w.cfg.CleanupChunk)
 	for {
 		req := newRequest(KindDeleteRange)
-		req.Name, req.StartMs, req.CutoffMs, req.Chunk = name, r.StartMs, r.EndMs, int64(w.cfg.CleanupChunk)
+		req.Name, req.StartMs, req.CutoffMs, req.Chunk = name, r.StartMs, r.EndMs, size.n
 		n, err := w.submit(ctx, req)
 		total += n
 		if err != nil || !req.More {
 			return total, err
 		}
+		size.after(req)
 	}
 }
 
@@ -401,7 +406,12 @@ func (w *Writer) commit(batch []*Request, deadline time.Time) error {
 	}
 	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
+	start := time.Now()
 	err := w.eng.Commit(ctx, batch)
+	took := time.Since(start)
+	for _, r := range batch {
+		r.Took = took
+	}
 	if err != nil && ctx.Err() != nil && !errors.Is(err, ErrOutcomeUnknown) {
 		err = fmt.Errorf("write transaction not done within the batch timeout (%v): %w", w.cfg.BatchTimeout, err)
 	}

@@ -63,6 +63,21 @@ SELECT EXISTS (SELECT 1 FROM record_history WHERE stored_at < @cutoff_ms::bigint
 SELECT pg_current_xact_id()::text AS xid
 FROM (SELECT pg_advisory_xact_lock_shared(@lock_id::bigint)) AS writers;
 
+-- name: BeginWriteWithRecords :one
+-- BeginWrite and InsertRecords in one statement: a batch of inserts only
+-- (commitPipelined) costs the server one statement less. The INSERT reads
+-- its rows through the writer CTE, so the lock is taken before any id is
+-- drawn; the CTE is evaluated once.
+WITH writer AS (
+    SELECT pg_current_xact_id()::text AS xid
+    FROM (SELECT pg_advisory_xact_lock_shared(@lock_id::bigint)) AS writers
+), inserted AS (
+    INSERT INTO record_history (record_name, value_json, stored_at)
+    SELECT unnest(@record_names::text[]), unnest(@value_jsons::text[]), unnest(@stored_ats::bigint[])
+    FROM writer
+)
+SELECT xid FROM writer;
+
 -- name: BeginWriteAlone :one
 -- BeginWrite for a transaction that must see no other rechist writer at
 -- work: a rollup (which reads rows after its cursor in id order, so every
