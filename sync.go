@@ -152,6 +152,10 @@ type SyncStatus struct {
 	Cursor, Sent, Missed int64
 	// Updated is when the last batch from this source committed.
 	Updated time.Time
+	// Hash is the fingerprint of the source's row Cursor and Epoch the
+	// source's epoch at it, as the last push said: what the next one
+	// checks the source against ([ErrCopiedSource]).
+	Hash, Epoch string
 }
 
 // SyncStatus returns what db, as a sync destination, holds of source; the
@@ -161,7 +165,7 @@ func (db *DB) SyncStatus(ctx context.Context, source string) (SyncStatus, error)
 	if err != nil {
 		return SyncStatus{}, public(err)
 	}
-	st := SyncStatus{Source: source, Cursor: c.LastID, Sent: c.Sent, Missed: c.Missed}
+	st := SyncStatus{Source: source, Cursor: c.LastID, Sent: c.Sent, Missed: c.Missed, Hash: c.LastHash, Epoch: c.LastEpoch}
 	if c.UpdatedMs > 0 {
 		st.Updated = fromMillis(c.UpdatedMs)
 	}

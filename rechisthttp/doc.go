@@ -27,6 +27,8 @@
 //	GET    /api/stream?pattern                   Server-Sent Events (event: record)
 //	POST   /api/ingest                           JSON Lines; only with [Writable]
 //	DELETE /api/records?pattern&start&end        {"deleted":N}; only with [Writable]
+//	GET    /api/sync?source                      {"source","cursor","sent","missed","updated_ms","hash","epoch"}
+//	POST   /api/sync                             a sync push ([SyncClient]); only with [Writable]
 //	GET    /healthz, /metrics, /
 //
 // /api/query's limit is per record, 1 by default, 0 for no limit; its rows

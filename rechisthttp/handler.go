@@ -136,6 +136,8 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 	h.route("/api/export", http.MethodGet, h.serveExport)
 	h.route("/api/stream", http.MethodGet, h.serveStream)
 	h.route("/api/ingest", http.MethodPost, h.serveIngest)
+	h.route("/api/sync", http.MethodGet, h.serveSyncStatus)
+	h.route("/api/sync", http.MethodPost, h.serveSyncPush)
 	h.mux.Handle("/metrics", h.count("/metrics", h.guard(h.auth(promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{})))))
 	h.mux.Handle("/healthz", h.count("/healthz", h.guard(http.HandlerFunc(h.serveHealth))))
 	h.mux.Handle("/", h.count("/", h.guard(http.HandlerFunc(h.servePage))))
@@ -248,6 +250,8 @@ func statusOf(r *http.Request, err error) (int, string) {
 		return http.StatusNotFound, err.Error()
 	case errors.Is(err, rechist.ErrReadOnly):
 		return http.StatusForbidden, err.Error()
+	case errors.Is(err, rechist.ErrConflict):
+		return http.StatusConflict, err.Error()
 	case errors.Is(err, rechist.ErrClosed), errors.Is(err, rechist.ErrBusy):
 		return http.StatusServiceUnavailable, err.Error()
 	case errors.Is(err, context.DeadlineExceeded) && r.Context().Err() == nil:

@@ -16,7 +16,7 @@ import (
 type serveCmd struct {
 	Addr     string `default:"127.0.0.1:8080" placeholder:"HOST:PORT" help:"Address to listen on (default: ${default}). Any address but a loopback one needs --token."`
 	Token    string `env:"RECHIST_TOKEN" placeholder:"TOKEN" help:"Require this token on every /api/ and /metrics request (Authorization: Bearer TOKEN, or ?token=). Also set by ${env}, which keeps it off the command line."`
-	Writable bool   `help:"Open the database for writing and allow POST /api/ingest and DELETE /api/records. Without it the server only reads: it never creates or changes a file."`
+	Writable bool   `help:"Open the database for writing and allow POST /api/ingest, DELETE /api/records and sync pushes (POST /api/sync: rechist sync --to http://this-server/). Without it the server only reads: it never creates or changes a file."`
 	// AllowedHost is repeated, never split: one name a flag.
 	AllowedHost  []string      `name:"allowed-host" sep:"none" placeholder:"NAME" help:"Also answer requests whose Host is NAME (a host name or address, optionally :port; repeatable), as behind a reverse proxy. Without a token only loopback names are answered, against DNS rebinding."`
 	QueryTimeout time.Duration `default:"1m" placeholder:"DURATION" help:"Bound each request's database work (default: ${default}); time spent waiting for a slow client does not count."`

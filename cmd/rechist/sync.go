@@ -11,10 +11,12 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/rechisthttp"
 )
 
 type syncCmd struct {
-	To      string   `name:"to" env:"RECHIST_SYNC_TO" placeholder:"URL" help:"The destination: a postgres:// URL or a SQLite file (also set by ${env}, which keeps a password off the command line). A missing file is created, a schema migrated."`
+	To      string   `name:"to" env:"RECHIST_SYNC_TO" placeholder:"URL" help:"The destination: an https:// (or http://) URL of a rechist serve --writable, a postgres:// URL or a SQLite file (also set by ${env}, which keeps a password off the command line). A missing file is created, a schema migrated."`
+	Token   string   `env:"RECHIST_SYNC_TOKEN" placeholder:"TOKEN" help:"With an https:// destination: the server's token (rechist serve --token). Also set by ${env}, which keeps it off the command line."`
 	Pattern string   `placeholder:"PATTERN" help:"Send only the records matching PATTERN (default: all). ${patternHelp}"`
 	Prefix  string   `placeholder:"STR" help:"Store every record on the destination as STR + its name (vienna-gw1.), so names from several devices do not collide."`
 	Follow  bool     `help:"Keep pushing as rows arrive, until Ctrl-C; back off while the destination is unreachable or busy and resume by itself."`
@@ -41,9 +43,14 @@ One push by default, with one line at the end. --follow pushes every
 destination becomes unreachable and when it is back (retrying up to every
 30s meanwhile).
 
+To a server over HTTPS, the device needs no database port or password:
+the server (rechist serve --writable --token T) commits each push with its
+cursor, and a push whose answer is lost is looked up, never sent twice.
+
 Example:
   export RECHIST_SYNC_TO='postgres://rechist:secret@server/history'
   rechist sync --db ./data/history.db --prefix vienna-gw1. --follow
+  RECHIST_SYNC_TOKEN=T rechist sync --db ./data/history.db --to https://server:8080/ --follow
   rechist sync --db ./data/history.db --to central.db --pattern 'sensors.*'`
 }
 
@@ -61,6 +68,9 @@ func (c *syncCmd) Run(e *env) error {
 	}
 	if c.To == "" {
 		return usagef("--to (or RECHIST_SYNC_TO) is required: the destination")
+	}
+	if c.Token != "" && !isHTTP(c.To) {
+		return usagef("--token is for an https:// destination (a rechist serve), not %s", redacted(c.To))
 	}
 	if c.Batch < 1 {
 		return usagef("--batch must be at least 1, got %d", c.Batch)
@@ -116,7 +126,10 @@ type syncer struct {
 	e   *env
 	src *rechist.DB
 	id  string
-	dst *rechist.DB
+	// dst is the destination while it is open: dstDB when it is a
+	// database, else a server's client.
+	dst   rechist.SyncTarget
+	dstDB *rechist.DB
 	// pushes counts the pushes that copied rows (with --follow).
 	pushes int
 }
@@ -124,6 +137,14 @@ type syncer struct {
 // openDst opens the destination if it is not open.
 func (s *syncer) openDst() error {
 	if s.dst != nil {
+		return nil
+	}
+	if isHTTP(s.c.To) {
+		c, err := rechisthttp.NewSyncClient(s.c.To, s.c.Token)
+		if err != nil {
+			return usagef("--to %s: %v", redacted(s.c.To), err)
+		}
+		s.dst = c
 		return nil
 	}
 	dst, err := rechist.Open(s.e.ctx, s.c.To)
@@ -134,16 +155,32 @@ func (s *syncer) openDst() error {
 		dst.Close()
 		return usagef("--to is the source itself (%s has the same sync identity %s)", dst.Path(), id)
 	}
-	s.dst = dst
+	s.dst, s.dstDB = dst, dst
 	return nil
+}
+
+// isHTTP says whether a destination is a server reached over HTTP(S).
+func isHTTP(to string) bool {
+	return strings.HasPrefix(to, "http://") || strings.HasPrefix(to, "https://")
+}
+
+// dstName is the destination for messages.
+func (s *syncer) dstName() string {
+	if s.dstDB != nil {
+		return s.dstDB.Path()
+	}
+	return redacted(s.c.To)
 }
 
 func (s *syncer) closeDst() error {
 	if s.dst == nil {
 		return nil
 	}
-	err := s.dst.Close()
-	s.dst = nil
+	var err error
+	if s.dstDB != nil {
+		err = s.dstDB.Close()
+	}
+	s.dst, s.dstDB = nil, nil
 	return err
 }
 
@@ -178,7 +215,7 @@ func (s *syncer) push(bar func() *progressbar.ProgressBar) (rechist.SyncResult, 
 		}
 	}()
 	for conflicts := 0; ; conflicts++ {
-		r, err := rechist.Sync(s.e.ctx, s.src, s.dst, opts...)
+		r, err := rechist.SyncTo(s.e.ctx, s.src, s.dst, opts...)
 		total.Source = r.Source
 		total.Copied += r.Copied
 		total.Skipped += r.Skipped
@@ -234,7 +271,7 @@ func (s *syncer) once() error {
 		}
 		return s.conflictError(err)
 	}
-	fmt.Fprintf(s.e.stdout, "synced %s to %s: %s\n", s.src.Path(), s.dst.Path(), s.line(r, time.Since(start)))
+	fmt.Fprintf(s.e.stdout, "synced %s to %s: %s\n", s.src.Path(), s.dstName(), s.line(r, time.Since(start)))
 	return s.closeDst()
 }
 

@@ -202,3 +202,36 @@ func TestSyncShowsMissedRows(t *testing.T) {
 		t.Fatalf("sync output:\n%s", out)
 	}
 }
+
+// A device pushes to `rechist serve --writable --token` over HTTP: every
+// row arrives once under the prefix, a second push copies nothing, a push
+// without the token is refused with the server's reason, and --token is
+// refused for a destination that is not a server.
+func TestSyncToAServer(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"temp.a","value":{"c": 1.50},"at":1764060000000}
+{"name":"temp.b","value":[1, "x"],"at":1764060000001}
+`, "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "dst.db", "migrate", "up")
+	url := startServe(t, dir, []string{"RECHIST_TOKEN=tok"}, "--db", "dst.db", "--writable")
+	r := runEnv(t, dir, "", nil, "--db", "src.db", "sync", "--to", url)
+	if r.code == 0 || !strings.Contains(r.stderr, "401") {
+		t.Fatalf("sync without the token: exit %d\n%s", r.code, r.stderr)
+	}
+	out := ok(t, dir, "", "--db", "src.db", "sync", "--to", url, "--token", "tok", "--prefix", "gw1.")
+	if !strings.HasPrefix(out, "synced src.db to "+url+": copied 2 rows, skipped 0, missed 0; cursor 2 of source last 2;") {
+		t.Fatalf("sync output:\n%s", out)
+	}
+	out = ok(t, dir, "", "--db", "src.db", "sync", "--to", url, "--token", "tok", "--prefix", "gw1.")
+	if !strings.Contains(out, "copied 0 rows") {
+		t.Fatalf("second sync output:\n%s", out)
+	}
+	got := ok(t, dir, "", "--db", "dst.db", "query", "gw1.*", "--json", "--utc")
+	want := strings.ReplaceAll(ok(t, dir, "", "--db", "src.db", "query", "*", "--json", "--utc"), `{"name":"`, `{"name":"gw1.`)
+	if got != want {
+		t.Fatalf("server holds:\n%s\nwant\n%s", got, want)
+	}
+	if r := runCLI(t, dir, "", "--db", "src.db", "sync", "--to", "other.db", "--token", "tok"); r.code != 2 || !strings.Contains(r.stderr, "--token is for an https:// destination") {
+		t.Fatalf("--token with a file: exit %d\n%s", r.code, r.stderr)
+	}
+}

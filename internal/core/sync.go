@@ -108,7 +108,7 @@ type SyncResult struct {
 
 // Sync copies to dst every row of src that dst has not yet received from
 // src, in batches, each committed on dst with the cursor that covers it.
-func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) {
+func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResult, error) {
 	const op = "sync"
 	var res SyncResult
 	if o.Pattern == "" {
@@ -132,8 +132,10 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 	if o.BatchRows < 1 {
 		return res, Invalidf(op, "batch rows must be at least 1, got %d", o.BatchRows)
 	}
-	if err := dst.writable(op); err != nil {
-		return res, err
+	if d, ok := dst.(*DB); ok {
+		if err := d.writable(op); err != nil {
+			return res, err
+		}
 	}
 	err = src.readFinal(ctx, op, func(rd Reader, final int64) error {
 		var err error
@@ -150,11 +152,8 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 	if syncSourceRead != nil {
 		syncSourceRead()
 	}
-	var cur SyncCursor
-	if err := dst.readOne(op, func(rd Reader) (err error) {
-		cur, err = rd.SyncCursor(ctx, res.Source)
-		return err
-	}); err != nil {
+	cur, err := dst.SyncStatus(ctx, res.Source)
+	if err != nil {
 		return res, err
 	}
 	res.Cursor, res.TotalSent, res.TotalMissed = cur.LastID, cur.Sent, cur.Missed
@@ -194,13 +193,9 @@ func Sync(ctx context.Context, src, dst *DB, o SyncOptions) (SyncResult, error) 
 		}
 		step := &SyncStep{Source: res.Source, PrevID: cur.LastID, LastID: last.ID, LastHash: Fingerprint(last), LastEpoch: epoch,
 			Missed: last.ID - cur.LastID - int64(read), UpdatedMs: time.Now().UnixMilli()}
-		req := newRequest(KindSync)
-		req.Rows, req.Sync = rows, step
-		dst.w.stats.requests.Add(1)
-		if _, err := dst.w.submit(ctx, req); err != nil {
-			return res, Wrap(op, err, dst.eng.Classify)
+		if err := dst.ApplySync(ctx, step, rows); err != nil {
+			return res, err
 		}
-		dst.kickRollup()
 		if cur, err = step.Next(cur, len(rows)); err != nil {
 			return res, Wrap(op, err, nil) // cannot happen: the engine checked the same
 		}

@@ -13,18 +13,22 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
 	_ "github.com/seed178a96f3/rechist/postgres" // postgres:// destinations
+	"github.com/seed178a96f3/rechist/rechisthttp"
 )
 
 // Environment of the sync child. syncEnvSrc switches the test binary into
@@ -67,11 +71,19 @@ func syncChild(srcPath, dstPath, prefix, batchText string) error {
 		return err
 	}
 	defer src.Close()
-	dst, err := rechist.Open(ctx, dstPath)
-	if err != nil {
-		return err
+	var dst rechist.SyncTarget
+	if strings.HasPrefix(dstPath, "http://") {
+		if dst, err = rechisthttp.NewSyncClient(dstPath, syncToken); err != nil {
+			return err
+		}
+	} else {
+		db, err := rechist.Open(ctx, dstPath)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		dst = db
 	}
-	defer dst.Close()
 	out := bufio.NewWriter(os.Stdout)
 	say := func(format string, args ...any) {
 		fmt.Fprintf(out, format+"\n", args...)
@@ -80,7 +92,7 @@ func syncChild(srcPath, dstPath, prefix, batchText string) error {
 	opts := []rechist.SyncOption{rechist.SyncPrefix(prefix), rechist.SyncBatchRows(batch),
 		rechist.SyncProgress(func(r rechist.SyncResult) { say("batch %d", r.Cursor) })}
 	for ctx.Err() == nil {
-		r, err := rechist.Sync(ctx, src, dst, opts...)
+		r, err := rechist.SyncTo(ctx, src, dst, opts...)
 		switch {
 		case err == nil:
 			say("idle %d", r.Cursor)
@@ -373,4 +385,38 @@ func (c *pgCluster) log() string {
 
 func (c *pgCluster) url() string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", c.port)
+}
+
+// syncToken is the token of the server serveSync starts.
+const syncToken = "robustness"
+
+// serveSync serves dst writable over HTTP, as `rechist serve --writable
+// --token` does, and returns its URL and a function that waits until the
+// server has no connection left: a killed client's sockets are closed by
+// its kernel, and a push the server had received is handled (and may
+// commit) before the server sees its connection end.
+func serveSync(t *testing.T, dst *rechist.DB) (string, func()) {
+	t.Helper()
+	var open atomic.Int64
+	srv := httptest.NewUnstartedServer(rechisthttp.NewHandler(dst, rechisthttp.Writable(), rechisthttp.WithToken(syncToken)))
+	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			open.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			open.Add(-1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	settle := func() {
+		deadline := time.Now().Add(30 * time.Second)
+		for open.Load() > 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the server still has a connection 30 s after its client was killed")
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	return srv.URL, settle
 }

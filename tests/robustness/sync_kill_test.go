@@ -21,12 +21,21 @@ import (
 
 func TestSyncKillSQLiteDestination(t *testing.T) {
 	t.Parallel()
-	syncKillRounds(t, filepath.Join(t.TempDir(), "dst.db"))
+	syncKillRounds(t, filepath.Join(t.TempDir(), "dst.db"), false)
 }
 
 func TestSyncKillPostgresDestination(t *testing.T) {
 	t.Parallel()
-	syncKillRounds(t, pgtest.NewSchema(t))
+	syncKillRounds(t, pgtest.NewSchema(t), false)
+}
+
+// The children push over HTTP to a server (this process, the handler of
+// `rechist serve --writable` on the destination file): a kill may cut a
+// push on its way, its answer, or the client's look at the cursor after a
+// lost answer.
+func TestSyncKillHTTPDestination(t *testing.T) {
+	t.Parallel()
+	syncKillRounds(t, filepath.Join(t.TempDir(), "dst.db"), true)
 }
 
 // syncKillSize is the source's first rows, the rows added before each
@@ -39,7 +48,7 @@ func syncKillSize() (initial, perRound, maxBatch int) {
 	return 15000, 800, 400
 }
 
-func syncKillRounds(t *testing.T, dstPath string) {
+func syncKillRounds(t *testing.T, dstPath string, overHTTP bool) {
 	const kills = 20
 	const prefix = "gw1."
 	seed := crashSeed(t)
@@ -68,6 +77,10 @@ func syncKillRounds(t *testing.T, dstPath string) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
+	target, settle := dstPath, func() {}
+	if overHTTP {
+		target, settle = serveSync(t, dst)
+	}
 
 	deadline := time.Now().Add(2 * time.Minute)
 	var total int64
@@ -76,7 +89,7 @@ func syncKillRounds(t *testing.T, dstPath string) {
 		if round > 0 {
 			fillSource(t, src, rng, perRound)
 		}
-		p := startSyncChild(t, srcPath, dstPath, prefix, 10+rng.IntN(maxBatch))
+		p := startSyncChild(t, srcPath, target, prefix, 10+rng.IntN(maxBatch))
 		// Kill after a few batches and a jitter, or at a random moment
 		// from the start (during Open, the first read, the first batch).
 		target := 1 + rng.IntN(6)
@@ -111,6 +124,7 @@ func syncKillRounds(t *testing.T, dstPath string) {
 			}
 		}
 		p.kill(t)
+		settle()
 
 		got, st := destinationState(t, dst, id)
 		sameMultiset(t, fmt.Sprintf("round %d, after the kill", round), got, multiset(t, src, prefix, st.Cursor))

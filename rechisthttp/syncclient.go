@@ -1,0 +1,191 @@
+package rechisthttp
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/seed178a96f3/rechist"
+)
+
+// SyncClientTimeout bounds each request of a SyncClient (a push of a full
+// batch included) when its ctx has no earlier deadline.
+const SyncClientTimeout = 2 * time.Minute
+
+// SyncClient is a rechist.SyncTarget on a server running this package's
+// handler writable (`rechist serve --writable`): rechist.SyncTo(ctx, src,
+// client) pushes a device's rows to it over HTTP(S), exactly once.
+//
+// A push whose answer does not come (the connection lost, the server
+// restarted) may have committed. The client then asks the server for the
+// source's cursor: at the push's end with the push's fingerprint, it
+// committed (nil); anything else is an error wrapping
+// rechist.ErrOutcomeUnknown, since the push may still be on its way. The
+// next sync starts from the cursor the server holds either way, so
+// nothing is sent twice or skipped.
+type SyncClient struct {
+	base  *url.URL
+	token string
+	http  *http.Client
+}
+
+var _ rechist.SyncTarget = (*SyncClient)(nil)
+
+// NewSyncClient returns a client of the server at baseURL (http:// or
+// https://, the address `rechist serve` listens on, with any path prefix
+// a reverse proxy adds), sending token as a bearer token when it is not
+// empty.
+func NewSyncClient(baseURL, token string) (*SyncClient, error) {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%w: sync server %q: want http://HOST[:PORT][/PATH] or https://...", rechist.ErrInvalidArgument, baseURL)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return &SyncClient{base: u, token: token, http: &http.Client{Timeout: SyncClientTimeout}}, nil
+}
+
+// String is the server's URL, without credentials.
+func (c *SyncClient) String() string { return c.base.Redacted() }
+
+// SyncStatus asks GET /api/sync?source=ID.
+func (c *SyncClient) SyncStatus(ctx context.Context, source string) (rechist.SyncStatus, error) {
+	req, err := c.request(ctx, http.MethodGet, "?source="+url.QueryEscape(source), nil)
+	if err != nil {
+		return rechist.SyncStatus{}, err
+	}
+	var st syncStatusJSON
+	if err := c.do(req, &st); err != nil {
+		return rechist.SyncStatus{}, err
+	}
+	out := rechist.SyncStatus{Source: source, Cursor: st.Cursor, Sent: st.Sent, Missed: st.Missed, Hash: st.Hash, Epoch: st.Epoch}
+	if st.Updated > 0 {
+		out.Updated = time.UnixMilli(st.Updated).UTC()
+	}
+	return out, nil
+}
+
+// ApplySync sends POST /api/sync. An answer from the server is final (an
+// error of the server's wraps what it said: rechist.ErrConflict,
+// ErrInvalidArgument, ErrBusy); no answer is looked into (see SyncClient).
+func (c *SyncClient) ApplySync(ctx context.Context, p rechist.SyncPush) error {
+	in := syncPushJSON{Source: p.Source, Prev: p.Prev, Last: p.Last, Hash: p.Hash, Epoch: p.Epoch, Missed: p.Missed,
+		Rows: make([]syncRowJSON, len(p.Rows))}
+	for i, r := range p.Rows {
+		in.Rows[i] = syncRowJSON{Name: r.Name, Value: string(r.Value), StoredAt: r.StoredAt.UnixMilli()}
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := c.request(ctx, http.MethodPost, "", body)
+	if err != nil {
+		return err
+	}
+	err = c.do(req, nil)
+	var se *serverError
+	if err == nil || errors.As(err, &se) && se.final() {
+		return err
+	}
+	return c.learn(ctx, p, err)
+}
+
+// learn finds out whether push p, whose answer was lost (cause), committed.
+func (c *SyncClient) learn(ctx context.Context, p rechist.SyncPush, cause error) error {
+	st, err := c.SyncStatus(ctx, p.Source)
+	switch {
+	case err == nil && st.Cursor == p.Last && st.Hash == p.Hash:
+		return nil
+	case err == nil:
+		return fmt.Errorf("%w: sync push to %s: %w (the server's cursor is at %d, the push moved it from %d to %d; it may still commit)",
+			rechist.ErrOutcomeUnknown, c, cause, st.Cursor, p.Prev, p.Last)
+	}
+	return fmt.Errorf("%w: sync push to %s: %w (and asking for the cursor: %v)", rechist.ErrOutcomeUnknown, c, cause, err)
+}
+
+func (c *SyncClient) request(ctx context.Context, method, query string, body []byte) (*http.Request, error) {
+	var r io.Reader
+	if body != nil {
+		r = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base.String()+"/api/sync"+query, r)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	return req, nil
+}
+
+// do sends req and decodes a 200 answer into out (nil: ignored); any
+// other status is a *serverError.
+func (c *SyncClient) do(req *http.Request, out any) error {
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(body, &e) != nil || e.Error == "" {
+			e.Error = strings.TrimSpace(string(body))
+		}
+		return &serverError{code: resp.StatusCode, msg: e.Error, server: c.String()}
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(body, out)
+}
+
+// serverError is a status other than 200 from the sync server.
+type serverError struct {
+	code   int
+	msg    string
+	server string
+}
+
+func (e *serverError) Error() string {
+	return fmt.Sprintf("sync server %s: %d %s: %s", e.server, e.code, http.StatusText(e.code), e.msg)
+}
+
+// final says whether the status says for certain that a push did not
+// commit: every refusal before or instead of the write. A 500 (which may
+// carry the server's own unknown outcome), a 502 or 504 from a proxy in
+// between, are not.
+func (e *serverError) final() bool {
+	switch e.code {
+	case http.StatusInternalServerError, http.StatusBadGateway, http.StatusGatewayTimeout:
+		return false
+	}
+	return true
+}
+
+// Unwrap maps the status to rechist's sentinels.
+func (e *serverError) Unwrap() error {
+	switch e.code {
+	case http.StatusConflict:
+		return rechist.ErrConflict
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		return rechist.ErrInvalidArgument
+	case http.StatusServiceUnavailable:
+		return rechist.ErrBusy
+	}
+	return nil
+}
