@@ -3,14 +3,16 @@ package bench
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/bench/pgbenchdb"
+	"github.com/seed178a96f3/rechist/rechisthttp"
 )
 
 // pgCommits measures one-row commits from separate handles, as separate
@@ -59,58 +61,132 @@ func (r *runner) pgCommits(ctx context.Context, dsn string) error {
 }
 
 // pgFleet measures sync pushes from devices into one server: each device
-// a SQLite file of its own with a DB handle on the server of its own (as
-// a device's rechist sync would have), storing one row and pushing it
-// (rechist.Sync) in a loop. With Config.RTT, the devices reach the server
-// through a proxy that delays each direction by half of it.
+// a SQLite file of its own storing one row and pushing it (rechist.SyncTo)
+// in a loop, first with a DB handle on the database server of its own (as
+// a device's `rechist sync --to postgres://` has), then over HTTP to one
+// rechisthttp handler in this process on the database (as `rechist sync
+// --to http://` to a `rechist serve --writable`). With Config.RTT, the
+// devices reach the database server, or the HTTP server, through a proxy
+// that delays each direction by half of it.
 func (r *runner) pgFleet(ctx context.Context, dsn string) error {
-	target, link := dsn, "on this host"
-	if r.cfg.RTT > 0 {
-		proxy, via, err := startDelayProxy(dsn, r.cfg.RTT)
-		if err != nil {
-			return err
-		}
-		defer proxy.Close()
-		target, link = via, fmt.Sprintf("through a %v RTT proxy", r.cfg.RTT)
-	}
 	dir, err := os.MkdirTemp("", "rechist-bench-fleet-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
+	link := "on this host"
+	if r.cfg.RTT > 0 {
+		link = fmt.Sprintf("through a %v RTT proxy", r.cfg.RTT)
+	}
+	direct, err := r.delayed(dsn)
+	if err != nil {
+		return err
+	}
+	defer direct.close()
 	for _, n := range r.cfg.Writers {
-		r.progress("fleet: %d devices %s", n, link)
-		srcs := make([]*rechist.DB, n)
-		srcRepos := make([]*rechist.Repo[value], n)
-		for i := range srcs {
-			src, err := rechist.Open(ctx, filepath.Join(dir, fmt.Sprintf("device-%d-%d.db", n, i)), rechist.WithSynchronous(rechist.SyncNormal))
-			if err != nil {
-				return err
-			}
-			defer src.Close()
-			srcs[i], srcRepos[i] = src, rechist.NewRepo[value](src)
-		}
-		dsts, _, err := openHandles(ctx, target, n)
+		r.progress("fleet: %d devices %s, to PostgreSQL", n, link)
+		dsts, _, err := openHandles(ctx, direct.url, n)
 		if err != nil {
 			return err
 		}
-		res, err := runWorkers(n, r.cfg.StoreFor, func(w int, seq int64) error {
-			if err := srcRepos[w].Store(ctx, fmt.Sprintf("device%d::rec", w), value{V: 0.5, Seq: seq}); err != nil {
-				return err
-			}
-			_, err := rechist.Sync(ctx, srcs[w], dsts[w])
-			return err
-		})
+		targets := make([]rechist.SyncTarget, n)
+		for i, d := range dsts {
+			targets[i] = d
+		}
+		err = r.fleetRun(ctx, dir, fmt.Sprintf("%d devices %s, to PostgreSQL", n, link), targets)
 		if cerr := closeAll(dsts); err == nil {
 			err = cerr
 		}
 		if err != nil {
 			return err
 		}
-		per := res.rate()
-		r.t.add(fmt.Sprintf("Sync pushes of one row, %d devices %s", n, link), fmt.Sprintf("%.0f pushes/s", per), "", "",
-			fmt.Sprintf("a push: %s", res.detail()))
 	}
+
+	server, err := rechist.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer server.Close()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: rechisthttp.NewHandler(server, rechisthttp.Writable()), ReadHeaderTimeout: time.Minute}
+	go srv.Serve(ln) //nolint:errcheck // ends with Close
+	defer srv.Close()
+	viaHTTP, err := r.delayed("http://" + ln.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer viaHTTP.close()
+	for _, n := range r.cfg.Writers {
+		r.progress("fleet: %d devices %s, over HTTP", n, link)
+		targets := make([]rechist.SyncTarget, n)
+		for i := range targets {
+			if targets[i], err = rechisthttp.NewSyncClient(viaHTTP.url, ""); err != nil {
+				return err
+			}
+		}
+		if err := r.fleetRun(ctx, dir, fmt.Sprintf("%d devices %s, over HTTP to rechist serve", n, link), targets); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// delayedURL is a URL to use, through the RTT proxy when there is one.
+type delayedURL struct {
+	url   string
+	close func()
+}
+
+func (r *runner) delayed(u string) (delayedURL, error) {
+	if r.cfg.RTT <= 0 {
+		return delayedURL{url: u, close: func() {}}, nil
+	}
+	proxy, via, err := startDelayProxy(u, r.cfg.RTT)
+	if err != nil {
+		return delayedURL{}, err
+	}
+	return delayedURL{url: via, close: func() { proxy.Close() }}, nil
+}
+
+// fleetRun runs one device a target, each a new SQLite file in dir, for
+// StoreFor, and adds the line.
+func (r *runner) fleetRun(ctx context.Context, dir, label string, targets []rechist.SyncTarget) error {
+	n := len(targets)
+	srcs := make([]*rechist.DB, n)
+	repos := make([]*rechist.Repo[value], n)
+	defer func() {
+		for _, s := range srcs {
+			if s != nil {
+				s.Close()
+			}
+		}
+	}()
+	for i := range srcs {
+		f, err := os.CreateTemp(dir, "device-*.db")
+		if err != nil {
+			return err
+		}
+		f.Close()
+		os.Remove(f.Name())
+		if srcs[i], err = rechist.Open(ctx, f.Name(), rechist.WithSynchronous(rechist.SyncNormal)); err != nil {
+			return err
+		}
+		repos[i] = rechist.NewRepo[value](srcs[i])
+	}
+	res, err := runWorkers(n, r.cfg.StoreFor, func(w int, seq int64) error {
+		if err := repos[w].Store(ctx, fmt.Sprintf("device%d::rec", w), value{V: 0.5, Seq: seq}); err != nil {
+			return err
+		}
+		_, err := rechist.SyncTo(ctx, srcs[w], targets[w])
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	r.t.add("Sync pushes of one row, "+label, fmt.Sprintf("%.0f pushes/s", res.rate()), "", "", "a push: "+res.detail())
 	return nil
 }
 
