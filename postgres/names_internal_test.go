@@ -39,6 +39,9 @@ func TestNamedQueryPlans(t *testing.T) {
 		// A cleanup's chunk: the records from the names table, each one's
 		// rows an index range from its oldest on.
 		{"DeleteOlderThanChunk", db.DeleteOlderThanChunk, []string{"rechist_record_record_name_key", "idx_record_time"}, []any{100, 256, "a::3"}},
+		// Where its window ends: a range of the time index from the
+		// window's start.
+		{"CleanupWindowEnd", db.CleanupWindowEnd, []string{"idx_record_stored_at"}, []any{50, 150, 20}},
 	} {
 		rows, err := tx.Query(ctx, "EXPLAIN "+c.query, c.args...)
 		if err != nil {

@@ -120,6 +120,39 @@ func (q *Queries) BeginWriteWithRecords(ctx context.Context, arg BeginWriteWithR
 	return xid, err
 }
 
+const CleanupWindowEnd = `-- name: CleanupWindowEnd :one
+SELECT GREATEST(COALESCE((
+    SELECT h.stored_at FROM record_history AS h
+    WHERE h.stored_at >= $1::bigint AND h.stored_at < $2::bigint
+    ORDER BY h.stored_at
+    OFFSET $3::bigint
+    LIMIT 1
+), $2::bigint), $1::bigint + 1)::bigint AS end_ms
+`
+
+type CleanupWindowEndParams struct {
+	StartMs    int64
+	CutoffMs   int64
+	WindowRows int64
+}
+
+// Where a cleanup's window that starts at start_ms ends: the time of the
+// window_rows-th row from start_ms on (stored before cutoff_ms), or
+// cutoff_ms when fewer remain; later than start_ms, so a window is never
+// empty. DeleteOlderThanChunk then deletes record by record within the
+// window: its rows lie on a few thousand heap pages, which stay in
+// shared buffers while each record's share of them is deleted, where
+// record by record over the whole cutoff visited every page of the oldest
+// rows once per record (2.6x slower per row at 20M rows than at 5M). One
+// scan of window_rows entries of idx_record_stored_at from the window's
+// start, after the dead entries of the windows before.
+func (q *Queries) CleanupWindowEnd(ctx context.Context, arg CleanupWindowEndParams) (int64, error) {
+	row := q.db.QueryRow(ctx, CleanupWindowEnd, arg.StartMs, arg.CutoffMs, arg.WindowRows)
+	var end_ms int64
+	err := row.Scan(&end_ms)
+	return end_ms, err
+}
+
 type CopyRecordsParams struct {
 	RecordName string
 	ValueJson  string
