@@ -107,9 +107,11 @@ func applyBatch(ctx context.Context, tx pgx.Tx, q *db.Queries, batch []*core.Req
 		}
 		switch {
 		case r.Kind == core.KindDeleteChunk:
-			if err := deleteChunk(ctx, q, r); err != nil {
-				return err
+			d, err := q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{FromName: r.Name, CutoffMs: r.CutoffMs, ChunkSize: r.Chunk})
+			if err != nil {
+				return statementError(r, err)
 			}
+			r.N, r.LastName = d.N, d.LastName
 			// Under READ COMMITTED a concurrent cleanup may have deleted
 			// part of this chunk first: a short chunk proves nothing, so
 			// look (in a snapshot of this statement's own) for what is left.
@@ -170,39 +172,6 @@ func applyBatch(ctx context.Context, tx pgx.Tx, q *db.Queries, batch []*core.Req
 		}
 	}
 	return flush()
-}
-
-// cleanupWindowRows is how many rows a cleanup's window holds (see
-// CleanupWindowEnd): on a few thousand heap pages, a few tens of MB.
-var cleanupWindowRows int64 = 200_000
-
-// deleteChunk runs one chunk of a cleanup (KindDeleteChunk). The cleanup
-// goes window by window from the oldest rows on, and record by record in
-// name order within a window (DeleteOlderThanChunk, driven by the names
-// table): the request's Name is the record to go on from, StartMs the end
-// of the window it is in; with no Name, StartMs is where a new window
-// starts (math.MinInt64: the oldest row), and CleanupWindowEnd says where
-// it ends. The chunk sets LastMs to its window's end and LastName to the
-// last record it deleted rows of, or to "" when the window is done, so the
-// next chunk opens the next window.
-func deleteChunk(ctx context.Context, q *db.Queries, r *core.Request) error {
-	end := r.StartMs
-	if r.Name == "" {
-		var err error
-		if end, err = q.CleanupWindowEnd(ctx, db.CleanupWindowEndParams{StartMs: r.StartMs, CutoffMs: r.CutoffMs, WindowRows: cleanupWindowRows}); err != nil {
-			return statementError(nil, err)
-		}
-	}
-	end = min(end, r.CutoffMs)
-	d, err := q.DeleteOlderThanChunk(ctx, db.DeleteOlderThanChunkParams{FromName: r.Name, CutoffMs: end, ChunkSize: r.Chunk})
-	if err != nil {
-		return statementError(r, err)
-	}
-	r.N, r.LastMs, r.LastName = d.N, end, d.LastName
-	if d.N < r.Chunk {
-		r.LastName = "" // the window is done
-	}
-	return nil
 }
 
 // alone says whether the batch must hold the writer lock alone: a rollup

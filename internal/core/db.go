@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sync"
 	"sync/atomic"
 )
@@ -97,7 +98,31 @@ func (db *DB) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 	if db.w == nil {
 		return 0, ErrReadOnly
 	}
-	return db.w.cleanup(ctx, cutoffMs)
+	win, ok := db.eng.(CleanupWindower)
+	if !ok {
+		n, err := db.w.cleanup(ctx, cutoffMs)
+		if err == nil {
+			db.w.stats.cleanups.Add(1)
+		}
+		return n, err
+	}
+	var total int64
+	for startMs := int64(math.MinInt64); ; {
+		endMs, err := win.CleanupWindowEnd(ctx, startMs, cutoffMs)
+		if err != nil {
+			return total, err
+		}
+		endMs = min(max(endMs, startMs+1), cutoffMs)
+		n, err := db.w.cleanup(ctx, endMs)
+		total += n
+		if err != nil || endMs == cutoffMs {
+			if err == nil {
+				db.w.stats.cleanups.Add(1)
+			}
+			return total, err
+		}
+		startMs = endMs
+	}
 }
 
 // writable says why op cannot write now (closed, read-only), or nil.

@@ -169,6 +169,20 @@ type Backuper interface {
 	Backup(ctx context.Context, dst string) error
 }
 
+// CleanupWindower is implemented by an engine whose cleanup deletes in an
+// order other than time (PostgreSQL: record by record, from the names
+// table): DB.Cleanup then deletes window by window of time, each window
+// as a cleanup of its own with the window's end as cutoff, so that the
+// rows a window's chunks visit lie close together (a fleet's records
+// interleave in time: record by record over the whole cutoff visited each
+// heap page of the oldest rows once per record). CleanupWindowEnd returns
+// where the window that starts at startMs (math.MinInt64: the oldest row)
+// ends, about a window's worth of rows later, at most cutoffMs; it runs
+// outside the writer, so its reading delays no store.
+type CleanupWindower interface {
+	CleanupWindowEnd(ctx context.Context, startMs, cutoffMs int64) (int64, error)
+}
+
 // StatsFiller is implemented by an engine with counters of its own
 // (SQLite's WAL rewinds). DB.Stats calls it after the writer's counters.
 type StatsFiller interface {

@@ -92,12 +92,9 @@ type Request struct {
 	// Name), in the engine's own walk. An engine that deletes the oldest
 	// rows first (SQLite) sets LastMs, the time of the newest row it
 	// deleted: the next chunk deletes from there on. One that deletes
-	// record by record in name order, window by window of time
-	// (PostgreSQL), sets LastMs to the end of its window and LastName to
-	// the last record it deleted rows of ("" when the window is done):
-	// the next chunk goes on with that record in that window, or opens
-	// the window that starts at LastMs. Both zero at the start, and when
-	// the chunk deleted none.
+	// record by record in name order (PostgreSQL) sets LastName, the
+	// last record it deleted rows of: the next chunk starts with that
+	// record. Both zero at the start, and when the chunk deleted none.
 	LastMs   int64
 	LastName string
 	// Took is set by the writer: how long the transaction that ran the

@@ -167,7 +167,6 @@ func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 		case fromMs != math.MinInt64 || fromName != "":
 			fromMs, fromName = math.MinInt64, ""
 		case !r.More:
-			w.stats.cleanups.Add(1)
 			return total, nil
 		}
 	}

@@ -3,6 +3,8 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"log/slog"
 	"strings"
 	"testing"
@@ -395,5 +397,52 @@ func TestCleanupChunksResumeAndLookBackOnce(t *testing.T) {
 	want := "chunk from the start: 3|chunk from 12: 3|chunk from 15: 3|chunk from 18: 1|chunk from the start: 1"
 	if got := strings.Join(chunks, "|"); got != want || len(f.rows) != 0 {
 		t.Fatalf("chunks %s, %d rows left; want %s and none", got, len(f.rows), want)
+	}
+}
+
+// windowedFake is the fake engine with windows of four milliseconds.
+type windowedFake struct {
+	*fakeEngine
+	asked []string
+}
+
+func (w *windowedFake) CleanupWindowEnd(_ context.Context, startMs, cutoffMs int64) (int64, error) {
+	w.asked = append(w.asked, fmt.Sprint(startMs))
+	if startMs == math.MinInt64 {
+		return 14, nil
+	}
+	return startMs + 4, nil
+}
+
+// An engine that cleans up in windows (CleanupWindower) is asked for each
+// window's end from where the last one ended, each window is a cleanup
+// with the window's end as its cutoff (and its look back from the start),
+// the last one ends at the real cutoff, every row before it goes, and the
+// whole counts as one cleanup.
+func TestCleanupGoesWindowByWindow(t *testing.T) {
+	f := newFake()
+	for i := range 12 {
+		f.rows = append(f.rows, Row{Name: "x", ValueJSON: "1", StoredAt: int64(10 + i)})
+	}
+	f.rows = append(f.rows, Row{Name: "x", ValueJSON: "1", StoredAt: 40}) // after the cutoff
+	w := &windowedFake{fakeEngine: f}
+	d := Driver{Name: "fake", Open: func(context.Context, string, Config) (Engine, error) { return w, nil }}
+	db, err := Open(context.Background(), d, "fake", "fake", Config{CleanupChunk: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	n, err := db.Cleanup(t.Context(), 21)
+	if err != nil || n != 11 {
+		t.Fatalf("Cleanup = %d, %v; want the 11 rows before 21", n, err)
+	}
+	if got := strings.Join(w.asked, " "); got != "-9223372036854775808 14 18" {
+		t.Fatalf("window ends asked from %s", got)
+	}
+	f.mu.Lock()
+	left := len(f.rows)
+	f.mu.Unlock()
+	if left != 2 || db.Stats().Cleanups != 1 {
+		t.Fatalf("%d rows left (want 2: times 21 and 40), %d cleanups (want 1)", left, db.Stats().Cleanups)
 	}
 }

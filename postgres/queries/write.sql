@@ -45,16 +45,18 @@ WITH victims AS (
 SELECT COUNT(*)::bigint AS n, COALESCE(MAX(record_name), '')::text AS last_name FROM deleted;
 
 -- name: CleanupWindowEnd :one
--- Where a cleanup's window that starts at start_ms ends: the time of the
--- window_rows-th row from start_ms on (stored before cutoff_ms), or
--- cutoff_ms when fewer remain; later than start_ms, so a window is never
--- empty. DeleteOlderThanChunk then deletes record by record within the
--- window: its rows lie on a few thousand heap pages, which stay in
--- shared buffers while each record's share of them is deleted, where
--- record by record over the whole cutoff visited every page of the oldest
--- rows once per record (2.6x slower per row at 20M rows than at 5M). One
--- scan of window_rows entries of idx_record_stored_at from the window's
--- start, after the dead entries of the windows before.
+-- Where a cleanup's window that starts at start_ms ends (DB.Cleanup goes
+-- window by window, each a cleanup of its own: core.CleanupWindower): the
+-- time of the window_rows-th row from start_ms on stored before
+-- cutoff_ms, or cutoff_ms when fewer remain; later than start_ms, so a
+-- window is never empty. DeleteOlderThanChunk deletes record by record
+-- within it: the window's rows lie on a few thousand heap pages, which
+-- stay in shared buffers while each record's share of them is deleted,
+-- where record by record over the whole cutoff visited every page of the
+-- oldest rows once per record (2.6x slower per row at 20M rows than at
+-- 5M). One scan of window_rows entries of idx_record_stored_at from the
+-- window's start, after the dead entries of the windows before; it runs
+-- outside the writer, so no store waits for it.
 SELECT GREATEST(COALESCE((
     SELECT h.stored_at FROM record_history AS h
     WHERE h.stored_at >= sqlc.arg(start_ms)::bigint AND h.stored_at < sqlc.arg(cutoff_ms)::bigint
