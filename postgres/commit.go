@@ -197,9 +197,9 @@ func pooled(r *core.Request) bool {
 // request's own data refused (SQLSTATE classes 22 data exception, 23
 // integrity constraint, 54 program limit, P0 raised by a trigger) is a
 // RequestError (r nil: one of the requests of the statement), a lock
-// timeout or a deadlock is Retryable, anything else fails the batch. A RequestError
-// (a KindTiers request's function may return one) is already sorted: it
-// goes on unchanged.
+// timeout or a deadlock is Retryable, anything else fails the batch. A
+// RequestError (a KindTiers request's function may return one) is already
+// sorted: it goes on unchanged.
 func statementError(r *core.Request, err error) error {
 	var re *core.RequestError
 	if errors.As(err, &re) {

@@ -46,78 +46,16 @@ func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) err
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Release()
-	sources := syncSources(batch)
-	epoch := e.epoch.wants(batch)
-	rows := pooledRows(batch)
-
-	first := &pgx.Batch{}
-	first.Queue("BEGIN")
-	last := &pgx.Batch{}
-	if len(sources) == 0 && !epoch {
-		first.Queue(db.BeginWriteWithRecords, e.writerLock, rows.RecordNames, rows.ValueJsons, rows.StoredAts)
-	} else {
-		first.Queue(db.BeginWrite, e.writerLock)
-		if epoch {
-			first.Queue(db.LockHistoryForWriting)
-			first.Queue(db.StartSyncEpoch)
-		}
-		for _, s := range sources {
-			first.Queue(db.LockSyncCursor, s)
-		}
-		for _, s := range sources {
-			first.Queue(db.SyncCursor, s)
-		}
-	}
-	var xid string
-	cursors := make(map[string]core.SyncCursor, len(sources))
-	err = runBatch(ctx, conn, first, func(br pgx.BatchResults) error {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
-		if err := br.QueryRow().Scan(&xid); err != nil {
-			return statementError(nil, err) // rows of several requests: which one is unknown
-		}
-		for range len(first.QueuedQueries) - 2 - len(sources) {
-			if _, err := br.Exec(); err != nil {
-				return statementError(nil, err)
-			}
-		}
-		for _, s := range sources {
-			var c db.SyncCursorRow
-			if err := br.QueryRow().Scan(&c.LastID, &c.LastHash, &c.RowsSent, &c.RowsMissed, &c.UpdatedAt); err != nil {
-				return statementError(nil, err)
-			}
-			cursors[s] = core.SyncCursor{LastID: c.LastID, LastHash: c.LastHash, Sent: c.RowsSent, Missed: c.RowsMissed, UpdatedMs: c.UpdatedAt}
-		}
-		return nil
-	})
+	t := pipelinedTx{sources: syncSources(batch), epoch: e.epoch.wants(batch), rows: pooledRows(batch)}
+	t.cursors = make(map[string]core.SyncCursor, len(t.sources))
+	last, err := t.begin(ctx, conn, e.writerLock, batch)
 	if err != nil {
 		rollback(conn)
 		return err
 	}
-	if len(sources) > 0 || epoch {
-		for _, r := range batch {
-			if r.Kind != core.KindSync {
-				continue
-			}
-			next, err := r.Sync.Next(cursors[r.Sync.Source], len(r.Rows))
-			if err != nil {
-				rollback(conn)
-				return &core.RequestError{Request: r, Err: err}
-			}
-			cursors[r.Sync.Source] = next
-		}
-		for _, s := range sources {
-			c := cursors[s]
-			last.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
-			last.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
-		}
-		last.Queue(db.InsertRecords, rows.RecordNames, rows.ValueJsons, rows.StoredAts)
-	}
-	last.Queue("COMMIT")
 	var tag pgconn.CommandTag
 	err = runBatch(ctx, conn, last, func(br pgx.BatchResults) error {
-		for range len(last.QueuedQueries) - 1 {
+		for range last.Len() - 1 {
 			if _, err := br.Exec(); err != nil {
 				return statementError(nil, err) // rows of several requests: which one is unknown
 			}
@@ -130,20 +68,102 @@ func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) err
 	switch {
 	case err == nil && tag.String() == "ROLLBACK":
 		return errors.New("commit: the server rolled the transaction back")
-	case err == nil:
-		e.epoch.committed(epoch)
-		return nil
 	case errors.As(err, &pe):
 		// The server refused a statement (and skipped COMMIT) or the
 		// COMMIT itself: nothing was written.
 		rollback(conn)
 		return err
+	case err != nil:
+		err = e.learnOutcome(t.xid, fmt.Errorf("commit: %w", err))
 	}
-	err = e.learnOutcome(xid, fmt.Errorf("commit: %w", err))
 	if err == nil {
-		e.epoch.committed(epoch)
+		e.epoch.committed(t.epoch)
 	}
 	return err
+}
+
+// pipelinedTx is a commitPipelined transaction's state.
+type pipelinedTx struct {
+	sources []string // the batch's sync sources, sorted
+	epoch   bool     // whether it begins the handle's sync epoch
+	rows    db.InsertRecordsParams
+	xid     string
+	cursors map[string]core.SyncCursor
+}
+
+// begin sends the first round trip and returns the second (ending with
+// COMMIT), the sync cursors' moves checked in between.
+func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64, batch []*core.Request) (*pgx.Batch, error) {
+	first, last := &pgx.Batch{}, &pgx.Batch{}
+	first.Queue("BEGIN")
+	if len(t.sources) == 0 && !t.epoch {
+		first.Queue(db.BeginWriteWithRecords, lock, t.rows.RecordNames, t.rows.ValueJsons, t.rows.StoredAts)
+	} else {
+		first.Queue(db.BeginWrite, lock)
+		if t.epoch {
+			first.Queue(db.LockHistoryForWriting)
+			first.Queue(db.StartSyncEpoch)
+		}
+		for _, s := range t.sources {
+			first.Queue(db.LockSyncCursor, s)
+		}
+		for _, s := range t.sources {
+			first.Queue(db.SyncCursor, s)
+		}
+	}
+	err := runBatch(ctx, conn, first, func(br pgx.BatchResults) error {
+		if _, err := br.Exec(); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		if err := br.QueryRow().Scan(&t.xid); err != nil {
+			return statementError(nil, err) // rows of several requests: which one is unknown
+		}
+		for range first.Len() - 2 - len(t.sources) {
+			if _, err := br.Exec(); err != nil {
+				return statementError(nil, err)
+			}
+		}
+		for _, s := range t.sources {
+			var c db.SyncCursorRow
+			if err := br.QueryRow().Scan(&c.LastID, &c.LastHash, &c.RowsSent, &c.RowsMissed, &c.UpdatedAt); err != nil {
+				return statementError(nil, err)
+			}
+			t.cursors[s] = core.SyncCursor{LastID: c.LastID, LastHash: c.LastHash, Sent: c.RowsSent, Missed: c.RowsMissed, UpdatedMs: c.UpdatedAt}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(t.sources) > 0 || t.epoch {
+		if err := t.moveCursors(batch); err != nil {
+			return nil, err
+		}
+		for _, s := range t.sources {
+			c := t.cursors[s]
+			last.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
+			last.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
+		}
+		last.Queue(db.InsertRecords, t.rows.RecordNames, t.rows.ValueJsons, t.rows.StoredAts)
+	}
+	last.Queue("COMMIT")
+	return last, nil
+}
+
+// moveCursors checks each sync request's move from the cursor its source
+// stands at (after the moves of the requests before it) and records it.
+func (t *pipelinedTx) moveCursors(batch []*core.Request) error {
+	for _, r := range batch {
+		if r.Kind != core.KindSync {
+			continue
+		}
+		next, err := r.Sync.Next(t.cursors[r.Sync.Source], len(r.Rows))
+		if err != nil {
+			return &core.RequestError{Request: r, Err: err}
+		}
+		t.cursors[r.Sync.Source] = next
+	}
+	return nil
 }
 
 // pooledRows gathers the rows of batch's requests, in queue order, for

@@ -62,11 +62,6 @@ WHERE start_id <= CAST(@id AS INTEGER)
 ORDER BY start_id DESC
 LIMIT 1;
 
--- name: SyncCursorEpoch :one
--- As a destination: the source's epoch at the cursor's id.
-SELECT last_epoch FROM rechist_sync_cursor_epoch
-WHERE source_id = CAST(@source_id AS TEXT);
-
 -- name: SetSyncCursorEpoch :exec
 -- Written with the cursor (SetSyncCursor), in the same transaction.
 INSERT INTO rechist_sync_cursor_epoch (source_id, last_epoch)

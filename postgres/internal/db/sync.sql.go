@@ -174,19 +174,6 @@ func (q *Queries) SyncCursor(ctx context.Context, sourceID string) (SyncCursorRo
 	return i, err
 }
 
-const SyncCursorEpoch = `-- name: SyncCursorEpoch :one
-SELECT last_epoch FROM rechist_sync_cursor_epoch
-WHERE source_id = $1::text
-`
-
-// As a destination: the source's epoch at the cursor's id.
-func (q *Queries) SyncCursorEpoch(ctx context.Context, sourceID string) (string, error) {
-	row := q.db.QueryRow(ctx, SyncCursorEpoch, sourceID)
-	var last_epoch string
-	err := row.Scan(&last_epoch)
-	return last_epoch, err
-}
-
 const SyncCursorWithEpoch = `-- name: SyncCursorWithEpoch :one
 SELECT c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
        COALESCE(e.last_epoch, '')::text AS last_epoch
