@@ -122,9 +122,11 @@ func applyBatch(ctx context.Context, tx pgx.Tx, q *db.Queries, batch []*core.Req
 				}
 			}
 		case r.Kind == core.KindDeleteRange:
-			if r.N, err = q.DeleteRecordRangeChunk(ctx, db.DeleteRecordRangeChunkParams{Name: r.Name, StartMs: r.StartMs, EndMs: r.CutoffMs, ChunkSize: r.Chunk}); err != nil {
+			d, err := q.DeleteRecordRangeChunk(ctx, db.DeleteRecordRangeChunkParams{Name: r.Name, StartMs: r.StartMs, EndMs: r.CutoffMs, ChunkSize: r.Chunk})
+			if err != nil {
 				return statementError(r, err)
 			}
+			r.N, r.LastMs = d.N, d.LastMs
 			r.More = r.N == r.Chunk
 			if !r.More {
 				if r.More, err = q.AnyInRange(ctx, db.AnyInRangeParams{Name: r.Name, StartMs: r.StartMs, EndMs: r.CutoffMs}); err != nil {

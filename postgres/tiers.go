@@ -192,7 +192,8 @@ func (s *tierStore) DeleteRolledUp(ctx context.Context, name string, cutoffMs, m
 }
 
 func (s *tierStore) DeleteRange(ctx context.Context, name string, fromMs, toMs, limit int64) (int64, error) {
-	return s.q.DeleteRecordRangeChunk(ctx, db.DeleteRecordRangeChunkParams{Name: name, StartMs: fromMs, EndMs: toMs, ChunkSize: limit})
+	d, err := s.q.DeleteRecordRangeChunk(ctx, db.DeleteRecordRangeChunkParams{Name: name, StartMs: fromMs, EndMs: toMs, ChunkSize: limit})
+	return d.N, err
 }
 
 func (s *tierStore) Horizon(ctx context.Context, name string) (int64, error) {

@@ -95,6 +95,12 @@ type Request struct {
 	// record by record in name order (PostgreSQL) sets LastName, the
 	// last record it deleted rows of: the next chunk starts with that
 	// record. Both zero at the start, and when the chunk deleted none.
+	//
+	// For a KindDeleteRange request, an engine may set LastMs to the time
+	// of the newest row the chunk deleted (its chunks delete the oldest
+	// first): the next chunk starts there. The writer sets it to StartMs
+	// beforehand, so an engine that leaves it alone (SQLite) has each
+	// chunk start at the range's start.
 	LastMs   int64
 	LastName string
 	// Took is set by the writer: how long the transaction that ran the

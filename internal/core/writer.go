@@ -174,19 +174,23 @@ func (w *Writer) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 
 // deleteRange deletes the rows of the record name within r in chunks of
 // at most CleanupChunk rows sized by time (chunkSizer), each a request of
-// its own.
+// its own, each from where the one before it stopped (Request.LastMs) on
+// an engine that says (PostgreSQL, whose index keeps the dead entries of
+// the chunks before until a vacuum).
 func (w *Writer) deleteRange(ctx context.Context, name string, r Range) (int64, error) {
 	var total int64
 	size := newChunkSizer(w.cfg.CleanupChunk)
-	for {
+	for startMs := r.StartMs; ; {
 		req := newRequest(KindDeleteRange)
-		req.Name, req.StartMs, req.CutoffMs, req.Chunk = name, r.StartMs, r.EndMs, size.n
+		req.Name, req.StartMs, req.CutoffMs, req.Chunk = name, startMs, r.EndMs, size.n
+		req.LastMs = startMs
 		n, err := w.submit(ctx, req)
 		total += n
 		if err != nil || !req.More {
 			return total, err
 		}
 		size.after(req)
+		startMs = req.LastMs
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -444,5 +445,68 @@ func TestCleanupGoesWindowByWindow(t *testing.T) {
 	f.mu.Unlock()
 	if left != 2 || db.Stats().Cleanups != 1 {
 		t.Fatalf("%d rows left (want 2: times 21 and 40), %d cleanups (want 1)", left, db.Stats().Cleanups)
+	}
+}
+
+// rangeFake deletes a record's range the oldest first, and, when resumes
+// is set, says where its chunk stopped (Request.LastMs) as the PostgreSQL
+// engine does; it records where each chunk started.
+type rangeFake struct {
+	*fakeEngine
+	resumes bool
+	starts  []string
+}
+
+func (f *rangeFake) Commit(ctx context.Context, batch []*Request) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, r := range batch {
+		if r.Kind != KindDeleteRange {
+			return errors.New("rangeFake deletes ranges only")
+		}
+		f.starts = append(f.starts, fmt.Sprint(r.StartMs))
+		slices.SortStableFunc(f.rows, func(a, b Row) int { return int(a.StoredAt - b.StoredAt) })
+		r.N = 0
+		f.rows = slices.DeleteFunc(f.rows, func(row Row) bool {
+			if r.N < r.Chunk && row.Name == r.Name && row.StoredAt >= r.StartMs && row.StoredAt <= r.CutoffMs {
+				r.N++
+				if f.resumes {
+					r.LastMs = row.StoredAt
+				}
+				return true
+			}
+			return false
+		})
+		r.More = r.N == r.Chunk
+	}
+	return nil
+}
+
+// A Delete's chunks go on from the time where the chunk before stopped on
+// an engine that says where (rows at that time may remain), and each from
+// the range's start on one that does not (LastMs left alone); both delete
+// every row of the range.
+func TestDeleteChunksResume(t *testing.T) {
+	for _, tc := range []struct {
+		resumes bool
+		want    string
+	}{{true, "5 12 15"}, {false, "5 5 5"}} {
+		f := &rangeFake{fakeEngine: newFake(), resumes: tc.resumes}
+		for i := range 7 {
+			f.rows = append(f.rows, Row{Name: "x", ValueJSON: "1", StoredAt: int64(10 + i)})
+		}
+		d := Driver{Name: "fake", Open: func(context.Context, string, Config) (Engine, error) { return f, nil }}
+		db, err := Open(context.Background(), d, "fake", "fake", Config{CleanupChunk: 3})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := db.w.deleteRange(t.Context(), "x", Range{StartMs: 5, EndMs: 100})
+		db.Close()
+		if err != nil || n != 7 || len(f.rows) != 0 {
+			t.Fatalf("resumes %v: deleteRange = %d, %v, %d rows left; want 7, none left", tc.resumes, n, err, len(f.rows))
+		}
+		if got := strings.Join(f.starts, " "); got != tc.want {
+			t.Fatalf("resumes %v: chunks started at %s; want %s", tc.resumes, got, tc.want)
+		}
 	}
 }

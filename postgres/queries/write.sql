@@ -116,17 +116,26 @@ FROM (SELECT pg_advisory_xact_lock(@lock_id::bigint)) AS writers;
 -- 'committed', 'aborted' or 'in progress' (NULL when too old to know).
 SELECT COALESCE(pg_xact_status(CAST(sqlc.arg(xid)::text AS xid8))::text, 'unknown')::text AS status;
 
--- name: DeleteRecordRangeChunk :execrows
--- At most chunk_size rows of one record within [start_ms, end_ms]: one
--- chunk of a Delete.
-DELETE FROM record_history
-WHERE id IN (
+-- name: DeleteRecordRangeChunk :one
+-- The oldest chunk_size rows of one record within [start_ms, end_ms]: one
+-- chunk of a Delete (or of a retention policy's per-record pass). It
+-- returns how many, and the time of the newest it deleted (start_ms when
+-- none), where the next chunk starts: rows at that time may remain, and
+-- the dead entries of the chunks before lie before it in idx_record_time,
+-- where a chunk that started at start_ms again read them all.
+WITH victims AS (
     SELECT id FROM record_history
-    WHERE record_name = @name::text
-      AND stored_at >= @start_ms::bigint
-      AND stored_at <= @end_ms::bigint
-    LIMIT @chunk_size::bigint
-);
+    WHERE record_name = sqlc.arg(name)::text
+      AND stored_at >= sqlc.arg(start_ms)::bigint
+      AND stored_at <= sqlc.arg(end_ms)::bigint
+    ORDER BY stored_at
+    LIMIT sqlc.arg(chunk_size)::bigint
+), deleted AS (
+    DELETE FROM record_history
+    WHERE id IN (SELECT id FROM victims)
+    RETURNING stored_at
+)
+SELECT COUNT(*)::bigint AS n, COALESCE(MAX(stored_at), sqlc.arg(start_ms)::bigint)::bigint AS last_ms FROM deleted;
 
 -- name: AnyInRange :one
 -- Whether a row of the record within the range is still there (see

@@ -219,37 +219,50 @@ func (q *Queries) DeleteOlderThanChunk(ctx context.Context, arg DeleteOlderThanC
 	return i, err
 }
 
-const DeleteRecordRangeChunk = `-- name: DeleteRecordRangeChunk :execrows
-DELETE FROM record_history
-WHERE id IN (
+const DeleteRecordRangeChunk = `-- name: DeleteRecordRangeChunk :one
+WITH victims AS (
     SELECT id FROM record_history
-    WHERE record_name = $1::text
-      AND stored_at >= $2::bigint
+    WHERE record_name = $2::text
+      AND stored_at >= $1::bigint
       AND stored_at <= $3::bigint
+    ORDER BY stored_at
     LIMIT $4::bigint
+), deleted AS (
+    DELETE FROM record_history
+    WHERE id IN (SELECT id FROM victims)
+    RETURNING stored_at
 )
+SELECT COUNT(*)::bigint AS n, COALESCE(MAX(stored_at), $1::bigint)::bigint AS last_ms FROM deleted
 `
 
 type DeleteRecordRangeChunkParams struct {
-	Name      string
 	StartMs   int64
+	Name      string
 	EndMs     int64
 	ChunkSize int64
 }
 
-// At most chunk_size rows of one record within [start_ms, end_ms]: one
-// chunk of a Delete.
-func (q *Queries) DeleteRecordRangeChunk(ctx context.Context, arg DeleteRecordRangeChunkParams) (int64, error) {
-	result, err := q.db.Exec(ctx, DeleteRecordRangeChunk,
-		arg.Name,
+type DeleteRecordRangeChunkRow struct {
+	N      int64
+	LastMs int64
+}
+
+// The oldest chunk_size rows of one record within [start_ms, end_ms]: one
+// chunk of a Delete (or of a retention policy's per-record pass). It
+// returns how many, and the time of the newest it deleted (start_ms when
+// none), where the next chunk starts: rows at that time may remain, and
+// the dead entries of the chunks before lie before it in idx_record_time,
+// where a chunk that started at start_ms again read them all.
+func (q *Queries) DeleteRecordRangeChunk(ctx context.Context, arg DeleteRecordRangeChunkParams) (DeleteRecordRangeChunkRow, error) {
+	row := q.db.QueryRow(ctx, DeleteRecordRangeChunk,
 		arg.StartMs,
+		arg.Name,
 		arg.EndMs,
 		arg.ChunkSize,
 	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
+	var i DeleteRecordRangeChunkRow
+	err := row.Scan(&i.N, &i.LastMs)
+	return i, err
 }
 
 const InsertRecords = `-- name: InsertRecords :exec
