@@ -79,9 +79,10 @@ func (db *DB) Insert(ctx context.Context, rows []Row) error {
 }
 
 // Cleanup deletes every row stored before cutoffMs in chunks of at most
-// Config.CleanupChunk rows sized by time, each a transaction of its own, so stores queued
-// meanwhile commit between chunks. If ctx ends or the DB closes between
-// chunks, it returns the rows deleted so far with the error.
+// Config.CleanupChunk rows sized by time, each a transaction of its own,
+// so stores queued meanwhile commit between chunks. If ctx ends or the DB
+// closes between chunks, it returns the rows deleted so far with the
+// error.
 func (db *DB) Cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 	const op = "cleanup"
 	if cutoffMs < 0 {
@@ -98,14 +99,23 @@ func (db *DB) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 	if db.w == nil {
 		return 0, ErrReadOnly
 	}
-	win, ok := db.eng.(CleanupWindower)
-	if !ok {
-		n, err := db.w.cleanup(ctx, cutoffMs)
-		if err == nil {
-			db.w.stats.cleanups.Add(1)
-		}
-		return n, err
+	var n int64
+	var err error
+	if win, ok := db.eng.(CleanupWindower); ok {
+		n, err = db.cleanupInWindows(ctx, win, cutoffMs)
+	} else {
+		n, err = db.w.cleanup(ctx, cutoffMs)
 	}
+	if err == nil {
+		db.w.stats.cleanups.Add(1)
+	}
+	return n, err
+}
+
+// cleanupInWindows is cleanup on an engine that deletes window by window
+// of time (CleanupWindower): each window a cleanup of its own, with the
+// window's end as cutoff, the last ending at cutoffMs.
+func (db *DB) cleanupInWindows(ctx context.Context, win CleanupWindower, cutoffMs int64) (int64, error) {
 	var total int64
 	for startMs := int64(math.MinInt64); ; {
 		endMs, err := win.CleanupWindowEnd(ctx, startMs, cutoffMs)
@@ -116,9 +126,6 @@ func (db *DB) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 		n, err := db.w.cleanup(ctx, endMs)
 		total += n
 		if err != nil || endMs == cutoffMs {
-			if err == nil {
-				db.w.stats.cleanups.Add(1)
-			}
 			return total, err
 		}
 		startMs = endMs
