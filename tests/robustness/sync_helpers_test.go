@@ -420,3 +420,63 @@ func serveSync(t *testing.T, dst *rechist.DB) (string, func()) {
 	}
 	return srv.URL, settle
 }
+
+// outageSource makes the source of an outage test: a file of rows rows
+// (fewer under -short or the race detector, and batches of batch source
+// rows for its sync child), and returns its path, the open handle (closed
+// when the test ends), and its last row id.
+func outageSource(t *testing.T, rng *rand.Rand) (srcPath string, src *rechist.DB, last int64, batch int) {
+	t.Helper()
+	rows, batch := 40000, 200
+	if testing.Short() || raceEnabled() {
+		rows, batch = 10000, 50
+	}
+	srcPath = filepath.Join(t.TempDir(), "src.db")
+	src, err := rechist.Open(t.Context(), srcPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { src.Close() })
+	fillSource(t, src, rng, rows)
+	if last, err = src.LastID(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	return srcPath, src, last, batch
+}
+
+// childWatch follows a sync child's lines for up to two minutes, counting
+// its retries; why adds to the message when the child does not get on.
+type childWatch struct {
+	p        *syncProc
+	last     int64
+	deadline <-chan time.Time
+	retries  int
+	why      func() string
+}
+
+func watchChild(p *syncProc, last int64, why func() string) *childWatch {
+	return &childWatch{p: p, last: last, deadline: time.After(2 * time.Minute), why: why}
+}
+
+// next reads the child's lines until one is a batch (or, when idle is
+// set, until it has caught up with the source's last row).
+func (w *childWatch) next(t *testing.T, idle bool) {
+	t.Helper()
+	for {
+		select {
+		case line, ok := <-w.p.lines:
+			switch {
+			case !ok:
+				t.Fatalf("the sync child ended:\n%s", w.p.stderr.String())
+			case strings.HasPrefix(line, "retry"):
+				w.retries++
+			case !idle && strings.HasPrefix(line, "batch"):
+				return
+			case idle && line == "idle "+strconv.FormatInt(w.last, 10):
+				return
+			}
+		case <-w.deadline:
+			t.Fatalf("the sync child did not get on within two minutes (%d retries)\n%s", w.retries, w.why())
+		}
+	}
+}

@@ -14,8 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -28,21 +26,7 @@ func TestSyncHTTPServerStoppedDuringPush(t *testing.T) {
 	seed := crashSeed(t)
 	t.Logf("seed %d (replay with %s=%d)", seed, crashEnvSeed, seed)
 	rng := rand.New(rand.NewPCG(seed, 4))
-	rows, batch := 40000, 200
-	if testing.Short() || raceEnabled() {
-		rows, batch = 10000, 50
-	}
-	srcPath := filepath.Join(t.TempDir(), "src.db")
-	src, err := rechist.Open(t.Context(), srcPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	fillSource(t, src, rng, rows)
-	last, err := src.LastID(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srcPath, src, last, batch := outageSource(t, rng)
 	dst, err := rechist.Open(t.Context(), filepath.Join(t.TempDir(), "dst.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -55,31 +39,10 @@ func TestSyncHTTPServerStoppedDuringPush(t *testing.T) {
 
 	p := startSyncChild(t, srcPath, srv.URL, "gw1.", batch)
 	defer p.kill(t)
-	deadline := time.After(2 * time.Minute)
-	retries := 0
-	next := func(idle bool) {
-		t.Helper()
-		for {
-			select {
-			case line, ok := <-p.lines:
-				switch {
-				case !ok:
-					t.Fatalf("the sync child ended:\n%s", p.stderr.String())
-				case strings.HasPrefix(line, "retry"):
-					retries++
-				case !idle && strings.HasPrefix(line, "batch"):
-					return
-				case idle && line == "idle "+strconv.FormatInt(last, 10):
-					return
-				}
-			case <-deadline:
-				t.Fatalf("the sync child did not get on within two minutes (%d retries)", retries)
-			}
-		}
-	}
+	w := watchChild(p, last, func() string { return "" })
 	for range 2 {
-		next(false)
-		next(false)
+		w.next(t, false)
+		w.next(t, false)
 		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		srv.CloseClientConnections()
 		srv.Close()
@@ -91,7 +54,7 @@ func TestSyncHTTPServerStoppedDuringPush(t *testing.T) {
 		srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: handler}}
 		srv.Start()
 	}
-	next(true)
+	w.next(t, true)
 	p.kill(t)
 
 	id, _ := src.SourceID(t.Context())
@@ -101,5 +64,5 @@ func TestSyncHTTPServerStoppedDuringPush(t *testing.T) {
 		t.Fatalf("destination's account: cursor %d, sent %d; want %d, %d", st.Cursor, st.Sent, last, last)
 	}
 	t.Logf("%d rows pushed over HTTP through two stops of the server; the sync process retried %d times; every row on the server exactly once",
-		rows, retries)
+		last, w.retries)
 }

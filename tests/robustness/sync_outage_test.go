@@ -9,9 +9,6 @@ package robustness
 
 import (
 	"math/rand/v2"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -24,21 +21,7 @@ func TestSyncPostgresServerStoppedDuringPush(t *testing.T) {
 	seed := crashSeed(t)
 	t.Logf("seed %d (replay with %s=%d)", seed, crashEnvSeed, seed)
 	rng := rand.New(rand.NewPCG(seed, 3))
-	rows, batch := 40000, 200
-	if testing.Short() || raceEnabled() {
-		rows, batch = 10000, 50
-	}
-	srcPath := filepath.Join(t.TempDir(), "src.db")
-	src, err := rechist.Open(t.Context(), srcPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	fillSource(t, src, rng, rows)
-	last, err := src.LastID(t.Context())
-	if err != nil {
-		t.Fatal(err)
-	}
+	srcPath, src, last, batch := outageSource(t, rng)
 	dst, err := rechist.Open(t.Context(), c.url()) // migrated before the child starts
 	if err != nil {
 		t.Fatal(err)
@@ -49,33 +32,10 @@ func TestSyncPostgresServerStoppedDuringPush(t *testing.T) {
 
 	p := startSyncChild(t, srcPath, c.url(), "gw1.", batch)
 	defer p.kill(t)
-	deadline := time.After(2 * time.Minute)
-	retries := 0
-	// next reads the child's lines until one is a batch (or, when idle is
-	// set, until it has caught up with the source).
-	next := func(idle bool) {
-		t.Helper()
-		for {
-			select {
-			case line, ok := <-p.lines:
-				switch {
-				case !ok:
-					t.Fatalf("the sync child ended:\n%s", p.stderr.String())
-				case strings.HasPrefix(line, "retry"):
-					retries++
-				case !idle && strings.HasPrefix(line, "batch"):
-					return
-				case idle && line == "idle "+strconv.FormatInt(last, 10):
-					return
-				}
-			case <-deadline:
-				t.Fatalf("the sync child did not get on within two minutes (%d retries)\n%s", retries, c.log())
-			}
-		}
-	}
+	w := watchChild(p, last, c.log)
 	for _, mode := range []string{"immediate", "fast"} {
-		next(false)
-		next(false)
+		w.next(t, false)
+		w.next(t, false)
 		time.Sleep(time.Duration(rng.IntN(20)) * time.Millisecond)
 		if err := c.stop(mode); err != nil {
 			t.Fatal(err)
@@ -85,8 +45,8 @@ func TestSyncPostgresServerStoppedDuringPush(t *testing.T) {
 			t.Fatalf("restart: %v\n%s", err, c.log())
 		}
 	}
-	next(true)
-	beforeKill := retries
+	w.next(t, true)
+	beforeKill := w.retries
 	p.kill(t)
 
 	dst, err = rechist.Open(t.Context(), c.url())
@@ -104,5 +64,5 @@ func TestSyncPostgresServerStoppedDuringPush(t *testing.T) {
 	// the engine itself once the server is back (pg_xact_status), and a
 	// pool whose connections idled for a second pings them before use.
 	t.Logf("%d rows pushed through two server stops (immediate, fast); the sync process retried %d times (failures seen; a lost COMMIT is resolved inside the engine); every row on the server exactly once",
-		rows, beforeKill)
+		last, beforeKill)
 }
