@@ -36,6 +36,7 @@ type Option interface {
 type settings struct {
 	cfg        core.Config
 	sqliteOnly []string // the SQLite-only options given
+	serverOnly []string // the PostgreSQL-only options given
 }
 
 // option is every Option.
@@ -56,6 +57,9 @@ func settingsFor(path string, opts []Option) (core.Config, error) {
 	}
 	if scheme := core.Scheme(path); scheme != "" && len(s.sqliteOnly) > 0 {
 		return s.cfg, invalidOption(s.sqliteOnly[0], "applies to SQLite files only, and %s:// is not one", scheme)
+	}
+	if core.Scheme(path) == "" && len(s.serverOnly) > 0 {
+		return s.cfg, invalidOption(s.serverOnly[0], "applies to PostgreSQL only, and %q is a SQLite file", path)
 	}
 	return s.cfg, nil
 }
@@ -84,18 +88,53 @@ func positiveInt(name string, n int, set func(*core.Config)) Option {
 	})
 }
 
-// sqliteOnly marks o as an option of SQLite files only.
+// sqliteOnly marks o as an option of the SQLite engine only.
 func sqliteOnly(o Option) Option {
+	return engineOnly(o, func(s *settings) *[]string { return &s.sqliteOnly })
+}
+
+// serverOnly marks o as an option of the PostgreSQL engine only.
+func serverOnly(o Option) Option {
+	return engineOnly(o, func(s *settings) *[]string { return &s.serverOnly })
+}
+
+// engineOnly marks o as an option of one engine: given, its name goes to
+// the list given returns, which settingsFor checks against the path.
+func engineOnly(o Option, given func(*settings) *[]string) Option {
 	op := o.(option)
 	set := op.set
 	op.set = func(s *settings) error {
 		if err := set(s); err != nil {
 			return err
 		}
-		s.sqliteOnly = append(s.sqliteOnly, op.name)
+		names := given(s)
+		*names = append(*names, op.name)
 		return nil
 	}
 	return op
+}
+
+// WithPartitions keeps the history on PostgreSQL in partitions of time of
+// width d (whole minutes, at least one; a day suits most), aligned to the
+// Unix epoch in UTC. Open converts an unpartitioned table once, under an
+// exclusive lock, copying every row (minutes for tens of millions of
+// rows: do it when writers can wait); a table partitioned by another
+// width is an error (a width cannot change). Every process then sees the
+// partitioning, with or without this option. Partitions are made for the
+// times rows arrive with (a device's backlog included) and ahead of the
+// current time; retention empties and drops whole partitions older than
+// every record's cutoff in well under a second, where deleting them row by
+// row took tens of seconds at tens of millions of rows. With rollup tiers,
+// rows are deleted row by row as without partitions. See docs/postgres.md,
+// "Time partitions". PostgreSQL only.
+func WithPartitions(d time.Duration) Option {
+	return serverOnly(configOption("WithPartitions", func(c *core.Config) error {
+		if d < time.Minute || d%time.Minute != 0 {
+			return invalidOption("WithPartitions", "want whole minutes, at least one, got %v", d)
+		}
+		c.PartitionWidth = d
+		return nil
+	}))
 }
 
 // WithRetention keeps rows for d: rows stored more than d ago are deleted

@@ -43,6 +43,30 @@ const copyRows = 1000
 // A batch of small inserts and sync pushes takes a shorter path
 // (commitPipelined).
 func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
+	if e.parts.width() > 0 {
+		if err := e.parts.ensure(ctx, e.q, batchTimes(batch)); err != nil {
+			return err
+		}
+	}
+	err := e.commit(ctx, batch)
+	if !noPartition(err) {
+		return err
+	}
+	// A partition the engine knew of was dropped (retention of another
+	// process), or the table was partitioned since Open: the INSERT failed,
+	// so nothing was written, and the batch runs again once its partitions
+	// exist.
+	if err := e.parts.load(ctx, e.q); err != nil {
+		return err
+	}
+	if err := e.parts.ensure(ctx, e.q, batchTimes(batch)); err != nil {
+		return err
+	}
+	return e.commit(ctx, batch)
+}
+
+// commit is Commit once the partitions of the batch's rows exist.
+func (e *engine) commit(ctx context.Context, batch []*core.Request) error {
 	if pipelined(batch) {
 		return e.commitPipelined(ctx, batch)
 	}

@@ -40,6 +40,7 @@ type engine struct {
 	// names says whether the schema has the names table (names.go): a
 	// migrated schema has; a read-only open asks once.
 	names bool
+	parts partitions // time partitioning (partitions.go)
 }
 
 // The whole engine contract; none of the optional capabilities (Compact,
@@ -96,7 +97,18 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 		pool.Close()
 		return nil, err
 	}
-	return &engine{cfg: cfg, pool: pool, q: db.New(pool), writerLock: schemaLockID("rechist commit order", schema), names: names}, nil
+	e := &engine{cfg: cfg, pool: pool, q: db.New(pool), writerLock: schemaLockID("rechist commit order", schema), names: names}
+	switch {
+	case cfg.PartitionWidth > 0:
+		err = e.partitionHistory(ctx, cfg.PartitionWidth)
+	case names:
+		err = e.parts.load(ctx, e.q)
+	}
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return e, nil
 }
 
 // migrate applies the embedded migrations under goose's PostgreSQL session

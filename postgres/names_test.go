@@ -81,6 +81,14 @@ func TestNamesTableUnderConcurrentWriters(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
+	assertNamesExact(t, dsn)
+}
+
+// assertNamesExact fails t when the names table of the schema at dsn
+// differs from a count of the rows (rows, first and last time per record).
+func assertNamesExact(t *testing.T, dsn string) {
+	t.Helper()
+	ctx := t.Context()
 	c, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,9 @@ func (rd *reader) Query(ctx context.Context, p core.Pattern, r core.Range) ([]co
 		hi, bounded := upperBound(p)
 		limit := pgtype.Int8{Int64: r.LimitPerRecord, Valid: r.LimitPerRecord > 0}
 		switch {
+		case rd.widthMs > 0 && r.LimitPerRecord > 0:
+			got, err = rd.latestPartitioned(ctx, p, like, complete, r)
+			complete = true
 		case rd.names:
 			got, err = rd.latestNamed(ctx, p, like, r)
 		case bounded:

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/postgres/internal/db"
@@ -19,13 +20,17 @@ func (e *engine) Read(ctx context.Context, fn func(core.Reader) error) error {
 		return err
 	}
 	defer tx.Rollback(context.Background()) //nolint:errcheck // read-only: nothing to keep
-	return fn(&reader{conn: tx, q: e.q.WithTx(tx), names: e.names})
+	return fn(e.reader(tx, e.q.WithTx(tx)))
 }
 
 // Reader returns the reader of the pool: each call its own snapshot, with
 // no BEGIN and no ROLLBACK around it.
 func (e *engine) Reader() core.Reader {
-	return &reader{conn: e.pool, q: e.q, names: e.names}
+	return e.reader(e.pool, e.q)
+}
+
+func (e *engine) reader(conn db.DBTX, q *db.Queries) *reader {
+	return &reader{conn: conn, q: q, pool: e.pool, names: e.names, widthMs: e.parts.width()}
 }
 
 // reader is core.Reader on a read transaction (Read) or on the pool
@@ -33,12 +38,17 @@ func (e *engine) Reader() core.Reader {
 type reader struct {
 	conn db.DBTX // pgx.Tx or *pgxpool.Pool
 	q    *db.Queries
+	pool *pgxpool.Pool // for a reader on the pool's read of several statements
 
 	tiersPresent *bool // in a transaction: whether the tiers' tables exist, once asked (tiers.go)
 	names        bool  // whether the schema has the names table (names.go)
+	widthMs      int64 // the partitions' width; 0: not partitioned (partitions.go)
 }
 
 func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
+	if r.widthMs > 0 && rg.LimitPerRecord > 0 {
+		return r.rowsPartitioned(ctx, name, rg, yield)
+	}
 	lim := pgtype.Int8{Int64: rg.LimitPerRecord, Valid: rg.LimitPerRecord > 0}
 	rows, err := r.conn.Query(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
 	if err != nil {

@@ -34,6 +34,10 @@ type Harness struct {
 	// databases it returns independent of each other: cases that each have
 	// one run at the same time.
 	NewDSN func(t *testing.T) string
+	// Prepared is true when NewDSN's databases already hold rechist's
+	// schema (a harness that partitions each one first): the cases about
+	// what Open does to a new database, and about older schemas, skip.
+	Prepared bool
 	// InsertRaw writes a row as another program would, bypassing rechist:
 	// the suite uses it for rows rechist would never write. It must be safe
 	// for concurrent use.

@@ -110,6 +110,10 @@ type Config struct {
 	// NoMigrations leaves the schema alone; a schema that is behind is an
 	// error at Open.
 	NoMigrations bool
+	// PartitionWidth, when positive, keeps record_history in partitions
+	// of that width: a PostgreSQL engine converts an unpartitioned table
+	// at Open (WithPartitions).
+	PartitionWidth time.Duration
 	// Given names the options the caller gave (WithReadConns, ...), for
 	// engines that must not override them or must refuse a conflict.
 	Given []string
@@ -159,6 +163,9 @@ func (c Config) Normalized() (Config, error) {
 	}
 	if c.Retention < 0 {
 		return c, Invalidf(op, "retention must not be negative, got %v", c.Retention)
+	}
+	if c.PartitionWidth > 0 && (c.ReadOnly || c.NoMigrations) {
+		return c, Invalidf(op, "WithPartitions: cannot be combined with WithReadOnly or WithoutMigrations, which change no schema")
 	}
 	if c.ReadOnly && c.Retention > 0 {
 		return c, Invalidf(op, "WithReadOnly: cannot be combined with WithRetention, which deletes rows")

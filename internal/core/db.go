@@ -99,16 +99,32 @@ func (db *DB) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 	if db.w == nil {
 		return 0, ErrReadOnly
 	}
-	var n int64
-	var err error
-	if win, ok := db.eng.(CleanupWindower); ok {
-		n, err = db.cleanupInWindows(ctx, win, cutoffMs)
-	} else {
-		n, err = db.w.cleanup(ctx, cutoffMs)
+	n, err := db.dropPartitions(ctx, cutoffMs)
+	if err != nil {
+		return n, err
 	}
+	var m int64
+	if win, ok := db.eng.(CleanupWindower); ok {
+		m, err = db.cleanupInWindows(ctx, win, cutoffMs)
+	} else {
+		m, err = db.w.cleanup(ctx, cutoffMs)
+	}
+	n += m
 	if err == nil {
 		db.w.stats.cleanups.Add(1)
 	}
+	return n, err
+}
+
+// dropPartitions removes the partitions older than cutoffMs on an engine
+// that has them (PartitionDropper), counting their rows as deleted.
+func (db *DB) dropPartitions(ctx context.Context, cutoffMs int64) (int64, error) {
+	pd, ok := db.eng.(PartitionDropper)
+	if !ok || cutoffMs <= 0 {
+		return 0, nil
+	}
+	n, err := pd.DropPartitions(ctx, cutoffMs)
+	db.w.stats.rowsDeleted.Add(n)
 	return n, err
 }
 

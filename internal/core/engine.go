@@ -183,6 +183,19 @@ type CleanupWindower interface {
 	CleanupWindowEnd(ctx context.Context, startMs, cutoffMs int64) (int64, error)
 }
 
+// PartitionDropper is implemented by an engine that keeps rows in
+// partitions of time (PostgreSQL with WithPartitions). A cleanup to a
+// cutoff first calls DropPartitions, which removes every partition that
+// holds only rows older than cutoffMs, the names table kept exact in the
+// same transactions; the chunked cleanup then deletes the rest (the rows
+// of the partition the cutoff falls in, and of a partition a reader held).
+// It returns the rows removed. The DB calls it outside the writer, never
+// for records with rollup tiers (their raw rows leave with the tiers'
+// horizon moved, chunk by chunk).
+type PartitionDropper interface {
+	DropPartitions(ctx context.Context, cutoffMs int64) (int64, error)
+}
+
 // StatsFiller is implemented by an engine with counters of its own
 // (SQLite's WAL rewinds). DB.Stats calls it after the writer's counters.
 type StatsFiller interface {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -90,6 +91,8 @@ func (db *DB) retentionDelete(ctx context.Context) (int64, error) {
 		if _, err := db.rollUp(ctx, false); err != nil {
 			return 0, err
 		}
+	} else if total, err = db.dropPartitionsForAll(ctx, pols, now); err != nil {
+		return total, err
 	}
 	err = db.retentionCutoffs(ctx, pols, now, func(name string, pol Policy, cutoffMs int64) error {
 		if len(pol.Tiers) > 0 {
@@ -152,12 +155,41 @@ func (db *DB) PlanRetention(ctx context.Context, pols []Policy) (RetentionPlan, 
 	return plan, err
 }
 
-// retentionCutoffs calls fn with every record name, its policy (the zero
-// Policy when none governs it) and the time before which retention
-// deletes its raw rows under pols and Config.Retention (0: none), for the
-// records that have such a time or tiers. Names are read a page at a
-// time, each page a snapshot of its own, so no read lasts the whole pass.
+// dropPartitionsForAll removes, on an engine with partitions, those older
+// than every record's cutoff under pols (none when a record keeps its rows
+// for ever), before the records' own passes delete the rest.
+func (db *DB) dropPartitionsForAll(ctx context.Context, pols []Policy, now time.Time) (int64, error) {
+	if _, ok := db.eng.(PartitionDropper); !ok {
+		return 0, nil
+	}
+	all := int64(math.MaxInt64)
+	err := db.eachCutoff(ctx, pols, now, func(_ string, _ Policy, cutoffMs int64) error {
+		all = min(all, cutoffMs)
+		return nil
+	})
+	if err != nil || all == math.MaxInt64 {
+		return 0, err
+	}
+	return db.dropPartitions(ctx, all)
+}
+
+// retentionCutoffs is eachCutoff for the records that have a cutoff or
+// tiers.
 func (db *DB) retentionCutoffs(ctx context.Context, pols []Policy, now time.Time, fn func(name string, pol Policy, cutoffMs int64) error) error {
+	return db.eachCutoff(ctx, pols, now, func(name string, pol Policy, cutoffMs int64) error {
+		if cutoffMs > 0 || len(pol.Tiers) > 0 {
+			return fn(name, pol, cutoffMs)
+		}
+		return nil
+	})
+}
+
+// eachCutoff calls fn with every record name, its policy (the zero
+// Policy when none governs it) and the time before which retention
+// deletes its raw rows under pols and Config.Retention (0: none). Names
+// are read a page at a time, each page a snapshot of its own, so no read
+// lasts the whole pass.
+func (db *DB) eachCutoff(ctx context.Context, pols []Policy, now time.Time, fn func(name string, pol Policy, cutoffMs int64) error) error {
 	set, skipped := newPolicySet(pols)
 	for _, pol := range skipped {
 		db.cfg.Logger.Warn("rechist: a retention policy this version cannot read is ignored",
@@ -187,10 +219,8 @@ func (db *DB) retentionCutoffs(ctx context.Context, pols []Policy, now time.Time
 			if keep > 0 {
 				cutoff = max(now.UnixMilli()-keep, 0)
 			}
-			if cutoff > 0 || len(pol.Tiers) > 0 {
-				if err := fn(name, pol, cutoff); err != nil {
-					return err
-				}
+			if err := fn(name, pol, cutoff); err != nil {
+				return err
 			}
 		}
 		if len(names) < namesPage {

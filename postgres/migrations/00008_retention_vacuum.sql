@@ -7,18 +7,38 @@
 -- (a minute by default), and the space it frees takes new rows.
 -- Statistics follow the same way, so the planner sees the new time span.
 
+-- A partitioned table (migration 00010) keeps these per partition, where
+-- PostgreSQL refuses them on the partitioned table: this migration then
+-- leaves it alone, when it is rolled back and applied again.
+
 -- +goose Up
-ALTER TABLE record_history SET (
-    autovacuum_vacuum_scale_factor = 0.01,
-    autovacuum_vacuum_threshold = 10000,
-    autovacuum_analyze_scale_factor = 0.01,
-    autovacuum_analyze_threshold = 10000
-);
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = 'record_history'::regclass) <> 'p' THEN
+        ALTER TABLE record_history SET (
+            autovacuum_vacuum_scale_factor = 0.01,
+            autovacuum_vacuum_threshold = 10000,
+            autovacuum_analyze_scale_factor = 0.01,
+            autovacuum_analyze_threshold = 10000
+        );
+    END IF;
+END
+$$;
+-- +goose StatementEnd
 
 -- +goose Down
-ALTER TABLE record_history RESET (
-    autovacuum_vacuum_scale_factor,
-    autovacuum_vacuum_threshold,
-    autovacuum_analyze_scale_factor,
-    autovacuum_analyze_threshold
-);
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = 'record_history'::regclass) <> 'p' THEN
+        ALTER TABLE record_history RESET (
+            autovacuum_vacuum_scale_factor,
+            autovacuum_vacuum_threshold,
+            autovacuum_analyze_scale_factor,
+            autovacuum_analyze_threshold
+        );
+    END IF;
+END
+$$;
+-- +goose StatementEnd

@@ -13,6 +13,12 @@ type RechistMetum struct {
 	Value string
 }
 
+type RechistPartition struct {
+	StartMs   int64
+	EndMs     int64
+	TableName string
+}
+
 type RechistPolicy struct {
 	Pattern   string
 	Language  string
