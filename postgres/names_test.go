@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -19,16 +20,32 @@ import (
 // writer lock insert, delete and move rows of the same records at
 // the same time, each statement its own transaction: concurrent inserts
 // add up, a delete's new edges see every committed row, and inserts and
-// deletes never deadlock over the names.
+// deletes never deadlock over the names. On a table partitioned by the
+// minute too, the rows spread over twenty partitions: a delete's new edges
+// are found window by window.
 func TestNamesTableUnderConcurrentWriters(t *testing.T) {
 	serverURL(t)
+	t.Run("one table", func(t *testing.T) { testNamesUnderConcurrentWriters(t, 0) })
+	t.Run("partitions", func(t *testing.T) { testNamesUnderConcurrentWriters(t, time.Minute) })
+}
+
+func testNamesUnderConcurrentWriters(t *testing.T, width time.Duration) {
 	ctx := t.Context()
 	dsn := newSchema(t)
-	db, err := rechist.Open(ctx, dsn)
+	var opts []rechist.Option
+	span := int64(1000)
+	if width > 0 {
+		opts = append(opts, rechist.WithPartitions(width))
+		span = 20 * width.Milliseconds()
+	}
+	db, err := rechist.Open(ctx, dsn, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	if width > 0 {
+		execPostgres(t, dsn, `SELECT rechist_partitions_for(ARRAY(SELECT generate_series(0, $1::bigint, $2::bigint)))`, span, width.Milliseconds())
+	}
 	names := []string{"c::a", "c::b", "c::c", "c::d"}
 	const writers, ops = 6, 150
 	var wg sync.WaitGroup
@@ -45,22 +62,24 @@ func TestNamesTableUnderConcurrentWriters(t *testing.T) {
 			defer c.Close(context.Background())
 			rng := rand.New(rand.NewPCG(uint64(w), 7))
 			for range ops {
-				n, at := names[rng.IntN(len(names))], rng.Int64N(1000)
+				n, at := names[rng.IntN(len(names))], rng.Int64N(span)
 				var query string
 				var args []any
-				switch rng.IntN(4) {
+				switch rng.IntN(5) {
 				case 0, 1:
 					k := 1 + rng.IntN(20)
 					batch := make([]string, k)
 					times := make([]int64, k)
 					for i := range k {
-						batch[i], times[i] = names[rng.IntN(len(names))], rng.Int64N(1000)
+						batch[i], times[i] = names[rng.IntN(len(names))], rng.Int64N(span)
 					}
 					query, args = `INSERT INTO record_history (record_name, value_json, stored_at)
 						SELECT n, '1', t FROM unnest($1::text[], $2::bigint[]) AS u(n, t)`, []any{batch, times}
 				case 2:
 					query, args = `DELETE FROM record_history WHERE record_name = $1 AND stored_at < $2`, []any{n, at}
 				case 3:
+					query, args = `DELETE FROM record_history WHERE record_name = $1 AND stored_at > $2`, []any{n, at}
+				case 4:
 					query, args = `UPDATE record_history SET record_name = $1, stored_at = stored_at + 1
 						WHERE record_name = $2 AND stored_at > $3`, []any{n, names[rng.IntN(len(names))], at}
 				}
@@ -80,6 +99,13 @@ func TestNamesTableUnderConcurrentWriters(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+	assertNamesExact(t, dsn)
+	// Then each record's oldest and newest rows deleted, the last
+	// statements on it: the new edges come from the rows left alone.
+	for i, n := range names {
+		execPostgres(t, dsn, `DELETE FROM record_history WHERE record_name = $1 AND stored_at < $2`, n, span/10*int64(i+1))
+		execPostgres(t, dsn, `DELETE FROM record_history WHERE record_name = $1 AND stored_at > $2`, n, span-span/10*int64(i+1))
 	}
 	assertNamesExact(t, dsn)
 }

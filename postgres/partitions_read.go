@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -140,20 +141,35 @@ func (r *reader) latestPartitioned(ctx context.Context, p core.Pattern, like str
 	return out, err
 }
 
-// rowsPartitioned is Rows with a limit on a partitioned table: the record's
-// newest rows window by window.
+// rowsPartitioned is Rows with a limit on a partitioned table: first one
+// statement over the current partition and any after it (most reads ask
+// for a live record's newest rows), which answers when it finds the
+// limit's worth or covers the whole range; otherwise the record's newest
+// rows window by window, in one snapshot.
 func (r *reader) rowsPartitioned(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
+	now := time.Now().UnixMilli()
+	lo := max(rg.StartMs, now-now%r.widthMs)
 	var got []db.RecordHistory
-	err := r.stepped(ctx, func(q *db.Queries) error {
-		e, err := q.RecordEdges(ctx, name)
-		if err != nil || len(e) == 0 {
+	var err error
+	if lo <= rg.EndMs {
+		got, err = r.q.LatestInWindow(ctx, db.LatestInWindowParams{Names: []string{name}, Lims: []int64{rg.LimitPerRecord}, StartMs: lo, EndMs: rg.EndMs})
+		if err != nil {
 			return err
 		}
-		got, err = latestStepped(ctx, q, []edge{{name: name, firstMs: e[0].FirstMs, last: e[0].LastMs}}, rg, r.widthMs)
-		return err
-	})
-	if err != nil {
-		return err
+	}
+	if int64(len(got)) < rg.LimitPerRecord && lo > rg.StartMs {
+		err = r.stepped(ctx, func(q *db.Queries) error {
+			e, err := q.RecordEdges(ctx, name)
+			if err != nil || len(e) == 0 {
+				got = nil
+				return err
+			}
+			got, err = latestStepped(ctx, q, []edge{{name: name, firstMs: e[0].FirstMs, last: e[0].LastMs}}, rg, r.widthMs)
+			return err
+		})
+		if err != nil {
+			return err
+		}
 	}
 	for _, g := range got {
 		if !yield(core.Row{ID: g.ID, Name: g.RecordName, ValueJSON: g.ValueJson, StoredAt: g.StoredAt}) {

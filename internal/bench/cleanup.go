@@ -18,18 +18,23 @@ func (r *runner) cleanupScenario(ctx context.Context) error {
 		return err
 	}
 	defer h.Close()
-	if err := r.cleanupUnderWriters(ctx, h, ""); err != nil {
+	if err := r.cleanupUnderWriters(ctx, h, "", r.baseTenth()); err != nil {
 		return err
 	}
 	return h.Close()
 }
 
-// cleanupUnderWriters deletes the oldest 10% of the base rows of h while
-// 16 goroutines store, and adds the writers' p99 during the cleanup
-// against their p99 just before it to the table.
-func (r *runner) cleanupUnderWriters(ctx context.Context, h *rechist.DB, label string) error {
+// baseTenth is the time before which the oldest 10% of the base rows lie.
+func (r *runner) baseTenth() time.Time {
+	return time.UnixMilli(baseStart + int64(r.cfg.BaseRows)/10)
+}
+
+// cleanupUnderWriters deletes the rows of h stored before cutoff while 16
+// goroutines store, and adds the writers' p99 during the cleanup against
+// their p99 just before it to the table.
+func (r *runner) cleanupUnderWriters(ctx context.Context, h *rechist.DB, label string, cutoff time.Time) error {
 	rp := rechist.NewRepo[value](h)
-	r.progress("cleanup: oldest 10%% while 16 goroutines store")
+	r.progress("cleanup%s: rows before %v while 16 goroutines store", label, cutoff.UTC().Format(time.DateTime))
 
 	var mu sync.Mutex
 	phase := 0 // 0 before, 1 during cleanup, 2 after
@@ -60,7 +65,7 @@ func (r *runner) cleanupUnderWriters(ctx context.Context, h *rechist.DB, label s
 	phase = 1
 	mu.Unlock()
 	t0 := time.Now()
-	n, err := h.Cleanup(ctx, time.UnixMilli(baseStart+int64(r.cfg.BaseRows)/10))
+	n, err := h.Cleanup(ctx, cutoff)
 	took := time.Since(t0)
 	mu.Lock()
 	phase = 2

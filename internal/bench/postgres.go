@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"slices"
 	"time"
@@ -31,22 +30,20 @@ func RunPostgres(ctx context.Context, cfg Config, serverURL string, out io.Write
 		return err
 	}
 	defer admin.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+schema+" CASCADE") //nolint:errcheck
-	u, err := url.Parse(serverURL)
+	dsn, err := schemaDSN(serverURL, schema)
 	if err != nil {
 		return err
 	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	dsn := u.String()
 
 	var version string
 	_ = admin.QueryRow(ctx, "SHOW server_version").Scan(&version)
 	fmt.Fprintf(out, "rechist bench --engine postgres: PostgreSQL %s, %d records, %d base rows, schema %s\n\n", version, cfg.Records, cfg.BaseRows, schema)
 	r := &runner{cfg: cfg, t: &table{}}
 	start := time.Now()
-	if err := r.pgBuild(ctx, dsn, cfg.BaseRows); err != nil {
-		return err
+	if !slices.Equal(cfg.Only, []string{"partitions"}) { // the only step that builds its own tables
+		if err := r.pgBuild(ctx, dsn, cfg.BaseRows); err != nil {
+			return err
+		}
 	}
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -74,12 +71,17 @@ func RunPostgres(ctx context.Context, cfg Config, serverURL string, out io.Write
 			return err
 		}
 	}
+	if r.wants("partitions") {
+		if err := r.pgPartitions(ctx, admin, serverURL, schema); err != nil {
+			return err
+		}
+	}
 	if r.wants("cleanup") {
 		h, err := rechist.Open(ctx, dsn)
 		if err != nil {
 			return err
 		}
-		err = r.cleanupUnderWriters(ctx, h, ", PostgreSQL")
+		err = r.cleanupUnderWriters(ctx, h, ", PostgreSQL", r.baseTenth())
 		if cerr := h.Close(); err == nil {
 			err = cerr
 		}

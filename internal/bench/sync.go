@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"sync"
@@ -128,14 +127,7 @@ func pgSchemas(ctx context.Context, serverURL string) (func(string) (string, err
 			return "", err
 		}
 		made = append(made, schema)
-		u, err := url.Parse(serverURL)
-		if err != nil {
-			return "", err
-		}
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		return u.String(), nil
+		return schemaDSN(serverURL, schema)
 	}
 	drop := func() {
 		for _, s := range made {
