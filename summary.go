@@ -21,6 +21,11 @@ type Summary struct {
 	// left free: [DB.Compact] gives it back to the file system. Zero on
 	// PostgreSQL.
 	FreeBytes int64
+	// Partitions is the number of time partitions of the history and
+	// PartitionWidth their width ([WithPartitions]); both zero when it is
+	// not partitioned (always on SQLite).
+	Partitions     int
+	PartitionWidth time.Duration
 	// Top lists the records with the most rows, most first.
 	Top []RecordSummary
 }
@@ -42,7 +47,8 @@ func (db *DB) Summary(ctx context.Context, top int) (Summary, error) {
 	if err != nil {
 		return Summary{}, public(err)
 	}
-	out := Summary{Rows: s.Rows, Records: s.Records, FileBytes: s.FileBytes, WALBytes: s.WALBytes, FreeBytes: s.FreeBytes}
+	out := Summary{Rows: s.Rows, Records: s.Records, FileBytes: s.FileBytes, WALBytes: s.WALBytes, FreeBytes: s.FreeBytes,
+		Partitions: s.Partitions, PartitionWidth: time.Duration(s.PartitionWidthMs) * time.Millisecond}
 	if s.Rows > 0 {
 		out.Oldest, out.Newest = fromMillis(s.OldestMs), fromMillis(s.NewestMs)
 	}

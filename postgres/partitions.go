@@ -161,8 +161,9 @@ var _ core.PartitionDropper = (*engine)(nil)
 // partitions) and dropped (rechist_partition_drop). Oldest first; a
 // partition a reader holds past partitionLockTimeout stops it without an
 // error, leaving the rest to the chunked cleanup. It also makes the
-// partitions ahead, and completes detaches a process ended in the middle
-// of.
+// partitions ahead, and first drops the partitions a process ended in the
+// middle of dropping, whatever their time (a detach cut short is
+// completed with FINALIZE).
 func (e *engine) DropPartitions(ctx context.Context, cutoffMs int64) (int64, error) {
 	if e.parts.width() == 0 {
 		return 0, nil
@@ -170,20 +171,29 @@ func (e *engine) DropPartitions(ctx context.Context, cutoffMs int64) (int64, err
 	if err := e.parts.ahead(ctx, e.q, e.cfg.Now()); err != nil {
 		return 0, err
 	}
-	pending, err := e.q.PartitionsDetaching(ctx)
-	if err != nil {
-		return 0, err
-	}
-	for _, p := range pending {
-		if err := e.detach(ctx, p.TableName, "FINALIZE"); err != nil {
-			return 0, err
-		}
-	}
-	parts, err := e.q.PartitionsBefore(ctx, cutoffMs)
+	// First the partitions a process ended in the middle of dropping.
+	leaving, err := e.q.PartitionsLeaving(ctx)
 	if err != nil {
 		return 0, err
 	}
 	var total int64
+	for _, p := range leaving {
+		if p.State == "detaching" {
+			if err := e.detach(ctx, p.TableName, "FINALIZE"); err != nil {
+				return total, fmt.Errorf("partition %s: %w", p.TableName, err)
+			}
+		}
+		n, err := e.q.PartitionDrop(ctx, p.StartMs)
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("partition %s: %w", p.TableName, err)
+		}
+		e.parts.forget(p.StartMs)
+	}
+	parts, err := e.q.PartitionsBefore(ctx, cutoffMs)
+	if err != nil {
+		return total, err
+	}
 	for _, p := range parts {
 		n, err := e.truncatePartition(ctx, p.StartMs)
 		total += max(n, 0)

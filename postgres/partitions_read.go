@@ -23,7 +23,7 @@ import (
 // edge is a record's name and the times of its oldest and newest row.
 type edge struct {
 	name          string
-	firstMs, last int64
+	firstMs, lastMs int64
 }
 
 // latestStepped returns the newest rows, at most rg.LimitPerRecord each
@@ -40,7 +40,7 @@ func latestStepped(ctx context.Context, q *db.Queries, edges []edge, rg core.Ran
 	byName := make(map[string][]db.RecordHistory, len(edges))
 	var pending []want
 	for _, e := range edges {
-		hi, floor := min(rg.EndMs, e.last), max(rg.StartMs, e.firstMs)
+		hi, floor := min(rg.EndMs, e.lastMs), max(rg.StartMs, e.firstMs)
 		if hi >= floor {
 			pending = append(pending, want{name: e.name, left: rg.LimitPerRecord, hi: hi, floor: floor})
 		}
@@ -114,7 +114,7 @@ func (r *reader) latestPartitioned(ctx context.Context, p core.Pattern, like str
 		var edges []edge
 		add := func(name string, first, last int64) {
 			if complete || p.Match(name) {
-				edges = append(edges, edge{name: name, firstMs: first, last: last})
+				edges = append(edges, edge{name: name, firstMs: first, lastMs: last})
 			}
 		}
 		if hi, bounded := upperBound(p); bounded {
@@ -164,7 +164,7 @@ func (r *reader) rowsPartitioned(ctx context.Context, name string, rg core.Range
 				got = nil
 				return err
 			}
-			got, err = latestStepped(ctx, q, []edge{{name: name, firstMs: e[0].FirstMs, last: e[0].LastMs}}, rg, r.widthMs)
+			got, err = latestStepped(ctx, q, []edge{{name: name, firstMs: e[0].FirstMs, lastMs: e[0].LastMs}}, rg, r.widthMs)
 			return err
 		})
 		if err != nil {

@@ -359,3 +359,94 @@ func newestIn(recs []rechist.Record[int], p rechist.QueryParams) []rechist.Recor
 func sameRecord(a, b rechist.Record[int]) bool {
 	return a.Name == b.Name && a.Value == b.Value && a.StoredAt.Equal(b.StoredAt)
 }
+
+// A process that ended in the middle of dropping partitions leaves one
+// detached and not dropped (with a row that landed in it after it was
+// emptied), or half detached (a DETACH ... CONCURRENTLY cut short): the next
+// cleanup drops both, whatever its cutoff, and counts the row out of the
+// names table.
+func TestPartitionLeftHalfDropped(t *testing.T) {
+	serverURL(t)
+	ctx := t.Context()
+	dsn := newSchema(t)
+	db, err := rechist.Open(ctx, dsn, rechist.WithPartitions(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	day := func(n int) time.Time { return now.Add(-time.Duration(n) * 24 * time.Hour) }
+	var recs []rechist.Record[int]
+	for n := 5; n >= 0; n-- {
+		recs = append(recs, rechist.Record[int]{Name: "a", Value: n, StoredAt: day(n)})
+	}
+	if err := rechist.NewRepo[int](db).StoreMany(ctx, recs); err != nil {
+		t.Fatal(err)
+	}
+	table := func(at time.Time) string { return "record_history_" + at.Truncate(24*time.Hour).Format("20060102t1504") }
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		if _, err := c.Exec(ctx, sql, args...); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	// Day 5: emptied, then detached, then a late row in it, not dropped.
+	exec(`SELECT rechist_partition_truncate($1)`, day(5).Truncate(24*time.Hour).UnixMilli())
+	exec(`ALTER TABLE record_history DETACH PARTITION ` + table(day(5)))
+	exec(`INSERT INTO `+table(day(5))+` (id, record_name, value_json, stored_at)
+		VALUES (nextval(pg_get_serial_sequence('record_history', 'id')), 'a', '9', $1)`, day(5).UnixMilli())
+	exec(`UPDATE rechist_record SET row_count = row_count + 1, first_ms = $1 WHERE record_name = 'a'`, day(5).UnixMilli())
+	// Day 4: a detach cut short while a reader held an old snapshot.
+	reader, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(context.Background())
+	tx, err := reader.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM record_history`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	exec(`SET statement_timeout = '300ms'`)
+	if _, err := c.Exec(ctx, `ALTER TABLE record_history DETACH PARTITION `+table(day(4))+` CONCURRENTLY`); err == nil {
+		t.Fatal("DETACH CONCURRENTLY did not wait for the reader")
+	}
+	exec(`SET statement_timeout = 0`)
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	rows, err := c.Query(ctx, `SELECT rechist_partition_state(table_name) FROM rechist_partition WHERE start_ms <= $1 ORDER BY start_ms`,
+		day(4).UnixMilli())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if states, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(states, []string{"detached", "detaching"}) {
+		t.Fatalf("the partitions of days 5 and 4 are %v, want detached and detaching", states)
+	}
+	// A cleanup whose cutoff is older than both drops them.
+	if _, err := db.Cleanup(ctx, day(10)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range partitionsOf(t, dsn) {
+		if p.Before(day(3).Truncate(24 * time.Hour)) {
+			t.Fatalf("the partition of %v is still there", p)
+		}
+	}
+	assertNamesExact(t, dsn)
+	got, err := rechist.NewRepo[int](db).Query(ctx, "a", rechist.QueryParams{})
+	if err != nil || len(got) != 4 {
+		t.Fatalf("after the cleanup: %v, %v; want the rows of days 3 to 0", got, err)
+	}
+}

@@ -65,6 +65,13 @@ func (e *engine) Summary(ctx context.Context, top int) (core.Summary, error) {
 	if s.FileBytes, err = e.q.TableBytes(ctx); err != nil {
 		return s, err
 	}
+	if s.PartitionWidthMs = e.parts.width(); s.PartitionWidthMs > 0 {
+		starts, err := e.q.PartitionStarts(ctx)
+		if err != nil {
+			return s, err
+		}
+		s.Partitions = len(starts)
+	}
 	if e.names {
 		return s, e.namedSummary(ctx, &s, top)
 	}

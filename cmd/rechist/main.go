@@ -59,6 +59,7 @@ type cli struct {
 	Retention retentionCmd `cmd:"" help:"List, set and remove the retention policies: how long matching records keep their raw rows."`
 	Backup    backupCmd    `cmd:"" help:"Copy the database to a new file while it is in use."`
 	Compact   compactCmd   `cmd:"" help:"Give the space of deleted rows back to the file system."`
+	Partition partitionCmd `cmd:"" help:"Keep a PostgreSQL history in partitions of time (with --yes; without, say what it would do)."`
 	Migrate   migrateCmd   `cmd:"" help:"Manage the schema migrations."`
 	Stats     statsCmd     `cmd:"" help:"Summarize what the database holds."`
 	Bench     benchCmd     `cmd:"" help:"Measure rechist against in-run baselines (builds its own files)."`

@@ -54,6 +54,9 @@ func (c *statsCmd) printTable(e *env, path string, s rechist.Summary) error {
 	fmt.Fprintf(tw, "database\t%s\n", path)
 	if isURL(path) {
 		fmt.Fprintf(tw, "table size\t%s\n", bytesString(s.FileBytes))
+		if s.PartitionWidth > 0 {
+			fmt.Fprintf(tw, "partitions\t%d of %s\n", s.Partitions, duration(s.PartitionWidth))
+		}
 	} else {
 		fmt.Fprintf(tw, "file size\t%s (WAL %s)\n", bytesString(s.FileBytes), bytesString(s.WALBytes))
 		free := bytesString(s.FreeBytes)
@@ -89,6 +92,10 @@ type statsJSON struct {
 	FileBytes int64        `json:"file_bytes"`
 	WALBytes  int64        `json:"wal_bytes"`
 	FreeBytes int64        `json:"free_bytes"`
+	// Partitions and PartitionMs: the time partitions and their width in
+	// ms; 0 when the table has none.
+	Partitions  int          `json:"partitions"`
+	PartitionMs int64        `json:"partition_ms"`
 	Rows      int64        `json:"rows"`
 	Records   int64        `json:"records"`
 	Oldest    *string      `json:"oldest"`
@@ -111,6 +118,7 @@ func (c *statsCmd) printJSON(e *env, path string, s rechist.Summary) error {
 		return &v
 	}
 	out := statsJSON{Database: path, FileBytes: s.FileBytes, WALBytes: s.WALBytes, FreeBytes: s.FreeBytes,
+		Partitions: s.Partitions, PartitionMs: s.PartitionWidth.Milliseconds(),
 		Rows: s.Rows, Records: s.Records, Oldest: at(s.Oldest), Newest: at(s.Newest), Top: []recordJSON{}}
 	for _, r := range s.Top {
 		out.Top = append(out.Top, recordJSON{Name: r.Name, Rows: r.Rows, Newest: at(r.Newest)})

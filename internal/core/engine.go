@@ -209,6 +209,8 @@ type Summary struct {
 	FileBytes          int64 // the database file, or the table on a server
 	WALBytes           int64 // the write-ahead log, where the engine has one
 	FreeBytes          int64 // free pages inside the file, where the engine has them
+	Partitions         int   // time partitions of the table, where it has them
+	PartitionWidthMs   int64 // their width; 0 when the table is not partitioned
 	Top                []RecordSummary
 }
 

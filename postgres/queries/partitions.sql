@@ -24,11 +24,12 @@ SELECT start_ms, table_name FROM rechist_partition
 WHERE end_ms <= @cutoff_ms::bigint
 ORDER BY start_ms;
 
--- name: PartitionsDetaching :many
--- Partitions a DETACH ... CONCURRENTLY left half done (the process ended in
--- between): FINALIZE completes them.
-SELECT start_ms, table_name FROM rechist_partition
-WHERE rechist_partition_state(table_name) = 'detaching'
+-- name: PartitionsLeaving :many
+-- Partitions a process ended in the middle of dropping: detached (not yet
+-- dropped), or half detached (a DETACH ... CONCURRENTLY cut short, which
+-- FINALIZE completes); state says which.
+SELECT start_ms, table_name, rechist_partition_state(table_name)::text AS state FROM rechist_partition
+WHERE rechist_partition_state(table_name) IN ('detaching', 'detached')
 ORDER BY start_ms;
 
 -- name: PartitionAttached :one

@@ -96,4 +96,6 @@ ORDER BY row_count DESC, record_name
 LIMIT @top::bigint;
 
 -- name: TableBytes :one
-SELECT pg_total_relation_size('record_history')::bigint AS bytes;
+-- The table's size with its indexes: of every partition when it has them.
+SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0)::bigint AS bytes
+FROM pg_partition_tree('record_history');

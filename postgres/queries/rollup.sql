@@ -83,16 +83,15 @@ WHERE record_name = @name::text
 -- name: DeleteRolledUpChunk :execrows
 -- At most chunk_size rows of one record stored before cutoff_ms whose id
 -- is at most max_id (rolled up).
-DELETE FROM record_history AS d
-USING (
-    SELECT id, stored_at FROM record_history
+DELETE FROM record_history
+WHERE id = ANY(ARRAY(
+    SELECT id FROM record_history
     WHERE record_name = @name::text
       AND stored_at < @cutoff_ms::bigint
       AND id <= @max_id::bigint
     LIMIT @chunk_size::bigint
-) AS v
-WHERE d.id = v.id AND d.stored_at = v.stored_at
-  AND d.stored_at < @cutoff_ms::bigint;
+))
+  AND stored_at < @cutoff_ms::bigint;
 
 -- name: RollupNames :many
 -- Up to page distinct names of records with tiers, at or above lo and

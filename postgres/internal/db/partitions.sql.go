@@ -261,39 +261,6 @@ func (q *Queries) PartitionsBefore(ctx context.Context, cutoffMs int64) ([]Parti
 	return items, nil
 }
 
-const PartitionsDetaching = `-- name: PartitionsDetaching :many
-SELECT start_ms, table_name FROM rechist_partition
-WHERE rechist_partition_state(table_name) = 'detaching'
-ORDER BY start_ms
-`
-
-type PartitionsDetachingRow struct {
-	StartMs   int64
-	TableName string
-}
-
-// Partitions a DETACH ... CONCURRENTLY left half done (the process ended in
-// between): FINALIZE completes them.
-func (q *Queries) PartitionsDetaching(ctx context.Context) ([]PartitionsDetachingRow, error) {
-	rows, err := q.db.Query(ctx, PartitionsDetaching)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []PartitionsDetachingRow
-	for rows.Next() {
-		var i PartitionsDetachingRow
-		if err := rows.Scan(&i.StartMs, &i.TableName); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const PartitionsFor = `-- name: PartitionsFor :one
 SELECT rechist_partitions_for($1::bigint[])::integer AS made
 `
@@ -304,6 +271,41 @@ func (q *Queries) PartitionsFor(ctx context.Context, times []int64) (int32, erro
 	var made int32
 	err := row.Scan(&made)
 	return made, err
+}
+
+const PartitionsLeaving = `-- name: PartitionsLeaving :many
+SELECT start_ms, table_name, rechist_partition_state(table_name)::text AS state FROM rechist_partition
+WHERE rechist_partition_state(table_name) IN ('detaching', 'detached')
+ORDER BY start_ms
+`
+
+type PartitionsLeavingRow struct {
+	StartMs   int64
+	TableName string
+	State     string
+}
+
+// Partitions a process ended in the middle of dropping: detached (not yet
+// dropped), or half detached (a DETACH ... CONCURRENTLY cut short, which
+// FINALIZE completes); state says which.
+func (q *Queries) PartitionsLeaving(ctx context.Context) ([]PartitionsLeavingRow, error) {
+	rows, err := q.db.Query(ctx, PartitionsLeaving)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []PartitionsLeavingRow
+	for rows.Next() {
+		var i PartitionsLeavingRow
+		if err := rows.Scan(&i.StartMs, &i.TableName, &i.State); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const RecordEdges = `-- name: RecordEdges :many

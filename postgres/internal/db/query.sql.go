@@ -237,9 +237,11 @@ func (q *Queries) QueryTimeRange(ctx context.Context, arg QueryTimeRangeParams) 
 }
 
 const TableBytes = `-- name: TableBytes :one
-SELECT pg_total_relation_size('record_history')::bigint AS bytes
+SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0)::bigint AS bytes
+FROM pg_partition_tree('record_history')
 `
 
+// The table's size with its indexes: of every partition when it has them.
 func (q *Queries) TableBytes(ctx context.Context) (int64, error) {
 	row := q.db.QueryRow(ctx, TableBytes)
 	var bytes int64

@@ -29,16 +29,15 @@ func (q *Queries) AddRollupFill(ctx context.Context, arg AddRollupFillParams) er
 }
 
 const DeleteRolledUpChunk = `-- name: DeleteRolledUpChunk :execrows
-DELETE FROM record_history AS d
-USING (
-    SELECT id, stored_at FROM record_history
+DELETE FROM record_history
+WHERE id = ANY(ARRAY(
+    SELECT id FROM record_history
     WHERE record_name = $1::text
       AND stored_at < $2::bigint
       AND id <= $3::bigint
     LIMIT $4::bigint
-) AS v
-WHERE d.id = v.id AND d.stored_at = v.stored_at
-  AND d.stored_at < $2::bigint
+))
+  AND stored_at < $2::bigint
 `
 
 type DeleteRolledUpChunkParams struct {
