@@ -22,7 +22,7 @@ import (
 
 // edge is a record's name and the times of its oldest and newest row.
 type edge struct {
-	name          string
+	name            string
 	firstMs, lastMs int64
 }
 

@@ -383,7 +383,9 @@ func TestPartitionLeftHalfDropped(t *testing.T) {
 	if err := rechist.NewRepo[int](db).StoreMany(ctx, recs); err != nil {
 		t.Fatal(err)
 	}
-	table := func(at time.Time) string { return "record_history_" + at.Truncate(24*time.Hour).Format("20060102t1504") }
+	table := func(at time.Time) string {
+		return "record_history_" + at.Truncate(24*time.Hour).Format("20060102t1504")
+	}
 	c, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)

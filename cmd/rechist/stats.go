@@ -88,19 +88,19 @@ func (c *statsCmd) printTable(e *env, path string, s rechist.Summary) error {
 // statsJSON is what stats --json prints. On PostgreSQL file_bytes is the
 // table's size with its indexes, and wal_bytes and free_bytes are 0.
 type statsJSON struct {
-	Database  string       `json:"database"`
-	FileBytes int64        `json:"file_bytes"`
-	WALBytes  int64        `json:"wal_bytes"`
-	FreeBytes int64        `json:"free_bytes"`
+	Database  string `json:"database"`
+	FileBytes int64  `json:"file_bytes"`
+	WALBytes  int64  `json:"wal_bytes"`
+	FreeBytes int64  `json:"free_bytes"`
 	// Partitions and PartitionMs: the time partitions and their width in
 	// ms; 0 when the table has none.
 	Partitions  int          `json:"partitions"`
 	PartitionMs int64        `json:"partition_ms"`
-	Rows      int64        `json:"rows"`
-	Records   int64        `json:"records"`
-	Oldest    *string      `json:"oldest"`
-	Newest    *string      `json:"newest"`
-	Top       []recordJSON `json:"top"`
+	Rows        int64        `json:"rows"`
+	Records     int64        `json:"records"`
+	Oldest      *string      `json:"oldest"`
+	Newest      *string      `json:"newest"`
+	Top         []recordJSON `json:"top"`
 }
 
 type recordJSON struct {
