@@ -195,41 +195,48 @@ BEGIN
         WHERE r.record_name = d.record_name COLLATE "C";
         RETURN;
     END IF;
-    -- The counts, and the edges that stay; NULL marks an edge to find.
+    -- The counts, the edges that stay, and those found in the first window
+    -- (the partition of the gone rows' oldest or newest and the one after
+    -- or before it), in one update of each record's row; NULL marks an
+    -- edge still to find, further on.
+    SELECT MIN(f) - MIN(f) % w INTO lo FROM unnest(firsts) AS f;
+    SELECT MAX(l) - MAX(l) % w + w INTO hi FROM unnest(lasts) AS l;
     UPDATE rechist_record AS r SET
         row_count = r.row_count - d.n,
-        first_ms = CASE WHEN d.first_ms > r.first_ms THEN r.first_ms END,
-        last_ms = CASE WHEN d.last_ms < r.last_ms THEN r.last_ms END
+        first_ms = CASE WHEN d.first_ms > r.first_ms THEN r.first_ms
+                        ELSE (SELECT MIN(h.stored_at) FROM record_history AS h
+                              WHERE h.record_name = r.record_name AND h.stored_at >= d.first_ms
+                                AND h.stored_at >= lo AND h.stored_at < lo + 2 * w) END,
+        last_ms = CASE WHEN d.last_ms < r.last_ms THEN r.last_ms
+                       ELSE (SELECT MAX(h.stored_at) FROM record_history AS h
+                             WHERE h.record_name = r.record_name AND h.stored_at <= d.last_ms
+                               AND h.stored_at >= hi - 2 * w AND h.stored_at < hi) END
     FROM (SELECT unnest(names) AS record_name, unnest(ns) AS n, unnest(firsts) AS first_ms, unnest(lasts) AS last_ms) AS d
     WHERE r.record_name = d.record_name COLLATE "C";
     edge := COALESCE((SELECT MAX(end_ms) FROM rechist_partition), 0);
-    SELECT MIN(f) INTO lo FROM unnest(firsts) AS f;
-    lo := lo - lo % w;
-    span := 2 * w;
+    lo := lo + 2 * w;
+    span := 8 * w;
     WHILE lo < edge AND EXISTS (SELECT 1 FROM rechist_record WHERE record_name = ANY(names) AND row_count > 0 AND first_ms IS NULL) LOOP
-        hi := lo + span;
         UPDATE rechist_record AS r SET
             first_ms = (SELECT MIN(h.stored_at) FROM record_history AS h
                         WHERE h.record_name = r.record_name AND h.stored_at >= d.first_ms
-                          AND h.stored_at >= lo AND h.stored_at < hi)
+                          AND h.stored_at >= lo AND h.stored_at < lo + span)
         FROM (SELECT unnest(names) AS record_name, unnest(firsts) AS first_ms) AS d
         WHERE r.record_name = d.record_name COLLATE "C" AND r.row_count > 0 AND r.first_ms IS NULL;
-        lo := hi;
+        lo := lo + span;
         span := span * 4;
     END LOOP;
     edge := COALESCE((SELECT MIN(start_ms) FROM rechist_partition), 0);
-    SELECT MAX(l) INTO hi FROM unnest(lasts) AS l;
-    hi := hi - hi % w + w;
-    span := 2 * w;
+    hi := hi - 2 * w;
+    span := 8 * w;
     WHILE hi > edge AND EXISTS (SELECT 1 FROM rechist_record WHERE record_name = ANY(names) AND row_count > 0 AND last_ms IS NULL) LOOP
-        lo := hi - span;
         UPDATE rechist_record AS r SET
             last_ms = (SELECT MAX(h.stored_at) FROM record_history AS h
                        WHERE h.record_name = r.record_name AND h.stored_at <= d.last_ms
-                         AND h.stored_at >= lo AND h.stored_at < hi)
+                         AND h.stored_at >= hi - span AND h.stored_at < hi)
         FROM (SELECT unnest(names) AS record_name, unnest(lasts) AS last_ms) AS d
         WHERE r.record_name = d.record_name COLLATE "C" AND r.row_count > 0 AND r.last_ms IS NULL;
-        hi := lo;
+        hi := hi - span;
         span := span * 4;
     END LOOP;
 END
