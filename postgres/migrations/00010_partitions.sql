@@ -288,6 +288,10 @@ BEGIN
     END IF;
     EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', t);
     EXECUTE format('TRUNCATE %I', t);
+    -- Every record's row changes: the names table locked whole, once, so
+    -- the writers wait once for the update, rather than each for the rows
+    -- of the records it writes, row by row behind each other.
+    LOCK TABLE rechist_record IN SHARE ROW EXCLUSIVE MODE;
     PERFORM rechist_record_gone(names, ns, firsts, lasts);
     RETURN (SELECT SUM(x) FROM unnest(ns) AS x);
 END
