@@ -289,6 +289,22 @@ func WithoutMigrations() Option {
 	})
 }
 
+// WithoutMaintenance makes the handle run no retention passes and no
+// rollups in the background; [DB.ApplyRetention], [DB.Cleanup] and
+// [DB.RollUp] still work when called, with [WithRetention] as the default
+// policy. For a handle that only feeds a database another process
+// maintains: `rechist sync` opens a PostgreSQL destination with it, where a
+// thousand devices would otherwise each run retention and rollups on the
+// server, a rollup pass holding the schema's writer lock alone across the
+// device's network. Something must then maintain the database: `rechist
+// serve`, an application's handle, or `rechist cleanup` from cron.
+func WithoutMaintenance() Option {
+	return configOption("WithoutMaintenance", func(c *core.Config) error {
+		c.NoMaintenance = true
+		return nil
+	})
+}
+
 // WithTopicPatterns switches every pattern of the DB (Query, QueryLatest,
 // All, Records, Delete, Aggregate) to AimDB's topic patterns: names are
 // dot-separated segments; a segment "*" matches exactly one segment, "#"

@@ -147,7 +147,14 @@ func (s *syncer) openDst() error {
 		s.dst = c
 		return nil
 	}
-	dst, err := rechist.Open(s.e.ctx, s.c.To)
+	var opts []rechist.Option
+	if isURL(s.c.To) {
+		// The server's own processes maintain it: a rollup pass would
+		// hold the schema's writer lock alone across this device's
+		// network (docs/sync.md).
+		opts = append(opts, rechist.WithoutMaintenance())
+	}
+	dst, err := rechist.Open(s.e.ctx, s.c.To, opts...)
 	if err != nil {
 		return err
 	}

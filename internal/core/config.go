@@ -110,6 +110,9 @@ type Config struct {
 	// NoMigrations leaves the schema alone; a schema that is behind is an
 	// error at Open.
 	NoMigrations bool
+	// NoMaintenance starts no background retention passes and no
+	// background rollups (WithoutMaintenance).
+	NoMaintenance bool
 	// PartitionWidth, when positive, keeps record_history in partitions
 	// of that width: a PostgreSQL engine converts an unpartitioned table
 	// at Open (WithPartitions).

@@ -48,7 +48,7 @@ func Open(ctx context.Context, d Driver, dsn, shown string, cfg Config) (*DB, er
 	}
 	bg, cancel := context.WithCancel(context.Background())
 	db.bgCancel = cancel
-	if !cfg.ReadOnly {
+	if !cfg.ReadOnly && !cfg.NoMaintenance {
 		// Every writer applies the stored policies (set by any process),
 		// and Config.Retention, every CleanupInterval (see runRetention).
 		db.bgWG.Go(func() { db.runRetention(bg) })

@@ -510,3 +510,14 @@ func TestDeleteChunksResume(t *testing.T) {
 		}
 	}
 }
+
+// NoMaintenance starts neither background job: no rollup to kick, no
+// retention pass (the same condition starts both).
+func TestNoMaintenanceStartsNoBackgroundJobs(t *testing.T) {
+	for _, noMaint := range []bool{false, true} {
+		db := openFake(t, newFake(), Config{NoMaintenance: noMaint})
+		if started := db.rollupKick != nil; started == noMaint {
+			t.Fatalf("NoMaintenance %v: background jobs started %v", noMaint, started)
+		}
+	}
+}
