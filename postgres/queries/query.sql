@@ -96,6 +96,9 @@ ORDER BY row_count DESC, record_name
 LIMIT @top::bigint;
 
 -- name: TableBytes :one
--- The table's size with its indexes: of every partition when it has them.
-SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0)::bigint AS bytes
-FROM pg_partition_tree('record_history');
+-- The table's size with its indexes, and its partitions' when it has them
+-- (a partitioned table has no storage of its own; pg_partition_tree lists
+-- nothing for a table that is not partitioned).
+SELECT (pg_total_relation_size('record_history') + COALESCE((
+    SELECT SUM(pg_total_relation_size(relid)) FROM pg_partition_tree('record_history')
+    WHERE relid <> 'record_history'::regclass), 0))::bigint AS bytes;

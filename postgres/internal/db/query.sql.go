@@ -237,11 +237,14 @@ func (q *Queries) QueryTimeRange(ctx context.Context, arg QueryTimeRangeParams) 
 }
 
 const TableBytes = `-- name: TableBytes :one
-SELECT COALESCE(SUM(pg_total_relation_size(relid)), 0)::bigint AS bytes
-FROM pg_partition_tree('record_history')
+SELECT (pg_total_relation_size('record_history') + COALESCE((
+    SELECT SUM(pg_total_relation_size(relid)) FROM pg_partition_tree('record_history')
+    WHERE relid <> 'record_history'::regclass), 0))::bigint AS bytes
 `
 
-// The table's size with its indexes: of every partition when it has them.
+// The table's size with its indexes, and its partitions' when it has them
+// (a partitioned table has no storage of its own; pg_partition_tree lists
+// nothing for a table that is not partitioned).
 func (q *Queries) TableBytes(ctx context.Context) (int64, error) {
 	row := q.db.QueryRow(ctx, TableBytes)
 	var bytes int64
