@@ -209,3 +209,59 @@ func TestSyncOverHTTPRefusals(t *testing.T) {
 		t.Fatalf("the original after its copy pushed: %v; want ErrCopiedSource", err)
 	}
 }
+
+// A device that pushes again and again (rechist sync --follow) asks the
+// server for its cursor once: each later push is one request. When another
+// sync of the same source moved the cursor meanwhile, the push the client
+// planned from what it remembered is refused whole (ErrConflict), and the
+// next asks the server again: every row once.
+func TestSyncOverHTTPOneRequestAPush(t *testing.T) {
+	t.Parallel()
+	src, dst := openDB(t), openDB(t)
+	var gets, posts atomic.Int32
+	count := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				gets.Add(1)
+			} else {
+				posts.Add(1)
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
+	c := syncServer(t, dst, "", count)
+	n := 0
+	storeSome := func() {
+		for range 5 {
+			n++
+			store(t, src, "dev", int64(1000+n), fmt.Sprint(n))
+		}
+	}
+	for round := range 3 {
+		storeSome()
+		if r, err := rechist.SyncTo(t.Context(), src, c); err != nil || r.Copied != 5 || r.TotalSent != int64(5*(round+1)) {
+			t.Fatalf("round %d: %+v, %v", round, r, err)
+		}
+	}
+	if gets.Load() != 1 || posts.Load() != 3 {
+		t.Fatalf("three pushes took %d GETs and %d POSTs, want 1 and 3", gets.Load(), posts.Load())
+	}
+	other, err := NewSyncClient(c.base.String(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeSome()
+	if _, err := rechist.SyncTo(t.Context(), src, other); err != nil {
+		t.Fatal(err)
+	}
+	storeSome()
+	if _, err := rechist.SyncTo(t.Context(), src, c); !errors.Is(err, rechist.ErrConflict) {
+		t.Fatalf("a push planned from a cursor another sync moved: %v, want ErrConflict", err)
+	}
+	if r, err := rechist.SyncTo(t.Context(), src, c); err != nil || r.Copied != 5 || r.TotalSent != 25 {
+		t.Fatalf("the push after the conflict: %+v, %v", r, err)
+	}
+	if got, want := rowsOf(t, dst), rowsOf(t, src); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("server holds %v, want %v", got, want)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -30,10 +31,21 @@ const SyncClientTimeout = 2 * time.Minute
 // rechist.ErrOutcomeUnknown, since the push may still be on its way. The
 // next sync starts from the cursor the server holds either way, so
 // nothing is sent twice or skipped.
+//
+// The client remembers where each source's cursor stands after a push the
+// server confirmed, so that the next sync of that source (`rechist sync
+// --follow`) costs one request, the push, not two. The server still checks
+// every push against its own cursor: if another sync of the source moved
+// it meanwhile, the push is refused with rechist.ErrConflict, nothing
+// written, the client forgets what it remembered, and the next SyncTo asks
+// the server again (`rechist sync` retries a conflict at once).
 type SyncClient struct {
 	base  *url.URL
 	token string
 	http  *http.Client
+
+	mu    sync.Mutex
+	known map[string]rechist.SyncStatus // by source: the server's status after this client's last confirmed push
 }
 
 var _ rechist.SyncTarget = (*SyncClient)(nil)
@@ -48,14 +60,26 @@ func NewSyncClient(baseURL, token string) (*SyncClient, error) {
 		return nil, fmt.Errorf("%w: sync server %q: want http://HOST[:PORT][/PATH] or https://...", rechist.ErrInvalidArgument, baseURL)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	return &SyncClient{base: u, token: token, http: &http.Client{Timeout: SyncClientTimeout}}, nil
+	return &SyncClient{base: u, token: token, http: &http.Client{Timeout: SyncClientTimeout}, known: map[string]rechist.SyncStatus{}}, nil
 }
 
 // String is the server's URL, without credentials.
 func (c *SyncClient) String() string { return c.base.Redacted() }
 
-// SyncStatus asks GET /api/sync?source=ID.
+// SyncStatus asks GET /api/sync?source=ID, unless the client's own last
+// push of source told it the answer (see SyncClient).
 func (c *SyncClient) SyncStatus(ctx context.Context, source string) (rechist.SyncStatus, error) {
+	c.mu.Lock()
+	st, ok := c.known[source]
+	c.mu.Unlock()
+	if ok {
+		return st, nil
+	}
+	return c.askStatus(ctx, source)
+}
+
+// askStatus is GET /api/sync?source=ID.
+func (c *SyncClient) askStatus(ctx context.Context, source string) (rechist.SyncStatus, error) {
 	req, err := c.request(ctx, http.MethodGet, "?source="+url.QueryEscape(source), nil)
 	if err != nil {
 		return rechist.SyncStatus{}, err
@@ -68,6 +92,7 @@ func (c *SyncClient) SyncStatus(ctx context.Context, source string) (rechist.Syn
 	if st.Updated > 0 {
 		out.Updated = time.UnixMilli(st.Updated).UTC()
 	}
+	c.remember(out)
 	return out, nil
 }
 
@@ -88,17 +113,44 @@ func (c *SyncClient) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 	if err != nil {
 		return err
 	}
+	before, ok := c.take(p.Source)
 	err = c.do(req, nil)
 	var se *serverError
-	if err == nil || errors.As(err, &se) && se.final() {
+	switch {
+	case err == nil:
+		if ok && before.Cursor == p.Prev {
+			// The server's status now, as it computed it.
+			c.remember(rechist.SyncStatus{Source: p.Source, Cursor: p.Last, Hash: p.Hash, Epoch: p.Epoch,
+				Sent: before.Sent + int64(len(p.Rows)), Missed: before.Missed + p.Missed,
+				Updated: time.Now().UTC().Truncate(time.Millisecond)})
+		}
+		return nil
+	case errors.As(err, &se) && se.final():
 		return err
 	}
 	return c.learn(ctx, p, err)
 }
 
+// take returns what the client remembers of source's status and forgets
+// it: a push may move the cursor.
+func (c *SyncClient) take(source string) (rechist.SyncStatus, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st, ok := c.known[source]
+	delete(c.known, source)
+	return st, ok
+}
+
+// remember keeps st as its source's status on the server.
+func (c *SyncClient) remember(st rechist.SyncStatus) {
+	c.mu.Lock()
+	c.known[st.Source] = st
+	c.mu.Unlock()
+}
+
 // learn finds out whether push p, whose answer was lost (cause), committed.
 func (c *SyncClient) learn(ctx context.Context, p rechist.SyncPush, cause error) error {
-	st, err := c.SyncStatus(ctx, p.Source)
+	st, err := c.askStatus(ctx, p.Source)
 	switch {
 	case err == nil && st.Cursor == p.Last && st.Hash == p.Hash:
 		return nil
