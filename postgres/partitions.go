@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -82,10 +81,11 @@ func (p *partitions) ensure(ctx context.Context, q *db.Queries, times []int64) e
 	p.mu.Lock()
 	w := p.widthMs
 	var missing []int64
+	seen := map[int64]bool{}
 	if w > 0 {
 		for _, t := range times {
-			s := t - t%w
-			if !p.known[s] && !slices.Contains(missing, s) {
+			if s := t - t%w; !p.known[s] && !seen[s] {
+				seen[s] = true
 				missing = append(missing, s)
 			}
 		}
