@@ -10,6 +10,14 @@ func SetOutcomeWait(d time.Duration) (restore func()) {
 	return func() { outcomeWait = old }
 }
 
+// SetPartitionDetachWait shortens how long a partition's detach waits for
+// old snapshots, for tests; it returns a func that restores it.
+func SetPartitionDetachWait(d time.Duration) (restore func()) {
+	old := partitionDetachWait
+	partitionDetachWait = d
+	return func() { partitionDetachWait = old }
+}
+
 // The package's tests clean up in windows of 37 rows, so that every
 // cleanup of more rows than that (the conformance suite's included) goes
 // through several windows (deleteChunk).

@@ -207,7 +207,11 @@ func (e *engine) DropPartitions(ctx context.Context, cutoffMs int64) (int64, err
 		if n >= 0 {
 			attached, err := e.q.PartitionAttached(ctx, p.TableName)
 			if err == nil && attached {
-				err = e.detach(ctx, p.TableName, "CONCURRENTLY")
+				err = e.detachConcurrently(ctx, p.TableName)
+			}
+			if errors.Is(err, errPartitionBusy) {
+				e.cfg.Logger.Debug("rechist: partition detach waits for old snapshots: the next pass finishes it", "partition", p.TableName)
+				return total, nil
 			}
 			if err != nil {
 				return total, fmt.Errorf("partition %s: %w", p.TableName, err)
@@ -253,8 +257,30 @@ func (e *engine) truncatePartition(ctx context.Context, start int64) (int64, err
 }
 
 // errPartitionBusy is truncatePartition's error when a lock on the
-// partition was not granted within partitionLockTimeout.
+// partition was not granted within partitionLockTimeout, and
+// detachConcurrently's past partitionDetachWait.
 var errPartitionBusy = errors.New("partition busy")
+
+// partitionDetachWait bounds how long a DETACH ... CONCURRENTLY waits.
+// PostgreSQL makes it wait for every transaction that has read or written
+// record_history since before it began (a long export, a pg_dump of the
+// table); meanwhile it holds record_history in SHARE UPDATE EXCLUSIVE
+// mode, which making a new partition also needs. Past the wait the
+// partition stays half detached (empty: it was truncated first) and the
+// next pass finishes it.
+var partitionDetachWait = time.Minute
+
+// detachConcurrently detaches table CONCURRENTLY within
+// partitionDetachWait (then errPartitionBusy).
+func (e *engine) detachConcurrently(ctx context.Context, table string) error {
+	wctx, cancel := context.WithTimeout(ctx, partitionDetachWait)
+	defer cancel()
+	err := e.detach(wctx, table, "CONCURRENTLY")
+	if err != nil && ctx.Err() == nil && wctx.Err() != nil {
+		return fmt.Errorf("%w: %w", errPartitionBusy, err)
+	}
+	return err
+}
 
 // detach runs ALTER TABLE ... DETACH PARTITION with mode (CONCURRENTLY or
 // FINALIZE), which PostgreSQL runs only outside a transaction block, so

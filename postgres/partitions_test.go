@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/postgres"
 )
 
 // partitionsOf returns the start times of the partitions attached to
@@ -450,5 +451,65 @@ func TestPartitionLeftHalfDropped(t *testing.T) {
 	got, err := rechist.NewRepo[int](db).Query(ctx, "a", rechist.QueryParams{})
 	if err != nil || len(got) != 4 {
 		t.Fatalf("after the cleanup: %v, %v; want the rows of days 3 to 0", got, err)
+	}
+}
+
+// A transaction that has read record_history (here only its newest rows,
+// not the old partition, which retention can therefore empty) holds a
+// partition's detach up. The detach waits at most its bound: the cleanup
+// returns, the emptied partition stays half detached, and the next
+// cleanup drops it.
+func TestPartitionDetachWaitIsBounded(t *testing.T) {
+	serverURL(t)
+	defer postgres.SetPartitionDetachWait(300 * time.Millisecond)()
+	ctx := t.Context()
+	dsn := newSchema(t)
+	db, err := rechist.Open(ctx, dsn, rechist.WithPartitions(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	old := now.Add(-3 * 24 * time.Hour)
+	if err := rechist.NewRepo[int](db).StoreMany(ctx, []rechist.Record[int]{{Name: "a", Value: 1, StoredAt: old}, {Name: "a", Value: 2, StoredAt: now}}); err != nil {
+		t.Fatal(err)
+	}
+	reader, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reader.Close(context.Background())
+	tx, err := reader.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM record_history WHERE stored_at >= $1`, now.Add(-time.Hour).UnixMilli()).Scan(&n); err != nil || n != 1 {
+		t.Fatalf("the reader reads %d rows, %v", n, err)
+	}
+	if got, err := db.Cleanup(ctx, now.Add(-time.Hour)); err != nil || got != 1 {
+		t.Fatalf("Cleanup beside a reader of the table = %d, %v; want the old row deleted", got, err)
+	}
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	var state string
+	if err := c.QueryRow(ctx, `SELECT rechist_partition_state(table_name) FROM rechist_partition WHERE start_ms = $1`,
+		old.Truncate(24*time.Hour).UnixMilli()).Scan(&state); err != nil || state != "detaching" {
+		t.Fatalf("the old partition is %q, %v; want detaching", state, err)
+	}
+	assertNamesExact(t, dsn)
+	if err := tx.Rollback(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Cleanup(ctx, now.Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range partitionsOf(t, dsn) {
+		if p.Before(now.Add(-24 * time.Hour).Truncate(24 * time.Hour)) {
+			t.Fatalf("the partition of %v is still there", p)
+		}
 	}
 }

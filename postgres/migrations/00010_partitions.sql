@@ -257,6 +257,20 @@ END
 $$;
 -- +goose StatementEnd
 
+-- The rows of the partition table t per record, in step: names, counts,
+-- oldest and newest times (all NULL when it has none): what
+-- rechist_record_gone takes.
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION rechist_partition_counts(t TEXT, OUT names TEXT[], OUT ns BIGINT[], OUT firsts BIGINT[], OUT lasts BIGINT[])
+LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    EXECUTE format('SELECT array_agg(record_name), array_agg(n), array_agg(first_ms), array_agg(last_ms) FROM ('
+        'SELECT record_name, COUNT(*) AS n, MIN(stored_at) AS first_ms, MAX(stored_at) AS last_ms '
+        'FROM %I GROUP BY record_name) AS g', t) INTO names, ns, firsts, lasts;
+END
+$$;
+-- +goose StatementEnd
+
 -- Empties the partition that starts at start_ms, in one transaction with
 -- the names table's update: its records counted under a SHARE lock (reads
 -- go on; a late row for it waits), then the partition locked ACCESS
@@ -280,9 +294,7 @@ BEGIN
         RETURN -1;
     END IF;
     EXECUTE format('LOCK TABLE %I IN SHARE MODE', t);
-    EXECUTE format('SELECT array_agg(record_name), array_agg(n), array_agg(first_ms), array_agg(last_ms) FROM ('
-        'SELECT record_name, COUNT(*) AS n, MIN(stored_at) AS first_ms, MAX(stored_at) AS last_ms '
-        'FROM %I GROUP BY record_name) AS g', t) INTO names, ns, firsts, lasts;
+    SELECT c.names, c.ns, c.firsts, c.lasts INTO names, ns, firsts, lasts FROM rechist_partition_counts(t) AS c;
     IF names IS NULL THEN
         RETURN 0;
     END IF;
@@ -320,9 +332,7 @@ BEGIN
         IF rechist_partition_state(t) <> 'detached' THEN
             RAISE EXCEPTION 'partition % is still attached', t USING ERRCODE = '55000';
         END IF;
-        EXECUTE format('SELECT array_agg(record_name), array_agg(n), array_agg(first_ms), array_agg(last_ms) FROM ('
-            'SELECT record_name, COUNT(*) AS n, MIN(stored_at) AS first_ms, MAX(stored_at) AS last_ms '
-            'FROM %I GROUP BY record_name) AS g', t) INTO names, ns, firsts, lasts;
+        SELECT c.names, c.ns, c.firsts, c.lasts INTO names, ns, firsts, lasts FROM rechist_partition_counts(t) AS c;
         IF names IS NOT NULL THEN
             PERFORM rechist_record_gone(names, ns, firsts, lasts);
         END IF;
@@ -348,6 +358,7 @@ $$;
 -- +goose StatementEnd
 DROP FUNCTION IF EXISTS rechist_partition_drop(BIGINT);
 DROP FUNCTION IF EXISTS rechist_partition_truncate(BIGINT);
+DROP FUNCTION IF EXISTS rechist_partition_counts(TEXT);
 -- Migration 00007's rechist_record_removed, as it was.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION rechist_record_removed() RETURNS trigger
