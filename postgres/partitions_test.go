@@ -57,18 +57,38 @@ func partitionsOf(t *testing.T, dsn string) []time.Time {
 	return out
 }
 
+// openDaily opens a new schema partitioned by the day; the handle closes
+// when the test ends.
+func openDaily(t *testing.T) (*rechist.DB, string) {
+	t.Helper()
+	serverURL(t)
+	dsn := newSchema(t)
+	db, err := rechist.Open(t.Context(), dsn, rechist.WithPartitions(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db, dsn
+}
+
+// storeOldAndNow stores a row of record a three days before now and one
+// at now, and returns the old row's time.
+func storeOldAndNow(t *testing.T, db *rechist.DB, now time.Time) time.Time {
+	t.Helper()
+	old := now.Add(-3 * 24 * time.Hour)
+	recs := []rechist.Record[int]{{Name: "a", Value: 1, StoredAt: old}, {Name: "a", Value: 2, StoredAt: now}}
+	if err := rechist.NewRepo[int](db).StoreMany(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	return old
+}
+
 // A device that was offline for forty days pushes its backlog into a table
 // partitioned by the day: every row lands (the partitions of its days made
 // for it), queries answer as on one table, and the names table is exact.
 func TestPartitionsTakeABacklog(t *testing.T) {
-	serverURL(t)
 	ctx := t.Context()
-	dsn := newSchema(t)
-	db, err := rechist.Open(ctx, dsn, rechist.WithPartitions(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, dsn := openDaily(t)
 	made := partitionsOf(t, dsn)
 	if len(made) != 3 { // today's and two ahead
 		t.Fatalf("a new partitioned table has %d partitions, want 3", len(made))
@@ -125,14 +145,8 @@ func TestPartitionsTakeABacklog(t *testing.T) {
 // row for a dropped day lands in a partition made again; the names table
 // stays exact throughout.
 func TestPartitionsDroppedByRetention(t *testing.T) {
-	serverURL(t)
 	ctx := t.Context()
-	dsn := newSchema(t)
-	db, err := rechist.Open(ctx, dsn, rechist.WithPartitions(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, dsn := openDaily(t)
 	repo := rechist.NewRepo[int](db)
 	now := time.Now().UTC()
 	var rows []rechist.Record[int]
@@ -202,20 +216,10 @@ func TestPartitionsDroppedByRetention(t *testing.T) {
 // A reader that holds an old partition does not hold retention up: the
 // partition's rows are deleted row by row, and the next pass drops it.
 func TestPartitionHeldByAReader(t *testing.T) {
-	serverURL(t)
 	ctx := t.Context()
-	dsn := newSchema(t)
-	db, err := rechist.Open(ctx, dsn, rechist.WithPartitions(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	repo := rechist.NewRepo[int](db)
+	db, dsn := openDaily(t)
 	now := time.Now().UTC()
-	old := now.Add(-3 * 24 * time.Hour)
-	if err := repo.StoreMany(ctx, []rechist.Record[int]{{Name: "a", Value: 1, StoredAt: old}, {Name: "a", Value: 2, StoredAt: now}}); err != nil {
-		t.Fatal(err)
-	}
+	storeOldAndNow(t, db, now)
 	reader, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -367,14 +371,8 @@ func sameRecord(a, b rechist.Record[int]) bool {
 // cleanup drops both, whatever its cutoff, and counts the row out of the
 // names table.
 func TestPartitionLeftHalfDropped(t *testing.T) {
-	serverURL(t)
 	ctx := t.Context()
-	dsn := newSchema(t)
-	db, err := rechist.Open(ctx, dsn, rechist.WithPartitions(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, dsn := openDaily(t)
 	now := time.Now().UTC()
 	day := func(n int) time.Time { return now.Add(-time.Duration(n) * 24 * time.Hour) }
 	var recs []rechist.Record[int]
@@ -460,20 +458,11 @@ func TestPartitionLeftHalfDropped(t *testing.T) {
 // returns, the emptied partition stays half detached, and the next
 // cleanup drops it.
 func TestPartitionDetachWaitIsBounded(t *testing.T) {
-	serverURL(t)
 	defer postgres.SetPartitionDetachWait(300 * time.Millisecond)()
 	ctx := t.Context()
-	dsn := newSchema(t)
-	db, err := rechist.Open(ctx, dsn, rechist.WithPartitions(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db, dsn := openDaily(t)
 	now := time.Now().UTC()
-	old := now.Add(-3 * 24 * time.Hour)
-	if err := rechist.NewRepo[int](db).StoreMany(ctx, []rechist.Record[int]{{Name: "a", Value: 1, StoredAt: old}, {Name: "a", Value: 2, StoredAt: now}}); err != nil {
-		t.Fatal(err)
-	}
+	old := storeOldAndNow(t, db, now)
 	reader, err := pgx.Connect(ctx, dsn)
 	if err != nil {
 		t.Fatal(err)
