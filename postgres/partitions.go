@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"slices"
 	"sync"
 	"time"
 
@@ -77,13 +79,13 @@ func (p *partitions) load(ctx context.Context, q *db.Queries) error {
 
 // ensure makes the partitions for the times that have none the engine
 // knows of.
-func (p *partitions) ensure(ctx context.Context, q *db.Queries, times []int64) error {
+func (p *partitions) ensure(ctx context.Context, q *db.Queries, times iter.Seq[int64]) error {
 	p.mu.Lock()
 	w := p.widthMs
 	var missing []int64
 	seen := map[int64]bool{}
 	if w > 0 {
-		for _, t := range times {
+		for t := range times {
 			if s := t - t%w; !p.known[s] && !seen[s] {
 				seen[s] = true
 				missing = append(missing, s)
@@ -115,18 +117,20 @@ func (p *partitions) ahead(ctx context.Context, q *db.Queries, now time.Time) er
 	for i := range int64(partitionAhead + 1) {
 		times = append(times, now.UnixMilli()+i*w)
 	}
-	return p.ensure(ctx, q, times)
+	return p.ensure(ctx, q, slices.Values(times))
 }
 
-// batchTimes returns the times of the rows the batch inserts.
-func batchTimes(batch []*core.Request) []int64 {
-	var times []int64
-	for _, r := range batch {
-		for _, row := range r.Rows {
-			times = append(times, row.StoredAt)
+// batchTimes yields the times of the rows the batch inserts.
+func batchTimes(batch []*core.Request) iter.Seq[int64] {
+	return func(yield func(int64) bool) {
+		for _, r := range batch {
+			for _, row := range r.Rows {
+				if !yield(row.StoredAt) {
+					return
+				}
+			}
 		}
 	}
-	return times
 }
 
 // noPartition says whether err is PostgreSQL's refusal of a row that no
@@ -153,6 +157,10 @@ func (e *engine) partitionHistory(ctx context.Context, width time.Duration) erro
 }
 
 var _ core.PartitionDropper = (*engine)(nil)
+
+// Partitioned is core.PartitionDropper's: whether the engine knows the
+// table partitioned (since Open, or since a batch found it so).
+func (e *engine) Partitioned() bool { return e.parts.width() > 0 }
 
 // DropPartitions is core.PartitionDropper's: every partition that ends at
 // or before cutoffMs is emptied (rechist_partition_truncate: its rows

@@ -120,7 +120,7 @@ func (db *DB) cleanup(ctx context.Context, cutoffMs int64) (int64, error) {
 // that has them (PartitionDropper), counting their rows as deleted.
 func (db *DB) dropPartitions(ctx context.Context, cutoffMs int64) (int64, error) {
 	pd, ok := db.eng.(PartitionDropper)
-	if !ok || cutoffMs <= 0 {
+	if !ok || cutoffMs <= 0 || !pd.Partitioned() {
 		return 0, nil
 	}
 	n, err := pd.DropPartitions(ctx, cutoffMs)

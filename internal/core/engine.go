@@ -193,6 +193,9 @@ type CleanupWindower interface {
 // for records with rollup tiers (their raw rows leave with the tiers'
 // horizon moved, chunk by chunk).
 type PartitionDropper interface {
+	// Partitioned says whether the table is in partitions now: when it
+	// is not, the DB skips the pass over the names that finds the cutoff.
+	Partitioned() bool
 	DropPartitions(ctx context.Context, cutoffMs int64) (int64, error)
 }
 

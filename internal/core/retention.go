@@ -159,7 +159,7 @@ func (db *DB) PlanRetention(ctx context.Context, pols []Policy) (RetentionPlan, 
 // than every record's cutoff under pols (none when a record keeps its rows
 // for ever), before the records' own passes delete the rest.
 func (db *DB) dropPartitionsForAll(ctx context.Context, pols []Policy, now time.Time) (int64, error) {
-	if _, ok := db.eng.(PartitionDropper); !ok {
+	if pd, ok := db.eng.(PartitionDropper); !ok || !pd.Partitioned() {
 		return 0, nil
 	}
 	all := int64(math.MaxInt64)
