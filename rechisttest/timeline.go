@@ -4,6 +4,7 @@ package rechisttest
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -12,8 +13,8 @@ import (
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
-// testTimelineOrder checks that Timeline, read in windows of two rows,
-// streams Query's rows sorted by time, then name bytewise, then insert
+// testTimelineOrder checks that Timeline, read in windows of two rows and
+// in the default window, streams Query's rows sorted by time, then name bytewise, then insert
 // order, with each record's newest LimitPerRecord rows.
 func testTimelineOrder(t *testing.T, h Harness) {
 	db, _ := h.openDB(t)
@@ -28,7 +29,17 @@ func testTimelineOrder(t *testing.T, h Harness) {
 			t.Fatal(err)
 		}
 	}
-	ctx := core.WithTimelineWindow(t.Context(), 2, 0)
+	// Windows of two rows, and the default window, in which a limited
+	// stream is the first pass's rows alone.
+	for _, window := range []int{2, 0} {
+		ctx := core.WithTimelineWindow(t.Context(), window, 0)
+		checkTimeline(t, r, ctx)
+	}
+}
+
+// checkTimeline compares Timeline under ctx with Query, sorted.
+func checkTimeline(t *testing.T, r *rechist.Repo[int], ctx context.Context) {
+	t.Helper()
 	for _, p := range []rechist.QueryParams{{}, {LimitPerRecord: 1}, {LimitPerRecord: 7}, {LimitPerRecord: 3, Start: ms(2), End: ms(8)}} {
 		want, err := r.Query(t.Context(), "t::*", p)
 		if err != nil {

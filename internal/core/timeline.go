@@ -60,8 +60,12 @@ type timelineCut struct {
 //
 //  1. A first pass over All with the per-record limit (at least 1) finds
 //     the newest row in range (the stream's last time) and, with a limit,
-//     each record's cutoff. It keeps one entry per record, not rows.
-//  2. The time range is then read in windows of ascending time, each one
+//     each record's cutoff. It keeps one entry per record, not rows;
+//     with a limit it also keeps the rows it reads while they fit one
+//     window: they are the whole stream (the newest value of every
+//     record, the dashboard's list, is one index lookup a record), sorted
+//     and emitted with no second pass.
+//  2. Otherwise the time range is then read in windows of ascending time, each one
 //     All snapshot of its own; a window's rows are sorted and emitted. A
 //     window that would hold more rows or bytes than the bounds is given
 //     up and halved; a window with few rows doubles the next one, so empty
@@ -91,6 +95,10 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 	first.LimitPerRecord = max(limit, 1)
 	cuts := map[string]*timelineCut{}
 	lo, hi := int64(math.MaxInt64), int64(-1)
+	// With a limit, the first pass reads the very rows to stream: they are
+	// kept while they fit one window, and then need no second pass.
+	var kept []timelineItem
+	keptBytes, keep := 0, limit > 0
 	for row, err := range db.All(ctx, pattern, first) {
 		if err != nil {
 			return err
@@ -99,6 +107,13 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 		hi = max(hi, ms)
 		if limit == 0 {
 			continue
+		}
+		if keep {
+			kept = append(kept, timelineItem{row, len(kept)})
+			keptBytes += len(row.ValueJSON) + len(row.Name)
+			if len(kept) > maxRows || keptBytes > maxBytes {
+				keep, kept = false, nil
+			}
 		}
 		c := cuts[row.Name]
 		switch {
@@ -113,6 +128,15 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 	if hi < 0 {
 		return nil
 	}
+	if keep {
+		sortTimeline(kept)
+		for _, it := range kept {
+			if !yield(it.Row, nil) {
+				return nil
+			}
+		}
+		return ctx.Err()
+	}
 	if limit > 0 {
 		for _, c := range cuts {
 			lo = min(lo, c.ms)
@@ -122,11 +146,7 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 	}
 
 	width := max(1, (hi-lo)/64+1)
-	type item struct {
-		Row
-		seq int
-	}
-	var buf []item
+	var buf []timelineItem
 	for lo <= hi {
 		end := hi
 		if width-1 < hi-lo {
@@ -135,6 +155,9 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 		buf = buf[:0]
 		bytes, full := 0, false
 		seen := map[string]int{} // rows at the cutoff time taken so far, per record
+		if timelineWindowRead != nil {
+			timelineWindowRead()
+		}
 		for row, err := range db.All(ctx, pattern, Range{StartMs: lo, EndMs: end}) {
 			if err != nil {
 				return err
@@ -152,7 +175,7 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 					seen[row.Name]++
 				}
 			}
-			buf = append(buf, item{row, len(buf)})
+			buf = append(buf, timelineItem{row, len(buf)})
 			bytes += len(row.ValueJSON) + len(row.Name)
 			if (len(buf) > maxRows || bytes > maxBytes) && end > lo {
 				full = true
@@ -163,11 +186,7 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 			width = max(1, (end-lo+1)/2)
 			continue
 		}
-		// Within a record, All yields the later store first among equal
-		// times: a higher seq is an earlier store.
-		slices.SortFunc(buf, func(a, b item) int {
-			return cmp.Or(cmp.Compare(a.StoredAt, b.StoredAt), cmp.Compare(a.Name, b.Name), cmp.Compare(b.seq, a.seq))
-		})
+		sortTimeline(buf)
 		for _, it := range buf {
 			if limit > 0 {
 				c := cuts[it.Name]
@@ -190,3 +209,23 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 	}
 	return ctx.Err()
 }
+
+// timelineItem is a row of a Timeline window with its place in what All
+// yielded.
+type timelineItem struct {
+	Row
+	seq int
+}
+
+// sortTimeline sorts rows All yielded into Timeline's order. Within a
+// record, All yields the later store first among equal times (with a
+// limit too): a higher seq is an earlier store.
+func sortTimeline(items []timelineItem) {
+	slices.SortFunc(items, func(a, b timelineItem) int {
+		return cmp.Or(cmp.Compare(a.StoredAt, b.StoredAt), cmp.Compare(a.Name, b.Name), cmp.Compare(b.seq, a.seq))
+	})
+}
+
+// timelineWindowRead, when set (tests), is called before each window's
+// read.
+var timelineWindowRead func()
