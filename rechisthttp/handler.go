@@ -8,13 +8,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/timeparse"
 )
 
 // Option configures [NewHandler].
@@ -344,14 +344,20 @@ func (p params) span(info rechist.RecordInfo) (lo, hi int64, ok bool) {
 	return lo, hi, lo <= hi
 }
 
-// msParam reads Unix milliseconds; "" is the zero time (unbounded).
+// msParam reads a point in time as the command line does (timeparse.Time:
+// Unix milliseconds, refusing a number that looks like seconds, RFC 3339,
+// or a local date and time in the server's zone); "" is the zero time
+// (unbounded). A time before 1970 is refused, as the store refuses it.
 func msParam(s, name string) (time.Time, error) {
 	if s == "" {
 		return time.Time{}, nil
 	}
-	ms, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || ms < 0 {
-		return time.Time{}, badRequest("%s %q is not Unix milliseconds (a whole number from 0)", name, s)
+	t, err := timeparse.Time(s)
+	if err != nil {
+		return time.Time{}, badRequest("%s: %v", name, err)
 	}
-	return time.UnixMilli(ms), nil
+	if t.UnixMilli() < 0 {
+		return time.Time{}, badRequest("%s %q is before the Unix epoch (1970)", name, s)
+	}
+	return t, nil
 }

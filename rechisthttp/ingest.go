@@ -34,7 +34,7 @@ func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 	var recs []rechist.Record[json.RawMessage]
 	var bad []lineError
 	now := time.Now()
-	no := 0
+	no, nbad := 0, 0
 	for text := range bytes.SplitSeq(body, []byte("\n")) {
 		no++
 		if len(bytes.TrimSpace(text)) == 0 {
@@ -42,6 +42,7 @@ func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 		}
 		rec, err := jsonl.ParseLine(text, now)
 		if err != nil {
+			nbad++
 			if len(bad) < 100 {
 				bad = append(bad, lineError{no, err.Error()})
 			}
@@ -55,7 +56,7 @@ func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 		return json.NewEncoder(w).Encode(struct {
 			Error string      `json:"error"`
 			Lines []lineError `json:"lines"`
-		}{fmt.Sprintf("line %d: %s; nothing was stored", bad[0].Line, bad[0].Error), bad})
+		}{badLines(nbad, no, bad[0]), bad})
 	}
 	if len(recs) > 0 {
 		// The query timeout bounds the store: past it while the rows still
@@ -67,4 +68,14 @@ func (h *Handler) serveIngest(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	return writeJSON(w, map[string]int{"stored": len(recs)})
+}
+
+// badLines is a refused ingest's error: how many of its lines are bad, and
+// the first.
+func badLines(nbad, lines int, first lineError) string {
+	if nbad == 1 {
+		return fmt.Sprintf("line %d: %s; nothing was stored", first.Line, first.Error)
+	}
+	return fmt.Sprintf("%d of %d lines are bad (the first hundred are listed), the first line %d: %s; nothing was stored",
+		nbad, lines, first.Line, first.Error)
 }

@@ -61,6 +61,20 @@ func validateRows(op string, rows []Row) error {
 	return nil
 }
 
+// Problem says why r cannot be stored, or "" when it can: what Insert
+// refuses it for, and what the typed layer refuses in its value
+// (ValueProblem). For input read line by line (ingest), to report every
+// bad line before storing any.
+func (r *Row) Problem() string {
+	if p := r.problem(); p != "" {
+		return p
+	}
+	if p := ValueProblem([]byte(r.ValueJSON)); p != "" {
+		return fmt.Sprintf("record %s: %s", quoteName(r.Name), p)
+	}
+	return ""
+}
+
 // problem says what is wrong with r, or "" when it can be stored.
 func (r *Row) problem() string {
 	if p := nameProblem("record name", r.Name); p != "" {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/internal/timeparse"
 )
 
@@ -61,6 +62,12 @@ func ParseLine(text []byte, now time.Time) (rechist.Record[json.RawMessage], err
 		return rec, err
 	}
 	rec.Value = in.Value
+	// What the store would refuse (an empty name, 1e400), refused here: so
+	// ingest reports every bad line at once, with the same words.
+	row := core.Row{Name: rec.Name, ValueJSON: string(in.Value), StoredAt: rec.StoredAt.UnixMilli()}
+	if problem := row.Problem(); problem != "" {
+		return rec, invalidf("%s", problem)
+	}
 	return rec, nil
 }
 
