@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"math"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/jsonl"
+	"github.com/seed178a96f3/rechist/internal/rowcsv"
 )
 
 // serveExport streams the rows of a range as CSV or JSON Lines in the
@@ -60,12 +60,11 @@ func (h *Handler) serveExport(w http.ResponseWriter, r *http.Request) error {
 	csvw := csv.NewWriter(bw)
 	enc := jsonl.NewEncoder(bw) // ingest's input: {"name","value","at"}
 	if format == "csv" {
-		_ = csvw.Write([]string{"record", "ts", "time", "value"})
+		_ = csvw.Write(rowcsv.Header)
 	}
 	err = h.exportRows(ctx, p, infos, func(rec rechist.Record[json.RawMessage]) error {
 		if format == "csv" {
-			return csvw.Write([]string{rec.Name, strconv.FormatInt(rec.StoredAt.UnixMilli(), 10),
-				rec.StoredAt.Format("2006-01-02T15:04:05.000Z07:00"), string(rec.Value)})
+			return csvw.Write(rowcsv.Fields(rec, time.UTC))
 		}
 		return enc.Encode(rec)
 	})

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/rowcsv"
 )
 
 // outputFlags choose how records are printed.
 type outputFlags struct {
 	JSON      bool `name:"json" xor:"format" help:"Print JSON Lines ({\"name\",\"at\",\"value\"}; \"at\" is Unix milliseconds after year 9999), which ingest reads back."`
-	CSV       bool `name:"csv" xor:"format" help:"Print CSV with a header: record,time,value."`
+	CSV       bool `name:"csv" xor:"format" help:"Print CSV with a header: record,ts,time,value (ts: Unix milliseconds), as /api/export sends it."`
 	timeFlags `embed:""`
 }
 
@@ -26,7 +27,7 @@ type timeFlags struct {
 
 // timeLayout is how every command prints a time: RFC 3339 with
 // milliseconds, the precision rows hold.
-const timeLayout = "2006-01-02T15:04:05.000Z07:00"
+const timeLayout = rowcsv.TimeLayout
 
 // loc is the time zone times print in.
 func (f timeFlags) loc() *time.Location {
@@ -63,9 +64,9 @@ func (o outputFlags) printRecords(w io.Writer, seq iter.Seq2[rechist.Record[json
 		done = bw.Flush
 	case o.CSV:
 		cw := csv.NewWriter(bw)
-		cw.Write([]string{"record", "time", "value"})
+		cw.Write(rowcsv.Header)
 		write = func(r rechist.Record[json.RawMessage]) error {
-			return cw.Write([]string{r.Name, r.StoredAt.In(loc).Format(timeLayout), string(r.Value)})
+			return cw.Write(rowcsv.Fields(r, loc))
 		}
 		done = func() error {
 			cw.Flush()
