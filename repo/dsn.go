@@ -55,6 +55,9 @@ func locate(path string, create bool) (location, error) {
 	} else if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return location{}, fmt.Errorf("no database at %s: %w", path, fs.ErrNotExist)
 	}
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return location{}, core.Invalidf("open", "%s is a directory, not a database file", path)
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return location{}, err

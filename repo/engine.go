@@ -43,8 +43,11 @@ type engine struct {
 	ckpt     *checkpointer
 	ckptDB   *sql.DB // the checkpointer's connection (files only)
 	ckptEnd  chan struct{}
-	epoch    syncEpoch  // begun by the first batch that stores rows (sync.go)
-	recent   recentRows // rows just committed, for the rollup (recent.go)
+	// immutable is what a read-only open saw of a file it had to open
+	// immutable (readonly.go); nil otherwise.
+	immutable *immutableState
+	epoch     syncEpoch  // begun by the first batch that stores rows (sync.go)
+	recent    recentRows // rows just committed, for the rollup (recent.go)
 }
 
 // The whole engine contract, and every optional capability: the
@@ -193,12 +196,7 @@ func (e *engine) prepareSchema(ctx context.Context, conn *sql.DB) error {
 // writer, no checkpointer, no migrations, no journal-mode change.
 func (e *engine) openReadOnly(ctx context.Context) error {
 	var err error
-	if e.readDB, err = sql.Open("sqlite", e.loc.dsn(readOnlyParams(e.cfg))); err != nil {
-		return err
-	}
-	e.readDB.SetMaxOpenConns(e.cfg.ReadConns)
-	e.readDB.SetMaxIdleConns(e.cfg.ReadConns)
-	if err := e.readDB.PingContext(ctx); err != nil {
+	if e.readDB, e.immutable, err = openReadPool(ctx, e.loc, e.path, e.cfg, e.cfg.ReadConns); err != nil {
 		return fmt.Errorf("open %s read-only: %w", e.path, err)
 	}
 	if e.readQ, err = db.Prepare(ctx, e.readDB); err != nil {
@@ -264,7 +262,7 @@ func (e *engine) Close(ctx context.Context) error {
 				slog.Int64("copied", copied))
 		}
 	}
-	errs = append(errs, e.closePools())
+	errs = append(errs, e.closePools(), closeImmutable(e.immutable, e.path))
 	return errors.Join(errs...)
 }
 

@@ -28,17 +28,18 @@ func migrationsProvider(ctx context.Context, path string, mode core.SchemaMode) 
 	if err != nil {
 		return nil, err
 	}
-	params := writerParams(cfg, false, false)
+	var conn *sql.DB
 	if mode == core.ReadSchema {
-		params = readOnlyParams(cfg)
+		// A status read may find the file immutable, as a read-only open
+		// does (readonly.go); it reads the version table once, at once.
+		conn, _, err = openReadPool(ctx, loc, path, cfg, 1)
+	} else {
+		conn, err = openOneConn(ctx, loc.dsn(writerParams(cfg, false, false)))
 	}
-	conn, err := sql.Open("sqlite", loc.dsn(params))
 	if err != nil {
-		return nil, err
-	}
-	conn.SetMaxOpenConns(1)
-	if err := conn.PingContext(ctx); err != nil {
-		conn.Close()
+		if conn != nil {
+			conn.Close()
+		}
 		return nil, err
 	}
 	p, err := goose.NewProvider(goose.DialectSQLite3, conn, migrations.FS)

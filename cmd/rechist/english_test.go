@@ -53,8 +53,10 @@ func TestNoRepeatedPrefixes(t *testing.T) {
 		says string
 	}{
 		{[]string{"ingest", "adir"}, "rechist: adir is a directory, not a JSON Lines file\n"},
-		{[]string{"--db", "adir", "ingest", "-"}, "rechist: open"},
-		{[]string{"--db", "adir", "demo"}, "rechist: open"},
+		{[]string{"--db", "adir", "ingest", "-"}, "adir is a directory, not a database file"},
+		{[]string{"--db", "adir", "demo"}, "adir is a directory, not a database file"},
+		{[]string{"--db", "adir", "records"}, "adir is a directory, not a database file"},
+		{[]string{"--db", "adir", "stats"}, "adir is a directory, not a database file"},
 		{[]string{"bench", "--dir", "afile", "--quick", "--no-progress"}, "rechist: bench: "},
 	} {
 		r := runCLI(t, dir, "", tc.args...)

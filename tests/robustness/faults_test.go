@@ -392,7 +392,7 @@ func TestFaultNotADatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct{ name, path, says string }{
-		{"directory", dir, "unable to open database file"},
+		{"directory", dir, "is a directory, not a database file"},
 		{"text file", text, "file is not a database"},
 		{"damaged header", header, "file is not a database"},
 		{"truncated to half", truncated, "malformed"},
