@@ -191,11 +191,14 @@ type browser struct {
 	problems []string
 }
 
-func newBrowser(t *testing.T, ctx context.Context, exe string) *browser {
+// newBrowser starts one with a 1280x760 window; extra options come last
+// (chromedp.Env("TZ=...") sets its time zone).
+func newBrowser(t *testing.T, ctx context.Context, exe string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 760),
 		chromedp.UserDataDir(t.TempDir()))
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(cancelAlloc)
 	bctx, cancelBrowser := chromedp.NewContext(actx)

@@ -71,15 +71,16 @@ func TestDashboardTiersInBrowser(t *testing.T) {
 	br.wait("both records, one left in its tier", `document.querySelectorAll("#records tbody tr").length === 2 &&
 		document.querySelector('tr[data-name="sensor::gone"] td.value')?.textContent === "(rolled up)"`)
 
-	chart := func(record, rangeValue string, bucketSeconds, minPoints int) {
+	chart := func(record, rangeValue, bucketText string, bucketMs, minPoints int) {
 		t.Helper()
 		br.run("choose "+record, chromedp.Click(`tr[data-name="`+record+`"]`))
 		br.run("range "+rangeValue, chromedp.SetValue(`#range`, rangeValue))
 		br.run("apply the range", chromedp.Evaluate[chromedp.Void](`document.querySelector("#range").dispatchEvent(new Event("change"))`))
-		br.wait(record+" charted from the tier", fmt.Sprintf(`document.querySelector("#legend")?.textContent.includes("3600 s rollup tier") &&
-			document.querySelector("#legend").textContent.includes("buckets of %d s,") &&
+		br.wait(record+" charted from the tier", fmt.Sprintf(`document.querySelector("#legend")?.textContent.includes("1 h rollup tier") &&
+			document.querySelector("#legend").textContent.includes("buckets of %s,") &&
+			document.querySelector("#chart").dataset.every === "%d" && document.querySelector("#chart").dataset.tier === "3600000" &&
 			document.querySelector("#name").textContent === %q && Number(document.querySelector("#mean")?.dataset.points) >= %d`,
-			bucketSeconds, record, minPoints))
+			bucketText, bucketMs, record, minPoints))
 		field, err := chromedp.Run(br.ctx, chromedp.Evaluate[string](`document.querySelector("#field").value`))
 		if err != nil || field != "celsius" {
 			t.Errorf("%s: the field offered is %q (%v), want celsius", record, field, err)
@@ -89,8 +90,8 @@ func TestDashboardTiersInBrowser(t *testing.T) {
 			t.Errorf("%s, %s: the page shows an error: %s", record, rangeValue, errText)
 		}
 	}
-	chart("sensor::live", "31536000000", 43200, 700) // a year in 12-hour buckets
-	chart("sensor::gone", "all", 43200, 390)         // 200 days of its year in 12-hour buckets
-	chart("sensor::live", "2592000000", 3600, 700)   // 30 days in hours
+	chart("sensor::live", "1y", "12 h", 43200000, 700)  // a year in 12-hour buckets
+	chart("sensor::gone", "all", "12 h", 43200000, 390) // 200 days of its year in 12-hour buckets
+	chart("sensor::live", "30d", "1 h", 3600000, 700)   // 30 days in hours
 	br.checkConsole()
 }
