@@ -21,8 +21,9 @@ func (o syncOpt) syncOption() namedOption[core.SyncOptions] { return namedOption
 
 // SyncPattern sends only the records matching pattern (in the source's
 // pattern language; default: all). The destination's cursor covers every
-// source row Sync has looked at, sent or not: rows a later Sync with a
-// wider pattern would select are not sent after all.
+// source row Sync has looked at, sent or not, so it remembers the pattern
+// and the prefix: a later Sync of the source with others fails with
+// [ErrInvalidArgument] and sends nothing (see [DB.ForgetSyncSource]).
 func SyncPattern(pattern string) SyncOption {
 	return syncOpt{"SyncPattern", func(o *core.SyncOptions) error { o.Pattern = pattern; return nil }}
 }
@@ -85,11 +86,28 @@ type SyncResult struct {
 	// TotalSent and TotalMissed are the destination's counts for this
 	// source since its first Sync.
 	TotalSent, TotalMissed int64
+	// Gone counts the ids this Sync passed over that the source no longer
+	// had when the destination first received it (its first Sync there):
+	// rows deleted before sync saw them, not missed. Horizon is the
+	// source's newest id at that first Sync (0 when the destination's
+	// cursor is older than rechist keeping it), TotalGone the
+	// destination's count.
+	Gone, Horizon, TotalGone int64
+	// Parent is set when this Sync began the source's cursor on the
+	// destination by continuing the history that an earlier identity of
+	// it (Parent, see [DB.NewSourceID]) left there up to the source's id
+	// ParentID: the rows up to it were not sent again.
+	Parent   string
+	ParentID int64
+	// Reached says whether the destination answered: false, Cursor and
+	// the totals are unknown, not 0.
+	Reached bool
 }
 
 func syncResult(r core.SyncResult) SyncResult {
 	return SyncResult{Source: r.Source, Copied: r.Copied, Skipped: r.Skipped, Missed: r.Missed,
-		Cursor: r.Cursor, SourceLast: r.SourceLast, TotalSent: r.TotalSent, TotalMissed: r.TotalMissed}
+		Cursor: r.Cursor, SourceLast: r.SourceLast, TotalSent: r.TotalSent, TotalMissed: r.TotalMissed,
+		Gone: r.Gone, Horizon: r.Horizon, TotalGone: r.TotalGone, Parent: r.Parent, ParentID: r.ParentID, Reached: r.Reached}
 }
 
 // Sync copies to dst every row of src that dst has not yet received from
@@ -119,7 +137,11 @@ func syncResult(r core.SyncResult) SyncResult {
 // Rows src deleted before they were sent are counted in
 // [SyncResult.Missed] (with, on a PostgreSQL source, the ids its failed
 // writes used up): retention on a device must outlast its longest time
-// offline.
+// offline. Rows it no longer had when dst first received it are not
+// missed: [SyncResult.Gone].
+//
+// dst remembers the pattern and prefix of the source's first Sync: a Sync
+// with others fails with [ErrInvalidArgument], sending nothing.
 func Sync(ctx context.Context, src, dst *DB, opts ...SyncOption) (SyncResult, error) {
 	var o core.SyncOptions
 	var given []string
@@ -156,6 +178,24 @@ type SyncStatus struct {
 	// source's epoch at it, as the last push said: what the next one
 	// checks the source against ([ErrCopiedSource]).
 	Hash, Epoch string
+	// Filtered says whether the destination knows the Pattern and Prefix
+	// the source's pushes use (a cursor an older rechist wrote does not;
+	// the next push records them). A push with others is refused.
+	Filtered        bool
+	Pattern, Prefix string
+	// Horizon is the source's newest id when the destination first
+	// received it, Gone how many ids up to it the source no longer had
+	// then (not missed); both 0 for a cursor an older rechist wrote.
+	Horizon, Gone int64
+}
+
+func syncStatus(source string, c core.SyncCursor) SyncStatus {
+	st := SyncStatus{Source: source, Cursor: c.LastID, Sent: c.Sent, Missed: c.Missed, Hash: c.LastHash, Epoch: c.LastEpoch,
+		Filtered: c.Filtered, Pattern: c.Pattern, Prefix: c.Prefix, Horizon: c.Horizon, Gone: c.Gone}
+	if c.UpdatedMs > 0 {
+		st.Updated = fromMillis(c.UpdatedMs)
+	}
+	return st
 }
 
 // SyncStatus returns what db, as a sync destination, holds of source; the
@@ -165,20 +205,93 @@ func (db *DB) SyncStatus(ctx context.Context, source string) (SyncStatus, error)
 	if err != nil {
 		return SyncStatus{}, public(err)
 	}
-	st := SyncStatus{Source: source, Cursor: c.LastID, Sent: c.Sent, Missed: c.Missed, Hash: c.LastHash, Epoch: c.LastEpoch}
-	if c.UpdatedMs > 0 {
-		st.Updated = fromMillis(c.UpdatedMs)
+	return syncStatus(source, c), nil
+}
+
+// SyncSources returns what db, as a sync destination, holds of every
+// source it received rows from, by source id: how an operator finds the id
+// [DB.ForgetSyncSource] takes (`rechist sync sources`).
+func (db *DB) SyncSources(ctx context.Context) ([]SyncStatus, error) {
+	cs, err := db.core.SyncSources(ctx)
+	if err != nil {
+		return nil, public(err)
 	}
-	return st, nil
+	out := make([]SyncStatus, len(cs))
+	for i, c := range cs {
+		out[i] = syncStatus(c.Source, c)
+	}
+	return out, nil
+}
+
+// ForgetSyncSource makes db, as a sync destination, forget source: its
+// cursor, counts, pattern, prefix and epochs go, in one transaction, and
+// it returns what db held of it. The rows received from the source stay.
+// The source's next [Sync] to db is its first: it sends every row the
+// source still holds (under the same prefix, those db received before
+// would be stored twice: delete them first, or push under a new prefix),
+// with any pattern and prefix. An error wrapping [ErrNotFound] when db
+// holds no cursor of source, [ErrInvalidArgument] for an empty id,
+// [ErrReadOnly] on a read-only handle. `rechist sync forget`.
+func (db *DB) ForgetSyncSource(ctx context.Context, source string) (SyncStatus, error) {
+	c, err := db.core.ForgetSyncSource(ctx, source)
+	if err != nil {
+		return SyncStatus{}, public(err)
+	}
+	return syncStatus(source, c), nil
+}
+
+// SyncEpoch is an epoch of a source's row ids: from Start on, its ids
+// were handed out by the DB handle whose random token is Token (see
+// docs/sync.md, "Epochs").
+type SyncEpoch struct {
+	Start int64
+	Token string
+}
+
+// SyncEpochs returns the epochs of the ids db, as a sync destination,
+// received from source, in id order: what a source with a new identity
+// compares its own with, to continue the history its old identity left
+// (see [DB.NewSourceID]). A [SyncTarget] that has this method lets it.
+func (db *DB) SyncEpochs(ctx context.Context, source string) ([]SyncEpoch, error) {
+	es, err := db.core.SyncEpochs(ctx, source)
+	if err != nil {
+		return nil, public(err)
+	}
+	return publicEpochs(es), nil
+}
+
+func publicEpochs(es []core.SyncEpoch) []SyncEpoch {
+	if es == nil {
+		return nil
+	}
+	out := make([]SyncEpoch, len(es))
+	for i, e := range es {
+		out[i] = SyncEpoch(e)
+	}
+	return out
+}
+
+func coreEpochs(es []SyncEpoch) []core.SyncEpoch {
+	if es == nil {
+		return nil
+	}
+	out := make([]core.SyncEpoch, len(es))
+	for i, e := range es {
+		out[i] = core.SyncEpoch(e)
+	}
+	return out
 }
 
 // NewSourceID gives db a new random identity as a sync source and returns
-// it: what a copy of a device's file needs before it pushes on its own
-// (see [ErrCopiedSource]). Destinations then see a new source, with
-// nothing received from it: the next [Sync] sends every row the file
-// holds, those it inherited from the original included, so push it under
-// a prefix of its own (or delete the inherited rows first). The old
-// identity's cursor stays on each destination.
+// it: what a file refused with [ErrCopiedSource] needs (a copy of another
+// device's file, the file a copy was made of, a restored backup). db keeps
+// the identities it had before. Its next [Sync] to a destination that
+// holds rows of the old identity, pushed with the same pattern and prefix,
+// continues that history from where db and it part (where their epochs
+// differ), sending only the rows after that point: nothing twice, nothing
+// skipped. With another prefix, or to a destination that does not know the
+// old identity, it sends every row db holds. The old identity's cursor
+// stays on each destination, for the other file. See docs/sync.md.
 func (db *DB) NewSourceID(ctx context.Context) (string, error) {
 	id, err := db.core.NewSourceID(ctx)
 	return id, public(err)

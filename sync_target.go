@@ -44,6 +44,20 @@ type SyncPush struct {
 	// Missed counts the ids after Prev up to Last that had no row when
 	// the source was read (rows it deleted before they were sent).
 	Missed int64
+	// Pattern and Prefix are the push's, which the target remembers with
+	// the cursor and checks ("": an older client's push that says none:
+	// not checked).
+	Pattern, Prefix string
+	// Horizon is the source's newest id when the target first received it
+	// (recorded when the push creates the cursor) and Gone the ids up to it
+	// the push passes over without a row (not missed).
+	Horizon, Gone int64
+	// Epochs are the source's epochs of the ids the push covers.
+	Epochs []SyncEpoch
+	// Adopt says the source continues, from Prev on, the history an
+	// earlier identity of it left on the target: its own cursor must not
+	// exist yet.
+	Adopt bool
 	// Rows are the rows to store, in the source's id order, each value
 	// the text the source stored, byte for byte (another program's value
 	// need not be JSON), with its time.
@@ -74,7 +88,8 @@ func (db *DB) ApplySync(ctx context.Context, p SyncPush) error {
 		}
 		rows[i] = core.Row{Name: r.Name, ValueJSON: string(r.Value), StoredAt: ms}
 	}
-	step := &core.SyncStep{Source: p.Source, PrevID: p.Prev, LastID: p.Last, LastHash: p.Hash, LastEpoch: p.Epoch, Missed: p.Missed}
+	step := &core.SyncStep{Source: p.Source, PrevID: p.Prev, LastID: p.Last, LastHash: p.Hash, LastEpoch: p.Epoch, Missed: p.Missed,
+		Pattern: p.Pattern, Prefix: p.Prefix, Horizon: p.Horizon, Gone: p.Gone, Epochs: coreEpochs(p.Epochs), Adopt: p.Adopt}
 	return public(db.core.ApplySync(ctx, step, rows))
 }
 
@@ -91,6 +106,9 @@ func SyncTo(ctx context.Context, src *DB, dst SyncTarget, opts ...SyncOption) (S
 		return SyncResult{}, public(core.Invalidf("sync", "source and destination must not be nil"))
 	}
 	var target core.SyncTarget = targetAdapter{dst}
+	if _, ok := dst.(syncEpochLister); ok {
+		target = epochAdapter{targetAdapter{dst}}
+	}
 	if d, ok := dst.(*DB); ok {
 		if d == nil {
 			return SyncResult{}, public(core.Invalidf("sync", "source and destination must not be nil"))
@@ -112,7 +130,8 @@ func (a targetAdapter) SyncStatus(ctx context.Context, source string) (core.Sync
 	if err != nil {
 		return core.SyncCursor{}, err
 	}
-	c := core.SyncCursor{LastID: st.Cursor, LastHash: st.Hash, LastEpoch: st.Epoch, Sent: st.Sent, Missed: st.Missed}
+	c := core.SyncCursor{LastID: st.Cursor, LastHash: st.Hash, LastEpoch: st.Epoch, Sent: st.Sent, Missed: st.Missed,
+		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone}
 	if !st.Updated.IsZero() {
 		c.UpdatedMs = st.Updated.UnixMilli()
 	}
@@ -121,9 +140,25 @@ func (a targetAdapter) SyncStatus(ctx context.Context, source string) (core.Sync
 
 func (a targetAdapter) ApplySync(ctx context.Context, step *core.SyncStep, rows []core.Row) error {
 	p := SyncPush{Source: step.Source, Prev: step.PrevID, Last: step.LastID, Hash: step.LastHash, Epoch: step.LastEpoch,
-		Missed: step.Missed, Rows: make([]SyncRow, len(rows))}
+		Missed: step.Missed, Pattern: step.Pattern, Prefix: step.Prefix, Horizon: step.Horizon, Gone: step.Gone,
+		Epochs: publicEpochs(step.Epochs), Adopt: step.Adopt, Rows: make([]SyncRow, len(rows))}
 	for i, r := range rows {
 		p.Rows[i] = SyncRow{Name: r.Name, Value: json.RawMessage(r.ValueJSON), StoredAt: fromMillis(r.StoredAt)}
 	}
 	return a.t.ApplySync(ctx, p)
+}
+
+// syncEpochLister is a SyncTarget that can list the epochs it received of
+// a source (DB, rechisthttp's SyncClient).
+type syncEpochLister interface {
+	SyncEpochs(ctx context.Context, source string) ([]SyncEpoch, error)
+}
+
+// epochAdapter is a targetAdapter whose target lists epochs: the core
+// sees a core.SyncEpochLister.
+type epochAdapter struct{ targetAdapter }
+
+func (a epochAdapter) SyncEpochs(ctx context.Context, source string) ([]core.SyncEpoch, error) {
+	es, err := a.t.(syncEpochLister).SyncEpochs(ctx, source)
+	return coreEpochs(es), err
 }

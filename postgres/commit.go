@@ -158,7 +158,7 @@ func applyBatch(ctx context.Context, tx pgx.Tx, q *db.Queries, batch []*core.Req
 				}
 			}
 		case r.Kind == core.KindSetSourceID:
-			if err := q.SetSourceID(ctx, r.Name); err != nil {
+			if err := setSourceID(ctx, q, r.Name); err != nil {
 				return statementError(r, err)
 			}
 		case r.Kind == core.KindTiers:

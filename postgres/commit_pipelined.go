@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,7 +22,7 @@ import (
 // small StoreMany calls and sync pushes, most of what writers commit.
 func pipelined(batch []*core.Request) bool {
 	for _, r := range batch {
-		if !pooled(r) {
+		if !pooled(r) || (r.Kind == core.KindSync && r.Sync.Forget) {
 			return false
 		}
 	}
@@ -89,6 +90,7 @@ type pipelinedTx struct {
 	rows    db.InsertRecordsParams
 	xid     string
 	cursors map[string]core.SyncCursor
+	epochs  map[string][]core.SyncEpoch // by source: the epochs its pushes carry, in queue order
 }
 
 // begin sends the first round trip and returns the second (ending with
@@ -109,6 +111,7 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 		}
 		for _, s := range t.sources {
 			first.Queue(db.SyncCursor, s)
+			first.Queue(db.SyncSource, s)
 		}
 	}
 	err := runBatch(ctx, conn, first, func(br pgx.BatchResults) error {
@@ -118,7 +121,7 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 		if err := br.QueryRow().Scan(&t.xid); err != nil {
 			return statementError(nil, err) // rows of several requests: which one is unknown
 		}
-		for range first.Len() - 2 - len(t.sources) {
+		for range first.Len() - 2 - 2*len(t.sources) {
 			if _, err := br.Exec(); err != nil {
 				return statementError(nil, err)
 			}
@@ -128,7 +131,15 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 			if err := br.QueryRow().Scan(&c.LastID, &c.LastHash, &c.RowsSent, &c.RowsMissed, &c.UpdatedAt); err != nil {
 				return statementError(nil, err)
 			}
-			t.cursors[s] = core.SyncCursor{LastID: c.LastID, LastHash: c.LastHash, Sent: c.RowsSent, Missed: c.RowsMissed, UpdatedMs: c.UpdatedAt}
+			cur := core.SyncCursor{LastID: c.LastID, LastHash: c.LastHash, Sent: c.RowsSent, Missed: c.RowsMissed, UpdatedMs: c.UpdatedAt}
+			var src db.SyncSourceRow
+			switch err := br.QueryRow().Scan(&src.Pattern, &src.Prefix, &src.Horizon, &src.RowsGone); {
+			case err == nil:
+				cur = withSyncSource(cur, src)
+			case !errors.Is(err, pgx.ErrNoRows):
+				return statementError(nil, err)
+			}
+			t.cursors[s] = cur
 		}
 		return nil
 	})
@@ -143,6 +154,14 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 			c := t.cursors[s]
 			last.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
 			last.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
+			if c.Filtered {
+				p := setSyncSourceParams(s, c)
+				last.Queue(db.SetSyncSource, p.SourceID, p.Pattern, p.Prefix, p.Horizon, p.RowsGone)
+			}
+			if epochs := t.epochs[s]; len(epochs) > 0 {
+				p := addSyncSourceEpochsParams(s, epochs)
+				last.Queue(db.AddSyncSourceEpochs, p.SourceID, p.StartIds, p.Tokens)
+			}
 		}
 		last.Queue(db.InsertRecords, t.rows.RecordNames, t.rows.ValueJsons, t.rows.StoredAts)
 	}
@@ -162,6 +181,12 @@ func (t *pipelinedTx) moveCursors(batch []*core.Request) error {
 			return &core.RequestError{Request: r, Err: err}
 		}
 		t.cursors[r.Sync.Source] = next
+		if len(r.Sync.Epochs) > 0 {
+			if t.epochs == nil {
+				t.epochs = map[string][]core.SyncEpoch{}
+			}
+			t.epochs[r.Sync.Source] = mergeEpochs(t.epochs[r.Sync.Source], r.Sync.Epochs)
+		}
 	}
 	return nil
 }
@@ -217,4 +242,20 @@ func rollback(conn *pgxpool.Conn) {
 	if _, err := conn.Exec(ctx, "ROLLBACK"); err != nil {
 		conn.Conn().Close(ctx) //nolint:errcheck // closing is the fallback
 	}
+}
+
+// mergeEpochs adds b's epochs to a's, by start (b's token wins), in start
+// order: what several pushes of one source in a batch carry, for one
+// AddSyncSourceEpochs.
+func mergeEpochs(a, b []core.SyncEpoch) []core.SyncEpoch {
+	out := slices.Clone(a)
+	for _, e := range b {
+		i, found := slices.BinarySearchFunc(out, e.Start, func(x core.SyncEpoch, start int64) int { return cmp.Compare(x.Start, start) })
+		if found {
+			out[i] = e
+		} else {
+			out = slices.Insert(out, i, e)
+		}
+	}
+	return out
 }

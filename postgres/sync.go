@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync/atomic"
 
 	"github.com/jackc/pgx/v5"
@@ -31,23 +32,71 @@ func lockSyncCursors(ctx context.Context, q *db.Queries, batch []*core.Request) 
 // COMMIT. The request's rows are inserted by the caller in the same
 // transaction.
 func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
-	got, err := q.SyncCursor(ctx, r.Sync.Source)
+	st := r.Sync
+	if st.Forget {
+		if err := q.ForgetSyncSource(ctx, st.Source); err != nil {
+			return statementError(r, err)
+		}
+		return nil
+	}
+	got, err := q.SyncCursor(ctx, st.Source)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return statementError(nil, err)
 	}
-	next, err := r.Sync.Next(core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed}, len(r.Rows))
+	before := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed}
+	src, err := q.SyncSource(ctx, st.Source)
+	switch {
+	case err == nil:
+		before = withSyncSource(before, src)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return statementError(nil, err)
+	}
+	next, err := st.Next(before, len(r.Rows))
 	if err != nil {
 		return &core.RequestError{Request: r, Err: err}
 	}
-	err = q.SetSyncCursor(ctx, db.SetSyncCursorParams{SourceID: r.Sync.Source, LastID: next.LastID, LastHash: next.LastHash,
+	err = q.SetSyncCursor(ctx, db.SetSyncCursorParams{SourceID: st.Source, LastID: next.LastID, LastHash: next.LastHash,
 		RowsSent: next.Sent, RowsMissed: next.Missed, UpdatedAt: next.UpdatedMs})
 	if err == nil {
-		err = q.SetSyncCursorEpoch(ctx, db.SetSyncCursorEpochParams{SourceID: r.Sync.Source, LastEpoch: next.LastEpoch})
+		err = q.SetSyncCursorEpoch(ctx, db.SetSyncCursorEpochParams{SourceID: st.Source, LastEpoch: next.LastEpoch})
+	}
+	if err == nil && next.Filtered {
+		err = q.SetSyncSource(ctx, setSyncSourceParams(st.Source, next))
+	}
+	if err == nil && len(st.Epochs) > 0 {
+		err = q.AddSyncSourceEpochs(ctx, addSyncSourceEpochsParams(st.Source, st.Epochs))
 	}
 	if err != nil {
 		return statementError(r, err)
 	}
 	return nil
+}
+
+// withSyncSource is c with what the destination remembers of its source.
+func withSyncSource(c core.SyncCursor, src db.SyncSourceRow) core.SyncCursor {
+	c.Filtered, c.Pattern, c.Prefix, c.Horizon, c.Gone = true, src.Pattern, src.Prefix, src.Horizon, src.RowsGone
+	return c
+}
+
+func setSyncSourceParams(source string, c core.SyncCursor) db.SetSyncSourceParams {
+	return db.SetSyncSourceParams{SourceID: source, Pattern: c.Pattern, Prefix: c.Prefix, Horizon: c.Horizon, RowsGone: c.Gone}
+}
+
+func addSyncSourceEpochsParams(source string, epochs []core.SyncEpoch) db.AddSyncSourceEpochsParams {
+	p := db.AddSyncSourceEpochsParams{SourceID: source, StartIds: make([]int64, len(epochs)), Tokens: make([]string, len(epochs))}
+	for i, e := range epochs {
+		p.StartIds[i], p.Tokens[i] = e.Start, e.Token
+	}
+	return p
+}
+
+// setSourceID gives the schema a new identity as a sync source, keeping
+// the one it replaces in front of its earlier ones (SourceParents).
+func setSourceID(ctx context.Context, q *db.Queries, id string) error {
+	if err := q.SetSourceParents(ctx); err != nil {
+		return err
+	}
+	return q.SetSourceID(ctx, id)
 }
 
 // syncEpoch is whether the engine's DB handle has begun its epoch of the
@@ -113,7 +162,78 @@ func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, er
 	case err != nil:
 		return core.SyncCursor{}, err
 	}
-	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: got.LastEpoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
+	c := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: got.LastEpoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}
+	if present, err := r.q.SyncSourceTable(ctx); err != nil || !present {
+		return c, err
+	}
+	src, err := r.q.SyncSource(ctx, id)
+	switch {
+	case err == nil:
+		c = withSyncSource(c, src)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return core.SyncCursor{}, err
+	}
+	return c, nil
+}
+
+// SyncSources lists every cursor with what the schema remembers of its
+// source; a schema before migration 00011 is read by the cursors alone.
+func (r *reader) SyncSources(ctx context.Context) ([]core.SyncCursor, error) {
+	if present, err := r.q.SyncSourceTable(ctx); err != nil || !present {
+		return nil, err // a schema opened read-only before migration 00011 lists none
+	}
+	got, err := r.q.SyncCursors(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.SyncCursor, len(got))
+	for i, g := range got {
+		out[i] = core.SyncCursor{Source: g.SourceID, LastID: g.LastID, LastHash: g.LastHash, LastEpoch: g.LastEpoch, Sent: g.RowsSent,
+			Missed: g.RowsMissed, UpdatedMs: g.UpdatedAt, Filtered: g.Known, Pattern: g.Pattern, Prefix: g.Prefix,
+			Horizon: g.Horizon, Gone: g.RowsGone}
+	}
+	return out, nil
+}
+
+func (r *reader) SyncSourceEpochs(ctx context.Context, id string) ([]core.SyncEpoch, error) {
+	if present, err := r.q.SyncSourceTable(ctx); err != nil || !present {
+		return nil, err
+	}
+	got, err := r.q.SyncSourceEpochs(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.SyncEpoch, len(got))
+	for i, g := range got {
+		out[i] = core.SyncEpoch{Start: g.StartID, Token: g.Token}
+	}
+	return out, nil
+}
+
+func (r *reader) SourceEpochs(ctx context.Context, after, upto int64) ([]core.SyncEpoch, error) {
+	if present, err := r.q.SyncEpochTable(ctx); err != nil || !present {
+		return nil, err
+	}
+	got, err := r.q.SourceEpochs(ctx, db.SourceEpochsParams{After: after, Upto: upto})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.SyncEpoch, len(got))
+	for i, g := range got {
+		out[i] = core.SyncEpoch{Start: g.StartID, Token: g.Token}
+	}
+	return out, nil
+}
+
+func (r *reader) SourceParents(ctx context.Context) ([]string, error) {
+	v, err := r.q.SourceParents(ctx)
+	if errors.Is(err, pgx.ErrNoRows) || missingSchema(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(v), nil
 }
 
 // syncCursorOfAnOlderSchema is SyncCursor for a schema opened read-only

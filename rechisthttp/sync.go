@@ -24,19 +24,43 @@ type syncStatusJSON struct {
 	Updated int64  `json:"updated_ms,omitempty"`
 	Hash    string `json:"hash"`
 	Epoch   string `json:"epoch"`
+	// What the server remembers of the source besides its cursor
+	// (rechist.SyncStatus): the pattern and prefix of its pushes, and
+	// where it first received it.
+	Filtered bool   `json:"filtered"`
+	Pattern  string `json:"pattern"`
+	Prefix   string `json:"prefix"`
+	Horizon  int64  `json:"horizon"`
+	Gone     int64  `json:"gone"`
+	// Epochs, with ?epochs=1 only: the epochs of the source's ids the
+	// server received (rechist.DB.SyncEpochs).
+	Epochs []syncEpochJSON `json:"epochs,omitempty"`
+}
+
+type syncEpochJSON struct {
+	Start int64  `json:"start"`
+	Token string `json:"token"`
 }
 
 // syncPushJSON is POST /api/sync's body. Values travel as strings, so a
 // value that is not JSON (another program's row) arrives byte for byte;
 // times as milliseconds since 1970, as stored.
 type syncPushJSON struct {
-	Source string        `json:"source"`
-	Prev   int64         `json:"prev"`
-	Last   int64         `json:"last"`
-	Hash   string        `json:"hash"`
-	Epoch  string        `json:"epoch"`
-	Missed int64         `json:"missed"`
-	Rows   []syncRowJSON `json:"rows"`
+	Source string `json:"source"`
+	Prev   int64  `json:"prev"`
+	Last   int64  `json:"last"`
+	Hash   string `json:"hash"`
+	Epoch  string `json:"epoch"`
+	Missed int64  `json:"missed"`
+	// Pattern and Prefix are the push's (absent: an older client's push,
+	// not checked); Horizon, Gone, Epochs and Adopt as rechist.SyncPush.
+	Pattern string          `json:"pattern,omitempty"`
+	Prefix  string          `json:"prefix,omitempty"`
+	Horizon int64           `json:"horizon,omitempty"`
+	Gone    int64           `json:"gone,omitempty"`
+	Epochs  []syncEpochJSON `json:"epochs,omitempty"`
+	Adopt   bool            `json:"adopt,omitempty"`
+	Rows    []syncRowJSON   `json:"rows"`
 }
 
 type syncRowJSON struct {
@@ -58,9 +82,20 @@ func (h *Handler) serveSyncStatus(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
-	out := syncStatusJSON{Source: source, Cursor: st.Cursor, Sent: st.Sent, Missed: st.Missed, Hash: st.Hash, Epoch: st.Epoch}
+	out := syncStatusJSON{Source: source, Cursor: st.Cursor, Sent: st.Sent, Missed: st.Missed, Hash: st.Hash, Epoch: st.Epoch,
+		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone}
 	if !st.Updated.IsZero() {
 		out.Updated = st.Updated.UnixMilli()
+	}
+	if r.URL.Query().Get("epochs") == "1" {
+		es, err := h.db.SyncEpochs(ctx, source)
+		if err != nil {
+			return err
+		}
+		out.Epochs = make([]syncEpochJSON, len(es))
+		for i, e := range es {
+			out.Epochs[i] = syncEpochJSON(e)
+		}
 	}
 	return writeJSON(w, out)
 }
@@ -81,7 +116,14 @@ func (h *Handler) serveSyncPush(w http.ResponseWriter, r *http.Request) error {
 		return &statusError{http.StatusBadRequest, "the push is not a JSON sync batch: " + err.Error()}
 	}
 	p := rechist.SyncPush{Source: in.Source, Prev: in.Prev, Last: in.Last, Hash: in.Hash, Epoch: in.Epoch, Missed: in.Missed,
+		Pattern: in.Pattern, Prefix: in.Prefix, Horizon: in.Horizon, Gone: in.Gone, Adopt: in.Adopt,
 		Rows: make([]rechist.SyncRow, len(in.Rows))}
+	if in.Epochs != nil {
+		p.Epochs = make([]rechist.SyncEpoch, len(in.Epochs))
+		for i, e := range in.Epochs {
+			p.Epochs[i] = rechist.SyncEpoch(e)
+		}
+	}
 	for i, row := range in.Rows {
 		p.Rows[i] = rechist.SyncRow{Name: row.Name, Value: json.RawMessage(row.Value), StoredAt: time.UnixMilli(row.StoredAt)}
 	}

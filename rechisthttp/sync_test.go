@@ -62,7 +62,7 @@ func TestSyncOverHTTPCopiesEachRowOnce(t *testing.T) {
 			t.Fatalf("round %d: SyncTo = %+v, %v; want 25 copied", round, r, err)
 		}
 	}
-	if r, err := rechist.SyncTo(t.Context(), src, c); err != nil || r.Copied != 0 {
+	if r, err := rechist.SyncTo(t.Context(), src, c, rechist.SyncPrefix("gw.")); err != nil || r.Copied != 0 {
 		t.Fatalf("a push with nothing new: %+v, %v", r, err)
 	}
 	want := rowsOf(t, src)

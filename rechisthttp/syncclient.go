@@ -78,6 +78,25 @@ func (c *SyncClient) SyncStatus(ctx context.Context, source string) (rechist.Syn
 	return c.askStatus(ctx, source)
 }
 
+// SyncEpochs asks GET /api/sync?source=ID&epochs=1 for the epochs of the
+// source's ids the server received: what lets a source with a new
+// identity continue its old identity's history (rechist.DB.NewSourceID).
+func (c *SyncClient) SyncEpochs(ctx context.Context, source string) ([]rechist.SyncEpoch, error) {
+	req, err := c.request(ctx, http.MethodGet, "?epochs=1&source="+url.QueryEscape(source), nil)
+	if err != nil {
+		return nil, err
+	}
+	var st syncStatusJSON
+	if err := c.do(req, &st); err != nil {
+		return nil, err
+	}
+	out := make([]rechist.SyncEpoch, len(st.Epochs))
+	for i, e := range st.Epochs {
+		out[i] = rechist.SyncEpoch(e)
+	}
+	return out, nil
+}
+
 // askStatus is GET /api/sync?source=ID.
 func (c *SyncClient) askStatus(ctx context.Context, source string) (rechist.SyncStatus, error) {
 	req, err := c.request(ctx, http.MethodGet, "?source="+url.QueryEscape(source), nil)
@@ -88,7 +107,8 @@ func (c *SyncClient) askStatus(ctx context.Context, source string) (rechist.Sync
 	if err := c.do(req, &st); err != nil {
 		return rechist.SyncStatus{}, err
 	}
-	out := rechist.SyncStatus{Source: source, Cursor: st.Cursor, Sent: st.Sent, Missed: st.Missed, Hash: st.Hash, Epoch: st.Epoch}
+	out := rechist.SyncStatus{Source: source, Cursor: st.Cursor, Sent: st.Sent, Missed: st.Missed, Hash: st.Hash, Epoch: st.Epoch,
+		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone}
 	if st.Updated > 0 {
 		out.Updated = time.UnixMilli(st.Updated).UTC()
 	}
@@ -101,7 +121,11 @@ func (c *SyncClient) askStatus(ctx context.Context, source string) (rechist.Sync
 // ErrInvalidArgument, ErrBusy); no answer is looked into (see SyncClient).
 func (c *SyncClient) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 	in := syncPushJSON{Source: p.Source, Prev: p.Prev, Last: p.Last, Hash: p.Hash, Epoch: p.Epoch, Missed: p.Missed,
+		Pattern: p.Pattern, Prefix: p.Prefix, Horizon: p.Horizon, Gone: p.Gone, Adopt: p.Adopt,
 		Rows: make([]syncRowJSON, len(p.Rows))}
+	for _, e := range p.Epochs {
+		in.Epochs = append(in.Epochs, syncEpochJSON(e))
+	}
 	for i, r := range p.Rows {
 		in.Rows[i] = syncRowJSON{Name: r.Name, Value: string(r.Value), StoredAt: r.StoredAt.UnixMilli()}
 	}
@@ -118,11 +142,20 @@ func (c *SyncClient) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 	var se *serverError
 	switch {
 	case err == nil:
-		if ok && before.Cursor == p.Prev {
-			// The server's status now, as it computed it.
-			c.remember(rechist.SyncStatus{Source: p.Source, Cursor: p.Last, Hash: p.Hash, Epoch: p.Epoch,
+		if ok && (before.Cursor == p.Prev || (p.Adopt && before.Cursor == 0)) {
+			// The server's status now, as it computed it
+			// (rechist.SyncPush's step).
+			st := rechist.SyncStatus{Source: p.Source, Cursor: p.Last, Hash: p.Hash, Epoch: p.Epoch,
 				Sent: before.Sent + int64(len(p.Rows)), Missed: before.Missed + p.Missed,
-				Updated: time.Now().UTC().Truncate(time.Millisecond)})
+				Updated: time.Now().UTC().Truncate(time.Millisecond), Filtered: before.Filtered, Pattern: before.Pattern,
+				Prefix: before.Prefix, Horizon: before.Horizon, Gone: before.Gone + p.Gone}
+			if before.Cursor == 0 {
+				st.Horizon = p.Horizon
+			}
+			if p.Pattern != "" {
+				st.Filtered, st.Pattern, st.Prefix = true, p.Pattern, p.Prefix
+			}
+			c.remember(st)
 		}
 		return nil
 	case errors.As(err, &se) && se.final():

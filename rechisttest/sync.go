@@ -74,17 +74,23 @@ func testSyncCopiesEachRowOnce(t *testing.T, h Harness) {
 		t.Fatalf("second sync with nothing new: %+v, %v", res, err)
 	}
 	fill(t, src, []string{"a::x", "c::new"}, 2)
-	res, err = rechist.Sync(ctx, src, dst, rechist.SyncPrefix("gw1."), rechist.SyncPattern("a::*"))
-	if err != nil || res.Copied != 2 || res.Skipped != 2 || res.TotalSent != 24 {
-		t.Fatalf("sync of a::* after 4 new rows: %+v, %v; want 2 copied, 2 skipped", res, err)
+	res, err = rechist.Sync(ctx, src, dst, rechist.SyncPrefix("gw1."))
+	if err != nil || res.Copied != 4 || res.TotalSent != 26 {
+		t.Fatalf("sync after 4 new rows: %+v, %v; want 4 copied", res, err)
+	}
+	// The pattern applies: a destination that receives only a::*.
+	only, _ := h.openDB(t, h.Fast...)
+	res, err = rechist.Sync(ctx, src, only, rechist.SyncPrefix("gw1."), rechist.SyncPattern("a::*"))
+	if err != nil || res.Copied != 16 || res.Skipped != 10 || res.TotalSent != 16 {
+		t.Fatalf("sync of a::*: %+v, %v; want 16 copied, 10 skipped", res, err)
 	}
 	var wantA []string
 	for _, r := range contents(t, src) {
-		if !strings.HasPrefix(r, "c::new") {
+		if strings.HasPrefix(r, "a::") {
 			wantA = append(wantA, "gw1."+r)
 		}
 	}
-	sameRows(t, "sync with a pattern", contents(t, dst), wantA)
+	sameRows(t, "sync with a pattern", contents(t, only), wantA)
 }
 
 // Rows the source deleted before they were sent are counted as missed;

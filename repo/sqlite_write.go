@@ -304,7 +304,7 @@ func applyRequest(ctx context.Context, q *db.Queries, sq *syncdb.Queries, r *cor
 			return 0, err
 		}
 	case core.KindSetSourceID:
-		return 0, sq.SetSourceID(ctx, r.Name)
+		return 0, setSourceID(ctx, sq, r.Name)
 	}
 	for i := range r.Rows {
 		row := &r.Rows[i]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync/atomic"
 
 	"modernc.org/sqlite"
@@ -22,20 +23,71 @@ import (
 // connection moves it meanwhile); the request's rows are inserted by the
 // caller in the same transaction.
 func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) error {
-	got, err := q.SyncCursor(ctx, r.Sync.Source)
+	st := r.Sync
+	if st.Forget {
+		return forgetSyncSource(ctx, q, st.Source)
+	}
+	got, err := q.SyncCursor(ctx, st.Source)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	next, err := r.Sync.Next(core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed}, len(r.Rows))
+	before := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed}
+	src, err := q.SyncSource(ctx, st.Source)
+	switch {
+	case err == nil:
+		before.Filtered, before.Pattern, before.Prefix, before.Horizon, before.Gone = true, src.Pattern, src.Prefix, src.Horizon, src.RowsGone
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	next, err := st.Next(before, len(r.Rows))
 	if err != nil {
 		return &core.RequestError{Request: r, Err: err}
 	}
-	err = q.SetSyncCursor(ctx, syncdb.SetSyncCursorParams{SourceID: r.Sync.Source, LastID: next.LastID, LastHash: next.LastHash,
+	err = q.SetSyncCursor(ctx, syncdb.SetSyncCursorParams{SourceID: st.Source, LastID: next.LastID, LastHash: next.LastHash,
 		RowsSent: next.Sent, RowsMissed: next.Missed, UpdatedAt: next.UpdatedMs})
 	if err != nil {
 		return err
 	}
-	return q.SetSyncCursorEpoch(ctx, syncdb.SetSyncCursorEpochParams{SourceID: r.Sync.Source, LastEpoch: next.LastEpoch})
+	if err := q.SetSyncCursorEpoch(ctx, syncdb.SetSyncCursorEpochParams{SourceID: st.Source, LastEpoch: next.LastEpoch}); err != nil {
+		return err
+	}
+	if next.Filtered {
+		err := q.SetSyncSource(ctx, syncdb.SetSyncSourceParams{SourceID: st.Source, Pattern: next.Pattern, Prefix: next.Prefix,
+			Horizon: next.Horizon, RowsGone: next.Gone})
+		if err != nil {
+			return err
+		}
+	}
+	for _, e := range st.Epochs {
+		if err := q.AddSyncSourceEpoch(ctx, syncdb.AddSyncSourceEpochParams{SourceID: st.Source, StartID: e.Start, Token: e.Token}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// forgetSyncSource deletes what the file, as a destination, remembers of
+// a source (DB.ForgetSyncSource); the rows it received stay.
+func forgetSyncSource(ctx context.Context, q *syncdb.Queries, source string) error {
+	if _, err := q.ForgetSyncCursor(ctx, source); err != nil {
+		return err
+	}
+	if err := q.ForgetSyncCursorEpoch(ctx, source); err != nil {
+		return err
+	}
+	if err := q.ForgetSyncSource(ctx, source); err != nil {
+		return err
+	}
+	return q.ForgetSyncSourceEpochs(ctx, source)
+}
+
+// setSourceID gives the file a new identity as a sync source, keeping the
+// one it replaces in front of its earlier ones (SourceParents).
+func setSourceID(ctx context.Context, q *syncdb.Queries, id string) error {
+	if err := q.SetSourceParents(ctx); err != nil {
+		return err
+	}
+	return q.SetSourceID(ctx, id)
 }
 
 // syncEpoch is whether the engine's DB handle has begun its epoch of the
@@ -104,7 +156,110 @@ func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, er
 	case err != nil:
 		return core.SyncCursor{}, err
 	}
-	return core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: got.LastEpoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}, nil
+	c := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: got.LastEpoch, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}
+	src, err := q.SyncSource(ctx, id)
+	switch {
+	case err == nil:
+		c.Filtered, c.Pattern, c.Prefix, c.Horizon, c.Gone = true, src.Pattern, src.Prefix, src.Horizon, src.RowsGone
+	case errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_sync_source"):
+	default:
+		return core.SyncCursor{}, err
+	}
+	return c, nil
+}
+
+// SyncSources lists every cursor with what the file remembers of its
+// source; a file before migration 00009 is read by the cursors alone.
+func (r *reader) SyncSources(ctx context.Context) ([]core.SyncCursor, error) {
+	got, err := syncdb.New(r.conn).SyncCursors(ctx)
+	if err != nil {
+		if r.missingTable(ctx, err, "rechist_sync_cursor") {
+			return nil, nil
+		}
+		if r.missingTable(ctx, err, "rechist_sync_source") || r.missingTable(ctx, err, "rechist_sync_cursor_epoch") {
+			return r.syncSourcesOfAnOlderFile(ctx)
+		}
+		return nil, err
+	}
+	out := make([]core.SyncCursor, len(got))
+	for i, g := range got {
+		out[i] = core.SyncCursor{Source: g.SourceID, LastID: g.LastID, LastHash: g.LastHash, LastEpoch: g.LastEpoch, Sent: g.RowsSent,
+			Missed: g.RowsMissed, UpdatedMs: g.UpdatedAt, Filtered: g.Known != 0, Pattern: g.Pattern, Prefix: g.Prefix,
+			Horizon: g.Horizon, Gone: g.RowsGone}
+	}
+	return out, nil
+}
+
+// syncSourcesOfAnOlderFile is SyncSources of a file opened read-only that
+// predates migration 00009: each cursor read as SyncCursor reads it.
+func (r *reader) syncSourcesOfAnOlderFile(ctx context.Context) ([]core.SyncCursor, error) {
+	rows, err := r.conn.QueryContext(ctx, `SELECT source_id FROM rechist_sync_cursor WHERE last_id > 0 ORDER BY source_id`)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return nil, err
+	}
+	out := make([]core.SyncCursor, 0, len(ids))
+	for _, id := range ids {
+		c, err := r.SyncCursor(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		c.Source = id
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+func (r *reader) SyncSourceEpochs(ctx context.Context, id string) ([]core.SyncEpoch, error) {
+	got, err := syncdb.New(r.conn).SyncSourceEpochs(ctx, id)
+	if err != nil {
+		if r.missingTable(ctx, err, "rechist_sync_source_epoch") {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]core.SyncEpoch, len(got))
+	for i, g := range got {
+		out[i] = core.SyncEpoch{Start: g.StartID, Token: g.Token}
+	}
+	return out, nil
+}
+
+func (r *reader) SourceEpochs(ctx context.Context, after, upto int64) ([]core.SyncEpoch, error) {
+	got, err := syncdb.New(r.conn).SourceEpochs(ctx, syncdb.SourceEpochsParams{After: after, Upto: upto})
+	if err != nil {
+		if r.missingTable(ctx, err, "rechist_sync_epoch") {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]core.SyncEpoch, len(got))
+	for i, g := range got {
+		out[i] = core.SyncEpoch{Start: g.StartID, Token: g.Token}
+	}
+	return out, nil
+}
+
+func (r *reader) SourceParents(ctx context.Context) ([]string, error) {
+	v, err := syncdb.New(r.conn).SourceParents(ctx)
+	if errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_meta") {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return strings.Fields(v), nil
 }
 
 // syncCursorOfAnOlderFile is SyncCursor for a file opened read-only that

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,7 +16,28 @@ import (
 	"github.com/seed178a96f3/rechist/rechisthttp"
 )
 
+// syncCmd is sync's commands: a push (the default), and, run against a
+// destination, the sources it knows and forgetting one.
 type syncCmd struct {
+	Push    syncPushCmd    `cmd:"" default:"withargs" help:"Push the rows the destination has not received yet (the default: rechist sync --to DST is rechist sync push --to DST)."`
+	Sources syncSourcesCmd `cmd:"" help:"List the sync sources this database (--db, a destination) received rows from, with their cursors, patterns and prefixes."`
+	Forget  syncForgetCmd  `cmd:"" help:"Make this database (--db, a destination) forget a sync source (with --yes; without, say what it would do). The rows received from it stay."`
+}
+
+func (c *syncCmd) Help() string {
+	return `rechist sync --to DST (the default command, push) copies the rows DST has
+not received from --db yet, exactly once; rechist sync push --help lists its
+flags. Run against a destination (--db DST), sync sources lists the sources
+it received rows from and sync forget makes it forget one. See
+docs/sync.md.
+
+Example:
+  rechist sync --db ./data/history.db --to central.db --prefix vienna-gw1. --follow
+  rechist sync --db central.db sources
+  rechist sync --db central.db forget 9f0c2a1b4d5e6f708192a3b4c5d6e7f8 --yes`
+}
+
+type syncPushCmd struct {
 	To      string   `name:"to" env:"RECHIST_SYNC_TO" placeholder:"URL" help:"The destination: an https:// (or http://) URL of a rechist serve --writable, a postgres:// URL or a SQLite file (also set by ${env}, which keeps a password off the command line). A missing file is created, a schema migrated."`
 	Token   string   `env:"RECHIST_SYNC_TOKEN" placeholder:"TOKEN" help:"With an https:// destination: the server's token (rechist serve --token). Also set by ${env}, which keeps it off the command line."`
 	Pattern string   `placeholder:"PATTERN" help:"Send only the records matching PATTERN (default: all). ${patternHelp}"`
@@ -23,10 +46,10 @@ type syncCmd struct {
 	Every   duration `default:"1s" placeholder:"DURATION" help:"With --follow, how often to look for new rows (default ${default})."`
 	Batch   int      `default:"10000" placeholder:"N" help:"Source rows per transaction on the destination, at most."`
 	topicFlag
-	NewIdentity bool `name:"new-identity" help:"Give --db a new identity as a sync source and exit, pushing nothing: for a copy of another device's file (see docs/sync.md). Its next push sends every row it holds; give it a --prefix of its own."`
+	NewIdentity bool `name:"new-identity" help:"Give --db a new identity as a sync source and exit, pushing nothing: for a file a destination refused as a copy (see docs/sync.md). Its next push with the same --prefix and --pattern goes on from where it and the other file parted."`
 }
 
-func (c *syncCmd) Help() string {
+func (c *syncPushCmd) Help() string {
 	return `Copies every row of --db that the destination has not received from it
 yet, exactly once: the destination keeps a cursor per source, written in the
 transaction of the rows it covers, so a push stopped at any moment (Ctrl-C, a
@@ -35,8 +58,13 @@ Values arrive byte for byte with their original times. --db is only read.
 
 Rows the source deleted (its retention, a delete) before they were sent are
 MISSED: a gap on the destination that no later push fills. Retention on a
-device must outlast its longest time offline. A source file copied to
-another device (same identity) is refused; see docs/sync.md.
+device must outlast its longest time offline. Rows it no longer had when a
+destination first received it are not missed: the first push says how many.
+The destination remembers --pattern and --prefix: a push with others is
+refused (rechist sync forget). Of two files with one identity (a copied
+file, a restored backup) that both pushed rows of their own, the second is
+refused and told to take a new identity (--new-identity), which goes on
+from where the two parted; see docs/sync.md.
 
 One push by default, with one line at the end. --follow pushes every
 --every, prints a line per push that copied rows, and a line when the
@@ -62,7 +90,7 @@ const maxBackoff = 30 * time.Second
 // progress bar on a terminal.
 const bigPush = 50_000
 
-func (c *syncCmd) Run(e *env) error {
+func (c *syncPushCmd) Run(e *env) error {
 	if c.NewIdentity {
 		return c.newIdentity(e)
 	}
@@ -122,7 +150,7 @@ func samePath(a, b string) bool {
 
 // syncer pushes one source to one destination.
 type syncer struct {
-	c   *syncCmd
+	c   *syncPushCmd
 	e   *env
 	src *rechist.DB
 	id  string
@@ -206,7 +234,7 @@ func (s *syncer) push(bar func() *progressbar.ProgressBar) (rechist.SyncResult, 
 	var startCursor int64 = -1
 	opts = append(opts, rechist.SyncProgress(func(r rechist.SyncResult) {
 		if startCursor < 0 {
-			startCursor = r.Cursor - (r.Copied + r.Skipped + r.Missed)
+			startCursor = r.Cursor - (r.Copied + r.Skipped + r.Missed + r.Gone)
 			if bar != nil && r.SourceLast-startCursor >= bigPush {
 				b = bar()
 				b.ChangeMax64(r.SourceLast - startCursor)
@@ -227,7 +255,15 @@ func (s *syncer) push(bar func() *progressbar.ProgressBar) (rechist.SyncResult, 
 		total.Copied += r.Copied
 		total.Skipped += r.Skipped
 		total.Missed += r.Missed
-		total.Cursor, total.SourceLast, total.TotalSent, total.TotalMissed = r.Cursor, r.SourceLast, r.TotalSent, r.TotalMissed
+		total.Gone += r.Gone
+		total.Reached = total.Reached || r.Reached
+		if r.Parent != "" {
+			total.Parent, total.ParentID = r.Parent, r.ParentID
+		}
+		if r.Reached {
+			total.Cursor, total.SourceLast, total.TotalSent, total.TotalMissed = r.Cursor, r.SourceLast, r.TotalSent, r.TotalMissed
+			total.Horizon, total.TotalGone = r.Horizon, r.TotalGone
+		}
 		if err == nil || !errors.Is(err, rechist.ErrConflict) || copiedSource(err) || conflicts == 100 {
 			return total, err
 		}
@@ -251,13 +287,24 @@ func fatal(err error) bool {
 		errors.Is(err, rechist.ErrReadOnly) || errors.Is(err, rechist.ErrClosed)
 }
 
-// conflictError adds what to do to a copied source's conflict.
+// conflictError adds what to do to a copied source's conflict, and to a
+// push whose pattern or prefix the destination's cursor does not know.
 func (s *syncer) conflictError(err error) error {
+	if errors.Is(err, rechist.ErrInvalidArgument) && strings.Contains(err.Error(), "the cursor covers every row") {
+		where := "rechist --db " + redacted(s.c.To)
+		if isHTTP(s.c.To) {
+			where = "on the server: rechist --db ITS-DATABASE"
+		}
+		return fmt.Errorf("%w\nNothing was sent. Push with the --pattern and --prefix the destination knows; or, to send this source again under the new ones, forget it there first (%s sync forget %s --yes; the rows it received stay)",
+			err, where, s.id)
+	}
 	if !copiedSource(err) {
 		return err
 	}
-	return fmt.Errorf("%w\n%s has sync identity %s, which the destination knows from other rows; nothing was sent. If this file is a copy made for another device, give it an identity of its own: rechist --db %s sync --new-identity, then push it under a --prefix of its own (docs/sync.md: a copied source)",
-		err, s.src.Path(), s.id, s.src.Path())
+	return fmt.Errorf("%w\n%s has sync identity %s, and another file with the same identity (a copy of this one, the file this one was copied from, or a backup) pushed rows of its own to this destination first; nothing was sent. "+
+		"The destination keeps the history it received. Give this file an identity of its own: rechist --db %s sync --new-identity, "+
+		"then push it as before (same --prefix and --pattern): it goes on from where the two files parted, sending only its own rows (docs/sync.md: a copied source)",
+		err, s.src.Path(), s.id, s.e.dbPath)
 }
 
 // once is one push, with a line at the end.
@@ -273,8 +320,7 @@ func (s *syncer) once() error {
 	r, err := s.push(bar)
 	if err != nil {
 		if s.e.ctx.Err() != nil {
-			return interruption{fmt.Sprintf("interrupted after %s copied; the destination holds this source's rows up to id %d: run sync again to go on",
-				plural(r.Copied, "row"), r.Cursor)}
+			return interruption{fmt.Sprintf("interrupted after %s copied; %s: run sync again to go on", plural(r.Copied, "row"), holds(r.Reached, r.Cursor))}
 		}
 		return s.conflictError(err)
 	}
@@ -287,8 +333,20 @@ func (s *syncer) once() error {
 func (s *syncer) line(r rechist.SyncResult, elapsed time.Duration) string {
 	var b strings.Builder
 	if r.Missed > 0 {
-		fmt.Fprintf(&b, "MISSED %s (deleted on the source before they were sent: its retention is shorter than the time it was offline), ",
-			plural(r.Missed, "row"))
+		if isURL(s.e.dbPath) {
+			fmt.Fprintf(&b, "MISSED %s (ids the source no longer had when they were pushed, after this destination first received it: rows its retention or a delete removed before they were sent, or ids of its failed writes), ",
+				plural(r.Missed, "row"))
+		} else {
+			fmt.Fprintf(&b, "MISSED %s (deleted on the source after this destination first received it and before they were sent: by its retention, when it was offline longer than it keeps rows, or by a delete), ",
+				plural(r.Missed, "row"))
+		}
+	}
+	if r.Parent != "" {
+		fmt.Fprintf(&b, "continued the history of its earlier identity %s here after id %d, ", r.Parent, r.ParentID)
+	}
+	if r.Gone > 0 {
+		fmt.Fprintf(&b, "the source no longer had %s of its ids up to %d when this destination first received it (deleted before then: not missed), ",
+			plural(r.Gone, "row"), r.Horizon)
 	}
 	fmt.Fprintf(&b, "copied %s, skipped %d, missed %d; cursor %d of source last %d", plural(r.Copied, "row"), r.Skipped, r.Missed,
 		r.Cursor, r.SourceLast)
@@ -304,6 +362,7 @@ func (s *syncer) follow() error {
 	every := time.Duration(s.c.Every)
 	fmt.Fprintf(s.e.stdout, "%s following %s (source %s) to %s every %v\n", s.now(), s.src.Path(), s.id, redacted(s.c.To), every)
 	var copied, missed, cursor int64
+	reached := false
 	var failing int
 	var failedSince time.Time
 	var lastErr string
@@ -322,11 +381,11 @@ func (s *syncer) follow() error {
 		}
 		copied += r.Copied
 		missed += r.Missed
-		if r.Source != "" {
-			cursor = r.Cursor
+		if r.Reached {
+			cursor, reached = r.Cursor, true
 		}
 		if s.e.ctx.Err() != nil {
-			return s.stopped(copied, missed, cursor)
+			return s.stopped(copied, missed, reached, cursor)
 		}
 		switch {
 		case err != nil && fatal(err):
@@ -364,16 +423,24 @@ func (s *syncer) follow() error {
 		select {
 		case <-s.e.ctx.Done():
 			t.Stop()
-			return s.stopped(copied, missed, cursor)
+			return s.stopped(copied, missed, reached, cursor)
 		case <-t.C:
 		}
 	}
 }
 
 // stopped is how follow reports Ctrl-C.
-func (s *syncer) stopped(copied, missed, cursor int64) error {
-	return interruption{fmt.Sprintf("interrupted after %s copied, %d missed; the destination holds this source's rows up to id %d",
-		plural(copied, "row"), missed, cursor)}
+func (s *syncer) stopped(copied, missed int64, reached bool, cursor int64) error {
+	return interruption{fmt.Sprintf("interrupted after %s copied, %d missed; %s", plural(copied, "row"), missed, holds(reached, cursor))}
+}
+
+// holds says how far the destination holds the source's rows, as far as
+// this process knows: unknown when it never reached it.
+func holds(reached bool, cursor int64) string {
+	if !reached {
+		return "the destination was never reached, so what it holds of this source is unknown"
+	}
+	return fmt.Sprintf("the destination holds this source's rows up to id %d", cursor)
 }
 
 func (s *syncer) now() string { return time.Now().UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -389,7 +456,7 @@ func redacted(dst string) string {
 
 // newIdentity gives the source a new identity, the one write sync does to
 // it, asked for by name.
-func (c *syncCmd) newIdentity(e *env) error {
+func (c *syncPushCmd) newIdentity(e *env) error {
 	if c.Follow || c.Pattern != "" || c.Prefix != "" {
 		return usagef("--new-identity pushes nothing: it takes no --follow, --pattern or --prefix")
 	}
@@ -409,6 +476,126 @@ func (c *syncCmd) newIdentity(e *env) error {
 	if err := db.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s: new sync identity %s (was %s); its next push sends every row it holds, so give it a --prefix of its own\n", e.dbPath, id, old)
+	fmt.Fprintf(e.stdout, "%s: new sync identity %s (was %s); its next push to a destination that holds rows of %s, with the same --prefix and --pattern, goes on from where this file and that history part; elsewhere, or under another prefix, it sends every row it holds\n",
+		e.dbPath, id, old, old)
+	return nil
+}
+
+// syncSourcesCmd lists the sources a destination knows.
+type syncSourcesCmd struct{}
+
+func (c *syncSourcesCmd) Help() string {
+	return `Run against a destination (--db): lists every sync source it received rows
+from, by id, with its cursor (the id of the last source row it holds), the
+rows received, missed and gone (no longer on the source when it first
+pushed), the pattern and prefix its pushes use ("?" for a cursor an older
+rechist wrote: the next push records them) and when it last pushed. Opens
+the database read-only. The id is what rechist sync forget takes; a
+source's own id is in the first line of rechist sync --follow.
+
+Example:
+  rechist --db postgres://rechist@server/history sync sources`
+}
+
+func (c *syncSourcesCmd) Run(e *env) error {
+	db, err := e.openRead()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	srcs, err := db.SyncSources(e.ctx)
+	if err != nil {
+		return err
+	}
+	if len(srcs) == 0 {
+		fmt.Fprintf(e.stdout, "%s has received rows from no sync source\n", db.Path())
+		return db.Close()
+	}
+	w := bufio.NewWriter(e.stdout)
+	t := newTable(w, "SOURCE", "CURSOR", "SENT", "MISSED", "GONE", "PATTERN", "PREFIX", "LAST PUSH")
+	for _, st := range srcs {
+		pattern, prefix := "?", "?"
+		if st.Filtered {
+			pattern, prefix = strconv.Quote(st.Pattern), strconv.Quote(st.Prefix)
+		}
+		updated := "-"
+		if !st.Updated.IsZero() {
+			updated = st.Updated.UTC().Format("2006-01-02T15:04:05.000Z")
+		}
+		if err := t.add(st.Source, strconv.FormatInt(st.Cursor, 10), strconv.FormatInt(st.Sent, 10), strconv.FormatInt(st.Missed, 10),
+			strconv.FormatInt(st.Gone, 10), pattern, prefix, updated); err != nil {
+			return err
+		}
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	return db.Close()
+}
+
+// syncForgetCmd makes a destination forget a source.
+type syncForgetCmd struct {
+	Source string `arg:"" name:"SOURCE" help:"The source's id (rechist sync sources lists them)."`
+	Yes    bool   `name:"yes" help:"Forget it. Without --yes, say what it would do and change nothing."`
+}
+
+func (c *syncForgetCmd) Help() string {
+	return `Run against a destination (--db): deletes its cursor for SOURCE, with the
+counts, the pattern and prefix and the epochs it keeps of it. The rows it
+received from SOURCE stay. SOURCE's next push is then its first: it sends
+every row it still holds, with any --pattern and --prefix; under the same
+prefix the rows received before would be there twice, so push it under a new
+one, or delete those rows first. Stop SOURCE's sync --follow first: a push
+under way when the cursor goes is refused, and the next starts from nothing.
+Without --yes, opens the database read-only and says what it would do.
+
+Example:
+  rechist --db central.db sync sources
+  rechist --db central.db sync forget 9f0c2a1b4d5e6f708192a3b4c5d6e7f8 --yes`
+}
+
+func (c *syncForgetCmd) Run(e *env) error {
+	if c.Source == "" {
+		return usagef("SOURCE must not be empty: rechist sync sources lists them")
+	}
+	var db *rechist.DB
+	var err error
+	if c.Yes {
+		db, err = e.open()
+	} else {
+		db, err = e.openRead()
+	}
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var st rechist.SyncStatus
+	if c.Yes {
+		st, err = db.ForgetSyncSource(e.ctx, c.Source)
+	} else {
+		st, err = db.SyncStatus(e.ctx, c.Source)
+		if err == nil && st.Cursor == 0 {
+			err = fmt.Errorf("no sync source %s on %s (rechist --db %s sync sources lists them)", c.Source, db.Path(), e.dbPath)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	filter := "pattern and prefix unknown (an older rechist's cursor)"
+	if st.Filtered {
+		filter = fmt.Sprintf("pattern %q, prefix %q", st.Pattern, st.Prefix)
+	}
+	what := fmt.Sprintf("source %s on %s: cursor at id %d, %s received, %d missed, %d gone; %s", c.Source, db.Path(), st.Cursor,
+		plural(st.Sent, "row"), st.Missed, st.Gone, filter)
+	if !c.Yes {
+		fmt.Fprintf(e.stdout, "would forget %s. The %s it received stay. Its next push here is then its first: it sends every row it still holds "+
+			"(under the same prefix, those already here would be stored twice: push it under a new --prefix, or delete them first). "+
+			"Run again with --yes to forget it\n", what, plural(st.Sent, "row"))
+		return db.Close()
+	}
+	if err := db.Close(); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "forgot %s. The %s it received stay; its next push here sends every row it still holds\n", what, plural(st.Sent, "row"))
 	return nil
 }

@@ -4,13 +4,17 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seed178a96f3/rechist/internal/testutil/syncbuf"
 )
 
 // One push copies every row under the prefix, byte for byte with its time,
@@ -97,7 +101,7 @@ func TestSyncRefusesACopiedSource(t *testing.T) {
 	for _, args := range [][]string{{"sync", "--to", "dst.db"}, {"sync", "--to", "dst.db", "--follow", "--every", "50ms"}} {
 		r := runCLI(t, dir, "", append([]string{"--db", "copy.db"}, args...)...)
 		if r.code != 1 || !strings.Contains(r.stderr, "another copy of this source file pushed its own rows") ||
-			!strings.Contains(r.stderr, "give it an identity of its own") {
+			!strings.Contains(r.stderr, "Give this file an identity of its own") {
 			t.Errorf("rechist %v on a copy: exit %d\n%s%s", args, r.code, r.stdout, r.stderr)
 		}
 	}
@@ -186,21 +190,94 @@ func TestSyncFollow(t *testing.T) {
 	}
 }
 
-// Rows the source deleted before they were sent are counted, first in
-// the line.
+// Rows the source deleted after the destination first received it, before
+// they were sent, are MISSED, first in the line; rows it no longer had at
+// its first push are not: the first push says how many, neutrally.
 func TestSyncShowsMissedRows(t *testing.T) {
 	dir := t.TempDir()
-	var in strings.Builder
-	for i := range 10 {
-		fmt.Fprintf(&in, `{"name":"r","value":%d,"at":%d}`+"\n", i, 1764060000000+int64(i))
+	ingest := func(from, to int) {
+		var in strings.Builder
+		for i := from; i < to; i++ {
+			fmt.Fprintf(&in, `{"name":"r","value":%d,"at":%d}`+"\n", i, 1764060000000+int64(i))
+		}
+		ok(t, dir, in.String(), "--db", "src.db", "ingest")
 	}
-	ok(t, dir, in.String(), "--db", "src.db", "ingest")
+	ingest(0, 10)
 	ok(t, dir, "", "--db", "src.db", "delete", "r", "--end", "1764060000003", "--yes")
 	out := ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db")
-	if !strings.Contains(out, ": MISSED 4 rows (deleted on the source before they were sent") ||
-		!strings.Contains(out, "copied 6 rows, skipped 0, missed 4; cursor 10 of source last 10 (4 missed in all since the first sync)") {
-		t.Fatalf("sync output:\n%s", out)
+	if strings.Contains(out, "MISSED") || strings.Contains(out, "retention") ||
+		!strings.Contains(out, "the source no longer had 4 rows of its ids up to 10 when this destination first received it (deleted before then: not missed), copied 6 rows, skipped 0, missed 0; cursor 10 of source last 10;") {
+		t.Fatalf("first sync after a delete:\n%s", out)
 	}
+	ingest(10, 20)
+	ok(t, dir, "", "--db", "src.db", "delete", "r", "--end", "1764060000012", "--yes")
+	out = ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db")
+	if !strings.Contains(out, ": MISSED 3 rows (deleted on the source after this destination first received it and before they were sent") ||
+		!strings.Contains(out, "copied 7 rows, skipped 0, missed 3; cursor 20 of source last 20 (3 missed in all since the first sync)") ||
+		strings.Contains(out, "no longer had") {
+		t.Fatalf("sync after rows were deleted unsent:\n%s", out)
+	}
+}
+
+// The destination remembers --pattern and --prefix with the cursor: a push
+// with others is refused (exit 2, nothing sent) and says what to do, to a
+// file and to a server; after sync forget the new ones work.
+func TestSyncRefusesAChangedPatternOrPrefix(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"a.x","value":1}`+"\n"+`{"name":"b.x","value":2}`+"\n", "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "srv.db", "migrate", "up")
+	url := startServe(t, dir, []string{"RECHIST_TOKEN=tok"}, "--db", "srv.db", "--writable")
+	for _, to := range []string{"dst.db", url} {
+		ok(t, dir, "", "--db", "src.db", "sync", "--to", to, "--token", tokenFor(to, url), "--pattern", "a.*", "--prefix", "gw.")
+		for _, args := range [][]string{{"--pattern", "*", "--prefix", "gw."}, {"--pattern", "a.*"}, {"--pattern", "a.*", "--prefix", "gw2."}} {
+			r := runCLI(t, dir, "", append([]string{"--db", "src.db", "sync", "--to", to, "--token", tokenFor(to, url)}, args...)...)
+			if r.code != 2 || !strings.Contains(r.stderr, `with pattern "a.*" and prefix "gw."`) || !strings.Contains(r.stderr, "Nothing was sent") ||
+				!strings.Contains(r.stderr, "sync forget") {
+				t.Errorf("sync to %s with %v after a.* under gw.: exit %d\n%s%s", to, args, r.code, r.stdout, r.stderr)
+			}
+		}
+	}
+	if got := ok(t, dir, "", "--db", "dst.db", "records", "--json"); strings.Count(got, "\n") != 1 || !strings.Contains(got, "gw.a.x") {
+		t.Fatalf("the file destination holds:\n%s", got)
+	}
+	if got := ok(t, dir, "", "--db", "srv.db", "records", "--json"); strings.Count(got, "\n") != 1 || !strings.Contains(got, "gw.a.x") {
+		t.Fatalf("the server holds:\n%s", got)
+	}
+	ids := sources(t, dir, "dst.db")
+	if len(ids) != 1 {
+		t.Fatalf("sources of dst.db: %q", ids)
+	}
+	ok(t, dir, "", "--db", "dst.db", "sync", "forget", ids[0], "--yes")
+	if out := ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "all."); !strings.Contains(out, "copied 2 rows") {
+		t.Fatalf("sync under a new prefix after forget:\n%s", out)
+	}
+}
+
+// tokenFor is the --token for destination to: the server's, or none.
+func tokenFor(to, url string) string {
+	if to == url {
+		return "tok"
+	}
+	return ""
+}
+
+// sources lists the source ids of sync sources on the destination
+// dir/path, the first column of its sync sources.
+func sources(t *testing.T, dir, path string) []string {
+	t.Helper()
+	out := ok(t, dir, "", "--db", path, "sync", "sources")
+	if strings.Contains(out, "received rows from no sync source") {
+		return nil
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) == 0 || !strings.HasPrefix(lines[0], "SOURCE ") {
+		t.Fatalf("sync sources of %s:\n%s", path, strings.Join(lines, "\n"))
+	}
+	var ids []string
+	for _, l := range lines[1:] {
+		ids = append(ids, strings.Fields(l)[0])
+	}
+	return ids
 }
 
 // A device pushes to `rechist serve --writable --token` over HTTP: every
@@ -233,5 +310,167 @@ func TestSyncToAServer(t *testing.T) {
 	}
 	if r := runCLI(t, dir, "", "--db", "src.db", "sync", "--to", "other.db", "--token", "tok"); r.code != 2 || !strings.Contains(r.stderr, "--token is for an https:// destination") {
 		t.Fatalf("--token with a file: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
+// Two files with one identity (a copy and its original) both store rows
+// and push them under the same prefix: the second is refused and told to
+// take a new identity; with it, its next push goes on from where the two
+// parted. Whichever pushed first, whichever file is refused (and also when
+// both take new identities), the destination ends with every row of both
+// files once, and both go on pushing.
+func TestSyncCopiedSourceTakesANewIdentity(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		first string // the file that pushes first
+		renew []string
+	}{
+		{"copy pushed first", "copy.db", []string{"src.db"}},
+		{"original pushed first", "src.db", []string{"copy.db"}},
+		{"copy pushed first, both take new identities", "copy.db", []string{"copy.db", "src.db"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			ok(t, dir, `{"name":"shared","value":1}`+"\n"+`{"name":"shared","value":2}`+"\n", "--db", "src.db", "ingest")
+			data, err := os.ReadFile(filepath.Join(dir, "src.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "copy.db"), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ok(t, dir, `{"name":"copy","value":3}`+"\n", "--db", "copy.db", "ingest")
+			ok(t, dir, `{"name":"orig","value":4}`+"\n", "--db", "src.db", "ingest")
+			second := map[string]string{"src.db": "copy.db", "copy.db": "src.db"}[c.first]
+			ok(t, dir, "", "--db", c.first, "sync", "--to", "dst.db", "--prefix", "gw.")
+			r := runCLI(t, dir, "", "--db", second, "sync", "--to", "dst.db", "--prefix", "gw.")
+			if r.code != 1 || !strings.Contains(r.stderr, "rechist --db "+second+" sync --new-identity") ||
+				!strings.Contains(r.stderr, "goes on from where the two files parted") {
+				t.Fatalf("the second push: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+			}
+			for _, f := range c.renew {
+				if out := ok(t, dir, "", "--db", f, "sync", "--new-identity"); !strings.Contains(out, "new sync identity") {
+					t.Fatalf("--new-identity on %s: %s", f, out)
+				}
+			}
+			for _, f := range []string{c.first, second} {
+				out := ok(t, dir, "", "--db", f, "sync", "--to", "dst.db", "--prefix", "gw.")
+				if f == second && !strings.Contains(out, "copied 1 row,") {
+					t.Errorf("the refused file's push under its new identity copied more than its own row:\n%s", out)
+				}
+			}
+			// Both go on.
+			ok(t, dir, `{"name":"copy","value":5}`+"\n", "--db", "copy.db", "ingest")
+			ok(t, dir, `{"name":"orig","value":6}`+"\n", "--db", "src.db", "ingest")
+			for _, f := range []string{"src.db", "copy.db"} {
+				if out := ok(t, dir, "", "--db", f, "sync", "--to", "dst.db", "--prefix", "gw."); !strings.Contains(out, "copied 1 row,") {
+					t.Errorf("the next push of %s:\n%s", f, out)
+				}
+			}
+			got := ok(t, dir, "", "--db", "dst.db", "query", "*", "--json", "--utc")
+			var values []string
+			for _, l := range parseJSONLines(t, got) {
+				values = append(values, fmt.Sprintf("%s=%s", l.Name, l.Value))
+			}
+			slices.Sort(values)
+			want := []string{"gw.copy=3", "gw.copy=5", "gw.orig=4", "gw.orig=6", "gw.shared=1", "gw.shared=2"}
+			if !slices.Equal(values, want) {
+				t.Fatalf("the destination holds %q, want %q", values, want)
+			}
+		})
+	}
+}
+
+// sync sources lists what a destination received from each source; sync
+// forget says what it would do, changes nothing without --yes, and with it
+// forgets the source (its rows stay), after which the source's next push
+// sends everything it holds.
+func TestSyncForget(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"a","value":1}`+"\n"+`{"name":"b","value":2}`+"\n", "--db", "src.db", "ingest")
+	if out := ok(t, dir, "", "--db", "dst.db", "migrate", "up"); out == "" {
+		t.Fatal("migrate up printed nothing")
+	}
+	if out := ok(t, dir, "", "--db", "dst.db", "sync", "sources"); !strings.Contains(out, "received rows from no sync source") {
+		t.Fatalf("sync sources of an empty destination:\n%s", out)
+	}
+	ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "gw.", "--pattern", "a")
+	out := ok(t, dir, "", "--db", "dst.db", "sync", "sources")
+	if !regexp.MustCompile(`(?m)^SOURCE +CURSOR +SENT +MISSED +GONE +PATTERN +PREFIX +LAST PUSH\n[0-9a-f]{32} +2 +1 +0 +0 +"a" +"gw\." +\d{4}-`).MatchString(out) {
+		t.Fatalf("sync sources:\n%s", out)
+	}
+	id := sources(t, dir, "dst.db")[0]
+	before, err := os.ReadFile(filepath.Join(dir, "dst.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out = ok(t, dir, "", "--db", "dst.db", "sync", "forget", id)
+	if !strings.Contains(out, "would forget source "+id+` on dst.db: cursor at id 2, 1 row received, 0 missed, 0 gone; pattern "a", prefix "gw.". The 1 row it received stay.`) ||
+		!strings.Contains(out, "Run again with --yes") {
+		t.Fatalf("sync forget without --yes:\n%s", out)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, "dst.db")); !bytes.Equal(before, after) {
+		t.Error("sync forget without --yes changed the destination")
+	}
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"sync", "forget", "0123", "--yes"}, 1, "no sync source 0123 on this database"},
+		{[]string{"sync", "forget", "0123"}, 1, "no sync source 0123 on dst.db"},
+		{[]string{"sync", "forget"}, 2, "SOURCE"},
+		{[]string{"sync", "forget", ""}, 2, "SOURCE must not be empty"},
+	} {
+		if r := runCLI(t, dir, "", append([]string{"--db", "dst.db"}, c.args...)...); r.code != c.code || !strings.Contains(r.stderr, c.want) {
+			t.Errorf("rechist %q: exit %d\n%s%s", c.args, r.code, r.stdout, r.stderr)
+		}
+	}
+	if out := ok(t, dir, "", "--db", "dst.db", "sync", "forget", id, "--yes"); !strings.Contains(out, "forgot source "+id) || !strings.Contains(out, "The 1 row it received stay") {
+		t.Fatalf("sync forget --yes:\n%s", out)
+	}
+	if ids := sources(t, dir, "dst.db"); len(ids) != 0 {
+		t.Fatalf("sources after forget: %q", ids)
+	}
+	if out := ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "all."); !strings.Contains(out, "copied 2 rows") {
+		t.Fatalf("the push after forget:\n%s", out)
+	}
+	if got := ok(t, dir, "", "--db", "dst.db", "records", "--json"); strings.Count(got, "\n") != 3 {
+		t.Fatalf("the destination's records after forget and a new push:\n%s", got)
+	}
+}
+
+// --follow to a server that never answers, stopped by Ctrl-C, does not
+// claim the destination holds rows up to id 0.
+func TestSyncFollowNeverReached(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"a","value":1}`+"\n", "--db", "src.db", "ingest")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close() // nothing listens there now
+	cmd := command(dir, nil, "--db", "src.db", "sync", "--to", "http://"+addr+"/", "--follow", "--every", "50ms")
+	var stdout, stderr syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "push failed: ") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed push within 30s:\n%s%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 130 || strings.Contains(stderr.String(), "up to id") ||
+		!strings.Contains(stderr.String(), "interrupted after 0 rows copied, 0 missed; the destination was never reached, so what it holds of this source is unknown") {
+		t.Fatalf("after Ctrl-C: exit %d\n%s", code, stderr.String())
 	}
 }

@@ -137,6 +137,21 @@ type Reader interface {
 	// that holds id (see WritesRows); "" when id predates every epoch or
 	// the schema has none.
 	SyncEpoch(ctx context.Context, id int64) (string, error)
+	// SyncSources returns the cursor of every source the database received
+	// rows from (Source set), by source id; none when the schema has no
+	// cursors. Epochs are left out.
+	SyncSources(ctx context.Context) ([]SyncCursor, error)
+	// SyncSourceEpochs returns the epochs of the ids the database received
+	// from the sync source id, in id order; none when it has none (or the
+	// schema predates them).
+	SyncSourceEpochs(ctx context.Context, id string) ([]SyncEpoch, error)
+	// SourceEpochs returns, as a source, the epochs of the database's row
+	// ids that hold ids in (after, upto], in id order; none when the schema
+	// has none.
+	SourceEpochs(ctx context.Context, after, upto int64) ([]SyncEpoch, error)
+	// SourceParents returns, as a source, its identities before the
+	// current one, newest first (NewSourceID keeps them).
+	SourceParents(ctx context.Context) ([]string, error)
 }
 
 // BatchHooks is implemented by an engine that acts between batches (the

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 )
@@ -39,7 +40,31 @@ type SyncCursor struct {
 	// the source deleted before they could be sent, since the first sync.
 	Sent, Missed int64
 	UpdatedMs    int64
+	// Source is the source's id (set by SyncSources).
+	Source string
+	// Filtered says whether the destination knows the pattern and prefix
+	// the source's pushes use (a cursor written before rechist kept them
+	// does not): Pattern and Prefix.
+	Filtered        bool
+	Pattern, Prefix string
+	// Horizon is the source's newest id when the destination first
+	// received it, and Gone how many ids up to it the source no longer had
+	// then: rows deleted before sync saw them, not missed. Zero for a
+	// cursor written before rechist kept them (every gap is missed).
+	Horizon, Gone int64
 }
+
+// SyncEpoch is an epoch of a source's row ids (see WritesRows): from
+// Start on, until the next epoch's start, its ids were handed out by the
+// DB handle whose random token is Token.
+type SyncEpoch struct {
+	Start int64
+	Token string
+}
+
+// maxStepEpochs bounds the epochs one push may carry (one per DB handle
+// that wrote the ids it covers; a first push carries every one).
+const maxStepEpochs = 100_000
 
 // SyncStep is a KindSync request's cursor move: the destination's cursor
 // for Source must stand at PrevID (else the request fails with
@@ -51,18 +76,66 @@ type SyncStep struct {
 	LastHash, LastEpoch string
 	Missed              int64
 	UpdatedMs           int64
+	// Pattern and Prefix are the push's (Pattern "": not said, by an
+	// older client: neither checked nor recorded). A cursor that knows
+	// others refuses the step with ErrInvalidArgument.
+	Pattern, Prefix string
+	// Horizon is the source's newest id when the destination first
+	// received it (recorded by the step that creates the cursor), Gone the
+	// ids up to it that the step passes over without a row (not missed).
+	Horizon, Gone int64
+	// Epochs are the source's epochs of the ids the step covers (all of
+	// them up to LastID for a cursor's first step), in id order.
+	Epochs []SyncEpoch
+	// Adopt says that the source continues the history an earlier
+	// identity of it left on the destination up to PrevID (see Sync): the
+	// source's cursor must not exist yet.
+	Adopt bool
+	// Forget deletes what the destination remembers of the source (no
+	// rows, nothing else of the step is used): DB.ForgetSyncSource.
+	Forget bool
 }
 
 // Next returns the cursor after the step, given the one before it, or an
 // error wrapping ErrConflict when the cursor is not where the step expects
 // it: what every engine's Commit runs, inside the transaction.
+//
+// A step whose pattern or prefix is not the one the cursor knows fails
+// with an error wrapping ErrInvalidArgument (FilterChanged).
 func (s *SyncStep) Next(before SyncCursor, rows int) (SyncCursor, error) {
-	if before.LastID != s.PrevID {
+	switch {
+	case s.Adopt && before.LastID != 0:
+		return before, fmt.Errorf("%w: source %s: the destination's cursor is at %d, this sync expected none (another sync of the same source ran meanwhile)",
+			ErrConflict, s.Source, before.LastID)
+	case !s.Adopt && before.LastID != s.PrevID:
 		return before, fmt.Errorf("%w: source %s: the destination's cursor is at %d, this sync expected %d (another sync of the same source ran meanwhile)",
 			ErrConflict, s.Source, before.LastID, s.PrevID)
+	case s.Pattern != "" && before.LastID > 0 && before.Filtered && (before.Pattern != s.Pattern || before.Prefix != s.Prefix):
+		return before, FilterChanged(s.Source, before, s.Pattern, s.Prefix)
 	}
-	return SyncCursor{LastID: s.LastID, LastHash: s.LastHash, LastEpoch: s.LastEpoch, Sent: before.Sent + int64(rows),
-		Missed: before.Missed + s.Missed, UpdatedMs: s.UpdatedMs}, nil
+	next := SyncCursor{LastID: s.LastID, LastHash: s.LastHash, LastEpoch: s.LastEpoch, Sent: before.Sent + int64(rows),
+		Missed: before.Missed + s.Missed, UpdatedMs: s.UpdatedMs, Filtered: before.Filtered, Pattern: before.Pattern,
+		Prefix: before.Prefix, Horizon: before.Horizon, Gone: before.Gone + s.Gone}
+	if before.LastID == 0 {
+		next.Horizon = s.Horizon
+	}
+	if s.Pattern != "" {
+		next.Filtered, next.Pattern, next.Prefix = true, s.Pattern, s.Prefix
+	}
+	return next, nil
+}
+
+// FilterChanged is the error of a push of source whose pattern or prefix
+// is not the one the destination's cursor c covers: what the cursor
+// passed over was looked at with the old ones, so the new ones would
+// leave rows unsent (a wider pattern) or store them under a name nothing
+// else has (another prefix) without saying so.
+func FilterChanged(source string, c SyncCursor, pattern, prefix string) error {
+	return fmt.Errorf("%w: source %s: the destination received its rows up to id %d with pattern %q and prefix %q, and this push has pattern %q and prefix %q: "+
+		"the cursor covers every row the first ones looked at, so the new ones would leave rows unsent. Push with pattern %q and prefix %q; "+
+		"or, to send this source again under the new ones, make the destination forget it first (rechist --db DESTINATION sync forget %s; DB.ForgetSyncSource): "+
+		"the rows it received stay, and the next push sends every row the source still holds",
+		ErrInvalidArgument, source, c.LastID, c.Pattern, c.Prefix, pattern, prefix, c.Pattern, c.Prefix, source)
 }
 
 // Fingerprint is the hash a destination keeps of the last row it received
@@ -104,6 +177,18 @@ type SyncResult struct {
 	// TotalSent and TotalMissed are the destination's counts for this
 	// source since its first sync.
 	TotalSent, TotalMissed int64
+	// Gone counts the ids this run passed over that the source no longer
+	// had when the destination first received it (deleted before sync saw
+	// them: not missed); Horizon is the source's newest id then, TotalGone
+	// the destination's count.
+	Gone, Horizon, TotalGone int64
+	// Parent is set when this run began the source's cursor by continuing
+	// the history an earlier identity of it (Parent) left on the
+	// destination, up to id ParentID (see DB.NewSourceID).
+	Parent   string
+	ParentID int64
+	// Reached says whether the destination answered (its cursor is known).
+	Reached bool
 }
 
 // Sync copies to dst every row of src that dst has not yet received from
@@ -156,18 +241,42 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 	if err != nil {
 		return res, err
 	}
-	res.Cursor, res.TotalSent, res.TotalMissed = cur.LastID, cur.Sent, cur.Missed
+	res.Reached = true
+	res.Cursor, res.TotalSent, res.TotalMissed, res.TotalGone, res.Horizon = cur.LastID, cur.Sent, cur.Missed, cur.Gone, cur.Horizon
+	if cur.LastID > 0 && cur.Filtered && (cur.Pattern != o.Pattern || cur.Prefix != o.Prefix) {
+		return res, Wrap(op, FilterChanged(res.Source, cur, o.Pattern, o.Prefix), nil)
+	}
 	if err := verifySource(ctx, src, res.Source, cur); err != nil {
 		return res, err
+	}
+	// horizon splits the gaps of what this run reads: up to it, ids the
+	// source no longer had when the destination first received it.
+	horizon := cur.Horizon
+	adopt := false
+	if cur.LastID == 0 {
+		horizon = res.SourceLast
+		parent, at, h, err := syncParent(ctx, src, dst, o)
+		if err != nil {
+			return res, err
+		}
+		if at > 0 {
+			adopt, res.Parent, res.ParentID, horizon = true, parent, at, h
+			cur = SyncCursor{LastID: at}
+		}
+		res.Horizon = horizon
 	}
 	for {
 		var rows []Row
 		var last Row
 		var epoch string
-		read := 0
+		var epochs []SyncEpoch
+		read, below := 0, int64(0)
 		err := src.readFinal(ctx, op, func(rd Reader, final int64) (err error) {
 			read, err = changesUpTo(ctx, rd, cur.LastID, final, o.BatchRows, func(r Row) {
 				last = r
+				if r.ID <= horizon {
+					below++
+				}
 				if p.Match(r.Name) {
 					r.Name = o.Prefix + r.Name
 					rows = append(rows, r)
@@ -175,6 +284,13 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 			})
 			if err == nil && read > 0 {
 				epoch, err = rd.SyncEpoch(ctx, last.ID)
+			}
+			if err == nil && read > 0 {
+				from := cur.LastID
+				if res.Cursor == 0 { // the cursor's first step: every epoch up to it
+					from = 0
+				}
+				epochs, err = rd.SourceEpochs(ctx, from, last.ID)
 			}
 			if err == nil && read < o.BatchRows {
 				res.SourceLast, err = rd.LastID(ctx)
@@ -191,18 +307,26 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 		if err := validateRows(op, rows); err != nil {
 			return res, err
 		}
+		gone := max(0, min(last.ID, horizon)-cur.LastID) - below
 		step := &SyncStep{Source: res.Source, PrevID: cur.LastID, LastID: last.ID, LastHash: Fingerprint(last), LastEpoch: epoch,
-			Missed: last.ID - cur.LastID - int64(read), UpdatedMs: time.Now().UnixMilli()}
+			Missed: last.ID - cur.LastID - int64(read) - gone, Gone: gone, Horizon: horizon, Pattern: o.Pattern, Prefix: o.Prefix,
+			Epochs: epochs, Adopt: adopt, UpdatedMs: time.Now().UnixMilli()}
 		if err := dst.ApplySync(ctx, step, rows); err != nil {
 			return res, err
 		}
-		if cur, err = step.Next(cur, len(rows)); err != nil {
+		before := cur
+		if adopt {
+			before = SyncCursor{}
+		}
+		if cur, err = step.Next(before, len(rows)); err != nil {
 			return res, Wrap(op, err, nil) // cannot happen: the engine checked the same
 		}
+		adopt = false
 		res.Copied += int64(len(rows))
 		res.Skipped += int64(read - len(rows))
 		res.Missed += step.Missed
-		res.Cursor, res.TotalSent, res.TotalMissed = cur.LastID, cur.Sent, cur.Missed
+		res.Gone += step.Gone
+		res.Cursor, res.TotalSent, res.TotalMissed, res.TotalGone = cur.LastID, cur.Sent, cur.Missed, cur.Gone
 		res.SourceLast = max(res.SourceLast, cur.LastID)
 		if o.Progress != nil {
 			o.Progress(res)
@@ -211,6 +335,99 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 			return res, nil
 		}
 	}
+}
+
+// SyncEpochLister is implemented by a SyncTarget that can tell which
+// epochs of a source's ids it received (DB does): what a source that took
+// a new identity compares with its own to continue its old identity's
+// history (syncParent). A target without it never lets one continue.
+type SyncEpochLister interface {
+	SyncEpochs(ctx context.Context, source string) ([]SyncEpoch, error)
+}
+
+// syncParent finds, for a source the destination has no cursor of, the
+// newest of its earlier identities (DB.NewSourceID keeps them) whose
+// history on the destination it shares, pushed with the same pattern and
+// prefix, and up to which id (at; 0: none): the source then continues from
+// there, sending only the rows after it. It returns that identity's
+// horizon too.
+//
+// The histories part where their epochs do (see WritesRows): each DB
+// handle that stores rows begins an epoch with a random token, so a copy
+// of a file and its original, or a restored backup and the file that went
+// on, agree on the epochs before the copy was made and on nothing after.
+// The ids up to the first epoch where the source's and the destination's
+// lists differ (or one of them ends), the parent's cursor and the
+// source's high-water mark are on the destination already, as the same
+// rows. Lists that do not begin with the same epoch (a history with
+// stretches pushed before the destination kept epochs, or written only by
+// programs that begin none) prove nothing: 0.
+func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (parent string, at, horizon int64, err error) {
+	const op = "sync"
+	lister, ok := dst.(SyncEpochLister)
+	if !ok {
+		return "", 0, 0, nil
+	}
+	var parents []string
+	var high int64
+	if err := src.read(ctx, op, func(rd Reader) (err error) {
+		if parents, err = rd.SourceParents(ctx); err != nil {
+			return err
+		}
+		high, err = rd.IDHighWater(ctx)
+		return err
+	}); err != nil || len(parents) == 0 {
+		return "", 0, 0, err
+	}
+	for _, id := range parents {
+		pc, err := dst.SyncStatus(ctx, id)
+		if err != nil {
+			return "", 0, 0, err
+		}
+		if pc.LastID == 0 || !pc.Filtered || pc.Pattern != o.Pattern || pc.Prefix != o.Prefix {
+			continue
+		}
+		theirs, err := lister.SyncEpochs(ctx, id)
+		if err != nil {
+			return "", 0, 0, err
+		}
+		upto := min(pc.LastID, high)
+		var ours []SyncEpoch
+		if err := src.read(ctx, op, func(rd Reader) (err error) {
+			ours, err = rd.SourceEpochs(ctx, 0, upto)
+			return err
+		}); err != nil {
+			return "", 0, 0, err
+		}
+		if at := min(forkPoint(ours, theirs), upto); at > 0 {
+			return id, at, min(pc.Horizon, at), nil
+		}
+	}
+	return "", 0, 0, nil
+}
+
+// forkPoint returns the last id two lists of epochs agree on (math.MaxInt64
+// when neither has an epoch the other lacks; 0 when they do not begin
+// alike).
+func forkPoint(a, b []SyncEpoch) int64 {
+	if len(a) == 0 || len(b) == 0 || a[0] != b[0] {
+		return 0
+	}
+	i := 1
+	for i < len(a) && i < len(b) && a[i] == b[i] {
+		i++
+	}
+	next := int64(math.MaxInt64)
+	if i < len(a) {
+		next = a[i].Start
+	}
+	if i < len(b) {
+		next = min(next, b[i].Start)
+	}
+	if next == math.MaxInt64 {
+		return next
+	}
+	return next - 1
 }
 
 // syncSourceRead, when set (by tests), runs in Sync after the source's
@@ -257,13 +474,13 @@ func verifySource(ctx context.Context, src *DB, id string, cur SyncCursor) error
 	}
 	switch {
 	case cur.LastID > high:
-		return Wrap(op, fmt.Errorf("%w: %w: the destination holds rows of source %s up to id %d, but this file has only ever had ids up to %d: it is an older copy (a restored backup?) of the source that pushed them; give it a new identity (docs/sync.md)",
+		return Wrap(op, fmt.Errorf("%w: %w: the destination holds rows of source %s up to id %d, but this file has only ever had ids up to %d: it is an older copy (a restored backup?) of the file that pushed them; give this file a new identity, and it goes on from where the two parted (docs/sync.md)",
 			ErrConflict, ErrCopiedSource, id, cur.LastID, high), nil)
 	case found && Fingerprint(row) != cur.LastHash:
-		return Wrap(op, fmt.Errorf("%w: %w: row %d of source %s is not the row the destination received as row %d: another copy of this source file pushed its own rows; give this copy a new identity (docs/sync.md)",
+		return Wrap(op, fmt.Errorf("%w: %w: row %d of source %s is not the row the destination received as row %d: another copy of this source file pushed its own rows (a copy of this file, or the file this one was copied from); give this file a new identity, and it goes on from where the two parted (docs/sync.md)",
 			ErrConflict, ErrCopiedSource, cur.LastID, id, cur.LastID), nil)
 	case epoch != cur.LastEpoch:
-		return Wrap(op, fmt.Errorf("%w: %w: the destination holds rows of source %s up to id %d that this file did not write: another copy of this source file pushed its own rows (this one is a copy, a restored backup?, that stored other rows after it was made); give this copy a new identity (docs/sync.md)",
+		return Wrap(op, fmt.Errorf("%w: %w: the destination holds rows of source %s up to id %d that this file did not write: another copy of this source file pushed its own rows (a copy of this file, or the file this one was copied from, or a restored backup, stored other rows after the copy was made); give this file a new identity, and it goes on from where the two parted (docs/sync.md)",
 			ErrConflict, ErrCopiedSource, id, cur.LastID), nil)
 	}
 	return nil
@@ -321,4 +538,56 @@ func (db *DB) NewSourceID(ctx context.Context) (string, error) {
 		return "", Wrap(op, err, db.eng.Classify)
 	}
 	return id, nil
+}
+
+// SyncEpochs returns the epochs of the ids the database, as a sync
+// destination, received from source, in id order (SyncEpochLister).
+func (db *DB) SyncEpochs(ctx context.Context, source string) ([]SyncEpoch, error) {
+	var out []SyncEpoch
+	err := db.read(ctx, "sync", func(rd Reader) (err error) {
+		out, err = rd.SyncSourceEpochs(ctx, source)
+		return err
+	})
+	return out, err
+}
+
+// SyncSources returns the cursor of every source the database received
+// rows from, by source id.
+func (db *DB) SyncSources(ctx context.Context) ([]SyncCursor, error) {
+	var out []SyncCursor
+	err := db.read(ctx, "sync sources", func(rd Reader) (err error) {
+		out, err = rd.SyncSources(ctx)
+		return err
+	})
+	return out, err
+}
+
+// ForgetSyncSource deletes, through the writer, what the database as a
+// sync destination remembers of source (its cursor, its counts, its
+// pattern and prefix, its epochs), and returns what it remembered. The
+// rows received from it stay. A source it has no cursor of is an error
+// wrapping ErrNotFound. The source's next push is its first: it sends
+// every row the source still holds.
+func (db *DB) ForgetSyncSource(ctx context.Context, source string) (SyncCursor, error) {
+	const op = "sync forget"
+	if source == "" || len(source) > maxSourceBytes {
+		return SyncCursor{}, Invalidf(op, "source id must be 1 to %d bytes, got %d", maxSourceBytes, len(source))
+	}
+	if err := db.writable(op); err != nil {
+		return SyncCursor{}, err
+	}
+	c, err := db.SyncStatus(ctx, source)
+	if err != nil {
+		return c, err
+	}
+	if c.LastID == 0 {
+		return c, Wrap(op, fmt.Errorf("no sync source %s on this database (rechist sync sources lists them): %w", source, ErrNotFound), nil)
+	}
+	c.Source = source
+	r := newRequest(KindSync)
+	r.Sync = &SyncStep{Source: source, Forget: true}
+	if _, err := db.w.submit(ctx, r); err != nil {
+		return c, Wrap(op, err, db.eng.Classify)
+	}
+	return c, nil
 }

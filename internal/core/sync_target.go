@@ -64,8 +64,21 @@ func (s *SyncStep) check(op string, rows int) error {
 		return Invalidf(op, "cursor %d and missed rows %d must not be negative", s.PrevID, s.Missed)
 	case s.LastHash == "":
 		return Invalidf(op, "the last row's fingerprint is missing")
-	case s.LastID-s.PrevID < int64(rows)+s.Missed || s.LastID <= s.PrevID:
-		return Invalidf(op, "%s", fmt.Sprintf("the cursor moves from %d to %d, too little for %d rows and %d missed", s.PrevID, s.LastID, rows, s.Missed))
+	case s.Gone < 0 || s.Horizon < 0:
+		return Invalidf(op, "gone rows %d and horizon %d must not be negative", s.Gone, s.Horizon)
+	case s.Forget:
+		return Invalidf(op, "a push cannot forget its source")
+	case s.LastID-s.PrevID < int64(rows)+s.Missed+s.Gone || s.LastID <= s.PrevID:
+		return Invalidf(op, "%s", fmt.Sprintf("the cursor moves from %d to %d, too little for %d rows, %d missed and %d gone", s.PrevID, s.LastID, rows, s.Missed, s.Gone))
+	case len(s.Pattern) > MaxNameBytes || len(s.Prefix) > MaxNameBytes:
+		return Invalidf(op, "pattern and prefix must be at most %d bytes", MaxNameBytes)
+	case len(s.Epochs) > maxStepEpochs:
+		return Invalidf(op, "%d epochs in one push, at most %d", len(s.Epochs), maxStepEpochs)
+	}
+	for i, e := range s.Epochs {
+		if e.Start < 1 || e.Start > s.LastID || e.Token == "" || len(e.Token) > maxSourceBytes || (i > 0 && e.Start <= s.Epochs[i-1].Start) {
+			return Invalidf(op, "epoch %d (start %d) must start at 1 to %d, after the one before it, with a token of 1 to %d bytes", i, e.Start, s.LastID, maxSourceBytes)
+		}
 	}
 	return nil
 }

@@ -89,3 +89,89 @@ LIMIT 1;
 INSERT INTO rechist_sync_cursor_epoch (source_id, last_epoch)
 VALUES (@source_id::text, @last_epoch::text)
 ON CONFLICT (source_id) DO UPDATE SET last_epoch = excluded.last_epoch;
+
+-- Migration 00011: what a destination remembers of a source besides its
+-- cursor, and a source's earlier identities.
+
+-- name: SyncSourceTable :one
+-- Whether the schema has rechist_sync_source (migration 00011): asked
+-- first, because a query of a missing table would abort the reader's
+-- transaction.
+SELECT (to_regclass('rechist_sync_source') IS NOT NULL)::boolean AS present;
+
+-- name: SyncSource :one
+SELECT pattern, prefix, horizon, rows_gone
+FROM rechist_sync_source
+WHERE source_id = @source_id::text;
+
+-- name: SetSyncSource :exec
+-- Written with the cursor (SetSyncCursor), in the same transaction.
+INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone)
+VALUES (@source_id::text, @pattern::text, @prefix::text, @horizon::bigint, @rows_gone::bigint)
+ON CONFLICT (source_id) DO UPDATE SET
+    pattern = excluded.pattern,
+    prefix = excluded.prefix,
+    horizon = excluded.horizon,
+    rows_gone = excluded.rows_gone;
+
+-- name: SyncSourceEpochs :many
+-- The epochs of the source's ids this destination received, in id order:
+-- a range of the primary key.
+SELECT start_id, token FROM rechist_sync_source_epoch
+WHERE source_id = @source_id::text
+ORDER BY start_id;
+
+-- name: AddSyncSourceEpochs :exec
+-- Written with the cursor: the epochs a push's ids cross, one statement.
+INSERT INTO rechist_sync_source_epoch (source_id, start_id, token)
+SELECT @source_id::text, e.start_id, e.token
+FROM (SELECT unnest(@start_ids::bigint[]) AS start_id, unnest(@tokens::text[]) AS token) AS e
+ON CONFLICT (source_id, start_id) DO UPDATE SET token = excluded.token;
+
+-- name: SyncCursors :many
+-- Every source this destination received rows from, by id, with what it
+-- remembers of each (rechist sync sources).
+SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       COALESCE(e.last_epoch, '')::text AS last_epoch,
+       (s.source_id IS NOT NULL)::boolean AS known,
+       COALESCE(s.pattern, '')::text AS pattern,
+       COALESCE(s.prefix, '')::text AS prefix,
+       COALESCE(s.horizon, 0)::bigint AS horizon,
+       COALESCE(s.rows_gone, 0)::bigint AS rows_gone
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id
+WHERE c.last_id > 0
+ORDER BY c.source_id;
+
+-- name: ForgetSyncSource :exec
+-- Everything this destination remembers of a source, after LockSyncCursor;
+-- the rows it received stay.
+WITH e AS (DELETE FROM rechist_sync_cursor_epoch WHERE source_id = @source_id::text),
+     s AS (DELETE FROM rechist_sync_source WHERE source_id = @source_id::text),
+     se AS (DELETE FROM rechist_sync_source_epoch WHERE source_id = @source_id::text)
+DELETE FROM rechist_sync_cursor WHERE source_id = @source_id::text;
+
+-- name: SourceEpochs :many
+-- As a source: the epochs that hold ids in (after, upto], in id order (the
+-- one that holds after + 1, and those that start later).
+SELECT start_id, token FROM rechist_sync_epoch
+WHERE start_id <= sqlc.arg(upto)::bigint
+  AND start_id >= COALESCE((SELECT MAX(x.start_id) FROM rechist_sync_epoch AS x
+                            WHERE x.start_id <= sqlc.arg(after)::bigint + 1), 0)
+ORDER BY start_id;
+
+-- name: SourceParents :one
+-- As a source: its identities before the current one, newest first,
+-- separated by spaces (SetSourceParents).
+SELECT value FROM rechist_meta WHERE key = 'source_parents';
+
+-- name: SetSourceParents :exec
+-- Before SetSourceID, in its transaction: the identity about to be
+-- replaced goes in front of the earlier ones (at most ten are kept).
+INSERT INTO rechist_meta (key, value)
+SELECT 'source_parents',
+       left(btrim(m.value || ' ' || COALESCE((SELECT p.value FROM rechist_meta AS p WHERE p.key = 'source_parents'), '')), 329)
+FROM rechist_meta AS m
+WHERE m.key = 'source_id'
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;

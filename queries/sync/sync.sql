@@ -67,3 +67,87 @@ LIMIT 1;
 INSERT INTO rechist_sync_cursor_epoch (source_id, last_epoch)
 VALUES (CAST(@source_id AS TEXT), CAST(@last_epoch AS TEXT))
 ON CONFLICT (source_id) DO UPDATE SET last_epoch = excluded.last_epoch;
+
+-- Migration 00009: what a destination remembers of a source besides its
+-- cursor, and a source's earlier identities.
+
+-- name: SyncSource :one
+SELECT pattern, prefix, horizon, rows_gone
+FROM rechist_sync_source
+WHERE source_id = CAST(@source_id AS TEXT);
+
+-- name: SetSyncSource :exec
+-- Written with the cursor (SetSyncCursor), in the same transaction.
+INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone)
+VALUES (CAST(@source_id AS TEXT), CAST(@pattern AS TEXT), CAST(@prefix AS TEXT),
+        CAST(@horizon AS INTEGER), CAST(@rows_gone AS INTEGER))
+ON CONFLICT (source_id) DO UPDATE SET
+    pattern = excluded.pattern,
+    prefix = excluded.prefix,
+    horizon = excluded.horizon,
+    rows_gone = excluded.rows_gone;
+
+-- name: SyncSourceEpochs :many
+-- The epochs of the source's ids this destination received, in id order:
+-- a range of the primary key.
+SELECT start_id, token FROM rechist_sync_source_epoch
+WHERE source_id = CAST(@source_id AS TEXT)
+ORDER BY start_id;
+
+-- name: AddSyncSourceEpoch :exec
+-- Written with the cursor, one row per epoch a push's ids cross.
+INSERT INTO rechist_sync_source_epoch (source_id, start_id, token)
+VALUES (CAST(@source_id AS TEXT), CAST(@start_id AS INTEGER), CAST(@token AS TEXT))
+ON CONFLICT (source_id, start_id) DO UPDATE SET token = excluded.token;
+
+-- name: SyncCursors :many
+-- Every source this destination received rows from, by id, with what it
+-- remembers of each (rechist sync sources).
+SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       CAST(COALESCE(e.last_epoch, '') AS TEXT) AS last_epoch,
+       CAST(s.source_id IS NOT NULL AS INTEGER) AS known,
+       CAST(COALESCE(s.pattern, '') AS TEXT) AS pattern,
+       CAST(COALESCE(s.prefix, '') AS TEXT) AS prefix,
+       CAST(COALESCE(s.horizon, 0) AS INTEGER) AS horizon,
+       CAST(COALESCE(s.rows_gone, 0) AS INTEGER) AS rows_gone
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id
+WHERE c.last_id > 0
+ORDER BY c.source_id;
+
+-- name: ForgetSyncCursor :execrows
+DELETE FROM rechist_sync_cursor WHERE source_id = CAST(@source_id AS TEXT);
+
+-- name: ForgetSyncCursorEpoch :exec
+DELETE FROM rechist_sync_cursor_epoch WHERE source_id = CAST(@source_id AS TEXT);
+
+-- name: ForgetSyncSource :exec
+DELETE FROM rechist_sync_source WHERE source_id = CAST(@source_id AS TEXT);
+
+-- name: ForgetSyncSourceEpochs :exec
+DELETE FROM rechist_sync_source_epoch WHERE source_id = CAST(@source_id AS TEXT);
+
+-- name: SourceEpochs :many
+-- As a source: the epochs that hold ids in (after, upto], in id order (the
+-- one that holds after + 1, and those that start later).
+SELECT start_id, token FROM rechist_sync_epoch
+WHERE start_id <= CAST(@upto AS INTEGER)
+  AND start_id >= COALESCE((SELECT MAX(start_id) FROM rechist_sync_epoch
+                            WHERE start_id <= CAST(@after AS INTEGER) + 1), 0)
+ORDER BY start_id;
+
+-- name: SourceParents :one
+-- As a source: its identities before the current one, newest first,
+-- separated by spaces (SetSourceParents).
+SELECT value FROM rechist_meta WHERE key = 'source_parents';
+
+-- name: SetSourceParents :exec
+-- Before SetSourceID, in its transaction: the identity about to be
+-- replaced goes in front of the earlier ones (at most ten are kept).
+INSERT INTO rechist_meta (key, value)
+SELECT 'source_parents',
+       substr(trim(m.value || ' ' || COALESCE((SELECT p.value FROM rechist_meta AS p WHERE p.key = 'source_parents'), '')), 1, 329)
+FROM rechist_meta AS m
+WHERE m.key = 'source_id'
+ON CONFLICT (key) DO UPDATE SET value = excluded.value;

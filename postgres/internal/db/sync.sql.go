@@ -9,6 +9,39 @@ import (
 	"context"
 )
 
+const AddSyncSourceEpochs = `-- name: AddSyncSourceEpochs :exec
+INSERT INTO rechist_sync_source_epoch (source_id, start_id, token)
+SELECT $1::text, e.start_id, e.token
+FROM (SELECT unnest($2::bigint[]) AS start_id, unnest($3::text[]) AS token) AS e
+ON CONFLICT (source_id, start_id) DO UPDATE SET token = excluded.token
+`
+
+type AddSyncSourceEpochsParams struct {
+	SourceID string
+	StartIds []int64
+	Tokens   []string
+}
+
+// Written with the cursor: the epochs a push's ids cross, one statement.
+func (q *Queries) AddSyncSourceEpochs(ctx context.Context, arg AddSyncSourceEpochsParams) error {
+	_, err := q.db.Exec(ctx, AddSyncSourceEpochs, arg.SourceID, arg.StartIds, arg.Tokens)
+	return err
+}
+
+const ForgetSyncSource = `-- name: ForgetSyncSource :exec
+WITH e AS (DELETE FROM rechist_sync_cursor_epoch WHERE source_id = $1::text),
+     s AS (DELETE FROM rechist_sync_source WHERE source_id = $1::text),
+     se AS (DELETE FROM rechist_sync_source_epoch WHERE source_id = $1::text)
+DELETE FROM rechist_sync_cursor WHERE source_id = $1::text
+`
+
+// Everything this destination remembers of a source, after LockSyncCursor;
+// the rows it received stay.
+func (q *Queries) ForgetSyncSource(ctx context.Context, sourceID string) error {
+	_, err := q.db.Exec(ctx, ForgetSyncSource, sourceID)
+	return err
+}
+
 const IDHighWater = `-- name: IDHighWater :one
 SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('record_history', 'id')::regclass), 0)::bigint AS high_water
 `
@@ -60,6 +93,22 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 // A new identity as a sync source (DB.NewSourceID), through the writer.
 func (q *Queries) SetSourceID(ctx context.Context, id string) error {
 	_, err := q.db.Exec(ctx, SetSourceID, id)
+	return err
+}
+
+const SetSourceParents = `-- name: SetSourceParents :exec
+INSERT INTO rechist_meta (key, value)
+SELECT 'source_parents',
+       left(btrim(m.value || ' ' || COALESCE((SELECT p.value FROM rechist_meta AS p WHERE p.key = 'source_parents'), '')), 329)
+FROM rechist_meta AS m
+WHERE m.key = 'source_id'
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+`
+
+// Before SetSourceID, in its transaction: the identity about to be
+// replaced goes in front of the earlier ones (at most ten are kept).
+func (q *Queries) SetSourceParents(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, SetSourceParents)
 	return err
 }
 
@@ -115,6 +164,71 @@ func (q *Queries) SetSyncCursorEpoch(ctx context.Context, arg SetSyncCursorEpoch
 	return err
 }
 
+const SetSyncSource = `-- name: SetSyncSource :exec
+INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone)
+VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bigint)
+ON CONFLICT (source_id) DO UPDATE SET
+    pattern = excluded.pattern,
+    prefix = excluded.prefix,
+    horizon = excluded.horizon,
+    rows_gone = excluded.rows_gone
+`
+
+type SetSyncSourceParams struct {
+	SourceID string
+	Pattern  string
+	Prefix   string
+	Horizon  int64
+	RowsGone int64
+}
+
+// Written with the cursor (SetSyncCursor), in the same transaction.
+func (q *Queries) SetSyncSource(ctx context.Context, arg SetSyncSourceParams) error {
+	_, err := q.db.Exec(ctx, SetSyncSource,
+		arg.SourceID,
+		arg.Pattern,
+		arg.Prefix,
+		arg.Horizon,
+		arg.RowsGone,
+	)
+	return err
+}
+
+const SourceEpochs = `-- name: SourceEpochs :many
+SELECT start_id, token FROM rechist_sync_epoch
+WHERE start_id <= $1::bigint
+  AND start_id >= COALESCE((SELECT MAX(x.start_id) FROM rechist_sync_epoch AS x
+                            WHERE x.start_id <= $2::bigint + 1), 0)
+ORDER BY start_id
+`
+
+type SourceEpochsParams struct {
+	Upto  int64
+	After int64
+}
+
+// As a source: the epochs that hold ids in (after, upto], in id order (the
+// one that holds after + 1, and those that start later).
+func (q *Queries) SourceEpochs(ctx context.Context, arg SourceEpochsParams) ([]RechistSyncEpoch, error) {
+	rows, err := q.db.Query(ctx, SourceEpochs, arg.Upto, arg.After)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RechistSyncEpoch
+	for rows.Next() {
+		var i RechistSyncEpoch
+		if err := rows.Scan(&i.StartID, &i.Token); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const SourceID = `-- name: SourceID :one
 
 SELECT value FROM rechist_meta WHERE key = 'source_id'
@@ -123,6 +237,19 @@ SELECT value FROM rechist_meta WHERE key = 'source_id'
 // Sync: a source's identity, and a destination's cursor per source.
 func (q *Queries) SourceID(ctx context.Context) (string, error) {
 	row := q.db.QueryRow(ctx, SourceID)
+	var value string
+	err := row.Scan(&value)
+	return value, err
+}
+
+const SourceParents = `-- name: SourceParents :one
+SELECT value FROM rechist_meta WHERE key = 'source_parents'
+`
+
+// As a source: its identities before the current one, newest first,
+// separated by spaces (SetSourceParents).
+func (q *Queries) SourceParents(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, SourceParents)
 	var value string
 	err := row.Scan(&value)
 	return value, err
@@ -207,6 +334,71 @@ func (q *Queries) SyncCursorWithEpoch(ctx context.Context, sourceID string) (Syn
 	return i, err
 }
 
+const SyncCursors = `-- name: SyncCursors :many
+SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       COALESCE(e.last_epoch, '')::text AS last_epoch,
+       (s.source_id IS NOT NULL)::boolean AS known,
+       COALESCE(s.pattern, '')::text AS pattern,
+       COALESCE(s.prefix, '')::text AS prefix,
+       COALESCE(s.horizon, 0)::bigint AS horizon,
+       COALESCE(s.rows_gone, 0)::bigint AS rows_gone
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id
+WHERE c.last_id > 0
+ORDER BY c.source_id
+`
+
+type SyncCursorsRow struct {
+	SourceID   string
+	LastID     int64
+	LastHash   string
+	RowsSent   int64
+	RowsMissed int64
+	UpdatedAt  int64
+	LastEpoch  string
+	Known      bool
+	Pattern    string
+	Prefix     string
+	Horizon    int64
+	RowsGone   int64
+}
+
+// Every source this destination received rows from, by id, with what it
+// remembers of each (rechist sync sources).
+func (q *Queries) SyncCursors(ctx context.Context) ([]SyncCursorsRow, error) {
+	rows, err := q.db.Query(ctx, SyncCursors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SyncCursorsRow
+	for rows.Next() {
+		var i SyncCursorsRow
+		if err := rows.Scan(
+			&i.SourceID,
+			&i.LastID,
+			&i.LastHash,
+			&i.RowsSent,
+			&i.RowsMissed,
+			&i.UpdatedAt,
+			&i.LastEpoch,
+			&i.Known,
+			&i.Pattern,
+			&i.Prefix,
+			&i.Horizon,
+			&i.RowsGone,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const SyncEpoch = `-- name: SyncEpoch :one
 SELECT token FROM rechist_sync_epoch
 WHERE start_id <= $1::bigint
@@ -231,6 +423,81 @@ SELECT (to_regclass('rechist_sync_epoch') IS NOT NULL)::boolean AS present
 // because a query of a missing table would abort the reader's transaction.
 func (q *Queries) SyncEpochTable(ctx context.Context) (bool, error) {
 	row := q.db.QueryRow(ctx, SyncEpochTable)
+	var present bool
+	err := row.Scan(&present)
+	return present, err
+}
+
+const SyncSource = `-- name: SyncSource :one
+SELECT pattern, prefix, horizon, rows_gone
+FROM rechist_sync_source
+WHERE source_id = $1::text
+`
+
+type SyncSourceRow struct {
+	Pattern  string
+	Prefix   string
+	Horizon  int64
+	RowsGone int64
+}
+
+func (q *Queries) SyncSource(ctx context.Context, sourceID string) (SyncSourceRow, error) {
+	row := q.db.QueryRow(ctx, SyncSource, sourceID)
+	var i SyncSourceRow
+	err := row.Scan(
+		&i.Pattern,
+		&i.Prefix,
+		&i.Horizon,
+		&i.RowsGone,
+	)
+	return i, err
+}
+
+const SyncSourceEpochs = `-- name: SyncSourceEpochs :many
+SELECT start_id, token FROM rechist_sync_source_epoch
+WHERE source_id = $1::text
+ORDER BY start_id
+`
+
+type SyncSourceEpochsRow struct {
+	StartID int64
+	Token   string
+}
+
+// The epochs of the source's ids this destination received, in id order:
+// a range of the primary key.
+func (q *Queries) SyncSourceEpochs(ctx context.Context, sourceID string) ([]SyncSourceEpochsRow, error) {
+	rows, err := q.db.Query(ctx, SyncSourceEpochs, sourceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SyncSourceEpochsRow
+	for rows.Next() {
+		var i SyncSourceEpochsRow
+		if err := rows.Scan(&i.StartID, &i.Token); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const SyncSourceTable = `-- name: SyncSourceTable :one
+
+SELECT (to_regclass('rechist_sync_source') IS NOT NULL)::boolean AS present
+`
+
+// Migration 00011: what a destination remembers of a source besides its
+// cursor, and a source's earlier identities.
+// Whether the schema has rechist_sync_source (migration 00011): asked
+// first, because a query of a missing table would abort the reader's
+// transaction.
+func (q *Queries) SyncSourceTable(ctx context.Context) (bool, error) {
+	row := q.db.QueryRow(ctx, SyncSourceTable)
 	var present bool
 	err := row.Scan(&present)
 	return present, err

@@ -9,6 +9,63 @@ import (
 	"context"
 )
 
+const AddSyncSourceEpoch = `-- name: AddSyncSourceEpoch :exec
+INSERT INTO rechist_sync_source_epoch (source_id, start_id, token)
+VALUES (CAST(?1 AS TEXT), CAST(?2 AS INTEGER), CAST(?3 AS TEXT))
+ON CONFLICT (source_id, start_id) DO UPDATE SET token = excluded.token
+`
+
+type AddSyncSourceEpochParams struct {
+	SourceID string
+	StartID  int64
+	Token    string
+}
+
+// Written with the cursor, one row per epoch a push's ids cross.
+func (q *Queries) AddSyncSourceEpoch(ctx context.Context, arg AddSyncSourceEpochParams) error {
+	_, err := q.db.ExecContext(ctx, AddSyncSourceEpoch, arg.SourceID, arg.StartID, arg.Token)
+	return err
+}
+
+const ForgetSyncCursor = `-- name: ForgetSyncCursor :execrows
+DELETE FROM rechist_sync_cursor WHERE source_id = CAST(?1 AS TEXT)
+`
+
+func (q *Queries) ForgetSyncCursor(ctx context.Context, sourceID string) (int64, error) {
+	result, err := q.db.ExecContext(ctx, ForgetSyncCursor, sourceID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const ForgetSyncCursorEpoch = `-- name: ForgetSyncCursorEpoch :exec
+DELETE FROM rechist_sync_cursor_epoch WHERE source_id = CAST(?1 AS TEXT)
+`
+
+func (q *Queries) ForgetSyncCursorEpoch(ctx context.Context, sourceID string) error {
+	_, err := q.db.ExecContext(ctx, ForgetSyncCursorEpoch, sourceID)
+	return err
+}
+
+const ForgetSyncSource = `-- name: ForgetSyncSource :exec
+DELETE FROM rechist_sync_source WHERE source_id = CAST(?1 AS TEXT)
+`
+
+func (q *Queries) ForgetSyncSource(ctx context.Context, sourceID string) error {
+	_, err := q.db.ExecContext(ctx, ForgetSyncSource, sourceID)
+	return err
+}
+
+const ForgetSyncSourceEpochs = `-- name: ForgetSyncSourceEpochs :exec
+DELETE FROM rechist_sync_source_epoch WHERE source_id = CAST(?1 AS TEXT)
+`
+
+func (q *Queries) ForgetSyncSourceEpochs(ctx context.Context, sourceID string) error {
+	_, err := q.db.ExecContext(ctx, ForgetSyncSourceEpochs, sourceID)
+	return err
+}
+
 const IDHighWater = `-- name: IDHighWater :one
 SELECT CAST(COALESCE((SELECT MAX(seq) FROM sqlite_sequence
                       WHERE name = 'record_history'), 0) AS INTEGER) AS high_water
@@ -32,6 +89,22 @@ ON CONFLICT (key) DO UPDATE SET value = excluded.value
 // A new identity as a sync source (DB.NewSourceID), through the writer.
 func (q *Queries) SetSourceID(ctx context.Context, id string) error {
 	_, err := q.db.ExecContext(ctx, SetSourceID, id)
+	return err
+}
+
+const SetSourceParents = `-- name: SetSourceParents :exec
+INSERT INTO rechist_meta (key, value)
+SELECT 'source_parents',
+       substr(trim(m.value || ' ' || COALESCE((SELECT p.value FROM rechist_meta AS p WHERE p.key = 'source_parents'), '')), 1, 329)
+FROM rechist_meta AS m
+WHERE m.key = 'source_id'
+ON CONFLICT (key) DO UPDATE SET value = excluded.value
+`
+
+// Before SetSourceID, in its transaction: the identity about to be
+// replaced goes in front of the earlier ones (at most ten are kept).
+func (q *Queries) SetSourceParents(ctx context.Context) error {
+	_, err := q.db.ExecContext(ctx, SetSourceParents)
 	return err
 }
 
@@ -88,6 +161,75 @@ func (q *Queries) SetSyncCursorEpoch(ctx context.Context, arg SetSyncCursorEpoch
 	return err
 }
 
+const SetSyncSource = `-- name: SetSyncSource :exec
+INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone)
+VALUES (CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT),
+        CAST(?4 AS INTEGER), CAST(?5 AS INTEGER))
+ON CONFLICT (source_id) DO UPDATE SET
+    pattern = excluded.pattern,
+    prefix = excluded.prefix,
+    horizon = excluded.horizon,
+    rows_gone = excluded.rows_gone
+`
+
+type SetSyncSourceParams struct {
+	SourceID string
+	Pattern  string
+	Prefix   string
+	Horizon  int64
+	RowsGone int64
+}
+
+// Written with the cursor (SetSyncCursor), in the same transaction.
+func (q *Queries) SetSyncSource(ctx context.Context, arg SetSyncSourceParams) error {
+	_, err := q.db.ExecContext(ctx, SetSyncSource,
+		arg.SourceID,
+		arg.Pattern,
+		arg.Prefix,
+		arg.Horizon,
+		arg.RowsGone,
+	)
+	return err
+}
+
+const SourceEpochs = `-- name: SourceEpochs :many
+SELECT start_id, token FROM rechist_sync_epoch
+WHERE start_id <= CAST(?1 AS INTEGER)
+  AND start_id >= COALESCE((SELECT MAX(start_id) FROM rechist_sync_epoch
+                            WHERE start_id <= CAST(?2 AS INTEGER) + 1), 0)
+ORDER BY start_id
+`
+
+type SourceEpochsParams struct {
+	Upto  int64
+	After int64
+}
+
+// As a source: the epochs that hold ids in (after, upto], in id order (the
+// one that holds after + 1, and those that start later).
+func (q *Queries) SourceEpochs(ctx context.Context, arg SourceEpochsParams) ([]RechistSyncEpoch, error) {
+	rows, err := q.db.QueryContext(ctx, SourceEpochs, arg.Upto, arg.After)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RechistSyncEpoch
+	for rows.Next() {
+		var i RechistSyncEpoch
+		if err := rows.Scan(&i.StartID, &i.Token); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const SourceID = `-- name: SourceID :one
 
 SELECT value FROM rechist_meta WHERE key = 'source_id'
@@ -96,6 +238,19 @@ SELECT value FROM rechist_meta WHERE key = 'source_id'
 // Sync: a source's identity, and a destination's cursor per source.
 func (q *Queries) SourceID(ctx context.Context) (string, error) {
 	row := q.db.QueryRowContext(ctx, SourceID)
+	var value string
+	err := row.Scan(&value)
+	return value, err
+}
+
+const SourceParents = `-- name: SourceParents :one
+SELECT value FROM rechist_meta WHERE key = 'source_parents'
+`
+
+// As a source: its identities before the current one, newest first,
+// separated by spaces (SetSourceParents).
+func (q *Queries) SourceParents(ctx context.Context) (string, error) {
+	row := q.db.QueryRowContext(ctx, SourceParents)
 	var value string
 	err := row.Scan(&value)
 	return value, err
@@ -178,6 +333,74 @@ func (q *Queries) SyncCursorWithEpoch(ctx context.Context, sourceID string) (Syn
 	return i, err
 }
 
+const SyncCursors = `-- name: SyncCursors :many
+SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       CAST(COALESCE(e.last_epoch, '') AS TEXT) AS last_epoch,
+       CAST(s.source_id IS NOT NULL AS INTEGER) AS known,
+       CAST(COALESCE(s.pattern, '') AS TEXT) AS pattern,
+       CAST(COALESCE(s.prefix, '') AS TEXT) AS prefix,
+       CAST(COALESCE(s.horizon, 0) AS INTEGER) AS horizon,
+       CAST(COALESCE(s.rows_gone, 0) AS INTEGER) AS rows_gone
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id
+WHERE c.last_id > 0
+ORDER BY c.source_id
+`
+
+type SyncCursorsRow struct {
+	SourceID   string
+	LastID     int64
+	LastHash   string
+	RowsSent   int64
+	RowsMissed int64
+	UpdatedAt  int64
+	LastEpoch  string
+	Known      int64
+	Pattern    string
+	Prefix     string
+	Horizon    int64
+	RowsGone   int64
+}
+
+// Every source this destination received rows from, by id, with what it
+// remembers of each (rechist sync sources).
+func (q *Queries) SyncCursors(ctx context.Context) ([]SyncCursorsRow, error) {
+	rows, err := q.db.QueryContext(ctx, SyncCursors)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SyncCursorsRow
+	for rows.Next() {
+		var i SyncCursorsRow
+		if err := rows.Scan(
+			&i.SourceID,
+			&i.LastID,
+			&i.LastHash,
+			&i.RowsSent,
+			&i.RowsMissed,
+			&i.UpdatedAt,
+			&i.LastEpoch,
+			&i.Known,
+			&i.Pattern,
+			&i.Prefix,
+			&i.Horizon,
+			&i.RowsGone,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const SyncEpoch = `-- name: SyncEpoch :one
 SELECT token FROM rechist_sync_epoch
 WHERE start_id <= CAST(?1 AS INTEGER)
@@ -192,4 +415,68 @@ func (q *Queries) SyncEpoch(ctx context.Context, id int64) (string, error) {
 	var token string
 	err := row.Scan(&token)
 	return token, err
+}
+
+const SyncSource = `-- name: SyncSource :one
+
+SELECT pattern, prefix, horizon, rows_gone
+FROM rechist_sync_source
+WHERE source_id = CAST(?1 AS TEXT)
+`
+
+type SyncSourceRow struct {
+	Pattern  string
+	Prefix   string
+	Horizon  int64
+	RowsGone int64
+}
+
+// Migration 00009: what a destination remembers of a source besides its
+// cursor, and a source's earlier identities.
+func (q *Queries) SyncSource(ctx context.Context, sourceID string) (SyncSourceRow, error) {
+	row := q.db.QueryRowContext(ctx, SyncSource, sourceID)
+	var i SyncSourceRow
+	err := row.Scan(
+		&i.Pattern,
+		&i.Prefix,
+		&i.Horizon,
+		&i.RowsGone,
+	)
+	return i, err
+}
+
+const SyncSourceEpochs = `-- name: SyncSourceEpochs :many
+SELECT start_id, token FROM rechist_sync_source_epoch
+WHERE source_id = CAST(?1 AS TEXT)
+ORDER BY start_id
+`
+
+type SyncSourceEpochsRow struct {
+	StartID int64
+	Token   string
+}
+
+// The epochs of the source's ids this destination received, in id order:
+// a range of the primary key.
+func (q *Queries) SyncSourceEpochs(ctx context.Context, sourceID string) ([]SyncSourceEpochsRow, error) {
+	rows, err := q.db.QueryContext(ctx, SyncSourceEpochs, sourceID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SyncSourceEpochsRow
+	for rows.Next() {
+		var i SyncSourceEpochsRow
+		if err := rows.Scan(&i.StartID, &i.Token); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
