@@ -305,6 +305,21 @@ func WithoutMaintenance() Option {
 	})
 }
 
+// WithHistoryOnly makes Open refuse, with an error wrapping
+// [ErrInvalidArgument], a database that holds other tables but no
+// record_history, instead of adding rechist's tables to it: for a path
+// that should name a history, where another program's database is a
+// mistake. The command line opens every file so unless given `--init`.
+// An empty database, or one with record_history (the Rust crate's
+// included), opens as always. A read-only open refuses a database without
+// record_history in any case: there is nothing to read.
+func WithHistoryOnly() Option {
+	return configOption("WithHistoryOnly", func(c *core.Config) error {
+		c.HistoryOnly = true
+		return nil
+	})
+}
+
 // WithTopicPatterns switches every pattern of the DB (Query, QueryLatest,
 // All, Records, Delete, Aggregate) to AimDB's topic patterns: names are
 // dot-separated segments; a segment "*" matches exactly one segment, "#"

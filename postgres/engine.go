@@ -77,7 +77,9 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 	if err != nil {
 		return nil, err
 	}
+	err = checkHistory(ctx, pool, cfg)
 	switch {
+	case err != nil:
 	case cfg.ReadOnly:
 		err = pool.Ping(ctx)
 	case cfg.NoMigrations:
@@ -220,4 +222,23 @@ func schemaLockID(purpose, schema string) int64 {
 	h := fnv.New64a()
 	h.Write([]byte(purpose + " " + schema))
 	return int64(h.Sum64())
+}
+
+// checkHistory is core.CheckHistory on the search path's schema.
+func checkHistory(ctx context.Context, pool *pgxpool.Pool, cfg core.Config) error {
+	var schema string
+	var tables []string
+	var has bool
+	err := pool.QueryRow(ctx, `SELECT COALESCE(current_schema(), ''),
+		COALESCE((SELECT array_agg(t ORDER BY t) FROM (SELECT table_name::text AS t FROM information_schema.tables
+			WHERE table_schema = current_schema() AND table_name <> 'goose_db_version' ORDER BY 1 LIMIT 5) AS f), '{}'),
+		EXISTS (SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = $1)`,
+		core.HistoryTable).Scan(&schema, &tables, &has)
+	if err != nil {
+		return err
+	}
+	if err := core.CheckHistory(cfg, tables, has); err != nil {
+		return fmt.Errorf("schema %q: %w", schema, err)
+	}
+	return nil
 }

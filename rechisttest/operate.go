@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -232,5 +233,56 @@ func testStrictRepoKeepsTypesApart(t *testing.T, h Harness) {
 	}
 	if n := db.Stats().SkippedRows - skippedBefore; n != 1 {
 		t.Fatalf("strict Repo skipped %d rows, want 1 counted", n)
+	}
+}
+
+// A database of another program (a table, no record_history): a read-only
+// open says it is not a history; WithHistoryOnly refuses to add rechist's
+// tables to it, and no migration runs; without the option it is adopted,
+// as before. Reads and WithHistoryOnly then open it as a history.
+func testForeignDatabaseIsNoHistory(t *testing.T, h Harness) {
+	if h.Prepared {
+		t.Skip("the harness's databases hold rechist's schema")
+	}
+	if h.ExecRaw == nil {
+		t.Skip("the harness cannot create another program's table")
+	}
+	dsn := h.NewDSN(t)
+	if !h.Server { // a file: its directory, where the program keeps it
+		if err := os.MkdirAll(filepath.Dir(dsn), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.ExecRaw(t, dsn, `CREATE TABLE app_users (id INTEGER PRIMARY KEY, name TEXT)`)
+	for _, opts := range [][]rechist.Option{{rechist.WithReadOnly()}, {rechist.WithHistoryOnly()}} {
+		db, err := open(t.Context(), dsn, opts...)
+		if err == nil {
+			db.Close()
+		}
+		if !errors.Is(err, rechist.ErrInvalidArgument) || !strings.Contains(err.Error(), "not a rechist history") || !strings.Contains(err.Error(), "app_users") {
+			t.Fatalf("Open with %d options of another program's database: %v, want ErrInvalidArgument saying it is not a rechist history", len(opts), err)
+		}
+	}
+	st, err := rechist.MigrationStatus(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range st {
+		if m.Applied {
+			t.Fatalf("a refused open applied %s", m.Source)
+		}
+	}
+	db, err := open(t.Context(), dsn) // adopted: rechist's tables beside the program's
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeAt(t, rechist.NewRepo[int](db), "x", 1, ms(1))
+	db.Close()
+	for _, opts := range [][]rechist.Option{{rechist.WithReadOnly()}, {rechist.WithHistoryOnly()}} {
+		db, err := open(t.Context(), dsn, opts...)
+		if err != nil {
+			t.Fatalf("Open with %d options of the adopted database: %v", len(opts), err)
+		}
+		db.Close()
 	}
 }

@@ -163,6 +163,7 @@ func Run(t *testing.T, h Harness) {
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},
 			{name: "WithoutMigrationsLeavesTheSchemaAlone", test: testWithoutMigrationsLeavesTheSchemaAlone},
+			{name: "ForeignDatabaseIsNoHistory", test: testForeignDatabaseIsNoHistory},
 			{name: "BackupWhileWriting", test: testBackupWhileWriting},
 			{name: "CompactAfterCleanup", test: testCompactAfterCleanup},
 			{name: "StrictRepoKeepsTypesApart", test: testStrictRepoKeepsTypesApart},

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"os"
 	"sync"
 	"time"
 
@@ -114,6 +115,9 @@ func (e *engine) openPools(ctx context.Context) error {
 		// tries again (see Commit), so callers' deadlines hold while they
 		// wait, and Close's checkpoint never holds other writers up for
 		// long.
+		if err := e.checkBeforeWriting(ctx); err != nil {
+			return fmt.Errorf("open %s: %w", e.path, err)
+		}
 		setup, err := openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, false, false)))
 		if err == nil {
 			err = e.prepareSchema(ctx, setup)
@@ -197,6 +201,9 @@ func (e *engine) prepareSchema(ctx context.Context, conn *sql.DB) error {
 func (e *engine) openReadOnly(ctx context.Context) error {
 	var err error
 	if e.readDB, e.immutable, err = openReadPool(ctx, e.loc, e.path, e.cfg, e.cfg.ReadConns); err != nil {
+		return fmt.Errorf("open %s read-only: %w", e.path, err)
+	}
+	if err := checkHistory(ctx, e.readDB, e.cfg); err != nil {
 		return fmt.Errorf("open %s read-only: %w", e.path, err)
 	}
 	if e.readQ, err = db.Prepare(ctx, e.readDB); err != nil {
@@ -303,4 +310,49 @@ func (e *engine) FillStats(st *core.Stats) {
 	if e.ckpt != nil {
 		st.WALRewinds = e.ckpt.rewinds.Load()
 	}
+}
+
+// checkBeforeWriting is WithHistoryOnly's check of an existing file, on a
+// read-only connection: the writer's would switch the file to WAL mode on
+// connecting, before any check, so another program's file would be
+// changed before it is refused.
+func (e *engine) checkBeforeWriting(ctx context.Context) error {
+	if !e.cfg.HistoryOnly {
+		return nil
+	}
+	if fi, err := os.Stat(e.path); err != nil || fi.Size() == 0 {
+		return nil // a new file: nothing to refuse
+	}
+	probe, _, err := openReadPool(ctx, e.loc, e.path, e.cfg, 1)
+	if err != nil {
+		return err
+	}
+	defer probe.Close()
+	return checkHistory(ctx, probe, e.cfg)
+}
+
+// checkHistory is core.CheckHistory on the file conn reads.
+func checkHistory(ctx context.Context, conn *sql.DB, cfg core.Config) error {
+	rows, err := conn.QueryContext(ctx, `SELECT name FROM sqlite_master WHERE type = 'table'
+		AND name NOT LIKE 'sqlite\_%' ESCAPE '\' AND name <> 'goose_db_version' ORDER BY name`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var tables []string
+	has := false
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return err
+		}
+		has = has || name == core.HistoryTable
+		if len(tables) < 5 {
+			tables = append(tables, name)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return core.CheckHistory(cfg, tables, has)
 }

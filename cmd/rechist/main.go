@@ -47,6 +47,7 @@ const defaultDB = "./data/history.db"
 type cli struct {
 	DB      string           `name:"db" env:"RECHIST_DB" default:"${defaultDB}" placeholder:"PATH" help:"Database file or postgres:// URL (default: ${default}; also set by ${env}, which keeps a password off the command line). Commands that write create a missing file and its directory; commands that read never do."`
 	Version kong.VersionFlag `help:"Print the version and the source revision, then exit."`
+	Init    bool             `help:"Let a command that writes add rechist's tables to a database that holds other tables but no history (another program's file); without it, such a file is refused."`
 
 	Demo      demoCmd      `cmd:"" help:"Fill the database with a week of demo history and show the latest values."`
 	Ingest    ingestCmd    `cmd:"" help:"Store JSON Lines records from a file or standard input."`
@@ -73,7 +74,9 @@ type env struct {
 	dbPath string
 	// dbFlag is true when --db was given on the command line (not the
 	// default, not RECHIST_DB).
-	dbFlag         bool
+	dbFlag bool
+	// init lets a writing command adopt another program's database (--init).
+	init           bool
 	stdin          io.Reader
 	stdout, stderr io.Writer
 	// interactive is true when stderr is a terminal: progress bars show.
@@ -83,6 +86,9 @@ type env struct {
 // open opens the database for a command that writes: a missing file is
 // created and the schema migrated, as the library does by default.
 func (e *env) open(opts ...rechist.Option) (*rechist.DB, error) {
+	if !e.init {
+		opts = append(opts, rechist.WithHistoryOnly())
+	}
 	return rechist.Open(e.ctx, e.dbPath, opts...)
 }
 
@@ -172,7 +178,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		fmt.Fprintf(stderr, "rechist: %v (see rechist --help)\n", err)
 		return 2
 	}
-	e := &env{ctx: ctx, dbPath: c.DB, dbFlag: c.DB != defaultDB && c.DB != os.Getenv("RECHIST_DB"),
+	e := &env{ctx: ctx, dbPath: c.DB, init: c.Init, dbFlag: c.DB != defaultDB && c.DB != os.Getenv("RECHIST_DB"),
 		stdin: stdin, stdout: stdout, stderr: stderr, interactive: interactive}
 	err = kctx.Run(e)
 	if err == nil {

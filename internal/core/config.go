@@ -110,6 +110,9 @@ type Config struct {
 	// NoMigrations leaves the schema alone; a schema that is behind is an
 	// error at Open.
 	NoMigrations bool
+	// HistoryOnly refuses to add rechist's tables to a database that
+	// holds other tables but no record_history (WithHistoryOnly).
+	HistoryOnly bool
 	// NoMaintenance starts no background retention passes and no
 	// background rollups (WithoutMaintenance).
 	NoMaintenance bool

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -73,6 +74,31 @@ func CheckSchema(ctx context.Context, db *sql.DB, p *goose.Provider, existsQuery
 	}
 	if len(pending) > 0 {
 		return fmt.Errorf("the schema is behind: %d migrations not applied (%v); run `rechist migrate up` (or `goose -dir migrations ... up`), or open without WithoutMigrations", len(pending), pending)
+	}
+	return nil
+}
+
+// HistoryTable is the table every rechist history holds, the Rust
+// crate's included.
+const HistoryTable = "record_history"
+
+// CheckHistory is Open's check of what a database holds before it reads
+// or migrates it: tables lists up to a few of its tables (not SQLite's
+// own, not goose's version table), hasHistory whether record_history is
+// one. A read-only open needs record_history; a writable one with
+// HistoryOnly refuses a database of other tables without it, which
+// migrating would add rechist's tables to. The error wraps
+// ErrInvalidArgument; the engine names the file or schema.
+func CheckHistory(c Config, tables []string, hasHistory bool) error {
+	switch {
+	case hasHistory:
+		return nil
+	case c.ReadOnly && len(tables) == 0:
+		return fmt.Errorf("%w: not a rechist history: it has no tables", ErrInvalidArgument)
+	case c.ReadOnly:
+		return fmt.Errorf("%w: not a rechist history: it has no record_history table (its tables: %s)", ErrInvalidArgument, strings.Join(tables, ", "))
+	case c.HistoryOnly && len(tables) > 0:
+		return fmt.Errorf("%w: not a rechist history: it holds other tables (%s) but no record_history; rechist would add its own tables to it (as the command line's --init, or the library's Open without WithHistoryOnly, do)", ErrInvalidArgument, strings.Join(tables, ", "))
 	}
 	return nil
 }
