@@ -314,7 +314,7 @@ func TestErrorExits(t *testing.T) {
 		{[]string{"records", ""}, 2, "pattern is empty"},
 		{[]string{"ingest", "no-such-file.jsonl"}, 1, "no such file"},
 		{[]string{"--db", notDB, "stats"}, 1, "not a database"},
-		{[]string{"--db", dir, "stats"}, 1, "rechist: open"},
+		{[]string{"--db", dir, "stats"}, 2, "is a directory, not a database file"},
 	} {
 		r := runCLI(t, dir, "", tc.args...)
 		if r.code != tc.code || !strings.Contains(r.stderr, tc.says) {
@@ -426,8 +426,8 @@ func TestPostgresReadOnlyAndBackup(t *testing.T) {
 			if r.code != 0 || !strings.Contains(r.stdout, "pending") {
 				t.Errorf("migrate status on an empty schema: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 			}
-		} else if r.code != 1 {
-			t.Errorf("rechist %q on an empty schema: exit %d, stderr %q; want exit 1", args, r.code, r.stderr)
+		} else if r.code != 2 || !strings.Contains(r.stderr, "not a rechist history: it has no tables") {
+			t.Errorf("rechist %q on an empty schema: exit %d, stderr %q; want exit 2 saying it is no history", args, r.code, r.stderr)
 		}
 		if n := strings.TrimSpace(psql(t, base, tables)); n != "0" {
 			t.Fatalf("rechist %q created %s tables", args, n)
