@@ -159,6 +159,9 @@ func Run(t *testing.T, h Harness) {
 			{name: "RefusesRestoredBackupWithoutCursorRow", test: testSyncRefusesRestoredBackupWithoutCursorRow},
 			{name: "Arguments", test: testSyncArguments},
 			{name: "NewIdentity", test: testSyncNewIdentity},
+			{name: "NewIdentityContinues", test: testSyncNewIdentityContinues},
+			{name: "RemembersPatternAndPrefix", test: testSyncRemembersPatternAndPrefix},
+			{name: "GoneBeforeFirstPushIsNotMissed", test: testSyncGoneBeforeFirstPushIsNotMissed},
 		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},

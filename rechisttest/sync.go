@@ -297,6 +297,30 @@ func testSyncNewIdentity(t *testing.T, h Harness) {
 	want := append(prefixed("one.", contents(t, src)), prefixed("two.", contents(t, src))...)
 	sort.Strings(want)
 	sameRows(t, "both identities", contents(t, dst), want)
+
+	// A third identity under a prefix an earlier one pushed with goes on
+	// from that one's cursor: nothing twice.
+	was, had := contents(t, dst), contents(t, src)
+	fill(t, src, []string{"n::a"}, 1)
+	third, err := src.NewSourceID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := rechist.Sync(ctx, src, dst, rechist.SyncPrefix("one."))
+	if err != nil || res.Source != third || res.Parent != first.Source || res.ParentID != first.Cursor || res.Copied != 1 {
+		t.Fatalf("sync under a third identity with the first's prefix: %+v, %v; want 1 copied, continued from %s at %d",
+			res, err, first.Source, first.Cursor)
+	}
+	want = slices.Clone(was)
+	for _, r := range contents(t, src) {
+		if i := slices.Index(had, r); i >= 0 {
+			had = slices.Delete(had, i, i+1)
+		} else {
+			want = append(want, "one."+r)
+		}
+	}
+	sort.Strings(want)
+	sameRows(t, "three identities", contents(t, dst), want)
 }
 
 // storeRun stores one row of record "s" at each of ms(from)..ms(to), value
@@ -401,4 +425,236 @@ func testSyncRefusesRestoredBackupWithoutCursorRow(t *testing.T, h Harness) {
 	}
 	sort.Strings(want)
 	sameRows(t, "after the original's push", contents(t, dst), want)
+}
+
+// Two SQLite files with one identity, a copy and its original, both store
+// rows of their own; one pushes, the other is refused (ErrCopiedSource).
+// The refused one takes a new identity: its next Sync under the same prefix
+// continues from where the two parted, sending only its own rows, so the
+// destination ends with every row of both once. Whichever pushed first;
+// and if the one that pushed first takes the new identity, it continues
+// its own history and the other, still refused, takes one too. Under
+// another prefix a new identity sends everything (nothing of it is there).
+func testSyncNewIdentityContinues(t *testing.T, h Harness) {
+	for _, c := range []struct {
+		name       string
+		copyFirst  bool
+		renewFirst bool // the one that pushed first takes a new identity too
+	}{
+		{"CopyPushedFirst", true, false},
+		{"OriginalPushedFirst", false, false},
+		{"BothTakeNewIdentities", true, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dst, _ := h.openDB(t, h.Fast...)
+			ctx := t.Context()
+			dir := t.TempDir()
+			orig, err := open(ctx, filepath.Join(dir, "orig.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer orig.Close()
+			storeRun(t, orig, 1, 100, 0)
+			if err := orig.Backup(ctx, filepath.Join(dir, "copy.db")); err != nil {
+				t.Fatal(err)
+			}
+			storeRun(t, orig, 101, 150, 0)
+			cp, err := open(ctx, filepath.Join(dir, "copy.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer cp.Close()
+			storeRun(t, cp, 101, 130, 1000)
+			first, second := orig, cp
+			if c.copyFirst {
+				first, second = cp, orig
+			}
+			pushed, err := rechist.Sync(ctx, first, dst, rechist.SyncPrefix("gw."), rechist.SyncBatchRows(40))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := rechist.Sync(ctx, second, dst, rechist.SyncPrefix("gw.")); !errors.Is(err, rechist.ErrCopiedSource) {
+				t.Fatalf("the second file's push: %v; want ErrCopiedSource", err)
+			}
+			if c.renewFirst {
+				if _, err := first.NewSourceID(ctx); err != nil {
+					t.Fatal(err)
+				}
+				res, err := rechist.Sync(ctx, first, dst, rechist.SyncPrefix("gw."))
+				if err != nil || res.Copied != 0 || res.Parent != pushed.Source || res.ParentID != pushed.Cursor {
+					t.Fatalf("the first file's push under a new identity: %+v, %v; want nothing copied, continued from %s at %d",
+						res, err, pushed.Source, pushed.Cursor)
+				}
+				if _, err := rechist.Sync(ctx, second, dst, rechist.SyncPrefix("gw.")); !errors.Is(err, rechist.ErrCopiedSource) {
+					t.Fatalf("the second file's push after the first took a new identity: %v; want ErrCopiedSource", err)
+				}
+			}
+			if _, err := second.NewSourceID(ctx); err != nil {
+				t.Fatal(err)
+			}
+			secondLast, _ := second.LastID(ctx)
+			res, err := rechist.Sync(ctx, second, dst, rechist.SyncPrefix("gw."), rechist.SyncBatchRows(7))
+			if err != nil || res.Parent != pushed.Source || res.ParentID != 100 || res.Copied != secondLast-100 || res.Missed != 0 {
+				t.Fatalf("the refused file's push under a new identity: %+v, %v; want %d copied, continued from %s at 100",
+					res, err, secondLast-100, pushed.Source)
+			}
+			// Both go on.
+			storeRun(t, orig, 151, 160, 0)
+			storeRun(t, cp, 131, 140, 1000)
+			for _, f := range []*rechist.DB{orig, cp} {
+				if res, err := rechist.Sync(ctx, f, dst, rechist.SyncPrefix("gw.")); err != nil || res.Copied != 10 {
+					t.Fatalf("the next push: %+v, %v; want 10 copied", res, err)
+				}
+			}
+			want := prefixed("gw.", contents(t, orig))
+			for _, r := range contents(t, cp) {
+				if !slices.Contains(want, "gw."+r) {
+					want = append(want, "gw."+r)
+				}
+			}
+			sort.Strings(want)
+			sameRows(t, "both files", contents(t, dst), want)
+			if len(want) != 100+60+40 {
+				t.Fatalf("want %d rows, expected 200", len(want))
+			}
+
+			// Under another prefix, a new identity sends everything.
+			if _, err := orig.NewSourceID(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if res, err := rechist.Sync(ctx, orig, dst, rechist.SyncPrefix("again.")); err != nil || res.Copied != 160 || res.Parent != "" {
+				t.Fatalf("a new identity under another prefix: %+v, %v; want all 160 rows", res, err)
+			}
+		})
+	}
+}
+
+// The destination remembers the pattern and prefix of a source's pushes: a
+// Sync with others fails with ErrInvalidArgument and writes nothing.
+// SyncSources lists the source; ForgetSyncSource forgets it (its rows
+// stay), after which the next Sync is a first one, with any pattern and
+// prefix. Forgetting an unknown source is ErrNotFound, an empty one
+// ErrInvalidArgument, on a read-only handle ErrReadOnly.
+func testSyncRemembersPatternAndPrefix(t *testing.T, h Harness) {
+	src, _ := h.openDB(t, h.Fast...)
+	dst, dstDSN := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	fill(t, src, []string{"a::x", "b::y"}, 3)
+	first, err := rechist.Sync(ctx, src, dst, rechist.SyncPattern("a::*"), rechist.SyncPrefix("gw."))
+	if err != nil || first.Copied != 3 {
+		t.Fatalf("first sync: %+v, %v", first, err)
+	}
+	before := contents(t, dst)
+	status, err := dst.SyncStatus(ctx, first.Source)
+	if err != nil || !status.Filtered || status.Pattern != "a::*" || status.Prefix != "gw." {
+		t.Fatalf("SyncStatus = %+v, %v; want pattern a::* and prefix gw.", status, err)
+	}
+	fill(t, src, []string{"a::x", "b::y"}, 1)
+	for name, opts := range map[string][]rechist.SyncOption{
+		"a wider pattern":  {rechist.SyncPrefix("gw.")},
+		"no prefix":        {rechist.SyncPattern("a::*")},
+		"another prefix":   {rechist.SyncPattern("a::*"), rechist.SyncPrefix("gw2.")},
+		"another pattern":  {rechist.SyncPattern("b::*"), rechist.SyncPrefix("gw.")},
+		"pattern a::x too": {rechist.SyncPattern("a::x"), rechist.SyncPrefix("gw.")},
+	} {
+		if res, err := rechist.Sync(ctx, src, dst, opts...); !errors.Is(err, rechist.ErrInvalidArgument) || res.Copied != 0 {
+			t.Errorf("sync with %s: %+v, %v; want ErrInvalidArgument", name, res, err)
+		}
+	}
+	// A push that says another pattern is refused by the destination
+	// itself too (a client that did not look first).
+	err = dst.ApplySync(ctx, rechist.SyncPush{Source: first.Source, Prev: status.Cursor, Last: status.Cursor + 1, Hash: "h",
+		Pattern: "*", Prefix: "gw.", Rows: []rechist.SyncRow{{Name: "gw.b::y", Value: json.RawMessage(`1`), StoredAt: ms(1)}}})
+	if !errors.Is(err, rechist.ErrInvalidArgument) {
+		t.Fatalf("ApplySync with another pattern: %v; want ErrInvalidArgument", err)
+	}
+	sameRows(t, "after the refused syncs", contents(t, dst), before)
+	if st, err := dst.SyncStatus(ctx, first.Source); err != nil || st != status {
+		t.Fatalf("SyncStatus after the refused syncs = %+v, %v; want %+v", st, err, status)
+	}
+	if res, err := rechist.Sync(ctx, src, dst, rechist.SyncPattern("a::*"), rechist.SyncPrefix("gw.")); err != nil || res.Copied != 1 {
+		t.Fatalf("sync with the same pattern and prefix: %+v, %v; want 1 copied", res, err)
+	}
+
+	srcs, err := dst.SyncSources(ctx)
+	if err != nil || len(srcs) != 1 || srcs[0].Source != first.Source || srcs[0].Sent != 4 || srcs[0].Pattern != "a::*" {
+		t.Fatalf("SyncSources = %+v, %v", srcs, err)
+	}
+	for name, id := range map[string]string{"empty": "", "too long": strings.Repeat("x", 201)} {
+		if _, err := dst.ForgetSyncSource(ctx, id); !errors.Is(err, rechist.ErrInvalidArgument) {
+			t.Errorf("ForgetSyncSource(%s) = %v; want ErrInvalidArgument", name, err)
+		}
+	}
+	if _, err := dst.ForgetSyncSource(ctx, "nobody"); !errors.Is(err, rechist.ErrNotFound) {
+		t.Errorf("ForgetSyncSource of an unknown source = %v; want ErrNotFound", err)
+	}
+	ro, err := open(ctx, dstDSN, rechist.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.ForgetSyncSource(ctx, first.Source); !errors.Is(err, rechist.ErrReadOnly) {
+		t.Errorf("ForgetSyncSource on a read-only handle = %v; want ErrReadOnly", err)
+	}
+	if srcs, err := ro.SyncSources(ctx); err != nil || len(srcs) != 1 {
+		t.Errorf("SyncSources on a read-only handle = %+v, %v", srcs, err)
+	}
+	received := contents(t, dst)
+	forgot, err := dst.ForgetSyncSource(ctx, first.Source)
+	if err != nil || forgot.Cursor != status.Cursor+2 || forgot.Sent != 4 {
+		t.Fatalf("ForgetSyncSource = %+v, %v", forgot, err)
+	}
+	if st, err := dst.SyncStatus(ctx, first.Source); err != nil || st != (rechist.SyncStatus{Source: first.Source}) {
+		t.Fatalf("SyncStatus after ForgetSyncSource = %+v, %v; want nothing", st, err)
+	}
+	if srcs, err := dst.SyncSources(ctx); err != nil || len(srcs) != 0 {
+		t.Fatalf("SyncSources after ForgetSyncSource = %+v, %v", srcs, err)
+	}
+	if es, err := dst.SyncEpochs(ctx, first.Source); err != nil || len(es) != 0 {
+		t.Fatalf("SyncEpochs after ForgetSyncSource = %+v, %v", es, err)
+	}
+	sameRows(t, "the rows received stay", contents(t, dst), received)
+	res, err := rechist.Sync(ctx, src, dst, rechist.SyncPrefix("all."))
+	if err != nil || res.Copied != 8 || res.TotalSent != 8 {
+		t.Fatalf("sync after ForgetSyncSource: %+v, %v; want all 8 rows", res, err)
+	}
+	want := append(received, prefixed("all.", contents(t, src))...)
+	sort.Strings(want)
+	sameRows(t, "after forget and a new push", contents(t, dst), want)
+}
+
+// Rows the source deleted before the destination first received it are
+// gone, not missed: counted apart, with the source's newest id then; rows
+// it deletes unsent after that are missed.
+func testSyncGoneBeforeFirstPushIsNotMissed(t *testing.T, h Harness) {
+	src, _ := h.openDB(t, h.Fast...)
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	r := rechist.NewRepo[int](src)
+	for i := range 10 {
+		storeAt(t, r, "s", i, ms(int64(i)))
+		storeAt(t, r, "keep", i, ms(int64(i)))
+	}
+	// Rows of s go, interleaved with the rows of keep that stay.
+	if n, err := src.Delete(ctx, "s", rechist.QueryParams{End: ms(5)}); err != nil || n != 6 {
+		t.Fatalf("Delete = %d, %v", n, err)
+	}
+	last, _ := src.LastID(ctx)
+	res, err := rechist.Sync(ctx, src, dst, rechist.SyncBatchRows(3))
+	if err != nil || res.Copied != 14 || res.Missed != 0 || res.Gone != 6 || res.Horizon != last || res.TotalGone != 6 || res.TotalMissed != 0 {
+		t.Fatalf("first sync: %+v, %v; want 14 copied, 6 gone, none missed, horizon %d", res, err, last)
+	}
+	for i := 10; i < 15; i++ {
+		storeAt(t, r, "s", i, ms(int64(i)))
+	}
+	if n, err := src.Delete(ctx, "s", rechist.QueryParams{End: ms(11)}); err != nil || n != 6 {
+		t.Fatalf("Delete = %d, %v", n, err)
+	}
+	res, err = rechist.Sync(ctx, src, dst)
+	if err != nil || res.Copied != 3 || res.Missed != 2 || res.Gone != 0 || res.TotalGone != 6 || res.TotalMissed != 2 {
+		t.Fatalf("sync after rows went unsent: %+v, %v; want 3 copied, 2 missed", res, err)
+	}
+	if st, err := dst.SyncStatus(ctx, res.Source); err != nil || st.Gone != 6 || st.Missed != 2 || st.Horizon != last {
+		t.Fatalf("SyncStatus = %+v, %v; want 6 gone, 2 missed, horizon %d", st, err, last)
+	}
 }
