@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -70,23 +69,39 @@ func (c *demoCmd) Run(e *env) error {
 
 	now := time.Now().Truncate(c.Interval)
 	from := now.Add(-time.Duration(c.Days) * 24 * time.Hour).Add(c.Interval)
-	// Top up instead of writing the same history twice.
-	if newest, err := rechist.QueryLatest[json.RawMessage](e.ctx, db, "temperature::*", 1); err != nil {
+	// Top up instead of writing the same history twice: each city gets
+	// the steps of the last --days its history does not cover yet, before
+	// its oldest row or after its newest (a new city all of them).
+	have := make([]rechist.RecordInfo, c.Cities)
+	infos, err := db.Records(e.ctx, "temperature::*")
+	if err != nil {
 		return err
-	} else {
-		for _, r := range newest {
-			if next := r.StoredAt.Add(c.Interval); next.After(from) {
-				from = next
+	}
+	for i, city := range demoCities[:c.Cities] {
+		for _, info := range infos {
+			if info.Name == "temperature::"+city.name {
+				have[i] = info
 			}
 		}
+	}
+	missing := func(i int, at time.Time) bool {
+		return have[i].Rows == 0 || at.Before(have[i].First) || at.After(have[i].Last)
 	}
 	steps := int64(0)
 	if !from.After(now) {
 		steps = int64(now.Sub(from)/c.Interval) + 1
 	}
-	total := steps * int64(c.Cities) * 2
-	fmt.Fprintf(e.stdout, "writing %s: %s × 2 records × %s of %v, to %s\n",
-		plural(total, "row"), plural(c.Cities, "city", "cities"), plural(steps, "step"), c.Interval, db.Path())
+	total := int64(0)
+	for s := int64(0); s < steps; s++ {
+		for i := range have {
+			if missing(i, from.Add(time.Duration(s)*c.Interval)) {
+				total++
+			}
+		}
+	}
+	total *= 2
+	fmt.Fprintf(e.stdout, "writing %s: %s × 2 records over the last %s of %v not yet in %s\n",
+		plural(total, "row"), plural(c.Cities, "city", "cities"), plural(c.Days, "day"), c.Interval, db.Path())
 
 	bar := newProgress(e, total, "demo", false)
 	start := time.Now()
@@ -123,6 +138,9 @@ func (c *demoCmd) Run(e *env) error {
 		at := from.Add(time.Duration(s) * c.Interval)
 		day := float64(at.Unix()%86400) / 86400
 		for i, city := range demoCities[:c.Cities] {
+			if !missing(i, at) {
+				continue
+			}
 			// A daily cycle peaking mid-afternoon, plus noise.
 			celsius := city.mean + 5*math.Sin(2*math.Pi*(day-0.375)) + rng.NormFloat64()*0.3
 			accuracy[i] = min(0.999, max(0.5, accuracy[i]+rng.NormFloat64()*0.005+(0.92-accuracy[i])*0.01))
