@@ -7,9 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/seed178a96f3/rechist"
 )
@@ -263,5 +266,104 @@ func TestSyncOverHTTPOneRequestAPush(t *testing.T) {
 	}
 	if got, want := rowsOf(t, dst), rowsOf(t, src); strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("server holds %v, want %v", got, want)
+	}
+}
+
+// Over HTTP, a file refused as a copy (its original pushed first) takes a
+// new identity and goes on from where the two parted: the client asks the
+// server for the epochs its old identity left (GET /api/sync?epochs=1),
+// and the server holds every row of both files once.
+func TestSyncOverHTTPNewIdentityContinues(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	orig, dst := openDB(t), openDB(t)
+	for i := range 5 {
+		store(t, orig, "shared", int64(1000+i), fmt.Sprint(i))
+	}
+	copyPath := filepath.Join(dir, "copy.db")
+	if err := orig.Backup(t.Context(), copyPath); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := rechist.Open(t.Context(), copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	store(t, orig, "orig", 2000, "1")
+	store(t, cp, "copy", 3000, "2")
+	store(t, cp, "copy", 3001, "3")
+	c := syncServer(t, dst, "", nil)
+	first, err := rechist.SyncTo(t.Context(), orig, c, rechist.SyncPrefix("gw."))
+	if err != nil || first.Copied != 6 {
+		t.Fatalf("the original's push: %+v, %v", first, err)
+	}
+	if _, err := rechist.SyncTo(t.Context(), cp, c, rechist.SyncPrefix("gw.")); !errors.Is(err, rechist.ErrCopiedSource) {
+		t.Fatalf("the copy's push: %v; want ErrCopiedSource", err)
+	}
+	if _, err := cp.NewSourceID(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	r, err := rechist.SyncTo(t.Context(), cp, c, rechist.SyncPrefix("gw."))
+	if err != nil || r.Copied != 2 || r.Parent != first.Source || r.ParentID != 5 {
+		t.Fatalf("the copy's push under a new identity: %+v, %v; want its 2 rows, continued from %s at 5", r, err, first.Source)
+	}
+	store(t, cp, "copy", 3002, "4")
+	if r, err := rechist.SyncTo(t.Context(), cp, c, rechist.SyncPrefix("gw.")); err != nil || r.Copied != 1 {
+		t.Fatalf("the copy's next push: %+v, %v", r, err)
+	}
+	rows := rowsOf(t, dst)
+	slices.Sort(rows)
+	got := strings.Join(rows, "\n")
+	want := strings.Join([]string{"gw.copy=2@3000", "gw.copy=3@3001", "gw.copy=4@3002", "gw.orig=1@2000",
+		"gw.shared=0@1000", "gw.shared=1@1001", "gw.shared=2@1002", "gw.shared=3@1003", "gw.shared=4@1004"}, "\n")
+	if got != want {
+		t.Fatalf("server holds\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The server remembers a source's pattern and prefix and where it first
+// received it: GET /api/sync says them; a push with another pattern or
+// prefix is refused (400, ErrInvalidArgument) and writes nothing; rows the
+// source no longer had at its first push are gone, not missed.
+func TestSyncOverHTTPRemembersPatternAndPrefix(t *testing.T) {
+	t.Parallel()
+	src, dst := openDB(t), openDB(t)
+	for i := range 6 {
+		store(t, src, fmt.Sprintf("%c.x", 'a'+i%2), int64(1000+i), fmt.Sprint(i))
+	}
+	if _, err := src.Delete(t.Context(), "a.x", rechist.QueryParams{End: time.UnixMilli(1000)}); err != nil {
+		t.Fatal(err)
+	}
+	c := syncServer(t, dst, "tok", nil)
+	r, err := rechist.SyncTo(t.Context(), src, c, rechist.SyncPattern("a.*"), rechist.SyncPrefix("gw."))
+	if err != nil || r.Copied != 2 || r.Skipped != 3 || r.Gone != 1 || r.Missed != 0 || r.Horizon != 6 {
+		t.Fatalf("first push: %+v, %v; want 2 copied, 3 skipped, 1 gone", r, err)
+	}
+	other := syncServer(t, dst, "tok", nil) // a client that remembers nothing
+	st, err := other.SyncStatus(t.Context(), r.Source)
+	if err != nil || !st.Filtered || st.Pattern != "a.*" || st.Prefix != "gw." || st.Gone != 1 || st.Horizon != 6 || st.Missed != 0 {
+		t.Fatalf("status over HTTP: %+v, %v", st, err)
+	}
+	store(t, src, "a.x", 2000, "9")
+	before := rowsOf(t, dst)
+	for _, opts := range [][]rechist.SyncOption{{rechist.SyncPrefix("gw.")}, {rechist.SyncPattern("a.*")}} {
+		for _, cl := range []*SyncClient{c, other} {
+			if r, err := rechist.SyncTo(t.Context(), src, cl, opts...); !errors.Is(err, rechist.ErrInvalidArgument) || r.Copied != 0 {
+				t.Fatalf("a push with another pattern or prefix: %+v, %v; want ErrInvalidArgument", r, err)
+			}
+		}
+	}
+	// The server checks too: a push that says another pattern is refused.
+	err = other.ApplySync(t.Context(), rechist.SyncPush{Source: r.Source, Prev: 6, Last: 7, Hash: "h", Pattern: "*", Prefix: "gw.",
+		Rows: []rechist.SyncRow{{Name: "gw.a.x", Value: json.RawMessage(`9`), StoredAt: time.UnixMilli(2000)}}})
+	var se *serverError
+	if !errors.Is(err, rechist.ErrInvalidArgument) || !errors.As(err, &se) || se.code != http.StatusBadRequest {
+		t.Fatalf("a push with another pattern: %v; want 400", err)
+	}
+	if got := rowsOf(t, dst); strings.Join(got, "\n") != strings.Join(before, "\n") {
+		t.Fatalf("refused pushes wrote rows:\n%s", strings.Join(got, "\n"))
+	}
+	if r, err := rechist.SyncTo(t.Context(), src, c, rechist.SyncPattern("a.*"), rechist.SyncPrefix("gw.")); err != nil || r.Copied != 1 {
+		t.Fatalf("a push with the same pattern and prefix: %+v, %v", r, err)
 	}
 }
