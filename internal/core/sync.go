@@ -399,11 +399,38 @@ func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (pa
 		}); err != nil {
 			return "", 0, 0, err
 		}
-		if at := min(forkPoint(ours, theirs), upto); at > 0 {
+		at := min(forkPoint(ours, theirs), upto)
+		if at == 0 {
+			at = min(cursorEpochFork(ours, pc.LastEpoch), upto)
+		}
+		if at > 0 {
 			return id, at, min(pc.Horizon, at), nil
 		}
 	}
 	return "", 0, 0, nil
+}
+
+// cursorEpochFork is forkPoint for a destination whose list of the old
+// identity's epochs is not whole (pushes from before it kept them): where
+// the source has the epoch the destination recorded at its cursor
+// (token), the two agree up to the end of that epoch in the source (the
+// same DB handle handed those ids out, and the source held that epoch's
+// first row when the copy was made, so every id before it too); 0 when
+// the source does not have it.
+func cursorEpochFork(ours []SyncEpoch, token string) int64 {
+	if token == "" {
+		return 0
+	}
+	for i, e := range ours {
+		if e.Token != token {
+			continue
+		}
+		if i+1 < len(ours) {
+			return ours[i+1].Start - 1
+		}
+		return math.MaxInt64
+	}
+	return 0
 }
 
 // forkPoint returns the last id two lists of epochs agree on (math.MaxInt64
