@@ -197,6 +197,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			msg = "interrupted: " + msg
 		}
 	}
+	if errors.Is(err, rechist.ErrDiskFull) && !stopped {
+		msg += diskFullHint(kctx.Command())
+	}
 	fmt.Fprintln(stderr, "rechist: "+msg)
 	var u usageError
 	switch {
@@ -220,4 +223,17 @@ func printHelp(options kong.HelpOptions, ctx *kong.Context) error {
 		}
 	}
 	return kong.DefaultHelpPrinter(options, ctx)
+}
+
+// diskFullHint is what to do about a full disk, for the command kong
+// names ("cleanup", "ingest <file>").
+func diskFullHint(command string) string {
+	name, _, _ := strings.Cut(command, " ")
+	switch name {
+	case "cleanup":
+		return "; the disk is full: deleting writes to the database's WAL first, so free some disk space (a few MB) and run cleanup again, then rechist compact to give the deleted rows' space back to the disk"
+	case "compact":
+		return "; the disk is full: compact writes the database anew beside it and needs about the file's size free while it runs (rechist stats shows the file): free that much, or move the file to a larger disk"
+	}
+	return "; the disk is full: free some disk space and run it again (what was stored before is intact; rechist cleanup and compact give space back)"
 }
