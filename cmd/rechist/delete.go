@@ -52,6 +52,10 @@ func (c *deleteCmd) Run(e *env) error {
 		return err
 	}
 	defer db.Close()
+	records, err := recordsWithRows(e, db, c.Pattern, p)
+	if err != nil {
+		return err
+	}
 	n, err := db.Delete(e.ctx, c.Pattern, p)
 	if err != nil {
 		if e.ctx.Err() != nil {
@@ -63,8 +67,22 @@ func (c *deleteCmd) Run(e *env) error {
 		}
 		return err
 	}
-	fmt.Fprintf(e.stdout, "deleted %s%s\n", plural(n, "row"), what)
+	fmt.Fprintf(e.stdout, "deleted %s of %s%s\n", plural(n, "row"), plural(records, "record"), what)
 	return db.Close()
+}
+
+// recordsWithRows counts the records matching pattern with a row within
+// p: an index lookup a record (the newest row in range of each).
+func recordsWithRows(e *env, db *rechist.DB, pattern string, p rechist.QueryParams) (int64, error) {
+	p.LimitPerRecord = 1
+	var n int64
+	for _, err := range rechist.NewRepo[json.RawMessage](db).All(e.ctx, pattern, p) {
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // count says how many rows delete --yes would delete, without changing
@@ -99,6 +117,10 @@ func (c *deleteCmd) count(e *env, p rechist.QueryParams, what string) error {
 				records, last = records+1, r.Name
 			}
 		}
+	}
+	if rows == 0 {
+		fmt.Fprintf(e.stdout, "nothing to delete: no rows of records matching %q%s\n", c.Pattern, what)
+		return db.Close()
 	}
 	fmt.Fprintf(e.stdout, "would delete %s of %s%s; run again with --yes to delete them\n",
 		plural(rows, "row"), plural(records, "record"), what)

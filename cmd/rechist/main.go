@@ -173,7 +173,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			code = int(ex)
 		}
 	}()
-	kctx, err := parser.Parse(args)
+	kctx, err := parser.Parse(negativeValues(args))
 	if err != nil {
 		fmt.Fprintf(stderr, "rechist: %v (see rechist --help)\n", err)
 		return 2
@@ -236,4 +236,43 @@ func diskFullHint(command string) string {
 		return "; the disk is full: compact writes the database anew beside it and needs about the file's size free while it runs (rechist stats shows the file): free that much, or move the file to a larger disk"
 	}
 	return "; the disk is full: free some disk space and run it again (what was stored before is intact; rechist cleanup and compact give space back)"
+}
+
+// negativeValues joins a flag and a negative number or duration after it
+// ("-n", "-1") into one argument ("-n-1", "--top=-1"): kong reads "-1" as a flag and its error
+// named the flag's long form, not the -n typed; the command's own check
+// then says what is wrong with the value.
+func negativeValues(args []string) []string {
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if i+1 < len(args) && strings.HasPrefix(a, "-") && a != "-" && a != "--" && !strings.Contains(a, "=") && isNegativeNumber(args[i+1]) {
+			if strings.HasPrefix(a, "--") {
+				out = append(out, a+"="+args[i+1])
+			} else {
+				out = append(out, a+args[i+1]) // -n-1: a short flag's value follows it
+			}
+			i++
+			continue
+		}
+		if a == "--" {
+			return append(out, args[i:]...)
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// isNegativeNumber says whether s is a minus sign and a number or a
+// duration ("-1", "-5m", "-1.5h").
+func isNegativeNumber(s string) bool {
+	if len(s) < 2 || s[0] != '-' || s[1] < '0' || s[1] > '9' {
+		return false
+	}
+	for _, r := range s[2:] {
+		if !(r >= '0' && r <= '9' || r == '.' || r >= 'a' && r <= 'z') {
+			return false
+		}
+	}
+	return true
 }

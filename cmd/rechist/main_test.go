@@ -298,6 +298,10 @@ func TestErrorExits(t *testing.T) {
 		{[]string{"frobnicate"}, 2, "unexpected argument frobnicate"},
 		{[]string{"latest"}, 2, `expected "<pattern>"`},
 		{[]string{"latest", "x", "-n", "0"}, 2, "-n must be at least 1"},
+		{[]string{"latest", "x", "-n", "-1"}, 2, "-n must be at least 1, got -1"}, // was kong's "--limit-per-record: expected int value"
+		{[]string{"query", "x", "-n", "-1"}, 2, "-n (--limit-per-record) must not be negative, got -1"},
+		{[]string{"query", "x", "--limit-per-record", "-1"}, 2, "must not be negative, got -1"},
+		{[]string{"cleanup", "--older-than", "-5m"}, 2, "must be positive"},
 		{[]string{"latest", "x", "--json", "--csv"}, 2, "--json and --csv can't be used together"},
 		{[]string{"latest", ""}, 2, "pattern is empty"},
 		{[]string{"cleanup", "--older-than", "7x"}, 2, `bad duration "7x"`},

@@ -46,7 +46,7 @@ func (c *queryCmd) Help() string {
 
 func (c *queryCmd) Run(e *env) error {
 	if c.LimitPerRecord < 0 {
-		return usagef("--limit-per-record must not be negative, got %d", c.LimitPerRecord)
+		return usagef("-n (--limit-per-record) must not be negative, got %d", c.LimitPerRecord)
 	}
 	if err := checkPattern(c.Pattern); err != nil {
 		return err

@@ -85,7 +85,7 @@ func TestTopics(t *testing.T) {
 	if out := ok(t, dir, "", "delete", "sensors.temp.*", "--topics"); !strings.HasPrefix(out, "would delete 4 rows of 1 record;") {
 		t.Errorf("delete --topics: %s", out)
 	}
-	if out := ok(t, dir, "", "delete", "sensors.temp.*", "--topics", "--yes"); out != "deleted 4 rows\n" {
+	if out := ok(t, dir, "", "delete", "sensors.temp.*", "--topics", "--yes"); out != "deleted 4 rows of 1 record\n" {
 		t.Errorf("delete --topics --yes: %s", out)
 	}
 	if got := names(ok(t, dir, "", "records")); got != "sensors.temp sensors.temp.a.indoor" {
@@ -142,8 +142,8 @@ func TestDelete(t *testing.T) {
 		{[]string{"sensors.temp.a*"}, "would delete 5 rows of 2 records; run again with --yes to delete them\n"},
 		{[]string{"sensors.temp.a", "--start", "1700000600000", "--utc"}, "would delete 3 rows of 1 record stored at or after 2023-11-14T22:23:20.000Z; run again with --yes to delete them\n"},
 		{[]string{"*", "--end", "1700000000000", "--utc"}, "would delete 3 rows of 3 records stored at or before 2023-11-14T22:13:20.000Z; run again with --yes to delete them\n"},
-		{[]string{"*", "--since", "1h"}, "would delete 0 rows of 0 records stored at or after "},
-		{[]string{"nothing"}, "would delete 0 rows of 0 records; "},
+		{[]string{"*", "--since", "1h"}, `nothing to delete: no rows of records matching "*" stored at or after `},
+		{[]string{"nothing"}, "nothing to delete: no rows of records matching \"nothing\"\n"},
 	} {
 		if out := ok(t, dir, "", append([]string{"delete"}, tc.args...)...); !strings.HasPrefix(out, tc.want) {
 			t.Errorf("rechist delete %q:\n%s\nwant\n%s", tc.args, out, tc.want)
@@ -153,7 +153,7 @@ func TestDelete(t *testing.T) {
 		t.Fatalf("delete without --yes changed the data:\n%s", now)
 	}
 	out := ok(t, dir, "", "delete", "sensors.temp.a", "--start", "1700000600000", "--end", "1700004200000", "--yes", "--utc")
-	if out != "deleted 2 rows stored from 2023-11-14T22:23:20.000Z to 2023-11-14T23:23:20.000Z\n" {
+	if out != "deleted 2 rows of 1 record stored from 2023-11-14T22:23:20.000Z to 2023-11-14T23:23:20.000Z\n" {
 		t.Fatalf("delete --yes: %q", out)
 	}
 	var left []string
@@ -163,7 +163,7 @@ func TestDelete(t *testing.T) {
 	if strings.Join(left, " ") != `{"c":"broken"} {"c":1}` {
 		t.Fatalf("left after delete: %s", left)
 	}
-	if out := ok(t, dir, "", "delete", "*", "--yes"); out != "deleted 4 rows\n" {
+	if out := ok(t, dir, "", "delete", "*", "--yes"); out != "deleted 4 rows of 3 records\n" {
 		t.Fatalf("delete '*' --yes: %q", out)
 	}
 	if out := ok(t, dir, "", "records"); out != "RECORD  ROWS  FIRST  LAST\n" {
