@@ -260,7 +260,8 @@ func TestCleanupAndMigrate(t *testing.T) {
 		t.Fatalf("migrate status:\n%s", status)
 	}
 	applied := []string{"00002_stored_at_index.sql", "00003_sync.sql", "00004_sync_epoch.sql",
-		"00005_retention_policies.sql", "00006_rollup_blocks.sql", "00007_rollup_fill.sql", "00008_record_names.sql"}
+		"00005_retention_policies.sql", "00006_rollup_blocks.sql", "00007_rollup_fill.sql", "00008_record_names.sql",
+		"00009_sync_sources.sql"}
 	for i := len(applied) - 1; i >= 0; i-- {
 		if out := ok(t, dir, "", "migrate", "down"); out != "rolled back "+applied[i]+"\n" {
 			t.Fatalf("migrate down: %q", out)

@@ -81,6 +81,20 @@ type RechistSyncEpoch struct {
 	Token   string
 }
 
+type RechistSyncSource struct {
+	SourceID string
+	Pattern  string
+	Prefix   string
+	Horizon  int64
+	RowsGone int64
+}
+
+type RechistSyncSourceEpoch struct {
+	SourceID string
+	StartID  int64
+	Token    string
+}
+
 type RecordHistory struct {
 	ID         int64
 	RecordName string
