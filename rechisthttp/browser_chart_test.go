@@ -189,7 +189,7 @@ func TestDashboardOnPhoneInBrowser(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	chartDB(t, path)
 	srv := chartServer(t, path)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	br := newBrowser(t, ctx, exe, chromedp.Env("TZ="+zoneKathmandu))
 
@@ -263,7 +263,7 @@ func TestDashboardTicksInBrowser(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	chartDB(t, path)
 	srv := chartServer(t, path)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	br := newBrowser(t, ctx, exe, chromedp.Env("TZ="+zoneNewYork))
 	br.run("load the page", chromedp.Navigate(srv.URL+"/history/"))
@@ -296,7 +296,7 @@ func TestDashboardAddressInBrowser(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	chartDB(t, path)
 	srv := chartServer(t, path)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	br := newBrowser(t, ctx, exe, chromedp.Env("TZ="+zoneNewYork))
 
@@ -375,10 +375,11 @@ func TestDashboardGapsInBrowser(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "history.db")
 	staleLast := chartDB(t, path)
 	srv := chartServer(t, path)
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	br := newBrowser(t, ctx, exe, chromedp.Env("TZ="+zoneKathmandu))
-	br.run("load the page", chromedp.Navigate(srv.URL+"/history/#record=gappy::a&range=1d"))
+	br.run("load the page", chromedp.Navigate(srv.URL+"/history/"))
+	br.run("choose gappy::a", chromedp.Click(`tr[data-name="gappy::a"]`))
 	br.wait("the chart", `Number(document.querySelector("#mean")?.dataset.points) > 100`)
 
 	// Three hours missing in two-minute buckets: two runs, each a line of
