@@ -43,6 +43,9 @@ Example:
 const shutdownGrace = 10 * time.Second
 
 func (c *serveCmd) Run(e *env) error {
+	if err := checkAddr(c.Addr); err != nil {
+		return err
+	}
 	if c.Token == "" && !loopback(c.Addr) {
 		return usagef("--addr %s is reachable from other machines: give a --token (or RECHIST_TOKEN), or listen on 127.0.0.1", c.Addr)
 	}
@@ -108,7 +111,7 @@ func (c *serveCmd) Run(e *env) error {
 	if c.Writable {
 		mode = "writable"
 	}
-	fmt.Fprintf(e.stdout, "serving %s (%s) on http://%s/\n", db.Path(), mode, ln.Addr())
+	fmt.Fprintf(e.stdout, "serving %s (%s) on %s\n", db.Path(), mode, listenURL(c.Addr, ln.Addr()))
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -148,4 +151,35 @@ func loopback(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// checkAddr refuses an --addr net.Listen would refuse, as bad usage.
+func checkAddr(addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usagef("--addr %q: %v (want HOST:PORT, such as 127.0.0.1:8080 or :8080)", addr, err)
+	}
+	if _, err := net.LookupPort("tcp", port); err != nil { // a number up to 65535, or a service name ("http")
+		return usagef("--addr %q: port %q is not a number from 0 to 65535", addr, port)
+	}
+	return nil
+}
+
+// listenURL is the URL to print for a server listening on got (net.Listen
+// of addr): for a host left empty or unspecified (0.0.0.0, ::), which
+// Go reports as [::], the address as typed with a loopback URL to open.
+func listenURL(addr string, got net.Addr) string {
+	host, _, _ := net.SplitHostPort(addr)
+	_, port, err := net.SplitHostPort(got.String())
+	if err != nil {
+		return "http://" + got.String() + "/"
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		shown := host
+		if shown == "" {
+			shown = "every interface"
+		}
+		return fmt.Sprintf("http://127.0.0.1:%s/ (listening on %s, port %s)", port, shown, port)
+	}
+	return "http://" + got.String() + "/"
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -108,6 +109,11 @@ func TestServeRefuses(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "data")); err == nil {
 		t.Error("serving read-only created the database's folder")
 	}
+	for _, addr := range []string{"127.0.0.1:99999", "127.0.0.1", "nonsense"} { // was exit 1, from net.Listen
+		if r := runCLI(t, dir, "", "serve", "--addr", addr); r.code != 2 || !strings.Contains(r.stderr, "--addr") {
+			t.Errorf("serve --addr %s: exit %d, %s; want 2 naming --addr", addr, r.code, r.stderr)
+		}
+	}
 	for addr, want := range map[string]bool{"127.0.0.1:1": true, "localhost:1": true, "[::1]:1": true,
 		":8080": false, "0.0.0.0:1": false, "192.0.2.1:1": false, "example.com:1": false} {
 		if loopback(addr) != want {
@@ -134,5 +140,21 @@ func TestServeLimits(t *testing.T) {
 	code, body := get(t, url+"/metrics")
 	if code != 200 || !strings.Contains(body, `rechist_http_heavy_requests{limit="3"} 0`) {
 		t.Fatalf("/metrics: %d, no rechist_http_heavy_requests{limit=\"3\"} 0 in:\n%.2000s", code, body)
+	}
+}
+
+// The URL serve prints opens in a browser on the same machine: for an
+// unspecified host (which Go reports as [::]) a loopback URL, with what it
+// listens on.
+func TestListenURL(t *testing.T) {
+	for addr, want := range map[string]string{
+		"0.0.0.0:8082":   "http://127.0.0.1:8082/ (listening on 0.0.0.0, port 8082)",
+		":8082":          "http://127.0.0.1:8082/ (listening on every interface, port 8082)",
+		"[::]:8082":      "http://127.0.0.1:8082/ (listening on ::, port 8082)",
+		"127.0.0.1:8082": "http://[::]:8082/", // as net.Listen reported it
+	} {
+		if got := listenURL(addr, &net.TCPAddr{IP: net.IPv6unspecified, Port: 8082}); got != want {
+			t.Errorf("listenURL(%q) = %q, want %q", addr, got, want)
+		}
 	}
 }
