@@ -18,7 +18,8 @@ import (
 // TestDashboardTiersInBrowser: a year of hourly history under raw 7 days
 // and an hourly tier kept forever, after retention. The page lists the
 // record whose raw rows are all gone, charts the last year of the live
-// record and all of the other one, both from the tier, and says so.
+// record and all of the other one, both from the tier, and says so; a
+// link to the other opens its chart.
 func TestDashboardTiersInBrowser(t *testing.T) {
 	exe := chromium(t)
 	path := filepath.Join(t.TempDir(), "history.db")
@@ -93,5 +94,13 @@ func TestDashboardTiersInBrowser(t *testing.T) {
 	chart("sensor::live", "1y", "12 h", 43200000, 700)  // a year in 12-hour buckets
 	chart("sensor::gone", "all", "12 h", 43200000, 390) // 200 days of its year in 12-hour buckets
 	chart("sensor::live", "30d", "1 h", 3600000, 700)   // 30 days in hours
+
+	// A link to the record left in its tier: opened afresh, the page
+	// waits for /api/records to know the record and its tier.
+	br.run("leave", chromedp.Navigate("about:blank"))
+	br.run("open a link", chromedp.Navigate(srv.URL+"/#record=sensor::gone&field=celsius&range=all"))
+	br.wait("the linked record charted from the tier", `document.querySelector("#name").textContent === "sensor::gone" &&
+		document.querySelector("#chart").dataset.every === "43200000" && document.querySelector("#chart").dataset.tier === "3600000" &&
+		Number(document.querySelector("#mean")?.dataset.points) >= 390`)
 	br.checkConsole()
 }
