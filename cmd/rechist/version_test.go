@@ -17,7 +17,7 @@ func TestVersionFlag(t *testing.T) {
 	if out != versionOf(info)+"\n" {
 		t.Errorf("--version printed %q, want %q", out, versionOf(info)+"\n")
 	}
-	if !strings.HasPrefix(out, "rechist (devel)") && !strings.HasPrefix(out, "rechist v") {
+	if !strings.HasPrefix(out, "rechist (devel) (revision ") && !strings.HasPrefix(out, "rechist v") {
 		t.Errorf("--version: %q", out)
 	}
 }
@@ -28,7 +28,10 @@ func TestVersionOf(t *testing.T) {
 		want string
 	}{
 		{debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
-			"rechist (devel), go1.26.8"},
+			"rechist v0.1.0-dev (built without version control information), go1.26.8"}, // was "rechist (devel)"
+		{debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"},
+			Settings: []debug.BuildSetting{{Key: "vcs.revision", Value: "abc"}}},
+			"rechist (devel) (revision abc), go1.26.8"},
 		{debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261126050432-0f1be490c3ca+dirty"},
 			Settings: []debug.BuildSetting{{Key: "vcs", Value: "git"}, {Key: "vcs.revision", Value: "0f1be490c3caf26847b93d6a0c01ba4be08d6cd1"},
 				{Key: "vcs.time", Value: "2026-11-26T05:04:32Z"}, {Key: "vcs.modified", Value: "true"}}},
