@@ -57,7 +57,7 @@ func (c *aggCmd) Run(e *env) error {
 		return err
 	}
 	if len(series) == 0 {
-		fmt.Fprintf(e.stderr, "no numbers match %q%s\n", c.Pattern, c.fieldDesc())
+		fmt.Fprintf(e.stderr, "no numbers match %q%s%s\n", c.Pattern, c.fieldDesc(), c.literalStarNote(c.Pattern))
 	}
 	return db.Close()
 }

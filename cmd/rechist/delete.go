@@ -119,7 +119,7 @@ func (c *deleteCmd) count(e *env, p rechist.QueryParams, what string) error {
 		}
 	}
 	if rows == 0 {
-		fmt.Fprintf(e.stdout, "nothing to delete: no rows of records matching %q%s\n", c.Pattern, what)
+		fmt.Fprintf(e.stdout, "nothing to delete: no rows of records matching %q%s%s\n", c.Pattern, what, c.literalStarNote(c.Pattern))
 		return db.Close()
 	}
 	fmt.Fprintf(e.stdout, "would delete %s of %s%s; run again with --yes to delete them\n",

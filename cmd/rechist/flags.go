@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -20,6 +22,21 @@ func (f topicFlag) options() []rechist.Option {
 		return []rechist.Option{rechist.WithTopicPatterns()}
 	}
 	return nil
+}
+
+// literalStarNote explains why a topic pattern with '*' inside a segment
+// ("accuracy::*") matched nothing: that '*' is a literal character. ""
+// for any other pattern.
+func (f topicFlag) literalStarNote(pattern string) string {
+	if !f.Topics {
+		return ""
+	}
+	for _, seg := range strings.Split(pattern, ".") {
+		if seg != "*" && strings.Contains(seg, "*") {
+			return fmt.Sprintf(" (with --topics, * matches a whole dot-separated segment and stands for itself inside one, as in %q; without --topics, * matches any run of characters)", seg)
+		}
+	}
+	return ""
 }
 
 // rangeFlags bound the rows a command reads or deletes by time.

@@ -73,7 +73,7 @@ func queryAndPrint(e *env, pattern string, p rechist.QueryParams, out outputFlag
 		return err
 	}
 	if n == 0 {
-		fmt.Fprintf(e.stderr, "no rows match %q\n", pattern)
+		fmt.Fprintf(e.stderr, "no rows match %q%s\n", pattern, tf.literalStarNote(pattern))
 	}
 	return db.Close()
 }

@@ -44,7 +44,7 @@ func (c *recordsCmd) Run(e *env) error {
 		return err
 	}
 	if len(recs) == 0 {
-		fmt.Fprintf(e.stderr, "no records match %q\n", c.Pattern)
+		fmt.Fprintf(e.stderr, "no records match %q%s\n", c.Pattern, c.literalStarNote(c.Pattern))
 	}
 	return db.Close()
 }

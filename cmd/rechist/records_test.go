@@ -82,6 +82,14 @@ func TestTopics(t *testing.T) {
 			t.Errorf("rechist %q shows %q, want %q", tc.args, got, tc.want)
 		}
 	}
+	// A '*' inside a segment stands for itself: an empty answer says so.
+	for _, args := range [][]string{{"latest", "sensors.te*"}, {"query", "sensors.te*"}, {"records", "sensors.te*"},
+		{"agg", "sensors.te*", "--every", "1d"}} {
+		r := runCLI(t, dir, "", append(args, "--topics")...)
+		if r.code != 0 || !strings.Contains(r.stderr, `* matches a whole dot-separated segment and stands for itself inside one, as in "te*"`) {
+			t.Errorf("rechist %q --topics: exit %d, stderr %q; want the note on '*' inside a segment", args, r.code, r.stderr)
+		}
+	}
 	if out := ok(t, dir, "", "delete", "sensors.temp.*", "--topics"); !strings.HasPrefix(out, "would delete 4 rows of 1 record;") {
 		t.Errorf("delete --topics: %s", out)
 	}
