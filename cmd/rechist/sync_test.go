@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"fmt"
 	"net"
 	"os"
@@ -472,5 +473,39 @@ func TestSyncFollowNeverReached(t *testing.T) {
 	if code := cmd.ProcessState.ExitCode(); code != 130 || strings.Contains(stderr.String(), "up to id") ||
 		!strings.Contains(stderr.String(), "interrupted after 0 rows copied, 0 missed; the destination was never reached, so what it holds of this source is unknown") {
 		t.Fatalf("after Ctrl-C: exit %d\n%s", code, stderr.String())
+	}
+}
+
+// A destination whose cursor an older rechist wrote (before migration
+// 00009: no pattern, prefix or horizon kept) is listed with "?" for them,
+// read-only; its source's next push is accepted whatever its prefix and
+// records it, and the one after with another prefix is refused.
+func TestSyncDestinationFromBeforeItRemembered(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"a","value":1}`+"\n", "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "gw.")
+	raw, err := sql.Open("sqlite", filepath.Join(dir, "dst.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE rechist_sync_source`, `DROP TABLE rechist_sync_source_epoch`,
+		`DELETE FROM goose_db_version WHERE version_id >= 9`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	if out := ok(t, dir, "", "--db", "dst.db", "sync", "sources"); !regexp.MustCompile(`\n[0-9a-f]{32} +1 +1 +0 +0 +\? +\? +\d{4}-`).MatchString(out) {
+		t.Fatalf("sync sources of a destination from before 00009:\n%s", out)
+	}
+	ok(t, dir, `{"name":"b","value":2}`+"\n", "--db", "src.db", "ingest")
+	if out := ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "new."); !strings.Contains(out, "copied 1 row,") {
+		t.Fatalf("the first push after the upgrade:\n%s", out)
+	}
+	if out := ok(t, dir, "", "--db", "dst.db", "sync", "sources"); !strings.Contains(out, ` "*" `) || !strings.Contains(out, `"new."`) {
+		t.Fatalf("sync sources after the first push that recorded them:\n%s", out)
+	}
+	if r := runCLI(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "gw."); r.code != 2 || !strings.Contains(r.stderr, `prefix "new."`) {
+		t.Fatalf("a push with the old prefix: exit %d\n%s", r.code, r.stderr)
 	}
 }

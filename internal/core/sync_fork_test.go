@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"math"
 	"testing"
 )
@@ -31,6 +32,54 @@ func TestSyncForkPoint(t *testing.T) {
 	for token, want := range map[string]int64{"a": 4, "b": 8, "c": math.MaxInt64, "x": 0, "": 0} {
 		if got := cursorEpochFork(ours, token); got != want {
 			t.Errorf("cursorEpochFork(%q) = %d, want %d", token, got, want)
+		}
+	}
+}
+
+// SyncStep.Next: the cursor's pattern and prefix are checked when both
+// the cursor and the step know them, recorded by a step that says them,
+// kept by one that does not (an older client); an adopting step needs no
+// cursor; the horizon is the first step's, gone rows add up.
+func TestSyncStepNext(t *testing.T) {
+	known := SyncCursor{LastID: 10, Filtered: true, Pattern: "*", Prefix: "gw.", Horizon: 8, Gone: 2}
+	old := SyncCursor{LastID: 10}
+	step := func(pattern, prefix string) *SyncStep {
+		return &SyncStep{Source: "s", PrevID: 10, LastID: 12, LastHash: "h", Pattern: pattern, Prefix: prefix, Horizon: 99, Gone: 0}
+	}
+	if _, err := step("*", "other.").Next(known, 2); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("another prefix: %v; want ErrInvalidArgument", err)
+	}
+	if _, err := step("a.*", "gw.").Next(known, 2); !errors.Is(err, ErrInvalidArgument) {
+		t.Errorf("another pattern: %v; want ErrInvalidArgument", err)
+	}
+	if c, err := step("", "").Next(known, 2); err != nil || c.Pattern != "*" || c.Prefix != "gw." || !c.Filtered || c.Horizon != 8 || c.Gone != 2 {
+		t.Errorf("a step that says no pattern: %+v, %v; want the cursor's kept", c, err)
+	}
+	if c, err := step("a.*", "x.").Next(old, 2); err != nil || !c.Filtered || c.Pattern != "a.*" || c.Prefix != "x." || c.Horizon != 0 {
+		t.Errorf("an older cursor: %+v, %v; want the step's recorded, no horizon", c, err)
+	}
+	first := &SyncStep{Source: "s", PrevID: 0, LastID: 5, LastHash: "h", Pattern: "*", Horizon: 7, Gone: 3}
+	if c, err := first.Next(SyncCursor{}, 2); err != nil || c.Horizon != 7 || c.Gone != 3 || c.Missed != 0 {
+		t.Errorf("a first step: %+v, %v", c, err)
+	}
+	adopt := &SyncStep{Source: "s", PrevID: 40, LastID: 45, LastHash: "h", Pattern: "*", Horizon: 30, Adopt: true}
+	if c, err := adopt.Next(SyncCursor{}, 5); err != nil || c.LastID != 45 || c.Sent != 5 || c.Horizon != 30 {
+		t.Errorf("an adopting step: %+v, %v", c, err)
+	}
+	if _, err := adopt.Next(SyncCursor{LastID: 40}, 5); !errors.Is(err, ErrConflict) {
+		t.Errorf("an adopting step over an existing cursor: %v; want ErrConflict", err)
+	}
+	for name, s := range map[string]*SyncStep{
+		"gone too many":  {Source: "s", PrevID: 0, LastID: 5, LastHash: "h", Gone: 4, Missed: 1},
+		"epoch past end": {Source: "s", PrevID: 0, LastID: 5, LastHash: "h", Epochs: []SyncEpoch{{Start: 6, Token: "t"}}},
+		"epochs unsorted": {Source: "s", PrevID: 0, LastID: 5, LastHash: "h",
+			Epochs: []SyncEpoch{{Start: 3, Token: "t"}, {Start: 2, Token: "u"}}},
+		"epoch without token": {Source: "s", PrevID: 0, LastID: 5, LastHash: "h", Epochs: []SyncEpoch{{Start: 1}}},
+		"forget":              {Source: "s", PrevID: 0, LastID: 5, LastHash: "h", Forget: true},
+		"negative gone":       {Source: "s", PrevID: 0, LastID: 5, LastHash: "h", Gone: -1},
+	} {
+		if err := s.check("sync", 1); !errors.Is(err, ErrInvalidArgument) {
+			t.Errorf("%s: check = %v; want ErrInvalidArgument", name, err)
 		}
 	}
 }
