@@ -509,3 +509,57 @@ func TestSyncDestinationFromBeforeItRemembered(t *testing.T) {
 		t.Fatalf("a push with the old prefix: exit %d\n%s", r.code, r.stderr)
 	}
 }
+
+// Against a PostgreSQL destination (with RECHIST_TEST_POSTGRES_URL): a
+// copy pushed first and its original refused, which takes a new identity
+// and goes on; a changed prefix refused; sync sources and sync forget.
+func TestSyncPostgresDestination(t *testing.T) {
+	base := postgresServer(t)
+	dir := t.TempDir()
+	u := postgresSchema(t, base, fmt.Sprintf("cli_sync_%d", os.Getpid()))
+	ok(t, dir, `{"name":"shared","value":1}`+"\n", "--db", "src.db", "ingest")
+	data, err := os.ReadFile(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "copy.db"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, dir, `{"name":"copy","value":2}`+"\n", "--db", "copy.db", "ingest")
+	ok(t, dir, `{"name":"orig","value":3}`+"\n", "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "copy.db", "sync", "--to", u, "--prefix", "gw.")
+	if r := runCLI(t, dir, "", "--db", "src.db", "sync", "--to", u, "--prefix", "gw."); r.code != 1 || !strings.Contains(r.stderr, "sync --new-identity") {
+		t.Fatalf("the original's push after the copy's: exit %d\n%s", r.code, r.stderr)
+	}
+	ok(t, dir, "", "--db", "src.db", "sync", "--new-identity")
+	if out := ok(t, dir, "", "--db", "src.db", "sync", "--to", u, "--prefix", "gw."); !strings.Contains(out, "continued the history") || !strings.Contains(out, "copied 1 row,") {
+		t.Fatalf("the original's push under a new identity:\n%s", out)
+	}
+	if r := runCLI(t, dir, "", "--db", "copy.db", "sync", "--to", u, "--prefix", "other."); r.code != 2 || !strings.Contains(r.stderr, `prefix "gw."`) {
+		t.Fatalf("a push with another prefix: exit %d\n%s", r.code, r.stderr)
+	}
+	got := ok(t, dir, "", "--db", u, "query", "*", "--json")
+	var values []string
+	for _, l := range parseJSONLines(t, got) {
+		values = append(values, fmt.Sprintf("%s=%s", l.Name, l.Value))
+	}
+	slices.Sort(values)
+	if want := []string{"gw.copy=2", "gw.orig=3", "gw.shared=1"}; !slices.Equal(values, want) {
+		t.Fatalf("the server holds %q, want %q", values, want)
+	}
+	ids := sources(t, dir, u)
+	if len(ids) != 2 {
+		t.Fatalf("sources: %q", ids)
+	}
+	for _, id := range ids {
+		if out := ok(t, dir, "", "--db", u, "sync", "forget", id, "--yes"); !strings.Contains(out, "forgot source "+id) {
+			t.Fatalf("forget %s:\n%s", id, out)
+		}
+	}
+	if ids := sources(t, dir, u); len(ids) != 0 {
+		t.Fatalf("sources after forgetting both: %q", ids)
+	}
+	if out := ok(t, dir, "", "--db", "copy.db", "sync", "--to", u, "--prefix", "other."); !strings.Contains(out, "copied 2 rows") {
+		t.Fatalf("the copy's push under another prefix after forget:\n%s", out)
+	}
+}
