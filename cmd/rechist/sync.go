@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -160,6 +161,9 @@ type syncer struct {
 	dstDB *rechist.DB
 	// pushes counts the pushes that copied rows (with --follow).
 	pushes int
+	// seen is the highest cursor of this source this process saw on the
+	// destination (see guardedTarget).
+	seen int64
 }
 
 // openDst opens the destination if it is not open.
@@ -172,7 +176,7 @@ func (s *syncer) openDst() error {
 		if err != nil {
 			return usagef("--to %s: %v", redacted(s.c.To), err)
 		}
-		s.dst = c
+		s.dst = &guardedTarget{SyncTarget: c, seen: &s.seen}
 		return nil
 	}
 	var opts []rechist.Option
@@ -190,8 +194,52 @@ func (s *syncer) openDst() error {
 		dst.Close()
 		return usagef("--to is the source itself (%s has the same sync identity %s)", dst.Path(), id)
 	}
-	s.dst, s.dstDB = dst, dst
+	s.dst, s.dstDB = &guardedTarget{SyncTarget: dst, seen: &s.seen}, dst
 	return nil
+}
+
+// guardedTarget is the destination as a push sees it: one that forgot
+// this source while this process pushed to it (rechist sync forget, run
+// without stopping this sync first) is an error, not a first push that
+// sends every row again.
+type guardedTarget struct {
+	rechist.SyncTarget
+	seen *int64
+}
+
+// errForgotten is a destination that forgot this source during the run.
+var errForgotten = errors.New("the destination forgot this source while this sync ran")
+
+func (g *guardedTarget) SyncStatus(ctx context.Context, source string) (rechist.SyncStatus, error) {
+	st, err := g.SyncTarget.SyncStatus(ctx, source)
+	switch {
+	case err != nil:
+		return st, err
+	case st.Cursor == 0 && *g.seen > 0:
+		return st, fmt.Errorf("%w (rechist sync forget: its cursor was at id %d); this sync does not push every row again by itself: run it again to push them (under the same prefix, the rows already there would be stored twice)",
+			errForgotten, *g.seen)
+	}
+	*g.seen = max(*g.seen, st.Cursor)
+	return st, nil
+}
+
+func (g *guardedTarget) ApplySync(ctx context.Context, p rechist.SyncPush) error {
+	err := g.SyncTarget.ApplySync(ctx, p)
+	if err == nil {
+		*g.seen = max(*g.seen, p.Last)
+	}
+	return err
+}
+
+// SyncEpochs lets a new identity continue its old one's history (see
+// rechist.SyncTo) through the guard.
+func (g *guardedTarget) SyncEpochs(ctx context.Context, source string) ([]rechist.SyncEpoch, error) {
+	if l, ok := g.SyncTarget.(interface {
+		SyncEpochs(context.Context, string) ([]rechist.SyncEpoch, error)
+	}); ok {
+		return l.SyncEpochs(ctx, source)
+	}
+	return nil, nil
 }
 
 // isHTTP says whether a destination is a server reached over HTTP(S).
@@ -282,7 +330,7 @@ func copiedSource(err error) bool {
 // fatal reports whether err is one that trying again cannot mend.
 func fatal(err error) bool {
 	var u usageError
-	return copiedSource(err) || errors.As(err, &u) ||
+	return copiedSource(err) || errors.As(err, &u) || errors.Is(err, errForgotten) ||
 		errors.Is(err, rechist.ErrInvalidArgument) || errors.Is(err, rechist.ErrNoSourceID) ||
 		errors.Is(err, rechist.ErrReadOnly) || errors.Is(err, rechist.ErrClosed)
 }

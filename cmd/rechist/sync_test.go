@@ -563,3 +563,39 @@ func TestSyncPostgresDestination(t *testing.T) {
 		t.Fatalf("the copy's push under another prefix after forget:\n%s", out)
 	}
 }
+
+// A destination that forgets a source while its sync --follow runs makes
+// the follower stop (exit 1, saying so), not push every row again.
+func TestSyncFollowStopsWhenTheDestinationForgets(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"a","value":1}`+"\n"+`{"name":"b","value":2}`+"\n", "--db", "src.db", "ingest")
+	cmd := command(dir, nil, "--db", "src.db", "sync", "--to", "dst.db", "--follow", "--every", "50ms")
+	var stdout, stderr syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "copied 2 rows") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no first push within 30s:\n%s%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	ids := sources(t, dir, "dst.db")
+	ok(t, dir, "", "--db", "dst.db", "sync", "forget", ids[0], "--yes")
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("sync --follow did not stop within 30s after forget:\n%s%s", stdout.String(), stderr.String())
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 1 || !strings.Contains(stderr.String(), "the destination forgot this source while this sync ran") {
+		t.Fatalf("after forget: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if got := ok(t, dir, "", "--db", "dst.db", "query", "*", "--json"); strings.Count(got, "\n") != 2 {
+		t.Fatalf("the destination after forget:\n%s", got)
+	}
+}
