@@ -222,7 +222,11 @@ var errStarted = errors.New("answer already started")
 // fail answers err with its status.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, errStarted) {
-		h.cfg.logger.Warn("rechisthttp: answer cut short", slog.String("path", r.URL.Path), slog.Any("error", err))
+		level := slog.LevelWarn
+		if r.Context().Err() != nil {
+			level = slog.LevelDebug // the client went away: nothing for the operator to do
+		}
+		h.cfg.logger.Log(r.Context(), level, "rechisthttp: answer cut short", slog.String("path", r.URL.Path), slog.Any("error", err))
 		panic(http.ErrAbortHandler)
 	}
 	code, msg := statusOf(r, err)

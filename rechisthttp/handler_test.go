@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
@@ -403,5 +404,48 @@ func TestClientGoneCancelsQuery(t *testing.T) {
 	NewHandler(db).ServeHTTP(rec, req)
 	if rec.Code == 200 {
 		t.Errorf("a request whose client left: %d %s", rec.Code, rec.Body)
+	}
+}
+
+// cancelOnWrite is a ResponseWriter whose client leaves as the first bytes
+// of the answer reach it.
+type cancelOnWrite struct {
+	*httptest.ResponseRecorder
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnWrite) Write(b []byte) (int, error) {
+	c.cancel()
+	return c.ResponseRecorder.Write(b)
+}
+
+// An export its client abandons midway is cut (the handler aborts) and
+// logged at debug level, not as a warning: the operator has nothing to do
+// about a client that left. Before, every such export was a WARN line.
+func TestClientGoneMidAnswerIsNoWarning(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	var recs []rechist.Record[json.RawMessage]
+	for i := range 3000 {
+		recs = append(recs, rechist.Record[json.RawMessage]{Name: "a", Value: json.RawMessage(`"` + strings.Repeat("x", 100) + `"`), StoredAt: time.UnixMilli(int64(i + 1))})
+	}
+	if err := rechist.NewRepo[json.RawMessage](db).StoreMany(t.Context(), recs); err != nil {
+		t.Fatal(err)
+	}
+	var logged strings.Builder
+	h := NewHandler(db, WithLogger(slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	ctx, cancel := context.WithCancel(t.Context())
+	req := httptest.NewRequest("GET", "/api/export?format=jsonl", nil).WithContext(ctx)
+	req.Host = "127.0.0.1"
+	aborted := func() (p any) {
+		defer func() { p = recover() }()
+		h.ServeHTTP(&cancelOnWrite{httptest.NewRecorder(), cancel}, req)
+		return nil
+	}()
+	if aborted != http.ErrAbortHandler {
+		t.Fatalf("an export whose client left midway: recovered %v, want http.ErrAbortHandler", aborted)
+	}
+	if logged.Len() > 0 {
+		t.Errorf("a client that left was logged at warn level or above:\n%s", logged.String())
 	}
 }
