@@ -64,7 +64,8 @@ var (
 	// when the conflict is the source's own: another copy of the same
 	// source file pushed other rows, or the file is an older copy (a
 	// restored backup) of what was pushed. Running Sync again cannot help;
-	// docs/sync.md says how to give the copy an identity of its own. An
+	// a new identity ([DB.NewSourceID]) can: the file then goes on from
+	// where it and the pushed history part (docs/sync.md). An
 	// ErrConflict without it (another Sync of the source committed
 	// meanwhile) passes when Sync runs again.
 	ErrCopiedSource = core.ErrCopiedSource
