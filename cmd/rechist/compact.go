@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
 )
@@ -11,7 +12,8 @@ func (c *compactCmd) Help() string {
 	return `Rows that cleanup or retention delete leave free space inside the file
 (stats shows how much); compact gives it back to the file system. It rewrites
 the whole database, needs about that much free disk space while it runs, and
-other programs' writes wait for it.
+other programs' writes wait for it. On PostgreSQL it explains autovacuum and
+VACUUM FULL instead.
 
 Example:
   rechist cleanup --older-than 30d
@@ -29,6 +31,11 @@ func (c *compactCmd) Run(e *env) error {
 		return err
 	}
 	if err := db.Compact(e.ctx); err != nil {
+		if errors.Is(err, errors.ErrUnsupported) && isURL(e.dbPath) {
+			return fmt.Errorf("%w: on PostgreSQL, autovacuum makes the space of deleted rows reusable by new ones (the table does not shrink); "+
+				"VACUUM FULL record_history gives it back to the disk but locks the table while it rewrites it, and with time partitions "+
+				"(rechist partition) retention drops whole partitions and their files", err)
+		}
 		return err
 	}
 	onServer := isURL(e.dbPath)

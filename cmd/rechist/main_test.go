@@ -446,4 +446,8 @@ func TestPostgresReadOnlyAndBackup(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "copy.db")); err == nil {
 		t.Error("backup on PostgreSQL wrote a file")
 	}
+	r = runCLI(t, dir, "", "--db", u, "compact")
+	if r.code != 1 || !strings.Contains(r.stderr, "autovacuum") || !strings.Contains(r.stderr, "VACUUM FULL") {
+		t.Errorf("compact on PostgreSQL: exit %d, stderr %q; want exit 1 explaining autovacuum and VACUUM FULL", r.code, r.stderr)
+	}
 }
