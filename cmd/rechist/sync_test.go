@@ -599,3 +599,52 @@ func TestSyncFollowStopsWhenTheDestinationForgets(t *testing.T) {
 		t.Fatalf("the destination after forget:\n%s", got)
 	}
 }
+
+// A destination that received a source before it kept epochs (migration
+// 00009) has only the epochs of the pushes since: a copy made after that
+// still parts from its original where the two part, and the refused one's
+// new identity sends only its own row.
+func TestSyncNewIdentityOnADestinationFromBeforeEpochs(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"old","value":1}`+"\n"+`{"name":"old","value":2}`+"\n", "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "gw.")
+	raw, err := sql.Open("sqlite", filepath.Join(dir, "dst.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TABLE rechist_sync_source`, `DROP TABLE rechist_sync_source_epoch`,
+		`DELETE FROM goose_db_version WHERE version_id >= 9`} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw.Close()
+	ok(t, dir, `{"name":"new","value":3}`+"\n", "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "gw.") // the upgraded destination's first push
+	data, err := os.ReadFile(filepath.Join(dir, "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "copy.db"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ok(t, dir, `{"name":"copy","value":4}`+"\n", "--db", "copy.db", "ingest")
+	ok(t, dir, `{"name":"orig","value":5}`+"\n", "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "copy.db", "sync", "--to", "dst.db", "--prefix", "gw.")
+	if r := runCLI(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "gw."); r.code != 1 {
+		t.Fatalf("the original's push after the copy's: exit %d\n%s", r.code, r.stderr)
+	}
+	ok(t, dir, "", "--db", "src.db", "sync", "--new-identity")
+	if out := ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "gw."); !strings.Contains(out, "after id 3, copied 1 row,") {
+		t.Fatalf("the original's push under a new identity:\n%s", out)
+	}
+	got := ok(t, dir, "", "--db", "dst.db", "query", "*", "--json")
+	var values []string
+	for _, l := range parseJSONLines(t, got) {
+		values = append(values, fmt.Sprintf("%s=%s", l.Name, l.Value))
+	}
+	slices.Sort(values)
+	if want := []string{"gw.copy=4", "gw.new=3", "gw.old=1", "gw.old=2", "gw.orig=5"}; !slices.Equal(values, want) {
+		t.Fatalf("the destination holds %q, want %q", values, want)
+	}
+}

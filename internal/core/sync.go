@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -359,9 +360,10 @@ type SyncEpochLister interface {
 // The ids up to the first epoch where the source's and the destination's
 // lists differ (or one of them ends), the parent's cursor and the
 // source's high-water mark are on the destination already, as the same
-// rows. Lists that do not begin with the same epoch (a history with
-// stretches pushed before the destination kept epochs, or written only by
-// programs that begin none) prove nothing: 0.
+// rows (forkPoint). A destination's list may begin later than the
+// source's (pushes from before it kept epochs); a list whose first epoch
+// the source lacks proves nothing, and then only the epoch at the
+// parent's cursor can (cursorEpochFork).
 func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (parent string, at, horizon int64, err error) {
 	const op = "sync"
 	lister, ok := dst.(SyncEpochLister)
@@ -433,13 +435,20 @@ func cursorEpochFork(ours []SyncEpoch, token string) int64 {
 	return 0
 }
 
-// forkPoint returns the last id two lists of epochs agree on (math.MaxInt64
-// when neither has an epoch the other lacks; 0 when they do not begin
-// alike).
+// forkPoint returns the last id the source's epochs a and a destination's
+// list b agree on, from b's first epoch on (math.MaxInt64 when neither has
+// an epoch the other lacks; 0 when a lacks b's first epoch). b may begin
+// later than a: a source that has b's first epoch held it when the copy
+// was made, so it shares every id before that epoch's start too.
 func forkPoint(a, b []SyncEpoch) int64 {
-	if len(a) == 0 || len(b) == 0 || a[0] != b[0] {
+	if len(b) == 0 {
 		return 0
 	}
+	k := slices.Index(a, b[0])
+	if k < 0 {
+		return 0
+	}
+	a = a[k:]
 	i := 1
 	for i < len(a) && i < len(b) && a[i] == b[i] {
 		i++

@@ -20,7 +20,10 @@ func TestSyncForkPoint(t *testing.T) {
 		{"the original went on in its epoch", []SyncEpoch{e(1, "a")}, []SyncEpoch{e(1, "a"), e(7, "c")}, 6},
 		{"the copy went on", []SyncEpoch{e(1, "a"), e(7, "c"), e(9, "d")}, []SyncEpoch{e(1, "a")}, 6},
 		{"different starts", []SyncEpoch{e(1, "a"), e(6, "c")}, []SyncEpoch{e(1, "a"), e(5, "b")}, 4},
-		{"not begun alike", []SyncEpoch{e(1, "a")}, []SyncEpoch{e(5, "b")}, 0},
+		{"the source lacks the destination's first", []SyncEpoch{e(1, "a")}, []SyncEpoch{e(5, "b")}, 0},
+		{"the destination's list begins later", []SyncEpoch{e(1, "a"), e(5, "b"), e(9, "c")}, []SyncEpoch{e(5, "b"), e(9, "d")}, 8},
+		{"the destination's list begins later, the same since", []SyncEpoch{e(1, "a"), e(5, "b")}, []SyncEpoch{e(5, "b")}, math.MaxInt64},
+		{"the same start, another token", []SyncEpoch{e(1, "a")}, []SyncEpoch{e(1, "b")}, 0},
 		{"the destination has none", []SyncEpoch{e(1, "a")}, nil, 0},
 		{"the source has none", nil, []SyncEpoch{e(1, "a")}, 0},
 	} {
