@@ -152,11 +152,32 @@ type AggregateParams struct {
 	// (1e-400), and -0, count as 0.
 	Field string
 	// Every is the bucket width, at least 1 ms; buckets are aligned to the
-	// Unix epoch: a bucket starts at floor(ms / Every) * Every.
+	// Unix epoch: a bucket starts at floor(ms / Every) * Every, in UTC, or
+	// in Location's local time.
 	Every time.Duration
+	// Location, when set to a zone other than UTC, aligns the buckets to
+	// its local wall-clock time: 1d buckets start at local midnight, 1h
+	// buckets at local whole hours (in Asia/Kathmandu, at :15 UTC). A
+	// bucket is a span of wall-clock time: where clocks go back, the
+	// repeated hour falls into one bucket, which is longer; where they go
+	// forward, the bucket is shorter. Bucket.Start is the instant of its
+	// first wall-clock time. The raw rows are then folded outside the
+	// database; a rollup tier serves where each of its buckets falls
+	// within one local bucket (the zone's offsets and changes are whole
+	// tier buckets: whole hours for a 1h tier). nil: UTC.
+	Location *time.Location
 	// Start and End bound the rows' times, both inclusive; a zero time
 	// leaves that side unbounded.
 	Start, End time.Time
+}
+
+// BucketStart is the start of the bucket of p (Every, Location) that
+// holds t: where a bucket begins and the one before it ends.
+func (p AggregateParams) BucketStart(t time.Time) time.Time {
+	if p.Every < time.Millisecond {
+		return t
+	}
+	return time.UnixMilli(core.BucketStart(p.Location, p.Every.Milliseconds(), t.UnixMilli()))
 }
 
 // Series is one record's buckets, ascending by Start.
@@ -201,7 +222,7 @@ func (db *DB) Aggregate(ctx context.Context, pattern string, p AggregateParams) 
 	if err != nil {
 		return nil, public(err)
 	}
-	spec := core.AggSpec{EveryMs: p.Every.Milliseconds(), StartMs: max(rng.StartMs, 0), EndMs: rng.EndMs}
+	spec := core.AggSpec{EveryMs: p.Every.Milliseconds(), StartMs: max(rng.StartMs, 0), EndMs: rng.EndMs, Loc: p.Location}
 	if p.Every%time.Millisecond != 0 {
 		return nil, public(core.Invalidf(op, "every %v is not a whole number of milliseconds", p.Every))
 	}

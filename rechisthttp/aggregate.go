@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	_ "time/tzdata" // tz= names a zone on a machine without a zone database
+
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/timeparse"
 )
@@ -49,6 +51,12 @@ func (h *Handler) serveAggregate(w http.ResponseWriter, r *http.Request) error {
 		return badRequest("every %q must be a whole number of milliseconds, at least 1ms", s)
 	}
 	field := q.Get("field")
+	var zone *time.Location
+	if name := q.Get("tz"); name != "" {
+		if zone, err = time.LoadLocation(name); err != nil || name == "Local" {
+			return badRequest("tz %q is not a time zone: want an IANA name such as Europe/Vienna or UTC", name)
+		}
+	}
 	release, err := h.acquire(r)
 	if err != nil {
 		return err
@@ -64,7 +72,7 @@ func (h *Handler) serveAggregate(w http.ResponseWriter, r *http.Request) error {
 	}
 	if len(spans) == 0 {
 		// Nothing in range: the library still checks the field (a 400).
-		if _, err := h.db.Aggregate(ctx, p.pattern, rechist.AggregateParams{Field: field, Every: every, Start: p.start, End: p.end}); err != nil {
+		if _, err := h.db.Aggregate(ctx, p.pattern, rechist.AggregateParams{Field: field, Every: every, Start: p.start, End: p.end, Location: zone}); err != nil {
 			return b.err(err)
 		}
 	}
@@ -75,7 +83,7 @@ func (h *Handler) serveAggregate(w http.ResponseWriter, r *http.Request) error {
 	var line []byte
 	for _, sp := range spans {
 		buckets := 0
-		tier, err := h.aggregateRecord(ctx, sp, p, every, field, func(k rechist.Bucket) error {
+		tier, err := h.aggregateRecord(ctx, sp, p, rechist.AggregateParams{Field: field, Every: every, Location: zone}, func(k rechist.Bucket) error {
 			if !started {
 				w.Header().Set("Content-Type", "application/json")
 				w.Header().Set("X-Content-Type-Options", "nosniff")
@@ -205,25 +213,30 @@ func (h *Handler) hasTiers(ctx context.Context) (bool, error) {
 
 // aggregateRecord calls emit with the buckets of one record, ascending,
 // read in chunks of at most aggChunk buckets: each chunk is one Aggregate
-// query over whole buckets (chunks start on multiples of every, like the
-// buckets), so its answer is the same as one query's. The first chunk
+// query over whole buckets (chunks start where buckets start, in a's time
+// zone too), so its answer is the same as one query's. The first chunk
 // begins where the request's range begins and the last ends where it
 // ends, so rows stored beyond the span Records saw are not missed between
-// chunks.
+// chunks. a gives the field, width and zone.
 //
 // It returns the widest rollup tier that served a chunk (0: raw rows
 // alone served them all).
-func (h *Handler) aggregateRecord(ctx context.Context, sp aggSpan, p params, every time.Duration, field string, emit func(rechist.Bucket) error) (time.Duration, error) {
+func (h *Handler) aggregateRecord(ctx context.Context, sp aggSpan, p params, a rechist.AggregateParams, emit func(rechist.Bucket) error) (time.Duration, error) {
 	var tier time.Duration
-	ms := every.Milliseconds()
+	ms := a.Every.Milliseconds()
 	width := ms * min(h.cfg.aggChunk, math.MaxInt64/4/ms)
-	from := sp.lo / ms * ms
-	for c := from; ; c += width {
-		q := rechist.AggregateParams{Field: field, Every: every, Start: time.UnixMilli(c), End: time.UnixMilli(c + width - 1)}
+	from := a.BucketStart(time.UnixMilli(sp.lo)).UnixMilli()
+	for c := from; ; {
+		next := a.BucketStart(time.UnixMilli(c + width)).UnixMilli()
+		if next <= c { // a zone's bucket longer than the chunk: never with aggChunk's buckets
+			next = c + width
+		}
+		q := a
+		q.Start, q.End = time.UnixMilli(c), time.UnixMilli(next-1)
 		if c == from {
 			q.Start = p.start
 		}
-		last := c+width-1 >= sp.hi
+		last := next-1 >= sp.hi
 		if last {
 			q.End = p.end
 		}
@@ -247,6 +260,7 @@ func (h *Handler) aggregateRecord(ctx context.Context, sp aggSpan, p params, eve
 		if last {
 			return tier, nil
 		}
+		c = next
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,51 @@ func TestAppendNumberIsEncodingJSON(t *testing.T) {
 	for _, f := range []float64{math.Inf(1), math.Inf(-1), math.NaN()} {
 		if got := appendNumber(nil, f); string(got) != "null" {
 			t.Errorf("%v: %s, want null", f, got)
+		}
+	}
+}
+
+// tz= aligns /api/aggregate's buckets to a zone's wall clock, as the
+// library's Location does; chunks of buckets are cut where the zone's
+// buckets start (a day of New York is not split at UTC midnight); a bad
+// zone, or the server's "Local", is a 400.
+func TestAggregateInATimeZone(t *testing.T) {
+	t.Parallel()
+	db := openDB(t)
+	newYork, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 3, 5, 0, 0, 0, 0, newYork)
+	for i := range 24 * 8 { // hourly, over the spring change
+		store(t, db, "n", start.Add(time.Duration(i)*time.Hour).UnixMilli(), strconv.Itoa(i))
+	}
+	h := NewHandler(db)
+	h.cfg.aggChunk = 2
+	a := do(t, h, "GET", "/api/aggregate?pattern=n&every=1d&tz=America/New_York", nil)
+	var got []struct {
+		Buckets []struct {
+			Start int64 `json:"start"`
+			Count int64 `json:"count"`
+		} `json:"buckets"`
+	}
+	if a.code != 200 || json.Unmarshal(a.body, &got) != nil || len(got) != 1 {
+		t.Fatalf("aggregate in New York: %d %s", a.code, a.body)
+	}
+	var counts []string
+	for _, b := range got[0].Buckets {
+		if at := time.UnixMilli(b.Start).In(newYork); at.Hour() != 0 {
+			t.Errorf("a New York day starts at %v", at)
+		}
+		counts = append(counts, strconv.FormatInt(b.Count, 10))
+	}
+	// 24 hourly rows a day, 23 on the day clocks go forward (Mar 8).
+	if got, want := strings.Join(counts, " "), "24 24 24 23 24 24 24 24 1"; got != want {
+		t.Errorf("rows per New York day: %s, want %s", got, want)
+	}
+	for _, q := range []string{"tz=Nowhere/Land", "tz=Local"} {
+		if a := do(t, h, "GET", "/api/aggregate?pattern=n&every=1d&"+q, nil); a.code != 400 || !strings.Contains(string(a.body), "not a time zone") {
+			t.Errorf("aggregate %s: %d %s, want 400", q, a.code, a.body)
 		}
 	}
 }

@@ -121,6 +121,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "TiersPolicyChange", test: testTiersPolicyChange},
 			{name: "TiersFilledRecordByRecord", test: testTiersFilledRecordByRecord},
 			{name: "TiersBadInput", test: testTiersBadInput},
+			{name: "AggregateInATimeZone", test: testAggregateInATimeZone},
 			{name: "TiersSyncBacklog", test: testTiersSyncBacklog},
 			{name: "TiersListed", test: testTiersListed},
 		}},

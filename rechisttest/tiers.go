@@ -26,6 +26,12 @@ type tierRow struct {
 // to the Unix epoch within [start, end], the exact sum of the shortest
 // decimals rounded once, first and last by time (times are unique).
 func refBuckets(rows []tierRow, every time.Duration, start, end time.Time) []rechist.Bucket {
+	return refBucketsBy(rows, func(t time.Time) int64 { return t.UnixMilli() / every.Milliseconds() * every.Milliseconds() }, start, end)
+}
+
+// refBucketsBy is refBuckets with the bucket of a row's time given by
+// bucket (its start in Unix ms).
+func refBucketsBy(rows []tierRow, bucket func(time.Time) int64, start, end time.Time) []rechist.Bucket {
 	type acc struct {
 		n           int64
 		lo, hi      float64
@@ -38,8 +44,7 @@ func refBuckets(rows []tierRow, every time.Duration, start, end time.Time) []rec
 		if r.at.Before(start) || r.at.After(end) {
 			continue
 		}
-		ms := r.at.UnixMilli()
-		b := ms / every.Milliseconds() * every.Milliseconds()
+		b := bucket(r.at)
 		a := by[b]
 		if a == nil {
 			a = &acc{lo: r.v, hi: r.v, sum: new(big.Rat), first: r, last: r, startMs: b}

@@ -16,7 +16,8 @@ import (
 type aggCmd struct {
 	Pattern     string   `arg:"" help:"${patternHelp}"`
 	Field       string   `placeholder:"PATH" help:"The number to summarize: a dot-separated path of object keys in the value (celsius, reading.value); default: the value itself. Rows without a number there are left out."`
-	Every       duration `required:"" placeholder:"DURATION" help:"Bucket width (15m, 1h, 1d); buckets are aligned to the Unix epoch (1d: midnight UTC)."`
+	Every       duration `required:"" placeholder:"DURATION" help:"Bucket width (15m, 1h, 1d); buckets are aligned to the Unix epoch in UTC (1d: midnight UTC), or in --tz's local time."`
+	TZ          string   `name:"tz" placeholder:"ZONE" help:"Align the buckets to this time zone's wall clock (an IANA name such as America/New_York, or Local for this machine's): 1d buckets start at local midnight, and times print in that zone unless --utc. Default: UTC."`
 	rangeFlags  `embed:""`
 	formatFlags `embed:""`
 	topicFlag   `embed:""`
@@ -43,13 +44,22 @@ func (c *aggCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
+	var zone *time.Location
+	if c.TZ != "" {
+		if zone, err = time.LoadLocation(c.TZ); err != nil {
+			return usagef("--tz %q: %v (want an IANA zone name such as Europe/Vienna, UTC or Local)", c.TZ, err)
+		}
+		if !c.UTC {
+			c.zone = zone
+		}
+	}
 	db, err := e.openRead(c.options()...)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	series, err := db.Aggregate(e.ctx, c.Pattern, rechist.AggregateParams{
-		Field: c.Field, Every: time.Duration(c.Every), Start: start, End: end})
+		Field: c.Field, Every: time.Duration(c.Every), Start: start, End: end, Location: zone})
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	_ "time/tzdata" // agg --tz's zones on a machine without a zone database
 
 	"github.com/alecthomas/kong"
 	"golang.org/x/term"

@@ -23,6 +23,8 @@ type outputFlags struct {
 // timeFlags choose the time zone of the times a command prints.
 type timeFlags struct {
 	UTC bool `name:"utc" help:"Show times in UTC instead of the local time zone."`
+	// zone, when set, is the zone times print in (agg --tz).
+	zone *time.Location
 }
 
 // timeLayout is how every command prints a time: RFC 3339 with
@@ -31,8 +33,11 @@ const timeLayout = rowcsv.TimeLayout
 
 // loc is the time zone times print in.
 func (f timeFlags) loc() *time.Location {
-	if f.UTC {
+	switch {
+	case f.UTC:
 		return time.UTC
+	case f.zone != nil:
+		return f.zone
 	}
 	return time.Local
 }

@@ -265,3 +265,27 @@ func TestPostgresRecordsAggDelete(t *testing.T) {
 		t.Fatalf("delete --yes left %d rows, want 3", n)
 	}
 }
+
+// agg --tz aligns the buckets to a zone's wall clock and prints their
+// times there (--utc still prints UTC); a zone that does not exist is bad
+// usage. Default: UTC, as before.
+func TestAggInATimeZone(t *testing.T) {
+	dir := t.TempDir()
+	var in strings.Builder
+	for h := range 48 { // hourly from 2026-12-04 00:00 UTC
+		fmt.Fprintf(&in, `{"name":"z","value":%d,"at":%d}`+"\n", h, 1796342400000+int64(h)*3600000)
+	}
+	ok(t, dir, in.String(), "ingest")
+	utc := parseJSONLines(t, ok(t, dir, "", "agg", "z", "--every", "1d", "--json", "--utc"))
+	ny := ok(t, dir, "", "agg", "z", "--every", "1d", "--tz", "America/New_York", "--csv")
+	if len(utc) != 2 || !strings.Contains(ny, ",2026-12-03T00:00:00.000-05:00,5,") || !strings.Contains(ny, ",2026-12-04T00:00:00.000-05:00,24,") ||
+		!strings.Contains(ny, ",2026-12-05T00:00:00.000-05:00,19,") {
+		t.Errorf("agg --every 1d in UTC: %d buckets; in New York:\n%s\nwant New York's days of 5, 24 and 19 rows", len(utc), ny)
+	}
+	if out := ok(t, dir, "", "agg", "z", "--every", "1d", "--tz", "Asia/Kathmandu", "--utc", "--csv"); !strings.Contains(out, ",2026-12-03T18:15:00.000Z,") {
+		t.Errorf("agg --tz Asia/Kathmandu --utc: days start at 18:15 UTC, got\n%s", out)
+	}
+	if r := runCLI(t, dir, "", "agg", "z", "--every", "1d", "--tz", "Nowhere/Land"); r.code != 2 || !strings.Contains(r.stderr, "--tz") {
+		t.Errorf("agg --tz Nowhere/Land: exit %d, %s", r.code, r.stderr)
+	}
+}

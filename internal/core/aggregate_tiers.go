@@ -34,15 +34,35 @@ func aggregateRecord(ctx context.Context, rd Reader, op, name string, a AggSpec)
 	if err != nil {
 		return nil, 0, err
 	}
+	var loc *time.Location // nil: buckets of the epoch, as in UTC
+	if !isUTC(a.Loc) {
+		loc = a.Loc
+	}
+	zone := loc != nil
 	var w int64
 	for _, x := range widths { // ascending: the last that divides is the coarsest
-		if a.EveryMs%x == 0 {
+		if a.EveryMs%x == 0 && (!zone || zoneAligned(loc, a.StartMs, a.EndMs, x)) {
 			w = x
 		}
+	}
+	acc := aggAcc{every: a.EveryMs, loc: loc}
+	// raw is the raw rows' aggregation where no tier serves: in the
+	// database, or, for buckets of a time zone, folded here row by row.
+	raw := func() ([]Bucket, int64, error) {
+		if !zone {
+			b, err := rd.Aggregate(ctx, name, a)
+			return b, 0, err
+		}
+		err := rd.RowsAbove(ctx, name, Range{StartMs: a.StartMs, EndMs: a.EndMs}, math.MinInt64, acc.row(a.Path))
+		return acc.buckets(), 0, err
 	}
 	gone := func(fromMs int64) error { // raw rows before h are needed from fromMs on
 		if h == 0 || fromMs >= h {
 			return nil
+		}
+		if zone && w == 0 && slices.ContainsFunc(widths, func(x int64) bool { return a.EveryMs%x == 0 }) {
+			return Invalidf(op, "the raw rows of %q before %s are gone, and its tiers' buckets do not each fall within one bucket of %s (its UTC offsets, or the times they change, are not whole tier buckets): aggregate in UTC",
+				name, time.UnixMilli(h).UTC().Format(time.RFC3339), loc)
 		}
 		return tiersNeeded(op, name, h, widths)
 	}
@@ -50,8 +70,7 @@ func aggregateRecord(ctx context.Context, rd Reader, op, name string, a AggSpec)
 		if err := gone(a.StartMs); err != nil {
 			return nil, 0, err
 		}
-		b, err := rd.Aggregate(ctx, name, a)
-		return b, 0, err
+		return raw()
 	}
 	from, _, err := rd.TierFrom(ctx, name, w)
 	if err != nil {
@@ -72,15 +91,13 @@ func aggregateRecord(ctx context.Context, rd Reader, op, name string, a AggSpec)
 		if err := gone(a.StartMs); err != nil {
 			return nil, 0, err
 		}
-		b, err := rd.Aggregate(ctx, name, a)
-		return b, 0, err
+		return raw()
 	}
 	if ts > a.StartMs {
 		if err := gone(a.StartMs); err != nil {
 			return nil, 0, err
 		}
 	}
-	acc := aggAcc{every: a.EveryMs}
 	last := te - w + 1 // the last whole bucket's start
 	bs, err := rd.Blocks(ctx, name, w, blockStart(ts, w), blockStart(last, w))
 	if err != nil {
@@ -95,31 +112,20 @@ func aggregateRecord(ctx context.Context, rd Reader, op, name string, a AggSpec)
 			return nil, 0, err
 		}
 	}
-	raw := func(r Range, afterID int64) error {
+	rows := func(r Range, afterID int64) error {
 		if r.StartMs > r.EndMs {
 			return nil
 		}
-		return rd.RowsAbove(ctx, name, r, afterID, func(row Row) bool {
-			if x, ok := jsonpath.Number(row.ValueJSON, a.Path); ok {
-				if x == 0 {
-					x = 0 // -0 counts as +0
-				}
-				n := NumRef{Ms: row.StoredAt, ID: row.ID, X: x}
-				f := acc.field(row.StoredAt)
-				f.combine(1, x, x, n, n)
-				f.Sum.Add(x)
-			}
-			return true
-		})
+		return rd.RowsAbove(ctx, name, r, afterID, acc.row(a.Path))
 	}
-	if err := raw(Range{StartMs: a.StartMs, EndMs: ts - 1}, math.MinInt64); err != nil {
+	if err := rows(Range{StartMs: a.StartMs, EndMs: ts - 1}, math.MinInt64); err != nil {
 		return nil, 0, err
 	}
-	if err := raw(Range{StartMs: ts, EndMs: te}, cursor); err != nil {
+	if err := rows(Range{StartMs: ts, EndMs: te}, cursor); err != nil {
 		return nil, 0, err
 	}
 	if te < a.EndMs {
-		if err := raw(Range{StartMs: te + 1, EndMs: a.EndMs}, math.MinInt64); err != nil {
+		if err := rows(Range{StartMs: te + 1, EndMs: a.EndMs}, math.MinInt64); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -143,12 +149,16 @@ func tiersNeeded(op, name string, h int64, widths []int64) error {
 // aggAcc gathers output buckets of one record.
 type aggAcc struct {
 	every int64
+	loc   *time.Location   // buckets aligned to local time there (not UTC); nil: to the epoch
 	order []int64          // bucket starts, as first met
 	by    map[int64]*Field // by bucket start
 }
 
 func (a *aggAcc) field(ms int64) *Field {
 	b := bucketStart(ms, a.every)
+	if a.loc != nil {
+		b = zoneBucket(a.loc, a.every, ms)
+	}
 	if a.by == nil {
 		a.by = map[int64]*Field{}
 	}
@@ -159,6 +169,22 @@ func (a *aggAcc) field(ms int64) *Field {
 		a.order = append(a.order, b)
 	}
 	return f
+}
+
+// row is a RowsAbove callback that adds each row's number at path.
+func (a *aggAcc) row(path []string) func(Row) bool {
+	return func(row Row) bool {
+		if x, ok := jsonpath.Number(row.ValueJSON, path); ok {
+			if x == 0 {
+				x = 0 // -0 counts as +0
+			}
+			n := NumRef{Ms: row.StoredAt, ID: row.ID, X: x}
+			f := a.field(row.StoredAt)
+			f.combine(1, x, x, n, n)
+			f.Sum.Add(x)
+		}
+		return true
+	}
 }
 
 // merge adds o's numbers.

@@ -6,6 +6,7 @@ import (
 	"iter"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -19,6 +20,9 @@ type AggSpec struct {
 	Path           []string
 	EveryMs        int64
 	StartMs, EndMs int64
+	// Loc aligns the buckets to local time there (zone.go); nil or UTC:
+	// to the Unix epoch.
+	Loc *time.Location
 }
 
 // Bucket is one bucket of an aggregation.

@@ -189,6 +189,14 @@ function renderList() {
   for (const name of [...state.rows.keys()].sort()) tbody.append(listRow(name));
 }
 
+// localBucketStart is the start of the bucket of width every (an hour or
+// more) that holds t, on the browser's wall clock, as tz= places it.
+function localBucketStart(t, every) {
+  const off = -new Date(t).getTimezoneOffset() * 60000;
+  const wall = Math.floor((t + off) / every) * every;
+  return wall - -new Date(wall - off).getTimezoneOffset() * 60000;
+}
+
 function zoneName() {
   const iana = Intl.DateTimeFormat().resolvedOptions().timeZone;
   const off = zoneOf(Date.now());
@@ -405,12 +413,26 @@ async function loadChart() {
   const load = ++state.loading;
   const range = currentRange();
   const every = bucketWidth(range.end - range.start, tierFor(state.selected, range.end - range.start));
-  // Buckets are aligned to the epoch: a start on a bucket's edge lets a
-  // tier answer the first bucket too.
-  range.start = Math.floor(range.start / every) * every;
+  // Buckets of an hour or more follow the browser's wall clock (tz=: a
+  // day starts at local midnight); finer ones are aligned to the epoch. A
+  // start on a bucket's edge lets a tier answer the first bucket too.
+  const tz = every >= 3600000 ? Intl.DateTimeFormat().resolvedOptions().timeZone || "" : "";
+  range.start = tz ? localBucketStart(range.start, every) : Math.floor(range.start / every) * every;
   const q = new URLSearchParams({ pattern: state.selected, field: state.field, every: every + "ms",
     start: range.start, end: range.end });
-  const series = await api("api/aggregate?" + q);
+  if (tz) q.set("tz", tz);
+  let series;
+  try {
+    series = await api("api/aggregate?" + q);
+  } catch (err) {
+    // Raw rows gone and the zone's offset not whole tier buckets
+    // (Asia/Kathmandu and an hourly tier): the tier's own UTC buckets.
+    if (!tz || !/do not each fall within one bucket/.test(err.message)) throw err;
+    q.delete("tz");
+    range.start = Math.floor(range.start / every) * every;
+    q.set("start", range.start);
+    series = await api("api/aggregate?" + q);
+  }
   if (load !== state.loading) return;
   const mine = series.find((s) => s.name === state.selected);
   state.range = range;
