@@ -89,7 +89,8 @@ var steps = []struct {
 }{{"store", (*runner).storeScenarios}, {"bulk", (*runner).bulkScenario}, {"query", (*runner).queryScenarios},
 	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios},
 	{"aggregate", (*runner).aggregateScenarios}, {"records", (*runner).recordsScenarios},
-	{"stall", (*runner).stallScenarios}, {"tiers", (*runner).tierScenarios}, {"sync", (*runner).syncScenarios}}
+	{"stall", (*runner).stallScenarios}, {"tiers", (*runner).tierScenarios}, {"sync", (*runner).syncScenarios},
+	{"list", (*runner).listScenarios}}
 
 // Steps returns the names Config.Only accepts, in the order Run runs them.
 func Steps() []string {
