@@ -56,17 +56,18 @@ type timelineCut struct {
 // time order: stored_at ascending, then name bytewise, then insert order.
 // r.LimitPerRecord keeps each record's newest rows (0: all of them), still
 // emitted oldest first. Memory is bounded by one window of rows (see
-// WithTimelineWindow for the bounds):
+// WithTimelineWindow for the bounds) and by an entry a record:
 //
-//  1. A first pass over All with the per-record limit (at least 1) finds
-//     the newest row in range (the stream's last time) and, with a limit,
-//     each record's cutoff. It keeps one entry per record, not rows;
-//     with a limit it also keeps the rows it reads while they fit one
-//     window: they are the whole stream (the newest value of every
-//     record, the dashboard's list, is one index lookup a record), sorted
-//     and emitted with no second pass.
-//  2. Otherwise the time range is then read in windows of ascending time, each one
-//     All snapshot of its own; a window's rows are sorted and emitted. A
+//  1. A first pass over each record's newest rows (firstPass), at most
+//     the per-record limit (at least 1), finds the newest row in range
+//     (the stream's last time) and, with a limit, each record's cutoff.
+//     It keeps an entry a record (with one row a record, the rows too,
+//     read in one statement). With a limit it keeps the rows it reads
+//     while they fit one window: they are the whole stream (the newest
+//     value of every record, the dashboard's list, costs what
+//     QueryLatest does), sorted and emitted with no second pass.
+//  2. Otherwise the time range is read in windows of ascending time, each
+//     one All snapshot of its own; a window's rows are sorted and emitted. A
 //     window that would hold more rows or bytes than the bounds is given
 //     up and halved; a window with few rows doubles the next one, so empty
 //     stretches of time cost a few queries. Only a single millisecond
