@@ -100,8 +100,8 @@ func (c *demoCmd) Run(e *env) error {
 		}
 	}
 	total *= 2
-	fmt.Fprintf(e.stdout, "writing %s: %s × 2 records over the last %s of %v not yet in %s\n",
-		plural(total, "row"), plural(c.Cities, "city", "cities"), plural(c.Days, "day"), c.Interval, db.Path())
+	fmt.Fprintf(e.stdout, "writing %s: %s × 2 records, %s of %v over the last %s, those not yet in %s\n",
+		plural(total, "row"), plural(c.Cities, "city", "cities"), plural(steps, "step"), c.Interval, plural(c.Days, "day"), db.Path())
 
 	bar := newProgress(e, total, "demo", false)
 	start := time.Now()

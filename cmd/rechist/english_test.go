@@ -20,7 +20,7 @@ import (
 func TestSingularAndPlural(t *testing.T) {
 	dir := t.TempDir()
 	out := ok(t, dir, "", "demo", "--days", "1", "--cities", "1", "--interval", "24h")
-	if !strings.HasPrefix(out, "writing 2 rows: 1 city × 2 records × 1 step of 24h0m0s, to ") || !strings.Contains(out, "stored 2 rows in") {
+	if !strings.HasPrefix(out, "writing 2 rows: 1 city × 2 records, 1 step of 24h0m0s over the last 1 day, those not yet in ") || !strings.Contains(out, "stored 2 rows in") {
 		t.Errorf("demo:\n%s", out)
 	}
 	if out := ok(t, dir, "", "stats", "--top", "1"); !strings.Contains(out, "top 1 record by rows:") {

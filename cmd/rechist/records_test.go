@@ -258,7 +258,7 @@ func TestPostgresRecordsAggDelete(t *testing.T) {
 	if n := len(parseJSONLines(t, ok(t, dir, "", "--db", u, "query", "*", "--json"))); n != 6 {
 		t.Fatalf("delete without --yes left %d rows of 6", n)
 	}
-	if out := ok(t, dir, "", "--db", u, "delete", "sensors.temp.*", "--topics", "--start", "1700000600000", "--yes"); !strings.HasPrefix(out, "deleted 3 rows stored at or after ") {
+	if out := ok(t, dir, "", "--db", u, "delete", "sensors.temp.*", "--topics", "--start", "1700000600000", "--yes"); !strings.HasPrefix(out, "deleted 3 rows of 1 record stored at or after ") {
 		t.Fatalf("delete --yes: %s", out)
 	}
 	if n := len(parseJSONLines(t, ok(t, dir, "", "--db", u, "query", "*", "--json"))); n != 3 {
