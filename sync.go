@@ -89,7 +89,7 @@ type SyncResult struct {
 	// Gone counts the ids this Sync passed over that the source no longer
 	// had when the destination first received it (its first Sync there):
 	// rows deleted before sync saw them, not missed. Horizon is the
-	// source's newest id at that first Sync (0 when the destination's
+	// highest id the source had handed out at that first Sync (0 when the destination's
 	// cursor is older than rechist keeping it), TotalGone the
 	// destination's count.
 	Gone, Horizon, TotalGone int64
@@ -183,7 +183,7 @@ type SyncStatus struct {
 	// the next push records them). A push with others is refused.
 	Filtered        bool
 	Pattern, Prefix string
-	// Horizon is the source's newest id when the destination first
+	// Horizon is the highest id the source had handed out when the destination first
 	// received it, Gone how many ids up to it the source no longer had
 	// then (not missed); both 0 for a cursor an older rechist wrote.
 	Horizon, Gone int64

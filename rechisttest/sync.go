@@ -639,10 +639,16 @@ func testSyncGoneBeforeFirstPushIsNotMissed(t *testing.T, h Harness) {
 	if n, err := src.Delete(ctx, "s", rechist.QueryParams{End: ms(5)}); err != nil || n != 6 {
 		t.Fatalf("Delete = %d, %v", n, err)
 	}
+	// The newest row goes too: its id is above every row the first push
+	// sends, and still gone, not missed, when a later push passes it.
+	if n, err := src.Delete(ctx, "keep", rechist.QueryParams{Start: ms(9)}); err != nil || n != 1 {
+		t.Fatalf("Delete = %d, %v", n, err)
+	}
 	last, _ := src.LastID(ctx)
+	high := last + 1
 	res, err := rechist.Sync(ctx, src, dst, rechist.SyncBatchRows(3))
-	if err != nil || res.Copied != 14 || res.Missed != 0 || res.Gone != 6 || res.Horizon != last || res.TotalGone != 6 || res.TotalMissed != 0 {
-		t.Fatalf("first sync: %+v, %v; want 14 copied, 6 gone, none missed, horizon %d", res, err, last)
+	if err != nil || res.Copied != 13 || res.Missed != 0 || res.Gone != 6 || res.Horizon != high || res.TotalGone != 6 || res.TotalMissed != 0 {
+		t.Fatalf("first sync: %+v, %v; want 13 copied, 6 gone, none missed, horizon %d", res, err, high)
 	}
 	for i := 10; i < 15; i++ {
 		storeAt(t, r, "s", i, ms(int64(i)))
@@ -651,10 +657,10 @@ func testSyncGoneBeforeFirstPushIsNotMissed(t *testing.T, h Harness) {
 		t.Fatalf("Delete = %d, %v", n, err)
 	}
 	res, err = rechist.Sync(ctx, src, dst)
-	if err != nil || res.Copied != 3 || res.Missed != 2 || res.Gone != 0 || res.TotalGone != 6 || res.TotalMissed != 2 {
-		t.Fatalf("sync after rows went unsent: %+v, %v; want 3 copied, 2 missed", res, err)
+	if err != nil || res.Copied != 3 || res.Missed != 2 || res.Gone != 1 || res.TotalGone != 7 || res.TotalMissed != 2 {
+		t.Fatalf("sync after rows went unsent: %+v, %v; want 3 copied, 2 missed, 1 gone (the newest row before the first push)", res, err)
 	}
-	if st, err := dst.SyncStatus(ctx, res.Source); err != nil || st.Gone != 6 || st.Missed != 2 || st.Horizon != last {
-		t.Fatalf("SyncStatus = %+v, %v; want 6 gone, 2 missed, horizon %d", st, err, last)
+	if st, err := dst.SyncStatus(ctx, res.Source); err != nil || st.Gone != 7 || st.Missed != 2 || st.Horizon != high {
+		t.Fatalf("SyncStatus = %+v, %v; want 7 gone, 2 missed, horizon %d", st, err, high)
 	}
 }

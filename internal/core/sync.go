@@ -48,7 +48,7 @@ type SyncCursor struct {
 	// does not): Pattern and Prefix.
 	Filtered        bool
 	Pattern, Prefix string
-	// Horizon is the source's newest id when the destination first
+	// Horizon is the highest id the source had handed out when the destination first
 	// received it, and Gone how many ids up to it the source no longer had
 	// then: rows deleted before sync saw them, not missed. Zero for a
 	// cursor written before rechist kept them (every gap is missed).
@@ -81,7 +81,7 @@ type SyncStep struct {
 	// older client: neither checked nor recorded). A cursor that knows
 	// others refuses the step with ErrInvalidArgument.
 	Pattern, Prefix string
-	// Horizon is the source's newest id when the destination first
+	// Horizon is the highest id the source had handed out when the destination first
 	// received it (recorded by the step that creates the cursor), Gone the
 	// ids up to it that the step passes over without a row (not missed).
 	Horizon, Gone int64
@@ -180,7 +180,7 @@ type SyncResult struct {
 	TotalSent, TotalMissed int64
 	// Gone counts the ids this run passed over that the source no longer
 	// had when the destination first received it (deleted before sync saw
-	// them: not missed); Horizon is the source's newest id then, TotalGone
+	// them: not missed); Horizon is the highest id the source had handed out then, TotalGone
 	// the destination's count.
 	Gone, Horizon, TotalGone int64
 	// Parent is set when this run began the source's cursor by continuing
@@ -223,13 +223,21 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 			return res, err
 		}
 	}
+	// high is the highest id the source ever handed out that is settled
+	// (final): the horizon of a first push, so that rows deleted from the
+	// end before it are gone, not missed, when a later row is sent.
+	var high int64
 	err = src.readFinal(ctx, op, func(rd Reader, final int64) error {
 		var err error
 		if res.Source, err = rd.SourceID(ctx); err != nil {
 			return err
 		}
-		res.SourceLast, err = rd.LastID(ctx)
+		if res.SourceLast, err = rd.LastID(ctx); err != nil {
+			return err
+		}
 		res.SourceLast = min(res.SourceLast, final)
+		high, err = rd.IDHighWater(ctx)
+		high = max(min(high, final), res.SourceLast)
 		return err
 	})
 	if err != nil {
@@ -255,7 +263,7 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 	horizon := cur.Horizon
 	adopt := false
 	if cur.LastID == 0 {
-		horizon = res.SourceLast
+		horizon = high
 		parent, at, h, err := syncParent(ctx, src, dst, o)
 		if err != nil {
 			return res, err
