@@ -37,7 +37,11 @@ func (r *runner) listScenarios(ctx context.Context) error {
 
 func (r *runner) listAt(ctx context.Context, src string, rows int) error {
 	path := r.path("list.db")
-	defer os.Remove(path)
+	defer func() {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			os.Remove(path + suffix)
+		}
+	}()
 	if err := copyFile(src, path); err != nil {
 		return err
 	}
