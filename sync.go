@@ -187,11 +187,17 @@ type SyncStatus struct {
 	// received it, Gone how many ids up to it the source no longer had
 	// then (not missed); both 0 for a cursor an older rechist wrote.
 	Horizon, Gone int64
+	// ContinuedBy is the new identity ([DB.NewSourceID]) that took over the
+	// source's history on the destination at its cursor ContinuedAt: the
+	// destination takes no more pushes of the source ([ErrCopiedSource]).
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 func syncStatus(source string, c core.SyncCursor) SyncStatus {
 	st := SyncStatus{Source: source, Cursor: c.LastID, Sent: c.Sent, Missed: c.Missed, Hash: c.LastHash, Epoch: c.LastEpoch,
-		Filtered: c.Filtered, Pattern: c.Pattern, Prefix: c.Prefix, Horizon: c.Horizon, Gone: c.Gone}
+		Filtered: c.Filtered, Pattern: c.Pattern, Prefix: c.Prefix, Horizon: c.Horizon, Gone: c.Gone,
+		ContinuedBy: c.ContinuedBy, ContinuedAt: c.ContinuedAt}
 	if c.UpdatedMs > 0 {
 		st.Updated = fromMillis(c.UpdatedMs)
 	}

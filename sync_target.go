@@ -56,8 +56,13 @@ type SyncPush struct {
 	Epochs []SyncEpoch
 	// Adopt says the source continues, from Prev on, the history an
 	// earlier identity of it left on the target: its own cursor must not
-	// exist yet.
-	Adopt bool
+	// exist yet. Parent is that identity and ParentLast its cursor on the
+	// target when the sync read it: the target refuses the push
+	// ([ErrConflict]) unless the parent's cursor is still there, and then
+	// takes no more pushes of the parent beyond it.
+	Adopt      bool
+	Parent     string
+	ParentLast int64
 	// Rows are the rows to store, in the source's id order, each value
 	// the text the source stored, byte for byte (another program's value
 	// need not be JSON), with its time.
@@ -89,7 +94,8 @@ func (db *DB) ApplySync(ctx context.Context, p SyncPush) error {
 		rows[i] = core.Row{Name: r.Name, ValueJSON: string(r.Value), StoredAt: ms}
 	}
 	step := &core.SyncStep{Source: p.Source, PrevID: p.Prev, LastID: p.Last, LastHash: p.Hash, LastEpoch: p.Epoch, Missed: p.Missed,
-		Pattern: p.Pattern, Prefix: p.Prefix, Horizon: p.Horizon, Gone: p.Gone, Epochs: coreEpochs(p.Epochs), Adopt: p.Adopt}
+		Pattern: p.Pattern, Prefix: p.Prefix, Horizon: p.Horizon, Gone: p.Gone, Epochs: coreEpochs(p.Epochs), Adopt: p.Adopt,
+		Parent: p.Parent, ParentLast: p.ParentLast}
 	return public(db.core.ApplySync(ctx, step, rows))
 }
 
@@ -131,7 +137,8 @@ func (a targetAdapter) SyncStatus(ctx context.Context, source string) (core.Sync
 		return core.SyncCursor{}, err
 	}
 	c := core.SyncCursor{LastID: st.Cursor, LastHash: st.Hash, LastEpoch: st.Epoch, Sent: st.Sent, Missed: st.Missed,
-		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone}
+		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone,
+		ContinuedBy: st.ContinuedBy, ContinuedAt: st.ContinuedAt}
 	if !st.Updated.IsZero() {
 		c.UpdatedMs = st.Updated.UnixMilli()
 	}
@@ -141,7 +148,8 @@ func (a targetAdapter) SyncStatus(ctx context.Context, source string) (core.Sync
 func (a targetAdapter) ApplySync(ctx context.Context, step *core.SyncStep, rows []core.Row) error {
 	p := SyncPush{Source: step.Source, Prev: step.PrevID, Last: step.LastID, Hash: step.LastHash, Epoch: step.LastEpoch,
 		Missed: step.Missed, Pattern: step.Pattern, Prefix: step.Prefix, Horizon: step.Horizon, Gone: step.Gone,
-		Epochs: publicEpochs(step.Epochs), Adopt: step.Adopt, Rows: make([]SyncRow, len(rows))}
+		Epochs: publicEpochs(step.Epochs), Adopt: step.Adopt, Parent: step.Parent, ParentLast: step.ParentLast,
+		Rows: make([]SyncRow, len(rows))}
 	for i, r := range rows {
 		p.Rows[i] = SyncRow{Name: r.Name, Value: json.RawMessage(r.ValueJSON), StoredAt: fromMillis(r.StoredAt)}
 	}

@@ -8,6 +8,11 @@
 --                              how many ids up to it the source no longer
 --                              had then (rows_gone: not missed, gone before
 --                              sync saw them). Written with the cursor.
+--                              continued_by/continued_at: the new identity
+--                              that took over the source's history at its
+--                              cursor continued_at (DB.NewSourceID, the
+--                              push that adopts it, in its transaction):
+--                              the source's cursor never moves again.
 --   rechist_sync_source_epoch  per source: the epochs (rechist_sync_epoch of
 --                              the source) of the ids the destination
 --                              received, so that a source that takes a new
@@ -25,7 +30,9 @@ CREATE TABLE IF NOT EXISTS rechist_sync_source (
     pattern   TEXT    NOT NULL,
     prefix    TEXT    NOT NULL,
     horizon   INTEGER NOT NULL,
-    rows_gone INTEGER NOT NULL
+    rows_gone INTEGER NOT NULL,
+    continued_by TEXT    NOT NULL DEFAULT '',
+    continued_at INTEGER NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS rechist_sync_source_epoch (

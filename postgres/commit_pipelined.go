@@ -90,6 +90,7 @@ type pipelinedTx struct {
 	rows    db.InsertRecordsParams
 	xid     string
 	cursors map[string]core.SyncCursor
+	moved   map[string]bool             // the sources whose cursor a request moves (the rest: parents only)
 	epochs  map[string][]core.SyncEpoch // by source: the epochs its pushes carry, in queue order
 }
 
@@ -133,7 +134,7 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 			}
 			cur := core.SyncCursor{LastID: c.LastID, LastHash: c.LastHash, Sent: c.RowsSent, Missed: c.RowsMissed, UpdatedMs: c.UpdatedAt}
 			var src db.SyncSourceRow
-			switch err := br.QueryRow().Scan(&src.Pattern, &src.Prefix, &src.Horizon, &src.RowsGone); {
+			switch err := br.QueryRow().Scan(&src.Pattern, &src.Prefix, &src.Horizon, &src.RowsGone, &src.ContinuedBy, &src.ContinuedAt); {
 			case err == nil:
 				cur = withSyncSource(cur, src)
 			case !errors.Is(err, pgx.ErrNoRows):
@@ -152,11 +153,18 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 		}
 		for _, s := range t.sources {
 			c := t.cursors[s]
+			if !t.moved[s] { // a parent only (SyncStep.Continue): its cursor stays
+				if c.ContinuedBy != "" {
+					p := setSyncSourceParams(s, c)
+					last.Queue(db.SetSyncSource, p.SourceID, p.Pattern, p.Prefix, p.Horizon, p.RowsGone, p.ContinuedBy, p.ContinuedAt)
+				}
+				continue
+			}
 			last.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
 			last.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
 			if c.Filtered {
 				p := setSyncSourceParams(s, c)
-				last.Queue(db.SetSyncSource, p.SourceID, p.Pattern, p.Prefix, p.Horizon, p.RowsGone)
+				last.Queue(db.SetSyncSource, p.SourceID, p.Pattern, p.Prefix, p.Horizon, p.RowsGone, p.ContinuedBy, p.ContinuedAt)
 			}
 			if epochs := t.epochs[s]; len(epochs) > 0 {
 				p := addSyncSourceEpochsParams(s, epochs)
@@ -180,7 +188,18 @@ func (t *pipelinedTx) moveCursors(batch []*core.Request) error {
 		if err != nil {
 			return &core.RequestError{Request: r, Err: err}
 		}
+		if r.Sync.Adopt { // the parent's cursor was locked and read too (syncSources)
+			parent, _, err := r.Sync.Continue(t.cursors[r.Sync.Parent])
+			if err != nil {
+				return &core.RequestError{Request: r, Err: err}
+			}
+			t.cursors[r.Sync.Parent] = parent
+		}
 		t.cursors[r.Sync.Source] = next
+		if t.moved == nil {
+			t.moved = map[string]bool{}
+		}
+		t.moved[r.Sync.Source] = true
 		if len(r.Sync.Epochs) > 0 {
 			if t.epochs == nil {
 				t.epochs = map[string][]core.SyncEpoch{}
@@ -217,13 +236,17 @@ func runBatch(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, read func(p
 	return err
 }
 
-// syncSources returns the sync sources of batch's requests, sorted, once
-// each: the order in which their cursors are locked.
+// syncSources returns the sync sources of batch's requests, and the
+// earlier identities whose history a push continues (SyncStep.Parent),
+// sorted, once each: the order in which their cursors are locked.
 func syncSources(batch []*core.Request) []string {
 	var sources []string
 	for _, r := range batch {
 		if r.Kind == core.KindSync {
 			sources = append(sources, r.Sync.Source)
+			if r.Sync.Adopt {
+				sources = append(sources, r.Sync.Parent)
+			}
 		}
 	}
 	slices.Sort(sources)

@@ -39,21 +39,28 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 		}
 		return nil
 	}
-	got, err := q.SyncCursor(ctx, st.Source)
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return statementError(nil, err)
-	}
-	before := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed}
-	src, err := q.SyncSource(ctx, st.Source)
-	switch {
-	case err == nil:
-		before = withSyncSource(before, src)
-	case !errors.Is(err, pgx.ErrNoRows):
-		return statementError(nil, err)
+	before, err := writerSyncCursor(ctx, q, st.Source)
+	if err != nil {
+		return err
 	}
 	next, err := st.Next(before, len(r.Rows))
 	if err != nil {
 		return &core.RequestError{Request: r, Err: err}
+	}
+	if st.Adopt { // the parent's cursor row is locked too (syncSources)
+		parent, err := writerSyncCursor(ctx, q, st.Parent)
+		if err != nil {
+			return err
+		}
+		parent, mark, err := st.Continue(parent)
+		if err != nil {
+			return &core.RequestError{Request: r, Err: err}
+		}
+		if mark {
+			if err := q.SetSyncSource(ctx, setSyncSourceParams(st.Parent, parent)); err != nil {
+				return statementError(r, err)
+			}
+		}
 	}
 	err = q.SetSyncCursor(ctx, db.SetSyncCursorParams{SourceID: st.Source, LastID: next.LastID, LastHash: next.LastHash,
 		RowsSent: next.Sent, RowsMissed: next.Missed, UpdatedAt: next.UpdatedMs})
@@ -72,14 +79,35 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 	return nil
 }
 
+// writerSyncCursor reads a source's cursor (without its epoch) and what
+// the destination remembers of it, inside the write transaction, after
+// LockSyncCursor.
+func writerSyncCursor(ctx context.Context, q *db.Queries, source string) (core.SyncCursor, error) {
+	got, err := q.SyncCursor(ctx, source)
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return core.SyncCursor{}, statementError(nil, err)
+	}
+	c := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}
+	src, err := q.SyncSource(ctx, source)
+	switch {
+	case err == nil:
+		c = withSyncSource(c, src)
+	case !errors.Is(err, pgx.ErrNoRows):
+		return core.SyncCursor{}, statementError(nil, err)
+	}
+	return c, nil
+}
+
 // withSyncSource is c with what the destination remembers of its source.
 func withSyncSource(c core.SyncCursor, src db.SyncSourceRow) core.SyncCursor {
 	c.Filtered, c.Pattern, c.Prefix, c.Horizon, c.Gone = true, src.Pattern, src.Prefix, src.Horizon, src.RowsGone
+	c.ContinuedBy, c.ContinuedAt = src.ContinuedBy, src.ContinuedAt
 	return c
 }
 
 func setSyncSourceParams(source string, c core.SyncCursor) db.SetSyncSourceParams {
-	return db.SetSyncSourceParams{SourceID: source, Pattern: c.Pattern, Prefix: c.Prefix, Horizon: c.Horizon, RowsGone: c.Gone}
+	return db.SetSyncSourceParams{SourceID: source, Pattern: c.Pattern, Prefix: c.Prefix, Horizon: c.Horizon, RowsGone: c.Gone,
+		ContinuedBy: c.ContinuedBy, ContinuedAt: c.ContinuedAt}
 }
 
 func addSyncSourceEpochsParams(source string, epochs []core.SyncEpoch) db.AddSyncSourceEpochsParams {
@@ -190,7 +218,7 @@ func (r *reader) SyncSources(ctx context.Context) ([]core.SyncCursor, error) {
 	for i, g := range got {
 		out[i] = core.SyncCursor{Source: g.SourceID, LastID: g.LastID, LastHash: g.LastHash, LastEpoch: g.LastEpoch, Sent: g.RowsSent,
 			Missed: g.RowsMissed, UpdatedMs: g.UpdatedAt, Filtered: g.Known, Pattern: g.Pattern, Prefix: g.Prefix,
-			Horizon: g.Horizon, Gone: g.RowsGone}
+			Horizon: g.Horizon, Gone: g.RowsGone, ContinuedBy: g.ContinuedBy, ContinuedAt: g.ContinuedAt}
 	}
 	return out, nil
 }

@@ -32,6 +32,10 @@ type syncStatusJSON struct {
 	Prefix   string `json:"prefix"`
 	Horizon  int64  `json:"horizon"`
 	Gone     int64  `json:"gone"`
+	// ContinuedBy and ContinuedAt: the new identity that took over the
+	// source's history at its cursor (rechist.SyncStatus).
+	ContinuedBy string `json:"continued_by,omitempty"`
+	ContinuedAt int64  `json:"continued_at,omitempty"`
 	// Epochs, with ?epochs=1 only: the epochs of the source's ids the
 	// server received (rechist.DB.SyncEpochs).
 	Epochs []syncEpochJSON `json:"epochs,omitempty"`
@@ -60,7 +64,11 @@ type syncPushJSON struct {
 	Gone    int64           `json:"gone,omitempty"`
 	Epochs  []syncEpochJSON `json:"epochs,omitempty"`
 	Adopt   bool            `json:"adopt,omitempty"`
-	Rows    []syncRowJSON   `json:"rows"`
+	// Parent and ParentLast, with adopt: the earlier identity and its
+	// cursor as the client read it (rechist.SyncPush).
+	Parent     string        `json:"parent,omitempty"`
+	ParentLast int64         `json:"parent_last,omitempty"`
+	Rows       []syncRowJSON `json:"rows"`
 }
 
 type syncRowJSON struct {
@@ -83,7 +91,8 @@ func (h *Handler) serveSyncStatus(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	out := syncStatusJSON{Source: source, Cursor: st.Cursor, Sent: st.Sent, Missed: st.Missed, Hash: st.Hash, Epoch: st.Epoch,
-		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone}
+		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone,
+		ContinuedBy: st.ContinuedBy, ContinuedAt: st.ContinuedAt}
 	if !st.Updated.IsZero() {
 		out.Updated = st.Updated.UnixMilli()
 	}
@@ -117,6 +126,7 @@ func (h *Handler) serveSyncPush(w http.ResponseWriter, r *http.Request) error {
 	}
 	p := rechist.SyncPush{Source: in.Source, Prev: in.Prev, Last: in.Last, Hash: in.Hash, Epoch: in.Epoch, Missed: in.Missed,
 		Pattern: in.Pattern, Prefix: in.Prefix, Horizon: in.Horizon, Gone: in.Gone, Adopt: in.Adopt,
+		Parent: in.Parent, ParentLast: in.ParentLast,
 		Rows: make([]rechist.SyncRow, len(in.Rows))}
 	if in.Epochs != nil {
 		p.Epochs = make([]rechist.SyncEpoch, len(in.Epochs))

@@ -367,3 +367,40 @@ func TestSyncOverHTTPRemembersPatternAndPrefix(t *testing.T) {
 		t.Fatalf("a push with the same pattern and prefix: %+v, %v", r, err)
 	}
 }
+
+// A new identity that continues its old identity's history from the old
+// cursor marks the old identity continued on the server: a push under the
+// old one (a sync of it still running, in the same file) is refused, 409
+// and nothing written, and GET /api/sync says who continued it.
+func TestSyncOverHTTPNewIdentityFreezesTheOldOne(t *testing.T) {
+	t.Parallel()
+	src, dst := openDB(t), openDB(t)
+	for i := range 6 {
+		store(t, src, "s", int64(1000+i), fmt.Sprint(i))
+	}
+	c := syncServer(t, dst, "", nil)
+	first, err := rechist.SyncTo(t.Context(), src, c, rechist.SyncPrefix("gw."))
+	if err != nil || first.Copied != 6 {
+		t.Fatalf("the first push: %+v, %v", first, err)
+	}
+	renewed, err := src.NewSourceID(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	store(t, src, "s", 1006, "6")
+	r, err := rechist.SyncTo(t.Context(), src, c, rechist.SyncPrefix("gw."))
+	if err != nil || r.Copied != 1 || r.Parent != first.Source || r.ParentID != 6 {
+		t.Fatalf("the push under the new identity: %+v, %v; want 1 row, continued from %s at 6", r, err, first.Source)
+	}
+	late := rechist.SyncPush{Source: first.Source, Prev: 6, Last: 7, Hash: "h", Pattern: "*", Prefix: "gw.",
+		Rows: []rechist.SyncRow{{Name: "gw.s", Value: json.RawMessage("6"), StoredAt: time.UnixMilli(1006)}}}
+	if err := c.ApplySync(t.Context(), late); !errors.Is(err, rechist.ErrConflict) {
+		t.Fatalf("a push under the old identity: %v; want ErrConflict", err)
+	}
+	if st, err := c.SyncStatus(t.Context(), first.Source); err != nil || st.ContinuedBy != renewed || st.ContinuedAt != 6 || st.Cursor != 6 {
+		t.Fatalf("the old identity's status: %+v, %v; want continued by %s at 6", st, err, renewed)
+	}
+	if n := len(rowsOf(t, dst)); n != 7 {
+		t.Fatalf("server holds %d rows, want 7", n)
+	}
+}

@@ -108,7 +108,8 @@ func (c *SyncClient) askStatus(ctx context.Context, source string) (rechist.Sync
 		return rechist.SyncStatus{}, err
 	}
 	out := rechist.SyncStatus{Source: source, Cursor: st.Cursor, Sent: st.Sent, Missed: st.Missed, Hash: st.Hash, Epoch: st.Epoch,
-		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone}
+		Filtered: st.Filtered, Pattern: st.Pattern, Prefix: st.Prefix, Horizon: st.Horizon, Gone: st.Gone,
+		ContinuedBy: st.ContinuedBy, ContinuedAt: st.ContinuedAt}
 	if st.Updated > 0 {
 		out.Updated = time.UnixMilli(st.Updated).UTC()
 	}
@@ -122,7 +123,7 @@ func (c *SyncClient) askStatus(ctx context.Context, source string) (rechist.Sync
 func (c *SyncClient) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 	in := syncPushJSON{Source: p.Source, Prev: p.Prev, Last: p.Last, Hash: p.Hash, Epoch: p.Epoch, Missed: p.Missed,
 		Pattern: p.Pattern, Prefix: p.Prefix, Horizon: p.Horizon, Gone: p.Gone, Adopt: p.Adopt,
-		Rows: make([]syncRowJSON, len(p.Rows))}
+		Parent: p.Parent, ParentLast: p.ParentLast, Rows: make([]syncRowJSON, len(p.Rows))}
 	for _, e := range p.Epochs {
 		in.Epochs = append(in.Epochs, syncEpochJSON(e))
 	}

@@ -163,6 +163,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "NewIdentityContinues", test: testSyncNewIdentityContinues},
 			{name: "RemembersPatternAndPrefix", test: testSyncRemembersPatternAndPrefix},
 			{name: "GoneBeforeFirstPushIsNotMissed", test: testSyncGoneBeforeFirstPushIsNotMissed},
+			{name: "NewIdentityRacesTheOldOne", test: testSyncNewIdentityRacesTheOldOne},
 		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},

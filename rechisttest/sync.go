@@ -480,10 +480,11 @@ func testSyncNewIdentityContinues(t *testing.T, h Harness) {
 				if _, err := first.NewSourceID(ctx); err != nil {
 					t.Fatal(err)
 				}
+				// Nothing after the old identity's cursor: nothing to
+				// commit, so no cursor yet, and no claim to continue.
 				res, err := rechist.Sync(ctx, first, dst, rechist.SyncPrefix("gw."))
-				if err != nil || res.Copied != 0 || res.Parent != pushed.Source || res.ParentID != pushed.Cursor {
-					t.Fatalf("the first file's push under a new identity: %+v, %v; want nothing copied, continued from %s at %d",
-						res, err, pushed.Source, pushed.Cursor)
+				if err != nil || res.Copied != 0 || res.Parent != "" || res.ParentID != 0 || res.Cursor != 0 {
+					t.Fatalf("the first file's push under a new identity: %+v, %v; want nothing copied, nothing continued yet", res, err)
 				}
 				if _, err := rechist.Sync(ctx, second, dst, rechist.SyncPrefix("gw.")); !errors.Is(err, rechist.ErrCopiedSource) {
 					t.Fatalf("the second file's push after the first took a new identity: %v; want ErrCopiedSource", err)
@@ -662,5 +663,103 @@ func testSyncGoneBeforeFirstPushIsNotMissed(t *testing.T, h Harness) {
 	}
 	if st, err := dst.SyncStatus(ctx, res.Source); err != nil || st.Gone != 7 || st.Missed != 2 || st.Horizon != high {
 		t.Fatalf("SyncStatus = %+v, %v; want 7 gone, 2 missed, horizon %d", st, err, high)
+	}
+}
+
+// raceTarget is a destination DB seen through rechist.SyncTo, which runs
+// before(p) before it applies the push p (nil: none): what lets a test put
+// another sync between a sync's read of a batch and its commit.
+type raceTarget struct {
+	dst    *rechist.DB
+	before func(p rechist.SyncPush) (applied bool)
+}
+
+func (t *raceTarget) SyncStatus(ctx context.Context, source string) (rechist.SyncStatus, error) {
+	return t.dst.SyncStatus(ctx, source)
+}
+
+func (t *raceTarget) SyncEpochs(ctx context.Context, source string) ([]rechist.SyncEpoch, error) {
+	return t.dst.SyncEpochs(ctx, source)
+}
+
+func (t *raceTarget) ApplySync(ctx context.Context, p rechist.SyncPush) error {
+	if t.before != nil && t.before(p) {
+		return nil
+	}
+	return t.dst.ApplySync(ctx, p)
+}
+
+// A sync under a file's old identity that is still pushing when the file
+// takes a new identity and a sync under the new one continues the old
+// one's history: every row ends up on the destination once. When the new
+// identity takes over first, the old sync's next push is refused as a
+// copy's (the destination marked the old identity continued); when the
+// old sync's push commits between the new sync's read of the old cursor
+// and its takeover, the takeover is refused (ErrConflict), the old sync
+// stops at its next batch (its source has another identity), and the new
+// sync, run again, continues from where the old one stopped.
+func testSyncNewIdentityRacesTheOldOne(t *testing.T, h Harness) {
+	// Batches of 10 rows and of 1,000 (PostgreSQL commits the first in its
+	// pipelined path, the second with COPY in the other).
+	for _, c := range []struct {
+		oldFirst bool
+		batch    int
+	}{{false, 10}, {true, 10}, {false, 1000}, {true, 1000}} {
+		t.Run(fmt.Sprintf("OldPushCommitsFirst=%v/Batch=%d", c.oldFirst, c.batch), func(t *testing.T) {
+			oldFirst, batch, n := c.oldFirst, c.batch, int64(10*c.batch)
+			dst, _ := h.openDB(t, h.Fast...)
+			ctx := t.Context()
+			src, err := open(ctx, filepath.Join(t.TempDir(), "src.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer src.Close()
+			storeRun(t, src, 1, int(n), 0)
+			opts := []rechist.SyncOption{rechist.SyncPrefix("gw."), rechist.SyncBatchRows(batch)}
+			pushes := 0
+			var takeover error
+			old := &raceTarget{dst: dst}
+			old.before = func(p rechist.SyncPush) bool {
+				if pushes++; pushes != 5 {
+					return false
+				}
+				if _, err := src.NewSourceID(ctx); err != nil {
+					t.Fatal(err)
+				}
+				applied := false
+				renewed := &raceTarget{dst: dst}
+				if oldFirst {
+					renewed.before = func(q rechist.SyncPush) bool {
+						if q.Adopt && !applied {
+							if err := dst.ApplySync(ctx, p); err != nil {
+								t.Fatalf("the old identity's push: %v", err)
+							}
+							applied = true
+						}
+						return false
+					}
+				}
+				_, takeover = rechist.SyncTo(ctx, src, renewed, opts...)
+				return applied
+			}
+			oldRes, err := rechist.SyncTo(ctx, src, old, opts...)
+			if oldFirst {
+				if !errors.Is(err, rechist.ErrConflict) || !errors.Is(takeover, rechist.ErrConflict) || oldRes.Cursor != n/2 {
+					t.Fatalf("old sync: %+v, %v; takeover: %v; want both ErrConflict, the old one at %d", oldRes, err, takeover, n/2)
+				}
+				res, err := rechist.Sync(ctx, src, dst, opts...)
+				if err != nil || res.ParentID != n/2 || res.Copied != n/2 {
+					t.Fatalf("the new identity's push: %+v, %v; want %d copied after %d", res, err, n/2, n/2)
+				}
+			} else if !errors.Is(err, rechist.ErrCopiedSource) || takeover != nil || oldRes.Cursor != 4*int64(batch) {
+				t.Fatalf("old sync: %+v, %v; takeover: %v; want ErrCopiedSource at %d, the takeover done", oldRes, err, takeover, 4*batch)
+			}
+			sameRows(t, "after the race", contents(t, dst), prefixed("gw.", contents(t, src)))
+			storeRun(t, src, int(n)+1, int(n)+10, 0)
+			if res, err := rechist.Sync(ctx, src, dst, opts...); err != nil || res.Copied != 10 {
+				t.Fatalf("the next push: %+v, %v; want 10 copied", res, err)
+			}
+			sameRows(t, "after the next push", contents(t, dst), prefixed("gw.", contents(t, src)))
+		})
 	}
 }

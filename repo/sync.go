@@ -27,21 +27,28 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 	if st.Forget {
 		return forgetSyncSource(ctx, q, st.Source)
 	}
-	got, err := q.SyncCursor(ctx, st.Source)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
-	before := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed}
-	src, err := q.SyncSource(ctx, st.Source)
-	switch {
-	case err == nil:
-		before.Filtered, before.Pattern, before.Prefix, before.Horizon, before.Gone = true, src.Pattern, src.Prefix, src.Horizon, src.RowsGone
-	case !errors.Is(err, sql.ErrNoRows):
+	before, err := writerSyncCursor(ctx, q, st.Source)
+	if err != nil {
 		return err
 	}
 	next, err := st.Next(before, len(r.Rows))
 	if err != nil {
 		return &core.RequestError{Request: r, Err: err}
+	}
+	if st.Adopt {
+		parent, err := writerSyncCursor(ctx, q, st.Parent)
+		if err != nil {
+			return err
+		}
+		parent, mark, err := st.Continue(parent)
+		if err != nil {
+			return &core.RequestError{Request: r, Err: err}
+		}
+		if mark {
+			if err := q.SetSyncSource(ctx, setSyncSourceParams(st.Parent, parent)); err != nil {
+				return err
+			}
+		}
 	}
 	err = q.SetSyncCursor(ctx, syncdb.SetSyncCursorParams{SourceID: st.Source, LastID: next.LastID, LastHash: next.LastHash,
 		RowsSent: next.Sent, RowsMissed: next.Missed, UpdatedAt: next.UpdatedMs})
@@ -52,9 +59,7 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 		return err
 	}
 	if next.Filtered {
-		err := q.SetSyncSource(ctx, syncdb.SetSyncSourceParams{SourceID: st.Source, Pattern: next.Pattern, Prefix: next.Prefix,
-			Horizon: next.Horizon, RowsGone: next.Gone})
-		if err != nil {
+		if err := q.SetSyncSource(ctx, setSyncSourceParams(st.Source, next)); err != nil {
 			return err
 		}
 	}
@@ -64,6 +69,36 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 		}
 	}
 	return nil
+}
+
+// writerSyncCursor reads a source's cursor (without its epoch) and what
+// the file remembers of it, inside the write transaction.
+func writerSyncCursor(ctx context.Context, q *syncdb.Queries, source string) (core.SyncCursor, error) {
+	got, err := q.SyncCursor(ctx, source)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return core.SyncCursor{}, err
+	}
+	c := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}
+	src, err := q.SyncSource(ctx, source)
+	switch {
+	case err == nil:
+		c = withSyncSource(c, src)
+	case !errors.Is(err, sql.ErrNoRows):
+		return core.SyncCursor{}, err
+	}
+	return c, nil
+}
+
+// withSyncSource is c with what the file remembers of its source.
+func withSyncSource(c core.SyncCursor, src syncdb.SyncSourceRow) core.SyncCursor {
+	c.Filtered, c.Pattern, c.Prefix, c.Horizon, c.Gone = true, src.Pattern, src.Prefix, src.Horizon, src.RowsGone
+	c.ContinuedBy, c.ContinuedAt = src.ContinuedBy, src.ContinuedAt
+	return c
+}
+
+func setSyncSourceParams(source string, c core.SyncCursor) syncdb.SetSyncSourceParams {
+	return syncdb.SetSyncSourceParams{SourceID: source, Pattern: c.Pattern, Prefix: c.Prefix, Horizon: c.Horizon, RowsGone: c.Gone,
+		ContinuedBy: c.ContinuedBy, ContinuedAt: c.ContinuedAt}
 }
 
 // forgetSyncSource deletes what the file, as a destination, remembers of
@@ -160,7 +195,7 @@ func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, er
 	src, err := q.SyncSource(ctx, id)
 	switch {
 	case err == nil:
-		c.Filtered, c.Pattern, c.Prefix, c.Horizon, c.Gone = true, src.Pattern, src.Prefix, src.Horizon, src.RowsGone
+		c = withSyncSource(c, src)
 	case errors.Is(err, sql.ErrNoRows) || r.missingTable(ctx, err, "rechist_sync_source"):
 	default:
 		return core.SyncCursor{}, err
@@ -185,7 +220,7 @@ func (r *reader) SyncSources(ctx context.Context) ([]core.SyncCursor, error) {
 	for i, g := range got {
 		out[i] = core.SyncCursor{Source: g.SourceID, LastID: g.LastID, LastHash: g.LastHash, LastEpoch: g.LastEpoch, Sent: g.RowsSent,
 			Missed: g.RowsMissed, UpdatedMs: g.UpdatedAt, Filtered: g.Known != 0, Pattern: g.Pattern, Prefix: g.Prefix,
-			Horizon: g.Horizon, Gone: g.RowsGone}
+			Horizon: g.Horizon, Gone: g.RowsGone, ContinuedBy: g.ContinuedBy, ContinuedAt: g.ContinuedAt}
 	}
 	return out, nil
 }

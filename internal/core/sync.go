@@ -53,6 +53,11 @@ type SyncCursor struct {
 	// then: rows deleted before sync saw them, not missed. Zero for a
 	// cursor written before rechist kept them (every gap is missed).
 	Horizon, Gone int64
+	// ContinuedBy is the new identity that took over the source's history
+	// at its cursor ContinuedAt (see SyncStep.Parent): the cursor never
+	// moves again, a push of the source is refused as a copy's.
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 // SyncEpoch is an epoch of a source's row ids (see WritesRows): from
@@ -90,8 +95,15 @@ type SyncStep struct {
 	Epochs []SyncEpoch
 	// Adopt says that the source continues the history an earlier
 	// identity of it left on the destination up to PrevID (see Sync): the
-	// source's cursor must not exist yet.
-	Adopt bool
+	// source's cursor must not exist yet. Parent is that identity and
+	// ParentLast its cursor when Sync read it: the step fails with
+	// ErrConflict unless the parent's cursor is still there (checked and
+	// held in the same transaction, see Continue), so that a sync still
+	// pushing under the old identity cannot store the rows the new one
+	// sends.
+	Adopt      bool
+	Parent     string
+	ParentLast int64
 	// Forget deletes what the destination remembers of the source (no
 	// rows, nothing else of the step is used): DB.ForgetSyncSource.
 	Forget bool
@@ -105,6 +117,8 @@ type SyncStep struct {
 // with an error wrapping ErrInvalidArgument (FilterChanged).
 func (s *SyncStep) Next(before SyncCursor, rows int) (SyncCursor, error) {
 	switch {
+	case !s.Adopt && before.ContinuedBy != "":
+		return before, ContinuedError(s.Source, before)
 	case s.Adopt && before.LastID != 0:
 		return before, fmt.Errorf("%w: source %s: the destination's cursor is at %d, this sync expected none (another sync of the same source ran meanwhile)",
 			ErrConflict, s.Source, before.LastID)
@@ -116,7 +130,8 @@ func (s *SyncStep) Next(before SyncCursor, rows int) (SyncCursor, error) {
 	}
 	next := SyncCursor{LastID: s.LastID, LastHash: s.LastHash, LastEpoch: s.LastEpoch, Sent: before.Sent + int64(rows),
 		Missed: before.Missed + s.Missed, UpdatedMs: s.UpdatedMs, Filtered: before.Filtered, Pattern: before.Pattern,
-		Prefix: before.Prefix, Horizon: before.Horizon, Gone: before.Gone + s.Gone}
+		Prefix: before.Prefix, Horizon: before.Horizon, Gone: before.Gone + s.Gone, ContinuedBy: before.ContinuedBy,
+		ContinuedAt: before.ContinuedAt}
 	if before.LastID == 0 {
 		next.Horizon = s.Horizon
 	}
@@ -124,6 +139,41 @@ func (s *SyncStep) Next(before SyncCursor, rows int) (SyncCursor, error) {
 		next.Filtered, next.Pattern, next.Prefix = true, s.Pattern, s.Prefix
 	}
 	return next, nil
+}
+
+// Continue checks, in the transaction of an Adopt step, that the parent
+// identity's cursor (read there, and held: the engines lock it, or hold
+// the write lock) is where Sync read it, and returns the parent's cursor
+// after the step: when the step continues from the parent's cursor itself
+// (the same file's history, which a sync still running under the old
+// identity could go on pushing), the parent is marked continued there, so
+// that no push under it moves its cursor again (mark). A step that is not
+// an Adopt passes.
+func (s *SyncStep) Continue(parent SyncCursor) (next SyncCursor, mark bool, err error) {
+	if !s.Adopt {
+		return parent, false, nil
+	}
+	switch {
+	case parent.LastID != s.ParentLast:
+		return parent, false, fmt.Errorf("%w: source %s continues the history of %s, whose cursor on the destination is at %d, and this sync expected %d (a sync under the earlier identity ran meanwhile)",
+			ErrConflict, s.Source, s.Parent, parent.LastID, s.ParentLast)
+	case s.PrevID > parent.LastID || !parent.Filtered || parent.Pattern != s.Pattern || parent.Prefix != s.Prefix:
+		return parent, false, fmt.Errorf("%w: source %s cannot continue the history of %s from id %d: the destination holds it up to id %d with pattern %q and prefix %q, this push has %q and %q",
+			ErrConflict, s.Source, s.Parent, s.PrevID, parent.LastID, parent.Pattern, parent.Prefix, s.Pattern, s.Prefix)
+	case s.PrevID < parent.LastID || parent.ContinuedBy != "":
+		return parent, false, nil
+	}
+	parent.ContinuedBy, parent.ContinuedAt = s.Source, parent.LastID
+	return parent, true, nil
+}
+
+// ContinuedError is the error of a push of source, whose history on the
+// destination (cursor c) a new identity took over.
+func ContinuedError(source string, c SyncCursor) error {
+	return fmt.Errorf("%w: %w: source %s: its history on the destination, up to id %d, was taken over by the new identity %s (rechist sync --new-identity, on this file or a copy of it): "+
+		"the destination takes no more rows under this identity. If this file is the one that took the new identity, its sync under the old one stopped; run it again. "+
+		"Otherwise give this file an identity of its own too: rechist --db FILE sync --new-identity; it goes on from where its history and the destination's part (docs/sync.md)",
+		ErrConflict, ErrCopiedSource, source, c.ContinuedAt, c.ContinuedBy)
 }
 
 // FilterChanged is the error of a push of source whose pattern or prefix
@@ -262,14 +312,17 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 	// source no longer had when the destination first received it.
 	horizon := cur.Horizon
 	adopt := false
+	var parent string
+	var parentLast int64
 	if cur.LastID == 0 {
 		horizon = high
-		parent, at, h, err := syncParent(ctx, src, dst, o)
+		var at, h int64
+		parent, at, parentLast, h, err = syncParent(ctx, src, dst, o)
 		if err != nil {
 			return res, err
 		}
 		if at > 0 {
-			adopt, res.Parent, res.ParentID, horizon = true, parent, at, h
+			adopt, horizon = true, h
 			cur = SyncCursor{LastID: at}
 		}
 		res.Horizon = horizon
@@ -281,6 +334,15 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 		var epochs []SyncEpoch
 		read, below := 0, int64(0)
 		err := src.readFinal(ctx, op, func(rd Reader, final int64) (err error) {
+			// The identity in this batch's snapshot: a source that took a
+			// new one meanwhile (NewSourceID) sends nothing more under the
+			// old one.
+			if id, err := rd.SourceID(ctx); err != nil {
+				return err
+			} else if id != res.Source {
+				return Wrap(op, fmt.Errorf("%w: the source took a new identity (%s, was %s) while this sync ran: it stops here; a new sync pushes under the new one",
+					ErrConflict, id, res.Source), nil)
+			}
 			read, err = changesUpTo(ctx, rd, cur.LastID, final, o.BatchRows, func(r Row) {
 				last = r
 				if r.ID <= horizon {
@@ -320,8 +382,14 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 		step := &SyncStep{Source: res.Source, PrevID: cur.LastID, LastID: last.ID, LastHash: Fingerprint(last), LastEpoch: epoch,
 			Missed: last.ID - cur.LastID - int64(read) - gone, Gone: gone, Horizon: horizon, Pattern: o.Pattern, Prefix: o.Prefix,
 			Epochs: epochs, Adopt: adopt, UpdatedMs: time.Now().UnixMilli()}
+		if adopt {
+			step.Parent, step.ParentLast = parent, parentLast
+		}
 		if err := dst.ApplySync(ctx, step, rows); err != nil {
 			return res, err
+		}
+		if adopt { // committed: this run began the cursor from the parent's
+			res.Parent, res.ParentID = parent, step.PrevID
 		}
 		before := cur
 		if adopt {
@@ -372,11 +440,11 @@ type SyncEpochLister interface {
 // source's (pushes from before it kept epochs); a list whose first epoch
 // the source lacks proves nothing, and then only the epoch at the
 // parent's cursor can (cursorEpochFork).
-func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (parent string, at, horizon int64, err error) {
+func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (parent string, at, parentLast, horizon int64, err error) {
 	const op = "sync"
 	lister, ok := dst.(SyncEpochLister)
 	if !ok {
-		return "", 0, 0, nil
+		return "", 0, 0, 0, nil
 	}
 	var parents []string
 	var high int64
@@ -387,19 +455,19 @@ func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (pa
 		high, err = rd.IDHighWater(ctx)
 		return err
 	}); err != nil || len(parents) == 0 {
-		return "", 0, 0, err
+		return "", 0, 0, 0, err
 	}
 	for _, id := range parents {
 		pc, err := dst.SyncStatus(ctx, id)
 		if err != nil {
-			return "", 0, 0, err
+			return "", 0, 0, 0, err
 		}
 		if pc.LastID == 0 || !pc.Filtered || pc.Pattern != o.Pattern || pc.Prefix != o.Prefix {
 			continue
 		}
 		theirs, err := lister.SyncEpochs(ctx, id)
 		if err != nil {
-			return "", 0, 0, err
+			return "", 0, 0, 0, err
 		}
 		upto := min(pc.LastID, high)
 		var ours []SyncEpoch
@@ -407,17 +475,17 @@ func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (pa
 			ours, err = rd.SourceEpochs(ctx, 0, upto)
 			return err
 		}); err != nil {
-			return "", 0, 0, err
+			return "", 0, 0, 0, err
 		}
 		at := min(forkPoint(ours, theirs), upto)
 		if at == 0 {
 			at = min(cursorEpochFork(ours, pc.LastEpoch), upto)
 		}
 		if at > 0 {
-			return id, at, min(pc.Horizon, at), nil
+			return id, at, pc.LastID, min(pc.Horizon, at), nil
 		}
 	}
-	return "", 0, 0, nil
+	return "", 0, 0, 0, nil
 }
 
 // cursorEpochFork is forkPoint for a destination whose list of the old
@@ -497,6 +565,9 @@ func verifySource(ctx context.Context, src *DB, id string, cur SyncCursor) error
 	const op = "sync"
 	if cur.LastID == 0 {
 		return nil
+	}
+	if cur.ContinuedBy != "" {
+		return Wrap(op, ContinuedError(id, cur), nil)
 	}
 	var high int64
 	var epoch string

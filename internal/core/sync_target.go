@@ -72,6 +72,9 @@ func (s *SyncStep) check(op string, rows int) error {
 		return Invalidf(op, "%s", fmt.Sprintf("the cursor moves from %d to %d, too little for %d rows, %d missed and %d gone", s.PrevID, s.LastID, rows, s.Missed, s.Gone))
 	case len(s.Pattern) > MaxNameBytes || len(s.Prefix) > MaxNameBytes:
 		return Invalidf(op, "pattern and prefix must be at most %d bytes", MaxNameBytes)
+	case s.Adopt && (s.Parent == "" || len(s.Parent) > maxSourceBytes || s.Parent == s.Source || s.ParentLast < s.PrevID):
+		return Invalidf(op, "a push that continues an earlier identity's history names it (1 to %d bytes, not the source itself) and its cursor (%d), at or after where it continues (%d)",
+			maxSourceBytes, s.ParentLast, s.PrevID)
 	case len(s.Epochs) > maxStepEpochs:
 		return Invalidf(op, "%d epochs in one push, at most %d", len(s.Epochs), maxStepEpochs)
 	}

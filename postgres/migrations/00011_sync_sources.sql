@@ -7,6 +7,10 @@
 --                              how many ids up to it the source no longer
 --                              had then (rows_gone). Written with the
 --                              cursor, under its lock (LockSyncCursor).
+--                              continued_by/continued_at: the new identity
+--                              that took over the source's history at its
+--                              cursor continued_at, under both cursors'
+--                              locks: the source's cursor never moves again.
 --   rechist_sync_source_epoch  per source: the epochs of the ids the
 --                              destination received, so that a source that
 --                              takes a new identity can tell where its
@@ -19,7 +23,9 @@ CREATE TABLE IF NOT EXISTS rechist_sync_source (
     pattern   TEXT   NOT NULL,
     prefix    TEXT   NOT NULL,
     horizon   BIGINT NOT NULL,
-    rows_gone BIGINT NOT NULL
+    rows_gone BIGINT NOT NULL,
+    continued_by TEXT   NOT NULL DEFAULT '',
+    continued_at BIGINT NOT NULL DEFAULT 0
 );
 
 CREATE TABLE IF NOT EXISTS rechist_sync_source_epoch (

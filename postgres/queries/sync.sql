@@ -100,19 +100,22 @@ ON CONFLICT (source_id) DO UPDATE SET last_epoch = excluded.last_epoch;
 SELECT (to_regclass('rechist_sync_source') IS NOT NULL)::boolean AS present;
 
 -- name: SyncSource :one
-SELECT pattern, prefix, horizon, rows_gone
+SELECT pattern, prefix, horizon, rows_gone, continued_by, continued_at
 FROM rechist_sync_source
 WHERE source_id = @source_id::text;
 
 -- name: SetSyncSource :exec
 -- Written with the cursor (SetSyncCursor), in the same transaction.
-INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone)
-VALUES (@source_id::text, @pattern::text, @prefix::text, @horizon::bigint, @rows_gone::bigint)
+INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone, continued_by, continued_at)
+VALUES (@source_id::text, @pattern::text, @prefix::text, @horizon::bigint, @rows_gone::bigint,
+        @continued_by::text, @continued_at::bigint)
 ON CONFLICT (source_id) DO UPDATE SET
     pattern = excluded.pattern,
     prefix = excluded.prefix,
     horizon = excluded.horizon,
-    rows_gone = excluded.rows_gone;
+    rows_gone = excluded.rows_gone,
+    continued_by = excluded.continued_by,
+    continued_at = excluded.continued_at;
 
 -- name: SyncSourceEpochs :many
 -- The epochs of the source's ids this destination received, in id order:
@@ -137,7 +140,9 @@ SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.update
        COALESCE(s.pattern, '')::text AS pattern,
        COALESCE(s.prefix, '')::text AS prefix,
        COALESCE(s.horizon, 0)::bigint AS horizon,
-       COALESCE(s.rows_gone, 0)::bigint AS rows_gone
+       COALESCE(s.rows_gone, 0)::bigint AS rows_gone,
+       COALESCE(s.continued_by, '')::text AS continued_by,
+       COALESCE(s.continued_at, 0)::bigint AS continued_at
 FROM rechist_sync_cursor AS c
 LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
 LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id

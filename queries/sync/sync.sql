@@ -72,20 +72,23 @@ ON CONFLICT (source_id) DO UPDATE SET last_epoch = excluded.last_epoch;
 -- cursor, and a source's earlier identities.
 
 -- name: SyncSource :one
-SELECT pattern, prefix, horizon, rows_gone
+SELECT pattern, prefix, horizon, rows_gone, continued_by, continued_at
 FROM rechist_sync_source
 WHERE source_id = CAST(@source_id AS TEXT);
 
 -- name: SetSyncSource :exec
 -- Written with the cursor (SetSyncCursor), in the same transaction.
-INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone)
+INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone, continued_by, continued_at)
 VALUES (CAST(@source_id AS TEXT), CAST(@pattern AS TEXT), CAST(@prefix AS TEXT),
-        CAST(@horizon AS INTEGER), CAST(@rows_gone AS INTEGER))
+        CAST(@horizon AS INTEGER), CAST(@rows_gone AS INTEGER),
+        CAST(@continued_by AS TEXT), CAST(@continued_at AS INTEGER))
 ON CONFLICT (source_id) DO UPDATE SET
     pattern = excluded.pattern,
     prefix = excluded.prefix,
     horizon = excluded.horizon,
-    rows_gone = excluded.rows_gone;
+    rows_gone = excluded.rows_gone,
+    continued_by = excluded.continued_by,
+    continued_at = excluded.continued_at;
 
 -- name: SyncSourceEpochs :many
 -- The epochs of the source's ids this destination received, in id order:
@@ -109,7 +112,9 @@ SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.update
        CAST(COALESCE(s.pattern, '') AS TEXT) AS pattern,
        CAST(COALESCE(s.prefix, '') AS TEXT) AS prefix,
        CAST(COALESCE(s.horizon, 0) AS INTEGER) AS horizon,
-       CAST(COALESCE(s.rows_gone, 0) AS INTEGER) AS rows_gone
+       CAST(COALESCE(s.rows_gone, 0) AS INTEGER) AS rows_gone,
+       CAST(COALESCE(s.continued_by, '') AS TEXT) AS continued_by,
+       CAST(COALESCE(s.continued_at, 0) AS INTEGER) AS continued_at
 FROM rechist_sync_cursor AS c
 LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
 LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id

@@ -83,11 +83,13 @@ type RechistSyncEpoch struct {
 }
 
 type RechistSyncSource struct {
-	SourceID string
-	Pattern  string
-	Prefix   string
-	Horizon  int64
-	RowsGone int64
+	SourceID    string
+	Pattern     string
+	Prefix      string
+	Horizon     int64
+	RowsGone    int64
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 type RechistSyncSourceEpoch struct {

@@ -165,21 +165,26 @@ func (q *Queries) SetSyncCursorEpoch(ctx context.Context, arg SetSyncCursorEpoch
 }
 
 const SetSyncSource = `-- name: SetSyncSource :exec
-INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone)
-VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bigint)
+INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone, continued_by, continued_at)
+VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bigint,
+        $6::text, $7::bigint)
 ON CONFLICT (source_id) DO UPDATE SET
     pattern = excluded.pattern,
     prefix = excluded.prefix,
     horizon = excluded.horizon,
-    rows_gone = excluded.rows_gone
+    rows_gone = excluded.rows_gone,
+    continued_by = excluded.continued_by,
+    continued_at = excluded.continued_at
 `
 
 type SetSyncSourceParams struct {
-	SourceID string
-	Pattern  string
-	Prefix   string
-	Horizon  int64
-	RowsGone int64
+	SourceID    string
+	Pattern     string
+	Prefix      string
+	Horizon     int64
+	RowsGone    int64
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 // Written with the cursor (SetSyncCursor), in the same transaction.
@@ -190,6 +195,8 @@ func (q *Queries) SetSyncSource(ctx context.Context, arg SetSyncSourceParams) er
 		arg.Prefix,
 		arg.Horizon,
 		arg.RowsGone,
+		arg.ContinuedBy,
+		arg.ContinuedAt,
 	)
 	return err
 }
@@ -341,7 +348,9 @@ SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.update
        COALESCE(s.pattern, '')::text AS pattern,
        COALESCE(s.prefix, '')::text AS prefix,
        COALESCE(s.horizon, 0)::bigint AS horizon,
-       COALESCE(s.rows_gone, 0)::bigint AS rows_gone
+       COALESCE(s.rows_gone, 0)::bigint AS rows_gone,
+       COALESCE(s.continued_by, '')::text AS continued_by,
+       COALESCE(s.continued_at, 0)::bigint AS continued_at
 FROM rechist_sync_cursor AS c
 LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
 LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id
@@ -350,18 +359,20 @@ ORDER BY c.source_id
 `
 
 type SyncCursorsRow struct {
-	SourceID   string
-	LastID     int64
-	LastHash   string
-	RowsSent   int64
-	RowsMissed int64
-	UpdatedAt  int64
-	LastEpoch  string
-	Known      bool
-	Pattern    string
-	Prefix     string
-	Horizon    int64
-	RowsGone   int64
+	SourceID    string
+	LastID      int64
+	LastHash    string
+	RowsSent    int64
+	RowsMissed  int64
+	UpdatedAt   int64
+	LastEpoch   string
+	Known       bool
+	Pattern     string
+	Prefix      string
+	Horizon     int64
+	RowsGone    int64
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 // Every source this destination received rows from, by id, with what it
@@ -388,6 +399,8 @@ func (q *Queries) SyncCursors(ctx context.Context) ([]SyncCursorsRow, error) {
 			&i.Prefix,
 			&i.Horizon,
 			&i.RowsGone,
+			&i.ContinuedBy,
+			&i.ContinuedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -429,16 +442,18 @@ func (q *Queries) SyncEpochTable(ctx context.Context) (bool, error) {
 }
 
 const SyncSource = `-- name: SyncSource :one
-SELECT pattern, prefix, horizon, rows_gone
+SELECT pattern, prefix, horizon, rows_gone, continued_by, continued_at
 FROM rechist_sync_source
 WHERE source_id = $1::text
 `
 
 type SyncSourceRow struct {
-	Pattern  string
-	Prefix   string
-	Horizon  int64
-	RowsGone int64
+	Pattern     string
+	Prefix      string
+	Horizon     int64
+	RowsGone    int64
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 func (q *Queries) SyncSource(ctx context.Context, sourceID string) (SyncSourceRow, error) {
@@ -449,6 +464,8 @@ func (q *Queries) SyncSource(ctx context.Context, sourceID string) (SyncSourceRo
 		&i.Prefix,
 		&i.Horizon,
 		&i.RowsGone,
+		&i.ContinuedBy,
+		&i.ContinuedAt,
 	)
 	return i, err
 }

@@ -162,22 +162,27 @@ func (q *Queries) SetSyncCursorEpoch(ctx context.Context, arg SetSyncCursorEpoch
 }
 
 const SetSyncSource = `-- name: SetSyncSource :exec
-INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone)
+INSERT INTO rechist_sync_source (source_id, pattern, prefix, horizon, rows_gone, continued_by, continued_at)
 VALUES (CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS TEXT),
-        CAST(?4 AS INTEGER), CAST(?5 AS INTEGER))
+        CAST(?4 AS INTEGER), CAST(?5 AS INTEGER),
+        CAST(?6 AS TEXT), CAST(?7 AS INTEGER))
 ON CONFLICT (source_id) DO UPDATE SET
     pattern = excluded.pattern,
     prefix = excluded.prefix,
     horizon = excluded.horizon,
-    rows_gone = excluded.rows_gone
+    rows_gone = excluded.rows_gone,
+    continued_by = excluded.continued_by,
+    continued_at = excluded.continued_at
 `
 
 type SetSyncSourceParams struct {
-	SourceID string
-	Pattern  string
-	Prefix   string
-	Horizon  int64
-	RowsGone int64
+	SourceID    string
+	Pattern     string
+	Prefix      string
+	Horizon     int64
+	RowsGone    int64
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 // Written with the cursor (SetSyncCursor), in the same transaction.
@@ -188,6 +193,8 @@ func (q *Queries) SetSyncSource(ctx context.Context, arg SetSyncSourceParams) er
 		arg.Prefix,
 		arg.Horizon,
 		arg.RowsGone,
+		arg.ContinuedBy,
+		arg.ContinuedAt,
 	)
 	return err
 }
@@ -340,7 +347,9 @@ SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.update
        CAST(COALESCE(s.pattern, '') AS TEXT) AS pattern,
        CAST(COALESCE(s.prefix, '') AS TEXT) AS prefix,
        CAST(COALESCE(s.horizon, 0) AS INTEGER) AS horizon,
-       CAST(COALESCE(s.rows_gone, 0) AS INTEGER) AS rows_gone
+       CAST(COALESCE(s.rows_gone, 0) AS INTEGER) AS rows_gone,
+       CAST(COALESCE(s.continued_by, '') AS TEXT) AS continued_by,
+       CAST(COALESCE(s.continued_at, 0) AS INTEGER) AS continued_at
 FROM rechist_sync_cursor AS c
 LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
 LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id
@@ -349,18 +358,20 @@ ORDER BY c.source_id
 `
 
 type SyncCursorsRow struct {
-	SourceID   string
-	LastID     int64
-	LastHash   string
-	RowsSent   int64
-	RowsMissed int64
-	UpdatedAt  int64
-	LastEpoch  string
-	Known      int64
-	Pattern    string
-	Prefix     string
-	Horizon    int64
-	RowsGone   int64
+	SourceID    string
+	LastID      int64
+	LastHash    string
+	RowsSent    int64
+	RowsMissed  int64
+	UpdatedAt   int64
+	LastEpoch   string
+	Known       int64
+	Pattern     string
+	Prefix      string
+	Horizon     int64
+	RowsGone    int64
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 // Every source this destination received rows from, by id, with what it
@@ -387,6 +398,8 @@ func (q *Queries) SyncCursors(ctx context.Context) ([]SyncCursorsRow, error) {
 			&i.Prefix,
 			&i.Horizon,
 			&i.RowsGone,
+			&i.ContinuedBy,
+			&i.ContinuedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -419,16 +432,18 @@ func (q *Queries) SyncEpoch(ctx context.Context, id int64) (string, error) {
 
 const SyncSource = `-- name: SyncSource :one
 
-SELECT pattern, prefix, horizon, rows_gone
+SELECT pattern, prefix, horizon, rows_gone, continued_by, continued_at
 FROM rechist_sync_source
 WHERE source_id = CAST(?1 AS TEXT)
 `
 
 type SyncSourceRow struct {
-	Pattern  string
-	Prefix   string
-	Horizon  int64
-	RowsGone int64
+	Pattern     string
+	Prefix      string
+	Horizon     int64
+	RowsGone    int64
+	ContinuedBy string
+	ContinuedAt int64
 }
 
 // Migration 00009: what a destination remembers of a source besides its
@@ -441,6 +456,8 @@ func (q *Queries) SyncSource(ctx context.Context, sourceID string) (SyncSourceRo
 		&i.Prefix,
 		&i.Horizon,
 		&i.RowsGone,
+		&i.ContinuedBy,
+		&i.ContinuedAt,
 	)
 	return i, err
 }
