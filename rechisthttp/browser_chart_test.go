@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -238,6 +240,17 @@ func TestDashboardOnPhoneInBrowser(t *testing.T) {
 	br.wait("a chart", `Number(document.querySelector("#mean")?.dataset.points) > 100`)
 	checkChart(br, "phone", "UTC+5:45")
 	screenshot(br, "phone-chart")
+
+	// Buckets of an hour or more follow the browser's zone: the chart asks
+	// /api/aggregate for them with tz=.
+	br.run("range 30d", chromedp.SetValue(`#range`, "30d"))
+	br.run("apply the range", chromedp.Evaluate[chromedp.Void](`document.querySelector("#range").dispatchEvent(new Event("change"))`))
+	br.wait("the month's request", `performance.getEntriesByType("resource").some(e => e.name.includes("api/aggregate") && e.name.includes("tz="))`)
+	if u := eval[string](br, "the month's request", `performance.getEntriesByType("resource").map(e => e.name).filter(n => n.includes("api/aggregate")).pop()`); !regexp.MustCompile(`tz=Asia%2FKath?mandu(&|$)`).MatchString(u) || !strings.Contains(u, "every=3600000ms") {
+		t.Errorf("the chart of 30 days asked %s, want hourly buckets with tz=Asia/Kathmandu (Chromium says Katmandu)", u)
+	} else if start, _ := strconv.ParseInt(regexp.MustCompile(`start=(\d+)`).FindStringSubmatch(u)[1], 10, 64); start%3600000 != 15*60000 {
+		t.Errorf("the chart of 30 days starts at %d, not on a whole hour of Kathmandu (:15 UTC)", start)
+	}
 	width := eval[float64](br, "the chart's width", `document.querySelector("#chart").getBoundingClientRect().width`)
 	plot := eval[float64](br, "the plot's width", `Number(document.querySelector("#chart").dataset.plotWidth)`)
 	if width < 0.85*400 || plot < 0.75*400 {
