@@ -161,9 +161,9 @@ type syncer struct {
 	dstDB *rechist.DB
 	// pushes counts the pushes that copied rows (with --follow).
 	pushes int
-	// seen is the highest cursor of this source this process saw on the
-	// destination (see guardedTarget).
-	seen int64
+	// seen is, by source id, the highest cursor of that source this
+	// process saw on the destination while pushing it (see guardedTarget).
+	seen map[string]int64
 }
 
 // openDst opens the destination if it is not open.
@@ -176,7 +176,7 @@ func (s *syncer) openDst() error {
 		if err != nil {
 			return usagef("--to %s: %v", redacted(s.c.To), err)
 		}
-		s.dst = &guardedTarget{SyncTarget: c, seen: &s.seen}
+		s.dst = s.guard(c)
 		return nil
 	}
 	var opts []rechist.Option
@@ -194,17 +194,32 @@ func (s *syncer) openDst() error {
 		dst.Close()
 		return usagef("--to is the source itself (%s has the same sync identity %s)", dst.Path(), id)
 	}
-	s.dst, s.dstDB = &guardedTarget{SyncTarget: dst, seen: &s.seen}, dst
+	s.dst, s.dstDB = s.guard(dst), dst
 	return nil
+}
+
+// guard is t behind a guardedTarget that keeps its cursors in s.seen.
+func (s *syncer) guard(t rechist.SyncTarget) *guardedTarget {
+	if s.seen == nil {
+		s.seen = map[string]int64{}
+	}
+	return &guardedTarget{SyncTarget: t, src: s.src, seen: s.seen}
 }
 
 // guardedTarget is the destination as a push sees it: one that forgot
 // this source while this process pushed to it (rechist sync forget, run
 // without stopping this sync first) is an error, not a first push that
 // sends every row again.
+//
+// It watches only the source being pushed, the one whose identity src has
+// when its status is asked: a push also asks for the cursors of the
+// source's earlier identities (to continue one's history, see
+// rechist.SyncTo), which are neither guarded nor remembered, and a new
+// identity's cursor is not its old one's.
 type guardedTarget struct {
 	rechist.SyncTarget
-	seen *int64
+	src  *rechist.DB
+	seen map[string]int64 // by source id
 }
 
 // errForgotten is a destination that forgot this source during the run.
@@ -215,18 +230,22 @@ func (g *guardedTarget) SyncStatus(ctx context.Context, source string) (rechist.
 	switch {
 	case err != nil:
 		return st, err
-	case st.Cursor == 0 && *g.seen > 0:
-		return st, fmt.Errorf("%w (rechist sync forget: its cursor was at id %d); this sync does not push every row again by itself: run it again to push them (under the same prefix, the rows already there would be stored twice)",
-			errForgotten, *g.seen)
 	}
-	*g.seen = max(*g.seen, st.Cursor)
+	if id, err := g.src.SourceID(ctx); err != nil || id != source {
+		return st, nil // an earlier identity's cursor (or the source's identity unknown: guard nothing)
+	}
+	if seen := g.seen[source]; st.Cursor == 0 && seen > 0 {
+		return st, fmt.Errorf("%w (rechist sync forget: its cursor was at id %d); this sync does not push every row again by itself: run it again to push them (under the same prefix, the rows already there would be stored twice)",
+			errForgotten, seen)
+	}
+	g.seen[source] = max(g.seen[source], st.Cursor)
 	return st, nil
 }
 
 func (g *guardedTarget) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 	err := g.SyncTarget.ApplySync(ctx, p)
 	if err == nil {
-		*g.seen = max(*g.seen, p.Last)
+		g.seen[p.Source] = max(g.seen[p.Source], p.Last)
 	}
 	return err
 }

@@ -648,3 +648,63 @@ func TestSyncNewIdentityOnADestinationFromBeforeEpochs(t *testing.T) {
 		t.Fatalf("the destination holds %q, want %q", values, want)
 	}
 }
+
+// --follow after --new-identity with no row after the point the new
+// identity continues from: the destination has no cursor of the new
+// identity yet, which is not a forgotten source (the guard watched the old
+// identity's cursor once: exit 1 on the second push). Its first row is
+// then sent, continuing the old identity's history.
+func TestSyncFollowAfterANewIdentity(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"a","value":1}`+"\n"+`{"name":"b","value":2}`+"\n", "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db")
+	ok(t, dir, "", "--db", "src.db", "sync", "--new-identity")
+	cmd := command(dir, nil, "--db", "src.db", "sync", "--to", "dst.db", "--follow", "--every", "20ms")
+	var stdout, stderr syncbuf.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+		t.Fatalf("sync --follow ended: exit %d\n%s%s", cmd.ProcessState.ExitCode(), stdout.String(), stderr.String())
+	case <-time.After(time.Second): // some fifty pushes with nothing to send
+	}
+	ok(t, dir, `{"name":"c","value":3}`+"\n", "--db", "src.db", "ingest")
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), "copied 1 row") {
+		select {
+		case <-done:
+			t.Fatalf("sync --follow ended: exit %d\n%s%s", cmd.ProcessState.ExitCode(), stdout.String(), stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the new row not pushed within 30s:\n%s%s", stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(stdout.String(), "continued the history of its earlier identity") {
+		t.Fatalf("the push did not say it continued:\n%s", stdout.String())
+	}
+	if got := ok(t, dir, "", "--db", "dst.db", "query", "*", "--json"); strings.Count(got, "\n") != 3 {
+		t.Fatalf("the destination:\n%s", got)
+	}
+}
+
+// A one-shot push of a file whose earlier identities are, newest first,
+// one the destination knows under another prefix (it cannot continue it)
+// and one it never received: a first push, every row sent, not a forgotten source.
+func TestSyncNewIdentityPastAnIdentityItCannotContinue(t *testing.T) {
+	dir := t.TempDir()
+	ok(t, dir, `{"name":"a","value":1}`+"\n"+`{"name":"b","value":2}`+"\n", "--db", "src.db", "ingest")
+	ok(t, dir, "", "--db", "src.db", "sync", "--new-identity") // the first identity: never pushed
+	ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "one.")
+	ok(t, dir, "", "--db", "src.db", "sync", "--new-identity")
+	out := ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db", "--prefix", "two.")
+	if !strings.Contains(out, "copied 2 rows") || strings.Contains(out, "continued") {
+		t.Fatalf("the push under the newest identity:\n%s", out)
+	}
+}
