@@ -233,9 +233,11 @@ func (db *DB) SyncSources(ctx context.Context) ([]SyncStatus, error) {
 // cursor, counts, pattern, prefix and epochs go, in one transaction, and
 // it returns what db held of it. The rows received from the source stay.
 // The source's next [Sync] to db is its first: it sends every row the
-// source still holds (under the same prefix, those db received before
-// would be stored twice: delete them first, or push under a new prefix),
-// with any pattern and prefix. An error wrapping [ErrNotFound] when db
+// source still holds, with any pattern and prefix, or, under the pattern
+// and prefix of an earlier identity of the source that db holds
+// ([DB.NewSourceID]), takes over that identity's history and sends the
+// rows after it (under the same prefix, rows db received before would be
+// stored twice either way: delete them first, or push under a new prefix). An error wrapping [ErrNotFound] when db
 // holds no cursor of source, [ErrInvalidArgument] for an empty id,
 // [ErrReadOnly] on a read-only handle. `rechist sync forget`.
 func (db *DB) ForgetSyncSource(ctx context.Context, source string) (SyncStatus, error) {

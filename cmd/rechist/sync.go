@@ -610,9 +610,11 @@ func (c *syncForgetCmd) Help() string {
 	return `Run against a destination (--db): deletes its cursor for SOURCE, with the
 counts, the pattern and prefix and the epochs it keeps of it. The rows it
 received from SOURCE stay. SOURCE's next push is then its first: it sends
-every row it still holds, with any --pattern and --prefix; under the same
-prefix the rows received before would be there twice, so push it under a new
-one, or delete those rows first. Stop SOURCE's sync --follow first: a push
+every row it still holds, with any --pattern and --prefix; or, under the
+pattern and prefix of an earlier identity of the file that this destination
+holds (sync --new-identity keeps them), it takes over that identity's history
+and sends the rows after it. Under the same prefix the rows received before
+would be there twice, so push it under a new one, or delete those rows first. Stop SOURCE's sync --follow first: a push
 under way when the cursor goes is refused, and the next starts from nothing.
 Without --yes, opens the database read-only and says what it would do.
 
@@ -655,14 +657,16 @@ func (c *syncForgetCmd) Run(e *env) error {
 	what := fmt.Sprintf("source %s on %s: cursor at id %d, %s received, %d missed, %d gone; %s", c.Source, db.Path(), st.Cursor,
 		plural(st.Sent, "row"), st.Missed, st.Gone, filter)
 	if !c.Yes {
-		fmt.Fprintf(e.stdout, "would forget %s. The %s it received stay. Its next push here is then its first: it sends every row it still holds "+
-			"(under the same prefix, those already here would be stored twice: push it under a new --prefix, or delete them first). "+
+		fmt.Fprintf(e.stdout, "would forget %s. The %s it received stay. Its next push here is then its first: it sends every row it still holds, "+
+			"or, under the prefix of an earlier identity of the file that is here, the rows after that identity's history "+
+			"(under the same prefix, rows already here would be stored twice: push it under a new --prefix, or delete them first). "+
 			"Run again with --yes to forget it\n", what, plural(st.Sent, "row"))
 		return db.Close()
 	}
 	if err := db.Close(); err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "forgot %s. The %s it received stay; its next push here sends every row it still holds\n", what, plural(st.Sent, "row"))
+	fmt.Fprintf(e.stdout, "forgot %s. The %s it received stay; its next push here is its first: every row it still holds, "+
+		"or, under the prefix of an earlier identity of the file that is here, the rows after that identity's history\n", what, plural(st.Sent, "row"))
 	return nil
 }

@@ -653,12 +653,17 @@ func TestSyncNewIdentityOnADestinationFromBeforeEpochs(t *testing.T) {
 // identity continues from: the destination has no cursor of the new
 // identity yet, which is not a forgotten source (the guard watched the old
 // identity's cursor once: exit 1 on the second push). Its first row is
-// then sent, continuing the old identity's history.
+// then sent, continuing the old identity's history; a push before it says
+// nothing of continuing (nothing committed).
 func TestSyncFollowAfterANewIdentity(t *testing.T) {
 	dir := t.TempDir()
 	ok(t, dir, `{"name":"a","value":1}`+"\n"+`{"name":"b","value":2}`+"\n", "--db", "src.db", "ingest")
 	ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db")
 	ok(t, dir, "", "--db", "src.db", "sync", "--new-identity")
+	// Nothing to send, so nothing continued yet: the line does not claim it.
+	if out := ok(t, dir, "", "--db", "src.db", "sync", "--to", "dst.db"); strings.Contains(out, "continued") || !strings.Contains(out, "copied 0 rows") {
+		t.Fatalf("a push with nothing after the old identity's cursor:\n%s", out)
+	}
 	cmd := command(dir, nil, "--db", "src.db", "sync", "--to", "dst.db", "--follow", "--every", "20ms")
 	var stdout, stderr syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

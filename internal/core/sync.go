@@ -185,7 +185,7 @@ func FilterChanged(source string, c SyncCursor, pattern, prefix string) error {
 	return fmt.Errorf("%w: source %s: the destination received its rows up to id %d with pattern %q and prefix %q, and this push has pattern %q and prefix %q: "+
 		"the cursor covers every row the first ones looked at, so the new ones would leave rows unsent. Push with pattern %q and prefix %q; "+
 		"or, to send this source again under the new ones, make the destination forget it first (rechist --db DESTINATION sync forget %s; DB.ForgetSyncSource): "+
-		"the rows it received stay, and the next push sends every row the source still holds",
+		"the rows it received stay, and the next push is a first one (every row the source still holds, under a prefix no earlier identity of it used here)",
 		ErrInvalidArgument, source, c.LastID, c.Pattern, c.Prefix, pattern, prefix, c.Pattern, c.Prefix, source)
 }
 
@@ -682,7 +682,8 @@ func (db *DB) SyncSources(ctx context.Context) ([]SyncCursor, error) {
 // pattern and prefix, its epochs), and returns what it remembered. The
 // rows received from it stay. A source it has no cursor of is an error
 // wrapping ErrNotFound. The source's next push is its first: it sends
-// every row the source still holds.
+// every row the source still holds, or continues an earlier identity's
+// history the database holds under the same pattern and prefix (see Sync).
 func (db *DB) ForgetSyncSource(ctx context.Context, source string) (SyncCursor, error) {
 	const op = "sync forget"
 	if source == "" || len(source) > maxSourceBytes {
