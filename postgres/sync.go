@@ -208,7 +208,10 @@ func (r *reader) SyncCursor(ctx context.Context, id string) (core.SyncCursor, er
 // source; a schema before migration 00011 is read by the cursors alone.
 func (r *reader) SyncSources(ctx context.Context) ([]core.SyncCursor, error) {
 	if present, err := r.q.SyncSourceTable(ctx); err != nil || !present {
-		return nil, err // a schema opened read-only before migration 00011 lists none
+		if err != nil {
+			return nil, err
+		}
+		return r.syncSourcesOfAnOlderSchema(ctx)
 	}
 	got, err := r.q.SyncCursors(ctx)
 	if err != nil {
@@ -219,6 +222,29 @@ func (r *reader) SyncSources(ctx context.Context) ([]core.SyncCursor, error) {
 		out[i] = core.SyncCursor{Source: g.SourceID, LastID: g.LastID, LastHash: g.LastHash, LastEpoch: g.LastEpoch, Sent: g.RowsSent,
 			Missed: g.RowsMissed, UpdatedMs: g.UpdatedAt, Filtered: g.Known, Pattern: g.Pattern, Prefix: g.Prefix,
 			Horizon: g.Horizon, Gone: g.RowsGone, ContinuedBy: g.ContinuedBy, ContinuedAt: g.ContinuedAt}
+	}
+	return out, nil
+}
+
+// syncSourcesOfAnOlderSchema is SyncSources of a schema opened read-only
+// that predates migration 00011: the cursors, their pattern and prefix
+// unknown (as SQLite lists a file of before its 00009). A schema before
+// the cursor tables (00002, 00003) lists none.
+func (r *reader) syncSourcesOfAnOlderSchema(ctx context.Context) ([]core.SyncCursor, error) {
+	if present, err := r.q.SyncEpochTable(ctx); err != nil || !present {
+		return nil, err
+	}
+	got, err := r.q.SyncCursorsOfAnOlderSchema(ctx)
+	if err != nil {
+		if missingSchema(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	out := make([]core.SyncCursor, len(got))
+	for i, g := range got {
+		out[i] = core.SyncCursor{Source: g.SourceID, LastID: g.LastID, LastHash: g.LastHash, LastEpoch: g.LastEpoch, Sent: g.RowsSent,
+			Missed: g.RowsMissed, UpdatedMs: g.UpdatedAt}
 	}
 	return out, nil
 }

@@ -149,6 +149,16 @@ LEFT JOIN rechist_sync_source AS s ON s.source_id = c.source_id
 WHERE c.last_id > 0
 ORDER BY c.source_id;
 
+-- name: SyncCursorsOfAnOlderSchema :many
+-- SyncCursors of a schema opened read-only that predates migration 00011:
+-- the cursors alone, with what nobody remembered yet left unknown.
+SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       COALESCE(e.last_epoch, '')::text AS last_epoch
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+WHERE c.last_id > 0
+ORDER BY c.source_id;
+
 -- name: ForgetSyncSource :exec
 -- Everything this destination remembers of a source, after LockSyncCursor;
 -- the rows it received stay.

@@ -412,6 +412,55 @@ func (q *Queries) SyncCursors(ctx context.Context) ([]SyncCursorsRow, error) {
 	return items, nil
 }
 
+const SyncCursorsOfAnOlderSchema = `-- name: SyncCursorsOfAnOlderSchema :many
+SELECT c.source_id, c.last_id, c.last_hash, c.rows_sent, c.rows_missed, c.updated_at,
+       COALESCE(e.last_epoch, '')::text AS last_epoch
+FROM rechist_sync_cursor AS c
+LEFT JOIN rechist_sync_cursor_epoch AS e ON e.source_id = c.source_id
+WHERE c.last_id > 0
+ORDER BY c.source_id
+`
+
+type SyncCursorsOfAnOlderSchemaRow struct {
+	SourceID   string
+	LastID     int64
+	LastHash   string
+	RowsSent   int64
+	RowsMissed int64
+	UpdatedAt  int64
+	LastEpoch  string
+}
+
+// SyncCursors of a schema opened read-only that predates migration 00011:
+// the cursors alone, with what nobody remembered yet left unknown.
+func (q *Queries) SyncCursorsOfAnOlderSchema(ctx context.Context) ([]SyncCursorsOfAnOlderSchemaRow, error) {
+	rows, err := q.db.Query(ctx, SyncCursorsOfAnOlderSchema)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SyncCursorsOfAnOlderSchemaRow
+	for rows.Next() {
+		var i SyncCursorsOfAnOlderSchemaRow
+		if err := rows.Scan(
+			&i.SourceID,
+			&i.LastID,
+			&i.LastHash,
+			&i.RowsSent,
+			&i.RowsMissed,
+			&i.UpdatedAt,
+			&i.LastEpoch,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const SyncEpoch = `-- name: SyncEpoch :one
 SELECT token FROM rechist_sync_epoch
 WHERE start_id <= $1::bigint
