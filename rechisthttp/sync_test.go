@@ -404,3 +404,25 @@ func TestSyncOverHTTPNewIdentityFreezesTheOldOne(t *testing.T) {
 		t.Fatalf("server holds %d rows, want 7", n)
 	}
 }
+
+// A source with more epochs than fit in a megabyte of JSON (an old
+// identity many DB handles wrote to): SyncEpochs reads them all, where it
+// failed to decode an answer cut at 1 MiB.
+func TestSyncOverHTTPManyEpochs(t *testing.T) {
+	t.Parallel()
+	dst := openDB(t)
+	const n = 30_000
+	p := rechist.SyncPush{Source: "many", Prev: 0, Last: n, Hash: "h", Pattern: "*", Prefix: "",
+		Rows: []rechist.SyncRow{{Name: "s", Value: json.RawMessage("1"), StoredAt: time.UnixMilli(1000)}}}
+	for i := range n {
+		p.Epochs = append(p.Epochs, rechist.SyncEpoch{Start: int64(i + 1), Token: fmt.Sprintf("%032x", i)})
+	}
+	if err := dst.ApplySync(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	c := syncServer(t, dst, "", nil)
+	got, err := c.SyncEpochs(t.Context(), "many")
+	if err != nil || len(got) != n || got[n-1] != p.Epochs[n-1] {
+		t.Fatalf("SyncEpochs: %d epochs, %v; want %d", len(got), err, n)
+	}
+}

@@ -81,20 +81,74 @@ func (c *SyncClient) SyncStatus(ctx context.Context, source string) (rechist.Syn
 // SyncEpochs asks GET /api/sync?source=ID&epochs=1 for the epochs of the
 // source's ids the server received: what lets a source with a new
 // identity continue its old identity's history (rechist.DB.NewSourceID).
+//
+// The answer is decoded as it streams in, up to MaxSyncEpochs epochs (a
+// source with more is an error wrapping ErrTooManyEpochs): an old identity
+// that many DB handles wrote to has an epoch each, beyond what other
+// answers may be.
 func (c *SyncClient) SyncEpochs(ctx context.Context, source string) ([]rechist.SyncEpoch, error) {
 	req, err := c.request(ctx, http.MethodGet, "?epochs=1&source="+url.QueryEscape(source), nil)
 	if err != nil {
 		return nil, err
 	}
-	var st syncStatusJSON
-	if err := c.do(req, &st); err != nil {
+	resp, err := c.http.Do(req)
+	if err != nil {
 		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, c.refusal(resp)
+	}
+	body := &limitedReader{r: resp.Body, n: maxSyncEpochsBytes}
+	var st syncStatusJSON
+	if err := json.NewDecoder(body).Decode(&st); err != nil {
+		if body.n <= 0 {
+			return nil, fmt.Errorf("%w: sync server %s: the epochs of source %s take more than %d bytes", ErrTooManyEpochs, c, source, int64(maxSyncEpochsBytes))
+		}
+		return nil, fmt.Errorf("sync server %s: the epochs of source %s: %w", c, source, err)
+	}
+	if len(st.Epochs) > MaxSyncEpochs {
+		return nil, fmt.Errorf("%w: sync server %s: source %s has %d epochs", ErrTooManyEpochs, c, source, len(st.Epochs))
 	}
 	out := make([]rechist.SyncEpoch, len(st.Epochs))
 	for i, e := range st.Epochs {
 		out[i] = rechist.SyncEpoch(e)
 	}
 	return out, nil
+}
+
+// MaxSyncEpochs bounds the epochs of one source SyncEpochs reads: one per
+// DB handle that stored rows of the source (a million handles, at about
+// 60 bytes each, is 60 MB of JSON).
+const MaxSyncEpochs = 1_000_000
+
+// maxSyncEpochsBytes bounds SyncEpochs' answer: MaxSyncEpochs epochs with
+// the longest start ids and tokens of 32 hex digits, and the status.
+const maxSyncEpochsBytes = MaxSyncEpochs*80 + 1<<20
+
+// ErrTooManyEpochs is wrapped by SyncEpochs when the server holds more
+// than MaxSyncEpochs epochs of a source: its new identity cannot continue
+// its old one's history over HTTP (push it straight to the database, or
+// under a new prefix).
+var ErrTooManyEpochs = errors.New("too many epochs of a sync source")
+
+// limitedReader is io.LimitedReader that leaves n at 0 when the limit was
+// reached (and then reads nothing more).
+type limitedReader struct {
+	r io.Reader
+	n int64
+}
+
+func (l *limitedReader) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, fmt.Errorf("more than the limit")
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
 }
 
 // askStatus is GET /api/sync?source=ID.
@@ -221,23 +275,32 @@ func (c *SyncClient) do(req *http.Request, out any) error {
 		return err
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return c.refusal(resp)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
 		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(body, &e) != nil || e.Error == "" {
-			e.Error = strings.TrimSpace(string(body))
-		}
-		return &serverError{code: resp.StatusCode, msg: e.Error, server: c.String()}
 	}
 	if out == nil {
 		return nil
 	}
 	return json.Unmarshal(body, out)
+}
+
+// refusal is the *serverError of an answer other than 200.
+func (c *SyncClient) refusal(resp *http.Response) error {
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error == "" {
+		e.Error = strings.TrimSpace(string(body))
+	}
+	return &serverError{code: resp.StatusCode, msg: e.Error, server: c.String()}
 }
 
 // serverError is a status other than 200 from the sync server.
