@@ -194,8 +194,22 @@ func (h *Handler) guard(next http.Handler) http.Handler {
 	})
 }
 
-// check is the guard's verdict on r: nil, or the refusal.
-func (h *Handler) check(r *http.Request) *statusError {
+// guardRead is guard for an endpoint that only reads whatever its
+// method (the Prometheus API's POST): the Host is checked, not a write's
+// origin and type, since a page of another site can send the request but
+// not read its answer.
+func (h *Handler) guardRead(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h.checkHost(r); err != nil {
+			writeError(w, err.code, err.msg)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkHost is the guard's verdict on r's Host: nil, or the refusal.
+func (h *Handler) checkHost(r *http.Request) *statusError {
 	if h.cfg.token == "" || len(h.cfg.allowedHosts) > 0 {
 		hp, ok := splitHost(r.Host)
 		if r.Host == "" || !ok || !loopbackName(hp.host) && !h.cfg.allowed(hp) {
@@ -207,6 +221,14 @@ func (h *Handler) check(r *http.Request) *statusError {
 				"nor an allowed host: refused against DNS rebinding. Use a loopback name, allow this one "+
 				"(rechist serve --allowed-host NAME; WithAllowedHosts)%s", r.Host, or)}
 		}
+	}
+	return nil
+}
+
+// check is the guard's verdict on r: nil, or the refusal.
+func (h *Handler) check(r *http.Request) *statusError {
+	if err := h.checkHost(r); err != nil {
+		return err
 	}
 	if !h.cfg.writable {
 		return nil

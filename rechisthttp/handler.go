@@ -138,6 +138,7 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 	h.route("/api/ingest", http.MethodPost, h.serveIngest)
 	h.route("/api/sync", http.MethodGet, h.serveSyncStatus)
 	h.route("/api/sync", http.MethodPost, h.serveSyncPush)
+	newPromAPI(h).register()
 	h.mux.Handle("/metrics", h.count("/metrics", h.guard(h.auth(promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{})))))
 	h.mux.Handle("/healthz", h.count("/healthz", h.guard(http.HandlerFunc(h.serveHealth))))
 	h.mux.Handle("/", h.count("/", h.guard(http.HandlerFunc(h.servePage))))

@@ -1,0 +1,229 @@
+package rechisthttp
+
+// The history as Prometheus storage (storage.Queryable), for Prometheus's
+// own PromQL engine (promapi.go). Every numeric leaf of a record's JSON
+// value is one series:
+//
+//	{__name__="temperature::vienna", record="temperature::vienna", field="celsius"}
+//
+// __name__ and record both hold the record's name: a name that is not a
+// classic metric name ("sensors.temp.outdoor") is selected by the label
+// (`{record="sensors.temp.outdoor"}`, what Grafana's query builder writes)
+// or, in Prometheus 3's syntax, quoted (`{"sensors.temp.outdoor"}`). field
+// is the dot-joined path of object keys to the number, as Aggregate's
+// Field takes it; a value that is itself a number has no field label.
+// Strings, booleans, nulls and arrays are not series (store 0 and 1 for a
+// state to chart). Each row is a sample at its time; of two rows of one
+// record at one millisecond, the later store.
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/prometheus/prometheus/model/histogram"
+	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/storage"
+	"github.com/prometheus/prometheus/tsdb/chunkenc"
+	"github.com/prometheus/prometheus/tsdb/chunks"
+	"github.com/prometheus/prometheus/util/annotations"
+
+	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/jsonpath"
+)
+
+// Label names of the series.
+const (
+	promRecord = "record"
+	promField  = "field"
+)
+
+// promStorage is the handler's history as a storage.Queryable.
+type promStorage struct{ h *Handler }
+
+func (s promStorage) Querier(mint, maxt int64) (storage.Querier, error) {
+	return &promQuerier{h: s.h, mint: mint, maxt: maxt}, nil
+}
+
+// promQuerier reads the series within [mint, maxt] (Unix ms).
+type promQuerier struct {
+	h          *Handler
+	mint, maxt int64
+}
+
+func (q *promQuerier) Close() error { return nil }
+
+// records lists the records the matchers on the name labels (__name__,
+// record) admit. An equality names one record; a regular expression with
+// a literal prefix reads only the names with it (as a pattern does); any
+// other reads every name, each tested.
+func (q *promQuerier) records(ctx context.Context, ms []*labels.Matcher) ([]string, error) {
+	pattern := "*"
+	for _, m := range ms {
+		if m.Name != labels.MetricName && m.Name != promRecord {
+			continue
+		}
+		switch {
+		case m.Type == labels.MatchEqual && !strings.Contains(m.Value, "*"):
+			pattern = m.Value
+		case m.Type == labels.MatchRegexp && pattern == "*":
+			if p := m.Prefix(); p != "" && !strings.Contains(p, "*") {
+				pattern = p + "*"
+			}
+		}
+	}
+	names, err := q.h.db.Names(ctx, pattern)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(names, func(name string) bool {
+		for _, m := range ms {
+			if (m.Name == labels.MetricName || m.Name == promRecord) && !m.Matches(name) {
+				return true
+			}
+		}
+		return false
+	}), nil
+}
+
+// seriesLabels are the labels of record name's series at field path.
+func seriesLabels(name, field string) labels.Labels {
+	b := labels.NewScratchBuilder(3)
+	b.Add(labels.MetricName, name)
+	if field != "" {
+		b.Add(promField, field)
+	}
+	b.Add(promRecord, name)
+	b.Sort()
+	return b.Labels()
+}
+
+// matchesRest says whether lbls pass the matchers on labels other than the
+// name labels (a label a series lacks is the empty string).
+func matchesRest(lbls labels.Labels, ms []*labels.Matcher) bool {
+	for _, m := range ms {
+		if m.Name != labels.MetricName && m.Name != promRecord && !m.Matches(lbls.Get(m.Name)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (q *promQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectHints, ms ...*labels.Matcher) storage.SeriesSet {
+	mint, maxt := q.mint, q.maxt
+	if hints != nil {
+		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
+	}
+	names, err := q.records(ctx, ms)
+	if err != nil {
+		return storage.ErrSeriesSet(err)
+	}
+	var out []storage.Series
+	for _, name := range names {
+		series, err := q.recordSeries(ctx, name, mint, maxt, hints != nil && hints.Func == "series")
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		for _, s := range series {
+			if matchesRest(s.Labels(), ms) {
+				out = append(out, s)
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.Series) int { return labels.Compare(a.Labels(), b.Labels()) })
+	return &listSeriesSet{series: out, i: -1}
+}
+
+// recordSeries reads record name's rows within [mint, maxt] into one
+// series per numeric field, samples ascending by time. With labelsOnly
+// (a series listing), the newest row alone names the fields.
+func (q *promQuerier) recordSeries(ctx context.Context, name string, mint, maxt int64, labelsOnly bool) ([]storage.Series, error) {
+	if mint > maxt || maxt < 0 {
+		return nil, nil
+	}
+	p := rechist.QueryParams{Start: time.UnixMilli(max(mint, 0)), End: time.UnixMilli(maxt)}
+	if labelsOnly {
+		p.LimitPerRecord = 1
+	}
+	by := map[string][]chunks.Sample{}
+	var order []string
+	last := map[string]int64{}
+	for rec, err := range q.h.raw.All(ctx, name, p) {
+		if err != nil {
+			return nil, err
+		}
+		if rec.Name != name { // a name holding '*' read as a pattern
+			continue
+		}
+		ms := rec.StoredAt.UnixMilli()
+		jsonpath.Leaves(string(rec.Value), func(path []string, x float64) {
+			field := strings.Join(path, ".")
+			s, seen := by[field]
+			if !seen {
+				order = append(order, field)
+			} else if last[field] == ms {
+				return // an earlier store at the same millisecond (All yields the later first)
+			}
+			last[field] = ms
+			by[field] = append(s, promSample{t: ms, f: x})
+		})
+	}
+	out := make([]storage.Series, 0, len(order))
+	for _, field := range order {
+		s := by[field]
+		slices.Reverse(s) // All yields the newest first
+		out = append(out, storage.NewListSeries(seriesLabels(name, field), s))
+	}
+	return out, nil
+}
+
+func (q *promQuerier) LabelNames(ctx context.Context, _ *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	return []string{labels.MetricName, promField, promRecord}, nil, nil
+}
+
+// LabelValues lists the record names for __name__ and record, and for
+// field the fields of each matching record's newest value in range.
+func (q *promQuerier) LabelValues(ctx context.Context, name string, hints *storage.LabelHints, ms ...*labels.Matcher) ([]string, annotations.Annotations, error) {
+	switch name {
+	case labels.MetricName, promRecord:
+		names, err := q.records(ctx, ms)
+		return names, nil, err
+	case promField:
+		set := q.Select(ctx, false, &storage.SelectHints{Start: q.mint, End: q.maxt, Func: "series"}, ms...)
+		var out []string
+		for set.Next() {
+			if f := set.At().Labels().Get(promField); f != "" && !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		}
+		slices.Sort(out)
+		return out, nil, set.Err()
+	}
+	return nil, nil, nil
+}
+
+// promSample is one float sample.
+type promSample struct {
+	t int64
+	f float64
+}
+
+func (s promSample) T() int64                      { return s.t }
+func (s promSample) ST() int64                     { return 0 }
+func (s promSample) F() float64                    { return s.f }
+func (s promSample) H() *histogram.Histogram       { return nil }
+func (s promSample) FH() *histogram.FloatHistogram { return nil }
+func (s promSample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
+func (s promSample) Copy() chunks.Sample           { return s }
+
+// listSeriesSet is a storage.SeriesSet over a slice.
+type listSeriesSet struct {
+	series []storage.Series
+	i      int
+}
+
+func (l *listSeriesSet) Next() bool                        { l.i++; return l.i < len(l.series) }
+func (l *listSeriesSet) At() storage.Series                { return l.series[l.i] }
+func (l *listSeriesSet) Err() error                        { return nil }
+func (l *listSeriesSet) Warnings() annotations.Annotations { return nil }
