@@ -66,6 +66,7 @@ func (a *promAPI) register() {
 		"/api/v1/format_query":        a.formatQuery,
 		"/api/v1/parse_query":         a.parseQuery,
 		"/api/v1/status/runtimeinfo":  a.runtimeInfo,
+		"/api/v1/query_exemplars":     a.exemplars,
 	} {
 		a.h.mux.Handle(path, a.h.count(path, a.h.guardRead(a.h.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
@@ -406,6 +407,15 @@ func (a *promAPI) metadata(r *http.Request) (any, annotations.Annotations, *prom
 
 func (a *promAPI) buildInfo(r *http.Request) (any, annotations.Annotations, *promError) {
 	return map[string]string{"version": "2.53.0", "revision": "rechist", "branch": "", "buildUser": "", "buildDate": "", "goVersion": runtime.Version()}, nil, nil
+}
+
+// exemplars checks the query and answers none: the history keeps no
+// exemplars (Grafana's Explore asks).
+func (a *promAPI) exemplars(r *http.Request) (any, annotations.Annotations, *promError) {
+	if _, err := a.parser.ParseExpr(r.FormValue("query")); err != nil {
+		return nil, nil, invalidParam(err, "query")
+	}
+	return []any{}, nil, nil
 }
 
 func (a *promAPI) runtimeInfo(r *http.Request) (any, annotations.Annotations, *promError) {

@@ -130,6 +130,7 @@ func TestPromMetadataEndpoints(t *testing.T) {
 		{"/api/v1/series", url.Values{"match[]": {`{record="temperature::vienna"}`, `counter`}},
 			`[{"__name__":"counter","record":"counter"},{"__name__":"temperature::vienna","field":"celsius","record":"temperature::vienna"},{"__name__":"temperature::vienna","field":"humidity","record":"temperature::vienna"}]`},
 		{"/api/v1/metadata", nil, `{}`},
+		{"/api/v1/query_exemplars", url.Values{"query": {"counter"}}, `[]`},
 	} {
 		if code, p := promGet(t, h, "GET", tc.path, tc.form); code != 200 || p.Status != "success" || string(p.Data) != tc.want {
 			t.Errorf("%s %v: %d %+v %s\nwant %s", tc.path, tc.form, code, p, p.Data, tc.want)
