@@ -92,6 +92,27 @@ type pipelinedTx struct {
 	cursors map[string]core.SyncCursor
 	moved   map[string]bool             // the sources whose cursor a request moves (the rest: parents only)
 	epochs  map[string][]core.SyncEpoch // by source: the epochs its pushes carry, in queue order
+	// at is, by source, the destination's epoch of it at its cursor (the
+	// first push's PrevID, then each push's last epoch), replace whether
+	// a push's epochs replace the list (core.SyncStep.EpochsFit).
+	at      map[string]epochAt
+	replace map[string]bool
+}
+
+// epochAt is an epoch of a source's list on the destination, if found.
+type epochAt struct {
+	e     core.SyncEpoch
+	found bool
+}
+
+// firstPrev returns the PrevID of source's first push in batch (0: none).
+func firstPrev(batch []*core.Request, source string) int64 {
+	for _, r := range batch {
+		if r.Kind == core.KindSync && r.Sync.Source == source {
+			return r.Sync.PrevID
+		}
+	}
+	return 0
 }
 
 // begin sends the first round trip and returns the second (ending with
@@ -111,8 +132,9 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 			first.Queue(db.LockSyncCursor, s)
 		}
 		for _, s := range t.sources {
-			first.Queue(db.SyncCursor, s)
+			first.Queue(db.SyncCursorWithEpoch, s)
 			first.Queue(db.SyncSource, s)
+			first.Queue(db.SyncSourceEpochAt, s, firstPrev(batch, s))
 		}
 	}
 	err := runBatch(ctx, conn, first, func(br pgx.BatchResults) error {
@@ -122,17 +144,18 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 		if err := br.QueryRow().Scan(&t.xid); err != nil {
 			return statementError(nil, err) // rows of several requests: which one is unknown
 		}
-		for range first.Len() - 2 - 2*len(t.sources) {
+		for range first.Len() - 2 - 3*len(t.sources) {
 			if _, err := br.Exec(); err != nil {
 				return statementError(nil, err)
 			}
 		}
 		for _, s := range t.sources {
-			var c db.SyncCursorRow
-			if err := br.QueryRow().Scan(&c.LastID, &c.LastHash, &c.RowsSent, &c.RowsMissed, &c.UpdatedAt); err != nil {
+			var c db.SyncCursorWithEpochRow
+			if err := br.QueryRow().Scan(&c.LastID, &c.LastHash, &c.RowsSent, &c.RowsMissed, &c.UpdatedAt, &c.LastEpoch); err != nil {
 				return statementError(nil, err)
 			}
-			cur := core.SyncCursor{LastID: c.LastID, LastHash: c.LastHash, Sent: c.RowsSent, Missed: c.RowsMissed, UpdatedMs: c.UpdatedAt}
+			cur := core.SyncCursor{LastID: c.LastID, LastHash: c.LastHash, LastEpoch: c.LastEpoch, Sent: c.RowsSent, Missed: c.RowsMissed,
+				UpdatedMs: c.UpdatedAt}
 			var src db.SyncSourceRow
 			switch err := br.QueryRow().Scan(&src.Pattern, &src.Prefix, &src.Horizon, &src.RowsGone, &src.ContinuedBy, &src.ContinuedAt); {
 			case err == nil:
@@ -141,6 +164,17 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 				return statementError(nil, err)
 			}
 			t.cursors[s] = cur
+			var at epochAt
+			switch err := br.QueryRow().Scan(&at.e.Start, &at.e.Token); {
+			case err == nil:
+				at.found = true
+			case !errors.Is(err, pgx.ErrNoRows):
+				return statementError(nil, err)
+			}
+			if t.at == nil {
+				t.at = map[string]epochAt{}
+			}
+			t.at[s] = at
 		}
 		return nil
 	})
@@ -166,6 +200,9 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 				p := setSyncSourceParams(s, c)
 				last.Queue(db.SetSyncSource, p.SourceID, p.Pattern, p.Prefix, p.Horizon, p.RowsGone, p.ContinuedBy, p.ContinuedAt)
 			}
+			if t.replace[s] {
+				last.Queue(db.ForgetSyncSourceEpochs, s)
+			}
 			if epochs := t.epochs[s]; len(epochs) > 0 {
 				p := addSyncSourceEpochsParams(s, epochs)
 				last.Queue(db.AddSyncSourceEpochs, p.SourceID, p.StartIds, p.Tokens)
@@ -184,7 +221,8 @@ func (t *pipelinedTx) moveCursors(batch []*core.Request) error {
 		if r.Kind != core.KindSync {
 			continue
 		}
-		next, err := r.Sync.Next(t.cursors[r.Sync.Source], len(r.Rows))
+		before := t.cursors[r.Sync.Source]
+		next, err := r.Sync.Next(before, len(r.Rows))
 		if err != nil {
 			return &core.RequestError{Request: r, Err: err}
 		}
@@ -200,11 +238,15 @@ func (t *pipelinedTx) moveCursors(batch []*core.Request) error {
 			t.moved = map[string]bool{}
 		}
 		t.moved[r.Sync.Source] = true
-		if len(r.Sync.Epochs) > 0 {
+		if es := r.Sync.Epochs; len(es) > 0 {
 			if t.epochs == nil {
-				t.epochs = map[string][]core.SyncEpoch{}
+				t.epochs, t.replace = map[string][]core.SyncEpoch{}, map[string]bool{}
 			}
-			t.epochs[r.Sync.Source] = mergeEpochs(t.epochs[r.Sync.Source], r.Sync.Epochs)
+			if at := t.at[r.Sync.Source]; !r.Sync.EpochsFit(before, at.e, at.found) {
+				t.replace[r.Sync.Source], t.epochs[r.Sync.Source] = true, nil
+			}
+			t.epochs[r.Sync.Source] = mergeEpochs(t.epochs[r.Sync.Source], es)
+			t.at[r.Sync.Source] = epochAt{e: es[len(es)-1], found: true}
 		}
 	}
 	return nil

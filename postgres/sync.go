@@ -71,6 +71,17 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 		err = q.SetSyncSource(ctx, setSyncSourceParams(st.Source, next))
 	}
 	if err == nil && len(st.Epochs) > 0 {
+		var at db.SyncSourceEpochAtRow
+		at, err = q.SyncSourceEpochAt(ctx, db.SyncSourceEpochAtParams{SourceID: st.Source, ID: st.PrevID})
+		found := err == nil
+		if errors.Is(err, pgx.ErrNoRows) {
+			err = nil
+		}
+		if err == nil && !st.EpochsFit(before, core.SyncEpoch{Start: at.StartID, Token: at.Token}, found) {
+			err = q.ForgetSyncSourceEpochs(ctx, st.Source)
+		}
+	}
+	if err == nil && len(st.Epochs) > 0 {
 		err = q.AddSyncSourceEpochs(ctx, addSyncSourceEpochsParams(st.Source, st.Epochs))
 	}
 	if err != nil {
@@ -79,15 +90,16 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 	return nil
 }
 
-// writerSyncCursor reads a source's cursor (without its epoch) and what
+// writerSyncCursor reads a source's cursor and what
 // the destination remembers of it, inside the write transaction, after
 // LockSyncCursor.
 func writerSyncCursor(ctx context.Context, q *db.Queries, source string) (core.SyncCursor, error) {
-	got, err := q.SyncCursor(ctx, source)
+	got, err := q.SyncCursorWithEpoch(ctx, source)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return core.SyncCursor{}, statementError(nil, err)
 	}
-	c := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}
+	c := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: got.LastEpoch, Sent: got.RowsSent, Missed: got.RowsMissed,
+		UpdatedMs: got.UpdatedAt}
 	src, err := q.SyncSource(ctx, source)
 	switch {
 	case err == nil:

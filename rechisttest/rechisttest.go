@@ -164,6 +164,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "RemembersPatternAndPrefix", test: testSyncRemembersPatternAndPrefix},
 			{name: "GoneBeforeFirstPushIsNotMissed", test: testSyncGoneBeforeFirstPushIsNotMissed},
 			{name: "NewIdentityRacesTheOldOne", test: testSyncNewIdentityRacesTheOldOne},
+			{name: "NewIdentityAfterAPushWithoutEpochs", test: testSyncNewIdentityAfterAPushWithoutEpochs},
 		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},

@@ -763,3 +763,82 @@ func testSyncNewIdentityRacesTheOldOne(t *testing.T, h Harness) {
 		})
 	}
 }
+
+// A push that records no epochs (an older client's) leaves a gap in the
+// destination's list of the source's epochs; the next push's epochs do
+// not go on from the list's epoch at the cursor, so they replace it (a
+// list that begins later). A copy made after that continues its old
+// identity's history from where it parted from the original, not from the
+// gap's start (which sent the rows after it again).
+func testSyncNewIdentityAfterAPushWithoutEpochs(t *testing.T, h Harness) {
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "src.db")
+	opts := []rechist.SyncOption{rechist.SyncPrefix("gw.")}
+	// Each open stores under an epoch of its own: 1-10, 11-20, 21-30.
+	for i, push := range []func(src *rechist.DB) error{
+		func(src *rechist.DB) error { _, err := rechist.Sync(ctx, src, dst, opts...); return err },
+		func(src *rechist.DB) error { // an older client: no epochs
+			old := &raceTarget{dst: dst}
+			old.before = func(p rechist.SyncPush) bool {
+				p.Epochs = nil
+				if err := dst.ApplySync(ctx, p); err != nil {
+					t.Fatalf("the older client's push: %v", err)
+				}
+				return true
+			}
+			_, err := rechist.SyncTo(ctx, src, syncTargetOnly{old}, opts...)
+			return err
+		},
+		func(src *rechist.DB) error { _, err := rechist.Sync(ctx, src, dst, opts...); return err },
+	} {
+		src, err := open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		storeRun(t, src, 10*i+1, 10*i+10, 0)
+		err = push(src)
+		src.Close()
+		if err != nil {
+			t.Fatalf("push %d: %v", i+1, err)
+		}
+	}
+	orig, err := open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	if err := orig.Backup(ctx, filepath.Join(dir, "copy.db")); err != nil {
+		t.Fatal(err)
+	}
+	storeRun(t, orig, 31, 40, 0)
+	pushed, err := rechist.Sync(ctx, orig, dst, opts...)
+	if err != nil || pushed.Copied != 10 {
+		t.Fatalf("the original's push: %+v, %v", pushed, err)
+	}
+	cp, err := open(ctx, filepath.Join(dir, "copy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	storeRun(t, cp, 31, 35, 1000)
+	if _, err := cp.NewSourceID(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := rechist.Sync(ctx, cp, dst, opts...)
+	if err != nil || res.Parent != pushed.Source || res.ParentID != 30 || res.Copied != 5 {
+		t.Fatalf("the copy's push under a new identity: %+v, %v; want its 5 rows, continued from %s at 30", res, err, pushed.Source)
+	}
+	want := prefixed("gw.", contents(t, orig))
+	for _, r := range contents(t, cp) {
+		if !slices.Contains(want, "gw."+r) {
+			want = append(want, "gw."+r)
+		}
+	}
+	sort.Strings(want)
+	sameRows(t, "both files", contents(t, dst), want)
+}
+
+// syncTargetOnly hides every method of a target but rechist.SyncTarget's.
+type syncTargetOnly struct{ rechist.SyncTarget }

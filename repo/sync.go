@@ -63,6 +63,17 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 			return err
 		}
 	}
+	if len(st.Epochs) > 0 {
+		at, err := q.SyncSourceEpochAt(ctx, syncdb.SyncSourceEpochAtParams{SourceID: st.Source, ID: st.PrevID})
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		if !st.EpochsFit(before, core.SyncEpoch{Start: at.StartID, Token: at.Token}, err == nil) {
+			if err := q.ForgetSyncSourceEpochs(ctx, st.Source); err != nil {
+				return err
+			}
+		}
+	}
 	for _, e := range st.Epochs {
 		if err := q.AddSyncSourceEpoch(ctx, syncdb.AddSyncSourceEpochParams{SourceID: st.Source, StartID: e.Start, Token: e.Token}); err != nil {
 			return err
@@ -71,14 +82,15 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 	return nil
 }
 
-// writerSyncCursor reads a source's cursor (without its epoch) and what
+// writerSyncCursor reads a source's cursor and what
 // the file remembers of it, inside the write transaction.
 func writerSyncCursor(ctx context.Context, q *syncdb.Queries, source string) (core.SyncCursor, error) {
-	got, err := q.SyncCursor(ctx, source)
+	got, err := q.SyncCursorWithEpoch(ctx, source)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return core.SyncCursor{}, err
 	}
-	c := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, Sent: got.RowsSent, Missed: got.RowsMissed, UpdatedMs: got.UpdatedAt}
+	c := core.SyncCursor{LastID: got.LastID, LastHash: got.LastHash, LastEpoch: got.LastEpoch, Sent: got.RowsSent, Missed: got.RowsMissed,
+		UpdatedMs: got.UpdatedAt}
 	src, err := q.SyncSource(ctx, source)
 	switch {
 	case err == nil:

@@ -176,6 +176,26 @@ func ContinuedError(source string, c SyncCursor) error {
 		ErrConflict, ErrCopiedSource, source, c.ContinuedAt, c.ContinuedBy)
 }
 
+// EpochsFit says whether the step's epochs go on the list of the source's
+// epochs the destination holds, whose last epoch at or before the step's
+// PrevID is at (found false: none), before being the source's cursor
+// before the step: that epoch is the one the cursor recorded at PrevID,
+// and the step's first epoch is either it or one that starts after
+// PrevID. When they do not, a push between them recorded no epochs (an
+// older client's) and the list has a gap, which would make a new
+// identity's continuation point (forkPoint) too low: the destination then
+// replaces its list with the step's epochs, a list that begins later.
+func (s *SyncStep) EpochsFit(before SyncCursor, at SyncEpoch, found bool) bool {
+	if len(s.Epochs) == 0 {
+		return true
+	}
+	if found != (before.LastEpoch != "") || (found && at.Token != before.LastEpoch) {
+		return false
+	}
+	first := s.Epochs[0]
+	return first.Start > s.PrevID || (found && first == at)
+}
+
 // FilterChanged is the error of a push of source whose pattern or prefix
 // is not the one the destination's cursor c covers: what the cursor
 // passed over was looked at with the old ones, so the new ones would
@@ -437,9 +457,10 @@ type SyncEpochLister interface {
 // lists differ (or one of them ends), the parent's cursor and the
 // source's high-water mark are on the destination already, as the same
 // rows (forkPoint). A destination's list may begin later than the
-// source's (pushes from before it kept epochs); a list whose first epoch
-// the source lacks proves nothing, and then only the epoch at the
-// parent's cursor can (cursorEpochFork).
+// source's (pushes from before it kept epochs, or a push that recorded
+// none: see SyncStep.EpochsFit); a list whose first epoch the source
+// lacks proves nothing (nor would the epoch at the parent's cursor, which
+// comes at or after that first epoch).
 func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (parent string, at, parentLast, horizon int64, err error) {
 	const op = "sync"
 	lister, ok := dst.(SyncEpochLister)
@@ -477,38 +498,11 @@ func syncParent(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (pa
 		}); err != nil {
 			return "", 0, 0, 0, err
 		}
-		at := min(forkPoint(ours, theirs), upto)
-		if at == 0 {
-			at = min(cursorEpochFork(ours, pc.LastEpoch), upto)
-		}
-		if at > 0 {
+		if at := min(forkPoint(ours, theirs), upto); at > 0 {
 			return id, at, pc.LastID, min(pc.Horizon, at), nil
 		}
 	}
 	return "", 0, 0, 0, nil
-}
-
-// cursorEpochFork is forkPoint for a destination whose list of the old
-// identity's epochs is not whole (pushes from before it kept them): where
-// the source has the epoch the destination recorded at its cursor
-// (token), the two agree up to the end of that epoch in the source (the
-// same DB handle handed those ids out, and the source held that epoch's
-// first row when the copy was made, so every id before it too); 0 when
-// the source does not have it.
-func cursorEpochFork(ours []SyncEpoch, token string) int64 {
-	if token == "" {
-		return 0
-	}
-	for i, e := range ours {
-		if e.Token != token {
-			continue
-		}
-		if i+1 < len(ours) {
-			return ours[i+1].Start - 1
-		}
-		return math.MaxInt64
-	}
-	return 0
 }
 
 // forkPoint returns the last id the source's epochs a and a destination's

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// forkPoint and cursorEpochFork: where a source's epochs and those a
+// forkPoint: where a source's epochs and those a
 // destination recorded of an earlier identity part.
 func TestSyncForkPoint(t *testing.T) {
 	e := func(start int64, token string) SyncEpoch { return SyncEpoch{Start: start, Token: token} }
@@ -31,10 +31,37 @@ func TestSyncForkPoint(t *testing.T) {
 			t.Errorf("%s: forkPoint = %d, want %d", c.name, got, c.want)
 		}
 	}
-	ours := []SyncEpoch{e(1, "a"), e(5, "b"), e(9, "c")}
-	for token, want := range map[string]int64{"a": 4, "b": 8, "c": math.MaxInt64, "x": 0, "": 0} {
-		if got := cursorEpochFork(ours, token); got != want {
-			t.Errorf("cursorEpochFork(%q) = %d, want %d", token, got, want)
+}
+
+// SyncStep.EpochsFit: a step's epochs go on the destination's list when
+// the list's epoch at the cursor is the cursor's and the step's first is
+// it or starts after the cursor; else (a push in between recorded none)
+// the list is replaced.
+func TestSyncStepEpochsFit(t *testing.T) {
+	e := func(start int64, token string) SyncEpoch { return SyncEpoch{Start: start, Token: token} }
+	for _, c := range []struct {
+		name   string
+		prev   int64
+		cursor string // the cursor's epoch
+		at     *SyncEpoch
+		epochs []SyncEpoch
+		want   bool
+	}{
+		{"the first push", 0, "", nil, []SyncEpoch{e(1, "a")}, true},
+		{"the same epoch goes on", 10, "a", &SyncEpoch{1, "a"}, []SyncEpoch{e(1, "a"), e(15, "b")}, true},
+		{"a new epoch right after the cursor", 10, "a", &SyncEpoch{1, "a"}, []SyncEpoch{e(11, "b")}, true},
+		{"a push recorded no epochs: the cursor's is not the list's", 20, "c", &SyncEpoch{1, "a"}, []SyncEpoch{e(12, "c")}, false},
+		{"the list has none, the cursor one", 20, "c", nil, []SyncEpoch{e(12, "c")}, false},
+		{"a takeover: the whole list", 10, "", nil, []SyncEpoch{e(1, "a")}, false},
+		{"no epochs", 10, "a", &SyncEpoch{1, "a"}, nil, true},
+	} {
+		at, found := SyncEpoch{}, c.at != nil
+		if found {
+			at = *c.at
+		}
+		s := &SyncStep{PrevID: c.prev, Epochs: c.epochs}
+		if got := s.EpochsFit(SyncCursor{LastID: c.prev, LastEpoch: c.cursor}, at, found); got != c.want {
+			t.Errorf("%s: EpochsFit = %v, want %v", c.name, got, c.want)
 		}
 	}
 }

@@ -124,6 +124,20 @@ SELECT start_id, token FROM rechist_sync_source_epoch
 WHERE source_id = @source_id::text
 ORDER BY start_id;
 
+-- name: SyncSourceEpochAt :one
+-- The epoch of the source's ids this destination received that holds id
+-- (the last that starts at or before it): what a push's epochs must go on
+-- from (core.SyncStep.EpochsFit). One seek of the primary key.
+SELECT start_id, token FROM rechist_sync_source_epoch
+WHERE source_id = @source_id::text AND start_id <= @id::bigint
+ORDER BY start_id DESC
+LIMIT 1;
+
+-- name: ForgetSyncSourceEpochs :exec
+-- Before AddSyncSourceEpochs, when a push's epochs do not go on the list
+-- (core.SyncStep.EpochsFit): the list is replaced.
+DELETE FROM rechist_sync_source_epoch WHERE source_id = @source_id::text;
+
 -- name: AddSyncSourceEpochs :exec
 -- Written with the cursor: the epochs a push's ids cross, one statement.
 INSERT INTO rechist_sync_source_epoch (source_id, start_id, token)

@@ -97,6 +97,15 @@ SELECT start_id, token FROM rechist_sync_source_epoch
 WHERE source_id = CAST(@source_id AS TEXT)
 ORDER BY start_id;
 
+-- name: SyncSourceEpochAt :one
+-- The epoch of the source's ids this destination received that holds id
+-- (the last that starts at or before it): what a push's epochs must go on
+-- from (core.SyncStep.EpochsFit). One seek of the primary key.
+SELECT start_id, token FROM rechist_sync_source_epoch
+WHERE source_id = CAST(@source_id AS TEXT) AND start_id <= CAST(@id AS INTEGER)
+ORDER BY start_id DESC
+LIMIT 1;
+
 -- name: AddSyncSourceEpoch :exec
 -- Written with the cursor, one row per epoch a push's ids cross.
 INSERT INTO rechist_sync_source_epoch (source_id, start_id, token)

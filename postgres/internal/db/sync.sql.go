@@ -42,6 +42,17 @@ func (q *Queries) ForgetSyncSource(ctx context.Context, sourceID string) error {
 	return err
 }
 
+const ForgetSyncSourceEpochs = `-- name: ForgetSyncSourceEpochs :exec
+DELETE FROM rechist_sync_source_epoch WHERE source_id = $1::text
+`
+
+// Before AddSyncSourceEpochs, when a push's epochs do not go on the list
+// (core.SyncStep.EpochsFit): the list is replaced.
+func (q *Queries) ForgetSyncSourceEpochs(ctx context.Context, sourceID string) error {
+	_, err := q.db.Exec(ctx, ForgetSyncSourceEpochs, sourceID)
+	return err
+}
+
 const IDHighWater = `-- name: IDHighWater :one
 SELECT COALESCE(pg_sequence_last_value(pg_get_serial_sequence('record_history', 'id')::regclass), 0)::bigint AS high_water
 `
@@ -516,6 +527,33 @@ func (q *Queries) SyncSource(ctx context.Context, sourceID string) (SyncSourceRo
 		&i.ContinuedBy,
 		&i.ContinuedAt,
 	)
+	return i, err
+}
+
+const SyncSourceEpochAt = `-- name: SyncSourceEpochAt :one
+SELECT start_id, token FROM rechist_sync_source_epoch
+WHERE source_id = $1::text AND start_id <= $2::bigint
+ORDER BY start_id DESC
+LIMIT 1
+`
+
+type SyncSourceEpochAtParams struct {
+	SourceID string
+	ID       int64
+}
+
+type SyncSourceEpochAtRow struct {
+	StartID int64
+	Token   string
+}
+
+// The epoch of the source's ids this destination received that holds id
+// (the last that starts at or before it): what a push's epochs must go on
+// from (core.SyncStep.EpochsFit). One seek of the primary key.
+func (q *Queries) SyncSourceEpochAt(ctx context.Context, arg SyncSourceEpochAtParams) (SyncSourceEpochAtRow, error) {
+	row := q.db.QueryRow(ctx, SyncSourceEpochAt, arg.SourceID, arg.ID)
+	var i SyncSourceEpochAtRow
+	err := row.Scan(&i.StartID, &i.Token)
 	return i, err
 }
 

@@ -462,6 +462,33 @@ func (q *Queries) SyncSource(ctx context.Context, sourceID string) (SyncSourceRo
 	return i, err
 }
 
+const SyncSourceEpochAt = `-- name: SyncSourceEpochAt :one
+SELECT start_id, token FROM rechist_sync_source_epoch
+WHERE source_id = CAST(?1 AS TEXT) AND start_id <= CAST(?2 AS INTEGER)
+ORDER BY start_id DESC
+LIMIT 1
+`
+
+type SyncSourceEpochAtParams struct {
+	SourceID string
+	ID       int64
+}
+
+type SyncSourceEpochAtRow struct {
+	StartID int64
+	Token   string
+}
+
+// The epoch of the source's ids this destination received that holds id
+// (the last that starts at or before it): what a push's epochs must go on
+// from (core.SyncStep.EpochsFit). One seek of the primary key.
+func (q *Queries) SyncSourceEpochAt(ctx context.Context, arg SyncSourceEpochAtParams) (SyncSourceEpochAtRow, error) {
+	row := q.db.QueryRowContext(ctx, SyncSourceEpochAt, arg.SourceID, arg.ID)
+	var i SyncSourceEpochAtRow
+	err := row.Scan(&i.StartID, &i.Token)
+	return i, err
+}
+
 const SyncSourceEpochs = `-- name: SyncSourceEpochs :many
 SELECT start_id, token FROM rechist_sync_source_epoch
 WHERE source_id = CAST(?1 AS TEXT)
