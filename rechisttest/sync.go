@@ -751,8 +751,15 @@ func testSyncNewIdentityRacesTheOldOne(t *testing.T, h Harness) {
 				if err != nil || res.ParentID != n/2 || res.Copied != n/2 {
 					t.Fatalf("the new identity's push: %+v, %v; want %d copied after %d", res, err, n/2, n/2)
 				}
-			} else if !errors.Is(err, rechist.ErrCopiedSource) || takeover != nil || oldRes.Cursor != 4*int64(batch) {
-				t.Fatalf("old sync: %+v, %v; takeover: %v; want ErrCopiedSource at %d, the takeover done", oldRes, err, takeover, 4*batch)
+			} else {
+				// Refused as continued, and no copy: the file that took the
+				// new identity is this one.
+				if !errors.Is(err, rechist.ErrConflict) || errors.Is(err, rechist.ErrCopiedSource) || takeover != nil || oldRes.Cursor != 4*int64(batch) {
+					t.Fatalf("old sync: %+v, %v; takeover: %v; want ErrConflict (not a copy) at %d, the takeover done", oldRes, err, takeover, 4*batch)
+				}
+				if st, err := dst.SyncStatus(ctx, oldRes.Source); err != nil || st.ContinuedBy == "" || st.ContinuedAt != 4*int64(batch) {
+					t.Fatalf("the old identity's status: %+v, %v; want continued at %d", st, err, 4*batch)
+				}
 			}
 			sameRows(t, "after the race", contents(t, dst), prefixed("gw.", contents(t, src)))
 			storeRun(t, src, int(n)+1, int(n)+10, 0)

@@ -406,6 +406,14 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 			step.Parent, step.ParentLast = parent, parentLast
 		}
 		if err := dst.ApplySync(ctx, step, rows); err != nil {
+			if errors.Is(err, ErrCopiedSource) {
+				// Refused as continued: by this very file's new identity,
+				// taken after this batch was read? Then it is no copy.
+				if id, ierr := src.SourceID(ctx); ierr == nil && id != res.Source {
+					return res, Wrap(op, fmt.Errorf("%w: the source took a new identity (%s, was %s) while this sync ran, and a push under it took over the history of the old one: this sync stops here; a new sync pushes under the new one (the destination said: %v)",
+						ErrConflict, id, res.Source, err), nil)
+				}
+			}
 			return res, err
 		}
 		if adopt { // committed: this run began the cursor from the parent's
