@@ -597,6 +597,11 @@ func (c *syncSourcesCmd) Run(e *env) error {
 	if err := t.flush(); err != nil {
 		return err
 	}
+	for _, st := range srcs {
+		if st.ContinuedBy != "" {
+			fmt.Fprintf(e.stdout, "%s: continued by its new identity %s after id %d (takes no more pushes)\n", st.Source, st.ContinuedBy, st.ContinuedAt)
+		}
+	}
 	return db.Close()
 }
 

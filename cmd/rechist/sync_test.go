@@ -697,6 +697,9 @@ func TestSyncFollowAfterANewIdentity(t *testing.T) {
 	if got := ok(t, dir, "", "--db", "dst.db", "query", "*", "--json"); strings.Count(got, "\n") != 3 {
 		t.Fatalf("the destination:\n%s", got)
 	}
+	if got := ok(t, dir, "", "--db", "dst.db", "sync", "sources"); !strings.Contains(got, "continued by its new identity") {
+		t.Fatalf("sync sources does not say the old identity was continued:\n%s", got)
+	}
 }
 
 // A one-shot push of a file whose earlier identities are, newest first,
