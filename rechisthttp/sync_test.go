@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -424,5 +425,80 @@ func TestSyncOverHTTPManyEpochs(t *testing.T) {
 	got, err := c.SyncEpochs(t.Context(), "many")
 	if err != nil || len(got) != n || got[n-1] != p.Epochs[n-1] {
 		t.Fatalf("SyncEpochs: %d epochs, %v; want %d", len(got), err, n)
+	}
+}
+
+// A takeover refused because the old identity's cursor moved between the
+// client's look at it and the push (a copy of the file pushed under the
+// old identity meanwhile) succeeds on the next try: the client forgets
+// the old identity's status it read, asks for it again (one more GET) and
+// pushes once, where it used to push the stale cursor again and again.
+func TestSyncOverHTTPTakeoverRefusedOnceAsksAgain(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	src, dst := openDB(t), openDB(t)
+	for i := range 6 {
+		store(t, src, "s", int64(1000+i), fmt.Sprint(i))
+	}
+	other := syncServer(t, dst, "", nil)
+	first, err := rechist.SyncTo(t.Context(), src, other, rechist.SyncPrefix("gw."))
+	if err != nil || first.Copied != 6 {
+		t.Fatalf("the first push: %+v, %v", first, err)
+	}
+	copyPath := filepath.Join(dir, "copy.db")
+	if err := src.Backup(t.Context(), copyPath); err != nil {
+		t.Fatal(err)
+	}
+	cp, err := rechist.Open(t.Context(), copyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	store(t, cp, "c", 2000, "7")
+	if _, err := src.NewSourceID(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	store(t, src, "s", 1006, "6")
+	var gets, posts atomic.Int32
+	var moved atomic.Bool
+	wrap := func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodGet {
+				gets.Add(1)
+				next.ServeHTTP(w, r)
+				return
+			}
+			posts.Add(1)
+			var buf bytes.Buffer
+			if _, err := buf.ReadFrom(r.Body); err != nil {
+				t.Error(err)
+			}
+			// The first takeover: the copy pushes under the old identity
+			// first, moving its cursor from 6 to 7.
+			if bytes.Contains(buf.Bytes(), []byte(`"adopt":true`)) && moved.CompareAndSwap(false, true) {
+				if r, err := rechist.SyncTo(r.Context(), cp, other, rechist.SyncPrefix("gw.")); err != nil || r.Copied != 1 {
+					t.Errorf("the copy's push under the old identity: %+v, %v", r, err)
+				}
+			}
+			r.Body = io.NopCloser(&buf)
+			next.ServeHTTP(w, r)
+		})
+	}
+	c := syncServer(t, dst, "", wrap)
+	if _, err := rechist.SyncTo(t.Context(), src, c, rechist.SyncPrefix("gw.")); !errors.Is(err, rechist.ErrConflict) || errors.Is(err, rechist.ErrCopiedSource) {
+		t.Fatalf("the takeover the copy overtook: %v; want ErrConflict, no copy", err)
+	}
+	gets.Store(0)
+	posts.Store(0)
+	r, err := rechist.SyncTo(t.Context(), src, c, rechist.SyncPrefix("gw."))
+	if err != nil || r.Copied != 1 || r.Parent != first.Source || r.ParentID != 6 {
+		t.Fatalf("the takeover's next try: %+v, %v; want 1 row, continued from %s at 6", r, err, first.Source)
+	}
+	// The new identity's status, the old one's (asked again) and its epochs.
+	if gets.Load() != 3 || posts.Load() != 1 {
+		t.Fatalf("the next try took %d GETs and %d POSTs, want 3 and 1", gets.Load(), posts.Load())
+	}
+	if n := len(rowsOf(t, dst)); n != 8 {
+		t.Fatalf("server holds %d rows, want 8", n)
 	}
 }

@@ -32,20 +32,36 @@ const SyncClientTimeout = 2 * time.Minute
 // next sync starts from the cursor the server holds either way, so
 // nothing is sent twice or skipped.
 //
-// The client remembers where each source's cursor stands after a push the
-// server confirmed, so that the next sync of that source (`rechist sync
-// --follow`) costs one request, the push, not two. The server still checks
-// every push against its own cursor: if another sync of the source moved
-// it meanwhile, the push is refused with rechist.ErrConflict, nothing
-// written, the client forgets what it remembered, and the next SyncTo asks
-// the server again (`rechist sync` retries a conflict at once).
+// The client remembers where a source's cursor stands after a push of
+// that source the server confirmed, and answers SyncStatus of the source
+// from it, so that the next sync of that source (`rechist sync --follow`)
+// costs one request, the push, not two. A status it only asked for (GET
+// /api/sync: of a source before its first confirmed push here, or of an
+// earlier identity a new one continues, see rechist.DB.NewSourceID) it
+// keeps only to compute the status after its source's next push, never
+// to answer SyncStatus. A push that continues an earlier identity makes
+// it forget that identity's status too, whatever the answer: the push
+// may have marked it continued, or have been refused because its cursor
+// moved. The server still checks every push against its own cursors: if
+// another sync of the source moved it meanwhile, the push is refused with
+// rechist.ErrConflict, nothing written, the client forgets what it
+// remembered, and the next SyncTo asks the server again (`rechist sync`
+// retries a conflict at once).
 type SyncClient struct {
 	base  *url.URL
 	token string
 	http  *http.Client
 
 	mu    sync.Mutex
-	known map[string]rechist.SyncStatus // by source: the server's status after this client's last confirmed push
+	known map[string]knownStatus // by source
+}
+
+// knownStatus is a source's status on the server as the client last
+// learned it; pushed says it was after a push of the source the server
+// confirmed (else it was asked for: SyncClient).
+type knownStatus struct {
+	st     rechist.SyncStatus
+	pushed bool
 }
 
 var _ rechist.SyncTarget = (*SyncClient)(nil)
@@ -60,7 +76,7 @@ func NewSyncClient(baseURL, token string) (*SyncClient, error) {
 		return nil, fmt.Errorf("%w: sync server %q: want http://HOST[:PORT][/PATH] or https://...", rechist.ErrInvalidArgument, baseURL)
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
-	return &SyncClient{base: u, token: token, http: &http.Client{Timeout: SyncClientTimeout}, known: map[string]rechist.SyncStatus{}}, nil
+	return &SyncClient{base: u, token: token, http: &http.Client{Timeout: SyncClientTimeout}, known: map[string]knownStatus{}}, nil
 }
 
 // String is the server's URL, without credentials.
@@ -70,10 +86,10 @@ func (c *SyncClient) String() string { return c.base.Redacted() }
 // push of source told it the answer (see SyncClient).
 func (c *SyncClient) SyncStatus(ctx context.Context, source string) (rechist.SyncStatus, error) {
 	c.mu.Lock()
-	st, ok := c.known[source]
+	k, ok := c.known[source]
 	c.mu.Unlock()
-	if ok {
-		return st, nil
+	if ok && k.pushed {
+		return k.st, nil
 	}
 	return c.askStatus(ctx, source)
 }
@@ -167,7 +183,7 @@ func (c *SyncClient) askStatus(ctx context.Context, source string) (rechist.Sync
 	if st.Updated > 0 {
 		out.Updated = time.UnixMilli(st.Updated).UTC()
 	}
-	c.remember(out)
+	c.remember(out, false)
 	return out, nil
 }
 
@@ -193,6 +209,9 @@ func (c *SyncClient) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 		return err
 	}
 	before, ok := c.take(p.Source)
+	if p.Adopt {
+		c.take(p.Parent)
+	}
 	err = c.do(req, nil)
 	var se *serverError
 	switch {
@@ -210,7 +229,7 @@ func (c *SyncClient) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 			if p.Pattern != "" {
 				st.Filtered, st.Pattern, st.Prefix = true, p.Pattern, p.Prefix
 			}
-			c.remember(st)
+			c.remember(st, true)
 		}
 		return nil
 	case errors.As(err, &se) && se.final():
@@ -224,15 +243,16 @@ func (c *SyncClient) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 func (c *SyncClient) take(source string) (rechist.SyncStatus, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st, ok := c.known[source]
+	k, ok := c.known[source]
 	delete(c.known, source)
-	return st, ok
+	return k.st, ok
 }
 
-// remember keeps st as its source's status on the server.
-func (c *SyncClient) remember(st rechist.SyncStatus) {
+// remember keeps st as its source's status on the server, learned from a
+// confirmed push of the source (pushed) or asked for.
+func (c *SyncClient) remember(st rechist.SyncStatus, pushed bool) {
 	c.mu.Lock()
-	c.known[st.Source] = st
+	c.known[st.Source] = knownStatus{st: st, pushed: pushed}
 	c.mu.Unlock()
 }
 
