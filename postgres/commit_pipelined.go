@@ -19,10 +19,14 @@ import (
 // pipelined says whether Commit can run batch in two round trips
 // (commitPipelined): every request is an insert or a sync push whose rows
 // go into the pooled INSERT (pooled). Those are the batches of Store,
-// small StoreMany calls and sync pushes, most of what writers commit.
+// small StoreMany calls and sync pushes, most of what writers commit. A
+// push that continues an earlier identity (SyncStep.Adopt, once per new
+// identity) reads the earlier identity's epochs, and those of one that
+// continued it, before it is checked (SyncStep.Continue): it takes the
+// statement-by-statement path, as a Forget does.
 func pipelined(batch []*core.Request) bool {
 	for _, r := range batch {
-		if !pooled(r) || (r.Kind == core.KindSync && r.Sync.Forget) {
+		if !pooled(r) || (r.Kind == core.KindSync && (r.Sync.Forget || r.Sync.Adopt)) {
 			return false
 		}
 	}
@@ -90,7 +94,6 @@ type pipelinedTx struct {
 	rows    db.InsertRecordsParams
 	xid     string
 	cursors map[string]core.SyncCursor
-	moved   map[string]bool             // the sources whose cursor a request moves (the rest: parents only)
 	epochs  map[string][]core.SyncEpoch // by source: the epochs its pushes carry, in queue order
 	// at is, by source, the destination's epoch of it at its cursor (the
 	// first push's PrevID, then each push's last epoch), replace whether
@@ -187,13 +190,6 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 		}
 		for _, s := range t.sources {
 			c := t.cursors[s]
-			if !t.moved[s] { // a parent only (SyncStep.Continue): its cursor stays
-				if c.ContinuedBy != "" {
-					p := setSyncSourceParams(s, c)
-					last.Queue(db.SetSyncSource, p.SourceID, p.Pattern, p.Prefix, p.Horizon, p.RowsGone, p.ContinuedBy, p.ContinuedAt)
-				}
-				continue
-			}
 			last.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
 			last.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
 			if c.Filtered {
@@ -226,18 +222,7 @@ func (t *pipelinedTx) moveCursors(batch []*core.Request) error {
 		if err != nil {
 			return &core.RequestError{Request: r, Err: err}
 		}
-		if r.Sync.Adopt { // the parent's cursor was locked and read too (syncSources)
-			parent, _, err := r.Sync.Continue(t.cursors[r.Sync.Parent])
-			if err != nil {
-				return &core.RequestError{Request: r, Err: err}
-			}
-			t.cursors[r.Sync.Parent] = parent
-		}
 		t.cursors[r.Sync.Source] = next
-		if t.moved == nil {
-			t.moved = map[string]bool{}
-		}
-		t.moved[r.Sync.Source] = true
 		if es := r.Sync.Epochs; len(es) > 0 {
 			if t.epochs == nil {
 				t.epochs, t.replace = map[string][]core.SyncEpoch{}, map[string]bool{}

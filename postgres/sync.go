@@ -52,7 +52,17 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 		if err != nil {
 			return err
 		}
-		parent, mark, err := st.Continue(parent)
+		parentEpochs, err := writerSyncEpochs(ctx, q, st.Parent)
+		if err != nil {
+			return statementError(r, err)
+		}
+		var heirEpochs []core.SyncEpoch
+		if parent.ContinuedBy != "" {
+			if heirEpochs, err = writerSyncEpochs(ctx, q, parent.ContinuedBy); err != nil {
+				return statementError(r, err)
+			}
+		}
+		parent, mark, err := st.Continue(parent, parentEpochs, heirEpochs)
 		if err != nil {
 			return &core.RequestError{Request: r, Err: err}
 		}
@@ -88,6 +98,20 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 		return statementError(r, err)
 	}
 	return nil
+}
+
+// writerSyncEpochs reads the epochs of a source's ids the destination
+// received, inside the write transaction (core.SyncStep.Continue).
+func writerSyncEpochs(ctx context.Context, q *db.Queries, source string) ([]core.SyncEpoch, error) {
+	got, err := q.SyncSourceEpochs(ctx, source)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.SyncEpoch, len(got))
+	for i, g := range got {
+		out[i] = core.SyncEpoch{Start: g.StartID, Token: g.Token}
+	}
+	return out, nil
 }
 
 // writerSyncCursor reads a source's cursor and what

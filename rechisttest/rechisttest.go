@@ -165,6 +165,8 @@ func Run(t *testing.T, h Harness) {
 			{name: "GoneBeforeFirstPushIsNotMissed", test: testSyncGoneBeforeFirstPushIsNotMissed},
 			{name: "NewIdentityRacesTheOldOne", test: testSyncNewIdentityRacesTheOldOne},
 			{name: "NewIdentityAfterAPushWithoutEpochs", test: testSyncNewIdentityAfterAPushWithoutEpochs},
+			{name: "TakeoverOfAnotherHistoryRefused", test: testSyncTakeoverOfAnotherHistoryRefused},
+			{name: "TwoNewIdentitiesWhileASyncRuns", test: testSyncTwoNewIdentitiesWhileASyncRuns},
 		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},

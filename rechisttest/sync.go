@@ -699,8 +699,9 @@ func (t *raceTarget) ApplySync(ctx context.Context, p rechist.SyncPush) error {
 // stops at its next batch (its source has another identity), and the new
 // sync, run again, continues from where the old one stopped.
 func testSyncNewIdentityRacesTheOldOne(t *testing.T, h Harness) {
-	// Batches of 10 rows and of 1,000 (PostgreSQL commits the first in its
-	// pipelined path, the second with COPY in the other).
+	// Batches of 10 rows and of 1,000 (PostgreSQL commits the first's
+	// pushes under the old identity in its pipelined path, the second's
+	// with COPY in the other; a takeover always takes the other).
 	for _, c := range []struct {
 		oldFirst bool
 		batch    int
@@ -849,3 +850,128 @@ func testSyncNewIdentityAfterAPushWithoutEpochs(t *testing.T, h Harness) {
 
 // syncTargetOnly hides every method of a target but rechist.SyncTarget's.
 type syncTargetOnly struct{ rechist.SyncTarget }
+
+// A push that claims to continue another identity's history (Adopt, that
+// identity and its cursor) with epochs that part from the ones the
+// destination received from that identity before the point it continues
+// from is refused, nothing written and the identity not marked continued:
+// the destination does not take the claim on trust (any client that may
+// push could otherwise take over another device's history and skip its
+// own rows). The same claim with the identity's own epochs is taken.
+func testSyncTakeoverOfAnotherHistoryRefused(t *testing.T, h Harness) {
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "src.db")
+	opts := []rechist.SyncOption{rechist.SyncPrefix("gw.")}
+	var res rechist.SyncResult
+	for i := range 2 { // two epochs: 1-5, 6-10
+		src, err := open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		storeRun(t, src, 5*i+1, 5*i+5, 0)
+		res, err = rechist.Sync(ctx, src, dst, opts...)
+		src.Close()
+		if err != nil || res.Copied != 5 {
+			t.Fatalf("push %d: %+v, %v", i+1, res, err)
+		}
+	}
+	theirs, err := dst.SyncEpochs(ctx, res.Source)
+	if err != nil || len(theirs) != 2 {
+		t.Fatalf("the source's epochs on the destination: %v, %v; want 2", theirs, err)
+	}
+	before := contents(t, dst)
+	claim := func(epochs []rechist.SyncEpoch) rechist.SyncPush {
+		return rechist.SyncPush{Source: "forged", Prev: 10, Last: 12, Hash: "h", Epoch: epochs[len(epochs)-1].Token,
+			Pattern: "*", Prefix: "gw.", Horizon: 12, Adopt: true, Parent: res.Source, ParentLast: 10, Epochs: epochs,
+			Rows: []rechist.SyncRow{{Name: "gw.forged", Value: json.RawMessage("1"), StoredAt: ms(11)},
+				{Name: "gw.forged", Value: json.RawMessage("2"), StoredAt: ms(12)}}}
+	}
+	for _, c := range []struct {
+		name   string
+		epochs []rechist.SyncEpoch
+	}{
+		{"none of its epochs", []rechist.SyncEpoch{{Start: 1, Token: "another"}}},
+		{"its first epoch only", []rechist.SyncEpoch{theirs[0], {Start: 6, Token: "another"}}},
+		{"its first epoch, ending early", []rechist.SyncEpoch{theirs[0], {Start: 4, Token: "another"}}},
+	} {
+		err := dst.ApplySync(ctx, claim(c.epochs))
+		if !errors.Is(err, rechist.ErrConflict) || !errors.Is(err, rechist.ErrCopiedSource) {
+			t.Fatalf("a takeover with %s: %v; want ErrConflict and ErrCopiedSource", c.name, err)
+		}
+		sameRows(t, "after a refused takeover ("+c.name+")", contents(t, dst), before)
+		if st, err := dst.SyncStatus(ctx, res.Source); err != nil || st.ContinuedBy != "" || st.Cursor != 10 {
+			t.Fatalf("the old identity after a refused takeover (%s): %+v, %v; want at 10, not continued", c.name, st, err)
+		}
+		if st, err := dst.SyncStatus(ctx, "forged"); err != nil || st.Cursor != 0 {
+			t.Fatalf("the forged source after a refused takeover (%s): %+v, %v; want no cursor", c.name, st, err)
+		}
+	}
+	if err := dst.ApplySync(ctx, claim(theirs)); err != nil {
+		t.Fatalf("a takeover with the identity's own epochs: %v", err)
+	}
+	if st, err := dst.SyncStatus(ctx, res.Source); err != nil || st.ContinuedBy != "forged" || st.ContinuedAt != 10 {
+		t.Fatalf("the old identity after the takeover: %+v, %v; want continued by forged at 10", st, err)
+	}
+}
+
+// A file takes a new identity (S1) and a sync under it reads its rows to
+// take over the old identity's history; before that push commits, the
+// file takes another new identity (S2), whose sync finds no cursor of S1,
+// takes over the old identity at the same point and marks it continued.
+// S1's takeover then comes with the same history after the point as S2's
+// (the same file): it is refused (the sync under S1 is told its file took
+// a new identity, no copy), and every row is on the destination once.
+func testSyncTwoNewIdentitiesWhileASyncRuns(t *testing.T, h Harness) {
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	src, err := open(ctx, filepath.Join(t.TempDir(), "src.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	opts := []rechist.SyncOption{rechist.SyncPrefix("gw.")}
+	storeRun(t, src, 1, 10, 0)
+	first, err := rechist.Sync(ctx, src, dst, opts...)
+	if err != nil || first.Copied != 10 {
+		t.Fatalf("the first push: %+v, %v", first, err)
+	}
+	s1, err := src.NewSourceID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	storeRun(t, src, 11, 20, 0)
+	var s2 string
+	var second rechist.SyncResult
+	var secondErr error
+	racing := &raceTarget{dst: dst}
+	racing.before = func(p rechist.SyncPush) bool {
+		if !p.Adopt || s2 != "" {
+			return false
+		}
+		if s2, err = src.NewSourceID(ctx); err != nil {
+			t.Fatal(err)
+		}
+		second, secondErr = rechist.Sync(ctx, src, dst, opts...)
+		return false
+	}
+	res, err := rechist.SyncTo(ctx, src, racing, opts...)
+	if secondErr != nil || second.Source != s2 || second.Parent != first.Source || second.ParentID != 10 || second.Copied != 10 {
+		t.Fatalf("the sync under the second new identity: %+v, %v; want 10 rows, continued from %s at 10", second, secondErr, first.Source)
+	}
+	if !errors.Is(err, rechist.ErrConflict) || errors.Is(err, rechist.ErrCopiedSource) || res.Source != s1 || res.Copied != 0 {
+		t.Fatalf("the sync under the first new identity: %+v, %v; want ErrConflict (not a copy), nothing copied", res, err)
+	}
+	if st, err := dst.SyncStatus(ctx, s1); err != nil || st.Cursor != 0 {
+		t.Fatalf("the first new identity's status: %+v, %v; want no cursor", st, err)
+	}
+	if st, err := dst.SyncStatus(ctx, first.Source); err != nil || st.ContinuedBy != s2 || st.ContinuedAt != 10 {
+		t.Fatalf("the old identity's status: %+v, %v; want continued by %s at 10", st, err, s2)
+	}
+	sameRows(t, "after both takeovers", contents(t, dst), prefixed("gw.", contents(t, src)))
+	storeRun(t, src, 21, 25, 0)
+	if r, err := rechist.Sync(ctx, src, dst, opts...); err != nil || r.Copied != 5 || r.Source != s2 {
+		t.Fatalf("the next push: %+v, %v; want 5 rows under %s", r, err, s2)
+	}
+	sameRows(t, "after the next push", contents(t, dst), prefixed("gw.", contents(t, src)))
+}

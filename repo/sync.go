@@ -40,7 +40,17 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 		if err != nil {
 			return err
 		}
-		parent, mark, err := st.Continue(parent)
+		parentEpochs, err := writerSyncEpochs(ctx, q, st.Parent)
+		if err != nil {
+			return err
+		}
+		var heirEpochs []core.SyncEpoch
+		if parent.ContinuedBy != "" {
+			if heirEpochs, err = writerSyncEpochs(ctx, q, parent.ContinuedBy); err != nil {
+				return err
+			}
+		}
+		parent, mark, err := st.Continue(parent, parentEpochs, heirEpochs)
 		if err != nil {
 			return &core.RequestError{Request: r, Err: err}
 		}
@@ -80,6 +90,20 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 		}
 	}
 	return nil
+}
+
+// writerSyncEpochs reads the epochs of a source's ids the file received,
+// inside the write transaction (core.SyncStep.Continue).
+func writerSyncEpochs(ctx context.Context, q *syncdb.Queries, source string) ([]core.SyncEpoch, error) {
+	got, err := q.SyncSourceEpochs(ctx, source)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.SyncEpoch, len(got))
+	for i, g := range got {
+		out[i] = core.SyncEpoch{Start: g.StartID, Token: g.Token}
+	}
+	return out, nil
 }
 
 // writerSyncCursor reads a source's cursor and what

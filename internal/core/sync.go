@@ -1,6 +1,7 @@
 package core
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -149,7 +150,23 @@ func (s *SyncStep) Next(before SyncCursor, rows int) (SyncCursor, error) {
 // identity could go on pushing), the parent is marked continued there, so
 // that no push under it moves its cursor again (mark). A step that is not
 // an Adopt passes.
-func (s *SyncStep) Continue(parent SyncCursor) (next SyncCursor, mark bool, err error) {
+//
+// parentEpochs is the parent's list of epochs on the destination, read in
+// the same transaction; heirEpochs, when the parent is continued
+// (parent.ContinuedBy), the list of the identity that continued it. The
+// step carries the source's epochs from id 0 (a cursor's first step): it
+// continues only if they agree with the parent's up to PrevID
+// (forkPoint), the history it claims to share; else it is refused as a
+// copy's (ErrCopiedSource), so that a push cannot take over another
+// device's history and skip its own rows by naming it. And a step that
+// continues from the point where another identity continued the parent
+// already, with the same epoch as that identity's at the id after it,
+// has the same history past the point: it comes from the same file, which
+// took a new identity twice (the other identity's push took over while
+// this one's was on its way), and is refused likewise, so that the rows
+// after the point are not stored under both (a genuine copy of the file
+// stored its rows after the point under an epoch of its own).
+func (s *SyncStep) Continue(parent SyncCursor, parentEpochs, heirEpochs []SyncEpoch) (next SyncCursor, mark bool, err error) {
 	if !s.Adopt {
 		return parent, false, nil
 	}
@@ -160,11 +177,31 @@ func (s *SyncStep) Continue(parent SyncCursor) (next SyncCursor, mark bool, err 
 	case s.PrevID > parent.LastID || !parent.Filtered || parent.Pattern != s.Pattern || parent.Prefix != s.Prefix:
 		return parent, false, fmt.Errorf("%w: source %s cannot continue the history of %s from id %d: the destination holds it up to id %d with pattern %q and prefix %q, this push has %q and %q",
 			ErrConflict, s.Source, s.Parent, s.PrevID, parent.LastID, parent.Pattern, parent.Prefix, s.Pattern, s.Prefix)
-	case s.PrevID < parent.LastID || parent.ContinuedBy != "":
+	case s.PrevID > 0 && forkPoint(s.Epochs, parentEpochs) < s.PrevID:
+		return parent, false, fmt.Errorf("%w: %w: source %s cannot continue the history of %s from id %d: its epochs and the ones the destination received from %s part before that id (its history is not that one); nothing was written",
+			ErrConflict, ErrCopiedSource, s.Source, s.Parent, s.PrevID, s.Parent)
+	case parent.ContinuedBy != "" && parent.ContinuedBy != s.Source && parent.ContinuedAt == s.PrevID:
+		ours, ok := epochAt(s.Epochs, s.PrevID+1)
+		theirs, ok2 := epochAt(heirEpochs, s.PrevID+1)
+		if ok && ok2 && ours == theirs {
+			return parent, false, fmt.Errorf("%w: %w: source %s cannot continue the history of %s from id %d: the new identity %s continued it there already, with the same history after it (the file took a new identity again while this push was on its way: push under its newest identity); nothing was written",
+				ErrConflict, ErrCopiedSource, s.Source, s.Parent, s.PrevID, parent.ContinuedBy)
+		}
+	}
+	if s.PrevID < parent.LastID || parent.ContinuedBy != "" {
 		return parent, false, nil
 	}
 	parent.ContinuedBy, parent.ContinuedAt = s.Source, parent.LastID
 	return parent, true, nil
+}
+
+// epochAt returns the epoch of list (in start order) that holds id.
+func epochAt(list []SyncEpoch, id int64) (SyncEpoch, bool) {
+	i, _ := slices.BinarySearchFunc(list, id+1, func(e SyncEpoch, start int64) int { return cmp.Compare(e.Start, start) })
+	if i == 0 {
+		return SyncEpoch{}, false
+	}
+	return list[i-1], true
 }
 
 // ContinuedError is the error of a push of source, whose history on the
