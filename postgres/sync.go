@@ -62,7 +62,11 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 				return statementError(r, err)
 			}
 		}
-		parent, mark, err := st.Continue(parent, parentEpochs, heirEpochs)
+		takeovers, err := writerSyncTakeovers(ctx, q, st.Parent)
+		if err != nil {
+			return statementError(r, err)
+		}
+		parent, mark, err := st.Continue(parent, parentEpochs, heirEpochs, takeovers)
 		if err != nil {
 			return &core.RequestError{Request: r, Err: err}
 		}
@@ -70,6 +74,10 @@ func moveSyncCursor(ctx context.Context, q *db.Queries, r *core.Request) error {
 			if err := q.SetSyncSource(ctx, setSyncSourceParams(st.Parent, parent)); err != nil {
 				return statementError(r, err)
 			}
+		}
+		t := st.Takeover()
+		if err := q.AddSyncTakeover(ctx, db.AddSyncTakeoverParams{ParentID: st.Parent, SourceID: t.Source, AtID: t.At, Epoch: t.Epoch}); err != nil {
+			return statementError(r, err)
 		}
 	}
 	err = q.SetSyncCursor(ctx, db.SetSyncCursorParams{SourceID: st.Source, LastID: next.LastID, LastHash: next.LastHash,
@@ -110,6 +118,21 @@ func writerSyncEpochs(ctx context.Context, q *db.Queries, source string) ([]core
 	out := make([]core.SyncEpoch, len(got))
 	for i, g := range got {
 		out[i] = core.SyncEpoch{Start: g.StartID, Token: g.Token}
+	}
+	return out, nil
+}
+
+// writerSyncTakeovers reads the takeovers of parent's history the
+// destination recorded, inside the takeover's write transaction
+// (core.SyncStep.Continue).
+func writerSyncTakeovers(ctx context.Context, q *db.Queries, parent string) ([]core.SyncTakeover, error) {
+	got, err := q.SyncTakeovers(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.SyncTakeover, len(got))
+	for i, g := range got {
+		out[i] = core.SyncTakeover{Source: g.SourceID, At: g.AtID, Epoch: g.Epoch}
 	}
 	return out, nil
 }

@@ -167,6 +167,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "NewIdentityAfterAPushWithoutEpochs", test: testSyncNewIdentityAfterAPushWithoutEpochs},
 			{name: "TakeoverOfAnotherHistoryRefused", test: testSyncTakeoverOfAnotherHistoryRefused},
 			{name: "TwoNewIdentitiesWhileASyncRuns", test: testSyncTwoNewIdentitiesWhileASyncRuns},
+			{name: "TwoNewIdentitiesBelowTheOldCursor", test: testSyncTwoNewIdentitiesBelowTheOldCursor},
 		}},
 		{"Operate", []testCase{
 			{name: "ReadOnlyReadsAndRefusesWrites", test: testReadOnlyReadsAndRefusesWrites},

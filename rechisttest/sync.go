@@ -975,3 +975,90 @@ func testSyncTwoNewIdentitiesWhileASyncRuns(t *testing.T, h Harness) {
 	}
 	sameRows(t, "after the next push", contents(t, dst), prefixed("gw.", contents(t, src)))
 }
+
+// A copy of a file, which parted from the history the original pushed
+// below its cursor, takes a new identity (S1), and a sync under it reads
+// its rows to take over the old identity's history from where they part;
+// before that push commits, the copy takes another new identity (S2),
+// whose sync finds no cursor of S1 and takes over the old identity at the
+// same point. Neither takeover starts at the old cursor, so the old
+// identity is not marked continued: the destination records each
+// takeover, and S1's, which comes with the same history after the point
+// as S2's (the same file), is refused (the sync under S1 is told its file
+// took a new identity, no copy). Every row is on the destination once.
+func testSyncTwoNewIdentitiesBelowTheOldCursor(t *testing.T, h Harness) {
+	dst, _ := h.openDB(t, h.Fast...)
+	ctx := t.Context()
+	dir := t.TempDir()
+	orig, err := open(ctx, filepath.Join(dir, "orig.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer orig.Close()
+	opts := []rechist.SyncOption{rechist.SyncPrefix("gw.")}
+	storeRun(t, orig, 1, 10, 0)
+	if err := orig.Backup(ctx, filepath.Join(dir, "copy.db")); err != nil {
+		t.Fatal(err)
+	}
+	storeRun(t, orig, 11, 20, 0)
+	first, err := rechist.Sync(ctx, orig, dst, opts...)
+	if err != nil || first.Copied != 20 {
+		t.Fatalf("the original's push: %+v, %v", first, err)
+	}
+	src, err := open(ctx, filepath.Join(dir, "copy.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	storeRun(t, src, 11, 15, 1000)
+	if _, err := rechist.Sync(ctx, src, dst, opts...); !errors.Is(err, rechist.ErrCopiedSource) {
+		t.Fatalf("the copy's push: %v; want ErrCopiedSource", err)
+	}
+	s1, err := src.NewSourceID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s2 string
+	var second rechist.SyncResult
+	var secondErr error
+	racing := &raceTarget{dst: dst}
+	racing.before = func(p rechist.SyncPush) bool {
+		if !p.Adopt || s2 != "" {
+			return false
+		}
+		if s2, err = src.NewSourceID(ctx); err != nil {
+			t.Fatal(err)
+		}
+		second, secondErr = rechist.Sync(ctx, src, dst, opts...)
+		return false
+	}
+	res, err := rechist.SyncTo(ctx, src, racing, opts...)
+	if secondErr != nil || second.Source != s2 || second.Parent != first.Source || second.ParentID != 10 || second.Copied != 5 {
+		t.Fatalf("the sync under the second new identity: %+v, %v; want 5 rows, continued from %s at 10", second, secondErr, first.Source)
+	}
+	if !errors.Is(err, rechist.ErrConflict) || errors.Is(err, rechist.ErrCopiedSource) || res.Source != s1 || res.Copied != 0 {
+		t.Fatalf("the sync under the first new identity: %+v, %v; want ErrConflict (not a copy), nothing copied", res, err)
+	}
+	if st, err := dst.SyncStatus(ctx, s1); err != nil || st.Cursor != 0 {
+		t.Fatalf("the first new identity's status: %+v, %v; want no cursor", st, err)
+	}
+	if st, err := dst.SyncStatus(ctx, first.Source); err != nil || st.ContinuedBy != "" || st.Cursor != 20 {
+		t.Fatalf("the old identity's status: %+v, %v; want at 20, not continued", st, err)
+	}
+	want := func() []string {
+		w := prefixed("gw.", contents(t, orig))
+		for _, r := range contents(t, src) {
+			if !slices.Contains(w, "gw."+r) {
+				w = append(w, "gw."+r)
+			}
+		}
+		sort.Strings(w)
+		return w
+	}
+	sameRows(t, "after both takeovers", contents(t, dst), want())
+	storeRun(t, src, 16, 20, 1000)
+	if r, err := rechist.Sync(ctx, src, dst, opts...); err != nil || r.Copied != 5 || r.Source != s2 {
+		t.Fatalf("the next push: %+v, %v; want 5 rows under %s", r, err, s2)
+	}
+	sameRows(t, "after the next push", contents(t, dst), want())
+}

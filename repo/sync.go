@@ -50,7 +50,11 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 				return err
 			}
 		}
-		parent, mark, err := st.Continue(parent, parentEpochs, heirEpochs)
+		takeovers, err := writerSyncTakeovers(ctx, q, st.Parent)
+		if err != nil {
+			return err
+		}
+		parent, mark, err := st.Continue(parent, parentEpochs, heirEpochs, takeovers)
 		if err != nil {
 			return &core.RequestError{Request: r, Err: err}
 		}
@@ -58,6 +62,10 @@ func moveSyncCursor(ctx context.Context, q *syncdb.Queries, r *core.Request) err
 			if err := q.SetSyncSource(ctx, setSyncSourceParams(st.Parent, parent)); err != nil {
 				return err
 			}
+		}
+		t := st.Takeover()
+		if err := q.AddSyncTakeover(ctx, syncdb.AddSyncTakeoverParams{ParentID: st.Parent, SourceID: t.Source, AtID: t.At, Epoch: t.Epoch}); err != nil {
+			return err
 		}
 	}
 	err = q.SetSyncCursor(ctx, syncdb.SetSyncCursorParams{SourceID: st.Source, LastID: next.LastID, LastHash: next.LastHash,
@@ -102,6 +110,21 @@ func writerSyncEpochs(ctx context.Context, q *syncdb.Queries, source string) ([]
 	out := make([]core.SyncEpoch, len(got))
 	for i, g := range got {
 		out[i] = core.SyncEpoch{Start: g.StartID, Token: g.Token}
+	}
+	return out, nil
+}
+
+// writerSyncTakeovers reads the takeovers of parent's history the
+// destination recorded, inside the takeover's write transaction
+// (core.SyncStep.Continue).
+func writerSyncTakeovers(ctx context.Context, q *syncdb.Queries, parent string) ([]core.SyncTakeover, error) {
+	got, err := q.SyncTakeovers(ctx, parent)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]core.SyncTakeover, len(got))
+	for i, g := range got {
+		out[i] = core.SyncTakeover{Source: g.SourceID, At: g.AtID, Epoch: g.Epoch}
 	}
 	return out, nil
 }

@@ -166,7 +166,15 @@ func (s *SyncStep) Next(before SyncCursor, rows int) (SyncCursor, error) {
 // this one's was on its way), and is refused likewise, so that the rows
 // after the point are not stored under both (a genuine copy of the file
 // stored its rows after the point under an epoch of its own).
-func (s *SyncStep) Continue(parent SyncCursor, parentEpochs, heirEpochs []SyncEpoch) (next SyncCursor, mark bool, err error) {
+//
+// takeovers are the takeovers of the parent the destination recorded
+// (Takeover), read in the same transaction: a step that comes with the
+// epoch another identity's takeover recorded at the id after the point it
+// continued from has that identity's history past the point, the same
+// file's, and is refused with ErrConflict (not a copy: run again, the
+// file's newest identity goes on), also when neither continued from the
+// parent's cursor, so that the parent was never marked continued.
+func (s *SyncStep) Continue(parent SyncCursor, parentEpochs, heirEpochs []SyncEpoch, takeovers []SyncTakeover) (next SyncCursor, mark bool, err error) {
 	if !s.Adopt {
 		return parent, false, nil
 	}
@@ -188,11 +196,37 @@ func (s *SyncStep) Continue(parent SyncCursor, parentEpochs, heirEpochs []SyncEp
 				ErrConflict, ErrCopiedSource, s.Source, s.Parent, s.PrevID, parent.ContinuedBy)
 		}
 	}
+	for _, t := range takeovers {
+		if t.Source == s.Source || t.Epoch == "" {
+			continue
+		}
+		if ours, ok := epochAt(s.Epochs, t.At+1); ok && ours.Token == t.Epoch {
+			return parent, false, fmt.Errorf("%w: source %s cannot continue the history of %s from id %d: the identity %s took it over from id %d already, with the same history after that id (the file took a new identity again while a sync under this one was on its way, or another sync of it ran meanwhile: push again, under its newest identity); nothing was written",
+				ErrConflict, s.Source, s.Parent, s.PrevID, t.Source, t.At)
+		}
+	}
 	if s.PrevID < parent.LastID || parent.ContinuedBy != "" {
 		return parent, false, nil
 	}
 	parent.ContinuedBy, parent.ContinuedAt = s.Source, parent.LastID
 	return parent, true, nil
+}
+
+// SyncTakeover is a takeover a destination recorded (SyncStep.Takeover):
+// Source continued its parent's history from id At, and its epoch at
+// At+1 is Epoch ("": the push carried none).
+type SyncTakeover struct {
+	Source string
+	At     int64
+	Epoch  string
+}
+
+// Takeover is what the destination records of an Adopt step that it
+// committed, in the same transaction, for Continue to compare later
+// takeovers of the same parent with.
+func (s *SyncStep) Takeover() SyncTakeover {
+	e, _ := epochAt(s.Epochs, s.PrevID+1)
+	return SyncTakeover{Source: s.Source, At: s.PrevID, Epoch: e.Token}
 }
 
 // epochAt returns the epoch of list (in start order) that holds id.
@@ -443,7 +477,7 @@ func Sync(ctx context.Context, src *DB, dst SyncTarget, o SyncOptions) (SyncResu
 			step.Parent, step.ParentLast = parent, parentLast
 		}
 		if err := dst.ApplySync(ctx, step, rows); err != nil {
-			if errors.Is(err, ErrCopiedSource) {
+			if errors.Is(err, ErrCopiedSource) || (adopt && errors.Is(err, ErrConflict)) {
 				// Refused as continued: by this very file's new identity,
 				// taken after this batch was read? Then it is no copy.
 				if id, ierr := src.SourceID(ctx); ierr == nil && id != res.Source {

@@ -113,3 +113,31 @@ func TestSyncStepNext(t *testing.T) {
 		}
 	}
 }
+
+// Continue refuses a takeover whose epoch after the point another
+// identity's recorded takeover of the same parent continued from is that
+// takeover's (the same file, a second new identity): ErrConflict, no
+// copy; another epoch there (a genuine copy) and the source's own record
+// pass. Takeover records the step's epoch at the id after its point.
+func TestSyncStepContinueTakeovers(t *testing.T) {
+	parent := SyncCursor{LastID: 20, Filtered: true, Pattern: "*", Prefix: "gw."}
+	parentEpochs := []SyncEpoch{{Start: 1, Token: "a"}, {Start: 11, Token: "b"}}
+	step := func(source, own string) *SyncStep {
+		return &SyncStep{Source: source, PrevID: 10, LastID: 15, LastHash: "h", Pattern: "*", Prefix: "gw.", Adopt: true,
+			Parent: "p", ParentLast: 20, Epochs: []SyncEpoch{{Start: 1, Token: "a"}, {Start: 11, Token: own}}}
+	}
+	s2 := step("s2", "c")
+	if got := s2.Takeover(); got != (SyncTakeover{Source: "s2", At: 10, Epoch: "c"}) {
+		t.Fatalf("Takeover = %+v; want s2 at 10 with epoch c", got)
+	}
+	recorded := []SyncTakeover{s2.Takeover()}
+	if next, mark, err := step("s1", "c").Continue(parent, parentEpochs, nil, recorded); !errors.Is(err, ErrConflict) || errors.Is(err, ErrCopiedSource) || mark || next != parent {
+		t.Errorf("a second takeover with the same epoch after the point: %+v, %v, %v; want ErrConflict (not a copy), nothing marked", next, mark, err)
+	}
+	if _, mark, err := step("other", "d").Continue(parent, parentEpochs, nil, recorded); err != nil || mark {
+		t.Errorf("a copy's takeover (another epoch after the point): %v, %v; want it taken, the parent not marked (below its cursor)", mark, err)
+	}
+	if _, _, err := s2.Continue(parent, parentEpochs, nil, recorded); err != nil {
+		t.Errorf("the recorded source itself: %v; want it taken", err)
+	}
+}

@@ -165,3 +165,17 @@ SELECT 'source_parents',
 FROM rechist_meta AS m
 WHERE m.key = 'source_id'
 ON CONFLICT (key) DO UPDATE SET value = excluded.value;
+
+-- name: SyncTakeovers :many
+-- The takeovers of parent's history this destination took, inside the
+-- takeover's transaction (core.SyncStep.Continue): a range of the
+-- primary key.
+SELECT source_id, at_id, epoch FROM rechist_sync_takeover
+WHERE parent_id = CAST(@parent_id AS TEXT)
+ORDER BY source_id;
+
+-- name: AddSyncTakeover :exec
+-- Written with the takeover's cursor, in its transaction.
+INSERT INTO rechist_sync_takeover (parent_id, source_id, at_id, epoch)
+VALUES (CAST(@parent_id AS TEXT), CAST(@source_id AS TEXT), CAST(@at_id AS INTEGER), CAST(@epoch AS TEXT))
+ON CONFLICT (parent_id, source_id) DO UPDATE SET at_id = excluded.at_id, epoch = excluded.epoch;

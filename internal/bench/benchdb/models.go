@@ -97,6 +97,13 @@ type RechistSyncSourceEpoch struct {
 	Token    string
 }
 
+type RechistSyncTakeover struct {
+	ParentID string
+	SourceID string
+	AtID     int64
+	Epoch    string
+}
+
 type RecordHistory struct {
 	ID         int64
 	RecordName string

@@ -28,6 +28,30 @@ func (q *Queries) AddSyncSourceEpochs(ctx context.Context, arg AddSyncSourceEpoc
 	return err
 }
 
+const AddSyncTakeover = `-- name: AddSyncTakeover :exec
+INSERT INTO rechist_sync_takeover (parent_id, source_id, at_id, epoch)
+VALUES ($1::text, $2::text, $3::bigint, $4::text)
+ON CONFLICT (parent_id, source_id) DO UPDATE SET at_id = excluded.at_id, epoch = excluded.epoch
+`
+
+type AddSyncTakeoverParams struct {
+	ParentID string
+	SourceID string
+	AtID     int64
+	Epoch    string
+}
+
+// Written with the takeover's cursor, in its transaction.
+func (q *Queries) AddSyncTakeover(ctx context.Context, arg AddSyncTakeoverParams) error {
+	_, err := q.db.Exec(ctx, AddSyncTakeover,
+		arg.ParentID,
+		arg.SourceID,
+		arg.AtID,
+		arg.Epoch,
+	)
+	return err
+}
+
 const ForgetSyncSource = `-- name: ForgetSyncSource :exec
 WITH e AS (DELETE FROM rechist_sync_cursor_epoch WHERE source_id = $1::text),
      s AS (DELETE FROM rechist_sync_source WHERE source_id = $1::text),
@@ -605,4 +629,39 @@ func (q *Queries) SyncSourceTable(ctx context.Context) (bool, error) {
 	var present bool
 	err := row.Scan(&present)
 	return present, err
+}
+
+const SyncTakeovers = `-- name: SyncTakeovers :many
+SELECT source_id, at_id, epoch FROM rechist_sync_takeover
+WHERE parent_id = $1::text
+ORDER BY source_id
+`
+
+type SyncTakeoversRow struct {
+	SourceID string
+	AtID     int64
+	Epoch    string
+}
+
+// The takeovers of parent's history this destination took, inside the
+// takeover's transaction under the parent's cursor lock
+// (core.SyncStep.Continue): a range of the primary key.
+func (q *Queries) SyncTakeovers(ctx context.Context, parentID string) ([]SyncTakeoversRow, error) {
+	rows, err := q.db.Query(ctx, SyncTakeovers, parentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SyncTakeoversRow
+	for rows.Next() {
+		var i SyncTakeoversRow
+		if err := rows.Scan(&i.SourceID, &i.AtID, &i.Epoch); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

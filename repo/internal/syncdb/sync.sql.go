@@ -27,6 +27,30 @@ func (q *Queries) AddSyncSourceEpoch(ctx context.Context, arg AddSyncSourceEpoch
 	return err
 }
 
+const AddSyncTakeover = `-- name: AddSyncTakeover :exec
+INSERT INTO rechist_sync_takeover (parent_id, source_id, at_id, epoch)
+VALUES (CAST(?1 AS TEXT), CAST(?2 AS TEXT), CAST(?3 AS INTEGER), CAST(?4 AS TEXT))
+ON CONFLICT (parent_id, source_id) DO UPDATE SET at_id = excluded.at_id, epoch = excluded.epoch
+`
+
+type AddSyncTakeoverParams struct {
+	ParentID string
+	SourceID string
+	AtID     int64
+	Epoch    string
+}
+
+// Written with the takeover's cursor, in its transaction.
+func (q *Queries) AddSyncTakeover(ctx context.Context, arg AddSyncTakeoverParams) error {
+	_, err := q.db.ExecContext(ctx, AddSyncTakeover,
+		arg.ParentID,
+		arg.SourceID,
+		arg.AtID,
+		arg.Epoch,
+	)
+	return err
+}
+
 const ForgetSyncCursor = `-- name: ForgetSyncCursor :execrows
 DELETE FROM rechist_sync_cursor WHERE source_id = CAST(?1 AS TEXT)
 `
@@ -512,6 +536,44 @@ func (q *Queries) SyncSourceEpochs(ctx context.Context, sourceID string) ([]Sync
 	for rows.Next() {
 		var i SyncSourceEpochsRow
 		if err := rows.Scan(&i.StartID, &i.Token); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const SyncTakeovers = `-- name: SyncTakeovers :many
+SELECT source_id, at_id, epoch FROM rechist_sync_takeover
+WHERE parent_id = CAST(?1 AS TEXT)
+ORDER BY source_id
+`
+
+type SyncTakeoversRow struct {
+	SourceID string
+	AtID     int64
+	Epoch    string
+}
+
+// The takeovers of parent's history this destination took, inside the
+// takeover's transaction (core.SyncStep.Continue): a range of the
+// primary key.
+func (q *Queries) SyncTakeovers(ctx context.Context, parentID string) ([]SyncTakeoversRow, error) {
+	rows, err := q.db.QueryContext(ctx, SyncTakeovers, parentID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []SyncTakeoversRow
+	for rows.Next() {
+		var i SyncTakeoversRow
+		if err := rows.Scan(&i.SourceID, &i.AtID, &i.Epoch); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
