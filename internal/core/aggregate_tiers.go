@@ -34,10 +34,7 @@ func aggregateRecord(ctx context.Context, rd Reader, op, name string, a AggSpec)
 	if err != nil {
 		return nil, 0, err
 	}
-	var loc *time.Location // nil: buckets of the epoch, as in UTC
-	if !isUTC(a.Loc) {
-		loc = a.Loc
-	}
+	loc := a.Loc // nil: buckets of the epoch (Aggregate makes a zone that is UTC nil)
 	zone := loc != nil
 	var w int64
 	for _, x := range widths { // ascending: the last that divides is the coarsest

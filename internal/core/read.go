@@ -413,6 +413,9 @@ func (db *DB) Aggregate(ctx context.Context, pattern string, a AggSpec) ([]Serie
 	case a.StartMs > a.EndMs:
 		return nil, Invalidf(op, "start %d ms is after end %d ms", a.StartMs, a.EndMs)
 	}
+	if isUTC(a.Loc) { // once, not per record: it walks the zone's rules
+		a.Loc = nil
+	}
 	for _, k := range a.Path {
 		switch {
 		case k == "":
