@@ -941,21 +941,7 @@ func testSyncTwoNewIdentitiesWhileASyncRuns(t *testing.T, h Harness) {
 		t.Fatal(err)
 	}
 	storeRun(t, src, 11, 20, 0)
-	var s2 string
-	var second rechist.SyncResult
-	var secondErr error
-	racing := &raceTarget{dst: dst}
-	racing.before = func(p rechist.SyncPush) bool {
-		if !p.Adopt || s2 != "" {
-			return false
-		}
-		if s2, err = src.NewSourceID(ctx); err != nil {
-			t.Fatal(err)
-		}
-		second, secondErr = rechist.Sync(ctx, src, dst, opts...)
-		return false
-	}
-	res, err := rechist.SyncTo(ctx, src, racing, opts...)
+	res, err, s2, second, secondErr := syncWithASecondIdentity(t, src, dst, opts)
 	if secondErr != nil || second.Source != s2 || second.Parent != first.Source || second.ParentID != 10 || second.Copied != 10 {
 		t.Fatalf("the sync under the second new identity: %+v, %v; want 10 rows, continued from %s at 10", second, secondErr, first.Source)
 	}
@@ -1018,21 +1004,7 @@ func testSyncTwoNewIdentitiesBelowTheOldCursor(t *testing.T, h Harness) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var s2 string
-	var second rechist.SyncResult
-	var secondErr error
-	racing := &raceTarget{dst: dst}
-	racing.before = func(p rechist.SyncPush) bool {
-		if !p.Adopt || s2 != "" {
-			return false
-		}
-		if s2, err = src.NewSourceID(ctx); err != nil {
-			t.Fatal(err)
-		}
-		second, secondErr = rechist.Sync(ctx, src, dst, opts...)
-		return false
-	}
-	res, err := rechist.SyncTo(ctx, src, racing, opts...)
+	res, err, s2, second, secondErr := syncWithASecondIdentity(t, src, dst, opts)
 	if secondErr != nil || second.Source != s2 || second.Parent != first.Source || second.ParentID != 10 || second.Copied != 5 {
 		t.Fatalf("the sync under the second new identity: %+v, %v; want 5 rows, continued from %s at 10", second, secondErr, first.Source)
 	}
@@ -1061,4 +1033,27 @@ func testSyncTwoNewIdentitiesBelowTheOldCursor(t *testing.T, h Harness) {
 		t.Fatalf("the next push: %+v, %v; want 5 rows under %s", r, err, s2)
 	}
 	sameRows(t, "after the next push", contents(t, dst), want())
+}
+
+// syncWithASecondIdentity syncs src to dst under src's identity; just
+// before its takeover push reaches dst, src takes another new identity (s2)
+// and a whole sync under it runs (second, secondErr). It returns what the
+// first sync returned, then the second's.
+func syncWithASecondIdentity(t *testing.T, src *rechist.DB, dst *rechist.DB, opts []rechist.SyncOption) (res rechist.SyncResult, err error, s2 string, second rechist.SyncResult, secondErr error) {
+	t.Helper()
+	ctx := t.Context()
+	racing := &raceTarget{dst: dst}
+	racing.before = func(p rechist.SyncPush) bool {
+		if !p.Adopt || s2 != "" {
+			return false
+		}
+		var err error
+		if s2, err = src.NewSourceID(ctx); err != nil {
+			t.Fatal(err)
+		}
+		second, secondErr = rechist.Sync(ctx, src, dst, opts...)
+		return false
+	}
+	res, err = rechist.SyncTo(ctx, src, racing, opts...)
+	return res, err, s2, second, secondErr
 }
