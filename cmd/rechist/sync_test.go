@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -452,20 +453,7 @@ func TestSyncFollowNeverReached(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close() // nothing listens there now
-	cmd := command(dir, nil, "--db", "src.db", "sync", "--to", "http://"+addr+"/", "--follow", "--every", "50ms")
-	var stdout, stderr syncbuf.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stdout.String(), "push failed: ") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no failed push within 30s:\n%s%s", stdout.String(), stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, _, stderr := startFollow(t, dir, "push failed: ", "--db", "src.db", "sync", "--to", "http://"+addr+"/", "--follow", "--every", "50ms")
 	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
 		t.Fatal(err)
 	}
@@ -569,20 +557,7 @@ func TestSyncPostgresDestination(t *testing.T) {
 func TestSyncFollowStopsWhenTheDestinationForgets(t *testing.T) {
 	dir := t.TempDir()
 	ok(t, dir, `{"name":"a","value":1}`+"\n"+`{"name":"b","value":2}`+"\n", "--db", "src.db", "ingest")
-	cmd := command(dir, nil, "--db", "src.db", "sync", "--to", "dst.db", "--follow", "--every", "50ms")
-	var stdout, stderr syncbuf.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Process.Kill()
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(stdout.String(), "copied 2 rows") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no first push within 30s:\n%s%s", stdout.String(), stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd, stdout, stderr := startFollow(t, dir, "copied 2 rows", "--db", "src.db", "sync", "--to", "dst.db", "--follow", "--every", "50ms")
 	ids := sources(t, dir, "dst.db")
 	ok(t, dir, "", "--db", "dst.db", "sync", "forget", ids[0], "--yes")
 	done := make(chan error, 1)
@@ -715,4 +690,26 @@ func TestSyncNewIdentityPastAnIdentityItCannotContinue(t *testing.T) {
 	if !strings.Contains(out, "copied 2 rows") || strings.Contains(out, "continued") {
 		t.Fatalf("the push under the newest identity:\n%s", out)
 	}
+}
+
+// startFollow starts rechist with args in dir (a sync --follow) and waits,
+// at most 30 s, until its output says want. The process is killed when the
+// test ends, if it still runs.
+func startFollow(t *testing.T, dir, want string, args ...string) (*exec.Cmd, *syncbuf.Buffer, *syncbuf.Buffer) {
+	t.Helper()
+	cmd := command(dir, nil, args...)
+	stdout, stderr := &syncbuf.Buffer{}, &syncbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill() })
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(stdout.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("rechist %q did not print %q within 30s:\n%s%s", args, want, stdout.String(), stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return cmd, stdout, stderr
 }
