@@ -228,6 +228,14 @@ func (a *promAPI) query(r *http.Request) (any, annotations.Annotations, *promErr
 	if err != nil {
 		return nil, nil, invalidParam(err, "time")
 	}
+	return a.run(r, func(ctx context.Context) (promql.Query, error) {
+		return a.engine.NewInstantQuery(ctx, promStorage{a.h}, nil, r.FormValue("query"), ts)
+	})
+}
+
+// run builds a query with newQuery within the request's timeout and a
+// slot of the handler's heavy requests, and runs it.
+func (a *promAPI) run(r *http.Request, newQuery func(context.Context) (promql.Query, error)) (any, annotations.Annotations, *promError) {
 	ctx, cancel, perr := a.queryContext(r)
 	if perr != nil {
 		return nil, nil, perr
@@ -238,7 +246,7 @@ func (a *promAPI) query(r *http.Request) (any, annotations.Annotations, *promErr
 		return nil, nil, &promError{promTimeout, err}
 	}
 	defer release()
-	q, err := a.engine.NewInstantQuery(ctx, promStorage{a.h}, nil, r.FormValue("query"), ts)
+	q, err := newQuery(ctx)
 	if err != nil {
 		return nil, nil, &promError{promBadData, err}
 	}
@@ -272,26 +280,9 @@ func (a *promAPI) queryRange(r *http.Request) (any, annotations.Annotations, *pr
 	if end.Sub(start)/step > promMaxPoints {
 		return nil, nil, &promError{promBadData, errors.New("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)")}
 	}
-	ctx, cancel, perr := a.queryContext(r)
-	if perr != nil {
-		return nil, nil, perr
-	}
-	defer cancel()
-	release, err := a.h.acquire(r)
-	if err != nil {
-		return nil, nil, &promError{promTimeout, err}
-	}
-	defer release()
-	q, err := a.engine.NewRangeQuery(ctx, promStorage{a.h}, nil, r.FormValue("query"), start, end, step)
-	if err != nil {
-		return nil, nil, &promError{promBadData, err}
-	}
-	defer q.Close()
-	res := q.Exec(ctx)
-	if res.Err != nil {
-		return nil, res.Warnings, execError(res.Err)
-	}
-	return queryResult{res.Value.Type(), res.Value}, res.Warnings, nil
+	return a.run(r, func(ctx context.Context) (promql.Query, error) {
+		return a.engine.NewRangeQuery(ctx, promStorage{a.h}, nil, r.FormValue("query"), start, end, step)
+	})
 }
 
 // bounds reads start and end of the metadata endpoints (default: all of
