@@ -34,13 +34,6 @@ type RechistRecordMark struct {
 	WriterCounts int64
 }
 
-type RechistRollupBlock struct {
-	RecordName string
-	EveryMs    int64
-	BlockMs    int64
-	Data       []byte
-}
-
 type RechistRollupCursor struct {
 	Only int64
 	ID   int64
@@ -102,6 +95,18 @@ type RechistSyncTakeover struct {
 	SourceID string
 	AtID     int64
 	Epoch    string
+}
+
+type RechistTierBlock struct {
+	BlockKey int64
+	Data     []byte
+}
+
+type RechistTierSeries struct {
+	SeriesID   int64
+	RecordName string
+	EveryMs    int64
+	Era        int64
 }
 
 type RecordHistory struct {

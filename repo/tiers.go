@@ -5,10 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 
 	"github.com/seed178a96f3/rechist/db"
 	"github.com/seed178a96f3/rechist/internal/core"
+	"github.com/seed178a96f3/rechist/repo/internal/legacydb"
 	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
@@ -30,12 +32,13 @@ type tierStore struct {
 	q      *db.Queries
 	sq     *syncdb.Queries
 	recent *recentRows // the writer's rows just committed
+	series series      // the block series this transaction has looked up
 }
 
 // runTiers runs a KindTiers request's function on the transaction of q
 // and sq and returns what it returns, its errors unchanged.
 func runTiers(ctx context.Context, conn db.DBTX, q *db.Queries, sq *syncdb.Queries, r *core.Request, recent *recentRows) (int64, error) {
-	return r.Tiers(ctx, &tierStore{conn: conn, q: q, sq: sq, recent: recent})
+	return r.Tiers(ctx, &tierStore{conn: conn, q: q, sq: sq, recent: recent, series: series{sq: sq}})
 }
 
 func (s *tierStore) Policies(ctx context.Context) ([]core.Policy, error) {
@@ -111,40 +114,72 @@ func (s *tierStore) Blocks(ctx context.Context, name string, everyMs, fromMs, to
 	return blocks(context.WithoutCancel(ctx), s.sq, name, everyMs, fromMs, toMs)
 }
 
+// BlocksAt looks the keys' series up (each once a transaction) and reads
+// the blocks of those that exist in one statement.
 func (s *tierStore) BlocksAt(ctx context.Context, keys []core.TierBlock) ([]core.TierBlock, error) {
-	list := make([][3]any, len(keys))
-	for i, k := range keys {
-		list[i] = [3]any{k.Name, k.EveryMs, k.BlockMs}
+	ctx = context.WithoutCancel(ctx)
+	type where struct {
+		name       string
+		every, era int64
+	}
+	at := make(map[int64]where, len(keys))
+	list := make([]int64, 0, len(keys))
+	for _, k := range keys {
+		n := blockNumber(k.BlockMs, k.EveryMs)
+		id, ok, err := s.series.id(ctx, seriesKey{k.Name, k.EveryMs, n >> eraBits}, false)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			key := blockKey(id, n)
+			at[key] = where{k.Name, k.EveryMs, n >> eraBits}
+			list = append(list, key)
+		}
+	}
+	if len(list) == 0 {
+		return nil, nil
 	}
 	text, err := json.Marshal(list)
 	if err != nil {
 		return nil, err
 	}
-	got, err := s.sq.RollupBlocksAt(context.WithoutCancel(ctx), string(text))
+	got, err := s.sq.TierBlocksAt(ctx, string(text))
 	if err != nil {
 		return nil, err
 	}
 	out := make([]core.TierBlock, len(got))
 	for i, g := range got {
-		out[i] = core.TierBlock{Name: g.RecordName, EveryMs: g.EveryMs, BlockMs: g.BlockMs, Data: g.Data}
+		w := at[g.BlockKey]
+		out[i] = core.TierBlock{Name: w.name, EveryMs: w.every, BlockMs: blockMsOf(g.BlockKey, w.era, w.every), Data: g.Data}
 	}
 	return out, nil
 }
 
+// key is the block key of b, its series made if it has none yet.
+func (s *tierStore) key(ctx context.Context, b core.TierBlock) (int64, error) {
+	if b.EveryMs <= 0 || b.BlockMs%blockSpan(b.EveryMs) != 0 {
+		return 0, fmt.Errorf("block of %q at %d ms is not aligned to eight widths of %d ms", b.Name, b.BlockMs, b.EveryMs)
+	}
+	n := blockNumber(b.BlockMs, b.EveryMs)
+	id, _, err := s.series.id(ctx, seriesKey{b.Name, b.EveryMs, n >> eraBits}, true)
+	return blockKey(id, n), err
+}
+
 func (s *tierStore) PutBlocks(ctx context.Context, bs []core.TierBlock) error {
+	ctx = context.WithoutCancel(ctx)
+	var k [8]int64
 	for len(bs) >= 8 {
-		b := bs[:8]
-		p := syncdb.PutRollupBlocks8Params{
-			N1: b[0].Name, E1: b[0].EveryMs, B1: b[0].BlockMs, D1: b[0].Data,
-			N2: b[1].Name, E2: b[1].EveryMs, B2: b[1].BlockMs, D2: b[1].Data,
-			N3: b[2].Name, E3: b[2].EveryMs, B3: b[2].BlockMs, D3: b[2].Data,
-			N4: b[3].Name, E4: b[3].EveryMs, B4: b[3].BlockMs, D4: b[3].Data,
-			N5: b[4].Name, E5: b[4].EveryMs, B5: b[4].BlockMs, D5: b[4].Data,
-			N6: b[5].Name, E6: b[5].EveryMs, B6: b[5].BlockMs, D6: b[5].Data,
-			N7: b[6].Name, E7: b[6].EveryMs, B7: b[6].BlockMs, D7: b[6].Data,
-			N8: b[7].Name, E8: b[7].EveryMs, B8: b[7].BlockMs, D8: b[7].Data,
+		for i := range k {
+			var err error
+			if k[i], err = s.key(ctx, bs[i]); err != nil {
+				return err
+			}
 		}
-		if err := s.sq.PutRollupBlocks8(context.WithoutCancel(ctx), p); err != nil {
+		p := syncdb.PutTierBlocks8Params{
+			K1: k[0], D1: bs[0].Data, K2: k[1], D2: bs[1].Data, K3: k[2], D3: bs[2].Data, K4: k[3], D4: bs[3].Data,
+			K5: k[4], D5: bs[4].Data, K6: k[5], D6: bs[5].Data, K7: k[6], D7: bs[6].Data, K8: k[7], D8: bs[7].Data,
+		}
+		if err := s.sq.PutTierBlocks8(ctx, p); err != nil {
 			return err
 		}
 		bs = bs[8:]
@@ -158,11 +193,29 @@ func (s *tierStore) PutBlocks(ctx context.Context, bs []core.TierBlock) error {
 }
 
 func (s *tierStore) PutBlock(ctx context.Context, b core.TierBlock) error {
-	return s.sq.PutRollupBlock(context.WithoutCancel(ctx), syncdb.PutRollupBlockParams{Name: b.Name, EveryMs: b.EveryMs, BlockMs: b.BlockMs, Data: b.Data})
+	ctx = context.WithoutCancel(ctx)
+	key, err := s.key(ctx, b)
+	if err != nil {
+		return err
+	}
+	return s.sq.PutTierBlock(ctx, syncdb.PutTierBlockParams{BlockKey: key, Data: b.Data})
 }
 
 func (s *tierStore) DeleteBlocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) (int64, error) {
-	return s.sq.DeleteRollupBlocks(context.WithoutCancel(ctx), syncdb.DeleteRollupBlocksParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
+	ctx = context.WithoutCancel(ctx)
+	ss, err := seriesIn(ctx, s.sq, name, everyMs, fromMs, toMs)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, e := range ss {
+		d, err := s.sq.DeleteTierBlocks(ctx, syncdb.DeleteTierBlocksParams{FromKey: e.from, ToKey: e.to})
+		if err != nil {
+			return n, err
+		}
+		n += d
+	}
+	return n, nil
 }
 
 func (s *tierStore) TierWidths(ctx context.Context, name string) ([]int64, error) {
@@ -179,9 +232,13 @@ func (s *tierStore) SetTier(ctx context.Context, name string, everyMs, fromMs in
 
 func (s *tierStore) DeleteTier(ctx context.Context, name string, everyMs int64) error {
 	ctx = context.WithoutCancel(ctx)
-	if err := s.sq.DeleteRollupTierBlocks(ctx, syncdb.DeleteRollupTierBlocksParams{Name: name, EveryMs: everyMs}); err != nil {
+	if _, err := s.DeleteBlocks(ctx, name, everyMs, math.MinInt64, math.MaxInt64); err != nil {
 		return err
 	}
+	if err := s.sq.DeleteTierSeries(ctx, syncdb.DeleteTierSeriesParams{Name: name, EveryMs: everyMs}); err != nil {
+		return err
+	}
+	s.series.forget(name, everyMs)
 	return s.sq.DeleteRollupTier(ctx, syncdb.DeleteRollupTierParams{Name: name, EveryMs: everyMs})
 }
 
@@ -227,15 +284,23 @@ func (s *tierStore) SetHorizon(ctx context.Context, name string, ms int64) error
 	return s.sq.SetRollupHorizon(context.WithoutCancel(ctx), syncdb.SetRollupHorizonParams{Name: name, BeforeMs: ms})
 }
 
-// blocks reads the blocks of (name, everyMs) within [fromMs, toMs].
+// blocks reads the blocks of (name, everyMs) starting within [fromMs,
+// toMs], in time order: a range of keys in each series (one, always but
+// for a tier spanning centuries).
 func blocks(ctx context.Context, sq *syncdb.Queries, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
-	got, err := sq.RollupBlocks(ctx, syncdb.RollupBlocksParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
+	ss, err := seriesIn(ctx, sq, name, everyMs, fromMs, toMs)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]core.TierBlock, len(got))
-	for i, g := range got {
-		out[i] = core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: g.BlockMs, Data: g.Data}
+	var out []core.TierBlock
+	for _, e := range ss {
+		got, err := sq.TierBlocks(ctx, syncdb.TierBlocksParams{FromKey: e.from, ToKey: e.to})
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range got {
+			out = append(out, core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: blockMsOf(g.BlockKey, e.era, everyMs), Data: g.Data})
+		}
 	}
 	return out, nil
 }
@@ -281,45 +346,112 @@ func (r *reader) Horizon(ctx context.Context, name string) (int64, error) {
 // migration 00005's format.
 var errTiersPredateBlocks = errors.New("the file's rollup tiers are in an earlier rechist's format: open it writable once (rechist migrate) to rebuild them")
 
+// blockTables says where r's file keeps its blocks, for a statement on
+// rechist_tier_series that failed with err: in 00006's table (legacy
+// true: a file before 00011, opened read-only), nowhere (false and nil:
+// a file before tiers), or in 00005's format (errTiersPredateBlocks). Any
+// other error is err.
+func (r *reader) blockTables(ctx context.Context, err error) (legacy bool, _ error) {
+	switch {
+	case !r.missingTable(ctx, err, "rechist_tier_series"):
+		return false, err
+	case r.hasTable(ctx, "rechist_rollup_block"):
+		return true, nil
+	case !r.hasTable(ctx, "rechist_rollup_tier"):
+		return false, nil
+	}
+	return false, errTiersPredateBlocks
+}
+
+// hasTable says whether r's file has the table.
+func (r *reader) hasTable(ctx context.Context, table string) bool {
+	var exists bool
+	return r.conn.QueryRowContext(ctx, tableExists, table).Scan(&exists) == nil && exists
+}
+
 func (r *reader) Blocks(ctx context.Context, name string, everyMs, fromMs, toMs int64) ([]core.TierBlock, error) {
 	got, err := blocks(ctx, syncdb.New(r.conn), name, everyMs, fromMs, toMs)
-	if err != nil && r.missingTable(ctx, err, "rechist_rollup_block") {
-		if r.missingTable(ctx, err, "rechist_rollup_tier") {
-			return nil, nil // before tiers: none
-		}
-		return nil, errTiersPredateBlocks
+	if err == nil {
+		return got, nil
 	}
-	return got, err
+	legacy, err := r.blockTables(ctx, err)
+	if !legacy {
+		return nil, err
+	}
+	old, err := legacydb.New(r.conn).RollupBlocks(ctx, legacydb.RollupBlocksParams{Name: name, EveryMs: everyMs, FromMs: fromMs, ToMs: toMs})
+	out := make([]core.TierBlock, len(old))
+	for i, g := range old {
+		out[i] = core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: g.BlockMs, Data: g.Data}
+	}
+	return out, err
 }
 
 func (r *reader) TierUsage(ctx context.Context) ([]core.TierUsage, error) {
-	got, err := syncdb.New(r.conn).RollupUsage(ctx)
-	if err != nil {
-		if r.missingTable(ctx, err, "rechist_rollup_block") {
-			return nil, nil
+	var out []core.TierUsage
+	got, err := syncdb.New(r.conn).TierUsage(ctx)
+	for _, g := range got {
+		out = append(out, core.TierUsage{Name: g.RecordName, EveryMs: g.EveryMs, Blocks: g.Blocks, Bytes: g.Bytes})
+	}
+	if err == nil {
+		return out, nil
+	}
+	legacy, err := r.blockTables(ctx, err)
+	if !legacy {
+		if errors.Is(err, errTiersPredateBlocks) {
+			err = nil // no blocks to list
 		}
 		return nil, err
 	}
-	out := make([]core.TierUsage, len(got))
-	for i, g := range got {
-		out[i] = core.TierUsage{Name: g.RecordName, EveryMs: g.EveryMs, Blocks: g.Blocks, Bytes: g.Bytes}
+	old, err := legacydb.New(r.conn).RollupUsage(ctx)
+	for _, g := range old {
+		out = append(out, core.TierUsage{Name: g.RecordName, EveryMs: g.EveryMs, Blocks: g.Blocks, Bytes: g.Bytes})
 	}
-	return out, nil
+	return out, err
 }
 
 func (r *reader) EdgeBlocks(ctx context.Context, name string, everyMs int64) (oldest, newest core.TierBlock, ok bool, err error) {
 	q := syncdb.New(r.conn)
-	o, err := q.RollupOldestBlock(ctx, syncdb.RollupOldestBlockParams{Name: name, EveryMs: everyMs})
+	ss, err := seriesIn(ctx, q, name, everyMs, math.MinInt64, math.MaxInt64)
+	if err != nil {
+		var legacy bool
+		if legacy, err = r.blockTables(ctx, err); legacy {
+			return r.legacyEdgeBlocks(ctx, name, everyMs)
+		}
+		return oldest, newest, false, err
+	}
+	edge := func(s eraSeries, last bool) (core.TierBlock, bool, error) {
+		p := syncdb.FirstTierBlockParams{FromKey: s.from, ToKey: s.to}
+		g, err := q.FirstTierBlock(ctx, p)
+		if last {
+			g, err = q.LastTierBlock(ctx, syncdb.LastTierBlockParams(p))
+		}
+		if errors.Is(err, sql.ErrNoRows) {
+			return core.TierBlock{}, false, nil
+		}
+		return core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: blockMsOf(g.BlockKey, s.era, everyMs), Data: g.Data}, err == nil, err
+	}
+	for i := 0; i < len(ss) && !ok && err == nil; i++ {
+		oldest, ok, err = edge(ss[i], false)
+	}
+	found := false
+	for i := len(ss) - 1; i >= 0 && !found && err == nil; i-- {
+		newest, found, err = edge(ss[i], true)
+	}
+	return oldest, newest, ok && found && err == nil, err
+}
+
+// legacyEdgeBlocks is EdgeBlocks on a file before 00011.
+func (r *reader) legacyEdgeBlocks(ctx context.Context, name string, everyMs int64) (oldest, newest core.TierBlock, ok bool, err error) {
+	q := legacydb.New(r.conn)
+	o, err := q.RollupOldestBlock(ctx, legacydb.RollupOldestBlockParams{Name: name, EveryMs: everyMs})
 	if err == nil {
-		var n syncdb.RollupNewestBlockRow
-		n, err = q.RollupNewestBlock(ctx, syncdb.RollupNewestBlockParams{Name: name, EveryMs: everyMs})
+		var n legacydb.RollupNewestBlockRow
+		n, err = q.RollupNewestBlock(ctx, legacydb.RollupNewestBlockParams{Name: name, EveryMs: everyMs})
 		newest = core.TierBlock{Name: name, EveryMs: everyMs, BlockMs: n.BlockMs, Data: n.Data}
 	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return oldest, newest, false, nil
-	case err != nil && r.missingTable(ctx, err, "rechist_rollup_block"):
-		return oldest, newest, false, errTiersPredateBlocks
 	case err != nil:
 		return oldest, newest, false, err
 	}

@@ -134,18 +134,21 @@ func TestTierStoreRoundTrip(t *testing.T) {
 
 		// Tiers and buckets.
 		for _, bk := range []core.TierBlock{
-			{Name: "a", EveryMs: 60_000, BlockMs: 120_000, Data: []byte("s3")},
+			{Name: "a", EveryMs: 60_000, BlockMs: 960_000, Data: []byte("s3")},
 			{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("old")},
 			{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}, // replaces
-			{Name: "a", EveryMs: 60_000, BlockMs: 60_000, Data: []byte("s2")},
+			{Name: "a", EveryMs: 60_000, BlockMs: 480_000, Data: []byte("s2")},
 			{Name: "a", EveryMs: 3_600_000, BlockMs: 0, Data: []byte("h")},
 			{Name: "b", EveryMs: 60_000, BlockMs: 0, Data: []byte("b1")},
 		} {
 			must("PutBlock", s.PutBlock(ctx, bk))
 		}
-		bks, err := s.Blocks(ctx, "a", 60_000, 0, 60_000)
+		if err := s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 60_000, BlockMs: 60_000, Data: []byte("x")}); err == nil {
+			t.Error("PutBlock of a block not aligned to eight widths: no error")
+		}
+		bks, err := s.Blocks(ctx, "a", 60_000, 0, 480_000)
 		if must("Blocks", err); len(bks) != 2 || !sameBlock(bks[0], core.TierBlock{Name: "a", EveryMs: 60_000, BlockMs: 0, Data: []byte("s1")}) || string(bks[1].Data) != "s2" {
-			t.Errorf("Blocks(a, 1m, [0, 1m]): %+v", bks)
+			t.Errorf("Blocks(a, 1m, [0, 8m]): %+v", bks)
 		}
 		// PutBlocks: eight in one statement and the rest one by one, a
 		// block replaced among them.
@@ -162,14 +165,14 @@ func TestTierStoreRoundTrip(t *testing.T) {
 		if n, err := s.DeleteBlocks(ctx, "m", 1000, 0, 80_000); err != nil || n != 10 {
 			t.Errorf("DeleteBlocks of m: %d, %v", n, err)
 		}
-		at, err := s.BlocksAt(ctx, []core.TierBlock{{Name: "a", EveryMs: 60_000, BlockMs: 60_000}, {Name: "a", EveryMs: 60_000, BlockMs: 1},
+		at, err := s.BlocksAt(ctx, []core.TierBlock{{Name: "a", EveryMs: 60_000, BlockMs: 480_000}, {Name: "a", EveryMs: 60_000, BlockMs: 10 * 480_000},
 			{Name: "b", EveryMs: 60_000, BlockMs: 0}, {Name: "a", EveryMs: 3_600_000, BlockMs: 0}})
 		slices.SortFunc(at, func(x, y core.TierBlock) int { return strings.Compare(string(x.Data), string(y.Data)) })
 		if must("BlocksAt", err); len(at) != 3 || !sameBlock(at[0], core.TierBlock{Name: "b", EveryMs: 60_000, BlockMs: 0, Data: []byte("b1")}) ||
 			!sameBlock(at[1], core.TierBlock{Name: "a", EveryMs: 3_600_000, BlockMs: 0, Data: []byte("h")}) || string(at[2].Data) != "s2" {
 			t.Errorf("BlocksAt: %+v", at)
 		}
-		if n, err := s.DeleteBlocks(ctx, "a", 60_000, 60_000, 200_000); err != nil || n != 2 {
+		if n, err := s.DeleteBlocks(ctx, "a", 60_000, 1, 1_000_000); err != nil || n != 2 {
 			t.Errorf("DeleteBlocks: %d, %v; want 2", n, err)
 		}
 		must("SetTier", s.SetTier(ctx, "a", 3_600_000, 7))
@@ -250,8 +253,8 @@ func TestTierReader(t *testing.T) {
 	_, err := commitTiers(t, e, func(ctx context.Context, s core.TierStore) (int64, error) {
 		return 0, errors.Join(s.SetRollupCursor(ctx, a[1]), s.SetHorizon(ctx, "a", 15),
 			s.SetTier(ctx, "a", 60_000, 0), s.SetTier(ctx, "a", 10, 0), s.SetTier(ctx, "b", 10, 0),
-			s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 10, Data: []byte("x")}),
-			s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 20, Data: []byte("y")}))
+			s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 80, Data: []byte("x")}),
+			s.PutBlock(ctx, core.TierBlock{Name: "a", EveryMs: 10, BlockMs: 160, Data: []byte("y")}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -267,7 +270,7 @@ func TestTierReader(t *testing.T) {
 		if h, err := rd.Horizon(ctx, "b"); err != nil || h != 0 {
 			t.Errorf("%s: Horizon of none: %d, %v", how, h, err)
 		}
-		if bks, err := rd.Blocks(ctx, "a", 10, 0, 15); err != nil || len(bks) != 1 || string(bks[0].Data) != "x" {
+		if bks, err := rd.Blocks(ctx, "a", 10, 0, 159); err != nil || len(bks) != 1 || string(bks[0].Data) != "x" || bks[0].BlockMs != 80 {
 			t.Errorf("%s: Blocks: %+v, %v", how, bks, err)
 		}
 		if w, err := rd.TierWidths(ctx, "a"); err != nil || !slices.Equal(w, []int64{10, 60_000}) {
@@ -343,7 +346,7 @@ func TestTierStoreErrorRollsBack(t *testing.T) {
 // cursor, horizons, tiers or buckets: empty, not an error; its raw rows
 // still read.
 func TestTierReaderOfAFileBeforeTiers(t *testing.T) {
-	e := reshape(t, "DROP TABLE rechist_policy", "DROP TABLE rechist_rollup_block", "DROP TABLE rechist_rollup_tier",
+	e := reshape(t, "DROP TABLE rechist_policy", "DROP TABLE rechist_tier_block", "DROP TABLE rechist_tier_series", "DROP TABLE rechist_rollup_tier",
 		"DROP TABLE rechist_rollup_cursor", "DROP TABLE rechist_rollup_horizon",
 		"DELETE FROM goose_db_version WHERE version_id >= 5")
 	ctx := context.Background()
@@ -403,10 +406,10 @@ func TestTierQueryPlans(t *testing.T) {
 		{"RecentRecordRows", syncdb.RecentRecordRows, "USING INTEGER PRIMARY KEY (rowid>?)", []any{4, "a", 0, 100}},
 		{"DeleteRolledUpChunk", syncdb.DeleteRolledUpChunk, "USING COVERING INDEX idx_record_time (record_name=? AND stored_at<?)",
 			[]any{"a", 100, 4, 10}},
-		{"RollupBlocks", syncdb.RollupBlocks, "USING INDEX sqlite_autoindex_rechist_rollup_block_1 (record_name=? AND every_ms=? AND block_ms>? AND block_ms<?)",
-			[]any{"a", 10, 0, 100}},
-		{"RollupBlocksAt", syncdb.RollupBlocksAt, "USING INDEX sqlite_autoindex_rechist_rollup_block_1 (record_name=? AND every_ms=? AND block_ms=?)",
-			[]any{`[["a",10,0],["b",10,80]]`}},
+		{"TierSeries", syncdb.TierSeries, "USING COVERING INDEX sqlite_autoindex_rechist_tier_series_1 (record_name=? AND every_ms=? AND era>? AND era<?)",
+			[]any{"a", 10, 0, 0}},
+		{"TierBlocks", syncdb.TierBlocks, "USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)", []any{1 << 31, 1<<32 - 1}},
+		{"TierBlocksAt", syncdb.TierBlocksAt, "USING INTEGER PRIMARY KEY (rowid=?)", []any{`[2147483648,2147483649]`}},
 	} {
 		plan := explain(t, e, c.query, c.args...)
 		if !strings.Contains(plan, c.want) || strings.Contains(plan, "TEMP B-TREE") {

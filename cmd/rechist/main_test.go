@@ -261,7 +261,7 @@ func TestCleanupAndMigrate(t *testing.T) {
 	}
 	applied := []string{"00002_stored_at_index.sql", "00003_sync.sql", "00004_sync_epoch.sql",
 		"00005_retention_policies.sql", "00006_rollup_blocks.sql", "00007_rollup_fill.sql", "00008_record_names.sql",
-		"00009_sync_sources.sql", "00010_sync_takeovers.sql"}
+		"00009_sync_sources.sql", "00010_sync_takeovers.sql", "00011_tier_blocks_by_integer_key.sql"}
 	for i := len(applied) - 1; i >= 0; i-- {
 		if out := ok(t, dir, "", "migrate", "down"); out != "rolled back "+applied[i]+"\n" {
 			t.Fatalf("migrate down: %q", out)

@@ -8,7 +8,7 @@ import (
 	"slices"
 )
 
-// A tier stores its buckets in blocks (rechist_rollup_block): one row per
+// A tier stores its buckets in blocks (TierStore): one row per
 // record, tier width and blockBuckets consecutive buckets, aligned to the
 // epoch. A year of hourly buckets is 1,095 rows rather than 8,760 (what
 // reading it costs is mostly per row), and the key is stored once for

@@ -2,7 +2,7 @@ package core
 
 import "context"
 
-// TierBlock is one stored block of rollup buckets (rechist_rollup_block):
+// TierBlock is one stored block of rollup buckets (TierStore):
 // the record Name's buckets of width EveryMs from BlockMs on, eight of
 // them (blockBuckets), in Data (see rollup_block.go).
 type TierBlock struct {

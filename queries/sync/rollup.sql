@@ -1,4 +1,4 @@
--- Rollup tiers (migrations 00005 and 00006): what core.TierStore and core.TierReader
+-- Rollup tiers (migrations 00005, 00006, 00007 and 00011): what core.TierStore and core.TierReader
 -- run. Unprepared, as every query of a table newer than the files a
 -- read-only open may meet. The writer runs the writes in the transaction
 -- of a KindTiers request; RowsAfter (db.ChangesAfter), MaxID (db.LastID)
@@ -20,29 +20,6 @@ INSERT INTO rechist_rollup_horizon (record_name, before_ms)
 VALUES (CAST(@name AS TEXT), CAST(@before_ms AS INTEGER))
 ON CONFLICT (record_name) DO UPDATE SET before_ms = excluded.before_ms;
 
--- name: RollupBlocks :many
--- Hot: a range of the primary key, already in block order.
-SELECT block_ms, data
-FROM rechist_rollup_block
-WHERE record_name = CAST(@name AS TEXT)
-  AND every_ms = CAST(@every_ms AS INTEGER)
-  AND block_ms >= CAST(@from_ms AS INTEGER)
-  AND block_ms <= CAST(@to_ms AS INTEGER)
-ORDER BY block_ms;
-
--- name: PutRollupBlock :exec
--- Hot: one primary-key upsert per block a rollup touches.
-INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
-VALUES (CAST(@name AS TEXT), CAST(@every_ms AS INTEGER), CAST(@block_ms AS INTEGER), CAST(@data AS BLOB))
-ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data;
-
--- name: DeleteRollupBlocks :execrows
-DELETE FROM rechist_rollup_block
-WHERE record_name = CAST(@name AS TEXT)
-  AND every_ms = CAST(@every_ms AS INTEGER)
-  AND block_ms >= CAST(@from_ms AS INTEGER)
-  AND block_ms <= CAST(@to_ms AS INTEGER);
-
 -- name: RollupWidths :many
 -- The widths of one record's tiers, ascending: a range of the primary key.
 SELECT every_ms FROM rechist_rollup_tier
@@ -61,10 +38,6 @@ ON CONFLICT (record_name, every_ms) DO UPDATE SET from_ms = excluded.from_ms;
 -- name: DeleteRollupTier :exec
 -- With its blocks (DeleteRollupTierBlocks), in the same transaction.
 DELETE FROM rechist_rollup_tier
-WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
-
--- name: DeleteRollupTierBlocks :exec
-DELETE FROM rechist_rollup_block
 WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
 
 -- name: RecordRowsByID :many
@@ -119,52 +92,6 @@ WHERE record_name >= CAST(@lo AS TEXT)
 ORDER BY record_name
 LIMIT CAST(@page AS INTEGER);
 
--- name: RollupBlocksAt :many
--- The blocks of the keys, a JSON array of [record_name, every_ms,
--- block_ms]: one statement for the blocks of a whole rollup step (a
--- late-row storm touches a block or two a row), each a primary-key seek.
-SELECT b.record_name, b.every_ms, b.block_ms, b.data
-FROM json_each(CAST(@keys AS TEXT)) AS k
-JOIN rechist_rollup_block AS b
-  ON b.record_name = json_extract(k.value, '$[0]')
- AND b.every_ms = json_extract(k.value, '$[1]')
- AND b.block_ms = json_extract(k.value, '$[2]');
-
--- name: RollupOldestBlock :one
--- The first block of a tier: one seek of the primary key.
-SELECT block_ms, data FROM rechist_rollup_block
-WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER)
-ORDER BY block_ms LIMIT 1;
-
--- name: RollupNewestBlock :one
--- The last block of a tier: one seek of the primary key.
-SELECT block_ms, data FROM rechist_rollup_block
-WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER)
-ORDER BY block_ms DESC LIMIT 1;
-
--- name: RollupUsage :many
--- Per record and tier, its blocks and their data's bytes: the whole table,
--- read by rechist retention's listing (length of a blob needs no
--- overflow page).
-SELECT record_name, every_ms, COUNT(*) AS blocks, CAST(SUM(length(data)) AS INTEGER) AS bytes
-FROM rechist_rollup_block
-GROUP BY record_name, every_ms
-ORDER BY record_name, every_ms;
-
--- name: PutRollupBlocks8 :exec
--- Eight blocks in one statement: PutBlocks writes a step's blocks eight at
--- a time (one statement's overhead for eight), the rest one by one.
-INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data) VALUES
-    (CAST(@n1 AS TEXT), CAST(@e1 AS INTEGER), CAST(@b1 AS INTEGER), CAST(@d1 AS BLOB)),
-    (CAST(@n2 AS TEXT), CAST(@e2 AS INTEGER), CAST(@b2 AS INTEGER), CAST(@d2 AS BLOB)),
-    (CAST(@n3 AS TEXT), CAST(@e3 AS INTEGER), CAST(@b3 AS INTEGER), CAST(@d3 AS BLOB)),
-    (CAST(@n4 AS TEXT), CAST(@e4 AS INTEGER), CAST(@b4 AS INTEGER), CAST(@d4 AS BLOB)),
-    (CAST(@n5 AS TEXT), CAST(@e5 AS INTEGER), CAST(@b5 AS INTEGER), CAST(@d5 AS BLOB)),
-    (CAST(@n6 AS TEXT), CAST(@e6 AS INTEGER), CAST(@b6 AS INTEGER), CAST(@d6 AS BLOB)),
-    (CAST(@n7 AS TEXT), CAST(@e7 AS INTEGER), CAST(@b7 AS INTEGER), CAST(@d7 AS BLOB)),
-    (CAST(@n8 AS TEXT), CAST(@e8 AS INTEGER), CAST(@b8 AS INTEGER), CAST(@d8 AS BLOB))
-ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data;
-
 -- name: AddRollupFill :exec
 -- A tier to fill from the record's raw rows (migration 00007).
 INSERT INTO rechist_rollup_fill (record_name, every_ms)
@@ -187,3 +114,85 @@ ORDER BY every_ms;
 SELECT record_name, every_ms FROM rechist_rollup_fill
 ORDER BY record_name, every_ms
 LIMIT 1;
+
+-- The blocks (migration 00011): each stored under one integer,
+-- block_key = series_id << 31 | its number within the series' era
+-- (repo/tierkey.go computes keys and bounds).
+
+-- name: TierSeries :many
+-- The series of one record's tier whose era is within [from_era, to_era],
+-- by era: a range of the unique index (one row for every real tier).
+SELECT series_id, era FROM rechist_tier_series
+WHERE record_name = CAST(@name AS TEXT)
+  AND every_ms = CAST(@every_ms AS INTEGER)
+  AND era >= CAST(@from_era AS INTEGER)
+  AND era <= CAST(@to_era AS INTEGER)
+ORDER BY era;
+
+-- name: AddTierSeries :one
+INSERT INTO rechist_tier_series (record_name, every_ms, era)
+VALUES (CAST(@name AS TEXT), CAST(@every_ms AS INTEGER), CAST(@era AS INTEGER))
+RETURNING series_id;
+
+-- name: DeleteTierSeries :exec
+-- With their blocks (DeleteTierBlocks), in the same transaction.
+DELETE FROM rechist_tier_series
+WHERE record_name = CAST(@name AS TEXT) AND every_ms = CAST(@every_ms AS INTEGER);
+
+-- name: TierBlocks :many
+-- Hot: a range of block keys (one series' blocks in time order).
+SELECT block_key, data FROM rechist_tier_block
+WHERE block_key >= CAST(@from_key AS INTEGER) AND block_key <= CAST(@to_key AS INTEGER)
+ORDER BY block_key;
+
+-- name: TierBlocksAt :many
+-- Hot: the blocks of the keys, a JSON array of integers: one statement for
+-- the blocks of a whole rollup step (a late-row storm touches a block or
+-- two a row), each an integer seek.
+SELECT block_key, data FROM rechist_tier_block
+WHERE block_key IN (SELECT value FROM json_each(CAST(@keys AS TEXT)));
+
+-- name: FirstTierBlock :one
+SELECT block_key, data FROM rechist_tier_block
+WHERE block_key >= CAST(@from_key AS INTEGER) AND block_key <= CAST(@to_key AS INTEGER)
+ORDER BY block_key LIMIT 1;
+
+-- name: LastTierBlock :one
+SELECT block_key, data FROM rechist_tier_block
+WHERE block_key >= CAST(@from_key AS INTEGER) AND block_key <= CAST(@to_key AS INTEGER)
+ORDER BY block_key DESC LIMIT 1;
+
+-- name: PutTierBlock :exec
+-- Hot: one upsert of the table's own B-tree per block a rollup touches.
+INSERT INTO rechist_tier_block (block_key, data)
+VALUES (CAST(@block_key AS INTEGER), CAST(@data AS BLOB))
+ON CONFLICT (block_key) DO UPDATE SET data = excluded.data;
+
+-- name: PutTierBlocks8 :exec
+-- Eight blocks in one statement: PutBlocks writes a step's blocks eight at
+-- a time (one statement's overhead for eight), the rest one by one.
+INSERT INTO rechist_tier_block (block_key, data) VALUES
+    (CAST(@k1 AS INTEGER), CAST(@d1 AS BLOB)),
+    (CAST(@k2 AS INTEGER), CAST(@d2 AS BLOB)),
+    (CAST(@k3 AS INTEGER), CAST(@d3 AS BLOB)),
+    (CAST(@k4 AS INTEGER), CAST(@d4 AS BLOB)),
+    (CAST(@k5 AS INTEGER), CAST(@d5 AS BLOB)),
+    (CAST(@k6 AS INTEGER), CAST(@d6 AS BLOB)),
+    (CAST(@k7 AS INTEGER), CAST(@d7 AS BLOB)),
+    (CAST(@k8 AS INTEGER), CAST(@d8 AS BLOB))
+ON CONFLICT (block_key) DO UPDATE SET data = excluded.data;
+
+-- name: DeleteTierBlocks :execrows
+DELETE FROM rechist_tier_block
+WHERE block_key >= CAST(@from_key AS INTEGER) AND block_key <= CAST(@to_key AS INTEGER);
+
+-- name: TierUsage :many
+-- Per record and tier, its blocks and their data's bytes: every series and
+-- its range of keys, read by rechist retention's listing (length of a blob
+-- needs no overflow page).
+SELECT s.record_name, s.every_ms, COUNT(*) AS blocks, CAST(SUM(length(b.data)) AS INTEGER) AS bytes
+FROM rechist_tier_series AS s
+JOIN rechist_tier_block AS b
+  ON b.block_key >= s.series_id << 31 AND b.block_key <= (s.series_id << 31) | 2147483647
+GROUP BY s.record_name, s.every_ms
+ORDER BY s.record_name, s.every_ms;

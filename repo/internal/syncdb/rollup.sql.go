@@ -26,6 +26,25 @@ func (q *Queries) AddRollupFill(ctx context.Context, arg AddRollupFillParams) er
 	return err
 }
 
+const AddTierSeries = `-- name: AddTierSeries :one
+INSERT INTO rechist_tier_series (record_name, every_ms, era)
+VALUES (CAST(?1 AS TEXT), CAST(?2 AS INTEGER), CAST(?3 AS INTEGER))
+RETURNING series_id
+`
+
+type AddTierSeriesParams struct {
+	Name    string
+	EveryMs int64
+	Era     int64
+}
+
+func (q *Queries) AddTierSeries(ctx context.Context, arg AddTierSeriesParams) (int64, error) {
+	row := q.db.QueryRowContext(ctx, AddTierSeries, arg.Name, arg.EveryMs, arg.Era)
+	var series_id int64
+	err := row.Scan(&series_id)
+	return series_id, err
+}
+
 const DeleteRolledUpChunk = `-- name: DeleteRolledUpChunk :execrows
 DELETE FROM record_history
 WHERE id IN (
@@ -52,34 +71,6 @@ func (q *Queries) DeleteRolledUpChunk(ctx context.Context, arg DeleteRolledUpChu
 		arg.CutoffMs,
 		arg.MaxID,
 		arg.ChunkSize,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected()
-}
-
-const DeleteRollupBlocks = `-- name: DeleteRollupBlocks :execrows
-DELETE FROM rechist_rollup_block
-WHERE record_name = CAST(?1 AS TEXT)
-  AND every_ms = CAST(?2 AS INTEGER)
-  AND block_ms >= CAST(?3 AS INTEGER)
-  AND block_ms <= CAST(?4 AS INTEGER)
-`
-
-type DeleteRollupBlocksParams struct {
-	Name    string
-	EveryMs int64
-	FromMs  int64
-	ToMs    int64
-}
-
-func (q *Queries) DeleteRollupBlocks(ctx context.Context, arg DeleteRollupBlocksParams) (int64, error) {
-	result, err := q.db.ExecContext(ctx, DeleteRollupBlocks,
-		arg.Name,
-		arg.EveryMs,
-		arg.FromMs,
-		arg.ToMs,
 	)
 	if err != nil {
 		return 0, err
@@ -118,18 +109,37 @@ func (q *Queries) DeleteRollupTier(ctx context.Context, arg DeleteRollupTierPara
 	return err
 }
 
-const DeleteRollupTierBlocks = `-- name: DeleteRollupTierBlocks :exec
-DELETE FROM rechist_rollup_block
+const DeleteTierBlocks = `-- name: DeleteTierBlocks :execrows
+DELETE FROM rechist_tier_block
+WHERE block_key >= CAST(?1 AS INTEGER) AND block_key <= CAST(?2 AS INTEGER)
+`
+
+type DeleteTierBlocksParams struct {
+	FromKey int64
+	ToKey   int64
+}
+
+func (q *Queries) DeleteTierBlocks(ctx context.Context, arg DeleteTierBlocksParams) (int64, error) {
+	result, err := q.db.ExecContext(ctx, DeleteTierBlocks, arg.FromKey, arg.ToKey)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected()
+}
+
+const DeleteTierSeries = `-- name: DeleteTierSeries :exec
+DELETE FROM rechist_tier_series
 WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
 `
 
-type DeleteRollupTierBlocksParams struct {
+type DeleteTierSeriesParams struct {
 	Name    string
 	EveryMs int64
 }
 
-func (q *Queries) DeleteRollupTierBlocks(ctx context.Context, arg DeleteRollupTierBlocksParams) error {
-	_, err := q.db.ExecContext(ctx, DeleteRollupTierBlocks, arg.Name, arg.EveryMs)
+// With their blocks (DeleteTierBlocks), in the same transaction.
+func (q *Queries) DeleteTierSeries(ctx context.Context, arg DeleteTierSeriesParams) error {
+	_, err := q.db.ExecContext(ctx, DeleteTierSeries, arg.Name, arg.EveryMs)
 	return err
 }
 
@@ -147,113 +157,110 @@ func (q *Queries) FirstRollupFill(ctx context.Context) (RechistRollupFill, error
 	return i, err
 }
 
-const PutRollupBlock = `-- name: PutRollupBlock :exec
-INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data)
-VALUES (CAST(?1 AS TEXT), CAST(?2 AS INTEGER), CAST(?3 AS INTEGER), CAST(?4 AS BLOB))
-ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data
+const FirstTierBlock = `-- name: FirstTierBlock :one
+SELECT block_key, data FROM rechist_tier_block
+WHERE block_key >= CAST(?1 AS INTEGER) AND block_key <= CAST(?2 AS INTEGER)
+ORDER BY block_key LIMIT 1
 `
 
-type PutRollupBlockParams struct {
-	Name    string
-	EveryMs int64
-	BlockMs int64
-	Data    []byte
+type FirstTierBlockParams struct {
+	FromKey int64
+	ToKey   int64
 }
 
-// Hot: one primary-key upsert per block a rollup touches.
-func (q *Queries) PutRollupBlock(ctx context.Context, arg PutRollupBlockParams) error {
-	_, err := q.db.ExecContext(ctx, PutRollupBlock,
-		arg.Name,
-		arg.EveryMs,
-		arg.BlockMs,
-		arg.Data,
-	)
+func (q *Queries) FirstTierBlock(ctx context.Context, arg FirstTierBlockParams) (RechistTierBlock, error) {
+	row := q.db.QueryRowContext(ctx, FirstTierBlock, arg.FromKey, arg.ToKey)
+	var i RechistTierBlock
+	err := row.Scan(&i.BlockKey, &i.Data)
+	return i, err
+}
+
+const LastTierBlock = `-- name: LastTierBlock :one
+SELECT block_key, data FROM rechist_tier_block
+WHERE block_key >= CAST(?1 AS INTEGER) AND block_key <= CAST(?2 AS INTEGER)
+ORDER BY block_key DESC LIMIT 1
+`
+
+type LastTierBlockParams struct {
+	FromKey int64
+	ToKey   int64
+}
+
+func (q *Queries) LastTierBlock(ctx context.Context, arg LastTierBlockParams) (RechistTierBlock, error) {
+	row := q.db.QueryRowContext(ctx, LastTierBlock, arg.FromKey, arg.ToKey)
+	var i RechistTierBlock
+	err := row.Scan(&i.BlockKey, &i.Data)
+	return i, err
+}
+
+const PutTierBlock = `-- name: PutTierBlock :exec
+INSERT INTO rechist_tier_block (block_key, data)
+VALUES (CAST(?1 AS INTEGER), CAST(?2 AS BLOB))
+ON CONFLICT (block_key) DO UPDATE SET data = excluded.data
+`
+
+type PutTierBlockParams struct {
+	BlockKey int64
+	Data     []byte
+}
+
+// Hot: one upsert of the table's own B-tree per block a rollup touches.
+func (q *Queries) PutTierBlock(ctx context.Context, arg PutTierBlockParams) error {
+	_, err := q.db.ExecContext(ctx, PutTierBlock, arg.BlockKey, arg.Data)
 	return err
 }
 
-const PutRollupBlocks8 = `-- name: PutRollupBlocks8 :exec
-INSERT INTO rechist_rollup_block (record_name, every_ms, block_ms, data) VALUES
-    (CAST(?1 AS TEXT), CAST(?2 AS INTEGER), CAST(?3 AS INTEGER), CAST(?4 AS BLOB)),
-    (CAST(?5 AS TEXT), CAST(?6 AS INTEGER), CAST(?7 AS INTEGER), CAST(?8 AS BLOB)),
-    (CAST(?9 AS TEXT), CAST(?10 AS INTEGER), CAST(?11 AS INTEGER), CAST(?12 AS BLOB)),
-    (CAST(?13 AS TEXT), CAST(?14 AS INTEGER), CAST(?15 AS INTEGER), CAST(?16 AS BLOB)),
-    (CAST(?17 AS TEXT), CAST(?18 AS INTEGER), CAST(?19 AS INTEGER), CAST(?20 AS BLOB)),
-    (CAST(?21 AS TEXT), CAST(?22 AS INTEGER), CAST(?23 AS INTEGER), CAST(?24 AS BLOB)),
-    (CAST(?25 AS TEXT), CAST(?26 AS INTEGER), CAST(?27 AS INTEGER), CAST(?28 AS BLOB)),
-    (CAST(?29 AS TEXT), CAST(?30 AS INTEGER), CAST(?31 AS INTEGER), CAST(?32 AS BLOB))
-ON CONFLICT (record_name, every_ms, block_ms) DO UPDATE SET data = excluded.data
+const PutTierBlocks8 = `-- name: PutTierBlocks8 :exec
+INSERT INTO rechist_tier_block (block_key, data) VALUES
+    (CAST(?1 AS INTEGER), CAST(?2 AS BLOB)),
+    (CAST(?3 AS INTEGER), CAST(?4 AS BLOB)),
+    (CAST(?5 AS INTEGER), CAST(?6 AS BLOB)),
+    (CAST(?7 AS INTEGER), CAST(?8 AS BLOB)),
+    (CAST(?9 AS INTEGER), CAST(?10 AS BLOB)),
+    (CAST(?11 AS INTEGER), CAST(?12 AS BLOB)),
+    (CAST(?13 AS INTEGER), CAST(?14 AS BLOB)),
+    (CAST(?15 AS INTEGER), CAST(?16 AS BLOB))
+ON CONFLICT (block_key) DO UPDATE SET data = excluded.data
 `
 
-type PutRollupBlocks8Params struct {
-	N1 string
-	E1 int64
-	B1 int64
+type PutTierBlocks8Params struct {
+	K1 int64
 	D1 []byte
-	N2 string
-	E2 int64
-	B2 int64
+	K2 int64
 	D2 []byte
-	N3 string
-	E3 int64
-	B3 int64
+	K3 int64
 	D3 []byte
-	N4 string
-	E4 int64
-	B4 int64
+	K4 int64
 	D4 []byte
-	N5 string
-	E5 int64
-	B5 int64
+	K5 int64
 	D5 []byte
-	N6 string
-	E6 int64
-	B6 int64
+	K6 int64
 	D6 []byte
-	N7 string
-	E7 int64
-	B7 int64
+	K7 int64
 	D7 []byte
-	N8 string
-	E8 int64
-	B8 int64
+	K8 int64
 	D8 []byte
 }
 
 // Eight blocks in one statement: PutBlocks writes a step's blocks eight at
 // a time (one statement's overhead for eight), the rest one by one.
-func (q *Queries) PutRollupBlocks8(ctx context.Context, arg PutRollupBlocks8Params) error {
-	_, err := q.db.ExecContext(ctx, PutRollupBlocks8,
-		arg.N1,
-		arg.E1,
-		arg.B1,
+func (q *Queries) PutTierBlocks8(ctx context.Context, arg PutTierBlocks8Params) error {
+	_, err := q.db.ExecContext(ctx, PutTierBlocks8,
+		arg.K1,
 		arg.D1,
-		arg.N2,
-		arg.E2,
-		arg.B2,
+		arg.K2,
 		arg.D2,
-		arg.N3,
-		arg.E3,
-		arg.B3,
+		arg.K3,
 		arg.D3,
-		arg.N4,
-		arg.E4,
-		arg.B4,
+		arg.K4,
 		arg.D4,
-		arg.N5,
-		arg.E5,
-		arg.B5,
+		arg.K5,
 		arg.D5,
-		arg.N6,
-		arg.E6,
-		arg.B6,
+		arg.K6,
 		arg.D6,
-		arg.N7,
-		arg.E7,
-		arg.B7,
+		arg.K7,
 		arg.D7,
-		arg.N8,
-		arg.E8,
-		arg.B8,
+		arg.K8,
 		arg.D8,
 	)
 	return err
@@ -386,103 +393,12 @@ func (q *Queries) RecordRowsByID(ctx context.Context, arg RecordRowsByIDParams) 
 	return items, nil
 }
 
-const RollupBlocks = `-- name: RollupBlocks :many
-SELECT block_ms, data
-FROM rechist_rollup_block
-WHERE record_name = CAST(?1 AS TEXT)
-  AND every_ms = CAST(?2 AS INTEGER)
-  AND block_ms >= CAST(?3 AS INTEGER)
-  AND block_ms <= CAST(?4 AS INTEGER)
-ORDER BY block_ms
-`
-
-type RollupBlocksParams struct {
-	Name    string
-	EveryMs int64
-	FromMs  int64
-	ToMs    int64
-}
-
-type RollupBlocksRow struct {
-	BlockMs int64
-	Data    []byte
-}
-
-// Hot: a range of the primary key, already in block order.
-func (q *Queries) RollupBlocks(ctx context.Context, arg RollupBlocksParams) ([]RollupBlocksRow, error) {
-	rows, err := q.db.QueryContext(ctx, RollupBlocks,
-		arg.Name,
-		arg.EveryMs,
-		arg.FromMs,
-		arg.ToMs,
-	)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []RollupBlocksRow
-	for rows.Next() {
-		var i RollupBlocksRow
-		if err := rows.Scan(&i.BlockMs, &i.Data); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const RollupBlocksAt = `-- name: RollupBlocksAt :many
-SELECT b.record_name, b.every_ms, b.block_ms, b.data
-FROM json_each(CAST(?1 AS TEXT)) AS k
-JOIN rechist_rollup_block AS b
-  ON b.record_name = json_extract(k.value, '$[0]')
- AND b.every_ms = json_extract(k.value, '$[1]')
- AND b.block_ms = json_extract(k.value, '$[2]')
-`
-
-// The blocks of the keys, a JSON array of [record_name, every_ms,
-// block_ms]: one statement for the blocks of a whole rollup step (a
-// late-row storm touches a block or two a row), each a primary-key seek.
-func (q *Queries) RollupBlocksAt(ctx context.Context, keys string) ([]RechistRollupBlock, error) {
-	rows, err := q.db.QueryContext(ctx, RollupBlocksAt, keys)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []RechistRollupBlock
-	for rows.Next() {
-		var i RechistRollupBlock
-		if err := rows.Scan(
-			&i.RecordName,
-			&i.EveryMs,
-			&i.BlockMs,
-			&i.Data,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const RollupCursor = `-- name: RollupCursor :one
 
 SELECT id FROM rechist_rollup_cursor WHERE only = 1
 `
 
-// Rollup tiers (migrations 00005 and 00006): what core.TierStore and core.TierReader
+// Rollup tiers (migrations 00005, 00006, 00007 and 00011): what core.TierStore and core.TierReader
 // run. Unprepared, as every query of a table newer than the files a
 // read-only open may meet. The writer runs the writes in the transaction
 // of a KindTiers request; RowsAfter (db.ChangesAfter), MaxID (db.LastID)
@@ -584,54 +500,6 @@ func (q *Queries) RollupNames(ctx context.Context, arg RollupNamesParams) ([]str
 	return items, nil
 }
 
-const RollupNewestBlock = `-- name: RollupNewestBlock :one
-SELECT block_ms, data FROM rechist_rollup_block
-WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
-ORDER BY block_ms DESC LIMIT 1
-`
-
-type RollupNewestBlockParams struct {
-	Name    string
-	EveryMs int64
-}
-
-type RollupNewestBlockRow struct {
-	BlockMs int64
-	Data    []byte
-}
-
-// The last block of a tier: one seek of the primary key.
-func (q *Queries) RollupNewestBlock(ctx context.Context, arg RollupNewestBlockParams) (RollupNewestBlockRow, error) {
-	row := q.db.QueryRowContext(ctx, RollupNewestBlock, arg.Name, arg.EveryMs)
-	var i RollupNewestBlockRow
-	err := row.Scan(&i.BlockMs, &i.Data)
-	return i, err
-}
-
-const RollupOldestBlock = `-- name: RollupOldestBlock :one
-SELECT block_ms, data FROM rechist_rollup_block
-WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
-ORDER BY block_ms LIMIT 1
-`
-
-type RollupOldestBlockParams struct {
-	Name    string
-	EveryMs int64
-}
-
-type RollupOldestBlockRow struct {
-	BlockMs int64
-	Data    []byte
-}
-
-// The first block of a tier: one seek of the primary key.
-func (q *Queries) RollupOldestBlock(ctx context.Context, arg RollupOldestBlockParams) (RollupOldestBlockRow, error) {
-	row := q.db.QueryRowContext(ctx, RollupOldestBlock, arg.Name, arg.EveryMs)
-	var i RollupOldestBlockRow
-	err := row.Scan(&i.BlockMs, &i.Data)
-	return i, err
-}
-
 const RollupTierFrom = `-- name: RollupTierFrom :one
 SELECT from_ms FROM rechist_rollup_tier
 WHERE record_name = CAST(?1 AS TEXT) AND every_ms = CAST(?2 AS INTEGER)
@@ -647,51 +515,6 @@ func (q *Queries) RollupTierFrom(ctx context.Context, arg RollupTierFromParams) 
 	var from_ms int64
 	err := row.Scan(&from_ms)
 	return from_ms, err
-}
-
-const RollupUsage = `-- name: RollupUsage :many
-SELECT record_name, every_ms, COUNT(*) AS blocks, CAST(SUM(length(data)) AS INTEGER) AS bytes
-FROM rechist_rollup_block
-GROUP BY record_name, every_ms
-ORDER BY record_name, every_ms
-`
-
-type RollupUsageRow struct {
-	RecordName string
-	EveryMs    int64
-	Blocks     int64
-	Bytes      int64
-}
-
-// Per record and tier, its blocks and their data's bytes: the whole table,
-// read by rechist retention's listing (length of a blob needs no
-// overflow page).
-func (q *Queries) RollupUsage(ctx context.Context) ([]RollupUsageRow, error) {
-	rows, err := q.db.QueryContext(ctx, RollupUsage)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var items []RollupUsageRow
-	for rows.Next() {
-		var i RollupUsageRow
-		if err := rows.Scan(
-			&i.RecordName,
-			&i.EveryMs,
-			&i.Blocks,
-			&i.Bytes,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Close(); err != nil {
-		return nil, err
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const RollupWidths = `-- name: RollupWidths :many
@@ -765,4 +588,172 @@ type SetRollupTierParams struct {
 func (q *Queries) SetRollupTier(ctx context.Context, arg SetRollupTierParams) error {
 	_, err := q.db.ExecContext(ctx, SetRollupTier, arg.Name, arg.EveryMs, arg.FromMs)
 	return err
+}
+
+const TierBlocks = `-- name: TierBlocks :many
+SELECT block_key, data FROM rechist_tier_block
+WHERE block_key >= CAST(?1 AS INTEGER) AND block_key <= CAST(?2 AS INTEGER)
+ORDER BY block_key
+`
+
+type TierBlocksParams struct {
+	FromKey int64
+	ToKey   int64
+}
+
+// Hot: a range of block keys (one series' blocks in time order).
+func (q *Queries) TierBlocks(ctx context.Context, arg TierBlocksParams) ([]RechistTierBlock, error) {
+	rows, err := q.db.QueryContext(ctx, TierBlocks, arg.FromKey, arg.ToKey)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RechistTierBlock
+	for rows.Next() {
+		var i RechistTierBlock
+		if err := rows.Scan(&i.BlockKey, &i.Data); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const TierBlocksAt = `-- name: TierBlocksAt :many
+SELECT block_key, data FROM rechist_tier_block
+WHERE block_key IN (SELECT value FROM json_each(CAST(?1 AS TEXT)))
+`
+
+// Hot: the blocks of the keys, a JSON array of integers: one statement for
+// the blocks of a whole rollup step (a late-row storm touches a block or
+// two a row), each an integer seek.
+func (q *Queries) TierBlocksAt(ctx context.Context, keys string) ([]RechistTierBlock, error) {
+	rows, err := q.db.QueryContext(ctx, TierBlocksAt, keys)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RechistTierBlock
+	for rows.Next() {
+		var i RechistTierBlock
+		if err := rows.Scan(&i.BlockKey, &i.Data); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const TierSeries = `-- name: TierSeries :many
+
+SELECT series_id, era FROM rechist_tier_series
+WHERE record_name = CAST(?1 AS TEXT)
+  AND every_ms = CAST(?2 AS INTEGER)
+  AND era >= CAST(?3 AS INTEGER)
+  AND era <= CAST(?4 AS INTEGER)
+ORDER BY era
+`
+
+type TierSeriesParams struct {
+	Name    string
+	EveryMs int64
+	FromEra int64
+	ToEra   int64
+}
+
+type TierSeriesRow struct {
+	SeriesID int64
+	Era      int64
+}
+
+// The blocks (migration 00011): each stored under one integer,
+// block_key = series_id << 31 | its number within the series' era
+// (repo/tierkey.go computes keys and bounds).
+// The series of one record's tier whose era is within [from_era, to_era],
+// by era: a range of the unique index (one row for every real tier).
+func (q *Queries) TierSeries(ctx context.Context, arg TierSeriesParams) ([]TierSeriesRow, error) {
+	rows, err := q.db.QueryContext(ctx, TierSeries,
+		arg.Name,
+		arg.EveryMs,
+		arg.FromEra,
+		arg.ToEra,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TierSeriesRow
+	for rows.Next() {
+		var i TierSeriesRow
+		if err := rows.Scan(&i.SeriesID, &i.Era); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const TierUsage = `-- name: TierUsage :many
+SELECT s.record_name, s.every_ms, COUNT(*) AS blocks, CAST(SUM(length(b.data)) AS INTEGER) AS bytes
+FROM rechist_tier_series AS s
+JOIN rechist_tier_block AS b
+  ON b.block_key >= s.series_id << 31 AND b.block_key <= (s.series_id << 31) | 2147483647
+GROUP BY s.record_name, s.every_ms
+ORDER BY s.record_name, s.every_ms
+`
+
+type TierUsageRow struct {
+	RecordName string
+	EveryMs    int64
+	Blocks     int64
+	Bytes      int64
+}
+
+// Per record and tier, its blocks and their data's bytes: every series and
+// its range of keys, read by rechist retention's listing (length of a blob
+// needs no overflow page).
+func (q *Queries) TierUsage(ctx context.Context) ([]TierUsageRow, error) {
+	rows, err := q.db.QueryContext(ctx, TierUsage)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []TierUsageRow
+	for rows.Next() {
+		var i TierUsageRow
+		if err := rows.Scan(
+			&i.RecordName,
+			&i.EveryMs,
+			&i.Blocks,
+			&i.Bytes,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
