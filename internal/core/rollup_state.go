@@ -83,6 +83,20 @@ func (s *RollupState) field(path []string) *Field {
 	return &s.Fields[i]
 }
 
+// sharedField is field for a path no one changes (another state's): a
+// new field shares it rather than copying it.
+func (s *RollupState) sharedField(path []string) *Field {
+	if n := len(s.Fields); n == 0 || slices.Compare(s.Fields[n-1].Path, path) < 0 {
+		s.Fields = append(s.Fields, Field{Path: path}) // in order: the common case
+		return &s.Fields[n]
+	}
+	i, found := slices.BinarySearchFunc(s.Fields, path, func(f Field, p []string) int { return slices.Compare(f.Path, p) })
+	if !found {
+		s.Fields = slices.Insert(s.Fields, i, Field{Path: path})
+	}
+	return &s.Fields[i]
+}
+
 // combine adds the count, extremes and first and last of n more numbers
 // (not their sum).
 func (f *Field) combine(n int64, lo, hi float64, first, last NumRef) {
@@ -112,11 +126,14 @@ func (s *RollupState) Merge(o RollupState) {
 		s.Last = o.Last
 	}
 	s.Rows += o.Rows
+	if s.Fields == nil {
+		s.Fields = make([]Field, 0, len(o.Fields))
+	}
 	for _, of := range o.Fields {
 		if of.N == 0 {
 			continue // a path a reused state keeps (reset)
 		}
-		f := s.field(of.Path)
+		f := s.sharedField(of.Path)
 		f.combine(of.N, of.Min, of.Max, of.First, of.Last)
 		f.Sum.Merge(of.Sum)
 	}
