@@ -96,20 +96,18 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 		states  [blockBuckets]*RollupState
 	}
 	byBlock := make(map[bucketKey]*blockDelta, len(delta))
-	all := make([]blockDelta, 0, len(delta))
 	for k, st := range delta {
 		bk := bucketKey{k.name, k.every, blockStart(k.at, k.every)}
 		d := byBlock[bk]
 		if d == nil {
-			all = append(all, blockDelta{key: bk})
-			d = &all[len(all)-1]
+			d = &blockDelta{key: bk}
 			byBlock[bk] = d
 		}
 		d.buckets[d.n], d.states[d.n] = k.at, st
 		d.n++
 	}
-	clear(byBlock) // its pointers are into all, about to be sorted
-	slices.SortFunc(all, func(a, b blockDelta) int { return compareKeys(a.key, b.key) })
+	all := slices.Collect(maps.Values(byBlock))
+	slices.SortFunc(all, func(a, b *blockDelta) int { return compareKeys(a.key, b.key) })
 	puts := make([]TierBlock, 0, min(len(all), blocksAtOnce))
 	want := make([]TierBlock, 0, min(len(all), blocksAtOnce))
 	stored := map[bucketKey][]byte{}
@@ -130,8 +128,7 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 		for _, b := range got {
 			stored[bucketKey{b.Name, b.EveryMs, b.BlockMs}] = b.Data
 		}
-		for i := range chunk {
-			d := &chunk[i]
+		for _, d := range chunk {
 			k := d.key
 			b := newBlock(k.at, k.every)
 			if data, ok := stored[k]; ok {
