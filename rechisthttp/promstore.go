@@ -55,25 +55,9 @@ type promQuerier struct {
 func (q *promQuerier) Close() error { return nil }
 
 // records lists the records the matchers on the name labels (__name__,
-// record) admit. An equality names one record; a regular expression with
-// a literal prefix reads only the names with it (as a pattern does); any
-// other reads every name, each tested.
+// record) admit: the names of namePattern, each tested against them.
 func (q *promQuerier) records(ctx context.Context, ms []*labels.Matcher) ([]string, error) {
-	pattern := "*"
-	for _, m := range ms {
-		if m.Name != labels.MetricName && m.Name != promRecord {
-			continue
-		}
-		switch {
-		case m.Type == labels.MatchEqual && !strings.Contains(m.Value, "*"):
-			pattern = m.Value
-		case m.Type == labels.MatchRegexp && pattern == "*":
-			if p := m.Prefix(); p != "" && !strings.Contains(p, "*") {
-				pattern = p + "*"
-			}
-		}
-	}
-	names, err := q.h.db.Names(ctx, pattern)
+	names, err := q.h.db.Names(ctx, namePattern(ms, q.h.cfg.topics))
 	if err != nil {
 		return nil, err
 	}
@@ -85,6 +69,61 @@ func (q *promQuerier) records(ctx context.Context, ms []*labels.Matcher) ([]stri
 		}
 		return false
 	}), nil
+}
+
+// namePattern is the pattern, in the DB's language (topics: AimDB's),
+// whose names hold every record the name matchers admit, and as few
+// others as it can say: an equality names one record (an index seek); a
+// regular expression with a literal prefix reads only the names with it
+// (an index range; with topics, from the prefix's last whole segment);
+// any other reads every name. A name that is itself a pattern of the
+// language reads every name.
+func namePattern(ms []*labels.Matcher, topics bool) string {
+	all := "*"
+	if topics {
+		all = "#"
+	}
+	pattern := all
+	for _, m := range ms {
+		if m.Name != labels.MetricName && m.Name != promRecord {
+			continue
+		}
+		switch {
+		case m.Type == labels.MatchEqual:
+			if !isPattern(m.Value, topics) {
+				return m.Value
+			}
+		case m.Type == labels.MatchRegexp && pattern == all:
+			if p := m.Prefix(); p != "" {
+				pattern = prefixPattern(p, topics)
+			}
+		}
+	}
+	return pattern
+}
+
+// isPattern says whether name would match other names as a pattern.
+func isPattern(name string, topics bool) bool {
+	if !topics {
+		return strings.Contains(name, "*")
+	}
+	return slices.ContainsFunc(strings.Split(name, "."), func(seg string) bool { return seg == "*" || seg == "#" })
+}
+
+// prefixPattern is the narrowest pattern matching every name that starts
+// with prefix.
+func prefixPattern(prefix string, topics bool) string {
+	if !topics {
+		if strings.Contains(prefix, "*") {
+			return "*"
+		}
+		return prefix + "*"
+	}
+	whole := prefix[:strings.LastIndexByte(prefix, '.')+1] // its whole segments, each with its dot
+	if whole == "" || isPattern(strings.TrimSuffix(whole, "."), true) {
+		return "#"
+	}
+	return whole + "#"
 }
 
 // seriesLabels are the labels of record name's series at field path.
