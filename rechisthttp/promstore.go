@@ -164,6 +164,13 @@ func (q *promQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectH
 		if err != nil {
 			return storage.ErrSeriesSet(err)
 		}
+		tiers, cut, err := q.tierSamples(ctx, name, hints, mint, maxt, oldestSample(series))
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		if cut > 0 {
+			series = withTiers(name, series, tiers, cut)
+		}
 		for _, s := range series {
 			if matchesRest(s.Labels(), ms) {
 				out = append(out, s)
