@@ -345,13 +345,15 @@ func (a *promAPI) labelValues(r *http.Request) (any, annotations.Annotations, *p
 		sets = [][]*labels.Matcher{nil}
 	}
 	out := []string{}
+	seen := map[string]bool{}
 	for _, ms := range sets {
 		vals, _, err := q.LabelValues(r.Context(), name, nil, ms...)
 		if err != nil {
 			return nil, nil, execError(err)
 		}
 		for _, v := range vals {
-			if !slices.Contains(out, v) {
+			if !seen[v] {
+				seen[v] = true
 				out = append(out, v)
 			}
 		}
@@ -374,11 +376,14 @@ func (a *promAPI) series(r *http.Request) (any, annotations.Annotations, *promEr
 	}
 	q, _ := promStorage{a.h}.Querier(start, end)
 	out := []labels.Labels{}
+	seen := map[uint64][]labels.Labels{} // by hash, each hash's labels
 	for _, ms := range sets {
 		set := q.Select(r.Context(), true, &storage.SelectHints{Start: start, End: end, Func: "series"}, ms...)
 		for set.Next() {
 			l := set.At().Labels()
-			if !slices.ContainsFunc(out, func(o labels.Labels) bool { return labels.Equal(o, l) }) {
+			h := l.Hash()
+			if !slices.ContainsFunc(seen[h], func(o labels.Labels) bool { return labels.Equal(o, l) }) {
+				seen[h] = append(seen[h], l)
 				out = append(out, l)
 			}
 		}

@@ -154,13 +154,16 @@ func (q *promQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectH
 	if hints != nil {
 		mint, maxt = max(mint, hints.Start), min(maxt, hints.End)
 	}
+	if hints != nil && hints.Func == "series" {
+		return q.seriesOnly(ctx, mint, maxt, ms)
+	}
 	names, err := q.records(ctx, ms)
 	if err != nil {
 		return storage.ErrSeriesSet(err)
 	}
 	var out []storage.Series
 	for _, name := range names {
-		series, err := q.recordSeries(ctx, name, mint, maxt, hints != nil && hints.Func == "series")
+		series, err := q.recordSeries(ctx, name, mint, maxt)
 		if err != nil {
 			return storage.ErrSeriesSet(err)
 		}
@@ -181,17 +184,43 @@ func (q *promQuerier) Select(ctx context.Context, _ bool, hints *storage.SelectH
 	return &listSeriesSet{series: out, i: -1}
 }
 
+// seriesOnly lists the series of the records the matchers admit by the
+// newest row of each within [mint, maxt] (a series listing needs their
+// labels alone): one read for them all, as the dashboard lists records,
+// not one a record. Each series holds that one sample.
+func (q *promQuerier) seriesOnly(ctx context.Context, mint, maxt int64, ms []*labels.Matcher) storage.SeriesSet {
+	if mint > maxt || maxt < 0 {
+		return &listSeriesSet{i: -1}
+	}
+	p := rechist.QueryParams{LimitPerRecord: 1, Start: time.UnixMilli(max(mint, 0)), End: time.UnixMilli(maxt)}
+	var out []storage.Series
+	for rec, err := range q.h.raw.Timeline(ctx, namePattern(ms, q.h.cfg.topics), p) {
+		if err != nil {
+			return storage.ErrSeriesSet(err)
+		}
+		if !slices.ContainsFunc(ms, func(m *labels.Matcher) bool {
+			return (m.Name == labels.MetricName || m.Name == promRecord) && !m.Matches(rec.Name)
+		}) {
+			at := rec.StoredAt.UnixMilli()
+			jsonpath.Leaves(string(rec.Value), func(path []string, x float64) {
+				s := storage.NewListSeries(seriesLabels(rec.Name, strings.Join(path, ".")), []chunks.Sample{promSample{t: at, f: x}})
+				if matchesRest(s.Labels(), ms) {
+					out = append(out, s)
+				}
+			})
+		}
+	}
+	slices.SortFunc(out, func(a, b storage.Series) int { return labels.Compare(a.Labels(), b.Labels()) })
+	return &listSeriesSet{series: out, i: -1}
+}
+
 // recordSeries reads record name's rows within [mint, maxt] into one
-// series per numeric field, samples ascending by time. With labelsOnly
-// (a series listing), the newest row alone names the fields.
-func (q *promQuerier) recordSeries(ctx context.Context, name string, mint, maxt int64, labelsOnly bool) ([]storage.Series, error) {
+// series per numeric field, samples ascending by time.
+func (q *promQuerier) recordSeries(ctx context.Context, name string, mint, maxt int64) ([]storage.Series, error) {
 	if mint > maxt || maxt < 0 {
 		return nil, nil
 	}
 	p := rechist.QueryParams{Start: time.UnixMilli(max(mint, 0)), End: time.UnixMilli(maxt)}
-	if labelsOnly {
-		p.LimitPerRecord = 1
-	}
 	by := map[string][]chunks.Sample{}
 	var order []string
 	last := map[string]int64{}
