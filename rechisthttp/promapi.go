@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"runtime"
@@ -67,6 +68,7 @@ func (a *promAPI) register() {
 		"/api/v1/parse_query":         a.parseQuery,
 		"/api/v1/status/runtimeinfo":  a.runtimeInfo,
 		"/api/v1/query_exemplars":     a.exemplars,
+		"/api/v1/rules":               a.rules,
 	} {
 		a.h.mux.Handle(path, a.h.count(path, a.h.guardRead(a.h.auth(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodHead {
@@ -82,6 +84,7 @@ func (a *promAPI) register() {
 			promRespond(w, data, warnings, perr)
 		})))))
 	}
+	a.registerRemoteRead()
 }
 
 // The error types of web/api/v1 and the statuses it answers them with.
@@ -318,19 +321,77 @@ outer:
 	return sets, nil
 }
 
+// labelNames lists __name__, field and record, or, given match[], the
+// label names of the series the selectors match within start and end (a
+// bare number's series has no field), as Prometheus's labelNames does.
 func (a *promAPI) labelNames(r *http.Request) (any, annotations.Annotations, *promError) {
-	if _, perr := a.matchers(r); perr != nil {
+	limit, perr := limitParam(r)
+	if perr != nil {
 		return nil, nil, perr
 	}
-	q, _ := promStorage{a.h}.Querier(0, 0)
-	names, _, _ := q.LabelNames(r.Context(), nil)
-	return names, nil, nil
+	start, end, perr := a.bounds(r)
+	if perr != nil {
+		return nil, nil, perr
+	}
+	sets, perr := a.matchers(r)
+	if perr != nil {
+		return nil, nil, perr
+	}
+	q, _ := promStorage{a.h}.Querier(start, end)
+	if len(sets) == 0 {
+		names, _, _ := q.LabelNames(r.Context(), nil)
+		return truncated(names, limit)
+	}
+	seen := map[string]bool{}
+	for _, ms := range sets {
+		set := q.Select(r.Context(), false, &storage.SelectHints{Start: start, End: end, Func: "series"}, ms...)
+		for set.Next() {
+			set.At().Labels().Range(func(l labels.Label) { seen[l.Name] = true })
+		}
+		if err := set.Err(); err != nil {
+			return nil, nil, execError(err)
+		}
+	}
+	names := slices.Sorted(maps.Keys(seen))
+	if names == nil {
+		names = []string{}
+	}
+	return truncated(names, limit)
+}
+
+// limitParam reads the limit parameter of the metadata endpoints: 0 (none)
+// when absent, else a non-negative integer.
+func limitParam(r *http.Request) (int, *promError) {
+	s := r.FormValue("limit")
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, &promError{promBadData, errors.New("limit must be a non-negative integer")}
+	}
+	return n, nil
+}
+
+// truncated keeps the first limit (0: all) of out, with Prometheus's
+// warning when it leaves some out.
+func truncated[T any](out []T, limit int) (any, annotations.Annotations, *promError) {
+	if limit > 0 && len(out) > limit {
+		var warn annotations.Annotations
+		warn.Add(errors.New("results truncated due to limit"))
+		return out[:limit], warn, nil
+	}
+	return out, nil, nil
 }
 
 func (a *promAPI) labelValues(r *http.Request) (any, annotations.Annotations, *promError) {
 	name := r.PathValue("name")
 	if !model.UTF8Validation.IsValidLabelName(name) {
 		return nil, nil, &promError{promBadData, fmt.Errorf("invalid label name: %q", name)}
+	}
+	limit, perr := limitParam(r)
+	if perr != nil {
+		return nil, nil, perr
 	}
 	start, end, perr := a.bounds(r)
 	if perr != nil {
@@ -359,12 +420,16 @@ func (a *promAPI) labelValues(r *http.Request) (any, annotations.Annotations, *p
 		}
 	}
 	slices.Sort(out)
-	return out, nil, nil
+	return truncated(out, limit)
 }
 
 func (a *promAPI) series(r *http.Request) (any, annotations.Annotations, *promError) {
 	if len(r.Form["match[]"]) == 0 {
 		return nil, nil, &promError{promBadData, errors.New("no match[] parameter provided")}
+	}
+	limit, perr := limitParam(r)
+	if perr != nil {
+		return nil, nil, perr
 	}
 	start, end, perr := a.bounds(r)
 	if perr != nil {
@@ -392,7 +457,13 @@ func (a *promAPI) series(r *http.Request) (any, annotations.Annotations, *promEr
 		}
 	}
 	slices.SortFunc(out, labels.Compare)
-	return out, nil, nil
+	return truncated(out, limit)
+}
+
+// rules: the history has no recording or alerting rules (Grafana asks,
+// and takes an empty list).
+func (a *promAPI) rules(r *http.Request) (any, annotations.Annotations, *promError) {
+	return map[string]any{"groups": []any{}}, nil, nil
 }
 
 // metadata has no metric metadata to give: every series is a gauge of a
