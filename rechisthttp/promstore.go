@@ -18,6 +18,7 @@ package rechisthttp
 
 import (
 	"context"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -124,6 +125,21 @@ func prefixPattern(prefix string, topics bool) string {
 		return "#"
 	}
 	return whole + "#"
+}
+
+// inRange keeps the names whose history (raw rows and tiers, as Records
+// spans it) overlaps [q.mint, q.maxt]: the names a dashboard's time range
+// has data for.
+func (q *promQuerier) inRange(ctx context.Context, names []string, ms []*labels.Matcher) ([]string, error) {
+	infos, err := q.h.db.Records(ctx, namePattern(ms, q.h.cfg.topics))
+	if err != nil {
+		return nil, err
+	}
+	live := make(map[string]bool, len(infos))
+	for _, in := range infos {
+		live[in.Name] = in.First.UnixMilli() <= q.maxt && in.Last.UnixMilli() >= q.mint
+	}
+	return slices.DeleteFunc(names, func(n string) bool { return !live[n] }), nil
 }
 
 // seriesLabels are the labels of record name's series at field path.
@@ -263,6 +279,10 @@ func (q *promQuerier) LabelValues(ctx context.Context, name string, hints *stora
 	switch name {
 	case labels.MetricName, promRecord:
 		names, err := q.records(ctx, ms)
+		if err != nil || q.mint <= math.MinInt64/2 && q.maxt >= math.MaxInt64/2 {
+			return names, nil, err // all of time: the names table alone
+		}
+		names, err = q.inRange(ctx, names, ms)
 		return names, nil, err
 	case promField:
 		set := q.Select(ctx, false, &storage.SelectHints{Start: q.mint, End: q.maxt, Func: "series"}, ms...)
