@@ -45,6 +45,12 @@ type config struct {
 	// allowedHosts are the names besides the loopback ones a request's
 	// Host may be (WithAllowedHosts; guard.go).
 	allowedHosts []hostPort
+	// metricsRecords is how many records and sync sources get series of
+	// their own in /metrics (WithMetricsRecords; metrics_data.go).
+	metricsRecords int
+	// maxSamples is how many samples one PromQL query may read
+	// (WithMaxSamples; promapi.go).
+	maxSamples int
 }
 
 // WithToken makes every /api/ and /metrics request carry token, as
@@ -118,6 +124,9 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 		maxAggBuckets: 1_000_000,
 		maxQueries:    defaultMaxQueries(),
 		aggChunk:      10_000,
+
+		metricsRecords: defaultMetricsRecords,
+		maxSamples:     defaultMaxSamples,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -128,6 +137,7 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 	h.slots = make(chan struct{}, cfg.maxQueries)
 	h.metrics = newMetrics(db)
 	h.metrics.countSlots(h.slots)
+	h.metrics.countData(db, cfg.metricsRecords, cfg.logger)
 	h.streams.init()
 	h.route("/api/query", http.MethodGet, h.serveQuery)
 	h.route("/api/records", http.MethodGet, h.serveRecords)

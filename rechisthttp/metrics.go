@@ -12,7 +12,8 @@ import (
 )
 
 // metrics is the handler's own registry: the DB's Stats, read at each
-// scrape, the request counters, the stream's, and the Go runtime's.
+// scrape, the request counters, the stream's, the Go runtime's, and what
+// the database holds (countData, metrics_data.go).
 type metrics struct {
 	reg         *prometheus.Registry
 	requests    *prometheus.CounterVec

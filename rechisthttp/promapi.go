@@ -40,10 +40,28 @@ type promAPI struct {
 	parser parser.Parser
 }
 
+// defaultMaxSamples is WithMaxSamples' default: about 250 MB of
+// samples in memory at once.
+const defaultMaxSamples = 5_000_000
+
+// WithMaxSamples bounds the samples one PromQL query of /api/v1/ may
+// read from the history, and hold in memory at once (the engine's
+// MaxSamples): past it the query fails with Prometheus's cost-limit error
+// (422) rather than exhausting memory. Each number of a row is a sample
+// (a row of {"celsius":1,"humidity":2} is two). Default 5,000,000; n <= 0
+// keeps it.
+func WithMaxSamples(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxSamples = n
+		}
+	}
+}
+
 func newPromAPI(h *Handler) *promAPI {
 	p := parser.NewParser(parser.Options{})
 	return &promAPI{h: h, parser: p, engine: promql.NewEngine(promql.EngineOpts{
-		MaxSamples:           50_000_000,
+		MaxSamples:           h.cfg.maxSamples,
 		Timeout:              h.cfg.queryTimeout,
 		LookbackDelta:        5 * time.Minute,
 		EnableAtModifier:     true,

@@ -25,6 +25,7 @@ import (
 
 	"github.com/prometheus/prometheus/model/histogram"
 	"github.com/prometheus/prometheus/model/labels"
+	"github.com/prometheus/prometheus/promql"
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
 	"github.com/prometheus/prometheus/tsdb/chunks"
@@ -44,14 +45,20 @@ const (
 type promStorage struct{ h *Handler }
 
 func (s promStorage) Querier(mint, maxt int64) (storage.Querier, error) {
-	return &promQuerier{h: s.h, mint: mint, maxt: maxt}, nil
+	return &promQuerier{h: s.h, mint: mint, maxt: maxt, left: s.h.cfg.maxSamples}, nil
 }
 
-// promQuerier reads the series within [mint, maxt] (Unix ms).
+// promQuerier reads the series within [mint, maxt] (Unix ms), at most
+// left samples more: one query's, however many selectors it has.
 type promQuerier struct {
 	h          *Handler
 	mint, maxt int64
+	left       int
 }
+
+// errTooManySamples is a query's error past WithMaxSamples: Prometheus's
+// own, which the API answers as a cost limit (422).
+var errTooManySamples = promql.ErrTooManySamplesRead("the history's storage (rechisthttp.WithMaxSamples)")
 
 func (q *promQuerier) Close() error { return nil }
 
@@ -247,8 +254,12 @@ func (q *promQuerier) recordSeries(ctx context.Context, name string, mint, maxt 
 		if rec.Name != name { // a name holding '*' read as a pattern
 			continue
 		}
+		if q.left < 0 {
+			return nil, errTooManySamples // the rows read stop here
+		}
 		ms := rec.StoredAt.UnixMilli()
 		jsonpath.Leaves(string(rec.Value), func(path []string, x float64) {
+			q.left--
 			field := strings.Join(path, ".")
 			s, seen := by[field]
 			if !seen {

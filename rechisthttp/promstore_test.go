@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +85,23 @@ func TestPromSelectorsWithTopicPatterns(t *testing.T) {
 		slices.Sort(got)
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: records %q, want %q", query, got, want)
+		}
+	}
+}
+
+// A query reading more samples than WithMaxSamples fails with
+// Prometheus's cost-limit error, having stopped reading there; one within
+// it answers.
+func TestPromMaxSamples(t *testing.T) {
+	h, now := promData(t)
+	for _, c := range []struct {
+		max, code int
+		errType   string
+	}{{50, 422, "cost_limit"}, {100, 200, ""}} {
+		small := NewHandler(h.db, WithMaxSamples(c.max))
+		code, a := promGet(t, small, "GET", "/api/v1/query", url.Values{"query": {"sum_over_time(counter[2h])"}, "time": {strconv.FormatInt(now.Unix(), 10)}})
+		if code != c.code || a.ErrorType != c.errType || c.code == 422 && !strings.Contains(a.Error, "WithMaxSamples") {
+			t.Errorf("60 samples, WithMaxSamples(%d): %d %+v; want %d %q", c.max, code, a, c.code, c.errType)
 		}
 	}
 }

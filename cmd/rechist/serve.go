@@ -22,13 +22,20 @@ type serveCmd struct {
 	QueryTimeout time.Duration `default:"1m" placeholder:"DURATION" help:"Bound each request's database work (default: ${default}); time spent waiting for a slow client does not count."`
 	WriteTimeout time.Duration `default:"10s" placeholder:"DURATION" help:"Cut a client whose reading keeps one write of an answer blocked this long (default: ${default}); a slow but steady reader is served."`
 	MaxQueries   int           `default:"0" placeholder:"N" help:"Run at most N queries, aggregates and exports at once; others wait up to the query timeout, then get 503 (default 0: twice the CPUs)."`
-	topicFlag    `embed:""`
+	// MetricsRecords bounds the labelled data series of /metrics.
+	MetricsRecords int `name:"metrics-records" default:"10" placeholder:"N" help:"Give /metrics a newest-row time and row count for the N records with the most rows, and sync series for the N sources that sent the most (default: ${default}; 0: none). Totals cover every record and source."`
+	MaxSamples     int `name:"max-samples" default:"5000000" placeholder:"N" help:"Refuse a PromQL query of /api/v1/ that would read more than N samples (each number of a row is one) with Prometheus's cost-limit error, rather than hold them all in memory (default: ${default})."`
+	topicFlag      `embed:""`
 }
 
 func (c *serveCmd) Help() string {
 	return `Serves the database over HTTP: the dashboard at /, the JSON API under
-/api/ (query, records, aggregate, export, stream), /metrics for Prometheus
-and /healthz. Without a token it answers only to loopback Host names
+/api/ (query, records, aggregate, export, stream), a Prometheus-compatible
+query API under /api/v1/ (PromQL; Grafana's Prometheus data source, and
+remote read for a Prometheus server), /metrics for Prometheus (with what
+the database holds: rows, file sizes, the newest row of the
+--metrics-records records with the most rows, sync sources) and /healthz.
+Without a token it answers only to loopback Host names
 (localhost, 127.0.0.1, [::1]) and --allowed-host ones; with --writable,
 writes must be typed as JSON (Content-Type: application/x-ndjson) and
 come from no other origin. See docs/serve.md.
@@ -56,6 +63,10 @@ func (c *serveCmd) Run(e *env) error {
 		return usagef("--write-timeout must be positive, got %v", c.WriteTimeout)
 	case c.MaxQueries < 0:
 		return usagef("--max-queries must not be negative, got %d", c.MaxQueries)
+	case c.MetricsRecords < 0:
+		return usagef("--metrics-records must not be negative, got %d", c.MetricsRecords)
+	case c.MaxSamples <= 0:
+		return usagef("--max-samples must be positive, got %d", c.MaxSamples)
 	}
 	for _, name := range c.AllowedHost {
 		if err := rechisthttp.ValidateAllowedHost(name); err != nil {
@@ -79,7 +90,8 @@ func (c *serveCmd) Run(e *env) error {
 	hopts = append(hopts, rechisthttp.WithToken(c.Token),
 		rechisthttp.WithLogger(slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
 		rechisthttp.WithQueryTimeout(c.QueryTimeout), rechisthttp.WithWriteTimeout(c.WriteTimeout),
-		rechisthttp.WithMaxConcurrentQueries(c.MaxQueries))
+		rechisthttp.WithMaxConcurrentQueries(c.MaxQueries), rechisthttp.WithMetricsRecords(c.MetricsRecords),
+		rechisthttp.WithMaxSamples(c.MaxSamples))
 	if c.Writable {
 		hopts = append(hopts, rechisthttp.Writable())
 	}
