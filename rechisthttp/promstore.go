@@ -226,7 +226,7 @@ func (q *promQuerier) seriesOnly(ctx context.Context, mint, maxt int64, ms []*la
 		}) {
 			at := rec.StoredAt.UnixMilli()
 			jsonpath.Leaves(string(rec.Value), func(path []string, x float64) {
-				s := storage.NewListSeries(seriesLabels(rec.Name, strings.Join(path, ".")), []chunks.Sample{promSample{t: at, f: x}})
+				s := &floatSeries{lbls: seriesLabels(rec.Name, strings.Join(path, ".")), samples: []promSample{{t: at, f: x}}}
 				if matchesRest(s.Labels(), ms) {
 					out = append(out, s)
 				}
@@ -244,7 +244,7 @@ func (q *promQuerier) recordSeries(ctx context.Context, name string, mint, maxt 
 		return nil, nil
 	}
 	p := rechist.QueryParams{Start: time.UnixMilli(max(mint, 0)), End: time.UnixMilli(maxt)}
-	by := map[string][]chunks.Sample{}
+	by := map[string][]promSample{}
 	var order []string
 	last := map[string]int64{}
 	for rec, err := range q.h.raw.All(ctx, name, p) {
@@ -275,7 +275,7 @@ func (q *promQuerier) recordSeries(ctx context.Context, name string, mint, maxt 
 	for _, field := range order {
 		s := by[field]
 		slices.Reverse(s) // All yields the newest first
-		out = append(out, storage.NewListSeries(seriesLabels(name, field), s))
+		out = append(out, &floatSeries{lbls: seriesLabels(name, field), samples: s})
 	}
 	return out, nil
 }
@@ -322,6 +322,27 @@ func (s promSample) H() *histogram.Histogram       { return nil }
 func (s promSample) FH() *histogram.FloatHistogram { return nil }
 func (s promSample) Type() chunkenc.ValueType      { return chunkenc.ValFloat }
 func (s promSample) Copy() chunks.Sample           { return s }
+
+// floatSeries is a storage.Series of float samples ascending by time,
+// held as they are, 16 bytes a sample: storage.NewListSeries holds each
+// boxed in an interface (an allocation, and twice the memory, a sample);
+// its iterator boxes one sample at a time.
+type floatSeries struct {
+	lbls    labels.Labels
+	samples promSamples
+}
+
+func (s *floatSeries) Labels() labels.Labels { return s.lbls }
+
+func (s *floatSeries) Iterator(chunkenc.Iterator) chunkenc.Iterator {
+	return storage.NewListSeriesIterator(s.samples)
+}
+
+// promSamples are storage.Samples.
+type promSamples []promSample
+
+func (p promSamples) Get(i int) chunks.Sample { return p[i] }
+func (p promSamples) Len() int                { return len(p) }
 
 // listSeriesSet is a storage.SeriesSet over a slice.
 type listSeriesSet struct {

@@ -26,7 +26,6 @@ import (
 
 	"github.com/prometheus/prometheus/storage"
 	"github.com/prometheus/prometheus/tsdb/chunkenc"
-	"github.com/prometheus/prometheus/tsdb/chunks"
 
 	"github.com/seed178a96f3/rechist"
 )
@@ -70,7 +69,7 @@ func tierWidth(hints *storage.SelectHints, tiers []time.Duration) int64 {
 // deletes a record's oldest rows first, so the tiers serve where the raw
 // rows are gone (a late row older than the rest, that retention has not
 // reached yet, moves the cut back to it).
-func (q *promQuerier) tierSamples(ctx context.Context, name string, hints *storage.SelectHints, mint, maxt, oldest int64) (map[string][]chunks.Sample, int64, error) {
+func (q *promQuerier) tierSamples(ctx context.Context, name string, hints *storage.SelectHints, mint, maxt, oldest int64) (map[string][]promSample, int64, error) {
 	if hints == nil || hints.Range <= 0 || tierValue[hints.Func] == nil || isPattern(name, q.h.cfg.topics) {
 		return nil, 0, nil // not a function the tiers answer: no read
 	}
@@ -92,7 +91,7 @@ func (q *promQuerier) tierSamples(ctx context.Context, name string, hints *stora
 		return nil, 0, nil
 	}
 	value := tierValue[hints.Func]
-	out := map[string][]chunks.Sample{}
+	out := map[string][]promSample{}
 	for _, field := range info.Fields {
 		series, err := q.h.db.Aggregate(ctx, name, rechist.AggregateParams{Field: field, Every: time.Duration(w) * time.Millisecond,
 			Start: time.UnixMilli(from), End: time.UnixMilli(cut - 1)})
@@ -116,7 +115,7 @@ func (q *promQuerier) tierSamples(ctx context.Context, name string, hints *stora
 // withTiers puts the tier samples before each field's raw samples (those
 // from cut on), keeping the fields' order and adding those only the tiers
 // know.
-func withTiers(name string, raw []storage.Series, tiers map[string][]chunks.Sample, cut int64) []storage.Series {
+func withTiers(name string, raw []storage.Series, tiers map[string][]promSample, cut int64) []storage.Series {
 	var out []storage.Series
 	seen := map[string]bool{}
 	for _, s := range raw {
@@ -129,7 +128,7 @@ func withTiers(name string, raw []storage.Series, tiers map[string][]chunks.Samp
 				samples = append(samples, promSample{t: t, f: f})
 			}
 		}
-		out = append(out, storage.NewListSeries(seriesLabels(name, field), samples))
+		out = append(out, &floatSeries{lbls: seriesLabels(name, field), samples: samples})
 	}
 	fields := make([]string, 0, len(tiers))
 	for field := range tiers {
@@ -139,7 +138,7 @@ func withTiers(name string, raw []storage.Series, tiers map[string][]chunks.Samp
 	}
 	slices.Sort(fields)
 	for _, field := range fields {
-		out = append(out, storage.NewListSeries(seriesLabels(name, field), tiers[field]))
+		out = append(out, &floatSeries{lbls: seriesLabels(name, field), samples: tiers[field]})
 	}
 	return out
 }
