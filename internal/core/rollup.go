@@ -34,7 +34,7 @@ import (
 // by the rows behind the cursor. A page of blocks that several writes of
 // one step change goes to the log once, at the commit: a late-row storm
 // touches most pages of the blocks each time (100k rows over 30 days,
-// rolled up in 16k-row steps, one a transaction: 1.9-4.1 s; in one: 1.7-2.1 s).
+// rolled up in 16k-row steps, one a transaction: 2.3-4.1 s; in one: 1.9-2.5 s).
 const (
 	rollupRows        = 16384
 	rollupStepPages   = 8
