@@ -343,38 +343,65 @@ outer:
 // label names of the series the selectors match within start and end (a
 // bare number's series has no field), as Prometheus's labelNames does.
 func (a *promAPI) labelNames(r *http.Request) (any, annotations.Annotations, *promError) {
-	limit, perr := limitParam(r)
+	l, perr := a.listing(r)
 	if perr != nil {
 		return nil, nil, perr
 	}
-	start, end, perr := a.bounds(r)
-	if perr != nil {
-		return nil, nil, perr
-	}
-	sets, perr := a.matchers(r)
-	if perr != nil {
-		return nil, nil, perr
-	}
-	q, _ := promStorage{a.h}.Querier(start, end)
-	if len(sets) == 0 {
-		names, _, _ := q.LabelNames(r.Context(), nil)
-		return truncated(names, limit)
+	if len(l.sets) == 0 {
+		names, _, _ := l.q.LabelNames(r.Context(), nil)
+		return truncated(names, l.limit)
 	}
 	seen := map[string]bool{}
-	for _, ms := range sets {
-		set := q.Select(r.Context(), false, &storage.SelectHints{Start: start, End: end, Func: "series"}, ms...)
-		for set.Next() {
-			set.At().Labels().Range(func(l labels.Label) { seen[l.Name] = true })
-		}
-		if err := set.Err(); err != nil {
-			return nil, nil, execError(err)
-		}
+	if perr := l.eachSeries(r.Context(), func(ls labels.Labels) { ls.Range(func(x labels.Label) { seen[x.Name] = true }) }); perr != nil {
+		return nil, nil, perr
 	}
 	names := slices.Sorted(maps.Keys(seen))
 	if names == nil {
 		names = []string{}
 	}
-	return truncated(names, limit)
+	return truncated(names, l.limit)
+}
+
+// listing is what the listing endpoints (labels, label values, series)
+// take: limit, the querier of start and end, and the match[] selectors.
+type listing struct {
+	limit      int
+	start, end int64
+	q          storage.Querier
+	sets       [][]*labels.Matcher
+}
+
+// listing reads r's listing parameters.
+func (a *promAPI) listing(r *http.Request) (listing, *promError) {
+	limit, perr := limitParam(r)
+	if perr != nil {
+		return listing{}, perr
+	}
+	start, end, perr := a.bounds(r)
+	if perr != nil {
+		return listing{}, perr
+	}
+	sets, perr := a.matchers(r)
+	if perr != nil {
+		return listing{}, perr
+	}
+	q, _ := promStorage{a.h}.Querier(start, end)
+	return listing{limit: limit, start: start, end: end, q: q, sets: sets}, nil
+}
+
+// eachSeries calls fn with the labels of each series a selector of l
+// matches (a series two selectors match, twice).
+func (l listing) eachSeries(ctx context.Context, fn func(labels.Labels)) *promError {
+	for _, ms := range l.sets {
+		set := l.q.Select(ctx, true, &storage.SelectHints{Start: l.start, End: l.end, Func: "series"}, ms...)
+		for set.Next() {
+			fn(set.At().Labels())
+		}
+		if err := set.Err(); err != nil {
+			return execError(err)
+		}
+	}
+	return nil
 }
 
 // limitParam reads the limit parameter of the metadata endpoints: 0 (none)
@@ -407,26 +434,18 @@ func (a *promAPI) labelValues(r *http.Request) (any, annotations.Annotations, *p
 	if !model.UTF8Validation.IsValidLabelName(name) {
 		return nil, nil, &promError{promBadData, fmt.Errorf("invalid label name: %q", name)}
 	}
-	limit, perr := limitParam(r)
+	l, perr := a.listing(r)
 	if perr != nil {
 		return nil, nil, perr
 	}
-	start, end, perr := a.bounds(r)
-	if perr != nil {
-		return nil, nil, perr
-	}
-	sets, perr := a.matchers(r)
-	if perr != nil && len(r.Form["match[]"]) > 0 {
-		return nil, nil, perr
-	}
-	q, _ := promStorage{a.h}.Querier(start, end)
+	sets := l.sets
 	if len(sets) == 0 {
 		sets = [][]*labels.Matcher{nil}
 	}
 	out := []string{}
 	seen := map[string]bool{}
 	for _, ms := range sets {
-		vals, _, err := q.LabelValues(r.Context(), name, nil, ms...)
+		vals, _, err := l.q.LabelValues(r.Context(), name, nil, ms...)
 		if err != nil {
 			return nil, nil, execError(err)
 		}
@@ -438,44 +457,31 @@ func (a *promAPI) labelValues(r *http.Request) (any, annotations.Annotations, *p
 		}
 	}
 	slices.Sort(out)
-	return truncated(out, limit)
+	return truncated(out, l.limit)
 }
 
 func (a *promAPI) series(r *http.Request) (any, annotations.Annotations, *promError) {
 	if len(r.Form["match[]"]) == 0 {
 		return nil, nil, &promError{promBadData, errors.New("no match[] parameter provided")}
 	}
-	limit, perr := limitParam(r)
+	l, perr := a.listing(r)
 	if perr != nil {
 		return nil, nil, perr
 	}
-	start, end, perr := a.bounds(r)
-	if perr != nil {
-		return nil, nil, perr
-	}
-	sets, perr := a.matchers(r)
-	if perr != nil {
-		return nil, nil, perr
-	}
-	q, _ := promStorage{a.h}.Querier(start, end)
 	out := []labels.Labels{}
 	seen := map[uint64][]labels.Labels{} // by hash, each hash's labels
-	for _, ms := range sets {
-		set := q.Select(r.Context(), true, &storage.SelectHints{Start: start, End: end, Func: "series"}, ms...)
-		for set.Next() {
-			l := set.At().Labels()
-			h := l.Hash()
-			if !slices.ContainsFunc(seen[h], func(o labels.Labels) bool { return labels.Equal(o, l) }) {
-				seen[h] = append(seen[h], l)
-				out = append(out, l)
-			}
+	perr = l.eachSeries(r.Context(), func(ls labels.Labels) {
+		h := ls.Hash()
+		if !slices.ContainsFunc(seen[h], func(o labels.Labels) bool { return labels.Equal(o, ls) }) {
+			seen[h] = append(seen[h], ls)
+			out = append(out, ls)
 		}
-		if err := set.Err(); err != nil {
-			return nil, nil, execError(err)
-		}
+	})
+	if perr != nil {
+		return nil, nil, perr
 	}
 	slices.SortFunc(out, labels.Compare)
-	return truncated(out, limit)
+	return truncated(out, l.limit)
 }
 
 // rules: the history has no recording or alerting rules (Grafana asks,
