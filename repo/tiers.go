@@ -420,10 +420,12 @@ func (r *reader) EdgeBlocks(ctx context.Context, name string, everyMs int64) (ol
 		return oldest, newest, false, err
 	}
 	edge := func(s eraSeries, last bool) (core.TierBlock, bool, error) {
-		p := syncdb.FirstTierBlockParams{FromKey: s.from, ToKey: s.to}
-		g, err := q.FirstTierBlock(ctx, p)
+		var g syncdb.RechistTierBlock
+		var err error
 		if last {
-			g, err = q.LastTierBlock(ctx, syncdb.LastTierBlockParams(p))
+			g, err = q.LastTierBlock(ctx, syncdb.LastTierBlockParams{FromKey: s.from, ToKey: s.to})
+		} else {
+			g, err = q.FirstTierBlock(ctx, syncdb.FirstTierBlockParams{FromKey: s.from, ToKey: s.to})
 		}
 		if errors.Is(err, sql.ErrNoRows) {
 			return core.TierBlock{}, false, nil
