@@ -29,11 +29,17 @@ type Record[T any] struct {
 // QueryParams narrows a query. The zero value selects everything.
 type QueryParams struct {
 	// LimitPerRecord keeps only the newest LimitPerRecord rows of each
-	// record; 0 means no limit.
+	// record (the oldest with OldestFirst); 0 means no limit.
 	LimitPerRecord int
 	// Start and End bound StoredAt, both inclusive; a zero time leaves that
 	// side unbounded.
 	Start, End time.Time
+	// OldestFirst gives each record's rows oldest first in Query and All
+	// (records still in name order; among rows stored at the same
+	// millisecond the later insert still comes first, as newest first).
+	// On SQLite it is the cheaper order to read: the index is walked
+	// backwards with no sort. Timeline refuses it; Delete ignores it.
+	OldestFirst bool
 }
 
 // Repo stores and queries values of type T, encoded as JSON. Values of
@@ -207,6 +213,7 @@ func (p QueryParams) toRangeFor(op string) (core.Range, error) {
 		return rng, core.Invalidf(op, "limit per record must not be negative, got %d", p.LimitPerRecord)
 	}
 	rng.LimitPerRecord = int64(p.LimitPerRecord)
+	rng.OldestFirst = p.OldestFirst
 	var err error
 	if !p.Start.IsZero() {
 		if rng.StartMs, err = toMillis(op, "start", p.Start); err != nil {

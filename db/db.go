@@ -63,6 +63,9 @@ func Prepare(ctx context.Context, db DBTX) (*Queries, error) {
 	if q.recordRowsStmt, err = db.PrepareContext(ctx, RecordRows); err != nil {
 		return nil, fmt.Errorf("error preparing query RecordRows: %w", err)
 	}
+	if q.recordRowsOldestStmt, err = db.PrepareContext(ctx, RecordRowsOldest); err != nil {
+		return nil, fmt.Errorf("error preparing query RecordRowsOldest: %w", err)
+	}
 	if q.topRecordsStmt, err = db.PrepareContext(ctx, TopRecords); err != nil {
 		return nil, fmt.Errorf("error preparing query TopRecords: %w", err)
 	}
@@ -136,6 +139,11 @@ func (q *Queries) Close() error {
 			err = fmt.Errorf("error closing recordRowsStmt: %w", cerr)
 		}
 	}
+	if q.recordRowsOldestStmt != nil {
+		if cerr := q.recordRowsOldestStmt.Close(); cerr != nil {
+			err = fmt.Errorf("error closing recordRowsOldestStmt: %w", cerr)
+		}
+	}
 	if q.topRecordsStmt != nil {
 		if cerr := q.topRecordsStmt.Close(); cerr != nil {
 			err = fmt.Errorf("error closing topRecordsStmt: %w", cerr)
@@ -193,6 +201,7 @@ type Queries struct {
 	queryTimeRangeStmt         *sql.Stmt
 	recordInfoStmt             *sql.Stmt
 	recordRowsStmt             *sql.Stmt
+	recordRowsOldestStmt       *sql.Stmt
 	topRecordsStmt             *sql.Stmt
 }
 
@@ -213,6 +222,7 @@ func (q *Queries) WithTx(tx *sql.Tx) *Queries {
 		queryTimeRangeStmt:         q.queryTimeRangeStmt,
 		recordInfoStmt:             q.recordInfoStmt,
 		recordRowsStmt:             q.recordRowsStmt,
+		recordRowsOldestStmt:       q.recordRowsOldestStmt,
 		topRecordsStmt:             q.topRecordsStmt,
 	}
 }

@@ -93,7 +93,7 @@ func (q *Queries) RecordInfo(ctx context.Context, name string) (RecordInfoRow, e
 }
 
 const RecordRows = `-- name: RecordRows :many
-SELECT id, record_name, value_json,
+SELECT id, value_json,
        CAST(stored_at AS INTEGER) AS stored_at -- a REAL from another program
 FROM record_history
 WHERE record_name = CAST(?1 AS TEXT)
@@ -111,15 +111,15 @@ type RecordRowsParams struct {
 }
 
 type RecordRowsRow struct {
-	ID         int64
-	RecordName string
-	ValueJson  string
-	StoredAt   int64
+	ID        int64
+	ValueJson string
+	StoredAt  int64
 }
 
 // One record's rows in a time range, newest first, the later insert first
 // among equal times, at most lim (-1: all): an index range of
-// idx_record_time, sorted only within runs of equal times.
+// idx_record_time, sorted only within runs of equal times. The name is
+// the caller's: a column fewer to copy a row.
 func (q *Queries) RecordRows(ctx context.Context, arg RecordRowsParams) ([]RecordRowsRow, error) {
 	rows, err := q.query(ctx, q.recordRowsStmt, RecordRows,
 		arg.Name,
@@ -134,12 +134,62 @@ func (q *Queries) RecordRows(ctx context.Context, arg RecordRowsParams) ([]Recor
 	var items []RecordRowsRow
 	for rows.Next() {
 		var i RecordRowsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.RecordName,
-			&i.ValueJson,
-			&i.StoredAt,
-		); err != nil {
+		if err := rows.Scan(&i.ID, &i.ValueJson, &i.StoredAt); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const RecordRowsOldest = `-- name: RecordRowsOldest :many
+SELECT id, value_json,
+       CAST(stored_at AS INTEGER) AS stored_at
+FROM record_history
+WHERE record_name = CAST(?1 AS TEXT)
+  AND stored_at >= CAST(?2 AS INTEGER)
+  AND stored_at <= CAST(?3 AS INTEGER)
+ORDER BY record_history.stored_at ASC, record_history.id DESC
+LIMIT CAST(?4 AS INTEGER)
+`
+
+type RecordRowsOldestParams struct {
+	Name    string
+	StartMs int64
+	EndMs   int64
+	Lim     int64
+}
+
+type RecordRowsOldestRow struct {
+	ID        int64
+	ValueJson string
+	StoredAt  int64
+}
+
+// RecordRows oldest first, the later insert still first among equal
+// times: idx_record_time (name, stored_at DESC, then rowid) read
+// backwards, with no sort at all.
+func (q *Queries) RecordRowsOldest(ctx context.Context, arg RecordRowsOldestParams) ([]RecordRowsOldestRow, error) {
+	rows, err := q.query(ctx, q.recordRowsOldestStmt, RecordRowsOldest,
+		arg.Name,
+		arg.StartMs,
+		arg.EndMs,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecordRowsOldestRow
+	for rows.Next() {
+		var i RecordRowsOldestRow
+		if err := rows.Scan(&i.ID, &i.ValueJson, &i.StoredAt); err != nil {
 			return nil, err
 		}
 		items = append(items, i)

@@ -46,11 +46,15 @@ type reader struct {
 }
 
 func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
-	if r.widthMs > 0 && rg.LimitPerRecord > 0 {
+	if r.widthMs > 0 && rg.LimitPerRecord > 0 && !rg.OldestFirst {
 		return r.rowsPartitioned(ctx, name, rg, yield)
 	}
 	lim := pgtype.Int8{Int64: rg.LimitPerRecord, Valid: rg.LimitPerRecord > 0}
-	rows, err := r.conn.Query(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
+	query := db.RecordRows
+	if rg.OldestFirst {
+		query = db.RecordRowsOldest
+	}
+	rows, err := r.conn.Query(ctx, query, name, rg.StartMs, rg.EndMs, lim)
 	if err != nil {
 		return err
 	}

@@ -25,14 +25,28 @@ LIMIT CAST(@page AS INTEGER);
 -- name: RecordRows :many
 -- One record's rows in a time range, newest first, the later insert first
 -- among equal times, at most lim (-1: all): an index range of
--- idx_record_time, sorted only within runs of equal times.
-SELECT id, record_name, value_json,
+-- idx_record_time, sorted only within runs of equal times. The name is
+-- the caller's: a column fewer to copy a row.
+SELECT id, value_json,
        CAST(stored_at AS INTEGER) AS stored_at -- a REAL from another program
 FROM record_history
 WHERE record_name = CAST(@name AS TEXT)
   AND stored_at >= CAST(@start_ms AS INTEGER)
   AND stored_at <= CAST(@end_ms AS INTEGER)
 ORDER BY record_history.stored_at DESC, record_history.id DESC
+LIMIT CAST(@lim AS INTEGER);
+
+-- name: RecordRowsOldest :many
+-- RecordRows oldest first, the later insert still first among equal
+-- times: idx_record_time (name, stored_at DESC, then rowid) read
+-- backwards, with no sort at all.
+SELECT id, value_json,
+       CAST(stored_at AS INTEGER) AS stored_at
+FROM record_history
+WHERE record_name = CAST(@name AS TEXT)
+  AND stored_at >= CAST(@start_ms AS INTEGER)
+  AND stored_at <= CAST(@end_ms AS INTEGER)
+ORDER BY record_history.stored_at ASC, record_history.id DESC
 LIMIT CAST(@lim AS INTEGER);
 
 -- name: RecordInfo :one

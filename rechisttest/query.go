@@ -3,6 +3,8 @@ package rechisttest
 // Query and QueryLatest: ordering, latest n per record, time ranges and limits.
 
 import (
+	"errors"
+	"slices"
 	"testing"
 
 	"github.com/seed178a96f3/rechist"
@@ -81,5 +83,76 @@ func testTimeRangeInclusiveAndLimit(t *testing.T, h Harness) {
 	}
 	if got := q(rechist.QueryParams{LimitPerRecord: 3}); got != "s::x@100=10 s::x@90=9 s::x@80=8 s::y@105=10 s::y@95=9 s::y@85=8" {
 		t.Errorf("limit 3: got %s", got)
+	}
+}
+
+// testOldestFirst: QueryParams.OldestFirst reverses each record's order
+// but not the tie rule (the later insert first among equal times), keeps
+// the oldest rows under a limit, honours the range, is the same through
+// Query and All (with '*' and topic-free patterns), and Timeline refuses it.
+func testOldestFirst(t *testing.T, h Harness) {
+	db, _ := h.openDB(t)
+	r := rechist.NewRepo[int](db)
+	// Out of time order, with ties at 30 on "o::b" and at 20 on "o::a".
+	storeAt(t, r, "o::b", 1, ms(10))
+	storeAt(t, r, "o::a", 2, ms(20))
+	storeAt(t, r, "o::b", 3, ms(30))
+	storeAt(t, r, "o::a", 4, ms(5))
+	storeAt(t, r, "o::b", 5, ms(30))
+	storeAt(t, r, "o::a", 6, ms(20))
+	storeAt(t, r, "o::b", 7, ms(40))
+	storeAt(t, r, "other", 8, ms(1))
+	q := func(p rechist.QueryParams) string {
+		t.Helper()
+		p.OldestFirst = true
+		got, err := r.Query(t.Context(), "o::*", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var all []rechist.Record[int]
+		for rec, err := range r.All(t.Context(), "o::*", p) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, rec)
+		}
+		if summary(all) != summary(got) {
+			t.Fatalf("All(%+v) = %s, Query = %s", p, summary(all), summary(got))
+		}
+		return summary(got)
+	}
+	cases := []struct {
+		p    rechist.QueryParams
+		want string
+	}{
+		{rechist.QueryParams{}, "o::a@5=4 o::a@20=6 o::a@20=2 o::b@10=1 o::b@30=5 o::b@30=3 o::b@40=7"},
+		{rechist.QueryParams{LimitPerRecord: 2}, "o::a@5=4 o::a@20=6 o::b@10=1 o::b@30=5"},
+		{rechist.QueryParams{Start: ms(20), End: ms(30)}, "o::a@20=6 o::a@20=2 o::b@30=5 o::b@30=3"},
+		{rechist.QueryParams{Start: ms(11), LimitPerRecord: 1}, "o::a@20=6 o::b@30=5"},
+	}
+	for _, c := range cases {
+		if got := q(c.p); got != c.want {
+			t.Errorf("OldestFirst %+v:\n got %s\nwant %s", c.p, got, c.want)
+		}
+	}
+	// Exactly newest first reversed except within ties, on a name alone.
+	newest, err := r.Query(t.Context(), "o::b", rechist.QueryParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldest, err := r.Query(t.Context(), "o::b", rechist.QueryParams{OldestFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortStableFunc(newest, func(a, b rechist.Record[int]) int { return a.StoredAt.Compare(b.StoredAt) })
+	if summary(newest) != summary(oldest) {
+		t.Errorf("newest first sorted by time (stable) = %s, oldest first = %s", summary(newest), summary(oldest))
+	}
+	var terr error
+	for _, err := range r.Timeline(t.Context(), "o::*", rechist.QueryParams{OldestFirst: true}) {
+		terr = err
+	}
+	if !errors.Is(terr, rechist.ErrInvalidArgument) {
+		t.Fatalf("Timeline with OldestFirst: %v, want ErrInvalidArgument", terr)
 	}
 }

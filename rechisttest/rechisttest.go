@@ -99,6 +99,7 @@ func Run(t *testing.T, h Harness) {
 		{"Query", []testCase{
 			{name: "LatestNPerRecordAndOrdering", test: testLatestNPerRecordAndOrdering},
 			{name: "TimeRangeInclusiveAndLimit", test: testTimeRangeInclusiveAndLimit},
+			{name: "OldestFirst", test: testOldestFirst},
 		}},
 		{"Patterns", []testCase{
 			{name: "PatternCharactersAreLiteral", test: testPatternCharactersAreLiteral},

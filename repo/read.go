@@ -42,11 +42,25 @@ func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield fun
 	if lim <= 0 {
 		lim = -1
 	}
-	rows, err := r.conn.QueryContext(ctx, db.RecordRows, name, rg.StartMs, rg.EndMs, lim)
+	query := db.RecordRows
+	if rg.OldestFirst {
+		query = db.RecordRowsOldest
+	}
+	rows, err := r.conn.QueryContext(ctx, query, name, rg.StartMs, rg.EndMs, lim)
 	if err != nil {
 		return err
 	}
-	return yieldRows(rows, yield)
+	defer rows.Close()
+	for rows.Next() {
+		row := core.Row{Name: name}
+		if err := rows.Scan(&row.ID, &row.ValueJSON, &row.StoredAt); err != nil {
+			return err
+		}
+		if !yield(row) {
+			return nil
+		}
+	}
+	return rows.Err()
 }
 
 func (r *reader) Aggregate(ctx context.Context, name string, a core.AggSpec) ([]core.Bucket, error) {

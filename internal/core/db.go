@@ -195,9 +195,10 @@ func (db *DB) Backup(ctx context.Context, dst string) error {
 // order (see Reader.Query).
 func (db *DB) Query(ctx context.Context, pattern string, r Range) ([]Row, error) {
 	const op = "query"
-	if db.cfg.TopicPatterns {
-		// The engines' SQL speaks the '*' language; topic patterns are
-		// answered record by record.
+	if db.cfg.TopicPatterns || r.OldestFirst {
+		// The engines' SQL speaks the '*' language and gives the newest
+		// first; topic patterns and the oldest first are answered record
+		// by record.
 		var rows []Row
 		for row, err := range db.All(ctx, pattern, r) {
 			if err != nil {

@@ -85,9 +85,10 @@ type Reader interface {
 	// greater than after (all when after is ""). Names the pattern does
 	// not match may be among them: the caller tests each with p.Match.
 	Names(ctx context.Context, p Pattern, after string, limit int) ([]string, error)
-	// Rows streams the rows of the record name within r, newest first,
-	// the later insert first among equal times, at most r.LimitPerRecord
-	// when positive; it stops when yield returns false.
+	// Rows streams the rows of the record name within r, newest first
+	// (oldest first with r.OldestFirst), the later insert first among
+	// equal times either way, at most r.LimitPerRecord when positive; it
+	// stops when yield returns false.
 	Rows(ctx context.Context, name string, r Range, yield func(Row) bool) error
 	// Info counts the record's rows and reads its first and last times
 	// from the rows themselves: what StatsByWalk lists a schema without

@@ -29,8 +29,13 @@ const MaxNameBytes = 2048
 type Range struct {
 	// StartMs and EndMs bound stored_at, both inclusive.
 	StartMs, EndMs int64
-	// LimitPerRecord keeps only the newest rows of each record; 0 means all.
+	// LimitPerRecord keeps only the newest rows of each record (the
+	// oldest with OldestFirst); 0 means all.
 	LimitPerRecord int64
+	// OldestFirst gives each record's rows oldest first, the later insert
+	// still first among equal times: SQLite's idx_record_time read
+	// backwards, with no sort.
+	OldestFirst bool
 }
 
 // Unbounded is the Range that selects every row.

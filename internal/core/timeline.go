@@ -90,6 +90,9 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 	if err := r.check(op); err != nil {
 		return err
 	}
+	if r.OldestFirst {
+		return Invalidf(op, "a timeline is newest first: OldestFirst is not supported")
+	}
 	maxRows, maxBytes := timelineBounds(ctx)
 	limit := r.LimitPerRecord
 	first := r

@@ -48,6 +48,19 @@ WHERE record_name = @name::text
 ORDER BY stored_at DESC, id DESC
 LIMIT sqlc.narg(lim)::bigint;
 
+-- name: RecordRowsOldest :many
+-- RecordRows oldest first, the later insert still first among equal
+-- times (as on SQLite): idx_record_time read backwards gives equal times
+-- the earlier insert first, so PostgreSQL sorts each run of equal times
+-- (an incremental sort).
+SELECT id, record_name, value_json, stored_at
+FROM record_history
+WHERE record_name = @name::text
+  AND stored_at >= @start_ms::bigint
+  AND stored_at <= @end_ms::bigint
+ORDER BY stored_at ASC, id DESC
+LIMIT sqlc.narg(lim)::bigint;
+
 -- name: RecordInfo :one
 SELECT COUNT(*)::bigint AS row_count,
        COALESCE(MIN(stored_at), 0)::bigint AS first_ms,

@@ -319,3 +319,54 @@ func (q *Queries) RecordRows(ctx context.Context, arg RecordRowsParams) ([]Recor
 	}
 	return items, nil
 }
+
+const RecordRowsOldest = `-- name: RecordRowsOldest :many
+SELECT id, record_name, value_json, stored_at
+FROM record_history
+WHERE record_name = $1::text
+  AND stored_at >= $2::bigint
+  AND stored_at <= $3::bigint
+ORDER BY stored_at ASC, id DESC
+LIMIT $4::bigint
+`
+
+type RecordRowsOldestParams struct {
+	Name    string
+	StartMs int64
+	EndMs   int64
+	Lim     pgtype.Int8
+}
+
+// RecordRows oldest first, the later insert still first among equal
+// times (as on SQLite): idx_record_time read backwards gives equal times
+// the earlier insert first, so PostgreSQL sorts each run of equal times
+// (an incremental sort).
+func (q *Queries) RecordRowsOldest(ctx context.Context, arg RecordRowsOldestParams) ([]RecordHistory, error) {
+	rows, err := q.db.Query(ctx, RecordRowsOldest,
+		arg.Name,
+		arg.StartMs,
+		arg.EndMs,
+		arg.Lim,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var items []RecordHistory
+	for rows.Next() {
+		var i RecordHistory
+		if err := rows.Scan(
+			&i.ID,
+			&i.RecordName,
+			&i.ValueJson,
+			&i.StoredAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
