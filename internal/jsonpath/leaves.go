@@ -1,6 +1,9 @@
 package jsonpath
 
-import "strconv"
+import (
+	"slices"
+	"strconv"
+)
 
 // Leaves calls fn with every number Number can reach in js: the value
 // itself when it is a number (path empty), and the numbers at a path of
@@ -41,7 +44,11 @@ func leaves(js string, i int, path *[]string, fn func([]string, float64)) (int, 
 
 // object walks the object at js[i].
 func object(js string, i int, path *[]string, fn func([]string, float64)) (int, bool) {
-	var seen map[string]bool
+	// The keys seen so far: a short list while the object is small (most
+	// are), a map past it; no allocation for an object of a few keys.
+	var small [8]string
+	keys := small[:0]
+	var many map[string]bool
 	i = skipSpace(js, i+1)
 	for i < len(js) && js[i] == '"' {
 		end, plain := stringEnd(js, i)
@@ -62,15 +69,23 @@ func object(js string, i int, path *[]string, fn func([]string, float64)) (int, 
 		}
 		i = skipSpace(js, i+1)
 		var ok bool
-		if seen[key] {
+		if many[key] || many == nil && slices.Contains(keys, key) {
 			if i = skipValue(js, i); i < 0 {
 				return i, false
 			}
 		} else {
-			if seen == nil {
-				seen = map[string]bool{}
+			switch {
+			case many != nil:
+				many[key] = true
+			case len(keys) < len(small):
+				keys = append(keys, key)
+			default:
+				many = make(map[string]bool, 2*len(small))
+				for _, k := range keys {
+					many[k] = true
+				}
+				many[key] = true
 			}
-			seen[key] = true
 			*path = append(*path, key)
 			i, ok = leaves(js, i, path, fn)
 			*path = (*path)[:len(*path)-1]

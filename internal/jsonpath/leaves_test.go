@@ -55,4 +55,12 @@ func TestLeavesAgreeWithNumber(t *testing.T) {
 	if b.String() != "a=1 " {
 		t.Errorf("duplicate key: %q, want the first", b.String())
 	}
+	// Past the short list of keys an object is checked against (8), and
+	// a duplicate of a key from before and after that point.
+	b.Reset()
+	Leaves(`{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k0":10,"k9":11,"k7":12}`,
+		func(p []string, x float64) { fmt.Fprintf(&b, "%s=%v ", strings.Join(p, "/"), x) })
+	if want := "k0=0 k1=1 k2=2 k3=3 k4=4 k5=5 k6=6 k7=7 k8=8 k9=9 "; b.String() != want {
+		t.Errorf("duplicates in a large object: %q, want %q", b.String(), want)
+	}
 }
