@@ -243,10 +243,15 @@ func (q *promQuerier) recordSeries(ctx context.Context, name string, mint, maxt 
 	if mint > maxt || maxt < 0 {
 		return nil, nil
 	}
-	p := rechist.QueryParams{Start: time.UnixMilli(max(mint, 0)), End: time.UnixMilli(maxt)}
-	by := map[string][]promSample{}
-	var order []string
-	last := map[string]int64{}
+	// Oldest first: the index read backwards, no sort; among rows at the
+	// same millisecond the later insert comes first, and is the one kept.
+	p := rechist.QueryParams{Start: time.UnixMilli(max(mint, 0)), End: time.UnixMilli(maxt), OldestFirst: true}
+	type fieldSamples struct {
+		field   string
+		samples []promSample
+	}
+	by := map[string]*fieldSamples{}
+	var order []*fieldSamples
 	for rec, err := range q.h.raw.All(ctx, name, p) {
 		if err != nil {
 			return nil, err
@@ -260,22 +265,28 @@ func (q *promQuerier) recordSeries(ctx context.Context, name string, mint, maxt 
 		ms := rec.StoredAt.UnixMilli()
 		jsonpath.Leaves(string(rec.Value), func(path []string, x float64) {
 			q.left--
-			field := strings.Join(path, ".")
-			s, seen := by[field]
-			if !seen {
-				order = append(order, field)
-			} else if last[field] == ms {
-				return // an earlier store at the same millisecond (All yields the later first)
+			var field string
+			switch len(path) {
+			case 0:
+			case 1:
+				field = path[0] // no copy for the map lookup: most values are flat
+			default:
+				field = strings.Join(path, ".")
 			}
-			last[field] = ms
-			by[field] = append(s, promSample{t: ms, f: x})
+			f := by[field]
+			if f == nil {
+				f = &fieldSamples{field: strings.Clone(field)}
+				by[f.field] = f
+				order = append(order, f)
+			} else if n := len(f.samples); n > 0 && f.samples[n-1].t == ms {
+				return // an earlier store at the same millisecond (the later comes first)
+			}
+			f.samples = append(f.samples, promSample{t: ms, f: x})
 		})
 	}
 	out := make([]storage.Series, 0, len(order))
-	for _, field := range order {
-		s := by[field]
-		slices.Reverse(s) // All yields the newest first
-		out = append(out, &floatSeries{lbls: seriesLabels(name, field), samples: s})
+	for _, f := range order {
+		out = append(out, &floatSeries{lbls: seriesLabels(name, f.field), samples: f.samples})
 	}
 	return out, nil
 }
