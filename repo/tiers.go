@@ -11,6 +11,7 @@ import (
 	"github.com/seed178a96f3/rechist/db"
 	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/repo/internal/legacydb"
+	"github.com/seed178a96f3/rechist/repo/internal/mergedb"
 	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
@@ -186,6 +187,40 @@ func (s *tierStore) PutBlocks(ctx context.Context, bs []core.TierBlock) error {
 	}
 	for _, b := range bs {
 		if err := s.PutBlock(ctx, b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MergeBlocks is core.BlockMerger's: eight blocks an upsert that merges
+// where a block is stored (rechist_merge_block), the rest one by one.
+func (s *tierStore) MergeBlocks(ctx context.Context, bs []core.TierBlock) error {
+	ctx = context.WithoutCancel(ctx)
+	mq := mergedb.New(s.conn)
+	var k [8]int64
+	for len(bs) >= 8 {
+		for i := range k {
+			var err error
+			if k[i], err = s.key(ctx, bs[i]); err != nil {
+				return err
+			}
+		}
+		p := mergedb.MergeTierBlocks8Params{
+			K1: k[0], D1: bs[0].Data, K2: k[1], D2: bs[1].Data, K3: k[2], D3: bs[2].Data, K4: k[3], D4: bs[3].Data,
+			K5: k[4], D5: bs[4].Data, K6: k[5], D6: bs[5].Data, K7: k[6], D7: bs[6].Data, K8: k[7], D8: bs[7].Data,
+		}
+		if err := mq.MergeTierBlocks8(ctx, p); err != nil {
+			return err
+		}
+		bs = bs[8:]
+	}
+	for _, b := range bs {
+		key, err := s.key(ctx, b)
+		if err != nil {
+			return err
+		}
+		if err := mq.MergeTierBlock(ctx, mergedb.MergeTierBlockParams{BlockKey: key, Data: b.Data}); err != nil {
 			return err
 		}
 	}

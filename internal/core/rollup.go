@@ -88,13 +88,6 @@ type bucketKey struct {
 // addToBuckets merges delta into the stored buckets, creating them as
 // needed: a block read and written once for all its buckets.
 func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupState) error {
-	// By block (key.at: its start), the buckets delta adds to it.
-	type blockDelta struct {
-		key     bucketKey
-		n       int
-		buckets [blockBuckets]int64
-		states  [blockBuckets]*RollupState
-	}
 	byBlock := make(map[bucketKey]*blockDelta, len(delta))
 	for k, st := range delta {
 		bk := bucketKey{k.name, k.every, blockStart(k.at, k.every)}
@@ -108,6 +101,9 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 	}
 	all := slices.Collect(maps.Values(byBlock))
 	slices.SortFunc(all, func(a, b *blockDelta) int { return compareKeys(a.key, b.key) })
+	if m, ok := s.(BlockMerger); ok {
+		return mergeBuckets(ctx, m, all)
+	}
 	puts := make([]TierBlock, 0, min(len(all), blocksAtOnce))
 	want := make([]TierBlock, 0, min(len(all), blocksAtOnce))
 	stored := map[bucketKey][]byte{}
@@ -158,6 +154,15 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 		puts = puts[:0]
 	}
 	return nil
+}
+
+// blockDelta is the buckets a rollup adds to one block (key.at: its
+// start).
+type blockDelta struct {
+	key     bucketKey
+	n       int
+	buckets [blockBuckets]int64
+	states  [blockBuckets]*RollupState
 }
 
 // blocksAtOnce is how many blocks addToBuckets reads in one statement

@@ -1,0 +1,57 @@
+package core
+
+import (
+	"errors"
+	"math/rand/v2"
+	"testing"
+)
+
+// MergeBlockData, which decodes both blocks at a start of 0, gives exactly
+// the block that decoding the stored one at its own start and merging the
+// new buckets into it gives (what addToBuckets does on an engine without
+// BlockMerger), for buckets of both, of either, and of neither.
+func TestMergeBlockDataMatchesMergingDecodedBuckets(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for round := range 400 {
+		every := int64(1000 * (1 + rng.IntN(3600)))
+		at := blockStart(rng.Int64N(4e12)-2e12, every)
+		old, delta, want := newBlock(at, every), newBlock(at, every), newBlock(at, every)
+		for slot := range blockBuckets {
+			var o, d RollupState
+			if rng.IntN(3) > 0 {
+				o = randomState(rng, old.bucketAt(slot), every)
+				old.set(slot, o)
+			}
+			if rng.IntN(3) > 0 {
+				d = randomState(rng, delta.bucketAt(slot), every)
+				delta.set(slot, d)
+			}
+			o.Merge(d)
+			want.set(slot, o)
+		}
+		if old.encode() == nil || delta.encode() == nil {
+			continue // the store has no block, or the rollup nothing for it
+		}
+		data, err := MergeBlockData(old.encode(), delta.encode())
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		got, err := decodeBlock(at, every, data)
+		if err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+		for slot := range blockBuckets {
+			g, err := got.state(slot)
+			if err != nil {
+				t.Fatalf("round %d slot %d: %v", round, slot, err)
+			}
+			w, _ := want.state(slot)
+			if stateText(g) != stateText(w) {
+				t.Fatalf("round %d slot %d:\ngot  %swant %s", round, slot, stateText(g), stateText(w))
+			}
+		}
+	}
+	if _, err := MergeBlockData([]byte{blockVersion, 0, 9}, []byte{blockVersion, 0}); !errors.Is(err, errBlockDamaged) {
+		t.Fatalf("a damaged stored block: %v, want errBlockDamaged", err)
+	}
+}
