@@ -38,7 +38,8 @@ type QueryParams struct {
 	// (records still in name order; among rows stored at the same
 	// millisecond the later insert still comes first, as newest first).
 	// On SQLite it is the cheaper order to read: the index is walked
-	// backwards with no sort. Timeline refuses it; Delete ignores it.
+	// backwards with no sort. Timeline, in time order whatever it says,
+	// refuses it with a LimitPerRecord; Delete ignores it.
 	OldestFirst bool
 }
 

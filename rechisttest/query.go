@@ -148,11 +148,22 @@ func testOldestFirst(t *testing.T, h Harness) {
 	if summary(newest) != summary(oldest) {
 		t.Errorf("newest first sorted by time (stable) = %s, oldest first = %s", summary(newest), summary(oldest))
 	}
+	// Timeline is in time order either way; a limit keeps the newest.
+	var tl []rechist.Record[int]
+	for rec, err := range r.Timeline(t.Context(), "o::*", rechist.QueryParams{OldestFirst: true}) {
+		if err != nil {
+			t.Fatalf("Timeline with OldestFirst: %v", err)
+		}
+		tl = append(tl, rec)
+	}
+	if got, want := summary(tl), "o::a@5=4 o::b@10=1 o::a@20=2 o::a@20=6 o::b@30=3 o::b@30=5 o::b@40=7"; got != want {
+		t.Errorf("Timeline with OldestFirst:\n got %s\nwant %s", got, want)
+	}
 	var terr error
-	for _, err := range r.Timeline(t.Context(), "o::*", rechist.QueryParams{OldestFirst: true}) {
+	for _, err := range r.Timeline(t.Context(), "o::*", rechist.QueryParams{OldestFirst: true, LimitPerRecord: 1}) {
 		terr = err
 	}
 	if !errors.Is(terr, rechist.ErrInvalidArgument) {
-		t.Fatalf("Timeline with OldestFirst: %v, want ErrInvalidArgument", terr)
+		t.Fatalf("Timeline with OldestFirst and a limit: %v, want ErrInvalidArgument", terr)
 	}
 }

@@ -448,6 +448,7 @@ func (db *DB) Delete(ctx context.Context, pattern string, r Range) (int64, error
 	if r.LimitPerRecord != 0 {
 		return 0, Invalidf(op, "LimitPerRecord must be 0, got %d", r.LimitPerRecord)
 	}
+	r.OldestFirst = false // a delete's order does not matter
 	if err := r.check(op); err != nil {
 		return 0, err
 	}

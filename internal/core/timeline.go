@@ -90,9 +90,12 @@ func (db *DB) timeline(ctx context.Context, pattern string, r Range, yield func(
 	if err := r.check(op); err != nil {
 		return err
 	}
-	if r.OldestFirst {
-		return Invalidf(op, "a timeline is newest first: OldestFirst is not supported")
+	if r.OldestFirst && r.LimitPerRecord > 0 {
+		// A timeline is in time order already; what OldestFirst would
+		// change is which rows a limit keeps, and it keeps the newest.
+		return Invalidf(op, "a timeline's LimitPerRecord keeps each record's newest rows: OldestFirst with a limit is not supported")
 	}
+	r.OldestFirst = false // the windows below read each record newest first
 	maxRows, maxBytes := timelineBounds(ctx)
 	limit := r.LimitPerRecord
 	first := r
