@@ -89,11 +89,15 @@ type bucketKey struct {
 // needed: a block read and written once for all its buckets.
 func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupState) error {
 	byBlock := make(map[bucketKey]*blockDelta, len(delta))
+	// One allocation for every block's delta (there are at most as many
+	// blocks as buckets, so it never grows and the pointers hold).
+	deltas := make([]blockDelta, 0, len(delta))
 	for k, st := range delta {
 		bk := bucketKey{k.name, k.every, blockStart(k.at, k.every)}
 		d := byBlock[bk]
 		if d == nil {
-			d = &blockDelta{key: bk}
+			deltas = append(deltas, blockDelta{key: bk})
+			d = &deltas[len(deltas)-1]
 			byBlock[bk] = d
 		}
 		d.buckets[d.n], d.states[d.n] = k.at, st
@@ -247,7 +251,7 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 	}
 	set, _ := newPolicySet(pols)
 	delta := map[bucketKey]*RollupState{}
-	tiers := map[string][]Tier{}
+	tiers := map[string]recordTiers{}
 	st := stepTiers{s: s, ready: map[string]bool{}}
 	var read int64
 	for pages := 0; pages < rollupStepPages; pages++ {
@@ -303,9 +307,10 @@ type tierKey struct {
 // time gets its tiers, complete from the start: all its rows come
 // through here. A tier marked to be filled (fillStep) is left alone: its
 // fill reads these rows too.
-func (st *stepTiers) flush(ctx context.Context, tiers map[string][]Tier, delta map[bucketKey]*RollupState) error {
+func (st *stepTiers) flush(ctx context.Context, tiers map[string]recordTiers, delta map[bucketKey]*RollupState) error {
 	s := st.s
-	for name, ts := range tiers {
+	for name, rt := range tiers {
+		ts := rt.tiers
 		if len(ts) == 0 || st.ready[name] {
 			continue
 		}
@@ -344,16 +349,25 @@ func (st *stepTiers) flush(ctx context.Context, tiers map[string][]Tier, delta m
 	return addToBuckets(ctx, s, delta)
 }
 
+// recordTiers are a record's tiers, and its name as every bucket key of
+// a step holds it: one string for all of them, so that comparing two keys
+// of one record does not compare its bytes.
+type recordTiers struct {
+	name  string
+	tiers []Tier
+}
+
 // addRows adds rows to the buckets of their records' tiers in delta
 // (tiers caches each record's tiers).
-func addRows(rows []Row, set policySet, tiers map[string][]Tier, delta map[bucketKey]*RollupState, nowMs int64) {
+func addRows(rows []Row, set policySet, tiers map[string]recordTiers, delta map[bucketKey]*RollupState, nowMs int64) {
 	var one RollupState
 	for _, row := range rows {
-		ts, seen := tiers[row.Name]
+		rt, seen := tiers[row.Name]
 		if !seen {
-			ts = set.tiersOf(row.Name)
-			tiers[row.Name] = ts
+			rt = recordTiers{name: row.Name, tiers: set.tiersOf(row.Name)}
+			tiers[row.Name] = rt
 		}
+		ts := rt.tiers
 		if len(ts) == 0 {
 			continue
 		}
@@ -364,7 +378,7 @@ func addRows(rows []Row, set policySet, tiers map[string][]Tier, delta map[bucke
 			if t.expired(b, nowMs) {
 				continue // a late row for a bucket its tier no longer keeps
 			}
-			k := bucketKey{row.Name, t.EveryMs, b}
+			k := bucketKey{rt.name, t.EveryMs, b}
 			st := delta[k]
 			if st == nil {
 				st = &RollupState{}

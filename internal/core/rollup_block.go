@@ -106,7 +106,12 @@ func (b *block) encode() []byte {
 	if empty {
 		return nil
 	}
-	out := make([]byte, 0, size)
+	return b.appendEncoded(make([]byte, 0, size))
+}
+
+// appendEncoded appends the block as stored to out (a block with at
+// least one bucket).
+func (b *block) appendEncoded(out []byte) []byte {
 	out = append(out, blockVersion)
 	out = binary.AppendUvarint(out, uint64(len(b.paths)))
 	for _, p := range b.paths {

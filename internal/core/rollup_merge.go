@@ -55,16 +55,31 @@ func MergeBlockData(old, delta []byte) ([]byte, error) {
 // encoded as a block of its own and merged where it is stored.
 func mergeBuckets(ctx context.Context, m BlockMerger, all []*blockDelta) error {
 	puts := make([]TierBlock, 0, min(len(all), blocksAtOnce))
+	// The blocks' entries and encodings are appended to two buffers, not
+	// allocated one by one: a slice taken from one stays valid when it
+	// grows (it keeps the array it was cut from, which nothing changes).
+	var entries, arena []byte
+	b := newBlock(0, 0)
 	for len(all) > 0 {
 		chunk := all[:min(len(all), blocksAtOnce)]
 		all = all[len(chunk):]
+		arena = make([]byte, 0, 96*len(chunk))
 		for _, d := range chunk {
 			k := d.key
-			b := newBlock(k.at, k.every)
+			*b = block{at: k.at, every: k.every, paths: b.paths[:0]}
+			entries = entries[:0]
 			for j := range d.n {
-				b.set(b.slotOf(d.buckets[j]), *d.states[j])
+				if d.states[j].Rows == 0 {
+					continue
+				}
+				slot := b.slotOf(d.buckets[j])
+				start := len(entries)
+				entries = b.appendState(entries, b.bucketAt(slot), *d.states[j])
+				b.slots[slot] = entries[start:len(entries):len(entries)]
 			}
-			puts = append(puts, TierBlock{Name: k.name, EveryMs: k.every, BlockMs: k.at, Data: b.encode()})
+			start := len(arena)
+			arena = b.appendEncoded(arena)
+			puts = append(puts, TierBlock{Name: k.name, EveryMs: k.every, BlockMs: k.at, Data: arena[start:len(arena):len(arena)]})
 		}
 		if err := m.MergeBlocks(ctx, puts); err != nil {
 			return err
