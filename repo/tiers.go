@@ -167,37 +167,36 @@ func (s *tierStore) key(ctx context.Context, b core.TierBlock) (int64, error) {
 }
 
 func (s *tierStore) PutBlocks(ctx context.Context, bs []core.TierBlock) error {
-	ctx = context.WithoutCancel(ctx)
-	var k [8]int64
-	for len(bs) >= 8 {
-		for i := range k {
-			var err error
-			if k[i], err = s.key(ctx, bs[i]); err != nil {
-				return err
-			}
-		}
-		p := syncdb.PutTierBlocks8Params{
-			K1: k[0], D1: bs[0].Data, K2: k[1], D2: bs[1].Data, K3: k[2], D3: bs[2].Data, K4: k[3], D4: bs[3].Data,
-			K5: k[4], D5: bs[4].Data, K6: k[5], D6: bs[5].Data, K7: k[6], D7: bs[6].Data, K8: k[7], D8: bs[7].Data,
-		}
-		if err := s.sq.PutTierBlocks8(ctx, p); err != nil {
-			return err
-		}
-		bs = bs[8:]
-	}
-	for _, b := range bs {
-		if err := s.PutBlock(ctx, b); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.inEights(ctx, bs, func(ctx context.Context, k [8]int64, b []core.TierBlock) error {
+		return s.sq.PutTierBlocks8(ctx, syncdb.PutTierBlocks8Params{
+			K1: k[0], D1: b[0].Data, K2: k[1], D2: b[1].Data, K3: k[2], D3: b[2].Data, K4: k[3], D4: b[3].Data,
+			K5: k[4], D5: b[4].Data, K6: k[5], D6: b[5].Data, K7: k[6], D7: b[6].Data, K8: k[7], D8: b[7].Data,
+		})
+	}, func(ctx context.Context, key int64, b core.TierBlock) error {
+		return s.sq.PutTierBlock(ctx, syncdb.PutTierBlockParams{BlockKey: key, Data: b.Data})
+	})
 }
 
-// MergeBlocks is core.BlockMerger's: eight blocks an upsert that merges
-// where a block is stored (rechist_merge_block), the rest one by one.
+// MergeBlocks is core.BlockMerger's: an upsert that merges where a block
+// is stored (rechist_merge_block), eight blocks a statement.
 func (s *tierStore) MergeBlocks(ctx context.Context, bs []core.TierBlock) error {
-	ctx = context.WithoutCancel(ctx)
 	mq := mergedb.New(s.conn)
+	return s.inEights(ctx, bs, func(ctx context.Context, k [8]int64, b []core.TierBlock) error {
+		return mq.MergeTierBlocks8(ctx, mergedb.MergeTierBlocks8Params{
+			K1: k[0], D1: b[0].Data, K2: k[1], D2: b[1].Data, K3: k[2], D3: b[2].Data, K4: k[3], D4: b[3].Data,
+			K5: k[4], D5: b[4].Data, K6: k[5], D6: b[5].Data, K7: k[6], D7: b[6].Data, K8: k[7], D8: b[7].Data,
+		})
+	}, func(ctx context.Context, key int64, b core.TierBlock) error {
+		return mq.MergeTierBlock(ctx, mergedb.MergeTierBlockParams{BlockKey: key, Data: b.Data})
+	})
+}
+
+// inEights writes bs eight at a time with put8 (one statement's overhead
+// for eight), the rest one by one with put1, each with its block key
+// (its series made if it has none yet).
+func (s *tierStore) inEights(ctx context.Context, bs []core.TierBlock,
+	put8 func(context.Context, [8]int64, []core.TierBlock) error, put1 func(context.Context, int64, core.TierBlock) error) error {
+	ctx = context.WithoutCancel(ctx)
 	var k [8]int64
 	for len(bs) >= 8 {
 		for i := range k {
@@ -206,11 +205,7 @@ func (s *tierStore) MergeBlocks(ctx context.Context, bs []core.TierBlock) error 
 				return err
 			}
 		}
-		p := mergedb.MergeTierBlocks8Params{
-			K1: k[0], D1: bs[0].Data, K2: k[1], D2: bs[1].Data, K3: k[2], D3: bs[2].Data, K4: k[3], D4: bs[3].Data,
-			K5: k[4], D5: bs[4].Data, K6: k[5], D6: bs[5].Data, K7: k[6], D7: bs[6].Data, K8: k[7], D8: bs[7].Data,
-		}
-		if err := mq.MergeTierBlocks8(ctx, p); err != nil {
+		if err := put8(ctx, k, bs[:8]); err != nil {
 			return err
 		}
 		bs = bs[8:]
@@ -220,7 +215,7 @@ func (s *tierStore) MergeBlocks(ctx context.Context, bs []core.TierBlock) error 
 		if err != nil {
 			return err
 		}
-		if err := mq.MergeTierBlock(ctx, mergedb.MergeTierBlockParams{BlockKey: key, Data: b.Data}); err != nil {
+		if err := put1(ctx, key, b); err != nil {
 			return err
 		}
 	}
