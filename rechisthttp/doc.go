@@ -29,6 +29,8 @@
 //	DELETE /api/records?pattern&start&end        {"deleted":N}; only with [Writable]
 //	GET    /api/sync?source                      {"source","cursor","sent","missed","updated_ms","hash","epoch"}
 //	POST   /api/sync                             a sync push ([SyncClient]); only with [Writable]
+//	GET    /aimx?v=3.0                           AimX 3.0 over a WebSocket (docs/aimx.md); [Handler.ServeAIMX] serves it on a socket
+//	POST   /mcp                                  the MCP server of package rechistmcp, streamable HTTP (docs/mcp.md)
 //	GET    /healthz, /metrics, /
 //
 // /api/query's limit is per record, 1 by default, 0 for no limit; its rows

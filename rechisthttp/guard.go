@@ -269,3 +269,29 @@ func (h *Handler) ownOrigin(r *http.Request) bool {
 	}
 	return crossOrigin.Check(r) == nil
 }
+
+// ownSite says whether r comes from no other site's page, whatever its
+// method (a WebSocket's upgrade, an MCP call): no Origin (a program),
+// Sec-Fetch-Site same-origin or none, an Origin whose host:port is the
+// Host, or one naming an allowed host.
+func (h *Handler) ownSite(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin", "none":
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	if got, ok := splitHost(u.Host); ok {
+		if want, ok := splitHost(r.Host); ok && got == want {
+			return true
+		}
+		return h.cfg.allowed(got)
+	}
+	return false
+}

@@ -105,6 +105,7 @@ type Handler struct {
 	streams streams
 	slots   chan struct{} // heavy requests in progress (limits.go)
 	routes  map[string]map[string]func(http.ResponseWriter, *http.Request) error
+	aimx    aimxHub // wakes AimX subscriptions (aimx_sub.go)
 }
 
 // NewHandler returns the handler for db. Mount it under any prefix with
@@ -149,6 +150,8 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 	h.route("/api/sync", http.MethodGet, h.serveSyncStatus)
 	h.route("/api/sync", http.MethodPost, h.serveSyncPush)
 	newPromAPI(h).register()
+	h.mux.Handle("/aimx", h.count("/aimx", h.guard(http.HandlerFunc(h.serveAIMX))))
+	h.mountMCP()
 	h.mux.Handle("/metrics", h.count("/metrics", h.guard(h.auth(promhttp.HandlerFor(h.metrics.reg, promhttp.HandlerOpts{})))))
 	h.mux.Handle("/healthz", h.count("/healthz", h.guard(http.HandlerFunc(h.serveHealth))))
 	h.mux.Handle("/", h.count("/", h.guard(http.HandlerFunc(h.servePage))))

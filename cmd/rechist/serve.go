@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -26,15 +29,21 @@ type serveCmd struct {
 	MetricsRecords int `name:"metrics-records" default:"10" placeholder:"N" help:"Give /metrics a newest-row time and row count for the N records with the most rows, and sync series for the N sources that sent the most (default: ${default}; 0: none). Totals cover every record and source."`
 	MaxSamples     int `name:"max-samples" default:"5000000" placeholder:"N" help:"Refuse a PromQL query of /api/v1/ that would read more than N samples (each number of a row is one) with Prometheus's cost-limit error, rather than hold them all in memory (default: ${default})."`
 	topicFlag      `embed:""`
+
+	// AIMX is a second listener for AimX 3.0 over a socket (aimx.go).
+	AIMX string `name:"aimx" placeholder:"ADDR" help:"Also serve AimX 3.0, AimDB's own protocol, on ADDR: unix:/path/to.sock (created mode 0600) or HOST:PORT (TCP; any address but a loopback one needs --token, which hello must then carry as auth_token). The WebSocket at /aimx?v=3.0 is always served. See docs/aimx.md."`
 }
 
 func (c *serveCmd) Help() string {
 	return `Serves the database over HTTP: the dashboard at /, the JSON API under
 /api/ (query, records, aggregate, export, stream), a Prometheus-compatible
 query API under /api/v1/ (PromQL; Grafana's Prometheus data source, and
-remote read for a Prometheus server), /metrics for Prometheus (with what
-the database holds: rows, file sizes, the newest row of the
---metrics-records records with the most rows, sync sources) and /healthz.
+remote read for a Prometheus server), AimX 3.0, AimDB's own protocol, on
+the WebSocket /aimx?v=3.0 (with --aimx also on a Unix socket or TCP; see
+docs/aimx.md), an MCP server for assistants at /mcp (streamable HTTP; the
+tools of rechist mcp, docs/mcp.md), /metrics for Prometheus (with what the database holds:
+rows, file sizes, the newest row of the --metrics-records records with
+the most rows, sync sources) and /healthz.
 Without a token it answers only to loopback Host names
 (localhost, 127.0.0.1, [::1]) and --allowed-host ones; with --writable,
 writes must be typed as JSON (Content-Type: application/x-ndjson) and
@@ -42,7 +51,8 @@ come from no other origin. See docs/serve.md.
 
 Example:
   rechist demo && rechist serve        # then open http://127.0.0.1:8080
-  RECHIST_TOKEN=secret rechist serve --addr :8080 --writable`
+  RECHIST_TOKEN=secret rechist serve --addr :8080 --writable
+  rechist serve --aimx unix:/run/rechist/aimx.sock`
 }
 
 // shutdownGrace is how long requests in flight get to finish after
@@ -55,6 +65,9 @@ func (c *serveCmd) Run(e *env) error {
 	}
 	if c.Token == "" && !loopback(c.Addr) {
 		return usagef("--addr %s is reachable from other machines: give a --token (or RECHIST_TOKEN), or listen on 127.0.0.1", c.Addr)
+	}
+	if err := c.checkAIMX(); err != nil {
+		return err
 	}
 	switch {
 	case c.QueryTimeout <= 0:
@@ -124,11 +137,23 @@ func (c *serveCmd) Run(e *env) error {
 		mode = "writable"
 	}
 	fmt.Fprintf(e.stdout, "serving %s (%s) on %s\n", db.Path(), mode, listenURL(c.Addr, ln.Addr()))
+	aimxDone, stopAIMX, err := c.serveAIMX(e, h)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	select {
 	case err = <-served:
+		if aerr := stopAIMX(); err == nil || errors.Is(err, http.ErrServerClosed) {
+			err = aerr
+		}
+	case <-aimxDone: // the AimX listener failed: stop serving
+		err = stopAIMX()
+		srv.Close()
+		<-served
 	case <-e.ctx.Done():
 		ctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 		err = srv.Shutdown(ctx)
@@ -137,6 +162,9 @@ func (c *serveCmd) Run(e *env) error {
 			srv.Close()
 		}
 		<-served
+		if aerr := stopAIMX(); err == nil {
+			err = aerr
+		}
 		fmt.Fprintln(e.stdout, "stopped serving")
 	}
 	if errors.Is(err, http.ErrServerClosed) {
@@ -194,4 +222,102 @@ func listenURL(addr string, got net.Addr) string {
 		return fmt.Sprintf("http://127.0.0.1:%s/ (listening on %s, port %s)", port, shown, port)
 	}
 	return "http://" + got.String() + "/"
+}
+
+// checkAIMX refuses an --aimx address net.Listen would refuse, and a TCP
+// one reachable from other machines without a token, as bad usage.
+func (c *serveCmd) checkAIMX() error {
+	if c.AIMX == "" {
+		return nil
+	}
+	network, addr := aimxAddr(c.AIMX)
+	if network == "unix" {
+		if addr == "" {
+			return usagef("--aimx %q: give the socket's path, as unix:/run/rechist/aimx.sock", c.AIMX)
+		}
+		return nil
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil {
+		return usagef("--aimx %q: %v (want unix:/path/to.sock or HOST:PORT, such as 127.0.0.1:8765)", c.AIMX, err)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		return usagef("--aimx %q: port %q is not a number from 0 to 65535", c.AIMX, port)
+	}
+	if c.Token == "" && !loopback(addr) {
+		return usagef("--aimx %s is reachable from other machines: give a --token (or RECHIST_TOKEN), which hello must carry as auth_token, or listen on 127.0.0.1 or a Unix socket", c.AIMX)
+	}
+	return nil
+}
+
+// aimxAddr splits an --aimx address into net.Listen's network and address.
+func aimxAddr(s string) (network, addr string) {
+	if path, ok := strings.CutPrefix(s, "unix:"); ok {
+		return "unix", path
+	}
+	return "tcp", s
+}
+
+// serveAIMX starts the --aimx listener, if any: done is closed when it
+// ends (nil without --aimx), stop ends it and returns why it ended (nil
+// after stop).
+func (c *serveCmd) serveAIMX(e *env, h *rechisthttp.Handler) (done <-chan struct{}, stop func() error, err error) {
+	if c.AIMX == "" {
+		return nil, func() error { return nil }, nil
+	}
+	network, addr := aimxAddr(c.AIMX)
+	if network == "unix" {
+		if err := removeStaleSocket(addr); err != nil {
+			return nil, nil, err
+		}
+	}
+	ln, err := net.Listen(network, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	shown := "tcp " + ln.Addr().String()
+	if network == "unix" {
+		// Only the owner may connect, as upstream's AimxConfig defaults
+		// socket_permissions to 0o600; a token, if given, is checked too.
+		if err := os.Chmod(addr, 0o600); err != nil {
+			ln.Close()
+			return nil, nil, err
+		}
+		shown = "unix:" + addr
+	}
+	fmt.Fprintf(e.stdout, "serving AimX 3.0 on %s\n", shown)
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{})
+	var serr error
+	go func() {
+		serr = h.ServeAIMX(ctx, ln)
+		close(ended)
+	}()
+	return ended, func() error {
+		cancel()
+		<-ended
+		if serr != nil {
+			return fmt.Errorf("aimx: %w", serr)
+		}
+		return nil
+	}, nil
+}
+
+// removeStaleSocket removes a socket file no server listens on any more
+// (one a killed server left); a file that is not a socket, or one a server
+// still answers on, is an error.
+func removeStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode()&fs.ModeSocket == 0 {
+		return fmt.Errorf("--aimx %s: the file exists and is not a socket", path)
+	}
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return fmt.Errorf("--aimx %s: another server is listening on it", path)
+	}
+	return os.Remove(path)
 }
