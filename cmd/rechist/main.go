@@ -67,6 +67,8 @@ type cli struct {
 	Bench     benchCmd     `cmd:"" help:"Measure rechist against in-run baselines (builds its own files)."`
 	Serve     serveCmd     `cmd:"" help:"Serve the dashboard, the JSON API, a live stream and metrics over HTTP."`
 	Sync      syncCmd      `cmd:"" help:"Push the rows the destination has not received yet to a server or another file, exactly once (--follow: as they arrive)."`
+	Record    recordCmd    `cmd:"" help:"Record what an MQTT broker publishes: each message on the subscribed topics becomes a row."`
+	MCP       mcpCmd       `cmd:"" name:"mcp" help:"Give an assistant the history: a Model Context Protocol server over standard input and output."`
 }
 
 // env is what every command runs with.

@@ -333,7 +333,7 @@ func TestErrorExits(t *testing.T) {
 
 func TestEveryCommandHasHelpWithAnExample(t *testing.T) {
 	dir := t.TempDir()
-	for _, cmd := range [][]string{{"demo"}, {"ingest"}, {"latest"}, {"query"}, {"cleanup"}, {"backup"}, {"compact"}, {"migrate"}, {"stats"}, {"records"}, {"agg"}, {"delete"}} {
+	for _, cmd := range [][]string{{"demo"}, {"ingest"}, {"latest"}, {"query"}, {"cleanup"}, {"backup"}, {"compact"}, {"migrate"}, {"stats"}, {"records"}, {"agg"}, {"delete"}, {"record"}, {"mcp"}} {
 		out := ok(t, dir, "", append(cmd, "-h")...)
 		if !strings.Contains(out, "Example") || !strings.Contains(out, "--db=PATH") {
 			t.Errorf("rechist %s -h:\n%s", cmd[0], out)

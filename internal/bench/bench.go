@@ -54,7 +54,7 @@ type Config struct {
 	// Progress receives one line per step; nil is silent.
 	Progress io.Writer
 	// Only, if set, names the steps to run: store, bulk, query, cleanup,
-	// export, aggregate, records, stall, tiers, sync, list, prom; RunPostgres also
+	// export, aggregate, records, stall, tiers, sync, list, prom, mqtt, aimx; RunPostgres also
 	// takes commits and fleet. The base file is built whatever runs.
 	Only []string
 	// PageSize, if set, is the page size of the files the bench builds
@@ -90,7 +90,8 @@ var steps = []struct {
 	{"cleanup", (*runner).cleanupScenario}, {"export", (*runner).exportScenarios},
 	{"aggregate", (*runner).aggregateScenarios}, {"records", (*runner).recordsScenarios},
 	{"stall", (*runner).stallScenarios}, {"tiers", (*runner).tierScenarios}, {"sync", (*runner).syncScenarios},
-	{"list", (*runner).listScenarios}, {"prom", (*runner).promScenarios}}
+	{"list", (*runner).listScenarios}, {"prom", (*runner).promScenarios}, {"mqtt", (*runner).mqttScenarios},
+	{"aimx", (*runner).aimxScenarios}}
 
 // Steps returns the names Config.Only accepts, in the order Run runs them.
 func Steps() []string {
