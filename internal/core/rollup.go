@@ -86,7 +86,8 @@ type bucketKey struct {
 }
 
 // addToBuckets merges delta into the stored buckets, creating them as
-// needed: a block read and written once for all its buckets.
+// needed: each block touched once for all its buckets, read and written,
+// or on a BlockMerger merged where it is stored.
 func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupState) error {
 	byBlock := make(map[bucketKey]*blockDelta, len(delta))
 	// One allocation for every block's delta (there are at most as many
