@@ -451,3 +451,35 @@ func TestPostgresReadOnlyAndBackup(t *testing.T) {
 		t.Errorf("compact on PostgreSQL: exit %d, stderr %q; want exit 1 explaining autovacuum and VACUUM FULL", r.code, r.stderr)
 	}
 }
+
+// query --oldest gives each record's rows in time order, and -n then
+// keeps the oldest.
+func TestQueryOldest(t *testing.T) {
+	dir := t.TempDir()
+	in := `{"name":"o.a","value":1,"at":1700000000000}
+{"name":"o.a","value":2,"at":1700000060000}
+{"name":"o.a","value":3,"at":1700000120000}
+{"name":"o.b","value":4,"at":1700000030000}
+`
+	ok(t, dir, in, "ingest")
+	line := func(args ...string) string {
+		var s []string
+		for _, j := range parseJSONLines(t, ok(t, dir, "", append([]string{"query", "o.*", "--json", "--utc"}, args...)...)) {
+			s = append(s, fmt.Sprintf("%s=%s", j.Name, j.Value))
+		}
+		return strings.Join(s, " ")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "o.a=3 o.a=2 o.a=1 o.b=4"},
+		{[]string{"--oldest"}, "o.a=1 o.a=2 o.a=3 o.b=4"},
+		{[]string{"--oldest", "-n", "2"}, "o.a=1 o.a=2 o.b=4"},
+		{[]string{"-n", "2"}, "o.a=3 o.a=2 o.b=4"},
+	} {
+		if got := line(c.args...); got != c.want {
+			t.Errorf("query %v: %s, want %s", c.args, got, c.want)
+		}
+	}
+}

@@ -33,7 +33,8 @@ func (c *latestCmd) Run(e *env) error {
 type queryCmd struct {
 	Pattern        string `arg:"" help:"${patternHelp}"`
 	rangeFlags     `embed:""`
-	LimitPerRecord int `name:"limit-per-record" short:"n" placeholder:"N" help:"At most N rows per record, newest first (default 0: all)."`
+	LimitPerRecord int  `name:"limit-per-record" short:"n" placeholder:"N" help:"At most N rows per record, newest first (default 0: all)."`
+	Oldest         bool `help:"Each record's rows oldest first (time order), and -n keeps the oldest N."`
 	outputFlags    `embed:""`
 	topicFlag      `embed:""`
 }
@@ -41,7 +42,8 @@ type queryCmd struct {
 func (c *queryCmd) Help() string {
 	return `Both bounds are inclusive. Example:
   rechist query 'temperature::*' --since 2h --limit-per-record 10
-  rechist query accuracy::vienna --start 2026-11-24 --end '2026-11-24 12:00' --csv`
+  rechist query accuracy::vienna --start 2026-11-24 --end '2026-11-24 12:00' --csv
+  rechist query accuracy::vienna --since 1d --oldest     # in time order`
 }
 
 func (c *queryCmd) Run(e *env) error {
@@ -55,7 +57,7 @@ func (c *queryCmd) Run(e *env) error {
 	if err != nil {
 		return err
 	}
-	p := rechist.QueryParams{LimitPerRecord: c.LimitPerRecord, Start: start, End: end}
+	p := rechist.QueryParams{LimitPerRecord: c.LimitPerRecord, Start: start, End: end, OldestFirst: c.Oldest}
 	return queryAndPrint(e, c.Pattern, p, c.outputFlags, c.topicFlag)
 }
 
