@@ -21,7 +21,7 @@ type benchCmd struct {
 	Rows       *int           `placeholder:"N" help:"Rows in the file the scenarios start from (full 1M, quick 200k)."`
 	BigRows    *int           `name:"big-rows" placeholder:"N" help:"Rows of the second query run (full 10M; 0 skips it, as does --rows without --big-rows)."`
 	Writers    []int          `placeholder:"N,..." help:"Goroutine counts of the store scenarios (default 1,16,64,256)."`
-	For        *time.Duration `placeholder:"DURATION" help:"How long each store scenario runs (full 5s, quick 1.5s)."`
+	For        *time.Duration `placeholder:"DURATION" help:"How long each store scenario runs (full 5s, quick 1.5s); 1m or more makes the mqtt step a sustained run of that length (rate and memory, first minute against last)."`
 	Bulk       *int           `placeholder:"N" help:"Rows of the StoreMany scenario (default 100000)."`
 	Runs       *int           `placeholder:"N" help:"Timed runs per query (median reported; full 50, quick 20)."`
 	Dir        string         `placeholder:"DIR" help:"Where to build the files (default: a new temporary directory, removed afterwards)."`

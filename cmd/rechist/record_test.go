@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -150,14 +151,20 @@ func storedRows(t *testing.T, path string) []rechist.Record[json.RawMessage] {
 // waitRows polls the file until it holds n rows, at most 30 seconds.
 func waitRows(t *testing.T, path string, n int) []rechist.Record[json.RawMessage] {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	return waitRowsWithin(t, path, n, 30*time.Second)
+}
+
+// waitRowsWithin polls the file until it holds n rows, at most limit.
+func waitRowsWithin(t *testing.T, path string, n int, limit time.Duration) []rechist.Record[json.RawMessage] {
+	t.Helper()
+	deadline := time.Now().Add(limit)
 	for {
 		recs := storedRows(t, path)
 		if len(recs) >= n {
 			return recs
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s holds %d rows after 30s, want %d", path, len(recs), n)
+			t.Fatalf("%s holds %d rows after %v, want %d", path, len(recs), limit, n)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -292,8 +299,17 @@ func TestRecordTLS(t *testing.T) {
 // carries its time, so a message redelivered after a kill between commit
 // and acknowledgement finds its row; TestRecorderRedelivered in
 // rechistmqtt shows that this lookup runs and skips such a message).
+// It sends 10,000 messages, or RECHIST_TEST_MQTT_KILL_MESSAGES (the issue
+// asks for 50,000; killTest spreads the kills over the longer stream).
 func TestRecordSurvivesKillsAndBrokerRestart(t *testing.T) {
-	extra := killTest(t, 10_000, 20, true)
+	n := 10_000
+	if v := os.Getenv("RECHIST_TEST_MQTT_KILL_MESSAGES"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1000 {
+			t.Fatalf("RECHIST_TEST_MQTT_KILL_MESSAGES=%q: want a number of messages, at least 1000", v)
+		}
+	}
+	extra := killTest(t, n, 20, true)
 	if extra != 0 {
 		t.Errorf("%d extra rows with --time-field, want none", extra)
 	}
@@ -319,7 +335,14 @@ func TestRecordKillsWithoutTimeField(t *testing.T) {
 // killTest publishes n messages while the recorder is killed kills times
 // and the broker restarted halfway, then checks that every message has a
 // row, at its time with withTime, and returns the number of extra rows.
+// The publisher's pace is fixed (publishSeq: about 2,500 messages/s), so
+// above 10,000 messages the time between kills, and the limits of the
+// waits on the publisher and the rows, grow by n/10,000: the kills still
+// span the stream.
 func killTest(t *testing.T, n, kills int, withTime bool) (extra int) {
+	scale := max(1, float64(n)/10_000)
+	scaled := func(d time.Duration) time.Duration { return time.Duration(float64(d) * scale) }
+	began := time.Now()
 	b := mqtttest.Start(t, mqtttest.Config{})
 	dir := t.TempDir()
 	path := filepath.Join(dir, "h.db")
@@ -339,15 +362,15 @@ func killTest(t *testing.T, n, kills int, withTime bool) (extra int) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < kills; i++ {
 		r := startRecorder(t, dir, nil, args...)
-		time.Sleep(time.Duration(150+rng.IntN(250)) * time.Millisecond)
+		time.Sleep(scaled(time.Duration(150+rng.IntN(250)) * time.Millisecond))
 		r.kill(t)
 		if i == kills/2 {
 			select {
 			case <-half:
 			case err := <-pubErr:
 				t.Fatalf("publisher: %v", err)
-			case <-time.After(20 * time.Second):
-				t.Fatal("the publisher did not send half of its messages within 20s")
+			case <-time.After(scaled(20 * time.Second)):
+				t.Fatalf("the publisher did not send half of its messages within %v", scaled(20*time.Second))
 			}
 			b.Restart(t) // while the recorder is down, with messages queued
 			close(restarted)
@@ -358,13 +381,16 @@ func killTest(t *testing.T, n, kills int, withTime bool) (extra int) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("the publisher did not finish within 30s")
+	case <-time.After(scaled(30 * time.Second)):
+		t.Fatalf("the publisher did not finish within %v", scaled(30*time.Second))
 	}
+	published := time.Since(began)
 	r = startRecorder(t, dir, nil, args...)
 	r.waitLine(t, "connected to")
-	recs := waitRows(t, path, n)
+	recs := waitRowsWithin(t, path, n, scaled(30*time.Second))
 	r.stop(t)
+	t.Logf("%d messages published, %d kills and a broker restart, in %v; then the last run stored the rest in %v; its summary:\n%s",
+		n, kills, published.Round(time.Millisecond), (time.Since(began) - published).Round(time.Millisecond), strings.TrimSpace(r.stderr.String()))
 	recs = storedRows(t, path)
 	seen := make([]int, n)
 	for _, rec := range recs {
@@ -390,12 +416,13 @@ func killTest(t *testing.T, n, kills int, withTime bool) (extra int) {
 	if len(missing) > 0 {
 		t.Errorf("%d rows for %d messages: %d missing (%v...)", len(recs), n, len(missing), missing[:min(10, len(missing))])
 	}
+	t.Logf("%d rows for %d messages: %d missing, %d extra", len(recs), n, len(missing), extra)
 	return extra
 }
 
 // publishSeq publishes n QoS 1 messages {"seq":i,"ts":base+i} over 8
-// topics, paced over about four seconds, each acknowledged by the broker
-// before the next batch. Half of them go out before the broker restarts:
+// topics, paced (batches of 100, 40 ms apart: about four seconds for
+// 10,000), each acknowledged by the broker before the next batch. Half of them go out before the broker restarts:
 // it closes half then and waits for restarted.
 func publishSeq(b *mqtttest.Broker, n int, base int64, half chan<- struct{}, restarted <-chan struct{}) error {
 	connect := func() (paho.Client, error) {

@@ -7,6 +7,8 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -30,7 +32,12 @@ import (
 //     SyncNormal can take rows whose messages the broker has forgotten);
 //   - from a message published to its row visible to another reader (a
 //     second DB handle following Changes, as serve's stream does), with
-//     the recorder at rechist record's SyncFull: p99 (target <= 100 ms).
+//     the recorder at rechist record's SyncFull: p99 (target <= 100 ms);
+//   - with --for of a minute or more (mqttSustainedMin), instead of the
+//     ingest of a fixed count: QoS 1 from the 8 publishers for that long
+//     into a Recorder at SyncNormal, the process's RSS and Go heap sampled
+//     every 10 s; messages/s and memory in the first minute against the
+//     last (target: memory flat over 10 minutes), see mqttSustained.
 
 // mqttPublishers is the number of publishing clients.
 const mqttPublishers = 8
@@ -61,7 +68,11 @@ func (r *runner) mqttScenarios(ctx context.Context) error {
 	if err := r.mqttCeiling(ctx, broker, n); err != nil {
 		return err
 	}
-	if err := r.mqttIngest(ctx, broker, n); err != nil {
+	if r.cfg.StoreFor >= mqttSustainedMin {
+		if err := r.mqttSustained(ctx, broker, r.cfg.StoreFor); err != nil {
+			return err
+		}
+	} else if err := r.mqttIngest(ctx, broker, n); err != nil {
 		return err
 	}
 	if err := r.mqttLatency(ctx, broker, 300); err != nil {
@@ -329,4 +340,203 @@ func waitUntil(ctx context.Context, limit time.Duration, cond func() bool) error
 		time.Sleep(5 * time.Millisecond)
 	}
 	return nil
+}
+
+// mqttSustainedMin is the --for from which the mqtt step runs
+// mqttSustained instead of mqttIngest.
+const mqttSustainedMin = time.Minute
+
+// mqttSampleEvery is how often mqttSustained samples the rows and the
+// memory.
+const mqttSampleEvery = 10 * time.Second
+
+// mqttBacklog bounds, in mqttSustained, the messages published and not
+// yet stored: beyond it the publishers wait, so the broker's queue stays
+// bounded and the rate measured is what the recorder sustains, not what
+// the broker can queue.
+const mqttBacklog = 20_000
+
+// mqttSample is one of mqttSustained's samples.
+type mqttSample struct {
+	at              time.Duration // since the first publish
+	published, rows int64
+	rssKiB          int64  // VmRSS: the recorder, the 8 publishers and the bench
+	heap            uint64 // Go HeapAlloc after a GC
+	goroutines      int
+}
+
+// mqttSustained publishes QoS 1 messages from mqttPublishers clients for d
+// into a Recorder at SyncNormal (as mqttIngest, so that the rate compares
+// with it), at most mqttBacklog ahead of the rows stored, and samples the
+// rows and the process's memory every mqttSampleEvery. It reports the
+// messages/s of the last minute against the first, and the memory at the
+// end of the last minute against the end of the first.
+func (r *runner) mqttSustained(ctx context.Context, broker *mqtttest.Broker, d time.Duration) error {
+	ticks := max(int(d/mqttSampleEvery), int(mqttSustainedMin/mqttSampleEvery))
+	perMin := int(time.Minute / mqttSampleEvery)
+	r.progress("mqtt: sustained QoS 1 from %d publishers through the recorder for %v, SyncNormal, at most %d messages ahead of the rows; a sample every %v",
+		mqttPublishers, time.Duration(ticks)*mqttSampleEvery, mqttBacklog, mqttSampleEvery)
+	db, err := rechist.Open(ctx, r.path("mqtt-sustained.db"), rechist.WithSynchronous(rechist.SyncNormal))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	rec, err := rechistmqtt.New(db, broker.URL("", ""), []string{"sus/#"}, rechistmqtt.WithClientID("bench-sustained"))
+	if err != nil {
+		return err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runErr := make(chan error, 1)
+	go func() { runErr <- rec.Run(rctx) }()
+	if err := waitUntil(ctx, 10*time.Second, func() bool { return rec.Stats().Connects > 0 }); err != nil {
+		return fmt.Errorf("mqtt: the recorder did not connect: %w", err)
+	}
+
+	var published atomic.Int64
+	pctx, stop := context.WithCancel(ctx)
+	defer stop()
+	pubDone := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		pubDone <- publishFor(pctx, broker.Addr(), "sus", &published, func() int64 { return rec.Stats().Rows })
+	}()
+	sample := func() mqttSample {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return mqttSample{at: time.Since(start), published: published.Load(), rows: rec.Stats().Rows,
+			rssKiB: selfStatusKiB("VmRSS:"), heap: m.HeapAlloc, goroutines: runtime.NumGoroutine()}
+	}
+	samples := []mqttSample{sample()}
+	tick := time.NewTicker(mqttSampleEvery)
+	defer tick.Stop()
+	for len(samples) <= ticks {
+		select {
+		case <-tick.C:
+		case err := <-pubDone:
+			return fmt.Errorf("mqtt: the publishers stopped after %v: %v", time.Since(start).Round(time.Second), err)
+		case err := <-runErr:
+			return fmt.Errorf("mqtt: the recorder stopped after %v: %v", time.Since(start).Round(time.Second), err)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s, prev := sample(), samples[len(samples)-1]
+		samples = append(samples, s)
+		r.progress("mqtt: %s: published %d, stored %d (%.0f msgs/s in the last %v), RSS %.1f MiB, Go heap %.1f MiB after GC, %d goroutines",
+			clock(s.at), s.published, s.rows, float64(s.rows-prev.rows)/(s.at-prev.at).Seconds(), mqttSampleEvery,
+			float64(s.rssKiB)/1024, float64(s.heap)/(1<<20), s.goroutines)
+	}
+	stop()
+	if err := <-pubDone; err != nil {
+		return err
+	}
+	total := published.Load()
+	stopped := time.Now()
+	if err := waitUntil(ctx, 2*time.Minute, func() bool { return rec.Stats().Rows >= total }); err != nil {
+		return fmt.Errorf("mqtt: %d of %d rows stored: %w", rec.Stats().Rows, total, err)
+	}
+	drained := time.Since(stopped)
+	cancel()
+	if err := <-runErr; err != nil {
+		return err
+	}
+	st := db.Stats()
+	if err := db.Close(); err != nil {
+		return err
+	}
+
+	first, last := samples[perMin], samples[len(samples)-1]
+	lastFrom := samples[len(samples)-1-perMin]
+	rateOf := func(a, b mqttSample) float64 { return float64(b.rows-a.rows) / (b.at - a.at).Seconds() }
+	firstRate, lastRate := rateOf(samples[0], first), rateOf(lastFrom, last)
+	var maxRSS int64
+	var maxHeap uint64
+	for _, s := range samples {
+		maxRSS, maxHeap = max(maxRSS, s.rssKiB), max(maxHeap, s.heap)
+	}
+	whole := float64(last.rows) / last.at.Seconds()
+	r.t.add(fmt.Sprintf("mqtt: sustained QoS 1 for %v, %d publishers -> recorder, SyncNormal: last minute vs first", clock(last.at), mqttPublishers),
+		fmt.Sprintf("%.0f msgs/s", lastRate), fmt.Sprintf("%.0f msgs/s", firstRate), ratio(lastRate, firstRate),
+		fmt.Sprintf("%d messages, %.0f msgs/s over the run (%.2fx the subscriber that stores nothing, %.0f msgs/s); publishers at most %d ahead of the rows; the last %d stored %v after the publishers stopped; %.1f rows/commit (target >= 10,000 msgs/s)",
+			total, whole, whole/mqttCeilingRate, mqttCeilingRate, mqttBacklog, total-last.rows, drained.Round(time.Millisecond),
+			float64(st.RowsWritten)/max(1, float64(st.Batches))))
+	r.t.add("mqtt: sustained, the process's RSS at the end of the last minute vs the first", fmt.Sprintf("%.1f MiB", float64(last.rssKiB)/1024),
+		fmt.Sprintf("%.1f MiB", float64(first.rssKiB)/1024), ratio(float64(last.rssKiB), float64(first.rssKiB)),
+		fmt.Sprintf("Go heap after GC %.1f -> %.1f MiB (max %.1f), RSS max %.1f MiB, goroutines %d -> %d; one process: the recorder, the %d publishers, the bench (target: flat)",
+			float64(first.heap)/(1<<20), float64(last.heap)/(1<<20), float64(maxHeap)/(1<<20), float64(maxRSS)/1024,
+			first.goroutines, last.goroutines, mqttPublishers))
+	return nil
+}
+
+// clock writes d as m:ss.
+func clock(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}
+
+// publishFor publishes QoS 1 messages from mqttPublishers clients under
+// the topic prefix until ctx ends, counting them in published; a
+// publisher waits while published is more than mqttBacklog ahead of
+// stored(). It returns nil once ctx has ended and every publisher's
+// messages are acknowledged by the broker.
+func publishFor(ctx context.Context, addr, prefix string, published *atomic.Int64, stored func() int64) error {
+	var wg sync.WaitGroup
+	pubErr := make(chan error, mqttPublishers)
+	for p := range mqttPublishers {
+		wg.Go(func() {
+			id := fmt.Sprintf("%s-pub-%d", prefix, p)
+			c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(id).SetAutoReconnect(false))
+			if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+				pubErr <- fmt.Errorf("mqtt publisher %s: connect: %v", id, tok.Error())
+				return
+			}
+			defer c.Disconnect(100)
+			window := make(chan paho.Token, 500)
+			errc := make(chan error, 1)
+			go func() {
+				defer close(errc)
+				for tok := range window {
+					if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
+						errc <- fmt.Errorf("mqtt publisher %s: not acknowledged within 30s: %v", id, tok.Error())
+						for range window {
+						}
+						return
+					}
+				}
+			}()
+			for i := int64(0); ctx.Err() == nil; i++ {
+				for i%64 == 0 && published.Load()-stored() > mqttBacklog && ctx.Err() == nil {
+					time.Sleep(2 * time.Millisecond)
+				}
+				window <- c.Publish(fmt.Sprintf("%s/dev%02d/value", prefix, i%100), 1, false, valueJSON(int64(p)<<40+i))
+				published.Add(1)
+			}
+			close(window)
+			if err := <-errc; err != nil {
+				pubErr <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(pubErr)
+	return <-pubErr
+}
+
+// selfStatusKiB is the field (such as "VmRSS:") of /proc/self/status in
+// KiB, 0 if /proc does not say.
+func selfStatusKiB(field string) int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for l := range strings.SplitSeq(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, field); ok {
+			kib, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err == nil {
+				return kib
+			}
+		}
+	}
+	return 0
 }
