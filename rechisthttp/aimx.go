@@ -2,10 +2,14 @@ package rechisthttp
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -66,6 +70,13 @@ func (h *Handler) acceptAIMX(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusServiceUnavailable, "the server is shutting down")
 		return
 	}
+	if h.aimx.wsSessions.Add(1) > aimxMaxConns {
+		h.aimx.wsSessions.Add(-1)
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, fmt.Sprintf("too many AimX sessions (at most %d at once)", aimxMaxConns))
+		return
+	}
+	defer h.aimx.wsSessions.Add(-1)
 	// The origin was checked above, with the allowed hosts, which
 	// websocket's own same-host check does not know.
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -73,16 +84,30 @@ func (h *Handler) acceptAIMX(w http.ResponseWriter, r *http.Request) {
 		return // Accept answered the client
 	}
 	c.SetReadLimit(h.cfg.maxBodyBytes)
-	h.runAIMX(context.WithoutCancel(r.Context()), wsConn{c}, true, true)
+	h.runAIMX(context.WithoutCancel(r.Context()), &wsConn{c: c}, true, true)
 }
 
 // aimxMaxConns is how many socket connections [Handler.ServeAIMX] serves
-// at once; more wait in the listener's backlog.
+// at once (more wait in the listener's backlog), and how many WebSocket
+// sessions the handler serves at once (more get 503).
 const aimxMaxConns = 256
+
+// acceptRetryable tells a failure of Accept worth retrying: one the
+// listener calls temporary (as net/http's Server.Serve decides), or a
+// lack of file descriptors or buffers.
+func acceptRetryable(err error) bool {
+	var ne interface{ Temporary() bool }
+	if errors.As(err, &ne) && ne.Temporary() {
+		return true
+	}
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE) || errors.Is(err, syscall.ENOBUFS) ||
+		errors.Is(err, syscall.ENOMEM) || errors.Is(err, syscall.ECONNABORTED)
+}
 
 // ServeAIMX serves AimX 3.0 on ln (a Unix socket or TCP listener) until
 // ctx ends or ln fails, then closes ln and the connections and returns
-// once they are done; nil after ctx ended.
+// once they are done; nil after ctx ended. A temporary Accept failure
+// (such as too many open files) is logged and retried with backoff.
 //
 // Frames are newline-delimited JSON, as on upstream's Unix socket, or
 // length-prefixed (a big-endian u32, then the frame), as on upstream's TCP
@@ -101,6 +126,7 @@ func (h *Handler) ServeAIMX(ctx context.Context, ln net.Listener) error {
 	}()
 	context.AfterFunc(ctx, func() { ln.Close() })
 	sem := make(chan struct{}, aimxMaxConns)
+	var backoff time.Duration
 	for {
 		select {
 		case sem <- struct{}{}:
@@ -113,8 +139,22 @@ func (h *Handler) ServeAIMX(ctx context.Context, ln net.Listener) error {
 			if ctx.Err() != nil {
 				return nil
 			}
-			return err
+			if !acceptRetryable(err) {
+				return err
+			}
+			// As net/http's Server.Serve: a temporary failure (out of
+			// file descriptors, EMFILE) is retried after a pause growing
+			// from 5 ms to 1 s.
+			backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+			h.cfg.logger.Warn("rechisthttp: aimx accept failed; retrying", slog.Any("error", err), slog.Duration("in", backoff))
+			select {
+			case <-time.After(backoff):
+			case <-ctx.Done():
+				return nil
+			}
+			continue
 		}
+		backoff = 0
 		wg.Go(func() {
 			defer func() { <-sem }()
 			sc := newStreamConn(c, int(min(h.cfg.maxBodyBytes, 1<<30)))

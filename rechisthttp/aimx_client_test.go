@@ -40,14 +40,19 @@ type aimxWire interface {
 	close()
 }
 
+// wsWire's ctx bounds every read and write (wsWireLife past the dial,
+// whatever the dial's ctx), so that no test waits for -timeout.
 type wsWire struct {
-	c   *websocket.Conn
-	ctx context.Context
+	c      *websocket.Conn
+	ctx    context.Context
+	cancel context.CancelFunc
 }
+
+const wsWireLife = 2 * time.Minute
 
 func (w wsWire) send(f []byte) error   { return w.c.Write(w.ctx, websocket.MessageText, f) }
 func (w wsWire) recv() ([]byte, error) { _, b, err := w.c.Read(w.ctx); return b, err }
-func (w wsWire) close()                { w.c.CloseNow() }
+func (w wsWire) close()                { w.c.CloseNow(); w.cancel() }
 
 // sockWire speaks NDJSON, or length-prefixed frames when prefixed.
 type sockWire struct {
@@ -98,7 +103,8 @@ func dialAIMXWS(ctx context.Context, base string, hdr ...string) (aimxWire, *htt
 		return nil, resp, err
 	}
 	c.SetReadLimit(64 << 20)
-	return wsWire{c, context.WithoutCancel(ctx)}, resp, nil
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), wsWireLife)
+	return wsWire{c, wctx, cancel}, resp, nil
 }
 
 // dialAIMXSocket connects to a ServeAIMX listener.

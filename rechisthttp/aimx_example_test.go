@@ -45,6 +45,7 @@ func ExampleHandler_ServeAIMX() {
 	}
 	fmt.Fprintln(conn, `{"t":"req","id":1,"method":"hello","params":{"client":"example","version":"3.0"}}`)
 	fmt.Fprintln(conn, `{"t":"req","id":2,"method":"record.query","params":{"name":"temp.#","limit":2}}`)
+	conn.SetReadDeadline(time.Now().Add(time.Minute)) // no reply: the Scan fails
 	replies := bufio.NewScanner(conn)
 	for range 2 {
 		replies.Scan()

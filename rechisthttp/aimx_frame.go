@@ -1,7 +1,9 @@
 package rechisthttp
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"strconv"
 	"unicode/utf8"
 )
@@ -26,13 +28,83 @@ type aimxIn struct {
 }
 
 // decodeAIMX reads one client frame; ok is false for a frame upstream's
-// codec refuses (AimxCodec::decode): not a JSON object of the right member
-// types, an unknown "t", or a "req" without id or method, a "sub" without
-// id or topic, an "unsub" without sub, a "write" without topic.
+// codec refuses (AimxCodec::decode, serde's derived Deserialize of its
+// Frame): not a JSON object, a member of the codec's (t, id, seq, last,
+// method, topic, sub, params, payload, data, ok, err) twice or of the
+// wrong type, a string member holding an escape (the codec borrows them
+// as &str, which serde_json cannot do for an escaped string), an unknown
+// "t", or a "req" without id or method, a "sub" without id or topic, an
+// "unsub" without sub, a "write" without topic. Member names are exact
+// ("T" is not "t", as encoding/json would take it); other members are
+// ignored, as serde ignores unknown fields.
 func decodeAIMX(b []byte) (f aimxIn, ok bool) {
-	if err := json.Unmarshal(b, &f); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return f, false
 	}
+	var seen uint16
+	var t *string
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return f, false
+		}
+		key, _ := tok.(string)
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return f, false
+		}
+		bit := aimxMembers[key]
+		if bit == 0 {
+			continue
+		}
+		if seen&bit != 0 {
+			return f, false // serde: duplicate field
+		}
+		seen |= bit
+		var dst any
+		switch key {
+		case "t":
+			dst = &t
+		case "id":
+			dst = &f.ID
+		case "seq":
+			dst = new(*uint64)
+		case "last":
+			dst = new(*bool)
+		case "method":
+			dst = &f.Method
+		case "topic":
+			dst = &f.Topic
+		case "sub":
+			dst = &f.Sub
+		case "err":
+			dst = new(*string)
+		case "params":
+			f.Params = raw
+		case "payload":
+			f.Payload = raw
+		}
+		if dst == nil {
+			continue // params, payload, data, ok: any JSON value
+		}
+		if raw[0] == '"' && bytes.IndexByte(raw, '\\') >= 0 {
+			return f, false // an escaped string cannot be borrowed
+		}
+		if json.Unmarshal(raw, dst) != nil {
+			return f, false
+		}
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return f, false
+	}
+	if _, err := dec.Token(); err != io.EOF { // nothing after the object
+		return f, false
+	}
+	if t == nil {
+		return f, false
+	}
+	f.T = *t
 	switch f.T {
 	case "req":
 		return f, f.ID != nil && f.Method != nil
@@ -46,6 +118,13 @@ func decodeAIMX(b []byte) (f aimxIn, ok bool) {
 		return f, true
 	}
 	return f, false
+}
+
+// aimxMembers are the members of upstream's Frame, each a bit of decodeAIMX's
+// seen set.
+var aimxMembers = map[string]uint16{
+	"t": 1 << 0, "id": 1 << 1, "seq": 1 << 2, "last": 1 << 3, "method": 1 << 4, "topic": 1 << 5,
+	"sub": 1 << 6, "params": 1 << 7, "payload": 1 << 8, "data": 1 << 9, "ok": 1 << 10, "err": 1 << 11,
 }
 
 // The error codes of a reply: upstream's RpcError, every failure collapsed
@@ -75,12 +154,15 @@ func appendReplyErr(b []byte, id uint64, code string) []byte {
 	return append(b, '}')
 }
 
-// appendEvent appends {"t":"event","seq":N,"topic":T,"sub":S,"data":V}.
+// appendEvent appends {"t":"event","seq":N[,"topic":T],"sub":S,"data":V}:
+// without "topic" when topic is empty (no record is named "").
 func appendEvent(b []byte, sub string, seq uint64, topic string, data []byte) []byte {
 	b = append(b, `{"t":"event","seq":`...)
 	b = strconv.AppendUint(b, seq, 10)
-	b = append(b, `,"topic":`...)
-	b = appendAIMXString(b, topic)
+	if topic != "" {
+		b = append(b, `,"topic":`...)
+		b = appendAIMXString(b, topic)
+	}
 	b = append(b, `,"sub":`...)
 	b = appendAIMXString(b, sub)
 	b = append(b, `,"data":`...)

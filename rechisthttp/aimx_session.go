@@ -30,6 +30,9 @@ type aimxSession struct {
 	// authed is true once the token rule is met: at the upgrade on the
 	// WebSocket, by hello's auth_token on a socket.
 	authed bool
+	// refused is set when hello carried a wrong auth_token: the session
+	// ends once the denial is sent.
+	refused bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -59,6 +62,9 @@ func (h *Handler) runAIMX(ctx context.Context, conn aimxConn, ws, authed bool) {
 		s.wg.Wait()
 		conn.close("")
 	}()
+	if sc, ok := conn.(*streamConn); ok && !s.authed {
+		sc.guard(aimxHelloTimeout)
+	}
 	for {
 		b, err := conn.read(ctx)
 		if err != nil {
@@ -74,6 +80,9 @@ func (h *Handler) runAIMX(ctx context.Context, conn aimxConn, ws, authed bool) {
 		switch f.T {
 		case "req":
 			s.request(*f.ID, *f.Method, f.Params)
+			if s.refused {
+				return // a wrong auth_token: no second guess on this connection
+			}
 		case "sub":
 			s.subscribe(*f.ID, *f.Topic)
 		case "unsub":
@@ -109,10 +118,12 @@ func (s *aimxSession) send(frame []byte) bool {
 	return true
 }
 
-// end closes the connection, saying why where the transport can.
+// end closes the connection, saying why where the transport can. The
+// close comes first: cancelling first would let the session's own bare
+// close (once its read fails) cut the close frame.
 func (s *aimxSession) end(reason string) {
-	s.cancel()
 	s.conn.close(reason)
+	s.cancel()
 }
 
 // request answers one "req" frame with one reply.
@@ -148,11 +159,22 @@ func (s *aimxSession) call(method string, raw json.RawMessage) ([]byte, string) 
 	defer cancel()
 	switch method {
 	case "record.list":
-		return s.result(s.recordList(ctx, p))
+		b, err := s.recordList(ctx, p)
+		if errors.Is(err, rechist.ErrInvalidArgument) {
+			return []byte(`[]`), "" // a pattern no record can match
+		}
+		return s.result(b, err)
 	case "record.get":
 		return s.result(s.recordGet(ctx, p))
 	case "record.query":
-		return s.result(s.recordQuery(ctx, p))
+		// A pattern no record can match (empty, not UTF-8, with NUL, too
+		// long) matches nothing, as upstream's query answers an unknown
+		// name: an empty result, nothing logged.
+		b, err := s.recordQuery(ctx, p)
+		if errors.Is(err, rechist.ErrInvalidArgument) {
+			return []byte(`{"records":[],"total":0}`), ""
+		}
+		return s.result(b, err)
 	case "record.set":
 		return s.result(s.recordSet(ctx, p))
 	}
@@ -243,9 +265,13 @@ func (s *aimxSession) hello(p aimxParams) ([]byte, string) {
 	if !s.authed {
 		tok, _ := str(p.AuthToken)
 		if subtle.ConstantTimeCompare([]byte(tok), []byte(s.h.cfg.token)) != 1 {
+			s.refused = true
 			return nil, aimxDenied
 		}
 		s.authed = true
+		if sc, ok := s.conn.(*streamConn); ok {
+			sc.admit()
+		}
 	}
 	perms := []string{"read"}
 	if s.h.cfg.writable {
@@ -304,9 +330,24 @@ func (s *aimxSession) recordList(ctx context.Context, p aimxParams) ([]byte, err
 		return nil, err
 	}
 	defer release()
-	infos, err := s.h.db.Records(ctx, s.h.dbPattern(pattern))
+	dbPat, allPat := s.h.dbPattern(pattern), s.h.dbPattern("#")
+	infos, err := s.h.db.Records(ctx, dbPat)
 	if err != nil {
 		return nil, err
+	}
+	// record_id is a record's place among all records by name, whatever
+	// the pattern, so that it names the same record in every answer (as
+	// upstream's does, an index into the database's records) until
+	// records are added or deleted.
+	all := infos
+	if dbPat != allPat {
+		if all, err = s.h.db.Records(ctx, allPat); err != nil {
+			return nil, err
+		}
+	}
+	ids := make(map[string]int, len(all))
+	for i, in := range all {
+		ids[in.Name] = i
 	}
 	type meta struct {
 		RecordID               int    `json:"record_id"`
@@ -330,7 +371,7 @@ func (s *aimxSession) recordList(ctx context.Context, p aimxParams) ([]byte, err
 			continue
 		}
 		rows = append(rows, meta{
-			RecordID: len(rows), RecordKey: in.Name, Name: in.Name, TypeID: "json", Origin: "passive",
+			RecordID: ids[in.Name], RecordKey: in.Name, Name: in.Name, TypeID: "json", Origin: "passive",
 			BufferType: "history", Writable: s.h.cfg.writable, Entity: in.Name[strings.LastIndexAny(in.Name, "./")+1:],
 			Rows: in.Rows, FirstTS: in.First.UnixMilli(), LastTS: in.Last.UnixMilli(),
 		})
@@ -457,8 +498,15 @@ func (s *aimxSession) subscribe(id uint64, topic string) {
 	if s.ws || isWildcard(topic) {
 		// The newest value of every matched record. A row committed
 		// between LastID and this read is in a snapshot and also an
-		// event: at least once, never lost.
-		latest, err := s.h.raw.QueryLatest(ctx, dbPat, 1)
+		// event: at least once, never lost. The read takes one of the
+		// handler's query slots (WithMaxConcurrentQueries), released
+		// before the snapshots are sent.
+		var latest []rechist.Record[json.RawMessage]
+		release, err := s.h.slot(ctx)
+		if err == nil {
+			latest, err = s.h.raw.QueryLatest(ctx, dbPat, 1)
+			release()
+		}
 		if err != nil {
 			if s.ctx.Err() == nil {
 				s.h.cfg.logger.Error("rechisthttp: aimx snapshot failed", slog.Any("error", err))

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -36,6 +37,16 @@ type aimxHub struct {
 	stop chan struct{} // closed when the last subscription leaves
 
 	counts aimxCounts // record.query's counts of records (aimx_query.go)
+
+	// pages are the table's pages read since the last wake-up, by the
+	// after they were read from: the subscriptions of every session that
+	// woke at the same wake-up read each page once between them
+	// (changes), not once each. notify empties it.
+	pages map[int64]*aimxPage
+
+	// wsSessions counts the open WebSocket sessions, at most aimxMaxConns
+	// as ServeAIMX's connections.
+	wsSessions atomic.Int64
 }
 
 // join counts a subscription in, starting the poller for the first one.
@@ -82,6 +93,62 @@ func (hb *aimxHub) notify() {
 		close(hb.wake)
 	}
 	hb.wake = make(chan struct{})
+	hb.pages = nil // pages read before may miss rows that woke us
+}
+
+// aimxPage is one page of the table (every record's rows), read once for
+// the subscriptions that ask for it.
+type aimxPage struct {
+	done    chan struct{} // closed once read
+	changes []rechist.Change
+	next    int64
+	err     error
+}
+
+// aimxMaxPages bounds the pages kept between two wake-ups.
+const aimxMaxPages = 64
+
+// changes is DB.Changes of every record from after, shared: the first
+// subscription to ask for a page since the last wake-up reads it, the
+// others wait for it. The caller filters the rows by its topic. A page is
+// only as new as the wake-up; rows committed after it wake everyone
+// again (notify). When the shared read fails (the reader's ctx ended, or
+// the table could not be read), the caller reads on its own.
+func (hb *aimxHub) changes(ctx context.Context, h *Handler, after int64) ([]rechist.Change, int64, error) {
+	hb.mu.Lock()
+	if hb.pages == nil {
+		hb.pages = map[int64]*aimxPage{}
+	}
+	pg, ok := hb.pages[after]
+	if !ok {
+		pg = &aimxPage{done: make(chan struct{})}
+		if len(hb.pages) < aimxMaxPages {
+			hb.pages[after] = pg
+		}
+	}
+	hb.mu.Unlock()
+	all := h.dbPattern("#")
+	if !ok {
+		pg.changes, pg.next, pg.err = h.db.Changes(ctx, all, after, streamPage)
+		if pg.err != nil {
+			hb.mu.Lock()
+			if hb.pages[after] == pg {
+				delete(hb.pages, after)
+			}
+			hb.mu.Unlock()
+		}
+		close(pg.done)
+		return pg.changes, pg.next, pg.err
+	}
+	select {
+	case <-pg.done:
+	case <-ctx.Done():
+		return nil, after, ctx.Err()
+	}
+	if pg.err != nil {
+		return h.db.Changes(ctx, all, after, streamPage)
+	}
+	return pg.changes, pg.next, nil
 }
 
 // poll looks at the newest row id until stop is closed.
@@ -122,14 +189,35 @@ func (s *aimxSession) follow(ctx context.Context, id uint64, topic, dbPattern st
 	h := s.h
 	h.aimx.join(h)
 	defer h.aimx.leave()
+	// Counted with /api/stream's subscribers (rechist_stream_subscribers).
+	h.metrics.subscribers.Inc()
+	defer h.metrics.subscribers.Dec()
 	sub := strconv.FormatUint(id, 10)
+	// On a socket, an event of an exact topic carries no "topic", as
+	// upstream's AimxDispatch::subscribe sends SubUpdate::new (untagged)
+	// for one and SubUpdate::tagged for a wildcard (aimdb-core
+	// src/session/aimx/dispatch.rs at 0348e9f; the codec's test
+	// event_roundtrip_without_topic). The WebSocket always names it.
+	tagged := s.ws || isWildcard(topic)
 	fallback := time.NewTicker(aimxFallback)
 	defer fallback.Stop()
 	var frame []byte
+	// shared: the table is read through the hub's pages, shared by every
+	// subscription woken together (one read a page, not one a
+	// subscription); after the fallback tick, which no wake-up caused (a
+	// row committed below the newest id on PostgreSQL), on its own.
+	shared := true
 	for {
 		wake := h.aimx.waiter()
 		for {
-			changes, next, err := h.db.Changes(ctx, dbPattern, after, streamPage)
+			var changes []rechist.Change
+			var next int64
+			var err error
+			if shared {
+				changes, next, err = h.aimx.changes(ctx, h, after)
+			} else {
+				changes, next, err = h.db.Changes(ctx, dbPattern, after, streamPage)
+			}
 			switch {
 			case ctx.Err() != nil:
 				return
@@ -146,7 +234,11 @@ func (s *aimxSession) follow(ctx context.Context, id uint64, topic, dbPattern st
 					continue
 				}
 				seq++
-				frame = appendEvent(frame[:0], sub, seq, c.Name, c.Value)
+				name := c.Name
+				if !tagged {
+					name = ""
+				}
+				frame = appendEvent(frame[:0], sub, seq, name, c.Value)
 				if !s.send(frame) {
 					return
 				}
@@ -163,7 +255,9 @@ func (s *aimxSession) follow(ctx context.Context, id uint64, topic, dbPattern st
 			s.end("the server is shutting down")
 			return
 		case <-wake:
+			shared = true
 		case <-fallback.C:
+			shared = false
 		}
 	}
 }

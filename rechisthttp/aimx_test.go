@@ -1,16 +1,22 @@
 package rechisthttp
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -55,23 +61,30 @@ type aimxSeed struct {
 
 const welcomeRO = `{"t":"reply","id":1,"ok":{"version":"3.0","server":"rechist","permissions":["read"],"writable_records":[],"max_subscriptions":32,"authenticated":false}}`
 
+// A case whose extension is not empty checks rechist's own behaviour
+// where upstream has none to replay, not conformance: it says what and
+// on which transports. Upstream's WebSocket session (WsSession,
+// aimdb-websocket-connector/src/server/dispatch.rs at 0348e9f) answers
+// hello, record.get and record.set not_found; rechist answers them there
+// as its socket transports (and upstream's) do.
 var aimxCases = []struct {
-	name     string
-	writable bool
-	seed     []aimxSeed
-	steps    []aimxStep
+	name      string
+	extension string
+	writable  bool
+	seed      []aimxSeed
+	steps     []aimxStep
 }{
-	{name: "hello with the current version is welcomed", steps: []aimxStep{
+	{name: "hello with the current version is welcomed", extension: "rechist extension on the WebSocket (upstream's answers not_found)", steps: []aimxStep{
 		in(`{"t":"req","id":1,"method":"hello","params":{"client":"test","version":"3.0"}}`),
 		out(welcomeRO),
 	}},
-	{name: "hello with a later minor version is welcomed", steps: []aimxStep{
+	{name: "hello with a later minor version is welcomed", extension: "rechist extension on the WebSocket", steps: []aimxStep{
 		in(`{"t":"req","id":1,"method":"hello","params":{"client":"test","version":"3.7"}}`),
 		out(welcomeRO),
 		in(`{"t":"req","id":1,"method":"hello","params":{"client":"test","version":"3"}}`),
 		out(welcomeRO),
 	}},
-	{name: "hello from a legacy, version-less or garbled client is refused", steps: []aimxStep{
+	{name: "hello from a legacy, version-less or garbled client is refused", extension: "rechist extension on the WebSocket", steps: []aimxStep{
 		in(`{"t":"req","id":1,"method":"hello","params":{"client":"test","version":"2.0"}}`),
 		out(`{"t":"reply","id":1,"err":"version_mismatch"}`),
 		in(`{"t":"req","id":2,"method":"hello","params":{"client":"test"}}`),
@@ -84,7 +97,8 @@ var aimxCases = []struct {
 		out(`{"t":"reply","id":5,"err":"version_mismatch"}`),
 	}},
 	{name: "record.get, record.set and write round-trip", writable: true,
-		seed: []aimxSeed{{"setting", 1000, `{"level":1}`}},
+		extension: "rechist extension on the WebSocket (upstream's answers record.get and record.set not_found)",
+		seed:      []aimxSeed{{"setting", 1000, `{"level":1}`}},
 		steps: []aimxStep{
 			in(`{"t":"req","id":1,"method":"hello","params":{"client":"aimdb-client","version":"3.0"}}`),
 			out(`{"t":"reply","id":1,"ok":{"version":"3.0","server":"rechist","permissions":["read","write"],"writable_records":[],"max_subscriptions":32,"authenticated":false}}`),
@@ -137,6 +151,19 @@ var aimxCases = []struct {
 		in(`{"t":"req","id":"1","method":"record.list"}`),
 		in(`{"t":"unsub"}`),
 		in(`{"t":"write","payload":1}`),
+		// serde's derived Deserialize: exact member names, no duplicates,
+		// right types for seq/last/err, borrowed (unescaped) strings.
+		in(`{"T":"req","id":1,"method":"record.list"}`),
+		in(`{"t":"req","ID":1,"method":"record.list"}`),
+		in(`{"t":"req","id":1,"id":2,"method":"record.list"}`),
+		in(`{"t":"ping","t":"ping"}`),
+		in(`{"t":"ping","seq":"x"}`),
+		in(`{"t":"ping","last":1}`),
+		in(`{"t":"\u0070ing"}`),
+		in(`{"t":"ping"} {"t":"ping"}`),
+		in(`[{"t":"ping"}]`),
+		in(`{"t":"ping","extra":1,"extra":2}`), // unknown members are ignored: one pong
+		out(`{"t":"pong"}`),
 		in(`{"t":"ping"}`),
 		out(`{"t":"pong"}`),
 	}},
@@ -171,7 +198,7 @@ var aimxCases = []struct {
 			out(`ws:{"t":"snap","seq":1,"last":true,"topic":"setting","sub":"7","data":{"level":1}}`),
 			other(`setting={"level":2}`),
 			out(`ws:{"t":"event","seq":2,"topic":"setting","sub":"7","data":{"level":2}}`),
-			out(`sock:{"t":"event","seq":1,"topic":"setting","sub":"7","data":{"level":2}}`),
+			out(`sock:{"t":"event","seq":1,"sub":"7","data":{"level":2}}`), // untagged, as upstream's SubUpdate::new
 		}},
 	{name: "a wildcard that matches nothing yet follows records that appear", steps: []aimxStep{
 		in(`{"t":"sub","id":9,"topic":"plant.#"}`),
@@ -236,14 +263,29 @@ var aimxCases = []struct {
 			in(`{"t":"req","id":1,"method":"record.query","params":{"name":"t.*","limit":3}}`),
 			out(`{"t":"reply","id":1,"ok":{"records":[{"topic":"t.a","payload":"a0","ts":4},{"topic":"t.a","payload":"a1","ts":5},{"topic":"t.b","payload":"b1","ts":5},{"topic":"t.b","payload":"b2","ts":5}],"total":4}}`),
 		}},
+	{name: "a pattern no record can have is an empty result, not internal",
+		extension: "rechist: record.list's pattern; record.query's empty result is upstream's for a name with no rows",
+		seed:      []aimxSeed{{"a", 1, `1`}},
+		steps: []aimxStep{
+			in(`{"t":"req","id":1,"method":"record.query","params":{"name":""}}`),
+			out(`{"t":"reply","id":1,"ok":{"records":[],"total":0}}`),
+			in(`{"t":"req","id":2,"method":"record.query","params":{"name":"a\u0000b"}}`),
+			out(`{"t":"reply","id":2,"ok":{"records":[],"total":0}}`),
+			in(`{"t":"req","id":3,"method":"record.query","params":{"name":"` + strings.Repeat("x", 100000) + `"}}`),
+			out(`{"t":"reply","id":3,"ok":{"records":[],"total":0}}`),
+			in(`{"t":"req","id":4,"method":"record.list","params":{"name":""}}`),
+			out(`{"t":"reply","id":4,"ok":[]}`),
+		}},
 	{name: "record.list lists records with their newest time",
-		seed: []aimxSeed{{"temp.vienna", 1000, `1`}, {"temp.vienna", 3000, `2`}, {"hum/x", 2000, `3`}},
+		extension: "rechist extension everywhere: params.name, rows, first_ts, last_ts (upstream's record.list takes no params)",
+		seed:      []aimxSeed{{"temp.vienna", 1000, `1`}, {"temp.vienna", 3000, `2`}, {"hum/x", 2000, `3`}},
 		steps: []aimxStep{
 			in(`{"t":"req","id":1,"method":"record.list","params":{}}`),
 			out(`{"t":"reply","id":1,"ok":[{"record_id":0,"record_key":"hum/x","name":"hum/x","type_id":"json","origin":"passive","buffer_type":"history","producer_count":0,"consumer_count":0,"writable":false,"outbound_connector_count":0,"entity":"x","rows":1,"first_ts":2000,"last_ts":2000},` +
 				`{"record_id":1,"record_key":"temp.vienna","name":"temp.vienna","type_id":"json","origin":"passive","buffer_type":"history","producer_count":0,"consumer_count":0,"writable":false,"outbound_connector_count":0,"entity":"vienna","rows":2,"first_ts":1000,"last_ts":3000}]}`),
 			in(`{"t":"req","id":2,"method":"record.list","params":{"name":"temp.#"}}`),
-			out(`{"t":"reply","id":2,"ok":[{"record_id":0,"record_key":"temp.vienna","name":"temp.vienna","type_id":"json","origin":"passive","buffer_type":"history","producer_count":0,"consumer_count":0,"writable":false,"outbound_connector_count":0,"entity":"vienna","rows":2,"first_ts":1000,"last_ts":3000}]}`),
+			// record_id is the place among all records: stable whatever the filter.
+			out(`{"t":"reply","id":2,"ok":[{"record_id":1,"record_key":"temp.vienna","name":"temp.vienna","type_id":"json","origin":"passive","buffer_type":"history","producer_count":0,"consumer_count":0,"writable":false,"outbound_connector_count":0,"entity":"vienna","rows":2,"first_ts":1000,"last_ts":3000}]}`),
 		}},
 }
 
@@ -345,6 +387,9 @@ func TestAIMXConformance(t *testing.T) {
 	for _, c := range aimxCases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
+			if c.extension != "" {
+				t.Log("not upstream conformance:", c.extension)
+			}
 			for _, tr := range transports {
 				t.Run(tr.name, func(t *testing.T) {
 					var opts []Option
@@ -512,26 +557,114 @@ func TestAIMXSocketToken(t *testing.T) {
 	s := startAIMX(t, []aimxSeed{{"a", 1, "1"}}, nil, WithToken("sesame"))
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
+	run := func(w aimxWire, steps []struct{ in, out string }) {
+		t.Helper()
+		for _, st := range steps {
+			if err := w.send([]byte(st.in)); err != nil {
+				t.Fatal(err)
+			}
+			if got := recvFrame(t, w, 30*time.Second, st.out); got != st.out {
+				t.Fatalf("%s:\n got %s\nwant %s", st.in, got, st.out)
+			}
+		}
+	}
+	// A wrong auth_token is denied and ends the connection: one guess a
+	// connection.
 	w, err := dialAIMXSocket(ctx, "unix", s.unix, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer w.close()
-	for _, st := range []struct{ in, out string }{
+	run(w, []struct{ in, out string }{
 		{`{"t":"req","id":1,"method":"record.get","params":{"name":"a"}}`, `{"t":"reply","id":1,"err":"denied"}`},
 		{`{"t":"sub","id":2,"topic":"#"}`, `{"t":"reply","id":2,"err":"denied"}`},
 		{`{"t":"req","id":3,"method":"hello","params":{"version":"3.0","auth_token":"nope"}}`, `{"t":"reply","id":3,"err":"denied"}`},
+	})
+	recvEnd(t, w, 30*time.Second, "the end of the connection after a wrong auth_token")
+
+	w2, err := dialAIMXSocket(ctx, "unix", s.unix, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w2.close()
+	run(w2, []struct{ in, out string }{
 		{`{"t":"req","id":4,"method":"hello","params":{"version":"2.0","auth_token":"sesame"}}`, `{"t":"reply","id":4,"err":"version_mismatch"}`},
 		{`{"t":"req","id":5,"method":"hello","params":{"version":"3.0","auth_token":"sesame"}}`,
 			`{"t":"reply","id":5,"ok":{"version":"3.0","server":"rechist","permissions":["read"],"writable_records":[],"max_subscriptions":32,"authenticated":true}}`},
 		{`{"t":"req","id":6,"method":"record.get","params":{"name":"a"}}`, `{"t":"reply","id":6,"ok":1}`},
+	})
+}
+
+// TestAIMXSocketUnauthLimits: before hello's auth_token, a length prefix
+// over 64 KiB (upstream TCP's DEFAULT_MAX_FRAME) ends the connection at
+// once instead of making the server wait for (and allocate) the payload;
+// after it, the handler's own limit applies.
+func TestAIMXSocketUnauthLimits(t *testing.T) {
+	t.Parallel()
+	s := startAIMX(t, []aimxSeed{{"a", 1, "1"}}, nil, WithToken("sesame"))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		name, network, addr string
+		prefixed            bool
+		frame               []byte
+	}{
+		{"length-prefixed", "tcp", s.tcp, true, []byte{0, 1, 0, 1}}, // 65537 bytes announced
+		{"ndjson", "unix", s.unix, false, append(bytes.Repeat([]byte{' '}, 200<<10), '{')},
 	} {
-		if err := w.send([]byte(st.in)); err != nil {
+		c, err := net.Dial(tc.network, tc.addr)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if got := recvFrame(t, w, 30*time.Second, st.out); got != st.out {
-			t.Fatalf("%s:\n got %s\nwant %s", st.in, got, st.out)
+		defer c.Close()
+		// The server may cut the connection before all is written.
+		_, _ = c.Write(tc.frame)
+		w := &sockWire{c: c, r: bufio.NewReader(c), prefixed: tc.prefixed}
+		recvEnd(t, w, 30*time.Second, tc.name+": the end of a connection sending an oversized frame before auth")
+	}
+	// An authenticated client may send a larger frame.
+	w, err := dialAIMXSocket(ctx, "tcp", s.tcp, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	hello := `{"t":"req","id":1,"method":"hello","params":{"version":"3.0","auth_token":"sesame"}}`
+	if err := w.send([]byte(hello)); err != nil {
+		t.Fatal(err)
+	}
+	recvFrame(t, w, 30*time.Second, "hello's reply")
+	big := `{"t":"req","id":2,"method":"record.get","params":{"name":"a","pad":"` + strings.Repeat("x", 100<<10) + `"}}`
+	if err := w.send([]byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := recvFrame(t, w, 30*time.Second, "record.get's reply"), `{"t":"reply","id":2,"ok":1}`; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+// recvEnd waits within d for the server to end the connection, failing
+// the test when a frame comes or nothing happens.
+func recvEnd(t *testing.T, w aimxWire, d time.Duration, what string) {
+	t.Helper()
+	ch := make(chan error, 1)
+	go func() {
+		b, err := w.recv()
+		if err == nil {
+			err = fmt.Errorf("a frame came: %s", b)
+		} else {
+			err = nil
 		}
+		ch <- err
+	}()
+	select {
+	case err := <-ch:
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", what, err)
+		}
+	case <-time.After(d):
+		w.close()
+		<-ch
+		t.Fatalf("waiting for %s: the connection stayed open %v", what, d)
 	}
 }
 
@@ -700,6 +833,54 @@ func TestAIMXQueryPastTheWindow(t *testing.T) {
 	}
 }
 
+// TestAIMXCodecBytes replays upstream's codec tests (aimdb-core
+// src/session/aimx/codec.rs at 0348e9f: event_encode_splices_data_byte_for_byte,
+// snapshot_roundtrip_carries_sub_seq_and_topic, last_snapshot_of_a_burst_is_flagged,
+// subscribed_ack_roundtrip, ping_pong_roundtrip, reply_*_roundtrip, the
+// inbound round-trips and malformed_frames_are_rejected) on the frames
+// rechist writes and reads.
+func TestAIMXCodecBytes(t *testing.T) {
+	for _, c := range []struct{ got, want string }{
+		{string(appendEvent(nil, "5", 9, "temp.vienna", []byte(`{"c":21.5,"a":[1,2,3]}`))), `{"t":"event","seq":9,"topic":"temp.vienna","sub":"5","data":{"c":21.5,"a":[1,2,3]}}`},
+		{string(appendEvent(nil, "5", 2, "", []byte(`42`))), `{"t":"event","seq":2,"sub":"5","data":42}`},
+		{string(appendSnap(nil, "8", 3, false, "temp.berlin", []byte(`{"c":18.0}`))), `{"t":"snap","seq":3,"topic":"temp.berlin","sub":"8","data":{"c":18.0}}`},
+		{string(appendSnap(nil, "8", 4, true, "temp.berlin", []byte(`1`))), `{"t":"snap","seq":4,"last":true,"topic":"temp.berlin","sub":"8","data":1}`},
+		{string(appendSubscribed(nil, "13")), `{"t":"subscribed","sub":"13"}`},
+		{string(aimxPong), `{"t":"pong"}`},
+		{string(appendReplyOK(nil, 11, []byte(`{"status":"success"}`))), `{"t":"reply","id":11,"ok":{"status":"success"}}`},
+		{string(appendReplyErr(nil, 1, aimxNotFound)), `{"t":"reply","id":1,"err":"not_found"}`},
+		{string(appendReplyErr(nil, 1, aimxDenied)), `{"t":"reply","id":1,"err":"denied"}`},
+		{string(appendReplyErr(nil, 1, aimxInternal)), `{"t":"reply","id":1,"err":"internal"}`},
+		{string(appendReplyErr(nil, 1, aimxVersionMismatch)), `{"t":"reply","id":1,"err":"version_mismatch"}`},
+	} {
+		if c.got != c.want {
+			t.Errorf("got  %s\nwant %s", c.got, c.want)
+		}
+	}
+	// The inbound frames upstream's encode_inbound writes (serde's field
+	// order, None skipped).
+	if f, ok := decodeAIMX([]byte(`{"t":"req","id":7,"method":"record.get","params":{"name":"temp"}}`)); !ok || f.T != "req" || *f.ID != 7 || *f.Method != "record.get" || string(f.Params) != `{"name":"temp"}` {
+		t.Errorf("request_roundtrip: %+v %v", f, ok)
+	}
+	if f, ok := decodeAIMX([]byte(`{"t":"sub","id":3,"topic":"sensors.#"}`)); !ok || *f.ID != 3 || *f.Topic != "sensors.#" {
+		t.Errorf("subscribe: %+v %v", f, ok)
+	}
+	if f, ok := decodeAIMX([]byte(`{"t":"unsub","sub":"3"}`)); !ok || *f.Sub != "3" {
+		t.Errorf("unsubscribe: %+v %v", f, ok)
+	}
+	if f, ok := decodeAIMX([]byte(`{"t":"write","topic":"cfg","payload":{"value":{"level":9}}}`)); !ok || *f.Topic != "cfg" || string(f.Payload) != `{"value":{"level":9}}` {
+		t.Errorf("write_roundtrip_splices_payload_verbatim: %+v %v", f, ok)
+	}
+	if f, ok := decodeAIMX([]byte(`{"t":"ping"}`)); !ok || f.T != "ping" {
+		t.Errorf("ping: %+v %v", f, ok)
+	}
+	for _, b := range []string{`{not json`, `{"t":"nope"}`, `{"t":"sub","id":1}`} {
+		if _, ok := decodeAIMX([]byte(b)); ok {
+			t.Errorf("malformed_frames_are_rejected: %s decoded", b)
+		}
+	}
+}
+
 // TestAIMXServeEnds: ServeAIMX returns nil once its ctx ends and the
 // listener's error when the listener fails, in both cases after closing
 // the connections it serves.
@@ -736,11 +917,62 @@ func TestAIMXServeEnds(t *testing.T) {
 		case <-time.After(30 * time.Second):
 			t.Fatalf("ended by ctx %v: ServeAIMX did not return", byCtx)
 		}
-		if b, err := w.recv(); err == nil {
-			t.Errorf("the connection still open after ServeAIMX returned: %s", b)
-		}
+		recvEnd(t, w, 30*time.Second, "the connection's end after ServeAIMX returned")
 		w.close()
 		cancel()
+	}
+}
+
+// flakyListener fails its first n Accepts with EMFILE, as a process out
+// of file descriptors does.
+type flakyListener struct {
+	net.Listener
+	mu sync.Mutex
+	n  int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	fail := l.n > 0
+	l.n--
+	l.mu.Unlock()
+	if fail {
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: os.NewSyscallError("accept4", syscall.EMFILE)}
+	}
+	return l.Listener.Accept()
+}
+
+// TestAIMXAcceptRetry: a temporary Accept failure (EMFILE) does not end
+// ServeAIMX; it retries and serves the next connection.
+func TestAIMXAcceptRetry(t *testing.T) {
+	t.Parallel()
+	h := NewHandler(openDB(t))
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &flakyListener{Listener: inner, n: 3}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- h.ServeAIMX(ctx, ln) }()
+	w, err := dialAIMXSocket(ctx, "tcp", inner.Addr().String(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.close()
+	if err := w.send([]byte(`{"t":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	recvFrame(t, w, 30*time.Second, "the pong after Accept failed with EMFILE")
+	cancel()
+	select {
+	case err := <-served:
+		if err != nil {
+			t.Errorf("ServeAIMX: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("ServeAIMX did not return after ctx ended")
 	}
 }
 
@@ -849,4 +1081,67 @@ func TestAIMXCountRecords(t *testing.T) {
 			t.Fatalf("countRecords: %d %v, want %d", got, err, want)
 		}
 	}
+}
+
+// TestAIMXSlowSteadyReader: a reply far larger than the write timeout
+// lets through at the client's pace is delivered whole to a client that
+// reads slowly but steadily (serve's --write-timeout: the timeout bounds
+// a stall, not a frame), on a socket and on the WebSocket.
+func TestAIMXSlowSteadyReader(t *testing.T) {
+	t.Parallel()
+	big := `"` + strings.Repeat("x", 3<<20) + `"`
+	s := startAIMX(t, []aimxSeed{{"big", 1, big}}, nil, WithWriteTimeout(500*time.Millisecond))
+	want := `{"t":"reply","id":1,"ok":` + big + `}`
+	req := []byte(`{"t":"req","id":1,"method":"record.get","params":{"name":"big"}}`)
+	// slowly reads r (16 KiB every 10 ms: 3 MiB take about 2 s, four
+	// times the write timeout) until n bytes came.
+	slowly := func(r io.Reader, n int) ([]byte, error) {
+		var got []byte
+		buf := make([]byte, 16<<10)
+		for len(got) < n {
+			k, err := r.Read(buf[:min(len(buf), n-len(got))])
+			got = append(got, buf[:k]...)
+			if err != nil {
+				return got, err
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return got, nil
+	}
+	t.Run("socket", func(t *testing.T) {
+		c, err := net.Dial("unix", s.unix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(time.Minute))
+		if _, err := c.Write(append(req, '\n')); err != nil {
+			t.Fatal(err)
+		}
+		got, err := slowly(c, len(want)+1)
+		if err != nil || string(got) != want+"\n" {
+			t.Fatalf("the reply: %d of %d bytes, %v", len(got), len(want)+1, err)
+		}
+	})
+	t.Run("websocket", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		defer cancel()
+		w, _, err := dialAIMXWS(ctx, s.base)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.close()
+		ws := w.(wsWire)
+		if err := w.send(req); err != nil {
+			t.Fatal(err)
+		}
+		_, r, err := ws.c.Reader(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := slowly(r, len(want))
+		if err != nil && !errors.Is(err, io.EOF) || string(got) != want {
+			t.Fatalf("the reply: %d of %d bytes, %v", len(got), len(want), err)
+		}
+	})
 }

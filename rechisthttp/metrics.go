@@ -33,7 +33,7 @@ func newMetrics(db *rechist.DB) *metrics {
 			Name: "rechist_http_request_duration_seconds", Help: "Time to answer an HTTP request, by route (streams: their whole life).",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 4, 10)}, []string{"route"}),
 		subscribers: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "rechist_stream_subscribers", Help: "Clients connected to /api/stream now."}),
+			Name: "rechist_stream_subscribers", Help: "Clients connected to /api/stream and AimX subscriptions open now."}),
 		streamed: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "rechist_stream_rows_total", Help: "Rows sent to stream subscribers (one per row and subscriber)."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{

@@ -9,7 +9,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"reflect"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/seed178a96f3/rechist"
@@ -264,24 +268,21 @@ func (c *serveCmd) serveAIMX(e *env, h *rechisthttp.Handler) (done <-chan struct
 		return nil, func() error { return nil }, nil
 	}
 	network, addr := aimxAddr(c.AIMX)
+	var ln net.Listener
+	shown := ""
 	if network == "unix" {
 		if err := removeStaleSocket(addr); err != nil {
 			return nil, nil, err
 		}
-	}
-	ln, err := net.Listen(network, addr)
-	if err != nil {
-		return nil, nil, err
-	}
-	shown := "tcp " + ln.Addr().String()
-	if network == "unix" {
-		// Only the owner may connect, as upstream's AimxConfig defaults
-		// socket_permissions to 0o600; a token, if given, is checked too.
-		if err := os.Chmod(addr, 0o600); err != nil {
-			ln.Close()
+		if ln, err = listenPrivateUnix(addr); err != nil {
 			return nil, nil, err
 		}
 		shown = "unix:" + addr
+	} else {
+		if ln, err = net.Listen(network, addr); err != nil {
+			return nil, nil, err
+		}
+		shown = "tcp " + ln.Addr().String()
 	}
 	fmt.Fprintf(e.stdout, "serving AimX 3.0 on %s\n", shown)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -301,9 +302,55 @@ func (c *serveCmd) serveAIMX(e *env, h *rechisthttp.Handler) (done <-chan struct
 	}, nil
 }
 
+// listenPrivateUnix listens on a Unix socket at path that only the owner
+// may connect to, as upstream's AimxConfig defaults socket_permissions to
+// 0o600 (a token, if given, is checked too). The socket is never
+// connectable with other modes: it is bound in a fresh private directory
+// (mode 0700) next to path, made 0600 there, then linked to path (which
+// fails if path exists, so another server's socket is never replaced)
+// and the private directory removed. Closing the listener removes path.
+func listenPrivateUnix(path string) (net.Listener, error) {
+	dir, err := os.MkdirTemp(filepath.Dir(path), ".rechist-aimx-") // mode 0700
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "s")
+	ul, err := net.ListenUnix("unix", &net.UnixAddr{Name: tmp, Net: "unix"})
+	if err != nil {
+		return nil, err
+	}
+	ul.SetUnlinkOnClose(false)
+	if err := os.Chmod(tmp, 0o600); err != nil {
+		ul.Close()
+		return nil, err
+	}
+	if err := os.Link(tmp, path); err != nil {
+		ul.Close()
+		return nil, fmt.Errorf("--aimx %s: %w", path, err)
+	}
+	return &unlinkingListener{Listener: ul, path: path}, nil
+}
+
+// unlinkingListener removes its socket file once, when closed.
+type unlinkingListener struct {
+	net.Listener
+	path string
+	once sync.Once
+}
+
+func (l *unlinkingListener) Close() error {
+	err := l.Listener.Close()
+	l.once.Do(func() { _ = os.Remove(l.path) })
+	return err
+}
+
 // removeStaleSocket removes a socket file no server listens on any more
-// (one a killed server left); a file that is not a socket, or one a server
-// still answers on, is an error.
+// (one a killed server left): only one of ours (owned by this user) that
+// refuses connections (ECONNREFUSED). A file that is not a socket, one
+// of another user, one a server still answers on, or one whose dial
+// failed otherwise (a timeout, no permission) is an error: it is left as
+// it is.
 func removeStaleSocket(path string) error {
 	fi, err := os.Lstat(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -315,9 +362,33 @@ func removeStaleSocket(path string) error {
 	if fi.Mode()&fs.ModeSocket == 0 {
 		return fmt.Errorf("--aimx %s: the file exists and is not a socket", path)
 	}
-	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+	if uid, ok := fileOwner(fi); !ok || uid != os.Getuid() {
+		return fmt.Errorf("--aimx %s: the socket exists and is not this user's; remove it or choose another path", path)
+	}
+	c, err := net.DialTimeout("unix", path, time.Second)
+	if err == nil {
 		c.Close()
 		return fmt.Errorf("--aimx %s: another server is listening on it", path)
 	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return fmt.Errorf("--aimx %s: the socket exists and may be in use (%w); remove it if no server listens on it", path, err)
+	}
 	return os.Remove(path)
+}
+
+// fileOwner is the user id owning fi, read from its Uid where the system
+// reports one (a Unix syscall.Stat_t); ok is false elsewhere.
+func fileOwner(fi fs.FileInfo) (uid int, ok bool) {
+	v := reflect.ValueOf(fi.Sys())
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return 0, false
+	}
+	f := v.FieldByName("Uid")
+	if !f.IsValid() || !f.CanUint() {
+		return 0, false
+	}
+	return int(f.Uint()), true
 }

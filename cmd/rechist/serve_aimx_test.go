@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -30,6 +32,9 @@ func startServeAIMX(t *testing.T, dir string, env []string, aimx string, args ..
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A serve that neither prints nor ends is killed after a minute.
+	var killed atomic.Bool
+	kill := time.AfterFunc(time.Minute, func() { killed.Store(true); cmd.Process.Kill() })
 	lines := bufio.NewScanner(out)
 	var got []string
 	for len(got) < 2 && lines.Scan() {
@@ -37,8 +42,9 @@ func startServeAIMX(t *testing.T, dir string, env []string, aimx string, args ..
 	}
 	if len(got) < 2 {
 		cmd.Wait()
-		t.Fatalf("serve printed %q; stderr:\n%s", got, stderr.String())
+		t.Fatalf("serve printed %q (killed after a minute: %v); stderr:\n%s", got, killed.Load(), stderr.String())
 	}
+	kill.Stop()
 	m := regexp.MustCompile(`on (http://\S+)/$`).FindStringSubmatch(got[0])
 	a := regexp.MustCompile(`^serving AimX 3\.0 on (unix:(\S+)|tcp (\S+))$`).FindStringSubmatch(got[1])
 	if m == nil || a == nil {
@@ -50,9 +56,13 @@ func startServeAIMX(t *testing.T, dir string, env []string, aimx string, args ..
 	}
 	t.Cleanup(func() {
 		cmd.Process.Signal(syscall.SIGINT)
+		// A serve still running 30 s after SIGINT is killed, and fails.
+		var killed atomic.Bool
+		kill := time.AfterFunc(30*time.Second, func() { killed.Store(true); cmd.Process.Kill() })
+		defer kill.Stop()
 		rest, _ := io.ReadAll(out)
-		if err := cmd.Wait(); err != nil {
-			t.Errorf("serve after SIGINT: %v\nstderr:\n%s", err, stderr.String())
+		if err := cmd.Wait(); err != nil || killed.Load() {
+			t.Errorf("serve after SIGINT: %v (killed 30 s after SIGINT: %v)\nstderr:\n%s", err, killed.Load(), stderr.String())
 		}
 		if !strings.Contains(string(rest), "stopped serving") {
 			t.Errorf("serve's last words: %q", rest)
@@ -156,6 +166,18 @@ func TestServeAIMXTCPToken(t *testing.T) {
 	for _, st := range []struct{ in, want string }{
 		{`{"t":"req","id":1,"method":"record.list"}`, `{"t":"reply","id":1,"err":"denied"}`},
 		{`{"t":"req","id":2,"method":"hello","params":{"version":"3.0"}}`, `{"t":"reply","id":2,"err":"denied"}`},
+	} {
+		if got := a.exchange(st.in); !strings.HasSuffix(got, st.want) {
+			t.Errorf("%s: %s, want it to end in %s", st.in, got, st.want)
+		}
+	}
+	// A hello without the token ended the connection: one guess each.
+	a.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if line, err := a.r.ReadString('\n'); err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("after a hello without the token: %q, %v; want the connection closed", line, err)
+	}
+	a = dialAIMXLine(t, network, addr)
+	for _, st := range []struct{ in, want string }{
 		{`{"t":"req","id":3,"method":"hello","params":{"version":"3.0","auth_token":"tok"}}`, `"authenticated":true}}`},
 		{`{"t":"req","id":4,"method":"record.query","params":{"limit":1}}`, `"total":2}}`}, // accuracy and temperature,
 	} {
@@ -203,5 +225,28 @@ func TestServeAIMXRefuses(t *testing.T) {
 	kill.Stop()
 	if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(outb), "another server is listening") {
 		t.Errorf("a second serve on the same socket: exit %d, %s", cmd.ProcessState.ExitCode(), outb)
+	}
+	// ... nor a dead one of another user: it is left in place.
+	if os.Getuid() == 0 {
+		theirs := filepath.Join(dir, "theirs.sock")
+		ln, err := net.Listen("unix", theirs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln.(*net.UnixListener).SetUnlinkOnClose(false)
+		ln.Close()
+		if err := os.Lchown(theirs, 65534, 65534); err != nil {
+			t.Fatal(err)
+		}
+		cmd := command(dir, nil, "serve", "--addr", "127.0.0.1:0", "--aimx", "unix:"+theirs)
+		kill := time.AfterFunc(time.Minute, func() { cmd.Process.Kill() }) // a serve that does not refuse
+		outb, _ := cmd.CombinedOutput()
+		kill.Stop()
+		if cmd.ProcessState.ExitCode() != 1 || !strings.Contains(string(outb), "not this user's") {
+			t.Errorf("serve on another user's socket: exit %d, %s", cmd.ProcessState.ExitCode(), outb)
+		}
+		if _, err := os.Lstat(theirs); err != nil {
+			t.Errorf("another user's socket was removed: %v", err)
+		}
 	}
 }
