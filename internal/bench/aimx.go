@@ -64,20 +64,11 @@ func (r *runner) aimxQuery(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	db, err := rechist.Open(ctx, path, rechist.WithReadOnly())
+	db, c, closeAll, err := aimxServe(ctx, path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	h := rechisthttp.NewHandler(db)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	defer h.CloseStreams()
-	c, err := aimxDial(ctx, srv)
-	if err != nil {
-		return err
-	}
-	defer c.CloseNow()
+	defer closeAll()
 
 	const limit = 5
 	want := limit * len(names)
@@ -307,20 +298,11 @@ func (r *runner) aimxQueryWriting(ctx context.Context) error {
 	}); err != nil {
 		return err
 	}
-	db, err := rechist.Open(ctx, path, rechist.WithReadOnly())
+	_, c, closeAll, err := aimxServe(ctx, path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	h := rechisthttp.NewHandler(db)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	defer h.CloseStreams()
-	c, err := aimxDial(ctx, srv)
-	if err != nil {
-		return err
-	}
-	defer c.CloseNow()
+	defer closeAll()
 	want := limit * len(names)
 	r.progress("aimx: record.query of %d values of %d records, without and with a concurrent writer", limit, len(names))
 	id := 1
@@ -401,4 +383,26 @@ func (r *runner) aimxQueryWriting(ctx context.Context) error {
 		fmt.Sprintf("the reply parsed; while another handle stores a row every 5 ms (%d rows during the runs) vs without; medians of %d on %d rows",
 			stored, r.cfg.QueryRuns, n))
 	return nil
+}
+
+// aimxServe serves the file at path, opened read-only, through a handler
+// on a loopback server and dials its /aimx; closeAll ends all of it.
+func aimxServe(ctx context.Context, path string) (db *rechist.DB, c *websocket.Conn, closeAll func(), err error) {
+	if db, err = rechist.Open(ctx, path, rechist.WithReadOnly()); err != nil {
+		return nil, nil, nil, err
+	}
+	h := rechisthttp.NewHandler(db)
+	srv := httptest.NewServer(h)
+	if c, err = aimxDial(ctx, srv); err != nil {
+		h.CloseStreams()
+		srv.Close()
+		db.Close()
+		return nil, nil, nil, err
+	}
+	return db, c, func() {
+		c.CloseNow()
+		h.CloseStreams()
+		srv.Close()
+		db.Close()
+	}, nil
 }

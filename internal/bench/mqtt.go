@@ -85,22 +85,13 @@ func (r *runner) mqttScenarios(ctx context.Context) error {
 // StoreMany of the same rows.
 func (r *runner) mqttIngest(ctx context.Context, broker *mqtttest.Broker, n int) error {
 	r.progress("mqtt: %d QoS 1 messages from %d publishers through the recorder, SyncNormal", n, mqttPublishers)
-	db, err := rechist.Open(ctx, r.path("mqtt-ingest.db"), rechist.WithSynchronous(rechist.SyncNormal))
+	br, err := startRecorder(ctx, broker, r.path("mqtt-ingest.db"), "bench/#", "bench-ingest", rechist.WithSynchronous(rechist.SyncNormal))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	rec, err := rechistmqtt.New(db, broker.URL("", ""), []string{"bench/#"}, rechistmqtt.WithClientID("bench-ingest"))
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- rec.Run(rctx) }()
-	if err := waitUntil(ctx, 10*time.Second, func() bool { return rec.Stats().Connects > 0 }); err != nil {
-		return fmt.Errorf("mqtt: the recorder did not connect: %w", err)
-	}
+	defer br.db.Close()
+	defer br.cancel()
+	db, rec := br.db, br.rec
 	runtime.GC()
 	var m0 runtime.MemStats
 	runtime.ReadMemStats(&m0)
@@ -118,8 +109,7 @@ func (r *runner) mqttIngest(ctx context.Context, broker *mqtttest.Broker, n int)
 	runtime.GC()
 	var m1 runtime.MemStats
 	runtime.ReadMemStats(&m1)
-	cancel()
-	if err := <-runErr; err != nil {
+	if err := br.stop(); err != nil {
 		return err
 	}
 	st := db.Stats()
@@ -263,22 +253,13 @@ func timeStoreManyRaw(ctx context.Context, path string, rows []rechist.Record[js
 func (r *runner) mqttLatency(ctx context.Context, broker *mqtttest.Broker, samples int) error {
 	r.progress("mqtt: publish -> visible to another reader, %d messages, SyncFull", samples)
 	path := r.path("mqtt-latency.db")
-	db, err := rechist.Open(ctx, path) // SyncFull, as rechist record
+	br, err := startRecorder(ctx, broker, path, "lat/#", "bench-latency") // SyncFull, as rechist record
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	rec, err := rechistmqtt.New(db, broker.URL("", ""), []string{"lat/#"}, rechistmqtt.WithClientID("bench-latency"))
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- rec.Run(rctx) }()
-	if err := waitUntil(ctx, 10*time.Second, func() bool { return rec.Stats().Connects > 0 }); err != nil {
-		return fmt.Errorf("mqtt: the recorder did not connect: %w", err)
-	}
+	defer br.db.Close()
+	defer br.cancel()
+	db := br.db
 	reader, err := rechist.Open(ctx, path, rechist.WithReadOnly())
 	if err != nil {
 		return err
@@ -315,8 +296,7 @@ func (r *runner) mqttLatency(ctx context.Context, broker *mqtttest.Broker, sampl
 		lat = append(lat, time.Since(t0))
 		time.Sleep(5 * time.Millisecond)
 	}
-	cancel()
-	if err := <-runErr; err != nil {
+	if err := br.stop(); err != nil {
 		return err
 	}
 	slices.Sort(lat)
@@ -376,22 +356,13 @@ func (r *runner) mqttSustained(ctx context.Context, broker *mqtttest.Broker, d t
 	perMin := int(time.Minute / mqttSampleEvery)
 	r.progress("mqtt: sustained QoS 1 from %d publishers through the recorder for %v, SyncNormal, at most %d messages ahead of the rows; a sample every %v",
 		mqttPublishers, time.Duration(ticks)*mqttSampleEvery, mqttBacklog, mqttSampleEvery)
-	db, err := rechist.Open(ctx, r.path("mqtt-sustained.db"), rechist.WithSynchronous(rechist.SyncNormal))
+	br, err := startRecorder(ctx, broker, r.path("mqtt-sustained.db"), "sus/#", "bench-sustained", rechist.WithSynchronous(rechist.SyncNormal))
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	rec, err := rechistmqtt.New(db, broker.URL("", ""), []string{"sus/#"}, rechistmqtt.WithClientID("bench-sustained"))
-	if err != nil {
-		return err
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	runErr := make(chan error, 1)
-	go func() { runErr <- rec.Run(rctx) }()
-	if err := waitUntil(ctx, 10*time.Second, func() bool { return rec.Stats().Connects > 0 }); err != nil {
-		return fmt.Errorf("mqtt: the recorder did not connect: %w", err)
-	}
+	defer br.db.Close()
+	defer br.cancel()
+	db, rec, runErr := br.db, br.rec, br.runErr
 
 	var published atomic.Int64
 	pctx, stop := context.WithCancel(ctx)
@@ -437,8 +408,7 @@ func (r *runner) mqttSustained(ctx context.Context, broker *mqtttest.Broker, d t
 		return fmt.Errorf("mqtt: %d of %d rows stored: %w", rec.Stats().Rows, total, err)
 	}
 	drained := time.Since(stopped)
-	cancel()
-	if err := <-runErr; err != nil {
+	if err := br.stop(); err != nil {
 		return err
 	}
 	st := db.Stats()
@@ -539,4 +509,41 @@ func selfStatusKiB(field string) int64 {
 		}
 	}
 	return 0
+}
+
+// benchRecorder is a Recorder running on its own file for a scenario.
+type benchRecorder struct {
+	db     *rechist.DB
+	rec    *rechistmqtt.Recorder
+	cancel context.CancelFunc
+	runErr chan error
+}
+
+// startRecorder opens path with opts and runs a Recorder of filter under
+// clientID on it until stop, once it has connected.
+func startRecorder(ctx context.Context, broker *mqtttest.Broker, path, filter, clientID string, opts ...rechist.Option) (*benchRecorder, error) {
+	db, err := rechist.Open(ctx, path, opts...)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := rechistmqtt.New(db, broker.URL("", ""), []string{filter}, rechistmqtt.WithClientID(clientID))
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	b := &benchRecorder{db: db, rec: rec, cancel: cancel, runErr: make(chan error, 1)}
+	go func() { b.runErr <- rec.Run(rctx) }()
+	if err := waitUntil(ctx, 10*time.Second, func() bool { return rec.Stats().Connects > 0 }); err != nil {
+		b.stop()
+		db.Close()
+		return nil, fmt.Errorf("mqtt: the recorder did not connect: %w", err)
+	}
+	return b, nil
+}
+
+// stop ends the recorder and returns what Run returned.
+func (b *benchRecorder) stop() error {
+	b.cancel()
+	return <-b.runErr
 }
