@@ -77,34 +77,16 @@ func WithQueryTimeout(d time.Duration) Option {
 // and records (list_records, stale_records) one call returns, whatever its
 // "limit" asks (default 1000); each tool's own default is smaller (100).
 // Values over 0 only.
-func WithMaxRows(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxRows = n
-		}
-	}
-}
+func WithMaxRows(n int) Option { return positive(n, func(c *config) *int { return &c.maxRows }) }
 
 // WithMaxBuckets is the most buckets one aggregate call returns (default
 // 2000) and the most it lets the database compute is 100 times that.
-func WithMaxBuckets(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxBuckets = n
-		}
-	}
-}
+func WithMaxBuckets(n int) Option { return positive(n, func(c *config) *int { return &c.maxBuckets }) }
 
 // WithMaxValueBytes is the longest value, as JSON text, a result carries
 // whole (default 2048 bytes): a longer one comes as value_preview, its
 // first bytes as a string, with value_bytes its full length.
-func WithMaxValueBytes(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxValue = n
-		}
-	}
-}
+func WithMaxValueBytes(n int) Option { return positive(n, func(c *config) *int { return &c.maxValue }) }
 
 // WithMaxResultBytes bounds the JSON of the rows, values, records or
 // buckets of one result (default 256 KiB; at about 3 to 4 bytes a token
@@ -115,21 +97,13 @@ func WithMaxValueBytes(n int) Option {
 // only text to the model), so a response on the wire is up to about
 // twice this; a model reads one of them.
 func WithMaxResultBytes(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxResult = n
-		}
-	}
+	return positive(n, func(c *config) *int { return &c.maxResult })
 }
 
 // WithMaxConcurrentCalls bounds the tool calls that query at once
 // (default 4); the others wait, within [WithQueryTimeout].
 func WithMaxConcurrentCalls(n int) Option {
-	return func(c *config) {
-		if n > 0 {
-			c.maxCalls = n
-		}
-	}
+	return positive(n, func(c *config) *int { return &c.maxCalls })
 }
 
 // WithVersion is the version the server reports in its implementation
@@ -158,6 +132,16 @@ func WithLogger(l *slog.Logger) Option {
 // Origin itself: rechisthttp's guard, which also lets allowed hosts and
 // token holders through. Without such a guard, leave it on.
 func WithoutLocalhostProtection() Option { return func(c *config) { c.guarded = true } }
+
+// positive is an option that sets the int field returns to n, when n is
+// over 0 (the limits' options ignore any other value).
+func positive(n int, field func(*config) *int) Option {
+	return func(c *config) {
+		if n > 0 {
+			*field(c) = n
+		}
+	}
+}
 
 func newConfig(opts []Option) config {
 	c := config{
