@@ -295,6 +295,7 @@ func (c *serveCmd) serveAIMX(e *env, h *rechisthttp.Handler) (done <-chan struct
 	return ended, func() error {
 		cancel()
 		<-ended
+		ln.Close() // done already by ServeAIMX, but on another goroutine: wait for it
 		if serr != nil {
 			return fmt.Errorf("aimx: %w", serr)
 		}
@@ -340,9 +341,10 @@ type unlinkingListener struct {
 }
 
 func (l *unlinkingListener) Close() error {
-	err := l.Listener.Close()
+	// The name goes first: whoever sees Accept fail (ServeAIMX, then
+	// serve, which may exit at once) sees it gone.
 	l.once.Do(func() { _ = os.Remove(l.path) })
-	return err
+	return l.Listener.Close()
 }
 
 // removeStaleSocket removes a socket file no server listens on any more
