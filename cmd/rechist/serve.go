@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -376,21 +375,4 @@ func removeStaleSocket(path string) error {
 		return fmt.Errorf("--aimx %s: the socket exists and may be in use (%w); remove it if no server listens on it", path, err)
 	}
 	return os.Remove(path)
-}
-
-// fileOwner is the user id owning fi, read from its Uid where the system
-// reports one (a Unix syscall.Stat_t); ok is false elsewhere.
-func fileOwner(fi fs.FileInfo) (uid int, ok bool) {
-	v := reflect.ValueOf(fi.Sys())
-	if v.Kind() == reflect.Pointer {
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct {
-		return 0, false
-	}
-	f := v.FieldByName("Uid")
-	if !f.IsValid() || !f.CanUint() {
-		return 0, false
-	}
-	return int(f.Uint()), true
 }
