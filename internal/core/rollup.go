@@ -3,7 +3,6 @@ package core
 import (
 	"cmp"
 	"context"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -88,35 +87,17 @@ type bucketKey struct {
 // addToBuckets merges delta into the stored buckets, creating them as
 // needed: each block touched once for all its buckets, read and written,
 // or on a BlockMerger merged where it is stored.
-func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupState) error {
-	byBlock := make(map[bucketKey]*blockDelta, len(delta))
-	// One allocation for every block's delta (there are at most as many
-	// blocks as buckets, so it never grows and the pointers hold).
-	deltas := make([]blockDelta, 0, len(delta))
-	for k, st := range delta {
-		bk := bucketKey{k.name, k.every, blockStart(k.at, k.every)}
-		d := byBlock[bk]
-		if d == nil {
-			deltas = append(deltas, blockDelta{key: bk})
-			d = &deltas[len(deltas)-1]
-			byBlock[bk] = d
-		}
-		d.buckets[d.n], d.states[d.n] = k.at, st
-		d.n++
-	}
-	all := slices.Collect(maps.Values(byBlock))
-	slices.SortFunc(all, func(a, b *blockDelta) int { return compareKeys(a.key, b.key) })
+func addToBuckets(ctx context.Context, s TierStore, delta *bucketDelta) error {
 	if m, ok := s.(BlockMerger); ok {
-		return mergeBuckets(ctx, m, all)
+		return mergeBuckets(ctx, m, delta)
 	}
-	puts := make([]TierBlock, 0, min(len(all), blocksAtOnce))
-	want := make([]TierBlock, 0, min(len(all), blocksAtOnce))
+	// The blocks are read blocksAtOnce at a time: one statement, not one
+	// a block (a late-row storm touches one or two a row).
+	chunk := make([]blockStates, 0, min(delta.size(), blocksAtOnce))
+	puts := make([]TierBlock, 0, cap(chunk))
+	want := make([]TierBlock, 0, cap(chunk))
 	stored := map[bucketKey][]byte{}
-	for len(all) > 0 {
-		// The blocks are read blocksAtOnce at a time: one statement, not
-		// one a block (a late-row storm touches one or two a row).
-		chunk := all[:min(len(all), blocksAtOnce)]
-		all = all[len(chunk):]
+	write := func() error {
 		want = want[:0]
 		for _, d := range chunk {
 			want = append(want, TierBlock{Name: d.key.name, EveryMs: d.key.every, BlockMs: d.key.at})
@@ -140,14 +121,14 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 			for j := range d.n {
 				slot := b.slotOf(d.buckets[j])
 				if b.slots[slot] == nil {
-					b.set(slot, *d.states[j]) // a new bucket: the delta as it is
+					b.set(slot, d.states[j]) // a new bucket: the delta as it is
 					continue
 				}
 				st, err := b.state(slot)
 				if err != nil {
 					return err
 				}
-				st.Merge(*d.states[j])
+				st.Merge(d.states[j])
 				b.set(slot, st)
 			}
 			puts = append(puts, TierBlock{Name: k.name, EveryMs: k.every, BlockMs: k.at, Data: b.encode()})
@@ -156,18 +137,23 @@ func addToBuckets(ctx context.Context, s TierStore, delta map[bucketKey]*RollupS
 		if err := s.PutBlocks(ctx, puts); err != nil {
 			return err
 		}
-		puts = puts[:0]
+		puts, chunk = puts[:0], chunk[:0]
+		return nil
 	}
-	return nil
-}
-
-// blockDelta is the buckets a rollup adds to one block (key.at: its
-// start).
-type blockDelta struct {
-	key     bucketKey
-	n       int
-	buckets [blockBuckets]int64
-	states  [blockBuckets]*RollupState
+	err := delta.eachBlock(func(bs *blockStates) error {
+		c := *bs // the walk reuses bs and its states' fields
+		for j := range c.n {
+			c.states[j].Fields = slices.Clone(c.states[j].Fields)
+		}
+		if chunk = append(chunk, c); len(chunk) == blocksAtOnce {
+			return write()
+		}
+		return nil
+	})
+	if err == nil && len(chunk) > 0 {
+		err = write()
+	}
+	return err
 }
 
 // blocksAtOnce is how many blocks addToBuckets reads in one statement
@@ -251,7 +237,8 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 		return 0, err
 	}
 	set, _ := newPolicySet(pols)
-	delta := map[bucketKey]*RollupState{}
+	delta := newDelta()
+	defer freeDelta(delta)
 	tiers := map[string]recordTiers{}
 	st := stepTiers{s: s, ready: map[string]bool{}}
 	var read int64
@@ -266,7 +253,7 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 		read += int64(len(rows))
 		cursor = rows[len(rows)-1].ID
 		addRows(rows, set, tiers, delta, nowMs)
-		if len(delta) >= rollupStepBuckets {
+		if delta.size() >= rollupStepBuckets {
 			// Into the blocks now, in this transaction: the step's memory
 			// stays bounded by the buckets, and a page of blocks that
 			// several flushes change is written to the log once, at the
@@ -275,7 +262,7 @@ func rollupStep(ctx context.Context, s TierStore, nowMs int64, limit int) (int64
 			if err := st.flush(ctx, tiers, delta); err != nil {
 				return 0, err
 			}
-			clear(delta)
+			delta.reset()
 		}
 		if len(rows) < limit {
 			break
@@ -308,7 +295,7 @@ type tierKey struct {
 // time gets its tiers, complete from the start: all its rows come
 // through here. A tier marked to be filled (fillStep) is left alone: its
 // fill reads these rows too.
-func (st *stepTiers) flush(ctx context.Context, tiers map[string]recordTiers, delta map[bucketKey]*RollupState) error {
+func (st *stepTiers) flush(ctx context.Context, tiers map[string]recordTiers, delta *bucketDelta) error {
 	s := st.s
 	for name, rt := range tiers {
 		ts := rt.tiers
@@ -345,7 +332,7 @@ func (st *stepTiers) flush(ctx context.Context, tiers map[string]recordTiers, de
 		}
 	}
 	if st.skip != nil {
-		maps.DeleteFunc(delta, func(k bucketKey, _ *RollupState) bool { return st.skip[tierKey{k.name, k.every}] })
+		delta.drop(st.skip)
 	}
 	return addToBuckets(ctx, s, delta)
 }
@@ -355,37 +342,26 @@ func (st *stepTiers) flush(ctx context.Context, tiers map[string]recordTiers, de
 // of one record does not compare its bytes.
 type recordTiers struct {
 	name  string
+	id    int32 // the name's id in the step's delta
 	tiers []Tier
 }
 
 // addRows adds rows to the buckets of their records' tiers in delta
 // (tiers caches each record's tiers).
-func addRows(rows []Row, set policySet, tiers map[string]recordTiers, delta map[bucketKey]*RollupState, nowMs int64) {
-	var one RollupState
-	for _, row := range rows {
+func addRows(rows []Row, set policySet, tiers map[string]recordTiers, delta *bucketDelta, nowMs int64) {
+	first := delta.addPage(rows)
+	for i, row := range rows {
 		rt, seen := tiers[row.Name]
 		if !seen {
-			rt = recordTiers{name: row.Name, tiers: set.tiersOf(row.Name)}
+			rt = recordTiers{name: row.Name, id: delta.nameID(row.Name), tiers: set.tiersOf(row.Name)}
 			tiers[row.Name] = rt
 		}
-		ts := rt.tiers
-		if len(ts) == 0 {
-			continue
-		}
-		one.reset() // the row's JSON read once, merged into each tier
-		one.Add(row)
-		for _, t := range ts {
+		for _, t := range rt.tiers {
 			b := bucketStart(row.StoredAt, t.EveryMs)
 			if t.expired(b, nowMs) {
 				continue // a late row for a bucket its tier no longer keeps
 			}
-			k := bucketKey{rt.name, t.EveryMs, b}
-			st := delta[k]
-			if st == nil {
-				st = &RollupState{}
-				delta[k] = st
-			}
-			st.Merge(one)
+			delta.add(rt.id, t.EveryMs, b, first+int32(i))
 		}
 	}
 }
@@ -519,17 +495,17 @@ func fillStep(ctx context.Context, s TierStore, nowMs int64) (int64, error) {
 // that one is), else from its raw rows at or below the cursor (complete
 // from its horizon on: rows retention deleted are not there to count).
 func fillTier(ctx context.Context, s TierStore, name string, t Tier, have []int64, cursor, nowMs int64) error {
-	delta := map[bucketKey]*RollupState{}
+	byBucket := map[bucketKey]*RollupState{}
 	add := func(at int64, st RollupState) {
 		b := bucketStart(at, t.EveryMs)
 		if t.expired(b, nowMs) {
 			return
 		}
 		k := bucketKey{name, t.EveryMs, b}
-		if delta[k] == nil {
-			delta[k] = &RollupState{}
+		if byBucket[k] == nil {
+			byBucket[k] = &RollupState{}
 		}
-		delta[k].Merge(st)
+		byBucket[k].Merge(st)
 	}
 	from := int64(math.MinInt64) // complete from the start
 	if src := finerSource(t, have); src != 0 {
@@ -571,6 +547,10 @@ func fillTier(ctx context.Context, s TierStore, name string, t Tier, have []int6
 	}
 	if err := s.SetTier(ctx, name, t.EveryMs, from); err != nil {
 		return err
+	}
+	delta := &bucketDelta{}
+	for k, st := range byBucket {
+		delta.addState(k, *st)
 	}
 	return addToBuckets(ctx, s, delta)
 }

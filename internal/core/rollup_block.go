@@ -159,14 +159,16 @@ func (b *block) set(slot int, s RollupState) {
 	b.slots[slot] = b.appendState(nil, b.bucketAt(slot), s)
 }
 
-// pathIndex returns the index of path, adding it if new.
+// pathIndex returns the index of path, adding it if new. A field's path
+// never changes once made (RollupState.field copies the parser's), so
+// the block shares it.
 func (b *block) pathIndex(path []string) int {
 	for i, p := range b.paths {
 		if slices.Equal(p, path) {
 			return i
 		}
 	}
-	b.paths = append(b.paths, slices.Clone(path))
+	b.paths = append(b.paths, path)
 	return len(b.paths) - 1
 }
 

@@ -53,38 +53,41 @@ func MergeBlockData(old, delta []byte) ([]byte, error) {
 
 // mergeBuckets is addToBuckets for a BlockMerger: each block's delta
 // encoded as a block of its own and merged where it is stored.
-func mergeBuckets(ctx context.Context, m BlockMerger, all []*blockDelta) error {
-	puts := make([]TierBlock, 0, min(len(all), blocksAtOnce))
+func mergeBuckets(ctx context.Context, m BlockMerger, delta *bucketDelta) error {
+	puts := make([]TierBlock, 0, min(delta.size(), blocksAtOnce))
 	// The blocks' entries and encodings are appended to two buffers, not
 	// allocated one by one: a slice taken from one stays valid when it
 	// grows (it keeps the array it was cut from, which nothing changes).
 	var entries, arena []byte
 	b := newBlock(0, 0)
-	for len(all) > 0 {
-		chunk := all[:min(len(all), blocksAtOnce)]
-		all = all[len(chunk):]
-		arena = make([]byte, 0, 96*len(chunk))
-		for _, d := range chunk {
-			k := d.key
-			*b = block{at: k.at, every: k.every, paths: b.paths[:0]}
-			entries = entries[:0]
-			for j := range d.n {
-				if d.states[j].Rows == 0 {
-					continue
-				}
-				slot := b.slotOf(d.buckets[j])
-				start := len(entries)
-				entries = b.appendState(entries, b.bucketAt(slot), *d.states[j])
-				b.slots[slot] = entries[start:len(entries):len(entries)]
+	err := delta.eachBlock(func(bs *blockStates) error {
+		if len(puts) == 0 {
+			arena = make([]byte, 0, 96*cap(puts))
+		}
+		k := bs.key
+		*b = block{at: k.at, every: k.every, paths: b.paths[:0]}
+		entries = entries[:0]
+		for j := range bs.n {
+			if bs.states[j].Rows == 0 {
+				continue
 			}
-			start := len(arena)
-			arena = b.appendEncoded(arena)
-			puts = append(puts, TierBlock{Name: k.name, EveryMs: k.every, BlockMs: k.at, Data: arena[start:len(arena):len(arena)]})
+			slot := b.slotOf(bs.buckets[j])
+			start := len(entries)
+			entries = b.appendState(entries, b.bucketAt(slot), bs.states[j])
+			b.slots[slot] = entries[start:len(entries):len(entries)]
 		}
-		if err := m.MergeBlocks(ctx, puts); err != nil {
-			return err
+		start := len(arena)
+		arena = b.appendEncoded(arena)
+		puts = append(puts, TierBlock{Name: k.name, EveryMs: k.every, BlockMs: k.at, Data: arena[start:len(arena):len(arena)]})
+		if len(puts) < blocksAtOnce {
+			return nil
 		}
+		err := m.MergeBlocks(ctx, puts)
 		puts = puts[:0]
+		return err
+	})
+	if err == nil && len(puts) > 0 {
+		err = m.MergeBlocks(ctx, puts)
 	}
-	return nil
+	return err
 }

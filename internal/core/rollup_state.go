@@ -45,6 +45,12 @@ func before(ams, aid, bms, bid int64) bool {
 
 // Add adds one row.
 func (s *RollupState) Add(row Row) {
+	var path []string
+	s.addRow(row, &path)
+}
+
+// addRow is Add with the JSON's paths built in *path (jsonpath.LeavesBuf).
+func (s *RollupState) addRow(row Row, path *[]string) {
 	ref := RowRef{Ms: row.StoredAt, ID: row.ID, JSON: row.ValueJSON}
 	if s.Rows == 0 || before(ref.Ms, ref.ID, s.First.Ms, s.First.ID) {
 		s.First = ref
@@ -53,7 +59,7 @@ func (s *RollupState) Add(row Row) {
 		s.Last = ref
 	}
 	s.Rows++
-	jsonpath.Leaves(row.ValueJSON, func(path []string, x float64) {
+	jsonpath.LeavesBuf(row.ValueJSON, path, func(path []string, x float64) {
 		if x == 0 {
 			x = 0 // -0 counts as +0, as Aggregate reads it
 		}

@@ -14,7 +14,14 @@ import (
 // nothing, when js is not valid JSON as far as it reads.
 func Leaves(js string, fn func(path []string, x float64)) bool {
 	var path []string
-	_, ok := leaves(js, skipSpace(js, 0), &path, fn)
+	return LeavesBuf(js, &path, fn)
+}
+
+// LeavesBuf is Leaves with the path built in *buf, which it keeps for
+// the next call: a caller walking many values allocates it once.
+func LeavesBuf(js string, buf *[]string, fn func(path []string, x float64)) bool {
+	*buf = (*buf)[:0]
+	_, ok := leaves(js, skipSpace(js, 0), buf, fn)
 	return ok
 }
 
