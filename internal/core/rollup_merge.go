@@ -1,6 +1,9 @@
 package core
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // BlockMerger is a TierStore that adds buckets to its blocks where it
 // stores them: one upsert a block, with no read of the block first. A
@@ -30,8 +33,17 @@ func MergeBlockData(old, delta []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Where the delta's paths are the first of the stored block's (values
+	// of one shape: nearly always), an entry means the same in both, and a
+	// bucket only the delta has is copied as it is, not decoded and
+	// encoded again. Paths the merges below add go after them.
+	samePaths := len(d.paths) <= len(o.paths) && slices.EqualFunc(d.paths, o.paths[:len(d.paths)], slices.Equal[[]string])
 	for slot, e := range d.slots {
 		if e == nil {
+			continue
+		}
+		if samePaths && o.slots[slot] == nil {
+			o.slots[slot] = e
 			continue
 		}
 		st, err := d.state(slot)
