@@ -349,7 +349,11 @@ func addTierInfo(ctx context.Context, rd Reader, info *RecordInfo) (bool, error)
 		if err != nil {
 			return false, err
 		}
-		for _, p := range nb.paths {
+		paths, err := nb.fieldPaths()
+		if err != nil {
+			return false, err
+		}
+		for _, p := range paths {
 			if !slices.ContainsFunc(info.Fields, func(q []string) bool { return slices.Equal(p, q) }) {
 				info.Fields = append(info.Fields, p)
 			}

@@ -23,7 +23,8 @@ import (
 //
 // and an entry (one bucket, RollupState) is
 //
-//	uvarint flags (entrySingle: one row, first and last the same)
+//	uvarint flags (entrySingle: one row, first and last the same;
+//	        entryRow: entrySingle, and nothing follows the first row)
 //	uvarint rows
 //	first row: varint ms - bucket start, varint id, uvarint length, JSON
 //	last row (unless entrySingle): varint ms - first's, varint id -
@@ -31,6 +32,13 @@ import (
 //	uvarint fields, then each: uvarint path index, uvarint flags, and
 //	        with fieldOne (one number): [ref] x;
 //	        else: uvarint n, sum, min, max, [ref] first x, [ref] last x
+//
+// A bucket of one row is its row and nothing else (entryRow): its fields
+// are the numbers of the row's JSON, RollupState.Add of it, read again
+// when it is decoded. A late-row storm makes mostly such buckets; their
+// numbers cost 10 bytes a field and the block's paths, about half of a
+// block of one bucket. (rechist before entryRow reads such an entry as
+// damaged: its fields are missing.)
 //
 // where a ref, absent when the flag says the number is the first row's
 // (fieldFirstIsRow) or the last row's (fieldLastIsRow), is varint ms and
@@ -44,6 +52,7 @@ const blockVersion = 1
 
 const (
 	entrySingle = 1 << iota
+	entryRow
 )
 
 const (
@@ -159,6 +168,31 @@ func (b *block) set(slot int, s RollupState) {
 	b.slots[slot] = b.appendState(nil, b.bucketAt(slot), s)
 }
 
+// fieldPaths returns the paths of the numbers of the block's buckets:
+// its paths, and those of its buckets of one row (entryRow), which are in
+// their rows' JSON.
+func (b *block) fieldPaths() ([][]string, error) {
+	paths := b.paths
+	for slot, e := range b.slots {
+		if e == nil {
+			continue
+		}
+		if flags, n := binary.Uvarint(e); n <= 0 || flags&entryRow == 0 {
+			continue
+		}
+		st, err := b.state(slot)
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range st.Fields {
+			if !slices.ContainsFunc(paths, func(p []string) bool { return slices.Equal(p, f.Path) }) {
+				paths = append(paths[:len(paths):len(paths)], f.Path)
+			}
+		}
+	}
+	return paths, nil
+}
+
 // pathIndex returns the index of path, adding it if new. A field's path
 // never changes once made (RollupState.field copies the parser's), so
 // the block shares it.
@@ -175,6 +209,15 @@ func (b *block) pathIndex(path []string) int {
 // appendState appends s's entry.
 func (b *block) appendState(out []byte, bucketMs int64, s RollupState) []byte {
 	single := s.Rows == 1 && s.First == s.Last
+	if single {
+		// One row's state is RollupState.Add of it (states are made by Add
+		// and Merge only): its row says all of it.
+		out = binary.AppendUvarint(out, entrySingle|entryRow)
+		out = binary.AppendUvarint(out, 1)
+		out = binary.AppendVarint(out, s.First.Ms-bucketMs)
+		out = binary.AppendVarint(out, s.First.ID)
+		return appendString(out, s.First.JSON)
+	}
 	var flags uint64
 	if single {
 		flags |= entrySingle
@@ -345,6 +388,18 @@ func (r *binReader) state(bucketMs int64, paths [][]string) RollupState {
 	s.First.Ms = bucketMs + r.varint()
 	s.First.ID = r.varint()
 	s.First.JSON = r.str()
+	if flags&entryRow != 0 {
+		if s.Rows != 1 || flags&entrySingle == 0 || r.i != len(r.b) {
+			r.bad = true
+		}
+		if !r.ok() {
+			return RollupState{}
+		}
+		row := Row{ID: s.First.ID, StoredAt: s.First.Ms, ValueJSON: s.First.JSON}
+		s = RollupState{}
+		s.Add(row)
+		return s
+	}
 	if flags&entrySingle != 0 {
 		s.Last = s.First
 	} else {
@@ -396,15 +451,14 @@ func (r *binReader) field(s *RollupState) Field {
 // that starts within [fromMs, toMs] and has one: what Aggregate reads,
 // without decoding the rest (the rows' JSON, the other fields).
 func (b *block) foldField(path []string, fromMs, toMs int64, fn func(bucketMs int64, f Field)) error {
-	pi := -1
+	pi := -1 // none: only a bucket of one row (entryRow) can have it
 	for i, p := range b.paths {
 		if slices.Equal(p, path) {
 			pi = i
 		}
 	}
-	if pi < 0 {
-		return nil
-	}
+	var one RollupState // an entryRow's state, reused
+	var buf []string
 	for slot, e := range b.slots {
 		at := b.bucketAt(slot)
 		if e == nil || at < fromMs || at > toMs {
@@ -416,6 +470,22 @@ func (b *block) foldField(path []string, fromMs, toMs int64, fn func(bucketMs in
 		r.uvarint() // rows
 		s.First.Ms = at + r.varint()
 		s.First.ID = r.varint()
+		if flags&entryRow != 0 {
+			js := r.str()
+			if !r.ok() || r.i != len(r.b) {
+				return errBlockDamaged
+			}
+			one.reset()
+			one.addRow(Row{ID: s.First.ID, StoredAt: s.First.Ms, ValueJSON: js}, &buf)
+			i, found := slices.BinarySearchFunc(one.Fields, path, func(f Field, p []string) int { return slices.Compare(f.Path, p) })
+			if found && one.Fields[i].N > 0 {
+				fn(at, one.Fields[i])
+			}
+			continue
+		}
+		if pi < 0 {
+			continue
+		}
 		r.skipStr()
 		if flags&entrySingle != 0 {
 			s.Last = s.First

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -173,5 +174,78 @@ func TestBlockSize(t *testing.T) {
 	}
 	if n := len(b.encode()); n > 8*110 {
 		t.Errorf("eight hourly buckets of {\"celsius\": x} take %d bytes, want at most %d", n, 8*110)
+	}
+}
+
+// A bucket of one row is stored as its row alone (entryRow): a block of
+// such buckets has no paths, decodes to RollupState.Add of each row, and
+// gives Aggregate's read (foldField) each row's numbers; an entryRow
+// entry with more than its row, or not of one row, is damaged.
+func TestBlockOfOneRowBuckets(t *testing.T) {
+	const every = 60_000
+	b := newBlock(0, every)
+	rows := map[int]Row{
+		0: {ID: 7, StoredAt: 1_000, ValueJSON: `{"v":-0,"seq":12,"t":"x"}`},
+		3: {ID: 9, StoredAt: 3*every + 59_999, ValueJSON: `21.5`},
+		5: {ID: 11, StoredAt: 5 * every, ValueJSON: `"text"`},
+		7: {ID: 2, StoredAt: 7*every + 1, ValueJSON: `{"v":1e300,"v":3}`},
+	}
+	want := map[int]RollupState{}
+	for slot, row := range rows {
+		var s RollupState
+		s.Add(row)
+		want[slot] = s
+		b.set(slot, s)
+	}
+	data := b.encode()
+	got, err := decodeBlock(0, every, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.paths) != 0 {
+		t.Errorf("paths %q, want none", got.paths)
+	}
+	for slot := range blockBuckets {
+		g, err := got.state(slot)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if stateText(g) != stateText(want[slot]) {
+			t.Errorf("slot %d:\ngot  %swant %s", slot, stateText(g), stateText(want[slot]))
+		}
+	}
+	for _, path := range [][]string{{"v"}, {"seq"}, {}, {"t"}} {
+		var folded []string
+		err := got.foldField(path, 0, 8*every, func(at int64, f Field) {
+			folded = append(folded, fmt.Sprintf("%d:%d/%v/%v/%v", at, f.N, f.Sum.String(), f.Min, f.First))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var exp []string
+		for slot := range blockBuckets {
+			w := want[slot]
+			if f, ok := w.Bucket(path, int64(slot)*every); ok {
+				i := slices.IndexFunc(w.Fields, func(g Field) bool { return slices.Equal(g.Path, path) })
+				exp = append(exp, fmt.Sprintf("%d:%d/%v/%v/%v", f.StartMs, f.Count, w.Fields[i].Sum.String(), f.Min, w.Fields[i].First))
+			}
+		}
+		if !slices.Equal(folded, exp) {
+			t.Errorf("foldField %q: %v, want %v", path, folded, exp)
+		}
+	}
+	for _, entry := range [][]byte{
+		{entrySingle | entryRow, 2, 0, 0, 1, '1'},    // two rows
+		{entryRow, 1, 0, 0, 1, '1'},                  // not single
+		{entrySingle | entryRow, 1, 0, 0, 1, '1', 0}, // more than the row
+	} {
+		bad := append([]byte{blockVersion, 0, 0, byte(len(entry))}, entry...)
+		d, err := decodeBlock(0, every, bad)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.state(0); !errors.Is(err, errBlockDamaged) {
+			t.Errorf("entry %v: %v, want errBlockDamaged", entry, err)
+		}
 	}
 }
