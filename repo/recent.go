@@ -17,8 +17,11 @@ import (
 //     consecutive (AUTOINCREMENT: max + 1 each, inside the write lock), the
 //     last being last_insert_rowid(); it is added only after its COMMIT
 //     succeeded;
+//   - a one-row autocommit insert is a segment of its own when
+//     data_version, read after its commit, is still the segments' (no
+//     other connection has committed since), else it drops every segment;
 //   - any other write of ours (a delete, a sync, a policy, the rollup,
-//     retention, a one-row autocommit insert) drops every segment;
+//     retention) drops every segment;
 //   - another connection's commit (a second process, the Rust crate, an
 //     operator's delete) shows in PRAGMA data_version, which the writer
 //     connection reads inside each insert transaction and in the rollup's:
@@ -69,6 +72,10 @@ func (c *recentRows) wanted() bool {
 func (c *recentRows) add(version, last int64, batch []*core.Request) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.addLocked(version, last, batch)
+}
+
+func (c *recentRows) addLocked(version, last int64, batch []*core.Request) {
 	if version != c.version {
 		c.dropLocked()
 		c.version = version
@@ -90,6 +97,19 @@ func (c *recentRows) add(version, last int64, batch []*core.Request) {
 	c.segs = append(c.segs, recentSeg{first: last - int64(n) + 1, rows: rows, bytes: size})
 	c.n += n
 	c.bytes += size
+}
+
+// addIfVersion records the row of an autocommit insert, id id, when
+// data_version read after its commit is the segments' (no other
+// connection has committed since): false, recording nothing, otherwise.
+func (c *recentRows) addIfVersion(version, id int64, r *core.Request) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version != c.version {
+		return false
+	}
+	c.addLocked(version, id, []*core.Request{r})
+	return true
 }
 
 // drop forgets every segment: the writer changed rows in another way, or

@@ -133,6 +133,43 @@ func TestRollupTakesTheWritersRowsFromMemory(t *testing.T) {
 	}
 }
 
+// A store of one row (an autocommit INSERT, not a transaction) is kept
+// too, when no other connection has committed meanwhile: 64 goroutines
+// storing commit batches of one row between larger ones, and each used
+// to make the writer forget its rows, so that the rollup read them back.
+func TestRollupTakesOneRowStoresFromMemory(t *testing.T) {
+	e, start := tieredFile(t)
+	mustInsert(t, e, rowsAt(start, 100)...)
+	for i := range 5 {
+		mustInsert(t, e, rowsAt(start+int64(100+i)*1000, 1)...)
+	}
+	mustInsert(t, e, rowsAt(start+200_000, 50)...)
+	rollUpAll(t, e)
+	if got := e.e.recent.served; got != 155 {
+		t.Fatalf("%d rows taken from memory, want the 155 just stored", got)
+	}
+	if n := tierCount(t, e, start); n != 155 {
+		t.Fatalf("the tier holds %d rows from start, want 155", n)
+	}
+}
+
+// A one-row store after another process's commit is not kept, nor is
+// what was kept before: the rollup reads the table, and the tier counts
+// neither the rows that process deleted nor any twice.
+func TestOneRowStoreAfterAnotherProcessCommitted(t *testing.T) {
+	e, start := tieredFile(t)
+	mustInsert(t, e, rowsAt(start, 200)...)
+	startHelper(t, fmt.Sprintf("exec:DELETE FROM record_history WHERE stored_at < %d", start+50_000), e.Path())()
+	mustInsert(t, e, rowsAt(start+300_000, 1)...)
+	rollUpAll(t, e)
+	if got := e.e.recent.served; got != 0 {
+		t.Fatalf("%d rows taken from memory after another process's delete", got)
+	}
+	if n := tierCount(t, e, start); n != 151 {
+		t.Fatalf("the tier holds %d rows from start, want the 150 left and the one stored after", n)
+	}
+}
+
 // Rows another process deletes after the writer committed them, before
 // the rollup, are not rolled up from memory: the rollup sees the other
 // connection's commit (data_version) and reads the table. Without that,
@@ -159,8 +196,8 @@ func TestRollupSeesAnotherProcessDeleteRowsJustStored(t *testing.T) {
 	}
 }
 
-// The writer's own delete, and a one-row store, make it forget what it
-// kept: a Delete of rows not yet rolled up leaves them out of the tier.
+// The writer's own delete makes it forget what it kept: a Delete of rows
+// not yet rolled up leaves them out of the tier.
 func TestRollupAfterTheWritersOwnDelete(t *testing.T) {
 	ctx := context.Background()
 	e, start := tieredFile(t)

@@ -34,7 +34,6 @@ import (
 // the handle's sync epoch before its rows (sync.go).
 func (e *engine) Commit(ctx context.Context, batch []*core.Request) error {
 	if len(batch) == 1 && batch[0].Kind == core.KindInsert && len(batch[0].Rows) == 1 && e.epoch.begun.Load() {
-		e.recent.drop()
 		return e.commitOneRow(ctx, batch[0])
 	}
 	// Inserts alone are kept for the rollup (recent.go); any other write
@@ -274,10 +273,11 @@ func (e *engine) commitOneRow(ctx context.Context, r *core.Request) error {
 		return err
 	}
 	row := &r.Rows[0]
-	_, err = st.ExecContext(context.WithoutCancel(ctx), row.Name, row.ValueJSON, row.StoredAt)
+	res, err := st.ExecContext(context.WithoutCancel(ctx), row.Name, row.ValueJSON, row.StoredAt)
 	switch {
 	case err == nil:
 		r.N = 1
+		e.keepOneRow(ctx, res, r)
 		return nil
 	case classify(err) == core.ErrBusy:
 		return core.Retryable(fmt.Errorf("insert: %w", err))
@@ -285,6 +285,29 @@ func (e *engine) commitOneRow(ctx context.Context, r *core.Request) error {
 		return &core.RequestError{Request: r, Err: err}
 	}
 	return err
+}
+
+// keepOneRow keeps the row an autocommit INSERT just committed for the
+// rollup (recent.go), as a transaction's rows are kept. Its id is the
+// insert's (the names trigger's insert does not change it); data_version,
+// read after the COMMIT, is unchanged only if no other connection has
+// committed since the cache's version was read, so the cache and the row
+// are still exactly the table's; changed (or unread), the cache is
+// dropped. Without it, a writer committing batches of one row between
+// larger ones (64 goroutines storing) dropped the cache at each, and the
+// rollup read its rows back from the table.
+func (e *engine) keepOneRow(ctx context.Context, res sql.Result, r *core.Request) {
+	if !e.recent.wanted() {
+		return
+	}
+	id, err := res.LastInsertId()
+	var version int64
+	if err == nil {
+		err = e.writeDB.QueryRowContext(context.WithoutCancel(ctx), dataVersion).Scan(&version)
+	}
+	if err != nil || !e.recent.addIfVersion(version, id, r) {
+		e.recent.drop()
+	}
 }
 
 // applyRequest runs one request's statements inside the transaction.
