@@ -232,8 +232,17 @@ func (b *block) appendState(out []byte, bucketMs int64, s RollupState) []byte {
 		out = binary.AppendVarint(out, s.Last.ID-s.First.ID)
 		out = appendString(out, s.Last.JSON)
 	}
-	out = binary.AppendUvarint(out, uint64(len(s.Fields)))
+	fields := 0 // a field with no number (N 0) is one a reused state keeps (reset): not encoded
 	for _, f := range s.Fields {
+		if f.N > 0 {
+			fields++
+		}
+	}
+	out = binary.AppendUvarint(out, uint64(fields))
+	for _, f := range s.Fields {
+		if f.N == 0 {
+			continue
+		}
 		out = binary.AppendUvarint(out, uint64(b.pathIndex(f.Path)))
 		var ff uint64
 		firstIsRow := f.First.Ms == s.First.Ms && f.First.ID == s.First.ID

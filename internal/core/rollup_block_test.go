@@ -249,3 +249,30 @@ func TestBlockOfOneRowBuckets(t *testing.T) {
 		}
 	}
 }
+
+// A state reused for another bucket (reset) keeps its fields' paths with
+// no numbers; they are not stored: the bucket has the fields of its own
+// rows only.
+func TestReusedStateStoresItsOwnFields(t *testing.T) {
+	var s RollupState
+	s.Add(Row{ID: 1, StoredAt: 10, ValueJSON: `{"a":1,"b":2}`})
+	s.reset()
+	s.Add(Row{ID: 2, StoredAt: 20, ValueJSON: `{"a":3}`})
+	s.Add(Row{ID: 3, StoredAt: 30, ValueJSON: `{"a":4}`})
+	b := newBlock(0, 60_000)
+	b.set(0, s)
+	got, err := decodeBlock(0, 60_000, b.encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := got.state(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want RollupState
+	want.Add(Row{ID: 2, StoredAt: 20, ValueJSON: `{"a":3}`})
+	want.Add(Row{ID: 3, StoredAt: 30, ValueJSON: `{"a":4}`})
+	if stateText(st) != stateText(want) {
+		t.Fatalf("got  %swant %s", stateText(st), stateText(want))
+	}
+}

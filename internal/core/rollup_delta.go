@@ -22,6 +22,7 @@ type bucketDelta struct {
 	nRows   int32            // rows in pages
 	states  []RollupState
 	entries []deltaEntry
+	sorted  []deltaEntry // sort's other array, kept for the next
 }
 
 // deltaEntry is one row (src >= 0: the src-th row of the pages) or state
@@ -123,24 +124,40 @@ func (d *bucketDelta) sort() (byRank []string) {
 	for r, id := range order {
 		rank[id], byRank[r] = int32(r), d.names[id]
 	}
-	for i := range d.entries {
-		d.entries[i].name = rank[d.entries[i].name]
+	// By rank first, counting (one pass to count, one to place), then
+	// each rank's entries, a few hundred at most in a step, by width and
+	// start: cheaper than one sort of them all.
+	start := make([]int, len(byRank)+1)
+	for _, e := range d.entries {
+		start[rank[e.name]+1]++
 	}
-	slices.SortFunc(d.entries, func(a, b deltaEntry) int {
-		if c := cmp.Compare(a.name, b.name); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.every, b.every); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.at, b.at)
-	})
+	for r := range byRank {
+		start[r+1] += start[r]
+	}
+	d.sorted = slices.Grow(d.sorted[:0], len(d.entries))[:len(d.entries)]
+	next := slices.Clone(start[:len(byRank)])
+	for _, e := range d.entries {
+		r := rank[e.name]
+		e.name = r
+		d.sorted[next[r]] = e
+		next[r]++
+	}
+	d.entries, d.sorted = d.sorted, d.entries
+	for r := range byRank {
+		slices.SortFunc(d.entries[start[r]:start[r+1]], func(a, b deltaEntry) int {
+			if c := cmp.Compare(a.every, b.every); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.at, b.at)
+		})
+	}
 	return byRank
 }
 
 // blockStates are the buckets a delta adds to one block: n of them, by
 // start, with their states. A walk (eachBlock) reuses them from block to
-// block.
+// block; a state may hold fields with no number (N 0, from a bucket
+// before), which encoding and Merge skip.
 type blockStates struct {
 	key     bucketKey // key.at: the block's start
 	n       int
@@ -154,8 +171,7 @@ type blockStates struct {
 func (d *bucketDelta) eachBlock(fn func(bs *blockStates) error) error {
 	byRank := d.sort()
 	var bs blockStates
-	var one RollupState // a row's state, its JSON read once an entry
-	var path []string
+	var path []string // the JSON paths' buffer (jsonpath.LeavesBuf)
 	es := d.entries
 	for i := 0; i < len(es); {
 		e := es[i]
@@ -163,13 +179,14 @@ func (d *bucketDelta) eachBlock(fn func(bs *blockStates) error) error {
 		bs.n = 0
 		for i < len(es) && es[i].name == e.name && es[i].every == e.every && blockStart(es[i].at, e.every) == bs.key.at {
 			at := es[i].at
+			// The slot's state keeps its fields' paths from block to
+			// block (reset), so adding rows allocates only for a path it
+			// has not had; fields without numbers (N 0) are not encoded.
 			st := &bs.states[bs.n]
-			*st = RollupState{Fields: st.Fields[:0]}
+			st.reset()
 			for ; i < len(es) && es[i].name == e.name && es[i].every == e.every && es[i].at == at; i++ {
 				if src := es[i].src; src >= 0 {
-					one.reset()
-					one.addRow(d.row(src), &path)
-					st.Merge(one)
+					st.addRow(d.row(src), &path)
 				} else {
 					st.Merge(d.states[-1-src])
 				}

@@ -82,6 +82,15 @@ func (s *RollupState) reset() {
 
 // field returns the field of path, adding it in path order if new.
 func (s *RollupState) field(path []string) *Field {
+	if len(s.Fields) <= 8 {
+		// A value has a few numbers: comparing for equality beats the
+		// ordered comparisons of a binary search.
+		for i := range s.Fields {
+			if slices.Equal(s.Fields[i].Path, path) {
+				return &s.Fields[i]
+			}
+		}
+	}
 	i, found := slices.BinarySearchFunc(s.Fields, path, func(f Field, p []string) int { return slices.Compare(f.Path, p) })
 	if !found {
 		s.Fields = slices.Insert(s.Fields, i, Field{Path: append([]string{}, path...)})
