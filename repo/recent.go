@@ -94,7 +94,11 @@ func (c *recentRows) addLocked(version, last int64, batch []*core.Request) {
 	for _, r := range batch {
 		rows = append(rows, r.Rows...)
 	}
-	c.segs = append(c.segs, recentSeg{first: last - int64(n) + 1, rows: rows, bytes: size})
+	first := last - int64(n) + 1
+	for i := range rows {
+		rows[i].ID = first + int64(i)
+	}
+	c.segs = append(c.segs, recentSeg{first: first, rows: rows, bytes: size})
 	c.n += n
 	c.bytes += size
 }
@@ -146,6 +150,18 @@ func (c *recentRows) after(version, after int64, limit int) (rows []core.Row, ok
 		c.segs = c.segs[1:]
 	}
 	next := after + 1
+	if len(c.segs) > 0 {
+		// Within one segment (a StoreMany's rows, say), the rows are
+		// handed out as they are kept, not copied: a segment never
+		// changes, and the three-index slice keeps appends off it.
+		s := c.segs[0]
+		if i := next - s.first; i >= 0 && i < int64(len(s.rows)) && (int64(len(s.rows))-i >= int64(limit) || len(c.segs) == 1) {
+			end := min(int64(len(s.rows)), i+int64(limit))
+			rows = s.rows[i:end:end]
+			c.served += int64(len(rows))
+			return rows, true
+		}
+	}
 	for _, s := range c.segs {
 		if len(rows) == limit || s.first > next {
 			break
@@ -157,7 +173,6 @@ func (c *recentRows) after(version, after int64, limit int) (rows []core.Row, ok
 			if len(rows) == limit {
 				break
 			}
-			r.ID = next
 			rows = append(rows, r)
 			next++
 		}

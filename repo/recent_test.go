@@ -71,6 +71,30 @@ func TestRecentRowsAnswersOnlyWhatItKnows(t *testing.T) {
 	}
 }
 
+// Rows within one segment (one transaction's, as StoreMany's) are handed
+// out as kept, with their ids, and appending to what after returned
+// leaves the segment as it was.
+func TestRecentRowsWithinOneSegment(t *testing.T) {
+	var c recentRows
+	c.on = true
+	names := make([]string, 1000)
+	for i := range names {
+		names[i] = fmt.Sprint("n", i+1)
+	}
+	c.add(5, 1000, []*core.Request{insertRequest(names...)}) // ids 1-1000
+	rows, ok := c.after(5, 10, 100)
+	if !ok || len(rows) != 100 || rows[0].ID != 11 || rows[0].Name != "n11" || rows[99].ID != 110 {
+		t.Fatalf("rows after 10, limit 100: %d rows %v, first %+v", len(rows), ok, rows[0])
+	}
+	_ = append(rows, core.Row{ID: 111, Name: "overwritten"})
+	if rows, ok := c.after(5, 110, 1); !ok || len(rows) != 1 || rows[0].ID != 111 || rows[0].Name != "n111" {
+		t.Fatalf("row after 110: %+v %v; want id 111, n111", rows, ok)
+	}
+	if rows, ok := c.after(5, 990, 100); !ok || len(rows) != 10 || rows[9].ID != 1000 {
+		t.Fatalf("rows after 990: %d %v; want the last 10", len(rows), ok)
+	}
+}
+
 // rollUpAll rolls up until the tiers are up to date.
 func rollUpAll(t *testing.T, e *testDB) {
 	t.Helper()
