@@ -134,6 +134,19 @@ func tieredFile(t *testing.T) (*testDB, int64) {
 	return e, start
 }
 
+// rollUpAndCheck rolls up, then checks how many rows the rollup has taken
+// from memory so far and how many the tier holds from start on.
+func rollUpAndCheck(t *testing.T, e *testDB, start, served, held int64) {
+	t.Helper()
+	rollUpAll(t, e)
+	if got := e.e.recent.served; got != served {
+		t.Fatalf("%d rows taken from memory, want %d", got, served)
+	}
+	if n := tierCount(t, e, start); n != held {
+		t.Fatalf("the tier holds %d rows from start, want %d", n, held)
+	}
+}
+
 func rowsAt(start int64, n int) []core.Row {
 	rows := make([]core.Row, n)
 	for i := range rows {
@@ -148,13 +161,7 @@ func TestRollupTakesTheWritersRowsFromMemory(t *testing.T) {
 	e, start := tieredFile(t)
 	mustInsert(t, e, rowsAt(start, 200)...)
 	mustInsert(t, e, rowsAt(start+200_000, 100)...)
-	rollUpAll(t, e)
-	if got := e.e.recent.served; got != 300 {
-		t.Fatalf("%d rows taken from memory, want the 300 just stored", got)
-	}
-	if n := tierCount(t, e, start); n != 300 {
-		t.Fatalf("the tier holds %d rows from start, want 300", n)
-	}
+	rollUpAndCheck(t, e, start, 300, 300) // the 300 just stored
 }
 
 // A store of one row (an autocommit INSERT, not a transaction) is kept
@@ -168,13 +175,7 @@ func TestRollupTakesOneRowStoresFromMemory(t *testing.T) {
 		mustInsert(t, e, rowsAt(start+int64(100+i)*1000, 1)...)
 	}
 	mustInsert(t, e, rowsAt(start+200_000, 50)...)
-	rollUpAll(t, e)
-	if got := e.e.recent.served; got != 155 {
-		t.Fatalf("%d rows taken from memory, want the 155 just stored", got)
-	}
-	if n := tierCount(t, e, start); n != 155 {
-		t.Fatalf("the tier holds %d rows from start, want 155", n)
-	}
+	rollUpAndCheck(t, e, start, 155, 155) // the 155 just stored
 }
 
 // A one-row store after another process's commit is not kept, nor is
@@ -185,13 +186,7 @@ func TestOneRowStoreAfterAnotherProcessCommitted(t *testing.T) {
 	mustInsert(t, e, rowsAt(start, 200)...)
 	startHelper(t, fmt.Sprintf("exec:DELETE FROM record_history WHERE stored_at < %d", start+50_000), e.Path())()
 	mustInsert(t, e, rowsAt(start+300_000, 1)...)
-	rollUpAll(t, e)
-	if got := e.e.recent.served; got != 0 {
-		t.Fatalf("%d rows taken from memory after another process's delete", got)
-	}
-	if n := tierCount(t, e, start); n != 151 {
-		t.Fatalf("the tier holds %d rows from start, want the 150 left and the one stored after", n)
-	}
+	rollUpAndCheck(t, e, start, 0, 151) // the 150 left and the one stored after
 }
 
 // Rows another process deletes after the writer committed them, before
@@ -202,22 +197,10 @@ func TestRollupSeesAnotherProcessDeleteRowsJustStored(t *testing.T) {
 	e, start := tieredFile(t)
 	mustInsert(t, e, rowsAt(start, 200)...)
 	startHelper(t, fmt.Sprintf("exec:DELETE FROM record_history WHERE stored_at < %d", start+50_000), e.Path())()
-	rollUpAll(t, e)
-	if n := tierCount(t, e, start); n != 150 {
-		t.Fatalf("the tier holds %d rows from start, want the 150 left", n)
-	}
-	if got := e.e.recent.served; got != 0 {
-		t.Fatalf("%d rows taken from memory after another process's delete", got)
-	}
+	rollUpAndCheck(t, e, start, 0, 150) // the 150 left
 	// The writer's next rows come from memory again.
 	mustInsert(t, e, rowsAt(start+300_000, 10)...)
-	rollUpAll(t, e)
-	if got := e.e.recent.served; got != 10 {
-		t.Fatalf("%d rows taken from memory, want the 10 stored since", got)
-	}
-	if n := tierCount(t, e, start); n != 160 {
-		t.Fatalf("the tier holds %d rows from start, want 160", n)
-	}
+	rollUpAndCheck(t, e, start, 10, 160) // the 10 stored since
 }
 
 // The writer's own delete makes it forget what it kept: a Delete of rows
