@@ -208,30 +208,25 @@ func (b *block) pathIndex(path []string) int {
 
 // appendState appends s's entry.
 func (b *block) appendState(out []byte, bucketMs int64, s RollupState) []byte {
-	single := s.Rows == 1 && s.First == s.Last
-	if single {
+	if s.Rows == 1 && s.First == s.Last {
 		// One row's state is RollupState.Add of it (states are made by Add
-		// and Merge only): its row says all of it.
+		// and Merge only): its row says all of it. (entrySingle without
+		// entryRow, one row with its fields, is what rechist wrote before;
+		// it is still read.)
 		out = binary.AppendUvarint(out, entrySingle|entryRow)
 		out = binary.AppendUvarint(out, 1)
 		out = binary.AppendVarint(out, s.First.Ms-bucketMs)
 		out = binary.AppendVarint(out, s.First.ID)
 		return appendString(out, s.First.JSON)
 	}
-	var flags uint64
-	if single {
-		flags |= entrySingle
-	}
-	out = binary.AppendUvarint(out, flags)
+	out = binary.AppendUvarint(out, 0) // flags
 	out = binary.AppendUvarint(out, uint64(s.Rows))
 	out = binary.AppendVarint(out, s.First.Ms-bucketMs)
 	out = binary.AppendVarint(out, s.First.ID)
 	out = appendString(out, s.First.JSON)
-	if !single {
-		out = binary.AppendVarint(out, s.Last.Ms-s.First.Ms)
-		out = binary.AppendVarint(out, s.Last.ID-s.First.ID)
-		out = appendString(out, s.Last.JSON)
-	}
+	out = binary.AppendVarint(out, s.Last.Ms-s.First.Ms)
+	out = binary.AppendVarint(out, s.Last.ID-s.First.ID)
+	out = appendString(out, s.Last.JSON)
 	fields := 0 // a field with no number (N 0) is one a reused state keeps (reset): not encoded
 	for _, f := range s.Fields {
 		if f.N > 0 {

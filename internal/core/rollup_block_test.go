@@ -1,8 +1,10 @@
 package core
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -274,5 +276,33 @@ func TestReusedStateStoresItsOwnFields(t *testing.T) {
 	want.Add(Row{ID: 3, StoredAt: 30, ValueJSON: `{"a":4}`})
 	if stateText(st) != stateText(want) {
 		t.Fatalf("got  %swant %s", stateText(st), stateText(want))
+	}
+}
+
+// A bucket of one row as rechist wrote it before entryRow (entrySingle,
+// the row and its fields) still decodes, and Aggregate's read finds its
+// number.
+func TestBlockOfOneRowBucketBeforeEntryRow(t *testing.T) {
+	entry := []byte{entrySingle, 1, 2, 14, 8} // one row, 1 ms into the bucket, id 7, 8 bytes of JSON
+	entry = append(entry, `{"v":-2}`...)
+	entry = append(entry, 1, 0, fieldOne|fieldFirstIsRow) // one field: paths[0], one number, the row's
+	entry = binary.LittleEndian.AppendUint64(entry, math.Float64bits(-2))
+	data := append([]byte{blockVersion, 1, 1, 1, 'v', 0, byte(len(entry))}, entry...)
+	b, err := decodeBlock(60_000, 60_000, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.state(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want RollupState
+	want.Add(Row{ID: 7, StoredAt: 60_001, ValueJSON: `{"v":-2}`})
+	if stateText(got) != stateText(want) {
+		t.Fatalf("got  %swant %s", stateText(got), stateText(want))
+	}
+	var n int64
+	if err := b.foldField([]string{"v"}, 0, 1e9, func(_ int64, f Field) { n += f.N }); err != nil || n != 1 {
+		t.Fatalf("foldField: %d numbers, %v; want 1", n, err)
 	}
 }
