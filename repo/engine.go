@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/seed178a96f3/rechist/db"
 	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/migrations"
+	"github.com/seed178a96f3/rechist/repo/internal/syncdb"
 )
 
 // Driver is the SQLite engine, for paths without a URL scheme (and
@@ -147,6 +149,13 @@ func (e *engine) openPools(ctx context.Context) error {
 	}
 	if e.writeSt, err = prepareWriterStmts(ctx, e.writeDB); err != nil {
 		return err
+	}
+	// A file whose policies have tiers: the writer keeps its rows for the
+	// rollup from its first store, not from the first rollup's ask, which
+	// read the first batch after an open back from the table (a schema
+	// without the policies, under WithoutMigrations, has none).
+	if pols, err := syncdb.New(e.writeDB).Policies(ctx); err == nil && slices.ContainsFunc(pols, func(p syncdb.RechistPolicy) bool { return p.Tiers != "" }) {
+		e.recent.on = true
 	}
 	if !e.loc.memory {
 		if e.ckptDB, err = openOneConn(ctx, e.loc.dsn(writerParams(e.cfg, false, true))); err != nil {

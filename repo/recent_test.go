@@ -164,6 +164,20 @@ func TestRollupTakesTheWritersRowsFromMemory(t *testing.T) {
 	rollUpAndCheck(t, e, start, 300, 300) // the 300 just stored
 }
 
+// A file whose policies have tiers, opened again, keeps the writer's rows
+// for the rollup from its first store: the first batch after an open was
+// read back from the table (0 rows from memory).
+func TestRollupTakesTheFirstRowsAfterAnOpenFromMemory(t *testing.T) {
+	e, start := tieredFile(t)
+	path := e.Path()
+	if err := e.Close(); err != nil {
+		t.Fatal(err)
+	}
+	e = openTestAt(t, path, core.Config{})
+	mustInsert(t, e, rowsAt(start, 100)...)
+	rollUpAndCheck(t, e, start, 100, 100)
+}
+
 // A store of one row (an autocommit INSERT, not a transaction) is kept
 // too, when no other connection has committed meanwhile: 64 goroutines
 // storing commit batches of one row between larger ones, and each used
