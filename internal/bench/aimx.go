@@ -93,21 +93,12 @@ func (r *runner) aimxQuery(ctx context.Context) error {
 		if !parse {
 			return len(b), nil
 		}
-		var reply struct {
-			OK struct {
-				Records []struct {
-					Topic   string          `json:"topic"`
-					Payload json.RawMessage `json:"payload"`
-					TS      int64           `json:"ts"`
-				} `json:"records"`
-				Total int `json:"total"`
-			} `json:"ok"`
-		}
-		if err := json.Unmarshal(b, &reply); err != nil {
+		rows, total, err := parseQueryReply(b)
+		if err != nil {
 			return 0, err
 		}
-		if len(reply.OK.Records) != want || reply.OK.Total != want {
-			return 0, fmt.Errorf("aimx record.query: %d rows, total %d, want %d: %.200s", len(reply.OK.Records), reply.OK.Total, want, b)
+		if rows != want || total != want {
+			return 0, fmt.Errorf("aimx record.query: %d rows, total %d, want %d: %.200s", rows, total, want, b)
 		}
 		return len(b), nil
 	}
@@ -316,21 +307,12 @@ func (r *runner) aimxQueryWriting(ctx context.Context) error {
 		if err != nil {
 			return 0, err
 		}
-		var reply struct {
-			OK struct {
-				Records []struct {
-					Topic   string          `json:"topic"`
-					Payload json.RawMessage `json:"payload"`
-					TS      int64           `json:"ts"`
-				} `json:"records"`
-				Total int `json:"total"`
-			} `json:"ok"`
-		}
-		if err := json.Unmarshal(b, &reply); err != nil {
+		_, total, err := parseQueryReply(b)
+		if err != nil {
 			return 0, err
 		}
-		if reply.OK.Total != want {
-			return 0, fmt.Errorf("aimx record.query: total %d, want %d: %.200s", reply.OK.Total, want, b)
+		if total != want {
+			return 0, fmt.Errorf("aimx record.query: total %d, want %d: %.200s", total, want, b)
 		}
 		return len(b), nil
 	}
@@ -383,6 +365,25 @@ func (r *runner) aimxQueryWriting(ctx context.Context) error {
 		fmt.Sprintf("the reply parsed; while another handle stores a row every 5 ms (%d rows during the runs) vs without; medians of %d on %d rows",
 			stored, r.cfg.QueryRuns, n))
 	return nil
+}
+
+// parseQueryReply parses a record.query reply as a client does (every
+// record's topic, payload and time) and returns its rows and total.
+func parseQueryReply(b []byte) (rows, total int, err error) {
+	var reply struct {
+		OK struct {
+			Records []struct {
+				Topic   string          `json:"topic"`
+				Payload json.RawMessage `json:"payload"`
+				TS      int64           `json:"ts"`
+			} `json:"records"`
+			Total int `json:"total"`
+		} `json:"ok"`
+	}
+	if err := json.Unmarshal(b, &reply); err != nil {
+		return 0, 0, err
+	}
+	return len(reply.OK.Records), reply.OK.Total, nil
 }
 
 // aimxServe serves the file at path, opened read-only, through a handler
