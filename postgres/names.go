@@ -71,14 +71,19 @@ func (r *reader) namedRecords(ctx context.Context, p core.Pattern, after string,
 // latestNamed is Query's walk with the names from the names table.
 func (r *reader) latestNamed(ctx context.Context, p core.Pattern, like string, rg core.Range) ([]db.RecordHistory, error) {
 	limit := pgtype.Int8{Int64: rg.LimitPerRecord, Valid: rg.LimitPerRecord > 0}
+	var rows pgx.Rows
+	var err error
 	if hi, bounded := upperBound(p); bounded {
-		return r.q.QueryLatestNamed(ctx, db.QueryLatestNamedParams{
-			Lo: p.Prefix, Hi: hi, LikePattern: like, StartMs: rg.StartMs, EndMs: rg.EndMs, LimitPerRecord: limit,
-		})
+		rows, err = r.conn.Query(ctx, pruned(db.QueryLatestNamed, r.widthMs, rg.StartMs, rg.EndMs),
+			rg.StartMs, rg.EndMs, limit, p.Prefix, hi, like)
+	} else {
+		rows, err = r.conn.Query(ctx, pruned(db.QueryLatestNamedOpen, r.widthMs, rg.StartMs, rg.EndMs),
+			rg.StartMs, rg.EndMs, limit, p.Prefix, like)
 	}
-	return r.q.QueryLatestNamedOpen(ctx, db.QueryLatestNamedOpenParams{
-		Lo: p.Prefix, LikePattern: like, StartMs: rg.StartMs, EndMs: rg.EndMs, LimitPerRecord: limit,
-	})
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[db.RecordHistory])
 }
 
 // namedSummary fills in s's rows, records, time span and top records from

@@ -141,22 +141,27 @@ func (r *reader) latestPartitioned(ctx context.Context, p core.Pattern, like str
 	return out, err
 }
 
-// rowsPartitioned is Rows with a limit on a partitioned table: first one
-// statement over the current partition and any after it (most reads ask
-// for a live record's newest rows), which answers when it finds the
-// limit's worth or covers the whole range; otherwise the record's newest
-// rows window by window, in one snapshot.
+// rowsPartitioned is Rows with a limit on a partitioned table, and Query
+// of one record with a limit: first one statement over the current
+// partition, the one before it and any after them (most reads ask for a
+// live record's newest rows, and just after a partition begins they are in
+// the one before), its partitions constants of its text (prune.go), which
+// answers when it finds the limit's worth or covers the whole range;
+// otherwise the record's newest rows window by window, in one snapshot.
 func (r *reader) rowsPartitioned(ctx context.Context, name string, rg core.Range, yield func(core.Row) bool) error {
 	now := time.Now().UnixMilli()
-	lo := max(rg.StartMs, now-now%r.widthMs)
+	lo := max(rg.StartMs, now-now%r.widthMs-r.widthMs)
 	var got []db.RecordHistory
-	var err error
 	if lo <= rg.EndMs {
-		got, err = r.q.LatestInWindow(ctx, db.LatestInWindowParams{Names: []string{name}, Lims: []int64{rg.LimitPerRecord}, StartMs: lo, EndMs: rg.EndMs})
+		rows, err := r.conn.Query(ctx, pruned(db.RecordRows, r.widthMs, lo, rg.EndMs), name, lo, rg.EndMs, rg.LimitPerRecord)
+		if err == nil {
+			got, err = pgx.CollectRows(rows, pgx.RowToStructByPos[db.RecordHistory])
+		}
 		if err != nil {
 			return err
 		}
 	}
+	var err error
 	if int64(len(got)) < rg.LimitPerRecord && lo > rg.StartMs {
 		err = r.stepped(ctx, func(q *db.Queries) error {
 			e, err := q.RecordEdges(ctx, name)

@@ -26,6 +26,11 @@ func (rd *reader) Query(ctx context.Context, p core.Pattern, r core.Range) ([]co
 		hi, bounded := upperBound(p)
 		limit := pgtype.Int8{Int64: r.LimitPerRecord, Valid: r.LimitPerRecord > 0}
 		switch {
+		case rd.widthMs > 0 && r.LimitPerRecord > 0 && p.Exact:
+			err = rd.rowsPartitioned(ctx, p.Prefix, r, func(row core.Row) bool {
+				got = append(got, db.RecordHistory{ID: row.ID, RecordName: row.Name, ValueJson: row.ValueJSON, StoredAt: row.StoredAt})
+				return true
+			})
 		case rd.widthMs > 0 && r.LimitPerRecord > 0:
 			got, err = rd.latestPartitioned(ctx, p, like, complete, r)
 			complete = true

@@ -54,7 +54,7 @@ func (r *reader) Rows(ctx context.Context, name string, rg core.Range, yield fun
 	if rg.OldestFirst {
 		query = db.RecordRowsOldest
 	}
-	rows, err := r.conn.Query(ctx, query, name, rg.StartMs, rg.EndMs, lim)
+	rows, err := r.conn.Query(ctx, pruned(query, r.widthMs, rg.StartMs, rg.EndMs), name, rg.StartMs, rg.EndMs, lim)
 	if err != nil {
 		return err
 	}

@@ -58,6 +58,8 @@ CROSS JOIN LATERAL (
     WHERE x.record_name = n.record_name
       AND x.stored_at >= @start_ms::bigint
       AND x.stored_at <= @end_ms::bigint
+      AND x.stored_at >= /* prune_lo */ (-9223372036854775808)::bigint
+      AND x.stored_at <= /* prune_hi */ (9223372036854775807)::bigint
     ORDER BY x.stored_at DESC, x.id DESC
     LIMIT sqlc.narg(limit_per_record)::bigint
 ) AS h
@@ -76,6 +78,8 @@ CROSS JOIN LATERAL (
     WHERE x.record_name = n.record_name
       AND x.stored_at >= @start_ms::bigint
       AND x.stored_at <= @end_ms::bigint
+      AND x.stored_at >= /* prune_lo */ (-9223372036854775808)::bigint
+      AND x.stored_at <= /* prune_hi */ (9223372036854775807)::bigint
     ORDER BY x.stored_at DESC, x.id DESC
     LIMIT sqlc.narg(limit_per_record)::bigint
 ) AS h

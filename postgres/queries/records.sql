@@ -45,6 +45,8 @@ FROM record_history
 WHERE record_name = @name::text
   AND stored_at >= @start_ms::bigint
   AND stored_at <= @end_ms::bigint
+  AND stored_at >= /* prune_lo */ (-9223372036854775808)::bigint
+  AND stored_at <= /* prune_hi */ (9223372036854775807)::bigint
 ORDER BY stored_at DESC, id DESC
 LIMIT sqlc.narg(lim)::bigint;
 
@@ -58,6 +60,8 @@ FROM record_history
 WHERE record_name = @name::text
   AND stored_at >= @start_ms::bigint
   AND stored_at <= @end_ms::bigint
+  AND stored_at >= /* prune_lo */ (-9223372036854775808)::bigint
+  AND stored_at <= /* prune_hi */ (9223372036854775807)::bigint
 ORDER BY stored_at ASC, id DESC
 LIMIT sqlc.narg(lim)::bigint;
 

@@ -208,6 +208,8 @@ CROSS JOIN LATERAL (
     WHERE x.record_name = n.record_name
       AND x.stored_at >= $1::bigint
       AND x.stored_at <= $2::bigint
+      AND x.stored_at >= /* prune_lo */ (-9223372036854775808)::bigint
+      AND x.stored_at <= /* prune_hi */ (9223372036854775807)::bigint
     ORDER BY x.stored_at DESC, x.id DESC
     LIMIT $3::bigint
 ) AS h
@@ -270,6 +272,8 @@ CROSS JOIN LATERAL (
     WHERE x.record_name = n.record_name
       AND x.stored_at >= $1::bigint
       AND x.stored_at <= $2::bigint
+      AND x.stored_at >= /* prune_lo */ (-9223372036854775808)::bigint
+      AND x.stored_at <= /* prune_hi */ (9223372036854775807)::bigint
     ORDER BY x.stored_at DESC, x.id DESC
     LIMIT $3::bigint
 ) AS h

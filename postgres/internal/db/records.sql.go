@@ -277,6 +277,8 @@ FROM record_history
 WHERE record_name = $1::text
   AND stored_at >= $2::bigint
   AND stored_at <= $3::bigint
+  AND stored_at >= /* prune_lo */ (-9223372036854775808)::bigint
+  AND stored_at <= /* prune_hi */ (9223372036854775807)::bigint
 ORDER BY stored_at DESC, id DESC
 LIMIT $4::bigint
 `
@@ -326,6 +328,8 @@ FROM record_history
 WHERE record_name = $1::text
   AND stored_at >= $2::bigint
   AND stored_at <= $3::bigint
+  AND stored_at >= /* prune_lo */ (-9223372036854775808)::bigint
+  AND stored_at <= /* prune_hi */ (9223372036854775807)::bigint
 ORDER BY stored_at ASC, id DESC
 LIMIT $4::bigint
 `
