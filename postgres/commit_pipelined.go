@@ -40,8 +40,8 @@ func pipelined(batch []*core.Request) bool {
 // before COMMIT is sent in the second, so a COMMIT whose answer is lost
 // is learned as in Commit; a failure before that wrote nothing.
 //
-// Inserts only: BEGIN and BeginWriteWithRecords, then COMMIT. With sync
-// pushes or a new epoch: BEGIN, BeginWrite, the epoch's statements, and
+// Inserts only: commitInserts. With sync pushes or a new epoch: BEGIN,
+// BeginWrite, the epoch's statements, and
 // LockSyncCursor and SyncCursor for each source; the cursors' moves are
 // checked here (SyncStep.Next); then the cursor writes, the INSERT and
 // COMMIT.
@@ -52,6 +52,9 @@ func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) err
 	}
 	defer conn.Release()
 	t := pipelinedTx{sources: syncSources(batch), epoch: e.epoch.wants(batch), rows: pooledRows(batch)}
+	if len(t.sources) == 0 && !t.epoch {
+		return e.commitInserts(ctx, conn, t.rows)
+	}
 	t.cursors = make(map[string]core.SyncCursor, len(t.sources))
 	last, err := t.begin(ctx, conn, e.writerLock, batch)
 	if err != nil {
@@ -118,27 +121,24 @@ func firstPrev(batch []*core.Request, source string) int64 {
 	return 0
 }
 
-// begin sends the first round trip and returns the second (ending with
-// COMMIT), the sync cursors' moves checked in between.
+// begin sends the first round trip of a batch with sync pushes or a new
+// epoch and returns the second (ending with COMMIT), the sync cursors'
+// moves checked in between.
 func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64, batch []*core.Request) (*pgx.Batch, error) {
 	first, last := &pgx.Batch{}, &pgx.Batch{}
 	first.Queue("BEGIN")
-	if len(t.sources) == 0 && !t.epoch {
-		first.Queue(db.BeginWriteWithRecords, lock, t.rows.RecordNames, t.rows.ValueJsons, t.rows.StoredAts)
-	} else {
-		first.Queue(db.BeginWrite, lock)
-		if t.epoch {
-			first.Queue(db.LockHistoryForWriting)
-			first.Queue(db.StartSyncEpoch)
-		}
-		for _, s := range t.sources {
-			first.Queue(db.LockSyncCursor, s)
-		}
-		for _, s := range t.sources {
-			first.Queue(db.SyncCursorWithEpoch, s)
-			first.Queue(db.SyncSource, s)
-			first.Queue(db.SyncSourceEpochAt, s, firstPrev(batch, s))
-		}
+	first.Queue(db.BeginWrite, lock)
+	if t.epoch {
+		first.Queue(db.LockHistoryForWriting)
+		first.Queue(db.StartSyncEpoch)
+	}
+	for _, s := range t.sources {
+		first.Queue(db.LockSyncCursor, s)
+	}
+	for _, s := range t.sources {
+		first.Queue(db.SyncCursorWithEpoch, s)
+		first.Queue(db.SyncSource, s)
+		first.Queue(db.SyncSourceEpochAt, s, firstPrev(batch, s))
 	}
 	err := runBatch(ctx, conn, first, func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
@@ -184,28 +184,26 @@ func (t *pipelinedTx) begin(ctx context.Context, conn *pgxpool.Conn, lock int64,
 	if err != nil {
 		return nil, err
 	}
-	if len(t.sources) > 0 || t.epoch {
-		if err := t.moveCursors(batch); err != nil {
-			return nil, err
-		}
-		for _, s := range t.sources {
-			c := t.cursors[s]
-			last.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
-			last.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
-			if c.Filtered {
-				p := setSyncSourceParams(s, c)
-				last.Queue(db.SetSyncSource, p.SourceID, p.Pattern, p.Prefix, p.Horizon, p.RowsGone, p.ContinuedBy, p.ContinuedAt)
-			}
-			if t.replace[s] {
-				last.Queue(db.ForgetSyncSourceEpochs, s)
-			}
-			if epochs := t.epochs[s]; len(epochs) > 0 {
-				p := addSyncSourceEpochsParams(s, epochs)
-				last.Queue(db.AddSyncSourceEpochs, p.SourceID, p.StartIds, p.Tokens)
-			}
-		}
-		last.Queue(db.InsertRecords, t.rows.RecordNames, t.rows.ValueJsons, t.rows.StoredAts)
+	if err := t.moveCursors(batch); err != nil {
+		return nil, err
 	}
+	for _, s := range t.sources {
+		c := t.cursors[s]
+		last.Queue(db.SetSyncCursor, s, c.LastID, c.LastHash, c.Sent, c.Missed, c.UpdatedMs)
+		last.Queue(db.SetSyncCursorEpoch, s, c.LastEpoch)
+		if c.Filtered {
+			p := setSyncSourceParams(s, c)
+			last.Queue(db.SetSyncSource, p.SourceID, p.Pattern, p.Prefix, p.Horizon, p.RowsGone, p.ContinuedBy, p.ContinuedAt)
+		}
+		if t.replace[s] {
+			last.Queue(db.ForgetSyncSourceEpochs, s)
+		}
+		if epochs := t.epochs[s]; len(epochs) > 0 {
+			p := addSyncSourceEpochsParams(s, epochs)
+			last.Queue(db.AddSyncSourceEpochs, p.SourceID, p.StartIds, p.Tokens)
+		}
+	}
+	last.Queue(db.InsertRecords, t.rows.RecordNames, t.rows.ValueJsons, t.rows.StoredAts)
 	last.Queue("COMMIT")
 	return last, nil
 }

@@ -118,9 +118,10 @@ func (p *commitProxy) accept() {
 }
 
 // clientToServer forwards the client's messages, reading them one by one
-// to find a COMMIT: a simple-protocol one, or the Bind of a statement
-// whose Parse was COMMIT (a COMMIT sent in a pipeline, whose effect comes
-// with the next Sync).
+// to find a COMMIT: a simple-protocol one, the Bind of a statement whose
+// Parse was COMMIT (a COMMIT sent in a pipeline, whose effect comes with
+// the next Sync), or a Sync after an Execute and a Flush (the commit of
+// an implicit transaction, commitInserts).
 func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 	defer c.Close()
 	defer s.Close()
@@ -138,6 +139,7 @@ func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 	}
 	commits := map[string]bool{} // prepared statements that are a COMMIT
 	dropAtSync := false
+	executed, flushed := false, false // since the last Sync: an Execute; a Flush after one
 	for {
 		var hdr [5]byte
 		if _, err := io.ReadFull(c, hdr[:]); err != nil {
@@ -159,6 +161,12 @@ func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 		}
 		commit := false
 		switch hdr[0] {
+		case 'E':
+			executed = true
+		case 'H': // a Flush after an Execute: the statement's answer, the transaction left open
+			flushed = executed
+		case 'S': // the Sync that ends such a transaction commits it (commitInserts)
+			commit, executed, flushed = flushed, false, false
 		case 'Q':
 			commit = bytes.EqualFold(bytes.TrimRight(body, "\x00"), []byte("commit"))
 		case 'P': // statement name, query text
@@ -183,7 +191,7 @@ func (p *commitProxy) clientToServer(c, s net.Conn, blackhole *sync.Mutex) {
 			switch {
 			case mode == "before":
 				return // the COMMIT never reaches the server
-			case mode == "after" && hdr[0] == 'Q':
+			case mode == "after" && (hdr[0] == 'Q' || hdr[0] == 'S'):
 				blackhole.Lock() // the reply must not reach the client
 				_, _ = s.Write(msg)
 				time.Sleep(300 * time.Millisecond) // the server commits meanwhile
