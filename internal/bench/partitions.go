@@ -185,12 +185,17 @@ func (r *runner) pgPartitionedBuild(ctx context.Context, dsn string, width time.
 
 // schemaDSN is serverURL with its search path set to schema.
 func schemaDSN(serverURL, schema string) (string, error) {
+	return withURLParam(serverURL, "search_path", schema)
+}
+
+// withURLParam is serverURL with its query parameter key set to value.
+func withURLParam(serverURL, key, value string) (string, error) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
 		return "", err
 	}
 	q := u.Query()
-	q.Set("search_path", schema)
+	q.Set(key, value)
 	u.RawQuery = q.Encode()
 	return u.String(), nil
 }
