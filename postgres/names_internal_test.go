@@ -20,14 +20,7 @@ func TestNamedQueryPlans(t *testing.T) {
 		SELECT 'a::' || (i % 10), '1', i FROM generate_series(1, 200) AS i`); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := e.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // EXPLAIN only
-	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-		t.Fatal(err)
-	}
+	tx := planTx(t, e, "enable_seqscan = off")
 	for _, c := range []struct {
 		name  string
 		query string
@@ -43,19 +36,40 @@ func TestNamedQueryPlans(t *testing.T) {
 		// window's start.
 		{"CleanupWindowEnd", db.CleanupWindowEnd, []string{"idx_record_stored_at"}, []any{50, 150, 20}},
 	} {
-		rows, err := tx.Query(ctx, "EXPLAIN "+c.query, c.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		plan := strings.Join(lines, "\n")
+		plan := explain(t, tx, c.name, "EXPLAIN "+c.query, c.args...)
 		for _, w := range c.want {
 			if !strings.Contains(plan, w) || strings.Contains(plan, "Seq Scan") {
 				t.Errorf("%s: plan\n%s\nwant %q and no sequential scan", c.name, plan, w)
 			}
 		}
 	}
+}
+
+// planTx begins a transaction on e's pool for EXPLAINs, with setting (a
+// planner setting) SET LOCAL, rolled back when the test ends.
+func planTx(t *testing.T, e *engine, setting string) pgx.Tx {
+	t.Helper()
+	tx, err := e.pool.BeginTx(t.Context(), pgx.TxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = tx.Rollback(context.Background()) })
+	if _, err := tx.Exec(t.Context(), "SET LOCAL "+setting); err != nil {
+		t.Fatal(err)
+	}
+	return tx
+}
+
+// explain runs sql, an EXPLAIN, on tx and returns its plan's lines joined.
+func explain(t *testing.T, tx pgx.Tx, name, sql string, args ...any) string {
+	t.Helper()
+	rows, err := tx.Query(t.Context(), sql, args...)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return strings.Join(lines, "\n")
 }

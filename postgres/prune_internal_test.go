@@ -84,14 +84,7 @@ func TestPrunedPlansNameOnlyTheRangesPartitions(t *testing.T) {
 		SELECT 'a::' || (i % 3), '1', i * 60000 FROM generate_series(0, 48 * 60 - 1) AS i`); err != nil {
 		t.Fatal(err)
 	}
-	tx, err := e.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // EXPLAIN only
-	if _, err := tx.Exec(ctx, `SET LOCAL plan_cache_mode = force_generic_plan`); err != nil {
-		t.Fatal(err)
-	}
+	tx := planTx(t, e, "plan_cache_mode = force_generic_plan")
 	lo, hi := 10*hour+5, 12*hour+7 // three partitions: 10h, 11h, 12h
 	bounds := fmt.Sprintf("%d, %d", lo, hi)
 	for i, c := range []struct {
@@ -108,15 +101,7 @@ func TestPrunedPlansNameOnlyTheRangesPartitions(t *testing.T) {
 		if _, err := tx.Conn().Prepare(ctx, stmt, pruned(c.query, hour, lo, hi)); err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
-		rows, err := tx.Query(ctx, fmt.Sprintf("EXPLAIN EXECUTE %s(%s)", stmt, c.args), pgx.QueryExecModeSimpleProtocol)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		plan := strings.Join(lines, "\n")
+		plan := explain(t, tx, c.name, fmt.Sprintf("EXPLAIN EXECUTE %s(%s)", stmt, c.args), pgx.QueryExecModeSimpleProtocol)
 		if n := strings.Count(plan, " on record_history_"); n != 3 || strings.Contains(plan, "Subplans Removed") {
 			t.Errorf("%s: %d partitions in the plan, want the range's 3 and none removed at run time:\n%s", c.name, n, plan)
 		}

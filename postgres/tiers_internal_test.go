@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/seed178a96f3/rechist/internal/core"
@@ -452,15 +451,7 @@ func TestPoliciesWithBadTiersIsAnError(t *testing.T) {
 func TestTierQueryPlans(t *testing.T) {
 	e := openEngine(t)
 	tiersFixture(t, e)
-	ctx := t.Context()
-	tx, err := e.pool.BeginTx(ctx, pgx.TxOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tx.Rollback(context.Background()) //nolint:errcheck // EXPLAIN only
-	if _, err := tx.Exec(ctx, `SET LOCAL enable_seqscan = off`); err != nil {
-		t.Fatal(err)
-	}
+	tx := planTx(t, e, "enable_seqscan = off")
 	for _, c := range []struct {
 		name, query, want string
 		args              []any
@@ -470,15 +461,7 @@ func TestTierQueryPlans(t *testing.T) {
 		{"RollupBlocks", db.RollupBlocks, "rechist_rollup_block_pkey", []any{"a", 10, 0, 100}},
 		{"RollupNames", db.RollupNames, "rechist_rollup_tier_pkey", []any{"", "", nil, 10}},
 	} {
-		rows, err := tx.Query(ctx, "EXPLAIN "+c.query, c.args...)
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		lines, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			t.Fatalf("%s: %v", c.name, err)
-		}
-		plan := strings.Join(lines, "\n")
+		plan := explain(t, tx, c.name, "EXPLAIN "+c.query, c.args...)
 		if !strings.Contains(plan, c.want) || strings.Contains(plan, "Seq Scan") {
 			t.Errorf("%s: plan\n%s\nwant %q and no sequential scan", c.name, plan, c.want)
 		}
