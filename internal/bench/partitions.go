@@ -29,14 +29,28 @@ const partitionDays = 30
 
 // pgPartitions compares time partitioning with one table: for each layout
 // a schema of its own holding BaseRows rows of the records spread evenly
-// over partitionDays days up to now, the reads (each layout against one
-// table), then retention while 16 goroutines store: the oldest three days
-// (whole partitions), then the hour after them (a pass of an hourly job,
-// within a partition).
+// over partitionDays days up to now; then the reads, the layouts taking
+// turns run after run (each read timed on one table, then on each layout
+// of partitions, QueryRuns times: the machine's drift over the minutes a
+// layout takes to build moved one table's figures by half between runs);
+// then, layout by layout, retention while 16 goroutines store: the oldest
+// three days (whole partitions), then the hour after them (a pass of an
+// hourly job, within a partition).
 func (r *runner) pgPartitions(ctx context.Context, admin *pgx.Conn, serverURL, schema string) error {
-	type reads map[string]latencies
-	var flat reads
-	for i, l := range partitionLayouts {
+	type layout struct {
+		schema, label string
+		h             *rechist.DB
+		start         int64
+		reads         map[string]latencies
+	}
+	var built []*layout
+	defer func() {
+		for _, l := range built {
+			_ = l.h.Close()
+			_, _ = admin.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+l.schema+" CASCADE")
+		}
+	}()
+	for i, pl := range partitionLayouts {
 		s := fmt.Sprintf("%s_p%d", schema, i)
 		if _, err := admin.Exec(ctx, "DROP SCHEMA IF EXISTS "+s+" CASCADE; CREATE SCHEMA "+s); err != nil {
 			return err
@@ -45,7 +59,7 @@ func (r *runner) pgPartitions(ctx context.Context, admin *pgx.Conn, serverURL, s
 		if err != nil {
 			return err
 		}
-		start, parts, err := r.pgPartitionedBuild(ctx, dsn, l.width)
+		start, parts, err := r.pgPartitionedBuild(ctx, dsn, pl.width)
 		if err != nil {
 			return err
 		}
@@ -53,35 +67,47 @@ func (r *runner) pgPartitions(ctx context.Context, admin *pgx.Conn, serverURL, s
 		if err != nil {
 			return err
 		}
-		got, err := r.partitionReads(ctx, h, start)
-		if err == nil {
-			label := fmt.Sprintf(", %s (%d partitions)", l.label, parts)
-			if l.width == 0 {
-				label, flat = ", one table", got
+		label := fmt.Sprintf(", %s (%d partitions)", pl.label, parts)
+		if pl.width == 0 {
+			label = ", one table"
+		}
+		built = append(built, &layout{schema: s, label: label, h: h, start: start, reads: map[string]latencies{}})
+	}
+	for run := range r.cfg.QueryRuns {
+		for i, name := range partitionReadNames {
+			if run == 0 {
+				r.progress("partitions: %s, the layouts in turn", name)
 			}
-			for _, name := range partitionReadNames {
-				r.t.add(name+label, ms(got[name].median()), ms(flat[name].median()),
-					ratio(float64(got[name].median()), float64(flat[name].median())),
-					fmt.Sprintf("vs one table; medians of %d", r.cfg.QueryRuns))
-			}
-			days := time.UnixMilli(start).Add(3 * 24 * time.Hour)
-			err = r.cleanupUnderWriters(ctx, h, ": the oldest 3 days"+label, days)
-			if err == nil {
-				err = r.cleanupUnderWriters(ctx, h, ": the hour after them"+label, days.Add(time.Hour))
+			for _, l := range built {
+				lat, _, err := timeRuns(1, partitionReads(ctx, l.h, l.start, int64(r.cfg.BaseRows/2))[i])
+				if err != nil {
+					return fmt.Errorf("%s%s: %w", name, l.label, err)
+				}
+				l.reads[name] = append(l.reads[name], lat...)
 			}
 		}
-		if cerr := h.Close(); err == nil {
-			err = cerr
+	}
+	flat := built[0].reads
+	for _, l := range built {
+		for _, name := range partitionReadNames {
+			r.t.add(name+l.label, ms(l.reads[name].median()), ms(flat[name].median()),
+				ratio(float64(l.reads[name].median()), float64(flat[name].median())),
+				fmt.Sprintf("vs one table, in turns; medians of %d", r.cfg.QueryRuns))
 		}
-		_, _ = admin.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+s+" CASCADE")
-		if err != nil {
+	}
+	for _, l := range built {
+		days := time.UnixMilli(l.start).Add(3 * 24 * time.Hour)
+		if err := r.cleanupUnderWriters(ctx, l.h, ": the oldest 3 days"+l.label, days); err != nil {
+			return err
+		}
+		if err := r.cleanupUnderWriters(ctx, l.h, ": the hour after them"+l.label, days.Add(time.Hour)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// partitionReadNames are the reads partitionReads times, in table order.
+// partitionReadNames are the reads partitionReads returns, in table order.
 var partitionReadNames = []string{
 	"QueryLatest('*', 5)",
 	"QueryLatest(one record, 5)",
@@ -90,12 +116,12 @@ var partitionReadNames = []string{
 	"Changes: a page of 1,000 from the middle",
 }
 
-// partitionReads times each read of partitionReadNames QueryRuns times on
-// h, whose rows start at startMs.
-func (r *runner) partitionReads(ctx context.Context, h *rechist.DB, startMs int64) (map[string]latencies, error) {
+// partitionReads returns the reads of partitionReadNames on h, whose rows
+// start at startMs; Changes reads from the id after.
+func partitionReads(ctx context.Context, h *rechist.DB, startMs, after int64) []func() (int, error) {
 	one := names[len(names)/2]
 	day := time.UnixMilli(startMs).Add(10 * 24 * time.Hour)
-	reads := []func() (int, error){
+	return []func() (int, error){
 		func() (int, error) {
 			got, err := rechist.QueryLatest[value](ctx, h, "*", 5)
 			return len(got), err
@@ -113,20 +139,10 @@ func (r *runner) partitionReads(ctx context.Context, h *rechist.DB, startMs int6
 			return len(got), err
 		},
 		func() (int, error) {
-			got, _, err := h.Changes(ctx, "*", int64(r.cfg.BaseRows/2), 1000)
+			got, _, err := h.Changes(ctx, "*", after, 1000)
 			return len(got), err
 		},
 	}
-	out := map[string]latencies{}
-	for i, read := range reads {
-		r.progress("partitions: %s", partitionReadNames[i])
-		lat, _, err := timeRuns(r.cfg.QueryRuns, read)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", partitionReadNames[i], err)
-		}
-		out[partitionReadNames[i]] = lat
-	}
-	return out, nil
 }
 
 // pgPartitionedBuild makes rechist's schema at dsn, partitioned by width
