@@ -41,10 +41,9 @@ func pipelined(batch []*core.Request) bool {
 // is learned as in Commit; a failure before that wrote nothing.
 //
 // Inserts only: commitInserts. With sync pushes or a new epoch: BEGIN,
-// BeginWrite, the epoch's statements, and
-// LockSyncCursor and SyncCursor for each source; the cursors' moves are
-// checked here (SyncStep.Next); then the cursor writes, the INSERT and
-// COMMIT.
+// BeginWrite, the epoch's statements, and LockSyncCursor and SyncCursor
+// for each source; the cursors' moves are checked here (SyncStep.Next);
+// then the cursor writes, the INSERT and COMMIT.
 func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) error {
 	conn, err := e.pool.Acquire(ctx)
 	if err != nil {

@@ -57,8 +57,8 @@ func (r *runner) pgCommits(ctx context.Context, dsn string) error {
 			return repos[w].Store(ctx, names[seq%int64(len(names))], value{V: 0.5, Seq: seq})
 		}
 		var plain, rh storeResult
-		slices := max(1, int(r.cfg.StoreFor/commitSlice))
-		for i := range slices {
+		turns := max(1, int(r.cfg.StoreFor/commitSlice))
+		for i := range turns {
 			first, second := &plain, &rh
 			fa, fb := plainStore, rechistStore
 			if i%2 == 1 {
