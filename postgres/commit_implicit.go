@@ -27,8 +27,9 @@ const insertStatement = "rechist_begin_write_with_records"
 // wrote nothing, since the server rolls back an implicit transaction whose
 // connection ends without a Sync. Against BEGIN, the statement and COMMIT
 // in the same two round trips, the server runs two statements fewer a
-// commit: 16 handles of one goroutine went from 0.67-0.71x to 0.71-0.78x
-// of plain INSERTs' commits/s on the 2-vCPU VM (docs/performance.md).
+// commit: 16 handles of one goroutine and one connection went from
+// 0.67-0.71x to 0.71-0.78x of plain INSERTs' commits/s on the 2-vCPU VM
+// (docs/performance.md).
 func (e *engine) commitInserts(ctx context.Context, conn *pgxpool.Conn, rows db.InsertRecordsParams) error {
 	c := conn.Conn()
 	sd, err := c.Prepare(ctx, insertStatement, db.BeginWriteWithRecords)
