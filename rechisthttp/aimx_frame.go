@@ -138,11 +138,32 @@ const (
 
 // appendReplyOK appends {"t":"reply","id":N,"ok":V}.
 func appendReplyOK(b []byte, id uint64, ok []byte) []byte {
-	b = append(b, `{"t":"reply","id":`...)
-	b = strconv.AppendUint(b, id, 10)
-	b = append(b, `,"ok":`...)
+	b = appendReplyHead(b, id)
 	b = append(b, ok...)
 	return append(b, '}')
+}
+
+// appendReplyHead appends a reply's envelope up to its result:
+// {"t":"reply","id":N,"ok":
+func appendReplyHead(b []byte, id uint64) []byte {
+	b = append(b, `{"t":"reply","id":`...)
+	b = strconv.AppendUint(b, id, 10)
+	return append(b, `,"ok":`...)
+}
+
+// replyHeadroom is the room a result built with it leaves in front of
+// itself for the longest envelope (appendReplyHead), which the reply then
+// takes in place (replyInPlace) instead of copying the result behind one.
+const replyHeadroom = len(`{"t":"reply","id":18446744073709551615,"ok":`)
+
+// replyInPlace makes b, a result after replyHeadroom bytes of room, the
+// reply with id: the envelope written into the end of the room, then '}'.
+func replyInPlace(b []byte, id uint64) []byte {
+	var head [replyHeadroom]byte
+	h := appendReplyHead(head[:0], id)
+	start := replyHeadroom - len(h)
+	copy(b[start:], h)
+	return append(b[start:], '}')
 }
 
 // appendReplyErr appends {"t":"reply","id":N,"err":CODE}.

@@ -7,7 +7,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -60,12 +59,11 @@ func (s *aimxSession) recordQuery(ctx context.Context, p aimxParams) ([]byte, er
 	}
 	defer release()
 	dbPat := s.h.dbPattern(pattern)
-	out := make([]byte, 0, 4096)
-	out = append(out, `{"records":[`...)
+	var out []byte
 	total := 0
 	add := func(rec rechist.Record[json.RawMessage]) {
 		total++
-		if len(out) > s.h.cfg.windowBytes {
+		if len(out) > replyHeadroom+s.h.cfg.windowBytes {
 			return // counted, not sent
 		}
 		if total > 1 {
@@ -96,27 +94,33 @@ func (s *aimxSession) recordQuery(ctx context.Context, p aimxParams) ([]byte, er
 		for _, r := range recs {
 			size += len(r.Name) + len(r.Value) + 40
 		}
-		out = slices.Grow(out, min(size, s.h.cfg.windowBytes+1<<10))
+		out = s.replyBuffer(min(size, s.h.cfg.windowBytes+1<<10))
+		out = append(out, `{"records":[`...)
 		// Query's order is name, then newest first (the later store first
 		// among equal times): backwards, each record's rows are in insert
 		// order, so sorting by time, then name, then position backwards
-		// gives /api/query's order.
+		// gives /api/query's order. A record's place in Query's order
+		// stands for its name, so the sort compares integers only.
 		type key struct {
-			ts  int64
-			pos int
+			ts       int64
+			rec, pos int32
 		}
 		keys := make([]key, 0, len(recs))
-		for i := len(recs) - 1; i >= 0; i-- {
+		rec := int32(0)
+		for i := range recs {
+			if i > 0 && recs[i].Name != recs[i-1].Name {
+				rec++
+			}
 			if topicMatches(pattern, recs[i].Name) {
-				keys = append(keys, key{recs[i].StoredAt.UnixMilli(), i})
+				keys = append(keys, key{recs[i].StoredAt.UnixMilli(), rec, int32(i)})
 			}
 		}
 		slices.SortFunc(keys, func(a, b key) int {
 			if a.ts != b.ts {
 				return cmp.Compare(a.ts, b.ts)
 			}
-			if c := strings.Compare(recs[a.pos].Name, recs[b.pos].Name); c != 0 {
-				return c
+			if a.rec != b.rec {
+				return cmp.Compare(a.rec, b.rec)
 			}
 			return cmp.Compare(b.pos, a.pos)
 		})
@@ -124,6 +128,8 @@ func (s *aimxSession) recordQuery(ctx context.Context, p aimxParams) ([]byte, er
 			add(recs[k.pos])
 		}
 	} else {
+		out = s.replyBuffer(4096)
+		out = append(out, `{"records":[`...)
 		ctx := core.WithTimelineWindow(ctx, s.h.cfg.windowRows, s.h.cfg.windowBytes)
 		for rec, err := range s.h.raw.Timeline(ctx, dbPat, qp) {
 			if err != nil {
@@ -136,6 +142,7 @@ func (s *aimxSession) recordQuery(ctx context.Context, p aimxParams) ([]byte, er
 	}
 	out = append(out, `],"total":`...)
 	out = strconv.AppendInt(out, int64(total), 10)
+	s.inPlace = true
 	return append(out, '}'), nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -43,7 +44,18 @@ type aimxSession struct {
 	smu  sync.Mutex
 	subs map[string]*aimxSub
 	wg   sync.WaitGroup
+
+	// reply is the buffer the request being answered builds its reply
+	// in, kept for the next (requests are answered one at a time);
+	// inPlace says the method built its result in it, after
+	// replyHeadroom bytes of room.
+	reply   []byte
+	inPlace bool
 }
+
+// aimxKeepReply is the largest reply buffer a session keeps between
+// requests.
+const aimxKeepReply = 1 << 20
 
 // runAIMX serves one connection until the client leaves, ctx ends, the
 // server shuts down (CloseStreams) or the database closes.
@@ -129,13 +141,29 @@ func (s *aimxSession) end(reason string) {
 // request answers one "req" frame with one reply.
 func (s *aimxSession) request(id uint64, method string, params json.RawMessage) {
 	var out []byte
+	s.inPlace = false
 	ok, code := s.call(method, params)
-	if code != "" {
+	switch {
+	case code != "":
 		out = appendReplyErr(nil, id, code)
-	} else {
+	case s.inPlace:
+		out = replyInPlace(ok, id)
+	default:
 		out = appendReplyOK(make([]byte, 0, len(ok)+32), id, ok)
 	}
 	s.send(out)
+	if s.inPlace && cap(ok) <= aimxKeepReply {
+		s.reply = ok[:0]
+	}
+}
+
+// replyBuffer returns the session's reply buffer, empty but for
+// replyHeadroom bytes of room, with room for at least size more bytes;
+// a method that builds its result in it sets inPlace when it returns it.
+func (s *aimxSession) replyBuffer(size int) []byte {
+	b := s.reply
+	s.reply = nil // whoever has it now gives it back (request)
+	return slices.Grow(b[:0], replyHeadroom+size)[:replyHeadroom]
 }
 
 // call runs one method within the query timeout: its result, or one of
