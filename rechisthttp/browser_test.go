@@ -199,14 +199,29 @@ func newBrowser(t *testing.T, ctx context.Context, exe string, extra ...chromedp
 		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 760),
 		chromedp.UserDataDir(t.TempDir()))
 	opts = append(opts, extra...)
-	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
-	t.Cleanup(cancelAlloc)
-	bctx, cancelBrowser := chromedp.NewContext(actx)
-	t.Cleanup(cancelBrowser)
-	br := &browser{t: t, ctx: bctx}
-	if err := chromedp.Do(bctx); err != nil { // starts the browser and the tab
-		t.Fatal(err)
+	// A Chromium that exits before it listens (seen once in CI, with other
+	// packages' tests loading the machine: nothing on its stderr but the
+	// usual D-Bus and crashpad complaints) is started again, twice at most;
+	// any other failure ends the test.
+	var bctx context.Context
+	for attempt := 1; ; attempt++ {
+		actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+		t.Cleanup(cancelAlloc)
+		var cancelBrowser context.CancelFunc
+		bctx, cancelBrowser = chromedp.NewContext(actx)
+		t.Cleanup(cancelBrowser)
+		err := chromedp.Do(bctx) // starts the browser and the tab
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !strings.Contains(err.Error(), "chrome failed to start") {
+			t.Fatal(err)
+		}
+		t.Logf("start %d of Chromium failed, starting it again: %v", attempt, err)
+		cancelBrowser()
+		cancelAlloc()
 	}
+	br := &browser{t: t, ctx: bctx}
 	console := chromedp.Console(bctx)
 	go func() {
 		for m, err := range console {
