@@ -55,9 +55,9 @@ type aimxSession struct {
 
 // aimxKeepReply is the largest reply buffer a session keeps between
 // requests: 128 MiB for the aimxMaxConns WebSocket sessions the handler
-// serves at once if each last asked for a large reply. (A sync.Pool shared by the
-// sessions lost its buffers to the garbage collector between most
-// queries of 5,000 rows and gave back a third of the gain.)
+// serves at once if each last asked for a large reply. (A sync.Pool
+// shared by the sessions lost its buffers to the garbage collector
+// between most queries of 5,000 rows and gave back a third of the gain.)
 const aimxKeepReply = 512 << 10
 
 // runAIMX serves one connection until the client leaves, ctx ends, the

@@ -196,16 +196,16 @@ type browser struct {
 func newBrowser(t *testing.T, ctx context.Context, exe string, extra ...chromedp.ExecAllocatorOption) *browser {
 	t.Helper()
 	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 760),
-		chromedp.UserDataDir(t.TempDir()))
+		chromedp.ExecPath(exe), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.WindowSize(1280, 760))
 	opts = append(opts, extra...)
 	// A Chromium that exits before it listens (seen once in CI, with other
 	// packages' tests loading the machine: nothing on its stderr but the
-	// usual D-Bus and crashpad complaints) is started again, twice at most;
-	// any other failure ends the test.
+	// usual D-Bus and crashpad complaints) is started again, twice at most,
+	// each time with a profile directory of its own (one it left behind may
+	// hold its lock); any other failure ends the test.
 	var bctx context.Context
 	for attempt := 1; ; attempt++ {
-		actx, cancelAlloc := chromedp.NewExecAllocator(ctx, opts...)
+		actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(slices.Clone(opts), chromedp.UserDataDir(t.TempDir()))...)
 		t.Cleanup(cancelAlloc)
 		var cancelBrowser context.CancelFunc
 		bctx, cancelBrowser = chromedp.NewContext(actx)
