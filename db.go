@@ -19,6 +19,15 @@ type DB struct {
 	core *core.DB
 }
 
+func init() {
+	core.Of = func(v any) *core.DB {
+		if d, ok := v.(*DB); ok && d != nil {
+			return d.core
+		}
+		return nil
+	}
+}
+
 // Open opens the SQLite database at path, creating the file and its parent
 // directory if needed, applies the pending migrations, and starts the writer
 // goroutine (and the retention cleanup, with [WithRetention]). ctx bounds the

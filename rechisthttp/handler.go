@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/seed178a96f3/rechist"
+	"github.com/seed178a96f3/rechist/internal/core"
 	"github.com/seed178a96f3/rechist/internal/timeparse"
 )
 
@@ -99,6 +100,7 @@ func WithLogger(l *slog.Logger) Option { return func(c *config) { c.logger = l }
 type Handler struct {
 	db      *rechist.DB
 	raw     *rechist.Repo[json.RawMessage]
+	core    *core.DB // db's core: Values, which reads samples without a Record a row
 	cfg     config
 	mux     *http.ServeMux
 	metrics *metrics
@@ -134,7 +136,7 @@ func NewHandler(db *rechist.DB, opts ...Option) *Handler {
 			o(&cfg)
 		}
 	}
-	h := &Handler{db: db, raw: rechist.NewRepo[json.RawMessage](db), cfg: cfg, mux: http.NewServeMux()}
+	h := &Handler{db: db, raw: rechist.NewRepo[json.RawMessage](db), core: core.Of(db), cfg: cfg, mux: http.NewServeMux()}
 	h.slots = make(chan struct{}, cfg.maxQueries)
 	h.metrics = newMetrics(db)
 	h.metrics.countSlots(h.slots)

@@ -145,6 +145,7 @@ func Run(t *testing.T, h Harness) {
 			{name: "AggregateNumberForms", test: testAggregateNumberForms},
 			{name: "AggregateSumOrder", test: testAggregateSumOrder},
 			{name: "TopicPatterns", test: testTopicPatterns},
+			{name: "ValuesMatchTheRows", test: testValuesMatchTheRows},
 		}},
 		{"Changes", []testCase{
 			{name: "InCommitOrder", test: testChangesInCommitOrder},

@@ -49,6 +49,7 @@ type engine struct {
 	// immutable is what a read-only open saw of a file it had to open
 	// immutable (readonly.go); nil otherwise.
 	immutable *immutableState
+	raw       *rawPool   // C-API connections for StreamValues (rawread.go); nil in memory
 	epoch     syncEpoch  // begun by the first batch that stores rows (sync.go)
 	recent    recentRows // rows just committed, for the rollup (recent.go)
 }
@@ -173,6 +174,7 @@ func (e *engine) openPools(ctx context.Context) error {
 	if e.readQ, err = db.Prepare(ctx, e.readDB); err != nil {
 		return err
 	}
+	e.raw = newRawPool(e.loc, e.cfg, false, e.cfg.ReadConns)
 	return nil
 }
 
@@ -218,6 +220,7 @@ func (e *engine) openReadOnly(ctx context.Context) error {
 	if e.readQ, err = db.Prepare(ctx, e.readDB); err != nil {
 		return fmt.Errorf("open %s read-only: %w", e.path, err)
 	}
+	e.raw = newRawPool(e.loc, e.cfg, e.immutable != nil, e.cfg.ReadConns)
 	return nil
 }
 
@@ -265,6 +268,7 @@ func (e *engine) Close(ctx context.Context) error {
 		close(e.ckptEnd)
 		<-e.ckpt.done
 	}
+	e.raw.close() // before the checkpoint, which an open statement would stop
 	var errs []error
 	if !e.loc.memory && e.writeDB != nil {
 		var busy, log, copied int64

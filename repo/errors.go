@@ -15,11 +15,18 @@ import (
 func (e *engine) Classify(err error) error { return classify(err) }
 
 func classify(err error) error {
+	var code int
 	var se *sqlite.Error
-	if !errors.As(err, &se) {
+	var re *rawError
+	switch {
+	case errors.As(err, &se):
+		code = se.Code()
+	case errors.As(err, &re): // a C-API connection's (rawread.go)
+		code = re.code
+	default:
 		return nil
 	}
-	switch se.Code() & 0xff { // the primary code of an extended one
+	switch code & 0xff { // the primary code of an extended one
 	case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
 		return core.ErrBusy
 	case sqlite3.SQLITE_FULL:

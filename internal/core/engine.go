@@ -10,7 +10,7 @@ import "context"
 // This interface is the whole contract every engine implements; each
 // engine asserts it at compile time (var _ core.Engine = (*engine)(nil)).
 // What only some engines can do is one of the small optional interfaces
-// below (BatchHooks, Compacter, Backuper, StatsFiller), each asserted by
+// below (BatchHooks, Compacter, Backuper, ValueStreamer, StatsFiller, ...), each asserted by
 // the engines that implement it and looked up by its one caller.
 //
 // The DB calls an Engine only with arguments it has already checked. Commit
@@ -213,6 +213,19 @@ type PartitionDropper interface {
 	// is not, the DB skips the pass over the names that finds the cutoff.
 	Partitioned() bool
 	DropPartitions(ctx context.Context, cutoffMs int64) (int64, error)
+}
+
+// ValueStreamer is implemented by an engine that can read one record's
+// rows more cheaply than Reader.Rows when the caller needs only each
+// row's time and value and does not keep them (SQLite: SQLite's own C
+// API through modernc's lib, without database/sql, a driver value a
+// column or a copy of the value). StreamValues yields what Rows yields
+// for the same arguments, in the same order, as (id, time, value), where
+// value is the engine's memory, valid only until yield returns. ok false
+// says the engine cannot serve this read (it has not started reading):
+// DB.Values then reads through Rows.
+type ValueStreamer interface {
+	StreamValues(ctx context.Context, name string, r Range, yield func(id, ms int64, value []byte) bool) (ok bool, err error)
 }
 
 // StatsFiller is implemented by an engine with counters of its own
