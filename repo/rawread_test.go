@@ -205,3 +205,58 @@ func TestClassifyRawErrors(t *testing.T) {
 		}
 	}
 }
+
+// A writer process stores while this one, opened read-only, streams a
+// record's values through the C-API connections over and over: each
+// stream is one snapshot (times descending, every value the writer's),
+// none sees fewer rows than the one before, and once the writer is done
+// a stream sees what Rows sees. (The writer's cleanups delete the rows
+// before 1 ms, which the streams leave out.)
+func TestStreamValuesWhileAnotherProcessWrites(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "h.db")
+	w := openTestAt(t, path, core.Config{})
+	mustInsert(t, w, core.Row{Name: "w0", ValueJSON: "1", StoredAt: 0})
+	if err := w.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writer := startHelperProcess(t, "writer", path)
+	ro := openTestAt(t, path, core.Config{ReadOnly: true})
+	last, streams := 0, 0
+	kept := core.Range{StartMs: 1, EndMs: core.Unbounded.EndMs}
+	read := func() int {
+		t.Helper()
+		n, prev := 0, int64(1<<62)
+		served, err := ro.e.StreamValues(context.Background(), "w0", kept, func(id, ms int64, value []byte) bool {
+			if ms > prev || string(value) != "1" {
+				t.Fatalf("row %d of a stream: time %d after %d, value %q", n, ms, prev, value)
+			}
+			n, prev = n+1, ms
+			return true
+		})
+		if err != nil || !served {
+			t.Fatalf("StreamValues: served %v, %v", served, err)
+		}
+		if n < last {
+			t.Fatalf("a stream saw %d rows after one saw %d", n, last)
+		}
+		streams++
+		last = n
+		return n
+	}
+	for done := false; !done; {
+		select {
+		case writer.err = <-writer.done:
+			done = true
+			writer.once.Do(func() {})
+			if writer.err != nil {
+				t.Fatalf("writer: %v\n%s", writer.err, writer.stderr.String())
+			}
+		default:
+			read()
+		}
+	}
+	if got, want := read(), len(rowsOf(t, ro.e, "w0", kept)); got != want || want < 2 {
+		t.Fatalf("after the writer: %d rows streamed, Rows has %d", got, want)
+	}
+	t.Logf("%d streams, the last of %d rows", streams, last)
+}
