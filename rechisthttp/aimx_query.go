@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"math/bits"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/core"
@@ -61,7 +63,7 @@ func (s *aimxSession) recordQuery(ctx context.Context, p aimxParams) ([]byte, er
 	dbPat := s.h.dbPattern(pattern)
 	var out []byte
 	total := 0
-	add := func(rec rechist.Record[json.RawMessage]) {
+	add := func(name string, ms int64, value string) {
 		total++
 		if len(out) > replyHeadroom+s.h.cfg.windowBytes {
 			return // counted, not sent
@@ -70,11 +72,11 @@ func (s *aimxSession) recordQuery(ctx context.Context, p aimxParams) ([]byte, er
 			out = append(out, ',')
 		}
 		out = append(out, `{"topic":`...)
-		out = appendAIMXString(out, rec.Name)
+		out = appendAIMXString(out, name)
 		out = append(out, `,"payload":`...)
-		out = append(out, rec.Value...)
+		out = append(out, value...)
 		out = append(out, `,"ts":`...)
-		out = strconv.AppendInt(out, rec.StoredAt.UnixMilli(), 10)
+		out = strconv.AppendInt(out, ms, 10)
 		out = append(out, '}')
 	}
 	// At most limit rows a matching record: up to the handler's window
@@ -86,46 +88,30 @@ func (s *aimxSession) recordQuery(ctx context.Context, p aimxParams) ([]byte, er
 		return nil, err
 	}
 	if records*int64(limit) <= int64(s.h.cfg.windowRows) {
-		recs, err := s.h.raw.Query(ctx, dbPat, qp)
+		// The core's rows, as QueryLatest reads them, without a Record
+		// and a copy of each value: a value that is not JSON is skipped,
+		// logged and counted here as QueryLatest skips it.
+		rng := core.Range{StartMs: math.MinInt64, EndMs: math.MaxInt64, LimitPerRecord: int64(limit)}
+		if !qp.Start.IsZero() {
+			rng.StartMs = qp.Start.UnixMilli()
+		}
+		if !qp.End.IsZero() {
+			rng.EndMs = qp.End.UnixMilli()
+		}
+		recs, err := s.h.core.Query(ctx, dbPat, rng)
 		if err != nil {
 			return nil, err
 		}
 		size := 0
-		for _, r := range recs {
-			size += len(r.Name) + len(r.Value) + 40
+		for i := range recs {
+			size += len(recs[i].Name) + len(recs[i].ValueJSON) + 40
 		}
 		out = s.replyBuffer(min(size, s.h.cfg.windowBytes+1<<10))
 		out = append(out, `{"records":[`...)
-		// Query's order is name, then newest first (the later store first
-		// among equal times): backwards, each record's rows are in insert
-		// order, so sorting by time, then name, then position backwards
-		// gives /api/query's order. A record's place in Query's order
-		// stands for its name, so the sort compares integers only.
-		type key struct {
-			ts       int64
-			rec, pos int32
-		}
-		keys := make([]key, 0, len(recs))
-		rec := int32(0)
-		for i := range recs {
-			if i > 0 && recs[i].Name != recs[i-1].Name {
-				rec++
+		for _, i := range replyOrder(recs, pattern) {
+			if r := &recs[i]; s.h.core.ValidValue(r) {
+				add(r.Name, r.StoredAt, r.ValueJSON)
 			}
-			if topicMatches(pattern, recs[i].Name) {
-				keys = append(keys, key{recs[i].StoredAt.UnixMilli(), rec, int32(i)})
-			}
-		}
-		slices.SortFunc(keys, func(a, b key) int {
-			if a.ts != b.ts {
-				return cmp.Compare(a.ts, b.ts)
-			}
-			if a.rec != b.rec {
-				return cmp.Compare(a.rec, b.rec)
-			}
-			return cmp.Compare(b.pos, a.pos)
-		})
-		for _, k := range keys {
-			add(recs[k.pos])
 		}
 	} else {
 		out = s.replyBuffer(4096)
@@ -136,7 +122,7 @@ func (s *aimxSession) recordQuery(ctx context.Context, p aimxParams) ([]byte, er
 				return nil, err
 			}
 			if topicMatches(pattern, rec.Name) {
-				add(rec)
+				add(rec.Name, rec.StoredAt.UnixMilli(), unsafe.String(unsafe.SliceData(rec.Value), len(rec.Value)))
 			}
 		}
 	}
@@ -190,4 +176,72 @@ func (hb *aimxHub) countRecords(ctx context.Context, h *Handler, pattern, dbPat 
 	}
 	hb.counts.m[pattern] = aimxCount{id, n}
 	return n, nil
+}
+
+// replyOrder returns the indexes of the rows of records that pattern
+// matches in record.query's order: by time, then name, then insert order.
+// Query gives them by name, each record's newest first (the later store
+// first among equal times). Numbered backwards within each record, the
+// rows in (name, insert order) get consecutive ordinals, so the reply's
+// order is that of (time, ordinal): one uint64 a row, the time above the
+// ordinal's bits, sorted as integers, when the times span fewer
+// milliseconds than those bits leave (2^50 for 16,384 rows, 35,000
+// years); else a sort of the two.
+func replyOrder(recs []core.Row, pattern string) []int32 {
+	ord := make([]int32, len(recs)) // ordinal -> index
+	minMs, maxMs := int64(math.MaxInt64), int64(math.MinInt64)
+	n := 0
+	for s := 0; s < len(recs); {
+		e := s + 1
+		for e < len(recs) && recs[e].Name == recs[s].Name {
+			e++
+		}
+		if topicMatches(pattern, recs[s].Name) {
+			for i := e - 1; i >= s; i-- {
+				ord[n] = int32(i)
+				n++
+				minMs, maxMs = min(minMs, recs[i].StoredAt), max(maxMs, recs[i].StoredAt)
+			}
+		}
+		s = e
+	}
+	ord = ord[:n]
+	shift := uint(bits.Len(uint(n)))
+	if n == 0 || uint64(maxMs-minMs) >= 1<<(64-shift) {
+		return orderBySort(recs, ord)
+	}
+	keys := make([]uint64, n)
+	for o, i := range ord {
+		keys[o] = uint64(recs[i].StoredAt-minMs)<<shift | uint64(o)
+	}
+	slices.Sort(keys)
+	out := make([]int32, n)
+	for k, key := range keys {
+		out[k] = ord[key&(1<<shift-1)]
+	}
+	return out
+}
+
+// orderBySort is replyOrder's order for times too far apart to share a
+// uint64 with an ordinal.
+func orderBySort(recs []core.Row, ord []int32) []int32 {
+	type key struct {
+		ms int64
+		o  int32
+	}
+	keys := make([]key, len(ord))
+	for o, i := range ord {
+		keys[o] = key{recs[i].StoredAt, int32(o)}
+	}
+	slices.SortFunc(keys, func(a, b key) int {
+		if a.ms != b.ms {
+			return cmp.Compare(a.ms, b.ms)
+		}
+		return cmp.Compare(a.o, b.o)
+	})
+	out := make([]int32, len(ord))
+	for k, key := range keys {
+		out[k] = ord[key.o]
+	}
+	return out
 }

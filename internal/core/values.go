@@ -29,7 +29,7 @@ func (db *DB) Values(ctx context.Context, name string, r Range, yield func(ms in
 	if db.closed.Load() {
 		return Wrap(op, ErrClosed, nil)
 	}
-	skipped := int64(0)
+	skipped := int64(0) // counted at the end: one atomic add a read
 	defer func() {
 		if skipped > 0 {
 			db.CountSkipped(skipped)
@@ -38,8 +38,7 @@ func (db *DB) Values(ctx context.Context, name string, r Range, yield func(ms in
 	each := func(id, ms int64, value []byte) bool {
 		if !json.Valid(value) {
 			skipped++
-			db.Logger().Warn("rechist: skipping a row that is not valid JSON",
-				slog.String(LogKeyRecord, name), slog.Int64(LogKeyID, id))
+			db.logInvalid(name, id)
 			return true
 		}
 		return yield(ms, value)
@@ -62,3 +61,21 @@ func (db *DB) Values(ctx context.Context, name string, r Range, yield func(ms in
 // through the core where the public API would cost a Record a row
 // (rechisthttp's Prometheus adapter reads Values).
 var Of func(any) *DB
+
+// ValidValue says whether row's value is valid JSON; a row whose value is
+// not is logged and counted (Stats.SkippedRows), as the typed layer skips
+// a row that does not decode: for rechist's own packages that read the
+// core's rows without decoding them.
+func (db *DB) ValidValue(row *Row) bool {
+	if json.Valid(unsafe.Slice(unsafe.StringData(row.ValueJSON), len(row.ValueJSON))) {
+		return true
+	}
+	db.logInvalid(row.Name, row.ID)
+	db.CountSkipped(1)
+	return false
+}
+
+func (db *DB) logInvalid(name string, id int64) {
+	db.Logger().Warn("rechist: skipping a row that is not valid JSON",
+		slog.String(LogKeyRecord, name), slog.Int64(LogKeyID, id))
+}
