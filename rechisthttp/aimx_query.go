@@ -185,8 +185,8 @@ func (hb *aimxHub) countRecords(ctx context.Context, h *Handler, pattern, dbPat 
 // rows in (name, insert order) get consecutive ordinals, so the reply's
 // order is that of (time, ordinal): one uint64 a row, the time above the
 // ordinal's bits, sorted as integers, when the times span fewer
-// milliseconds than those bits leave (2^50 for 16,384 rows, 35,000
-// years); else a sort of the two.
+// milliseconds than those bits leave (2^50, 35,000 years, for up to
+// 16,383 rows); else a sort of the pairs.
 func replyOrder(recs []core.Row, pattern string) []int32 {
 	ord := make([]int32, len(recs)) // ordinal -> index
 	minMs, maxMs := int64(math.MaxInt64), int64(math.MinInt64)
