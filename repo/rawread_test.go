@@ -260,3 +260,37 @@ func TestStreamValuesWhileAnotherProcessWrites(t *testing.T) {
 	}
 	t.Logf("%d streams, the last of %d rows", streams, last)
 }
+
+// BenchmarkOneRecordRows reads one record's 50,000 rows oldest first, as
+// the Prometheus API reads a series: through the read pool's Rows
+// (database/sql) and through StreamValues (the C API), side by side.
+func BenchmarkOneRecordRows(b *testing.B) {
+	db := openTest(b, core.Config{Synchronous: core.SyncNormal})
+	rows := make([]core.Row, 50_000)
+	for i := range rows {
+		rows[i] = core.Row{Name: "one", ValueJSON: fmt.Sprintf(`{"v":%d}`, i%1000), StoredAt: int64(i) * 1000}
+	}
+	if err := db.Insert(context.Background(), rows); err != nil {
+		b.Fatal(err)
+	}
+	rg := core.Range{StartMs: 0, EndMs: core.Unbounded.EndMs, OldestFirst: true}
+	b.Run("Rows", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			if err := db.e.Reader().Rows(context.Background(), "one", rg, func(core.Row) bool { n++; return true }); err != nil || n != len(rows) {
+				b.Fatal(n, err)
+			}
+		}
+	})
+	b.Run("StreamValues", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			n := 0
+			served, err := db.e.StreamValues(context.Background(), "one", rg, func(int64, int64, []byte) bool { n++; return true })
+			if err != nil || !served || n != len(rows) {
+				b.Fatal(n, served, err)
+			}
+		}
+	})
+}
