@@ -7,13 +7,10 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/seed178a96f3/rechist"
 	"github.com/seed178a96f3/rechist/internal/core"
 )
 
@@ -70,17 +67,8 @@ func TestReplyOrderMatchesTheReference(t *testing.T) {
 // record.query reply (which stays whole), logged and counted, as
 // QueryLatest leaves it out.
 func TestAIMXQuerySkipsValuesThatAreNotJSON(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "h.db")
-	w, err := rechist.Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store(t, w, "q.a", 1000, `{"v":1}`)
-	store(t, w, "q.b", 2000, `{"v":2}`)
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open("sqlite", path)
+	s := startAIMX(t, []aimxSeed{{"q.a", 1000, `{"v":1}`}, {"q.b", 2000, `{"v":2}`}}, nil)
+	raw, err := sql.Open("sqlite", s.path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,18 +76,9 @@ func TestAIMXQuerySkipsValuesThatAreNotJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	raw.Close()
-	db, err := rechist.Open(t.Context(), path, rechist.WithReadOnly())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	h := NewHandler(db)
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	defer h.CloseStreams()
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	wire, _, err := dialAIMXWS(ctx, srv.URL)
+	wire, _, err := dialAIMXWS(ctx, s.base)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +91,7 @@ func TestAIMXQuerySkipsValuesThatAreNotJSON(t *testing.T) {
 	if want := `{"records":[{"topic":"q.a","payload":{"v":1},"ts":1000},{"topic":"q.b","payload":{"v":2},"ts":2000}],"total":2}`; string(b) != want {
 		t.Fatalf("reply %s\nwant  %s", b, want)
 	}
-	if n := db.Stats().SkippedRows; n != 1 {
+	if n := s.h.db.Stats().SkippedRows; n != 1 {
 		t.Fatalf("SkippedRows = %d, want 1", n)
 	}
 }
