@@ -16,8 +16,9 @@ import (
 const insertStatement = "rechist_begin_write_with_records"
 
 // commitInserts commits a batch of inserts only (the rows of Store and of
-// small StoreMany calls) in two round trips and one statement: no BEGIN
-// and no COMMIT. The extended query protocol runs every statement up to a
+// small StoreMany calls) in two round trips and one statement, no BEGIN
+// and no COMMIT, when the pool cannot spare a connection for
+// commitInsertsAhead's one round trip. The extended query protocol runs every statement up to a
 // Sync in one implicit transaction, and commits it at the Sync. So the
 // first round trip is BeginWriteWithRecords (the writers' lock, the
 // transaction's id and the INSERT) followed by a Flush, which asks the

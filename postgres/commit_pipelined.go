@@ -40,18 +40,23 @@ func pipelined(batch []*core.Request) bool {
 // before COMMIT is sent in the second, so a COMMIT whose answer is lost
 // is learned as in Commit; a failure before that wrote nothing.
 //
-// Inserts only: commitInserts. With sync pushes or a new epoch: BEGIN,
+// Inserts only: commitInsertsAhead, in one round trip, or commitInserts
+// when the pool has a single connection. With sync pushes or a new epoch: BEGIN,
 // BeginWrite, the epoch's statements, and LockSyncCursor and SyncCursor
 // for each source; the cursors' moves are checked here (SyncStep.Next);
 // then the cursor writes, the INSERT and COMMIT.
 func (e *engine) commitPipelined(ctx context.Context, batch []*core.Request) error {
+	t := pipelinedTx{sources: syncSources(batch), epoch: e.epoch.wants(batch), rows: pooledRows(batch)}
+	inserts := len(t.sources) == 0 && !t.epoch
+	if inserts && e.aheadUsable() {
+		return e.commitInsertsAhead(ctx, t.rows)
+	}
 	conn, err := e.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer conn.Release()
-	t := pipelinedTx{sources: syncSources(batch), epoch: e.epoch.wants(batch), rows: pooledRows(batch)}
-	if len(t.sources) == 0 && !t.epoch {
+	if inserts {
 		return e.commitInserts(ctx, conn, t.rows)
 	}
 	t.cursors = make(map[string]core.SyncCursor, len(t.sources))

@@ -41,6 +41,7 @@ type engine struct {
 	// migrated schema has; a read-only open asks once.
 	names bool
 	parts partitions // time partitioning (partitions.go)
+	ahead aheadTx    // the writer's transaction open ahead (commit_ahead.go)
 }
 
 // The whole engine contract; none of the optional capabilities (Compact,
@@ -100,6 +101,7 @@ func open(ctx context.Context, dsn string, cfg core.Config) (core.Engine, error)
 		return nil, err
 	}
 	e := &engine{cfg: cfg, pool: pool, q: db.New(pool), writerLock: schemaLockID("rechist commit order", schema), names: names}
+	e.ahead.usable = pcfg.MaxConns >= 2
 	switch {
 	case cfg.PartitionWidth > 0:
 		err = e.partitionHistory(ctx, cfg.PartitionWidth)
@@ -203,6 +205,7 @@ func classify(err error) error {
 // back; ctx bounds that wait, and a pool still busy when it ends is
 // reported (its connections close as they come back).
 func (e *engine) Close(ctx context.Context) error {
+	e.closeAhead()
 	done := make(chan struct{})
 	go func() {
 		e.pool.Close()

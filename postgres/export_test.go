@@ -10,6 +10,14 @@ func SetOutcomeWait(d time.Duration) (restore func()) {
 	return func() { outcomeWait = old }
 }
 
+// SetAheadIdle sets how long the writer's transaction open ahead waits for
+// the next batch, for tests; it returns a func that restores it.
+func SetAheadIdle(d time.Duration) (restore func()) {
+	old := aheadIdle
+	aheadIdle = d
+	return func() { aheadIdle = old }
+}
+
 // SetPartitionDetachWait shortens how long a partition's detach waits for
 // old snapshots, for tests; it returns a func that restores it.
 func SetPartitionDetachWait(d time.Duration) (restore func()) {

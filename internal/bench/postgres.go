@@ -57,7 +57,7 @@ func RunPostgres(ctx context.Context, cfg Config, serverURL string, out io.Write
 		}
 	}
 	if r.wants("commits") {
-		if err := r.pgCommits(ctx, dsn); err != nil {
+		if err := r.pgCommits(ctx, dsn, conn); err != nil {
 			return err
 		}
 	}

@@ -109,6 +109,12 @@ WITH writer AS (
 )
 SELECT xid FROM writer;
 
+-- name: CurrentXactID :one
+-- The id of the transaction a writer opens ahead of its next commit
+-- (commit_ahead.go): known before the commit is sent, so that a COMMIT
+-- whose answer is lost is learned as in BeginWrite.
+SELECT pg_current_xact_id()::text AS xid;
+
 -- name: BeginWriteAlone :one
 -- BeginWrite for a transaction that must see no other rechist writer at
 -- work: a rollup (which reads rows after its cursor in id order, so every

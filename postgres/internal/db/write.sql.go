@@ -165,6 +165,20 @@ type CopyRecordsParams struct {
 	StoredAt   int64
 }
 
+const CurrentXactID = `-- name: CurrentXactID :one
+SELECT pg_current_xact_id()::text AS xid
+`
+
+// The id of the transaction a writer opens ahead of its next commit
+// (commit_ahead.go): known before the commit is sent, so that a COMMIT
+// whose answer is lost is learned as in BeginWrite.
+func (q *Queries) CurrentXactID(ctx context.Context) (string, error) {
+	row := q.db.QueryRow(ctx, CurrentXactID)
+	var xid string
+	err := row.Scan(&xid)
+	return xid, err
+}
+
 const DeleteOlderThanChunk = `-- name: DeleteOlderThanChunk :one
 WITH victims AS (
     SELECT h.id
