@@ -201,3 +201,63 @@ func TestRefusedInsertOnTheTransactionOpenAhead(t *testing.T) {
 		t.Fatalf("stored %v, want 0 to 3", got)
 	}
 }
+
+// The connection of a Store on a transaction open ahead is lost while the
+// INSERT waits for a lock, its COMMIT not yet at the server. The session
+// must not stay behind waiting (its COMMIT is not coming, but a session
+// notices a closed connection only when it reads): pgx sends a cancel
+// request when it loses a connection, and learnOutcomeOf terminates a
+// session still running the transaction
+// (TestLearnOutcomeEndsTheSessionStillRunningIt). The Store fails with
+// nothing written, not ErrOutcomeUnknown, and no session of the handle
+// waits for the lock any more.
+func TestLostConnectionWhileTheInsertWaitsEndsItsSession(t *testing.T) {
+	defer postgres.SetAheadIdle(time.Minute)()
+	defer postgres.SetOutcomeWait(2 * time.Second)()
+	dsn := newSchema(t)
+	proxy, via := startCommitProxy(t, dsn)
+	via, app := withAppName(t, via)
+	ctx := context.Background()
+	db, err := rechist.Open(ctx, via, rechist.WithBatchTimeout(500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	r := rechist.NewRepo[int](db)
+	for i := range 2 {
+		if err := r.Store(ctx, "x", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	release := holdTableLock(t, dsn)
+	proxy.arm("before")
+	err = r.Store(ctx, "x", 2)
+	if err == nil || errors.Is(err, rechist.ErrOutcomeUnknown) {
+		t.Fatalf("a Store whose connection was lost while its INSERT waited: %v, want an error that is not ErrOutcomeUnknown", err)
+	}
+	if proxy.droppedCommits() != 1 {
+		t.Fatalf("%d commits lost, want 1", proxy.droppedCommits())
+	}
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	// The retry's own wait (on a new connection, past the deadline) ends
+	// by pgx's cancel request, which is sent without waiting: wait for it.
+	// Left alone, the lost session would wait as long as the lock is held.
+	waitUntil(t, "no session of the handle waiting for the lock", func() bool {
+		var waiting int
+		if err := c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, app).Scan(&waiting); err != nil {
+			t.Fatal(err)
+		}
+		return waiting == 0
+	})
+	release()
+	if err := r.Store(ctx, "x", 3); err != nil {
+		t.Fatal(err)
+	}
+	if got := countValues(t, dsn, "x"); len(got) != 3 || got[2] != 0 {
+		t.Fatalf("stored %v, want 0, 1 and 3", got)
+	}
+}

@@ -259,11 +259,25 @@ var outcomeWait = 10 * time.Second
 // committed, commitErr if it aborted, ErrOutcomeUnknown if the server
 // cannot be asked or does not know in time.
 func (e *engine) learnOutcome(xid string, commitErr error) error {
+	return e.learnOutcomeOf(xid, 0, commitErr)
+}
+
+// learnOutcomeOf is learnOutcome for a transaction whose session, pid, is
+// known: while the transaction is still running and its session stuck
+// (waiting for a lock, with the COMMIT behind the statement in the same
+// round trip, or idle in it on a connection only the client saw end), the
+// session is terminated, which rolls the transaction back, so the answer
+// comes at once instead of ErrOutcomeUnknown after outcomeWait. A session
+// at work is asked about again after a pause, as without a pid.
+func (e *engine) learnOutcomeOf(xid string, pid uint32, commitErr error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), outcomeWait)
 	defer cancel()
 	pause := 10 * time.Millisecond
 	for {
-		status, err := e.xactStatus(ctx, xid)
+		status, ended, err := e.xactStatus(ctx, xid, pid)
+		if ended {
+			pid = 0 // terminated: its transaction ends
+		}
 		switch {
 		case err == nil && status == "committed":
 			e.cfg.Logger.Warn("rechist: connection lost during COMMIT; the server says it committed",
@@ -288,12 +302,31 @@ func (e *engine) learnOutcome(xid string, commitErr error) error {
 }
 
 // xactStatus runs XactStatus on a connection of its own (not one the pool
-// may hand back broken).
-func (e *engine) xactStatus(ctx context.Context, xid string) (string, error) {
+// may hand back broken), and while the transaction is in progress ends
+// its session pid if it is stuck (EndStuckBackend; 0: no session to end),
+// saying whether it did.
+func (e *engine) xactStatus(ctx context.Context, xid string, pid uint32) (status string, ended bool, err error) {
 	conn, err := pgx.ConnectConfig(ctx, e.pool.Config().ConnConfig.Copy())
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer conn.Close(context.Background())
-	return db.New(conn).XactStatus(ctx, xid)
+	q := db.New(conn)
+	status, err = q.XactStatus(ctx, xid)
+	if err != nil || status != "in progress" || pid == 0 {
+		return status, false, err
+	}
+	// While the transaction runs, its session lives, so pid is still it.
+	err = conn.QueryRow(ctx, endStuckBackend, int32(pid)).Scan(&ended)
+	return status, ended, err // asked again after a pause
 }
+
+// endStuckBackend terminates the session $1 if it is stuck: idle in its
+// transaction (waiting for messages that are not coming) or waiting for a
+// lock. That rolls the transaction back. A session at work is left alone:
+// it may be committing what it was sent. (Not an sqlc query: sqlc's
+// catalog has no pg_stat_activity.)
+const endStuckBackend = `SELECT COALESCE((
+    SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+    WHERE pid = $1 AND (state LIKE 'idle in transaction%' OR wait_event_type = 'Lock')
+), false)`

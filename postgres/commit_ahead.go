@@ -196,10 +196,14 @@ func refused(err error) bool {
 
 // lost ends conn after a failure that may have come after the COMMIT
 // reached the server, and learns the outcome: nil if the transaction
-// committed, commitErr wrapped in errNotCommitted if it rolled back.
+// committed, commitErr wrapped in errNotCommitted if it rolled back. A
+// session still running the transaction is terminated (learnOutcomeOf):
+// the COMMIT went with the statement, so a session waiting for a lock
+// past the batch's deadline would otherwise commit whenever it got it.
 func (e *engine) lost(conn *pgxpool.Conn, xid string, commitErr error) error {
+	pid := conn.Conn().PgConn().PID()
 	dropConn(conn)
-	err := e.learnOutcome(xid, commitErr)
+	err := e.learnOutcomeOf(xid, pid, commitErr)
 	if err != nil && err == commitErr { //nolint:errorlint // learnOutcome returns commitErr itself when the server rolled back
 		return fmt.Errorf("%w: %w", errNotCommitted, commitErr)
 	}
