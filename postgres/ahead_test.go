@@ -43,6 +43,26 @@ func idleInTransaction(t *testing.T, dsn, app string) []int32 {
 	return pids
 }
 
+// storing opens a handle on dsn, closed when the test ends, and stores 0
+// and 1 as name: the first batch of a handle begins its sync epoch
+// (statement by statement), the second leaves a transaction open ahead.
+func storing(t *testing.T, dsn, name string, opts ...rechist.Option) *rechist.Repo[int] {
+	t.Helper()
+	ctx := context.Background()
+	db, err := rechist.Open(ctx, dsn, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	r := rechist.NewRepo[int](db)
+	for i := range 2 {
+		if err := r.Store(ctx, name, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return r
+}
+
 // A Store commits in one round trip on a transaction the last one opened
 // ahead; when that transaction's connection is closed while it waits (a
 // server restart, a network failure, an administrator), the next Store
@@ -52,19 +72,7 @@ func TestStoreAfterTheTransactionOpenAheadWasKilled(t *testing.T) {
 	defer postgres.SetAheadIdle(time.Minute)()
 	dsn, app := withAppName(t, newSchema(t))
 	ctx := context.Background()
-	db, err := rechist.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r := rechist.NewRepo[int](db)
-	// The first batch of a handle begins its sync epoch (statement by
-	// statement); the second opens a transaction ahead.
-	for i := range 2 {
-		if err := r.Store(ctx, "x", i); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := storing(t, dsn, "x")
 	pids := idleInTransaction(t, dsn, app)
 	if len(pids) != 1 {
 		t.Fatalf("%d sessions idle in a transaction after a Store, want 1 (the one open ahead)", len(pids))
@@ -163,17 +171,7 @@ func TestRefusedInsertOnTheTransactionOpenAhead(t *testing.T) {
 	defer postgres.SetAheadIdle(time.Minute)()
 	dsn, app := withAppName(t, newSchema(t))
 	ctx := context.Background()
-	db, err := rechist.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r := rechist.NewRepo[int](db)
-	for i := range 2 {
-		if err := r.Store(ctx, "good", i); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := storing(t, dsn, "good")
 	if n := len(idleInTransaction(t, dsn, app)); n != 1 {
 		t.Fatalf("%d sessions idle in a transaction, want the one open ahead", n)
 	}
@@ -218,20 +216,10 @@ func TestLostConnectionWhileTheInsertWaitsEndsItsSession(t *testing.T) {
 	proxy, via := startCommitProxy(t, dsn)
 	via, app := withAppName(t, via)
 	ctx := context.Background()
-	db, err := rechist.Open(ctx, via, rechist.WithBatchTimeout(500*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	r := rechist.NewRepo[int](db)
-	for i := range 2 {
-		if err := r.Store(ctx, "x", i); err != nil {
-			t.Fatal(err)
-		}
-	}
+	r := storing(t, via, "x", rechist.WithBatchTimeout(500*time.Millisecond))
 	release := holdTableLock(t, dsn)
 	proxy.arm("before")
-	err = r.Store(ctx, "x", 2)
+	err := r.Store(ctx, "x", 2)
 	if err == nil || errors.Is(err, rechist.ErrOutcomeUnknown) {
 		t.Fatalf("a Store whose connection was lost while its INSERT waited: %v, want an error that is not ErrOutcomeUnknown", err)
 	}

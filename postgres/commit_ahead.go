@@ -121,23 +121,16 @@ func (e *engine) commitOnAhead(ctx context.Context, conn *pgxpool.Conn, xid stri
 	if err != nil {
 		return "", e.lost(conn, xid, fmt.Errorf("begin: %w", err))
 	}
-	ins := st[0]
-	args := []any{e.writerLock, rows.RecordNames, rows.ValueJsons, rows.StoredAts}
-	values := make([][]byte, len(args))
-	formats := make([]int16, len(args))
-	m := c.TypeMap()
-	for i, a := range args {
-		formats[i] = m.FormatCodeForOID(ins.ParamOIDs[i])
-		if values[i], err = m.Encode(ins.ParamOIDs[i], formats[i], a, nil); err != nil {
-			dropConn(conn) // nothing sent; the transaction open ahead ends with it
-			return "", fmt.Errorf("begin: %w", err)
-		}
+	values, formats, err := e.insertArgs(c, st[0], rows)
+	if err != nil {
+		dropConn(conn) // nothing sent; the transaction open ahead ends with it
+		return "", fmt.Errorf("begin: %w", err)
 	}
 	p := c.PgConn().StartPipeline(ctx)
-	p.SendQueryStatement(ins, values, formats, nil)
-	p.SendQueryStatement(st[1], nil, nil, nil) // COMMIT
-	p.SendQueryStatement(st[2], nil, nil, nil) // BEGIN
-	p.SendQueryStatement(st[3], nil, nil, nil) // CurrentXactID
+	p.SendQueryStatement(st[0], values, formats, nil) // the INSERT
+	p.SendQueryStatement(st[1], nil, nil, nil)        // COMMIT
+	p.SendQueryStatement(st[2], nil, nil, nil)        // BEGIN
+	p.SendQueryStatement(st[3], nil, nil, nil)        // CurrentXactID
 	if err := p.Sync(); err != nil {
 		_ = p.Close()
 		return "", e.lost(conn, xid, fmt.Errorf("commit: %w", err))

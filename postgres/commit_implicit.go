@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -37,15 +38,9 @@ func (e *engine) commitInserts(ctx context.Context, conn *pgxpool.Conn, rows db.
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	args := []any{e.writerLock, rows.RecordNames, rows.ValueJsons, rows.StoredAts}
-	values := make([][]byte, len(args))
-	formats := make([]int16, len(args))
-	m := c.TypeMap()
-	for i, a := range args {
-		formats[i] = m.FormatCodeForOID(sd.ParamOIDs[i])
-		if values[i], err = m.Encode(sd.ParamOIDs[i], formats[i], a, nil); err != nil {
-			return fmt.Errorf("begin: %w", err)
-		}
+	values, formats, err := e.insertArgs(c, sd, rows)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
 	}
 	p := c.PgConn().StartPipeline(ctx)
 	p.SendQueryStatement(sd, values, formats, nil)
@@ -79,6 +74,22 @@ func (e *engine) commitInserts(ctx context.Context, conn *pgxpool.Conn, rows db.
 	default:
 		return e.learnOutcome(xid, fmt.Errorf("commit: %w", err))
 	}
+}
+
+// insertArgs encodes the arguments of BeginWriteWithRecords, prepared on c
+// as sd, for rows.
+func (e *engine) insertArgs(c *pgx.Conn, sd *pgconn.StatementDescription, rows db.InsertRecordsParams) (values [][]byte, formats []int16, err error) {
+	args := []any{e.writerLock, rows.RecordNames, rows.ValueJsons, rows.StoredAts}
+	values = make([][]byte, len(args))
+	formats = make([]int16, len(args))
+	m := c.TypeMap()
+	for i, a := range args {
+		formats[i] = m.FormatCodeForOID(sd.ParamOIDs[i])
+		if values[i], err = m.Encode(sd.ParamOIDs[i], formats[i], a, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	return values, formats, nil
 }
 
 // insertedXID sends p's requests and reads the statement's answer: the
