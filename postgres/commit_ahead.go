@@ -190,9 +190,9 @@ func refused(err error) bool {
 // lost ends conn after a failure that may have come after the COMMIT
 // reached the server, and learns the outcome: nil if the transaction
 // committed, commitErr wrapped in errNotCommitted if it rolled back. A
-// session still running the transaction is terminated (learnOutcomeOf):
-// the COMMIT went with the statement, so a session waiting for a lock
-// past the batch's deadline would otherwise commit whenever it got it.
+// session stuck in the transaction (waiting for a lock, or idle in it) is
+// terminated (learnOutcomeOf): the COMMIT went with the statement, so such
+// a session would otherwise commit or roll back whenever it got going.
 func (e *engine) lost(conn *pgxpool.Conn, xid string, commitErr error) error {
 	pid := conn.Conn().PgConn().PID()
 	dropConn(conn)
