@@ -186,12 +186,7 @@ func (e *engine) DropPartitions(ctx context.Context, cutoffMs int64) (int64, err
 	}
 	var total int64
 	for _, p := range leaving {
-		if p.State == "detaching" {
-			if err := e.detach(ctx, p.TableName, "FINALIZE"); err != nil {
-				return total, fmt.Errorf("partition %s: %w", p.TableName, err)
-			}
-		}
-		n, err := e.q.PartitionDrop(ctx, p.StartMs)
+		n, err := e.finishLeaving(ctx, p)
 		total += n
 		if err != nil {
 			return total, fmt.Errorf("partition %s: %w", p.TableName, err)
@@ -233,6 +228,25 @@ func (e *engine) DropPartitions(ctx context.Context, cutoffMs int64) (int64, err
 		e.parts.forget(p.StartMs)
 	}
 	return total, nil
+}
+
+// finishLeaving completes the drop of a partition a process ended in the
+// middle of dropping (PartitionsLeaving's p): a detach cut short is
+// completed with FINALIZE, then the table dropped. The DETACH CONCURRENTLY
+// that was cut short may still complete on its own meanwhile (its cancel,
+// which pgx sends without waiting when a deadline ends the statement, came
+// after what it waited for): a FINALIZE that finds the table no longer a
+// partition then goes on to the drop.
+func (e *engine) finishLeaving(ctx context.Context, p db.PartitionsLeavingRow) (int64, error) {
+	if p.State == "detaching" {
+		if err := e.detach(ctx, p.TableName, "FINALIZE"); err != nil {
+			state, serr := e.q.PartitionState(ctx, p.TableName)
+			if serr != nil || state != "detached" {
+				return 0, err
+			}
+		}
+	}
+	return e.q.PartitionDrop(ctx, p.StartMs)
 }
 
 // forget takes a dropped partition out of the known ones.

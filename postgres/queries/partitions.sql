@@ -32,6 +32,10 @@ SELECT start_ms, table_name, rechist_partition_state(table_name)::text AS state 
 WHERE rechist_partition_state(table_name) IN ('detaching', 'detached')
 ORDER BY start_ms;
 
+-- name: PartitionState :one
+-- The table's state as rechist_partition_state says it.
+SELECT rechist_partition_state(@table_name::text)::text AS state;
+
 -- name: PartitionAttached :one
 -- Whether the table is still a partition of record_history.
 SELECT rechist_partition_state(@table_name::text) = 'attached' AS attached;

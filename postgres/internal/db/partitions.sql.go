@@ -203,6 +203,18 @@ func (q *Queries) PartitionStarts(ctx context.Context) ([]int64, error) {
 	return items, nil
 }
 
+const PartitionState = `-- name: PartitionState :one
+SELECT rechist_partition_state($1::text)::text AS state
+`
+
+// The table's state as rechist_partition_state says it.
+func (q *Queries) PartitionState(ctx context.Context, tableName string) (string, error) {
+	row := q.db.QueryRow(ctx, PartitionState, tableName)
+	var state string
+	err := row.Scan(&state)
+	return state, err
+}
+
 const PartitionTruncate = `-- name: PartitionTruncate :one
 SELECT rechist_partition_truncate($1::bigint)::bigint AS removed
 `
